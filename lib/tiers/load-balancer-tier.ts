@@ -1,0 +1,115 @@
+import { Construct } from "constructs";
+import { BalanceAlgorithm, HaproxyHealthCheck, HaproxyServer, HaproxyTimeouts, renderHaproxyConfig, validateHaproxyConfig } from "../../templates/haproxy";
+import { PATHS } from "../../templates/paths";
+import { renderLoadBalancerStartScript } from "../../templates/scripts/load-balancer";
+import { isDnsLabel, isPort } from "../../templates/validate";
+import { DeployedHost, DeploymentTarget } from "../targets/target";
+import { isWholeNumber, PropValidator } from "../validation";
+import { httpHealthCheck, httpHealthcheckFile, startCommand, startScriptFile } from "./host-files";
+import { WebAppTier, WebNode } from "./web-app-tier";
+
+export interface LoadBalancerTierProps {
+  readonly target: DeploymentTarget;
+  /** The web tier to balance over. Either this or `backends`. */
+  readonly webTier?: WebAppTier;
+  /** Explicit web nodes (instead of, or in addition to, `webTier`). @default [] */
+  readonly backends?: WebNode[];
+  /** Number of load balancer nodes, each running HAProxy. @default 1 */
+  readonly nodes?: number;
+  /** Prefix of node names: `<prefix>-1`, ... @default "lb" */
+  readonly namePrefix?: string;
+  /** Port HAProxy listens on for HTTP. @default 80 */
+  readonly port?: number;
+  /**
+   * Host port the listener is published on (Docker), on the target's publish
+   * address. Node i publishes `publishPort + i - 1`. @default 8080
+   */
+  readonly publishPort?: number;
+  /** Port of the stats page and Prometheus `/metrics`. @default 8404 */
+  readonly statsPort?: number;
+  /** @default "roundrobin" */
+  readonly algorithm?: BalanceAlgorithm;
+  /** Active health checks of the web nodes. @default GET /health every 2 s, fall 3, rise 2 */
+  readonly healthCheck?: HaproxyHealthCheck;
+  /** Retries (on another node) after a failed attempt. @default 3 */
+  readonly retries?: number;
+  readonly timeouts?: HaproxyTimeouts;
+}
+
+export interface LoadBalancerEndpoint {
+  readonly host: string;
+  readonly port: number;
+  readonly url: string;
+}
+
+/**
+ * HAProxy in front of a web tier: round-robin (by default) over every web node,
+ * active health checks, retries with redispatch for idempotent requests.
+ */
+export class LoadBalancerTier extends Construct {
+  /** Where clients reach the first load balancer node. */
+  public readonly endpoint: LoadBalancerEndpoint;
+  /** One endpoint per load balancer node. */
+  public readonly endpoints: LoadBalancerEndpoint[];
+  public readonly hosts: DeployedHost[];
+  /** The web nodes every load balancer node balances over. */
+  public readonly backends: WebNode[];
+
+  constructor(scope: Construct, id: string, props: LoadBalancerTierProps) {
+    super(scope, id);
+    const count = props.nodes ?? 1;
+    const prefix = props.namePrefix ?? "lb";
+    const port = props.port ?? 80;
+    const publishPort = props.publishPort ?? 8080;
+    const statsPort = props.statsPort ?? 8404;
+    this.backends = [...(props.webTier?.nodes ?? []), ...(props.backends ?? [])];
+    const healthCheck: HaproxyHealthCheck = { path: props.webTier?.healthPath, ...props.healthCheck };
+
+    const v = new PropValidator("LoadBalancerTier", this);
+    v.check(this.backends.length > 0, "webTier", "and `backends` give no web node to balance over (an empty backend set)", "pass a WebAppTier as webTier, or at least one backend");
+    v.check(isWholeNumber(count, 1), "nodes", `is ${count}; it must be a whole number of at least 1`, "use 1 or more");
+    v.check(isDnsLabel(`${prefix}-1`), "namePrefix", `"${prefix}" does not make valid DNS labels`, 'use lower-case letters, digits and dashes, for example "lb"');
+    v.check(isPort(port), "port", `is ${port}; it must be a whole number in 1-65535`, "use 80");
+    v.check(isPort(statsPort), "statsPort", `is ${statsPort}; it must be a whole number in 1-65535`, "use 8404");
+    v.check(port !== statsPort, "statsPort", `equals port (${port}): two listeners on one port`, "use different ports, for example 80 and 8404");
+    v.check(isPort(publishPort) && isPort(publishPort + Math.max(count, 1) - 1), "publishPort", `is ${publishPort}; it (and one more per extra node) must be in 1-65535`, "use 8080");
+    const servers: HaproxyServer[] = this.backends.map((b) => ({ name: b.name, host: b.host, port: b.port }));
+    const sample = { nodeName: `${prefix}-1`, httpPort: port, statsPort, servers, algorithm: props.algorithm, healthCheck, retries: props.retries, timeouts: props.timeouts };
+    v.checkAll("backends/algorithm/healthCheck/retries/timeouts", this.backends.length > 0 ? validateHaproxyConfig(sample).filter((p) => !/outside 1-65535|share a port/.test(p)) : [], "see the message");
+    v.throwIfInvalid();
+
+    this.hosts = [];
+    this.endpoints = [];
+    for (let i = 1; i <= count; i++) {
+      const name = `${prefix}-${i}`;
+      const host = props.target.addHost(this, {
+        name,
+        role: "load-balancer",
+        services: [
+          {
+            name,
+            role: "load-balancer",
+            software: "haproxy",
+            command: startCommand("lb"),
+            files: [
+              { path: PATHS.haproxyConfig, content: renderHaproxyConfig({ ...sample, nodeName: name }) },
+              startScriptFile("lb", renderLoadBalancerStartScript()),
+              httpHealthcheckFile(),
+            ],
+            environment: {},
+            secretEnvironment: {},
+            ingress: [{ port, from: "internet", description: "clients to the HTTP listener" }],
+            egress: [{ port: props.webTier?.port ?? this.backends[0].port, to: "web", description: "load balancer to the web nodes" }],
+            healthCheck: httpHealthCheck(statsPort, "/healthz"),
+            publish: { port, hostPort: publishPort + i - 1 },
+            dependsOn: this.backends.filter(() => props.webTier !== undefined).map((b) => b.name),
+          },
+        ],
+      });
+      this.hosts.push(host);
+      const published = host.published ?? { address: name, port };
+      this.endpoints.push({ host: published.address, port: published.port, url: `http://${published.address}:${published.port}` });
+    }
+    this.endpoint = this.endpoints[0];
+  }
+}

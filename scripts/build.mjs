@@ -1,0 +1,19 @@
+// Build: type-directed emit of the library (tsc) plus one self-contained bundle of
+// the demo app (esbuild), so the app runs with plain `node` in any image or VM.
+import { execFileSync } from "node:child_process";
+import { rmSync } from "node:fs";
+import { build } from "esbuild";
+
+rmSync("dist", { recursive: true, force: true });
+execFileSync(process.execPath, ["node_modules/typescript/bin/tsc", "-p", "tsconfig.build.json"], { stdio: "inherit" });
+await build({
+  entryPoints: ["app/server.ts"],
+  outfile: "dist/app/server.js",
+  bundle: true,
+  platform: "node",
+  target: "node20",
+  format: "cjs",
+  minify: true,
+  legalComments: "external",
+  logLevel: "warning",
+});

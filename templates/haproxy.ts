@@ -1,0 +1,207 @@
+import { PATHS } from "./paths";
+import { assertNoProblems, duplicates, isDnsLabel, isPort } from "./validate";
+
+/** Balancing algorithms HAProxy 2.6 supports that make sense for stateless web nodes. */
+export type BalanceAlgorithm = "roundrobin" | "static-rr" | "leastconn" | "first" | "source" | "random";
+export const BALANCE_ALGORITHMS: readonly BalanceAlgorithm[] = ["roundrobin", "static-rr", "leastconn", "first", "source", "random"];
+
+export interface HaproxyServer {
+  /** Server name in HAProxy (shown in stats and logs). */
+  readonly name: string;
+  /** Host name or address of the web node. */
+  readonly host: string;
+  readonly port: number;
+}
+
+export interface HaproxyHealthCheck {
+  /** Path of the liveness endpoint on every web node. @default "/health" */
+  readonly path?: string;
+  /** Interval between checks, in milliseconds. @default 2000 (HAProxy's default inter) */
+  readonly intervalMs?: number;
+  /** Consecutive failures before a server is marked down. @default 3 */
+  readonly fall?: number;
+  /** Consecutive successes before a server is marked up again. @default 2 */
+  readonly rise?: number;
+}
+
+export interface HaproxyTimeouts {
+  /** @default 5000 */ readonly connectMs?: number;
+  /** @default 50000 */ readonly clientMs?: number;
+  /** @default 50000 */ readonly serverMs?: number;
+  /** Time allowed for a complete request header (slowloris guard). @default 10000 */ readonly httpRequestMs?: number;
+  /** @default 10000 */ readonly httpKeepAliveMs?: number;
+  /** @default 30000 */ readonly queueMs?: number;
+  /** @default 2000 */ readonly checkMs?: number;
+}
+
+export interface HaproxyConfig {
+  /** Name of this load balancer node, sent back in the `X-Lb-Node` header. */
+  readonly nodeName: string;
+  /** Port of the public HTTP listener. @default 80 */
+  readonly httpPort?: number;
+  /** Address the listeners bind to. @default "0.0.0.0" */
+  readonly bindAddress?: string;
+  /** The web nodes. At least one. */
+  readonly servers: readonly HaproxyServer[];
+  /** @default "roundrobin" */
+  readonly algorithm?: BalanceAlgorithm;
+  readonly healthCheck?: HaproxyHealthCheck;
+  /** Attempts on another server after a failure. @default 3 */
+  readonly retries?: number;
+  readonly timeouts?: HaproxyTimeouts;
+  /** Port of the stats page and Prometheus `/metrics`; `undefined` disables it. @default 8404 */
+  readonly statsPort?: number | null;
+  /** Global connection limit. @default 4096 */
+  readonly maxConnections?: number;
+  /**
+   * Re-resolve server names at run time through the system resolver (Docker's
+   * 127.0.0.11, the VPC resolver, the lab's dnsmasq), so a node that comes back
+   * with a new address is picked up. @default true
+   */
+  readonly runtimeDns?: boolean;
+  /** Unprivileged user HAProxy drops to after binding. @default "haproxy" */
+  readonly user?: string;
+}
+
+/** The values the renderer uses, every default filled in. */
+export function resolveHaproxyConfig(config: HaproxyConfig) {
+  const health = config.healthCheck ?? {};
+  const t = config.timeouts ?? {};
+  return {
+    nodeName: config.nodeName,
+    httpPort: config.httpPort ?? 80,
+    bindAddress: config.bindAddress ?? "0.0.0.0",
+    servers: config.servers,
+    algorithm: config.algorithm ?? "roundrobin",
+    health: { path: health.path ?? "/health", intervalMs: health.intervalMs ?? 2000, fall: health.fall ?? 3, rise: health.rise ?? 2 },
+    retries: config.retries ?? 3,
+    timeouts: {
+      connectMs: t.connectMs ?? 5000,
+      clientMs: t.clientMs ?? 50000,
+      serverMs: t.serverMs ?? 50000,
+      httpRequestMs: t.httpRequestMs ?? 10000,
+      httpKeepAliveMs: t.httpKeepAliveMs ?? 10000,
+      queueMs: t.queueMs ?? 30000,
+      checkMs: t.checkMs ?? 2000,
+    },
+    statsPort: config.statsPort === undefined ? 8404 : config.statsPort,
+    maxConnections: config.maxConnections ?? 4096,
+    runtimeDns: config.runtimeDns ?? true,
+    user: config.user ?? "haproxy",
+  };
+}
+
+export function validateHaproxyConfig(config: HaproxyConfig): string[] {
+  const c = resolveHaproxyConfig(config);
+  const problems: string[] = [];
+  if (c.servers.length === 0) problems.push("servers must contain at least one web node");
+  for (const s of c.servers) {
+    if (!isDnsLabel(s.name)) problems.push(`server name "${s.name}" is not a DNS label`);
+    if (!isPort(s.port)) problems.push(`server ${s.name} port ${s.port} is outside 1-65535`);
+    if (!/^[A-Za-z0-9.-]+$/.test(s.host)) problems.push(`server ${s.name} host "${s.host}" is not a host name or address`);
+  }
+  for (const name of duplicates(c.servers.map((s) => s.name))) problems.push(`server name "${name}" is used twice`);
+  if (!isPort(c.httpPort)) problems.push(`httpPort ${c.httpPort} is outside 1-65535`);
+  if (c.statsPort !== null && !isPort(c.statsPort)) problems.push(`statsPort ${c.statsPort} is outside 1-65535`);
+  if (c.statsPort === c.httpPort) problems.push(`statsPort and httpPort are both ${c.httpPort}: two listeners cannot share a port`);
+  if (!BALANCE_ALGORITHMS.includes(c.algorithm)) problems.push(`algorithm "${c.algorithm}" is not one of ${BALANCE_ALGORITHMS.join(", ")}`);
+  if (!c.health.path.startsWith("/") || /\s/.test(c.health.path)) problems.push(`healthCheck.path "${c.health.path}" must start with / and contain no spaces`);
+  for (const [key, value] of Object.entries({ ...c.timeouts, intervalMs: c.health.intervalMs })) {
+    if (!Number.isInteger(value) || value <= 0) problems.push(`${key} must be a positive whole number of milliseconds`);
+  }
+  for (const [key, value] of Object.entries({ fall: c.health.fall, rise: c.health.rise, maxConnections: c.maxConnections })) {
+    if (!Number.isInteger(value) || value < 1) problems.push(`${key} must be a whole number of at least 1`);
+  }
+  if (!Number.isInteger(c.retries) || c.retries < 0) problems.push("retries must be a whole number of at least 0");
+  return problems;
+}
+
+/** Renders haproxy.cfg. Runs in the foreground (no `daemon`), logs to stdout. */
+export function renderHaproxyConfig(config: HaproxyConfig): string {
+  assertNoProblems("HAProxy config", validateHaproxyConfig(config));
+  const c = resolveHaproxyConfig(config);
+  const t = c.timeouts;
+  const dns = c.runtimeDns ? " resolvers system resolve-prefer ipv4" : "";
+  const check = `check inter ${c.health.intervalMs}ms fall ${c.health.fall} rise ${c.health.rise}`;
+  const lines = [
+    "# Rendered by cdktf-ha-web. Do not edit: change the construct props instead.",
+    "global",
+    "    log stdout format raw local0 info",
+    `    maxconn ${c.maxConnections}`,
+    `    user ${c.user}`,
+    `    group ${c.user}`,
+    "    # Master-worker mode (-W) gives seamless reloads on SIGUSR2.",
+    "    hard-stop-after 30s",
+    "",
+    "defaults",
+    "    mode http",
+    "    log global",
+    "    option httplog",
+    "    option dontlognull",
+    "    option forwardfor",
+    "    # Retry a failed request on another server: every retry may pick a new one.",
+    "    option redispatch 1",
+    `    retries ${c.retries}`,
+    "    retry-on all-retryable-errors",
+    `    timeout connect ${t.connectMs}ms`,
+    `    timeout client ${t.clientMs}ms`,
+    `    timeout server ${t.serverMs}ms`,
+    `    timeout http-request ${t.httpRequestMs}ms`,
+    `    timeout http-keep-alive ${t.httpKeepAliveMs}ms`,
+    `    timeout queue ${t.queueMs}ms`,
+    `    timeout check ${t.checkMs}ms`,
+    "",
+  ];
+  if (c.runtimeDns) {
+    lines.push(
+      "resolvers system",
+      "    parse-resolv-conf",
+      "    resolve_retries 3",
+      "    timeout resolve 1s",
+      "    timeout retry 1s",
+      "    hold valid 10s",
+      "    hold other 30s",
+      "    hold refused 30s",
+      "    hold nx 30s",
+      "    hold timeout 30s",
+      "    hold obsolete 30s",
+      "",
+    );
+  }
+  lines.push(
+    "frontend http",
+    `    bind ${c.bindAddress}:${c.httpPort}`,
+    `    http-response set-header X-Lb-Node ${c.nodeName}`,
+    "    default_backend web_nodes",
+    "",
+    "backend web_nodes",
+    `    balance ${c.algorithm}`,
+    "    option httpchk",
+    `    http-check send meth GET uri ${c.health.path} ver HTTP/1.1 hdr Host ${c.nodeName}`,
+    "    http-check expect status 200",
+    "    # Layer-7 retries replay the request: only for idempotent methods.",
+    "    http-request disable-l7-retry if METH_POST || { method PATCH }",
+    "    # init-addr: start even when a web node does not resolve yet; it is picked up later.",
+    "    # observe: a node answering errors is taken out before the next active check.",
+    `    default-server ${check} init-addr last,libc,none observe layer7 error-limit 10 on-error mark-down on-marked-down shutdown-sessions`,
+  );
+  for (const s of c.servers) lines.push(`    server ${s.name} ${s.host}:${s.port}${dns}`);
+  lines.push("");
+  if (c.statsPort !== null) {
+    lines.push(
+      "frontend stats",
+      `    bind ${c.bindAddress}:${c.statsPort}`,
+      "    http-request set-log-level silent",
+      "    monitor-uri /healthz",
+      "    http-request use-service prometheus-exporter if { path /metrics }",
+      "    stats enable",
+      "    stats uri /stats",
+      "    stats refresh 10s",
+      "",
+    );
+  }
+  return lines.join("\n");
+}
+
+/** Path the rendered file is installed at on every target. */
+export const HAPROXY_CONFIG_PATH = PATHS.haproxyConfig;

@@ -1,0 +1,17 @@
+/**
+ * Framework-free renderers: typed config in, file text out. No cdktf import here,
+ * so the same code serves the Docker target, the AWS target and the lab.
+ */
+export * from "./validate";
+export * from "./paths";
+export * from "./haproxy";
+export * from "./nginx";
+export * from "./mysql/engine";
+export * from "./mysql/my-cnf";
+export * from "./mysql/replication-sql";
+export * from "./scripts/shell";
+export * from "./scripts/healthcheck";
+export * from "./scripts/load-balancer";
+export * from "./scripts/web";
+export * from "./scripts/app";
+export * from "./scripts/database";

@@ -1,0 +1,116 @@
+import { PATHS } from "../paths";
+import { assertNoProblems, isPort } from "../validate";
+import { DIALECTS, isSupportedEngine, MysqlEngine, supportedEnginesText } from "./engine";
+
+export type MysqlRole = "primary" | "replica";
+
+export interface MyCnfConfig {
+  readonly engine: MysqlEngine;
+  /** Major.minor version, for example "10.11" or "8.4". */
+  readonly version: string;
+  readonly role: MysqlRole;
+  /**
+   * Unique, deterministic server id (1 for the primary, 2.. for replicas):
+   * random ids collide, and GTIDs carry it.
+   */
+  readonly serverId: number;
+  /** @default 3306 */
+  readonly port?: number;
+  /** @default "128M" */
+  readonly innodbBufferPoolSize?: string;
+  /** @default 200 */
+  readonly maxConnections?: number;
+  /**
+   * Semi-synchronous replication with the AFTER_SYNC wait point: a commit returns
+   * only once a replica has the transaction. Falls back to async after
+   * `semiSyncTimeoutMs` without an acknowledgement. @default false
+   */
+  readonly semiSync?: boolean;
+  /** @default 10000 */
+  readonly semiSyncTimeoutMs?: number;
+}
+
+export function validateMyCnfConfig(config: MyCnfConfig): string[] {
+  const problems: string[] = [];
+  if (!isSupportedEngine(config.engine, config.version)) {
+    problems.push(`engine "${config.engine} ${config.version}" is not supported; use one of: ${supportedEnginesText()}`);
+  }
+  if (!Number.isInteger(config.serverId) || config.serverId < 1 || config.serverId > 4294967295) {
+    problems.push(`serverId ${config.serverId} must be a whole number from 1 to 4294967295`);
+  }
+  if (config.port !== undefined && !isPort(config.port)) problems.push(`port ${config.port} is outside 1-65535`);
+  if (config.innodbBufferPoolSize !== undefined && !/^\d+[KMG]$/.test(config.innodbBufferPoolSize)) {
+    problems.push(`innodbBufferPoolSize "${config.innodbBufferPoolSize}" must look like 128M or 2G`);
+  }
+  return problems;
+}
+
+/**
+ * Renders the server's option file. Every node that may be promoted carries the
+ * binlog and crash-safety settings, so promotion is a role change, not a rebuild.
+ */
+export function renderMyCnf(config: MyCnfConfig): string {
+  assertNoProblems("MySQL config", validateMyCnfConfig(config));
+  const dialect = DIALECTS[config.engine];
+  const replica = config.role === "replica";
+  const lines = [
+    "# Rendered by cdktf-ha-web. Do not edit: change the construct props instead.",
+    "[mysqld]",
+    `server_id = ${config.serverId}`,
+    "bind_address = 0.0.0.0",
+    `port = ${config.port ?? 3306}`,
+    `datadir = ${PATHS.mysqlDataDir}`,
+    `socket = ${PATHS.mysqlSocket}`,
+    `pid_file = ${PATHS.mysqlRunDir}/mysqld.pid`,
+    "skip_name_resolve = ON",
+    "character_set_server = utf8mb4",
+    `max_connections = ${config.maxConnections ?? 200}`,
+    `innodb_buffer_pool_size = ${config.innodbBufferPoolSize ?? "128M"}`,
+    "",
+    "# Crash safety: a committed transaction survives a power cut, on every node.",
+    "innodb_flush_log_at_trx_commit = 1",
+    "sync_binlog = 1",
+    "log_bin = mysql-bin",
+    "binlog_format = ROW",
+    "binlog_expire_logs_seconds = 604800",
+    `${dialect.logReplicaUpdates} = ON`,
+    "relay_log = relay-bin",
+    "relay_log_recovery = ON",
+    "",
+  ];
+  if (config.engine === "mariadb") {
+    lines.push("# MariaDB: GTIDs are always on; strict mode refuses out-of-order transactions.", "gtid_strict_mode = ON");
+  } else {
+    lines.push("gtid_mode = ON", "enforce_gtid_consistency = ON");
+  }
+  if (replica) {
+    lines.push("", "# Replicas serve reads only: the application user cannot write here.", "read_only = ON");
+    if (config.engine === "mysql") lines.push("super_read_only = ON");
+  }
+  if (config.semiSync) {
+    const timeout = config.semiSyncTimeoutMs ?? 10000;
+    lines.push("", "# Semi-sync: commits wait for a replica's acknowledgement (AFTER_SYNC: nobody sees data a failover could lose).");
+    if (config.engine === "mariadb") {
+      lines.push(
+        "rpl_semi_sync_master_enabled = ON",
+        "rpl_semi_sync_slave_enabled = ON",
+        "rpl_semi_sync_master_wait_point = AFTER_SYNC",
+        `rpl_semi_sync_master_timeout = ${timeout}`,
+      );
+    } else {
+      lines.push(
+        "plugin_load_add = semisync_source.so",
+        "plugin_load_add = semisync_replica.so",
+        "rpl_semi_sync_source_enabled = ON",
+        "rpl_semi_sync_replica_enabled = ON",
+        "rpl_semi_sync_source_wait_point = AFTER_SYNC",
+        `rpl_semi_sync_source_timeout = ${timeout}`,
+      );
+    }
+  }
+  if (config.engine === "mysql") {
+    lines.push("", "# root logs in through the socket only, as the OS root user.", "plugin_load_add = auth_socket.so");
+  }
+  lines.push("", "[client]", `socket = ${PATHS.mysqlSocket}`, "");
+  return lines.join("\n");
+}

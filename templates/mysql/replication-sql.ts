@@ -1,0 +1,135 @@
+import { assertNoProblems, isDnsLabel, isPort, isSqlIdentifier } from "../validate";
+import { MysqlEngine } from "./engine";
+
+/**
+ * Text placed verbatim between single quotes in SQL. Use `escapeSqlString()` for a
+ * literal, or a shell reference such as `${APP_PASSWORD_SQL}` when the SQL is
+ * embedded in a start script that escapes the secret at run time (secrets never
+ * appear in rendered files).
+ */
+export type SqlQuotedText = string;
+
+/** Escapes a value for a single-quoted SQL string (backslash and quote). */
+export function escapeSqlString(value: string): SqlQuotedText {
+  return value.replace(/\\/g, "\\\\").replace(/'/g, "''");
+}
+
+export interface PrimaryInitSqlConfig {
+  readonly engine: MysqlEngine;
+  /** Schema of the application. */
+  readonly database: string;
+  readonly appUser: string;
+  readonly appPassword: SqlQuotedText;
+  readonly replicationUser: string;
+  readonly replicationPassword: SqlQuotedText;
+  /** Host pattern the app and replication users may connect from. @default "%" */
+  readonly allowedHost?: string;
+  /** Create the demo app's `items` table. @default true */
+  readonly createDemoSchema?: boolean;
+}
+
+export interface ReplicaInitSqlConfig {
+  readonly engine: MysqlEngine;
+  readonly primaryHost: string;
+  /** @default 3306 */
+  readonly primaryPort?: number;
+  readonly replicationUser: string;
+  readonly replicationPassword: SqlQuotedText;
+  /** Seconds between reconnect attempts to the primary. @default 2 */
+  readonly connectRetrySeconds?: number;
+}
+
+export function validatePrimaryInitSqlConfig(config: PrimaryInitSqlConfig): string[] {
+  const problems: string[] = [];
+  for (const [key, value] of Object.entries({ database: config.database, appUser: config.appUser, replicationUser: config.replicationUser })) {
+    if (!isSqlIdentifier(value)) problems.push(`${key} "${value}" is not a valid identifier (letters, digits, _; at most 32; not a system schema)`);
+  }
+  if (config.appUser === config.replicationUser) problems.push("appUser and replicationUser must differ");
+  if (config.allowedHost !== undefined && !/^[A-Za-z0-9.%_-]+$/.test(config.allowedHost)) problems.push(`allowedHost "${config.allowedHost}" is not a host pattern`);
+  return problems;
+}
+
+/**
+ * SQL run once on the primary's fresh data directory. It is written to the binlog
+ * on purpose: replicas start from an empty GTID position and receive the schema
+ * and users from it, so every node agrees on one history.
+ */
+export function renderPrimaryInitSql(config: PrimaryInitSqlConfig): string {
+  assertNoProblems("Primary init SQL", validatePrimaryInitSqlConfig(config));
+  const host = config.allowedHost ?? "%";
+  const lines = [
+    "-- Rendered by cdktf-ha-web: primary bootstrap.",
+    `CREATE DATABASE IF NOT EXISTS ${config.database} CHARACTER SET utf8mb4;`,
+  ];
+  if (config.createDemoSchema ?? true) {
+    lines.push(
+      `CREATE TABLE IF NOT EXISTS ${config.database}.items (`,
+      "  id BIGINT UNSIGNED AUTO_INCREMENT PRIMARY KEY,",
+      "  name VARCHAR(200) NOT NULL,",
+      "  created_at TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3)",
+      ") ENGINE=InnoDB;",
+    );
+  }
+  lines.push(
+    "-- Replication: only what a replica needs to stream the binlog (and report its state).",
+    `CREATE USER '${config.replicationUser}'@'${host}' IDENTIFIED BY '${config.replicationPassword}';`,
+    `GRANT REPLICATION SLAVE, REPLICATION CLIENT ON *.* TO '${config.replicationUser}'@'${host}';`,
+    "-- The application: data access on its own schema, nothing else.",
+    `CREATE USER '${config.appUser}'@'${host}' IDENTIFIED BY '${config.appPassword}';`,
+    `GRANT SELECT, INSERT, UPDATE, DELETE ON ${config.database}.* TO '${config.appUser}'@'${host}';`,
+    "",
+  );
+  return lines.join("\n");
+}
+
+export function validateReplicaInitSqlConfig(config: ReplicaInitSqlConfig): string[] {
+  const problems: string[] = [];
+  if (!/^[A-Za-z0-9.-]+$/.test(config.primaryHost) || (!isDnsLabel(config.primaryHost.split(".")[0]) && !/^[0-9.]+$/.test(config.primaryHost))) {
+    problems.push(`primaryHost "${config.primaryHost}" is not a host name or address`);
+  }
+  if (config.primaryPort !== undefined && !isPort(config.primaryPort)) problems.push(`primaryPort ${config.primaryPort} is outside 1-65535`);
+  if (!isSqlIdentifier(config.replicationUser)) problems.push(`replicationUser "${config.replicationUser}" is not a valid identifier`);
+  return problems;
+}
+
+/**
+ * SQL run once on a replica's fresh data directory: points it at the primary by
+ * GTID. Not written to the replica's own binlog, so the replica's GTID history
+ * stays the primary's. Replication starts when the server starts for real.
+ */
+export function renderReplicaInitSql(config: ReplicaInitSqlConfig): string {
+  assertNoProblems("Replica init SQL", validateReplicaInitSqlConfig(config));
+  const port = config.primaryPort ?? 3306;
+  const retry = config.connectRetrySeconds ?? 2;
+  const lines = ["-- Rendered by cdktf-ha-web: replica bootstrap.", "SET SESSION sql_log_bin = 0;"];
+  if (config.engine === "mariadb") {
+    lines.push(
+      "CHANGE MASTER TO",
+      `  MASTER_HOST = '${config.primaryHost}',`,
+      `  MASTER_PORT = ${port},`,
+      `  MASTER_USER = '${config.replicationUser}',`,
+      `  MASTER_PASSWORD = '${config.replicationPassword}',`,
+      `  MASTER_CONNECT_RETRY = ${retry},`,
+      "  MASTER_USE_GTID = slave_pos;",
+    );
+  } else {
+    lines.push(
+      "CHANGE REPLICATION SOURCE TO",
+      `  SOURCE_HOST = '${config.primaryHost}',`,
+      `  SOURCE_PORT = ${port},`,
+      `  SOURCE_USER = '${config.replicationUser}',`,
+      `  SOURCE_PASSWORD = '${config.replicationPassword}',`,
+      `  SOURCE_CONNECT_RETRY = ${retry},`,
+      "  SOURCE_RETRY_COUNT = 86400,",
+      "  GET_SOURCE_PUBLIC_KEY = 1,",
+      "  SOURCE_AUTO_POSITION = 1;",
+    );
+  }
+  lines.push("");
+  return lines.join("\n");
+}
+
+/** Statement that shows a replica's state (8.4 removed SHOW SLAVE STATUS). */
+export function replicaStatusStatement(engine: MysqlEngine): string {
+  return engine === "mariadb" ? "SHOW SLAVE STATUS" : "SHOW REPLICA STATUS";
+}

@@ -1,0 +1,179 @@
+import { PATHS } from "./paths";
+import { assertNoProblems, isPort } from "./validate";
+
+export interface NginxAppUpstream {
+  /** Host of the application server: `127.0.0.1` on a VM, the app container's alias on Docker. */
+  readonly host: string;
+  readonly port: number;
+  /** Idle keep-alive connections Nginx keeps open to the app. @default 16 */
+  readonly keepaliveConnections?: number;
+}
+
+export interface NginxConfig {
+  /** Name of this web node, sent in the `X-Web-Node` header of static responses. */
+  readonly nodeName: string;
+  /** Port Nginx listens on. @default 80 */
+  readonly listenPort?: number;
+  /** The local application server. */
+  readonly app: NginxAppUpstream;
+  /** Requests under this prefix are proxied to the app, prefix kept. @default "/api/" */
+  readonly appPathPrefix?: string;
+  /** Liveness path proxied to the app, used by the load balancer's health check. @default "/health" */
+  readonly healthPath?: string;
+  /** Answered by Nginx itself: liveness of Nginx alone (container health check). @default "/nginx-health" */
+  readonly nginxLivenessPath?: string;
+  /** Port of `stub_status` on 127.0.0.1, for the Prometheus exporter; `null` disables it. @default 8081 */
+  readonly statusPort?: number | null;
+  /** Directory of static files. @default "/var/www/ha-web" */
+  readonly staticRoot?: string;
+  /** Worker processes. @default "auto" */
+  readonly workerProcesses?: number | "auto";
+  /** Unprivileged user and group the workers run as (both exist in Debian and the official image). @default "nobody nogroup" */
+  readonly user?: string;
+  /** Largest request body accepted. @default "1m" */
+  readonly clientMaxBodySize?: string;
+}
+
+export function resolveNginxConfig(config: NginxConfig) {
+  return {
+    nodeName: config.nodeName,
+    listenPort: config.listenPort ?? 80,
+    app: { host: config.app.host, port: config.app.port, keepaliveConnections: config.app.keepaliveConnections ?? 16 },
+    appPathPrefix: config.appPathPrefix ?? "/api/",
+    healthPath: config.healthPath ?? "/health",
+    nginxLivenessPath: config.nginxLivenessPath ?? "/nginx-health",
+    statusPort: config.statusPort === undefined ? 8081 : config.statusPort,
+    staticRoot: config.staticRoot ?? PATHS.staticRoot,
+    workerProcesses: config.workerProcesses ?? "auto",
+    user: config.user ?? "nobody nogroup",
+    clientMaxBodySize: config.clientMaxBodySize ?? "1m",
+  };
+}
+
+export function validateNginxConfig(config: NginxConfig): string[] {
+  const c = resolveNginxConfig(config);
+  const problems: string[] = [];
+  if (!isPort(c.listenPort)) problems.push(`listenPort ${c.listenPort} is outside 1-65535`);
+  if (!isPort(c.app.port)) problems.push(`app.port ${c.app.port} is outside 1-65535`);
+  if (c.statusPort !== null && !isPort(c.statusPort)) problems.push(`statusPort ${c.statusPort} is outside 1-65535`);
+  if (c.statusPort === c.listenPort) problems.push(`statusPort and listenPort are both ${c.listenPort}: two listeners cannot share a port`);
+  if (!/^[A-Za-z0-9.-]+$/.test(c.app.host)) problems.push(`app.host "${c.app.host}" is not a host name or address`);
+  if (!/^\/([A-Za-z0-9._-]+\/)*$/.test(c.appPathPrefix)) problems.push(`appPathPrefix "${c.appPathPrefix}" must start and end with / (for example "/api/")`);
+  for (const [key, path] of Object.entries({ healthPath: c.healthPath, nginxLivenessPath: c.nginxLivenessPath })) {
+    if (!/^\/[A-Za-z0-9._/-]*$/.test(path)) problems.push(`${key} "${path}" must be an absolute URL path`);
+  }
+  if (!/^\d+[km]?$/.test(c.clientMaxBodySize)) problems.push(`clientMaxBodySize "${c.clientMaxBodySize}" must look like 512k or 1m`);
+  if (!Number.isInteger(c.app.keepaliveConnections) || c.app.keepaliveConnections < 1) problems.push("app.keepaliveConnections must be at least 1");
+  return problems;
+}
+
+/**
+ * Renders a complete nginx.conf (not a conf.d snippet): the same file works with
+ * the official image, Debian's package and the lab, because every path Nginx
+ * writes to is set here instead of taken from the build's defaults.
+ */
+export function renderNginxConfig(config: NginxConfig): string {
+  assertNoProblems("Nginx config", validateNginxConfig(config));
+  const c = resolveNginxConfig(config);
+  const state = PATHS.nginxStateDir;
+  const proxyCommon = [
+    "            proxy_pass http://app;",
+    "            proxy_http_version 1.1;",
+    '            proxy_set_header Connection "";',
+    "            proxy_set_header Host $host;",
+    "            proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;",
+    "            proxy_set_header X-Forwarded-Proto $scheme;",
+    "            proxy_connect_timeout 2s;",
+    "            proxy_read_timeout 30s;",
+  ];
+  const lines = [
+    "# Rendered by cdktf-ha-web. Do not edit: change the construct props instead.",
+    `user ${c.user};`,
+    `worker_processes ${c.workerProcesses};`,
+    `pid ${state}/nginx.pid;`,
+    "error_log stderr warn;",
+    "daemon off;",
+    "",
+    "events {",
+    "    worker_connections 1024;",
+    "}",
+    "",
+    "http {",
+    "    include /etc/nginx/mime.types;",
+    "    default_type application/octet-stream;",
+    "    server_tokens off;",
+    "    sendfile on;",
+    "    tcp_nopush on;",
+    "    keepalive_timeout 65s;",
+    `    client_max_body_size ${c.clientMaxBodySize};`,
+    "    access_log /dev/stdout;",
+    `    client_body_temp_path ${state}/body;`,
+    `    proxy_temp_path ${state}/proxy;`,
+    `    fastcgi_temp_path ${state}/fastcgi;`,
+    `    uwsgi_temp_path ${state}/uwsgi;`,
+    `    scgi_temp_path ${state}/scgi;`,
+    "",
+    "    # Resolved once at start-up: keep-alive to the app needs an upstream block.",
+    "    upstream app {",
+    `        server ${c.app.host}:${c.app.port} max_fails=0;`,
+    `        keepalive ${c.app.keepaliveConnections};`,
+    "    }",
+    "",
+    "    server {",
+    `        listen ${c.listenPort} default_server;`,
+    "        server_name _;",
+    `        root ${c.staticRoot};`,
+    "        add_header X-Content-Type-Options nosniff always;",
+    "        add_header X-Frame-Options DENY always;",
+    "        add_header Referrer-Policy no-referrer always;",
+    "",
+    "        location / {",
+    `            add_header X-Web-Node ${c.nodeName} always;`,
+    "            add_header X-Content-Type-Options nosniff always;",
+    "            add_header X-Frame-Options DENY always;",
+    "            add_header Referrer-Policy no-referrer always;",
+    "            try_files $uri $uri/ =404;",
+    "        }",
+    "",
+    `        location ${c.appPathPrefix} {`,
+    ...proxyCommon,
+    "        }",
+    "",
+    `        location = ${c.healthPath} {`,
+    ...proxyCommon,
+    "            access_log off;",
+    "        }",
+    "",
+    `        location = ${c.nginxLivenessPath} {`,
+    "            access_log off;",
+    "            default_type text/plain;",
+    '            return 200 "ok\\n";',
+    "        }",
+    "    }",
+  ];
+  if (c.statusPort !== null) {
+    lines.push(
+      "",
+      "    # stub_status for the Prometheus exporter: loopback only.",
+      "    server {",
+      `        listen 127.0.0.1:${c.statusPort};`,
+      "        access_log off;",
+      "        location = /stub_status {",
+      "            stub_status;",
+      "        }",
+      "    }",
+    );
+  }
+  lines.push("}", "");
+  return lines.join("\n");
+}
+
+/** Default landing page, so the static path of every web node is visible. */
+export function renderIndexHtml(nodeName: string): string {
+  return [
+    "<!doctype html>",
+    '<html lang="en"><head><meta charset="utf-8"><title>cdktf-ha-web</title></head>',
+    `<body><h1>cdktf-ha-web</h1><p>Served by web node <code>${nodeName}</code>. The API lives under <code>/api/items</code>.</p></body></html>`,
+    "",
+  ].join("\n");
+}

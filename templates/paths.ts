@@ -1,0 +1,38 @@
+/**
+ * The file layout every role uses on every target (container, VM, lab), so a
+ * start script never has to ask where it runs.
+ */
+export const PATHS = {
+  /** Start scripts and helpers. */
+  binDir: "/opt/ha-web/bin",
+  /** Rendered configuration. */
+  configDir: "/etc/ha-web",
+  haproxyConfig: "/etc/ha-web/haproxy.cfg",
+  nginxConfig: "/etc/ha-web/nginx.conf",
+  mysqlConfig: "/etc/ha-web/mysql.cnf",
+  /** SQL run once, when a database node initializes an empty data directory. */
+  mysqlInitSql: "/etc/ha-web/mysql-init.sql",
+  /** Static files Nginx serves. */
+  staticRoot: "/var/www/ha-web",
+  /** The application bundle (the demo app, or the user's). */
+  appDir: "/opt/ha-web/app",
+  appEntry: "/opt/ha-web/app/server.js",
+  /** Writable state for Nginx (temp files, pid). */
+  nginxStateDir: "/var/lib/ha-web/nginx",
+  /** Mount point of the database volume: a named volume on Docker, its own EBS volume on AWS. */
+  mysqlVolume: "/var/lib/mysql",
+  /**
+   * The data directory is a folder inside the volume, so a fresh file system's
+   * lost+found never makes `mysqld --initialize` refuse a "non-empty" directory.
+   */
+  mysqlDataDir: "/var/lib/mysql/data",
+  mysqlRunDir: "/run/mysqld",
+  mysqlSocket: "/run/mysqld/mysqld.sock",
+} as const;
+
+/** Path of the start script for a role. */
+export function startScriptPath(role: string): string {
+  return `${PATHS.binDir}/start-${role}.sh`;
+}
+
+export const HEALTHCHECK_SCRIPT = `${PATHS.binDir}/healthcheck-http.sh`;

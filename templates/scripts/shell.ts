@@ -1,0 +1,38 @@
+/** Shell fragments the start scripts share. POSIX sh: the official images and Debian all have it. */
+
+/** Environment variables through which secrets reach a node (never files in the image, never user data). */
+export const SECRET_ENV = {
+  /** Password of the application's database user. */
+  appPassword: "HAWEB_DB_APP_PASSWORD",
+  /** Password of the replication user. */
+  replicationPassword: "HAWEB_DB_REPLICATION_PASSWORD",
+} as const;
+
+export const SCRIPT_HEADER = [
+  "#!/bin/sh",
+  "# Rendered by cdktf-ha-web. Runs unchanged in a container, on a VM and in the lab:",
+  "# it uses only the binaries, never an image's entrypoint.",
+  "set -eu",
+  'log() { echo "[$(date -u +%Y-%m-%dT%H:%M:%SZ)] $0: $*" >&2; }',
+].join("\n");
+
+/**
+ * `read_secret NAME`: prints $NAME, or the content of the file named by $NAME_FILE
+ * (how the AWS target hands over values fetched from SSM). Fails if neither is set.
+ */
+export const READ_SECRET_FUNCTION = [
+  "read_secret() {",
+  '  eval "value=\\${$1:-}"',
+  '  eval "file=\\${$1_FILE:-}"',
+  '  if [ -z "$value" ] && [ -n "$file" ] && [ -r "$file" ]; then value=$(cat "$file"); fi',
+  '  if [ -z "$value" ]; then log "secret $1 is not set (set $1 or $1_FILE)"; exit 64; fi',
+  "  printf '%s' \"$value\"",
+  "}",
+  "# Escapes a value for a single-quoted SQL string.",
+  "sql_escape() { printf '%s' \"$1\" | sed -e 's/\\\\/\\\\\\\\/g' -e \"s/'/''/g\"; }",
+].join("\n");
+
+/** Quotes a value for sh (single quotes). */
+export function shellQuote(value: string): string {
+  return `'${value.replace(/'/g, `'\\''`)}'`;
+}

@@ -97,7 +97,7 @@ export interface HostSpec {
 /** What the target created for a host. */
 export interface DeployedHost {
   readonly name: string;
-  /** Name by which peers reach the host's first service. */
+  /** Name by which peers reach the host (a Docker alias; a private DNS name on AWS). */
   readonly address: string;
   /** The provider resources, keyed by service name, for users who need them. */
   readonly resources: Readonly<Record<string, Construct>>;

@@ -128,7 +128,7 @@ export class MysqlCluster extends Construct {
           this.databaseService(name, volumeSizeGb, [primaryName], {
             // Deterministic and unique: the primary is 1, replica i is i + 1.
             cnf: renderMyCnf({ ...common, role: "replica", serverId: i + 1 }),
-            script: renderReplicaStartScript({ engine: this.engine, primaryHost: primaryName, primaryPort: this.port, replicationUser: this.replicationUser }),
+            script: renderReplicaStartScript({ engine: this.engine, primaryHost: this.primary.address, primaryPort: this.port, replicationUser: this.replicationUser }),
             scriptRole: "db-replica",
             secrets: { [SECRET_ENV.replicationPassword]: this.replicationPassword },
           }),

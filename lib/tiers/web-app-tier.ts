@@ -129,7 +129,7 @@ export class WebAppTier extends Construct {
         egress: [{ port: db.port, to: "database", description: "application server to MySQL" }],
         healthCheck: app.healthCheck ?? httpHealthCheck(this.appPort, "/health"),
         user: app.user ?? (customImage ? undefined : "node"),
-        dependsOn: [db.primary.address],
+        dependsOn: [db.primary.name],
       };
       const nginxConfig = renderNginxConfig({
         nodeName: name,
@@ -161,7 +161,7 @@ export class WebAppTier extends Construct {
       // The app first: Nginx resolves its upstream once, at start-up.
       const host = props.target.addHost(this, { name, role: "web", services: [appService, nginxService] });
       this.hosts.push(host);
-      this.nodes.push({ name, host: name, port: this.port });
+      this.nodes.push({ name, host: host.address, port: this.port });
     }
   }
 }

@@ -1,0 +1,138 @@
+import {
+  ConfigError,
+  describeConfig,
+  loadConfig,
+  parseHostPort,
+  parseReaderHosts,
+} from "../../app/config";
+
+const noFile = (p: string): string => {
+  throw Object.assign(new Error(`ENOENT: ${p}`), { code: "ENOENT" });
+};
+
+describe("loadConfig", () => {
+  test("defaults", () => {
+    const c = loadConfig({}, { hostname: () => "host-a", readFile: noFile });
+    expect(c).toEqual({
+      port: 3000,
+      bindAddress: "0.0.0.0",
+      nodeName: "host-a",
+      writer: { host: "127.0.0.1", port: 3306 },
+      readers: [],
+      database: "app",
+      user: "app",
+      password: "",
+    });
+  });
+
+  test("full environment", () => {
+    const c = loadConfig(
+      {
+        PORT: "8080",
+        BIND_ADDRESS: "127.0.0.1",
+        NODE_NAME: "web-1",
+        DB_WRITER_HOST: "db-primary",
+        DB_WRITER_PORT: "3307",
+        DB_READER_HOSTS: "db-replica-1, db-replica-2:3310,,",
+        DB_NAME: "shop",
+        DB_USER: "shop_app",
+        DB_PASSWORD: " pw with spaces ",
+      },
+      { hostname: () => "ignored", readFile: noFile },
+    );
+    expect(c.port).toBe(8080);
+    expect(c.bindAddress).toBe("127.0.0.1");
+    expect(c.nodeName).toBe("web-1");
+    expect(c.writer).toEqual({ host: "db-primary", port: 3307 });
+    expect(c.readers).toEqual([
+      { host: "db-replica-1", port: 3306 },
+      { host: "db-replica-2", port: 3310 },
+    ]);
+    expect(c.database).toBe("shop");
+    expect(c.user).toBe("shop_app");
+    // DB_PASSWORD is taken verbatim (only the file content is trimmed).
+    expect(c.password).toBe(" pw with spaces ");
+  });
+
+  test("PORT=0 is allowed (ephemeral), blank values fall back to defaults", () => {
+    const c = loadConfig({ PORT: "0", NODE_NAME: "  ", DB_READER_HOSTS: "  " }, { hostname: () => "h", readFile: noFile });
+    expect(c.port).toBe(0);
+    expect(c.nodeName).toBe("h");
+    expect(c.readers).toEqual([]);
+  });
+
+  test("invalid ports are rejected", () => {
+    expect(() => loadConfig({ PORT: "http" }, { readFile: noFile })).toThrow(ConfigError);
+    expect(() => loadConfig({ PORT: "70000" }, { readFile: noFile })).toThrow(ConfigError);
+    expect(() => loadConfig({ DB_WRITER_PORT: "0" }, { readFile: noFile })).toThrow(ConfigError);
+    expect(() => loadConfig({ DB_READER_HOSTS: "a:x" }, { readFile: noFile })).toThrow(/DB_READER_HOSTS/);
+  });
+
+  test("DB_WRITER_HOST may carry its own port", () => {
+    const c = loadConfig({ DB_WRITER_HOST: "db:3399", DB_WRITER_PORT: "3307" }, { readFile: noFile });
+    expect(c.writer).toEqual({ host: "db", port: 3399 });
+  });
+
+  test("DB_PASSWORD_FILE: trimmed content, wins over DB_PASSWORD", () => {
+    const read = jest.fn((p: string) => (p === "/run/secrets/db" ? "  s3cret\n" : noFile(p)));
+    const c = loadConfig({ DB_PASSWORD_FILE: "/run/secrets/db", DB_PASSWORD: "other" }, { readFile: read });
+    expect(c.password).toBe("s3cret");
+    expect(read).toHaveBeenCalledWith("/run/secrets/db");
+  });
+
+  test("DB_PASSWORD_FILE unreadable -> ConfigError", () => {
+    expect(() => loadConfig({ DB_PASSWORD_FILE: "/nope" }, { readFile: noFile })).toThrow(
+      "DB_PASSWORD_FILE: cannot read /nope (ENOENT)",
+    );
+  });
+
+  test("DB_PASSWORD_FILE with a real file", () => {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const fs = require("node:fs") as typeof import("node:fs");
+    const os = require("node:os") as typeof import("node:os");
+    const path = require("node:path") as typeof import("node:path");
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "app-cfg-"));
+    const file = path.join(dir, "pw");
+    fs.writeFileSync(file, "from-file\n");
+    try {
+      expect(loadConfig({ DB_PASSWORD_FILE: file }).password).toBe("from-file");
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test("describeConfig never contains the password", () => {
+    const c = loadConfig({ DB_PASSWORD: "hunter2", DB_READER_HOSTS: "r1,r2:3307" }, { readFile: noFile });
+    const text = JSON.stringify(describeConfig(c));
+    expect(text).not.toContain("hunter2");
+    expect(describeConfig(c)).toMatchObject({ password: "(set)", readers: ["r1:3306", "r2:3307"] });
+    expect(describeConfig(loadConfig({}, { readFile: noFile })).password).toBe("(empty)");
+  });
+});
+
+describe("parseHostPort / parseReaderHosts", () => {
+  test.each([
+    ["db", { host: "db", port: 3306 }],
+    ["db:3307", { host: "db", port: 3307 }],
+    [" 10.0.0.5:3310 ", { host: "10.0.0.5", port: 3310 }],
+    ["[::1]", { host: "::1", port: 3306 }],
+    ["[fd00::5]:3307", { host: "fd00::5", port: 3307 }],
+    ["fd00::5", { host: "fd00::5", port: 3306 }],
+  ])("%s", (input, expected) => {
+    expect(parseHostPort(input, 3306)).toEqual(expected);
+  });
+
+  test.each(["", ":3306", "db:", "db:abc", "db:65536", "[::1", "[::1]x"])("rejects %j", (input) => {
+    expect(() => parseHostPort(input, 3306)).toThrow(ConfigError);
+  });
+
+  test("list: order kept, blanks skipped, duplicates removed", () => {
+    expect(parseReaderHosts("r1, r2:3307 ,r1:3306,,r3")).toEqual([
+      { host: "r1", port: 3306 },
+      { host: "r2", port: 3307 },
+      { host: "r3", port: 3306 },
+    ]);
+    expect(parseReaderHosts(undefined)).toEqual([]);
+    expect(parseReaderHosts("")).toEqual([]);
+  });
+});

@@ -1,0 +1,151 @@
+/**
+ * Environment -> typed configuration for the demo app (pure; no I/O except an
+ * injectable file reader for DB_PASSWORD_FILE). See app/README.md for the contract.
+ */
+import { readFileSync } from "node:fs";
+import { hostname } from "node:os";
+
+export const DEFAULT_HTTP_PORT = 3000;
+export const DEFAULT_BIND_ADDRESS = "0.0.0.0";
+export const DEFAULT_DB_PORT = 3306;
+export const DEFAULT_DB_HOST = "127.0.0.1";
+export const DEFAULT_DB_NAME = "app";
+export const DEFAULT_DB_USER = "app";
+
+/** One MySQL/MariaDB server as configured (host name kept verbatim for X-Db-Node). */
+export interface DbEndpoint {
+  readonly host: string;
+  readonly port: number;
+}
+
+export interface AppConfig {
+  /** HTTP listen port (0 = ephemeral). */
+  readonly port: number;
+  readonly bindAddress: string;
+  /** Web node this app instance belongs to; sent as X-Web-Node. */
+  readonly nodeName: string;
+  readonly writer: DbEndpoint;
+  /** Replicas; empty means reads go to the writer. */
+  readonly readers: readonly DbEndpoint[];
+  readonly database: string;
+  readonly user: string;
+  /** Never log or echo this. */
+  readonly password: string;
+}
+
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "ConfigError";
+  }
+}
+
+export type Env = Readonly<Record<string, string | undefined>>;
+
+export interface ConfigDeps {
+  readFile?: (path: string) => string;
+  hostname?: () => string;
+}
+
+/** Trimmed value, or undefined when unset or blank. */
+function str(env: Env, name: string): string | undefined {
+  const v = env[name];
+  if (v === undefined) return undefined;
+  const t = v.trim();
+  return t === "" ? undefined : t;
+}
+
+/** Parses a TCP port (1..65535, or 0 when allowZero). */
+export function parsePort(value: string, what: string, allowZero = false): number {
+  if (!/^\d{1,5}$/.test(value)) throw new ConfigError(`${what}: invalid port ${JSON.stringify(value)}`);
+  const n = Number(value);
+  if (n > 65535 || (n === 0 && !allowZero)) throw new ConfigError(`${what}: port out of range: ${value}`);
+  return n;
+}
+
+/**
+ * Parses "host", "host:port", "[v6addr]" or "[v6addr]:port". A bare IPv6 address
+ * without brackets (more than one colon) is taken as a host without port.
+ */
+export function parseHostPort(value: string, defaultPort: number, what = "host"): DbEndpoint {
+  const v = value.trim();
+  if (v === "") throw new ConfigError(`${what}: empty host`);
+  if (v.startsWith("[")) {
+    const m = /^\[([^\]]+)\](?::(\d+))?$/.exec(v);
+    if (!m) throw new ConfigError(`${what}: invalid host ${JSON.stringify(v)}`);
+    return { host: m[1], port: m[2] === undefined ? defaultPort : parsePort(m[2], what) };
+  }
+  const colons = v.split(":").length - 1;
+  if (colons === 0) return { host: v, port: defaultPort };
+  if (colons > 1) return { host: v, port: defaultPort };
+  const idx = v.indexOf(":");
+  const host = v.slice(0, idx);
+  if (host === "") throw new ConfigError(`${what}: invalid host ${JSON.stringify(v)}`);
+  return { host, port: parsePort(v.slice(idx + 1), what) };
+}
+
+/** Comma-separated host[:port] list; blank entries are ignored, duplicates removed. */
+export function parseReaderHosts(value: string | undefined, defaultPort = DEFAULT_DB_PORT): DbEndpoint[] {
+  if (value === undefined) return [];
+  const out: DbEndpoint[] = [];
+  for (const part of value.split(",")) {
+    if (part.trim() === "") continue;
+    const ep = parseHostPort(part, defaultPort, "DB_READER_HOSTS");
+    if (!out.some((o) => o.host === ep.host && o.port === ep.port)) out.push(ep);
+  }
+  return out;
+}
+
+/** DB_PASSWORD_FILE (trimmed file content) wins over DB_PASSWORD; neither set -> "". */
+export function resolvePassword(env: Env, readFile: (path: string) => string): string {
+  const file = str(env, "DB_PASSWORD_FILE");
+  if (file !== undefined) {
+    let content: string;
+    try {
+      content = readFile(file);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code ?? "error";
+      throw new ConfigError(`DB_PASSWORD_FILE: cannot read ${file} (${code})`);
+    }
+    return content.trim();
+  }
+  return env.DB_PASSWORD ?? "";
+}
+
+export function loadConfig(env: Env = process.env, deps: ConfigDeps = {}): AppConfig {
+  const readFile = deps.readFile ?? ((p: string) => readFileSync(p, "utf8"));
+  const getHostname = deps.hostname ?? hostname;
+
+  const portStr = str(env, "PORT");
+  const dbPortStr = str(env, "DB_WRITER_PORT");
+  const writerPort = dbPortStr === undefined ? DEFAULT_DB_PORT : parsePort(dbPortStr, "DB_WRITER_PORT");
+  const writerHost = str(env, "DB_WRITER_HOST") ?? DEFAULT_DB_HOST;
+  // DB_WRITER_HOST may itself carry a port ("db:3307"); DB_WRITER_PORT is the default then.
+  const writer = parseHostPort(writerHost, writerPort, "DB_WRITER_HOST");
+
+  return {
+    port: portStr === undefined ? DEFAULT_HTTP_PORT : parsePort(portStr, "PORT", true),
+    bindAddress: str(env, "BIND_ADDRESS") ?? DEFAULT_BIND_ADDRESS,
+    nodeName: str(env, "NODE_NAME") ?? getHostname(),
+    writer,
+    readers: parseReaderHosts(env.DB_READER_HOSTS, DEFAULT_DB_PORT),
+    database: str(env, "DB_NAME") ?? DEFAULT_DB_NAME,
+    user: str(env, "DB_USER") ?? DEFAULT_DB_USER,
+    password: resolvePassword(env, readFile),
+  };
+}
+
+/** Printable summary for the startup log: the password is reduced to set/unset. */
+export function describeConfig(c: AppConfig): Record<string, unknown> {
+  const ep = (e: DbEndpoint) => `${e.host}:${e.port}`;
+  return {
+    port: c.port,
+    bindAddress: c.bindAddress,
+    nodeName: c.nodeName,
+    writer: ep(c.writer),
+    readers: c.readers.map(ep),
+    database: c.database,
+    user: c.user,
+    password: c.password === "" ? "(empty)" : "(set)",
+  };
+}

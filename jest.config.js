@@ -1,5 +1,5 @@
 /** Unit and construct tests run in one project; the lab (real processes, root) in another. */
-const transform = { "^.+\\.ts$": ["ts-jest", { isolatedModules: true }] };
+const transform = { "^.+\\.ts$": ["ts-jest", {}] }; // isolatedModules comes from tsconfig.json: transpile only, type-check with tsc
 const common = { testEnvironment: "node", transform, setupFilesAfterEnv: ["<rootDir>/__tests__/setup.ts"] };
 module.exports = {
   projects: [

@@ -1,0 +1,18 @@
+import { spawnSync } from "child_process";
+
+/**
+ * True when `binary` is on PATH. In CI (CI=true) a missing binary is an error,
+ * never a silent skip: .ci/run installs every validator the tests use.
+ */
+export function hasBinary(binary: string): boolean {
+  const found = spawnSync("sh", ["-c", `command -v ${binary}`], { encoding: "utf8" }).status === 0;
+  if (!found && process.env.CI) {
+    throw new Error(`${binary} is not installed, and CI must run the real validators: add its package to .ci/run`);
+  }
+  if (!found) console.warn(`${binary} is not installed: skipping the real validator (run .ci/run's apt-get line to enable it)`);
+  return found;
+}
+
+export function isRoot(): boolean {
+  return typeof process.getuid === "function" && process.getuid() === 0;
+}

@@ -1,0 +1,90 @@
+import { spawnSync } from "child_process";
+import { mkdtempSync, writeFileSync } from "fs";
+import { tmpdir } from "os";
+import { join } from "path";
+import { HaproxyConfig, renderHaproxyConfig, validateHaproxyConfig } from "../../templates/haproxy";
+import { hasBinary } from "../helpers/binaries";
+
+const base: HaproxyConfig = {
+  nodeName: "lb-1",
+  servers: [
+    { name: "web-1", host: "web-1", port: 80 },
+    { name: "web-2", host: "web-2", port: 80 },
+  ],
+};
+
+describe("renderHaproxyConfig", () => {
+  const cfg = renderHaproxyConfig(base);
+
+  test("balances round-robin over every web node with active health checks", () => {
+    expect(cfg).toMatch(/^backend web_nodes\n {4}balance roundrobin$/m);
+    expect(cfg).toContain("    server web-1 web-1:80 resolvers system resolve-prefer ipv4");
+    expect(cfg).toContain("    server web-2 web-2:80 resolvers system resolve-prefer ipv4");
+    expect(cfg).toContain("http-check send meth GET uri /health ver HTTP/1.1");
+    expect(cfg).toMatch(/default-server check inter 2000ms fall 3 rise 2 /);
+  });
+
+  test("retries idempotent requests on another node, never a replayed POST", () => {
+    expect(cfg).toContain("option redispatch 1");
+    expect(cfg).toContain("retries 3");
+    expect(cfg).toContain("retry-on all-retryable-errors");
+    expect(cfg).toContain("http-request disable-l7-retry if METH_POST || { method PATCH }");
+  });
+
+  test("sets timeouts, X-Forwarded-For, and a stats + metrics listener", () => {
+    expect(cfg).toContain("timeout connect 5000ms");
+    expect(cfg).toContain("timeout http-request 10000ms");
+    expect(cfg).toContain("option forwardfor");
+    expect(cfg).toMatch(/frontend stats\n {4}bind 0\.0\.0\.0:8404/);
+    expect(cfg).toContain("http-request use-service prometheus-exporter if { path /metrics }");
+    expect(cfg).not.toMatch(/^\s*daemon/m); // foreground in containers and under systemd
+  });
+
+  test("algorithm, ports, health check and stats are configurable", () => {
+    const custom = renderHaproxyConfig({
+      ...base,
+      algorithm: "leastconn",
+      httpPort: 8080,
+      statsPort: null,
+      healthCheck: { path: "/ready", intervalMs: 500, fall: 2, rise: 1 },
+      runtimeDns: false,
+    });
+    expect(custom).toContain("balance leastconn");
+    expect(custom).toContain("bind 0.0.0.0:8080");
+    expect(custom).not.toContain("frontend stats");
+    expect(custom).toContain("uri /ready");
+    expect(custom).toContain("check inter 500ms fall 2 rise 1");
+    expect(custom).not.toContain("resolvers system");
+  });
+
+  test.each([
+    [{ servers: [] }, /at least one web node/],
+    [{ httpPort: 70000 }, /httpPort 70000 is outside 1-65535/],
+    [{ statsPort: 80 }, /two listeners cannot share a port/],
+    [{ servers: [{ name: "Web_1", host: "web-1", port: 80 }] }, /not a DNS label/],
+    [{ servers: [{ name: "web-1", host: "a", port: 80 }, { name: "web-1", host: "b", port: 80 }] }, /used twice/],
+    [{ algorithm: "fastest" as never }, /algorithm "fastest"/],
+    [{ retries: -1 }, /retries must be/],
+  ])("rejects bad input %#", (override, message) => {
+    const config = { ...base, ...override } as HaproxyConfig;
+    expect(validateHaproxyConfig(config).join("; ")).toMatch(message);
+    expect(() => renderHaproxyConfig(config)).toThrow(message);
+  });
+});
+
+const haproxy = hasBinary("haproxy") ? test : test.skip;
+haproxy("haproxy -c accepts the rendered configs", () => {
+  const dir = mkdtempSync(join(tmpdir(), "haproxy-test-"));
+  for (const [name, config] of Object.entries({
+    default: base,
+    custom: { ...base, algorithm: "leastconn", statsPort: null, runtimeDns: false } as HaproxyConfig,
+  })) {
+    const file = join(dir, `${name}.cfg`);
+    writeFileSync(file, renderHaproxyConfig(config));
+    const result = spawnSync("haproxy", ["-c", "-f", file], { encoding: "utf8" });
+    expect({ name, status: result.status, stderr: result.status === 0 ? "" : result.stderr }).toEqual({ name, status: 0, stderr: "" });
+    // The only warnings allowed: web nodes that do not resolve on this machine.
+    const warnings = result.stderr.split("\n").filter((l) => l.includes("[WARNING]") && !l.includes("could not resolve address"));
+    expect(warnings).toEqual([]);
+  }
+});

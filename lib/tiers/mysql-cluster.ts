@@ -1,3 +1,4 @@
+import { Token } from "cdktf";
 import { Construct } from "constructs";
 import { DIALECTS, isSupportedEngine, MysqlEngine, supportedEnginesText } from "../../templates/mysql/engine";
 import { renderMyCnf } from "../../templates/mysql/my-cnf";
@@ -89,6 +90,9 @@ export class MysqlCluster extends Construct {
       v.check(isSqlIdentifier(value), prop, `"${value}" is not a valid SQL identifier`, "use letters, digits and _ (at most 32, not starting with a digit, not a system schema)");
     }
     v.check(this.appUser !== this.replicationUser, "replicationUser", "equals appUser", "give replication its own user");
+    for (const [prop, secret] of Object.entries({ appPassword: props.appPassword, replicationPassword: props.replicationPassword })) {
+      v.check(secret === undefined || Token.isUnresolved(secret.value), prop, "is a literal string, which would be written in plain text into the synthesized JSON", "pass a reference instead: a sensitive TerraformVariable, a data source or a random_password's result (or omit it to generate one)");
+    }
     v.check(props.volumeSizeGb === undefined || isWholeNumber(props.volumeSizeGb, 1), "volumeSizeGb", `is ${props.volumeSizeGb}`, "use a whole number of GiB, at least 1");
     v.throwIfInvalid();
 

@@ -1,0 +1,62 @@
+import { App, Testing, TerraformStack } from "cdktf";
+import { Construct } from "constructs";
+import { DockerTarget, DockerTargetProps } from "../../lib";
+
+/** Synthesized Terraform JSON, parsed. */
+export interface SynthesizedStack {
+  resource: Record<string, Record<string, Record<string, unknown>>>;
+  output?: Record<string, { value: unknown }>;
+  [key: string]: unknown;
+}
+
+export interface DockerContainerJson {
+  name: string;
+  hostname: string;
+  image: string;
+  entrypoint?: string[];
+  command?: string[];
+  env: string[];
+  user: string;
+  restart: string;
+  upload: { file: string; content?: string; source?: string; executable?: boolean }[];
+  networks_advanced: { name: string; aliases: string[] }[];
+  ports?: { internal: number; external: number; ip: string }[];
+  volumes?: { volume_name: string; container_path: string }[];
+  healthcheck: { test: string[] };
+  depends_on?: string[];
+  labels?: { label: string; value: string }[];
+}
+
+/** A stack with a Docker target, declared by `declare`, synthesized once. */
+export function synthDocker(declare: (stack: TerraformStack, target: DockerTarget) => void, targetProps: DockerTargetProps = {}) {
+  const app = Testing.app();
+  const stack = new TerraformStack(app, "test");
+  const target = new DockerTarget(stack, "docker", targetProps);
+  declare(stack, target);
+  const json = Testing.synth(stack);
+  return { app, stack, target, json, parsed: JSON.parse(json) as SynthesizedStack };
+}
+
+/** Containers by their Docker name. */
+export function containers(parsed: SynthesizedStack): Record<string, DockerContainerJson> {
+  const byName: Record<string, DockerContainerJson> = {};
+  for (const c of Object.values(parsed.resource.docker_container ?? {}) as unknown as DockerContainerJson[]) byName[c.name] = c;
+  return byName;
+}
+
+export function uploaded(container: DockerContainerJson, path: string): string {
+  const file = container.upload.find((u) => u.file === path);
+  if (!file?.content) throw new Error(`${container.name} has no upload ${path}`);
+  return file.content;
+}
+
+/** Messages of the given annotation level anywhere under `scope`. */
+export function annotations(scope: Construct, level: "warn" | "error"): string[] {
+  return scope.node
+    .findAll()
+    .flatMap((c) => c.node.metadata)
+    .filter((m) => m.type === `@cdktf/${level}`)
+    .map((m) => String(m.data));
+}
+
+export { App };

@@ -1,0 +1,56 @@
+import "cdktf/lib/testing/adapters/jest";
+import { Testing, TerraformStack } from "cdktf";
+import { DockerTarget, DockerTargetProps, LoadBalancerTier, MysqlCluster, WebAppTier } from "../../../../lib";
+import { containers, synthDocker } from "../../../helpers/synth";
+
+describe("DockerTarget", () => {
+  test("creates the docker and random providers unless told not to", () => {
+    const withProviders = synthDocker(() => undefined).parsed as { provider?: Record<string, unknown> };
+    expect(Object.keys(withProviders.provider ?? {}).sort()).toEqual(["docker", "random"]);
+  });
+
+  test("images, name prefix and publish address are overridable", () => {
+    const { parsed } = synthDocker(
+      (stack, target) => {
+        const database = new MysqlCluster(stack, "db", { target, replicas: 0 });
+        const webTier = new WebAppTier(stack, "web", { target, database, nodes: 2 });
+        new LoadBalancerTier(stack, "lb", { target, webTier });
+      },
+      { namePrefix: "shop", images: { haproxy: "registry.local/haproxy:2.6.12", mariadb: "mariadb:10.11.9" }, publishAddress: "0.0.0.0" },
+    );
+    const images = Object.values(parsed.resource.docker_image).map((i) => i.name).sort();
+    expect(images).toEqual(["mariadb:10.11.9", "nginx:1.22", "node:20-bookworm-slim", "registry.local/haproxy:2.6.12"]);
+    const byName = containers(parsed);
+    expect(Object.keys(byName).every((n) => n.startsWith("shop-"))).toBe(true);
+    expect(byName["shop-lb-1"].ports?.[0].ip).toBe("0.0.0.0");
+    expect(Object.values(parsed.resource.docker_network).map((n) => n.name)).toContain("shop-edge");
+  });
+
+  test("every container restarts unless stopped and has a health check", () => {
+    const { parsed } = synthDocker((stack, target) => {
+      const database = new MysqlCluster(stack, "db", { target });
+      new LoadBalancerTier(stack, "lb", { target, webTier: new WebAppTier(stack, "web", { target, database }) });
+    });
+    for (const c of Object.values(containers(parsed))) {
+      expect(c.restart).toBe("unless-stopped");
+      expect(c.healthcheck.test[0]).toBe("CMD");
+    }
+  });
+
+  const attempt = (props: DockerTargetProps) => () => new DockerTarget(new TerraformStack(Testing.app(), "bad"), "docker", props);
+  test.each([
+    [{ namePrefix: "My Stack" }, /DockerTarget 'bad\/docker'[\s\S]*prop `namePrefix` "My Stack" is not a valid Docker name and DNS label/],
+    [{ publishAddress: "localhost" }, /prop `publishAddress` "localhost" is not an IPv4 address/],
+    [{ images: { nginx: "Nginx Latest" } }, /prop `images\.nginx` "Nginx Latest" is not an image reference/],
+  ])("rejects %j", (props, message) => {
+    expect(attempt(props)).toThrow(message);
+  });
+
+  test("two load balancer tiers cannot publish the same host port", () => {
+    const stack = new TerraformStack(Testing.app(), "bad");
+    const target = new DockerTarget(stack, "docker");
+    const backends = [{ name: "web-1", host: "web-1", port: 80 }];
+    new LoadBalancerTier(stack, "a", { target, backends, namePrefix: "a" });
+    expect(() => new LoadBalancerTier(stack, "b", { target, backends, namePrefix: "b" })).toThrow(/prop `publishPort` 8080 is already published by a-1/);
+  });
+});

@@ -1,0 +1,101 @@
+import "cdktf/lib/testing/adapters/jest";
+import { Testing, TerraformStack, TerraformVariable } from "cdktf";
+import { Image } from "@cdktf/provider-docker/lib/image";
+import { DockerTarget, MysqlCluster, MysqlClusterProps } from "../../../lib";
+import { PATHS } from "../../../templates/paths";
+import { SECRET_ENV } from "../../../templates/scripts/shell";
+import { containers, synthDocker, uploaded } from "../../helpers/synth";
+
+describe("MysqlCluster on Docker", () => {
+  let cluster!: MysqlCluster;
+  const { parsed, json } = synthDocker((stack, target) => {
+    cluster = new MysqlCluster(stack, "db", { target, replicas: 2 });
+  });
+  const byName = containers(parsed);
+
+  test("one primary and `replicas` replicas with deterministic, unique server ids", () => {
+    expect(Object.keys(byName).sort()).toEqual(["haweb-db-primary", "haweb-db-replica-1", "haweb-db-replica-2"]);
+    const ids = Object.values(byName).map((c) => /server_id = (\d+)/.exec(uploaded(c, PATHS.mysqlConfig))?.[1]);
+    expect(ids).toEqual(["1", "2", "3"]);
+    expect(uploaded(byName["haweb-db-replica-2"], PATHS.mysqlConfig)).toContain("read_only = ON");
+  });
+
+  test("exposes the writer and reader endpoints", () => {
+    expect(cluster.writerEndpoint).toEqual({ host: "db-primary", port: 3306 });
+    expect(cluster.readerEndpoints).toEqual([
+      { host: "db-replica-1", port: 3306 },
+      { host: "db-replica-2", port: 3306 },
+    ]);
+  });
+
+  test("runs the start scripts on MariaDB 10.11 with a named volume for data", () => {
+    const primary = byName["haweb-db-primary"];
+    expect(primary.entrypoint).toEqual(["/bin/sh"]);
+    expect(primary.command).toEqual([`${PATHS.binDir}/start-db-primary.sh`]);
+    expect(primary.volumes).toEqual([{ volume_name: expect.stringContaining("docker_volume."), container_path: PATHS.mysqlVolume }]);
+    expect(json).toHaveResourceWithProperties(Image, { name: "mariadb:10.11", keep_locally: true });
+    expect(parsed.resource.docker_volume).toBeDefined();
+    expect(Object.values(parsed.resource.docker_volume).map((v) => v.name).sort()).toEqual(["haweb-db-primary-data", "haweb-db-replica-1-data", "haweb-db-replica-2-data"]);
+  });
+
+  test("passwords are generated at deploy time and passed by reference", () => {
+    expect(Object.keys(parsed.resource.random_password)).toHaveLength(2);
+    const env = byName["haweb-db-primary"].env;
+    expect(env).toContainEqual(expect.stringMatching(new RegExp(`^${SECRET_ENV.appPassword}=\\$\\{random_password\\.[^}]+\\.result\\}$`)));
+    expect(byName["haweb-db-replica-1"].env).toEqual([expect.stringMatching(new RegExp(`^${SECRET_ENV.replicationPassword}=\\$\\{random_password\\.`))]);
+  });
+
+  test("replicas start after the primary; the database networks are internal", () => {
+    expect(byName["haweb-db-replica-1"].depends_on).toEqual([expect.stringContaining("db-primary")]);
+    const networks = Object.values(parsed.resource.docker_network) as { name: string; internal: boolean }[];
+    expect(networks.map((n) => [n.name, n.internal]).sort()).toEqual([
+      ["haweb-app-db", true],
+      ["haweb-db-db", true],
+    ]);
+  });
+
+  test("MySQL 8.4 renders its own syntax and image", () => {
+    const mysql = containers(synthDocker((stack, target) => new MysqlCluster(stack, "db", { target, engine: "mysql" })).parsed);
+    expect(uploaded(mysql["haweb-db-replica-1"], `${PATHS.binDir}/start-db-replica.sh`)).toContain("CHANGE REPLICATION SOURCE TO");
+    expect(uploaded(mysql["haweb-db-replica-1"], PATHS.mysqlConfig)).toContain("super_read_only = ON");
+    expect(mysql["haweb-db-primary"].healthcheck.test[1]).toBe("mysqladmin");
+  });
+
+  test("a password passed as a reference (a sensitive variable) is used as given", () => {
+    const parsedVar = synthDocker((stack, target) => {
+      const variable = new TerraformVariable(stack, "db_app_password", { type: "string", sensitive: true });
+      new MysqlCluster(stack, "db", { target, replicas: 0, appPassword: { name: "app", value: variable.stringValue } });
+    }).parsed;
+    expect(containers(parsedVar)["haweb-db-primary"].env).toContain(`${SECRET_ENV.appPassword}=\${var.db_app_password}`);
+    expect(Object.keys(parsedVar.resource.random_password)).toHaveLength(1); // only the replication password
+  });
+
+  test("replicas: 0 gives a primary only, and reads go to the writer", () => {
+    let solo!: MysqlCluster;
+    const parsedSolo = synthDocker((stack, target) => (solo = new MysqlCluster(stack, "db", { target, replicas: 0 }))).parsed;
+    expect(Object.keys(containers(parsedSolo))).toEqual(["haweb-db-primary"]);
+    expect(solo.readerEndpoints).toEqual([]);
+  });
+});
+
+describe("MysqlCluster rejects bad input at synth time", () => {
+  const attempt = (props: Partial<MysqlClusterProps>) => () => {
+    const stack = new TerraformStack(Testing.app(), "bad");
+    const target = new DockerTarget(stack, "docker");
+    new MysqlCluster(stack, "db", { target, ...props });
+  };
+  test.each([
+    [{ replicas: -1 }, /MysqlCluster 'bad\/db'[\s\S]*prop `replicas` is -1; it must be a whole number of at least 0\. Fix: use 0, 1, 2/],
+    [{ replicas: 1.5 }, /prop `replicas` is 1\.5/],
+    [{ engine: "postgres" as never }, /prop `engine` "postgres" is not supported\. Fix: use "mariadb" or "mysql"/],
+    [{ engine: "mysql" as const, version: "5.7" }, /prop `version` "5\.7" is not supported for mysql\. Fix: use one of: mariadb 10\.11, mysql 8\.4/],
+    [{ database: "app-db" }, /prop `database` "app-db" is not a valid SQL identifier/],
+    [{ appUser: "1app" }, /prop `appUser` "1app" is not a valid SQL identifier/],
+    [{ replicationUser: "x".repeat(40) }, /prop `replicationUser`/],
+    [{ port: 0 }, /prop `port` is 0; it must be a whole number in 1-65535/],
+    [{ namePrefix: "DB_" }, /prop `namePrefix` "DB_" does not make valid DNS labels/],
+    [{ appPassword: { name: "x", value: "hunter2" } }, /prop `appPassword` is a literal string, which would be written in plain text[\s\S]*Fix: pass a reference instead/],
+  ])("%j", (props, message) => {
+    expect(attempt(props)).toThrow(message);
+  });
+});

@@ -1,0 +1,100 @@
+import "cdktf/lib/testing/adapters/jest";
+import { Testing, TerraformStack } from "cdktf";
+import { DockerTarget, MysqlCluster, WebAppTier, WebAppTierProps } from "../../../lib";
+import { PATHS } from "../../../templates/paths";
+import { annotations, containers, synthDocker, uploaded } from "../../helpers/synth";
+
+describe("WebAppTier on Docker", () => {
+  let web!: WebAppTier;
+  const { parsed } = synthDocker((stack, target) => {
+    const database = new MysqlCluster(stack, "db", { target, replicas: 2 });
+    web = new WebAppTier(stack, "web", { target, database });
+  });
+  const byName = containers(parsed);
+
+  test("two web nodes by default, each Nginx in front of its own app server", () => {
+    expect(web.nodes).toEqual([
+      { name: "web-1", host: "web-1", port: 80 },
+      { name: "web-2", host: "web-2", port: 80 },
+    ]);
+    for (const n of [1, 2]) {
+      const nginx = uploaded(byName[`haweb-web-${n}`], PATHS.nginxConfig);
+      expect(nginx).toMatch(new RegExp(`server web-${n}-app:3000 max_fails=0;\\n\\s+keepalive 16;`));
+      expect(byName[`haweb-web-${n}-app`].depends_on).toEqual([expect.stringContaining("db-primary")]);
+      expect(byName[`haweb-web-${n}`].depends_on).toEqual([expect.stringContaining(`web-${n}-app`)]);
+    }
+  });
+
+  test("hands the app the writer, the readers and the password by reference", () => {
+    const env = byName["haweb-web-1-app"].env;
+    expect(env).toEqual(
+      expect.arrayContaining([
+        "NODE_NAME=web-1",
+        "DB_WRITER_HOST=db-primary",
+        "DB_WRITER_PORT=3306",
+        "DB_READER_HOSTS=db-replica-1:3306,db-replica-2:3306",
+        "DB_NAME=appdb",
+        "DB_USER=app",
+        expect.stringMatching(/^DB_PASSWORD=\$\{random_password\.[^}]+\.result\}$/),
+      ]),
+    );
+  });
+
+  test("ships the demo app bundle as an asset, runs it as the node user", () => {
+    const app = byName["haweb-web-1-app"];
+    expect(app.upload).toContainEqual(expect.objectContaining({ file: PATHS.appEntry, source: expect.stringMatching(/^assets\/.+\/server\.js$/) }));
+    expect(app.user).toBe("node");
+    expect(app.command).toEqual([`${PATHS.binDir}/start-app.sh`]);
+  });
+
+  test("Nginx is replaced when its app is (it caches the app's address)", () => {
+    expect(byName["haweb-web-1"].labels).toEqual([{ label: "ha-web.restart-with.web-1-app", value: expect.stringContaining("docker_container.") }]);
+  });
+
+  test("web and app sit on their own internal networks", () => {
+    const aliases = (name: string) => byName[name].networks_advanced.map((n) => n.name);
+    expect(aliases("haweb-web-1")).toEqual([expect.stringContaining("network-lb-web"), expect.stringContaining("network-web-app")]);
+    expect(aliases("haweb-web-1-app")).toEqual([expect.stringContaining("network-web-app"), expect.stringContaining("network-app-db")]);
+  });
+
+  test("a custom app image replaces the demo app", () => {
+    const custom = containers(
+      synthDocker((stack, target) => {
+        const database = new MysqlCluster(stack, "db", { target });
+        new WebAppTier(stack, "web", { target, database, app: { image: "ghcr.io/acme/shop:1.2", port: 8000, environment: { FEATURE: "on" } } });
+      }).parsed,
+    );
+    const app = custom["haweb-web-1-app"];
+    expect(app.entrypoint).toBeUndefined();
+    expect(app.upload).toEqual([]);
+    expect(app.env).toEqual(expect.arrayContaining(["PORT=8000", "FEATURE=on"]));
+    expect(uploaded(custom["haweb-web-1"], PATHS.nginxConfig)).toContain("server web-1-app:8000");
+  });
+});
+
+describe("WebAppTier input checks", () => {
+  const declare = (props: Partial<WebAppTierProps>) => {
+    const stack = new TerraformStack(Testing.app(), "bad");
+    const target = new DockerTarget(stack, "docker");
+    const database = new MysqlCluster(stack, "db", { target });
+    return new WebAppTier(stack, "web", { target, database, ...props });
+  };
+
+  test("one node synthesizes, with a single-point-of-failure warning", () => {
+    const web = declare({ nodes: 1 });
+    expect(annotations(web, "warn")).toEqual([expect.stringMatching(/single web node: it is a single point of failure/)]);
+  });
+
+  test.each([
+    [{ nodes: 0 }, /WebAppTier 'bad\/web'[\s\S]*prop `nodes` is 0; a web tier needs a whole number of at least 1 node/],
+    [{ nodes: 2.5 }, /prop `nodes` is 2\.5/],
+    [{ port: 70000 }, /prop `port` is 70000; it must be a whole number in 1-65535/],
+    [{ port: 3000 }, /two listeners on one port\. Fix: give Nginx, the app and stub_status different ports/],
+    [{ app: { port: 0 } }, /prop `app\.port` is 0/],
+    [{ namePrefix: "Web Nodes" }, /prop `namePrefix` "Web Nodes" does not make valid DNS labels/],
+    [{ appPathPrefix: "api" }, /appPathPrefix "api" must start and end with \//],
+    [{ app: { image: "x:1", bundlePath: "/tmp/x.js" } }, /prop `app` sets both image and bundlePath/],
+  ])("rejects %j", (props, message) => {
+    expect(() => declare(props)).toThrow(message);
+  });
+});

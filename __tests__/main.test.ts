@@ -1,0 +1,101 @@
+import "cdktf/lib/testing/adapters/jest";
+import { spawnSync } from "child_process";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, writeFileSync } from "fs";
+import { tmpdir } from "os";
+import { join } from "path";
+import { App, Testing } from "cdktf";
+import { Container } from "@cdktf/provider-docker/lib/container";
+import { Network } from "@cdktf/provider-docker/lib/network";
+import { LocalStack } from "../main";
+import { MysqlCluster } from "../lib";
+import { PATHS } from "../templates/paths";
+import { hasBinary, isRoot } from "./helpers/binaries";
+import { findPlainTextSecrets } from "./helpers/secrets";
+import { containers, DockerContainerJson, SynthesizedStack, uploaded } from "./helpers/synth";
+
+/** The example `local` stack, synthesized once for every test in this file. */
+const json = Testing.synth(new LocalStack(Testing.app(), "local"));
+const parsed = JSON.parse(json) as SynthesizedStack;
+const byName = containers(parsed);
+
+describe("the local example stack (the seed's topology on Docker)", () => {
+  test("has the seed's nodes: one load balancer, two web nodes with their apps, a primary and a replica", () => {
+    expect(Object.keys(byName).sort()).toEqual(["haweb-db-primary", "haweb-db-replica-1", "haweb-lb-1", "haweb-web-1", "haweb-web-1-app", "haweb-web-2", "haweb-web-2-app"]);
+  });
+
+  test("one network per tier boundary; only the edge network reaches outside", () => {
+    expect(json).toHaveResourceWithProperties(Network, { name: "haweb-edge", internal: false });
+    for (const boundary of ["lb-web", "web-app", "app-db", "db-db"]) {
+      expect(json).toHaveResourceWithProperties(Network, { name: `haweb-${boundary}`, internal: true });
+    }
+    expect(Object.keys(parsed.resource.docker_network)).toHaveLength(5);
+  });
+
+  test("only the load balancer publishes a port, on 127.0.0.1", () => {
+    expect(json).toHaveResourceWithProperties(Container, { name: "haweb-lb-1", ports: [{ internal: 80, external: 8080, ip: "127.0.0.1" }] });
+    expect(Object.values(byName).filter((c) => c.ports)).toHaveLength(1);
+  });
+
+  test("outputs the entry URL and the database endpoints", () => {
+    expect(parsed.output).toMatchObject({ url: { value: "http://127.0.0.1:8080" }, "database-writer": { value: "db-primary:3306" }, "database-readers": { value: "db-replica-1:3306" } });
+  });
+
+  test("no secret appears in plain text anywhere in the synthesized JSON", () => {
+    expect(findPlainTextSecrets(parsed)).toEqual([]);
+    // The passwords themselves exist only as deploy-time resources.
+    for (const p of Object.values(parsed.resource.random_password)) expect(p).toMatchObject({ length: 32, special: false });
+  });
+
+  test("the secret scan does find a plain-text password", () => {
+    expect(findPlainTextSecrets({ env: ["DB_PASSWORD=hunter2"], sql: "CREATE USER 'a'@'%' IDENTIFIED BY 'hunter2'" })).toHaveLength(2);
+  });
+
+  test("whole-stack snapshot", () => {
+    // The bundle's hash changes with every app change; the snapshot is about the stack.
+    const stable = json.replace(/assets\/[^"]+\/server\.js/g, "assets/<bundle>/server.js").replace(/"source_hash": "[0-9A-F]+"/g, '"source_hash": "<hash>"');
+    expect(stable).toMatchSnapshot();
+  });
+});
+
+describe("the uploaded configs pass the real validators", () => {
+  const dir = mkdtempSync(join(tmpdir(), "seed-configs-"));
+
+  const haproxy = hasBinary("haproxy") ? test : test.skip;
+  haproxy("haproxy -c -f on the load balancer's haproxy.cfg", () => {
+    const file = join(dir, "haproxy.cfg");
+    writeFileSync(file, uploaded(byName["haweb-lb-1"], PATHS.haproxyConfig));
+    const result = spawnSync("haproxy", ["-c", "-f", file], { encoding: "utf8" });
+    expect({ status: result.status, stderr: result.status === 0 ? "" : result.stderr }).toEqual({ status: 0, stderr: "" });
+  });
+
+  const nginx = hasBinary("nginx") && isRoot() ? test : test.skip;
+  nginx.each(["haweb-web-1", "haweb-web-2"])("nginx -t on %s's nginx.conf", (name) => {
+    mkdirSync(PATHS.nginxStateDir, { recursive: true });
+    const file = join(dir, `${name}.conf`);
+    // The app's alias resolves only on the Docker network: validate with loopback in its place.
+    const conf = uploaded(byName[name], PATHS.nginxConfig).replace(/server [\w-]+-app:/, "server 127.0.0.1:");
+    writeFileSync(file, conf);
+    const result = spawnSync("nginx", ["-t", "-c", file], { encoding: "utf8", stdio: ["ignore", "ignore", "pipe"] });
+    expect({ status: result.status, stderr: result.status === 0 ? "" : result.stderr }).toEqual({ status: 0, stderr: "" });
+  });
+
+  test("every start script is valid sh", () => {
+    const scripts = Object.values(byName).flatMap((c: DockerContainerJson) => c.upload.filter((u) => u.file.endsWith(".sh") && u.content));
+    expect(scripts.length).toBeGreaterThanOrEqual(7);
+    for (const s of scripts) {
+      const shell = s.content!.startsWith("#!/bin/bash") ? "bash" : "sh";
+      expect({ file: s.file, stderr: spawnSync(shell, ["-n"], { input: s.content, encoding: "utf8" }).stderr }).toEqual({ file: s.file, stderr: "" });
+    }
+  });
+});
+
+test("bad input fails at synth time and writes no JSON", () => {
+  const outdir = mkdtempSync(join(tmpdir(), "bad-synth-"));
+  const app = new App({ outdir });
+  expect(() => {
+    const stack = new LocalStack(app, "local");
+    new MysqlCluster(stack, "more-db", { target: stack.node.findChild("docker") as never, replicas: -2, namePrefix: "extra" });
+    app.synth();
+  }).toThrow(/MysqlCluster 'local\/more-db' has invalid props:\n- prop `replicas` is -2/);
+  expect(existsSync(join(outdir, "stacks")) ? readdirSync(join(outdir, "stacks")) : []).toEqual([]);
+});

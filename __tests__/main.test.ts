@@ -1,6 +1,6 @@
 import "cdktf/lib/testing/adapters/jest";
 import { spawnSync } from "child_process";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, writeFileSync } from "fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "fs";
 import { tmpdir } from "os";
 import { join } from "path";
 import { App, Testing } from "cdktf";
@@ -59,6 +59,7 @@ describe("the local example stack (the seed's topology on Docker)", () => {
 
 describe("the uploaded configs pass the real validators", () => {
   const dir = mkdtempSync(join(tmpdir(), "seed-configs-"));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   const haproxy = hasBinary("haproxy") ? test : test.skip;
   haproxy("haproxy -c -f on the load balancer's haproxy.cfg", () => {
@@ -98,4 +99,5 @@ test("bad input fails at synth time and writes no JSON", () => {
     app.synth();
   }).toThrow(/MysqlCluster 'local\/more-db' has invalid props:\n- prop `replicas` is -2/);
   expect(existsSync(join(outdir, "stacks")) ? readdirSync(join(outdir, "stacks")) : []).toEqual([]);
+  rmSync(outdir, { recursive: true, force: true });
 });

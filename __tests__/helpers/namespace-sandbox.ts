@@ -1,5 +1,5 @@
 import { ChildProcess, spawn, spawnSync } from "child_process";
-import { mkdirSync, mkdtempSync, writeFileSync } from "fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "fs";
 import { tmpdir } from "os";
 import { dirname, join } from "path";
 
@@ -70,6 +70,7 @@ export class NamespaceSandbox {
   async cleanup(): Promise<void> {
     for (const child of this.processes) await this.stop(child);
     spawnSync("ip", ["netns", "delete", this.netns]);
+    rmSync(this.root, { recursive: true, force: true });
   }
 }
 

@@ -1,5 +1,5 @@
 import { spawnSync } from "child_process";
-import { mkdtempSync, writeFileSync } from "fs";
+import { mkdtempSync, rmSync, writeFileSync } from "fs";
 import { tmpdir } from "os";
 import { join } from "path";
 import { HaproxyConfig, renderHaproxyConfig, validateHaproxyConfig } from "../../templates/haproxy";
@@ -87,4 +87,5 @@ haproxy("haproxy -c accepts the rendered configs", () => {
     const warnings = result.stderr.split("\n").filter((l) => l.includes("[WARNING]") && !l.includes("could not resolve address"));
     expect(warnings).toEqual([]);
   }
+  rmSync(dir, { recursive: true, force: true });
 });

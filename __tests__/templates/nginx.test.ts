@@ -1,5 +1,5 @@
 import { spawnSync } from "child_process";
-import { mkdirSync, mkdtempSync, writeFileSync } from "fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "fs";
 import { tmpdir } from "os";
 import { join } from "path";
 import { NginxConfig, renderIndexHtml, renderNginxConfig, validateNginxConfig } from "../../templates/nginx";
@@ -64,4 +64,5 @@ nginx("nginx -t accepts the rendered config", () => {
     const result = spawnSync("nginx", ["-t", "-c", file], { encoding: "utf8", stdio: ["ignore", "ignore", "pipe"] });
     expect({ name, status: result.status, stderr: result.status === 0 ? "" : result.stderr }).toEqual({ name, status: 0, stderr: "" });
   }
+  rmSync(dir, { recursive: true, force: true });
 });

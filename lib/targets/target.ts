@@ -72,7 +72,10 @@ export interface ServiceSpec {
   readonly healthCheck: readonly string[];
   /** Persistent data directory (database). */
   readonly dataVolume?: { readonly mountPath: string; readonly sizeGb: number };
-  /** User the process starts as; the start scripts drop privileges themselves. @default "root" */
+  /**
+   * User the process starts as. Our start scripts start as root and drop
+   * privileges themselves (HAProxy, Nginx, mysqld). @default the image's user (Docker), root (VM)
+   */
   readonly user?: string;
   /** Port published to clients (the load balancer's listener), with the host-side port. */
   readonly publish?: { readonly port: number; readonly hostPort: number };

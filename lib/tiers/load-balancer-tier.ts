@@ -101,6 +101,7 @@ export class LoadBalancerTier extends Construct {
             ingress: [{ port, from: "internet", description: "clients to the HTTP listener" }],
             egress: [{ port: props.webTier?.port ?? this.backends[0].port, to: "web", description: "load balancer to the web nodes" }],
             healthCheck: httpHealthCheck(statsPort, "/healthz"),
+            user: "root", // binds its port, then drops privileges
             publish: { port, hostPort: publishPort + i - 1 },
             dependsOn: this.backends.filter(() => props.webTier !== undefined).map((b) => b.name),
           },

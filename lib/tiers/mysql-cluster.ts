@@ -167,6 +167,7 @@ export class MysqlCluster extends Construct {
       egress: [{ port: this.port, to: "database", description: "replication to the primary" }],
       healthCheck: [d.admin, `--defaults-file=${PATHS.mysqlConfig}`, "--user=root", "ping"],
       dataVolume: { mountPath: PATHS.mysqlVolume, sizeGb: volumeSizeGb },
+      user: "root", // binds its port, then drops privileges
       dependsOn,
     };
   }

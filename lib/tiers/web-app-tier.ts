@@ -155,6 +155,7 @@ export class WebAppTier extends Construct {
         ingress: [{ port: this.port, from: "load-balancer", description: "load balancer to Nginx" }],
         egress: [{ port: this.appPort, to: "app", description: "Nginx to its application server" }],
         healthCheck: httpHealthCheck(this.port, "/nginx-health"),
+        user: "root", // binds its port, then drops privileges
         dependsOn: [appName],
         restartWith: [appName],
       };

@@ -1,6 +1,6 @@
 import { Construct } from "constructs";
 import { AssetType, TerraformAsset } from "cdktf";
-import { Container, ContainerConfig } from "@cdktf/provider-docker/lib/container";
+import { Container } from "@cdktf/provider-docker/lib/container";
 import { Image } from "@cdktf/provider-docker/lib/image";
 import { Network } from "@cdktf/provider-docker/lib/network";
 import { Volume } from "@cdktf/provider-docker/lib/volume";
@@ -144,12 +144,12 @@ export class DockerTarget extends Construct implements DeploymentTarget {
       value: this.containers[name]?.id ?? "",
     }));
 
-    const config: ContainerConfig = {
+    const container = new Container(scope, `${service.name}-container`, {
       name: `${this.namePrefix}-${service.name}`,
       hostname: service.name,
       image: image.imageId,
       ...run,
-      user: service.user ?? "root",
+      user: service.user,
       restart: "unless-stopped",
       mustRun: true,
       env: [
@@ -174,12 +174,9 @@ export class DockerTarget extends Construct implements DeploymentTarget {
       labels: labels.length > 0 ? labels : undefined,
       stopTimeout: service.dataVolume ? 60 : 15,
       dependsOn: service.dependsOn.map((name) => this.containers[name]),
-    };
-    const ports = service.publish ? [{ internal: service.publish.port, external: service.publish.hostPort, ip: this.publishAddress }] : undefined;
-    const volumes = service.dataVolume
-      ? [{ volumeName: this.volume(service.name).name, containerPath: service.dataVolume.mountPath }]
-      : undefined;
-    const container = new Container(scope, `${service.name}-container`, { ...config, ports, volumes });
+      ports: service.publish ? [{ internal: service.publish.port, external: service.publish.hostPort, ip: this.publishAddress }] : undefined,
+      volumes: service.dataVolume ? [{ volumeName: this.volume(service.name).name, containerPath: service.dataVolume.mountPath }] : undefined,
+    });
     this.containers[service.name] = container;
     return container;
   }

@@ -11,7 +11,7 @@ import { MysqlCluster } from "../lib";
 import { PATHS } from "../templates/paths";
 import { hasBinary, isRoot } from "./helpers/binaries";
 import { findPlainTextSecrets } from "./helpers/secrets";
-import { containers, DockerContainerJson, SynthesizedStack, uploaded } from "./helpers/synth";
+import { containers, DockerContainerJson, SynthesizedStack, terraformLiteral, uploaded } from "./helpers/synth";
 
 /** The example `local` stack, synthesized once for every test in this file. */
 const json = Testing.synth(new LocalStack(Testing.app(), "local"));
@@ -50,6 +50,13 @@ describe("the local example stack (the seed's topology on Docker)", () => {
     expect(findPlainTextSecrets({ env: ["DB_PASSWORD=hunter2"], sql: "CREATE USER 'a'@'%' IDENTIFIED BY 'hunter2'" })).toHaveLength(2);
   });
 
+  test("shell and SQL expansions are escaped so Terraform passes them through literally", () => {
+    const raw = byName["haweb-db-primary"].upload.find((u) => u.file.endsWith("start-db-primary.sh"))!.content!;
+    expect(raw).toContain("IDENTIFIED BY '$${APP_PASSWORD_SQL}'");
+    expect(raw).not.toMatch(/(^|[^$])\$\{(?!TfToken)/);
+    expect(uploaded(byName["haweb-db-primary"], `${PATHS.binDir}/start-db-primary.sh`)).toContain("IDENTIFIED BY '${APP_PASSWORD_SQL}'");
+  });
+
   test("whole-stack snapshot", () => {
     // The bundle's hash changes with every app change; the snapshot is about the stack.
     const stable = json.replace(/assets\/[^"]+\/server\.js/g, "assets/<bundle>/server.js").replace(/"source_hash": "[0-9A-F]+"/g, '"source_hash": "<hash>"');
@@ -84,8 +91,9 @@ describe("the uploaded configs pass the real validators", () => {
     const scripts = Object.values(byName).flatMap((c: DockerContainerJson) => c.upload.filter((u) => u.file.endsWith(".sh") && u.content));
     expect(scripts.length).toBeGreaterThanOrEqual(7);
     for (const s of scripts) {
-      const shell = s.content!.startsWith("#!/bin/bash") ? "bash" : "sh";
-      expect({ file: s.file, stderr: spawnSync(shell, ["-n"], { input: s.content, encoding: "utf8" }).stderr }).toEqual({ file: s.file, stderr: "" });
+      const content = terraformLiteral(s.content!);
+      const shell = content.startsWith("#!/bin/bash") ? "bash" : "sh";
+      expect({ file: s.file, stderr: spawnSync(shell, ["-n"], { input: content, encoding: "utf8" }).stderr }).toEqual({ file: s.file, stderr: "" });
     }
   });
 });

@@ -9,7 +9,7 @@ export function findPlainTextSecrets(value: unknown, path = "$"): string[] {
     for (const m of value.matchAll(/([A-Z_]*PASSWORD[A-Z_]*)=([^\s"]*)/g)) {
       if (!/^\$\{(random_password\.[\w-]+\.result|var\.[\w-]+|data\.[\w.-]+)\}$|^\$\(|^"\$/.test(m[2])) findings.push(`${path}: ${m[1]}=<plain text>`);
     }
-    if (/IDENTIFIED BY '(?!\$\{)[^']*'/.test(value)) findings.push(`${path}: literal password in SQL`);
+    if (/IDENTIFIED BY '(?!\$?\$\{)[^']*'/.test(value)) findings.push(`${path}: literal password in SQL`);
     return findings;
   }
   if (value && typeof value === "object") {

@@ -44,10 +44,16 @@ export function containers(parsed: SynthesizedStack): Record<string, DockerConta
   return byName;
 }
 
+/** What Terraform makes of a literal string: `$${` and `%%{` are escapes for `${` and `%{`. */
+export function terraformLiteral(text: string): string {
+  return text.replace(/\$\$\{/g, "${").replace(/%%\{/g, "%{");
+}
+
+/** The content of an uploaded file as it lands in the container. */
 export function uploaded(container: DockerContainerJson, path: string): string {
   const file = container.upload.find((u) => u.file === path);
   if (!file?.content) throw new Error(`${container.name} has no upload ${path}`);
-  return file.content;
+  return terraformLiteral(file.content);
 }
 
 /** Messages of the given annotation level anywhere under `scope`. */

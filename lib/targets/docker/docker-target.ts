@@ -8,6 +8,7 @@ import { DockerProvider } from "@cdktf/provider-docker/lib/provider";
 import { Password } from "@cdktf/provider-random/lib/password";
 import { RandomProvider } from "@cdktf/provider-random/lib/provider";
 import { isDnsLabel, isDockerName, isPort } from "../../../templates/validate";
+import { escapeTerraformTemplate } from "../../terraform-escape";
 import { PropValidator } from "../../validation";
 import { DeployedHost, DeploymentTarget, FlowPeer, HostSpec, Secret, ServiceRole, ServiceSpec, Software } from "../target";
 import { DEFAULT_DOCKER_IMAGES } from "./images";
@@ -153,12 +154,13 @@ export class DockerTarget extends Construct implements DeploymentTarget {
       restart: "unless-stopped",
       mustRun: true,
       env: [
-        ...Object.entries(service.environment).map(([k, value]) => `${k}=${value}`),
+        ...Object.entries(service.environment).map(([k, value]) => escapeTerraformTemplate(`${k}=${value}`)),
         ...Object.entries(service.secretEnvironment).map(([k, secret]) => `${k}=${secret.value}`),
       ],
       networksAdvanced: networks.map((network) => ({ name: network.name, aliases: [service.name] })),
       upload: [
-        ...service.files.map((f) => ({ file: f.path, content: f.content, executable: f.executable ?? false })),
+        // Terraform would read the scripts' ${...} as its own template syntax.
+        ...service.files.map((f) => ({ file: f.path, content: escapeTerraformTemplate(f.content), executable: f.executable ?? false })),
         ...(service.assets ?? []).map((a) => {
           const asset = this.asset(a.sourcePath);
           return { file: a.path, source: asset.path, sourceHash: asset.assetHash };

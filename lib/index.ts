@@ -6,3 +6,5 @@ export * from "./tiers/web-app-tier";
 export * from "./tiers/load-balancer-tier";
 export * from "./validation";
 export * from "./app-bundle";
+export * from "./policy";
+export * from "./terraform-escape";

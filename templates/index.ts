@@ -15,3 +15,4 @@ export * from "./scripts/load-balancer";
 export * from "./scripts/web";
 export * from "./scripts/app";
 export * from "./scripts/database";
+export * from "./cloud-init";

@@ -162,7 +162,7 @@ export class MysqlCluster extends Construct {
       secretEnvironment: r.secrets,
       ingress: [
         { port: this.port, from: "app", description: "application servers to MySQL" },
-        { port: this.port, from: "database", description: "replicas stream the primary's binlog" },
+        { port: this.port, from: "database", description: "replicas stream the binlog of the primary" },
       ],
       egress: [{ port: this.port, to: "database", description: "replication to the primary" }],
       healthCheck: [d.admin, `--defaults-file=${PATHS.mysqlConfig}`, "--user=root", "ping"],

@@ -1,0 +1,412 @@
+import "cdktf/lib/testing/adapters/jest";
+import { Testing, TerraformStack, TerraformVariable } from "cdktf";
+import { DataAwsAmi } from "@cdktf/provider-aws/lib/data-aws-ami";
+import { EbsVolume } from "@cdktf/provider-aws/lib/ebs-volume";
+import { FlowLog } from "@cdktf/provider-aws/lib/flow-log";
+import { Instance } from "@cdktf/provider-aws/lib/instance";
+import { NatGateway } from "@cdktf/provider-aws/lib/nat-gateway";
+import { Route53Zone } from "@cdktf/provider-aws/lib/route53-zone";
+import { S3BucketPublicAccessBlock } from "@cdktf/provider-aws/lib/s3-bucket-public-access-block";
+import { SsmParameter } from "@cdktf/provider-aws/lib/ssm-parameter";
+import { VolumeAttachment } from "@cdktf/provider-aws/lib/volume-attachment";
+import { VpcSecurityGroupIngressRule } from "@cdktf/provider-aws/lib/vpc-security-group-ingress-rule";
+import { AwsStack } from "../../../../examples/aws-stack";
+import { LoadBalancerTier, MysqlCluster, WebAppTier } from "../../../../lib";
+import { AwsTarget, AwsTargetProps, cidrSubnet, SESSION_MANAGER_ACTIONS } from "../../../../lib/targets/aws";
+import { checkPolicy, findSecretsInText } from "../../../../lib/policy";
+import { PATHS } from "../../../../templates/paths";
+import { findPlainTextSecrets } from "../../../helpers/secrets";
+import { annotations, SynthesizedStack } from "../../../helpers/synth";
+import { addressOf, asDelivered, instancesByHost, Json, resources, synthAws } from "./aws-helpers";
+
+/** The example `aws` stack (the seed's topology), synthesized once for the whole file. */
+const seed = new AwsStack(Testing.app(), "aws");
+const json = Testing.synth(seed);
+const parsed = JSON.parse(json) as SynthesizedStack & { resource: Record<string, Record<string, Json>>; data: Record<string, Record<string, Json>>; output: Record<string, { value: unknown }>; provider: Record<string, Json[]> };
+const hosts = instancesByHost(parsed);
+const byAddress = (ref: unknown) => {
+  const [type, name] = addressOf(ref).split(".");
+  return parsed.resource[type][name];
+};
+const tagName = (r: Json) => (r.tags as Record<string, string>).Name;
+
+describe("AwsTarget on the seed's stack", () => {
+  test("one VM per host: a load balancer, two web nodes (Nginx + app), a primary and a replica", () => {
+    expect(Object.keys(hosts).sort()).toEqual(["db-primary", "db-replica-1", "lb-1", "web-1", "web-2"]);
+    expect(Object.fromEntries(Object.entries(hosts).map(([h, i]) => [h, i.instance_type]))).toEqual({
+      "lb-1": "t3.micro",
+      "web-1": "t3.small",
+      "web-2": "t3.small",
+      "db-primary": "t3.medium",
+      "db-replica-1": "t3.medium",
+    });
+  });
+
+  test("every instance: IMDSv2 only with hop limit 1, encrypted gp3 root, detailed monitoring, an instance profile, no key pair", () => {
+    for (const instance of Object.values(hosts)) {
+      expect(instance).toMatchObject({
+        metadata_options: { http_endpoint: "enabled", http_tokens: "required", http_put_response_hop_limit: 1 },
+        root_block_device: { encrypted: true, volume_type: "gp3", volume_size: 10 },
+        monitoring: true,
+        iam_instance_profile: expect.stringMatching(/^\$\{aws_iam_instance_profile\..+\.name\}$/),
+        user_data_replace_on_change: true,
+        ami: expect.stringMatching(/^\$\{data\.aws_ami\./),
+        lifecycle: { ignore_changes: ["ami"] },
+      });
+      expect(instance.key_name).toBeUndefined();
+    }
+  });
+
+  test("only the load balancer is public: an Elastic IP on its own network interface, in a public subnet", () => {
+    const lb = hosts["lb-1"];
+    expect(lb.subnet_id).toBeUndefined();
+    const nic = byAddress((lb.primary_network_interface as Json).network_interface_id);
+    expect(tagName(byAddress(nic.subnet_id))).toBe("haweb-public-1");
+    const eips = Object.values(resources(parsed, "aws_eip")).filter((e) => e.network_interface);
+    expect(eips).toHaveLength(1);
+    expect(addressOf(eips[0].network_interface)).toBe(addressOf((lb.primary_network_interface as Json).network_interface_id));
+    for (const [name, instance] of Object.entries(hosts).filter(([n]) => n !== "lb-1")) {
+      expect({ name, public: instance.associate_public_ip_address }).toEqual({ name, public: false });
+      expect(tagName(byAddress(instance.subnet_id))).toMatch(/^haweb-private-\d$/);
+    }
+    for (const subnet of Object.values(resources(parsed, "aws_subnet"))) expect(subnet.map_public_ip_on_launch).toBe(false);
+  });
+
+  test("nodes of a tier are spread over the availability zones", () => {
+    const zoneOf = (host: string) => tagName(byAddress(hosts[host].subnet_id));
+    expect([zoneOf("web-1"), zoneOf("web-2")]).toEqual(["haweb-private-1", "haweb-private-2"]);
+    expect([zoneOf("db-primary"), zoneOf("db-replica-1")]).toEqual(["haweb-private-1", "haweb-private-2"]);
+  });
+
+  test("a new VPC: public and private subnets in two zones, one NAT gateway, flow logs, the default group emptied", () => {
+    expect(json).toHaveResourceWithProperties(FlowLog, { traffic_type: "ALL", log_destination_type: "cloud-watch-logs" });
+    expect(Object.keys(resources(parsed, "aws_nat_gateway"))).toHaveLength(1);
+    expect(Object.values(resources(parsed, "aws_subnet")).map((s) => [tagName(s), s.cidr_block]).sort()).toEqual([
+      ["haweb-private-1", "10.40.8.0/24"],
+      ["haweb-private-2", "10.40.9.0/24"],
+      ["haweb-public-1", "10.40.0.0/24"],
+      ["haweb-public-2", "10.40.1.0/24"],
+    ]);
+    const defaultGroup = Object.values(resources(parsed, "aws_default_security_group"))[0];
+    expect(defaultGroup.ingress).toBeUndefined();
+    expect(defaultGroup.egress).toBeUndefined();
+    expect(parsed.data.aws_availability_zones).toBeDefined();
+  });
+
+  test("private hosts boot only once their route to the internet exists (cloud-init installs packages)", () => {
+    expect(hosts["web-1"].depends_on).toEqual(expect.arrayContaining([expect.stringMatching(/^aws_route\..*private-default-route-1/)]));
+    expect(hosts["lb-1"].depends_on).toEqual(expect.arrayContaining([expect.stringMatching(/^aws_eip\./), expect.stringMatching(/^aws_route\..*public-default-route/)]));
+  });
+
+  test("the newest official Debian 12 image, found by a data source", () => {
+    expect(json).toHaveDataSourceWithProperties(DataAwsAmi, {
+      most_recent: true,
+      owners: ["136693071363"],
+      filter: expect.arrayContaining([{ name: "name", values: ["debian-12-amd64-*"] }]),
+    });
+  });
+
+  test("each database node keeps its data on its own encrypted gp3 volume in its zone", () => {
+    const volumes = Object.values(resources(parsed, "aws_ebs_volume"));
+    expect(volumes.map(tagName).sort()).toEqual(["haweb-db-primary-data", "haweb-db-replica-1-data"]);
+    for (const v of volumes) expect(v).toMatchObject({ encrypted: true, type: "gp3", size: 20 });
+    expect(json).toHaveResourceWithProperties(VolumeAttachment, { device_name: "/dev/sdf", stop_instance_before_detaching: true });
+    // The volume's zone is its host's subnet's zone.
+    const primaryVolume = volumes.find((v) => tagName(v) === "haweb-db-primary-data") as Json;
+    expect(primaryVolume.availability_zone).toBe(byAddress(hosts["db-primary"].subnet_id).availability_zone);
+  });
+
+  test("hosts reach each other by private DNS names in a Route 53 private zone", () => {
+    expect(json).toHaveResourceWithProperties(Route53Zone, { name: "haweb.internal" });
+    const records = Object.values(resources(parsed, "aws_route53_record"));
+    expect(records.map((r) => r.name).sort()).toEqual(["db-primary.haweb.internal", "db-replica-1.haweb.internal", "lb-1.haweb.internal", "web-1.haweb.internal", "web-2.haweb.internal"]);
+    for (const r of records) expect(r).toMatchObject({ type: "A", ttl: 30, records: [expect.stringMatching(/^\$\{aws_instance\..+\.private_ip\}$/)] });
+  });
+
+  test("outputs the load balancer's public address and the database's private endpoints", () => {
+    expect(parsed.output.url.value).toMatch(/^http:\/\/\$\{aws_eip\..+\.public_ip\}:80$/);
+    expect(parsed.output["load-balancer-public-ips"].value).toEqual([expect.stringMatching(/^\$\{aws_eip\..+\.public_ip\}$/)]);
+    expect(parsed.output["database-writer"].value).toBe("db-primary.haweb.internal:3306");
+    expect(parsed.output["database-endpoints"].value).toEqual(["db-primary.haweb.internal:3306", "db-replica-1.haweb.internal:3306"]);
+  });
+
+  test("the aws provider and the random provider (for passwords) come with the target", () => {
+    expect(parsed.provider.aws).toEqual([expect.objectContaining({ region: "us-east-1", default_tags: [{ tags: { "ha-web:stack": "haweb", "managed-by": "cdktf-ha-web" } }] })]);
+    expect(parsed.provider.random).toBeDefined();
+  });
+
+  test("the stack passes the library's policy", () => {
+    expect(checkPolicy(seed)).toEqual([]);
+  });
+});
+
+describe("security groups derived from the tiers' flows", () => {
+  const groups = resources(parsed, "aws_security_group");
+  const groupName = (ref: unknown) => String(byAddress(ref).name);
+  const rule = (r: Json) => `${groupName(r.security_group_id)} ${r.from_port}/${r.ip_protocol} ${r.cidr_ipv4 ?? groupName(r.referenced_security_group_id)}`;
+
+  test("ingress: internet to the load balancer on 80 only, load balancer to web, app to database, database to database", () => {
+    expect(Object.values(resources(parsed, "aws_vpc_security_group_ingress_rule")).map(rule).sort()).toEqual([
+      "haweb-db 3306/tcp haweb-app",
+      "haweb-db 3306/tcp haweb-db",
+      "haweb-lb 80/tcp 0.0.0.0/0",
+      "haweb-web 80/tcp haweb-lb",
+    ]);
+  });
+
+  test("egress: each role to its peers' ports; every host 80 and 443 to the internet (packages, AWS APIs); nothing else", () => {
+    expect(Object.values(resources(parsed, "aws_vpc_security_group_egress_rule")).map(rule).sort()).toEqual([
+      "haweb-app 3306/tcp haweb-db",
+      "haweb-db 3306/tcp haweb-db",
+      "haweb-egress 443/tcp 0.0.0.0/0",
+      "haweb-egress 80/tcp 0.0.0.0/0",
+      "haweb-lb 80/tcp haweb-web",
+    ]);
+  });
+
+  test("Nginx reaches its app over loopback: no rule for a flow within a host; a web host carries the web and app groups", () => {
+    expect(Object.values(resources(parsed, "aws_vpc_security_group_ingress_rule")).filter((r) => r.from_port === 3000)).toEqual([]);
+    expect(hosts["web-1"].vpc_security_group_ids).toHaveLength(3);
+    expect((hosts["web-1"].vpc_security_group_ids as string[]).map(groupName).sort()).toEqual(["haweb-app", "haweb-egress", "haweb-web"]);
+  });
+
+  test("every group and rule has a description; the load balancer's group is tagged as such", () => {
+    for (const g of Object.values(groups)) expect(g.description).toMatch(/^cdktf-ha-web: /);
+    for (const type of ["aws_vpc_security_group_ingress_rule", "aws_vpc_security_group_egress_rule"]) {
+      for (const r of Object.values(resources(parsed, type))) expect(String(r.description).length).toBeGreaterThan(5);
+    }
+    expect(Object.values(groups).find((g) => g.name === "haweb-lb")?.tags).toMatchObject({ "ha-web:role": "load-balancer" });
+  });
+});
+
+describe("IAM: one role per host role, nothing broader than it needs", () => {
+  const policies = Object.values(resources(parsed, "aws_iam_role_policy"));
+  const roleOf = (p: Json) => String(byAddress(p.role).name_prefix);
+  const documents = (prefix: string) => policies.filter((p) => roleOf(p) === prefix).map((p) => JSON.parse(String(p.policy)) as { Statement: Json[] });
+  const statements = (prefix: string) => documents(prefix).flatMap((d) => d.Statement);
+
+  test("Session Manager's minimum for every role; no managed policy that allows reading every parameter", () => {
+    for (const prefix of ["haweb-lb-", "haweb-web-", "haweb-db-"]) {
+      expect(statements(prefix)).toContainEqual({ Sid: "SessionManager", Effect: "Allow", Action: SESSION_MANAGER_ACTIONS, Resource: "*" });
+    }
+    expect(resources(parsed, "aws_iam_role_policy_attachment")).toEqual({});
+  });
+
+  test("the web role reads the app password and the app bundle; the database role its two passwords; the load balancer nothing", () => {
+    const web = statements("haweb-web-").filter((s) => s.Sid !== "SessionManager");
+    expect(web).toEqual([
+      { Sid: "ReadOwnSecrets", Effect: "Allow", Action: ["ssm:GetParameter"], Resource: [expect.stringContaining("app-password")] },
+      { Sid: "ReadAppBundle", Effect: "Allow", Action: ["s3:GetObject"], Resource: [expect.stringMatching(/\.arn\}\/assets\/[0-9A-F]+\/server\.js$/)] },
+    ]);
+    const db = statements("haweb-db-").filter((s) => s.Sid !== "SessionManager");
+    expect(db).toEqual([{ Sid: "ReadOwnSecrets", Effect: "Allow", Action: ["ssm:GetParameter"], Resource: [expect.stringContaining("app-password"), expect.stringContaining("replication-password")] }]);
+    expect(statements("haweb-lb-").map((s) => s.Sid)).toEqual(["SessionManager"]);
+  });
+
+  test("instances assume their role through EC2 only", () => {
+    for (const role of Object.values(resources(parsed, "aws_iam_role")).filter((r) => String(r.name_prefix).match(/^haweb-(lb|web|db)-$/))) {
+      expect(JSON.parse(String(role.assume_role_policy))).toEqual({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Principal: { Service: "ec2.amazonaws.com" }, Action: "sts:AssumeRole" }] });
+    }
+  });
+});
+
+describe("secrets and the app bundle", () => {
+  test("passwords are generated at deploy time and stored only as SecureString parameters", () => {
+    expect(Object.values(resources(parsed, "random_password"))).toEqual([expect.objectContaining({ length: 32, special: false }), expect.objectContaining({ length: 32, special: false })]);
+    const parameters = Object.values(resources(parsed, "aws_ssm_parameter"));
+    expect(parameters.map((p) => p.name).sort()).toEqual(["/haweb/db-app-password", "/haweb/db-replication-password"]);
+    for (const p of parameters) expect(p).toMatchObject({ type: "SecureString", value: expect.stringMatching(/^\$\{random_password\..+\.result\}$/) });
+    expect(json).toHaveResourceWithProperties(SsmParameter, { type: "SecureString" });
+  });
+
+  test("no secret appears in plain text anywhere, and no instance references one", () => {
+    // User data names secret files (DB_PASSWORD_FILE=...), which the generic scan cannot tell from values: the policy's scan reads it.
+    const withoutUserData = JSON.parse(json.replace(/"user_data": "(\\.|[^"\\])*"/g, '"user_data": ""'));
+    expect(findPlainTextSecrets(withoutUserData)).toEqual([]);
+    for (const instance of Object.values(hosts)) {
+      expect(JSON.stringify(instance)).not.toMatch(/random_password|aws_ssm_parameter\.[^"]*\.value/);
+      expect(findSecretsInText(asDelivered(String(instance.user_data)))).toEqual([]);
+    }
+  });
+
+  test("the bundle goes through a private, encrypted, TLS-only bucket", () => {
+    expect(json).toHaveResourceWithProperties(S3BucketPublicAccessBlock, { block_public_acls: true, block_public_policy: true, ignore_public_acls: true, restrict_public_buckets: true });
+    const policy = JSON.parse(String(Object.values(resources(parsed, "aws_s3_bucket_policy"))[0].policy));
+    expect(policy.Statement[0]).toMatchObject({ Effect: "Deny", Condition: { Bool: { "aws:SecureTransport": "false" } } });
+    const encryption = Object.values(resources(parsed, "aws_s3_bucket_server_side_encryption_configuration"))[0];
+    expect(encryption.rule).toEqual([{ apply_server_side_encryption_by_default: { sse_algorithm: "AES256" } }]);
+    const object = Object.values(resources(parsed, "aws_s3_object"))[0];
+    expect(object.key).toMatch(/^assets\/[0-9A-F]+\/server\.js$/);
+    expect(object.source).toMatch(/^assets\/.+\/server\.js$/);
+  });
+
+  test("whole-stack snapshot", () => {
+    // The bundle's hash changes with every app change; the snapshot is about the stack.
+    const stable = json.replace(/\b[0-9A-F]{32}\b/g, "<hash>");
+    expect(stable).toMatchSnapshot();
+  });
+});
+
+describe("AwsTarget props", () => {
+  const declareSeed = (stack: TerraformStack, target: AwsTarget) => {
+    const database = new MysqlCluster(stack, "database", { target, replicas: 1 });
+    const webTier = new WebAppTier(stack, "web", { target, database, nodes: 2 });
+    new LoadBalancerTier(stack, "lb", { target, webTier });
+  };
+
+  test("three zones with a NAT gateway each: every private subnet routes through its own zone's gateway", () => {
+    const { json: j, parsed: p } = synthAws(declareSeed, { availabilityZones: 3, natGateways: 3 });
+    expect(Object.keys(resources(p, "aws_nat_gateway"))).toHaveLength(3);
+    expect(Object.keys(resources(p, "aws_subnet"))).toHaveLength(6);
+    const natOf = Object.values(resources(p, "aws_route")).filter((r) => r.nat_gateway_id).map((r) => addressOf(r.nat_gateway_id));
+    expect(new Set(natOf).size).toBe(3);
+    expect(j).toHaveResourceWithProperties(NatGateway, { tags: { Name: "haweb-nat-3" } });
+  });
+
+  test("an existing VPC: no network resources, hosts in the given subnets, zones looked up", () => {
+    const { parsed: p, target } = synthAws(declareSeed, {
+      existingVpc: { vpcId: "vpc-0abc", publicSubnetIds: ["subnet-pub-a", "subnet-pub-b"], privateSubnetIds: ["subnet-priv-a", "subnet-priv-b"] },
+    });
+    for (const type of ["aws_vpc", "aws_subnet", "aws_nat_gateway", "aws_flow_log", "aws_internet_gateway"]) expect(p.resource[type]).toBeUndefined();
+    const instances = instancesByHost(p);
+    expect([instances["web-1"].subnet_id, instances["web-2"].subnet_id]).toEqual(["subnet-priv-a", "subnet-priv-b"]);
+    expect(Object.keys(p.data?.aws_subnet ?? {})).toHaveLength(4);
+    expect(target.network.vpcId).toBe("vpc-0abc");
+    expect(Object.values(resources(p, "aws_security_group")).every((g) => g.vpc_id === "vpc-0abc")).toBe(true);
+  });
+
+  test("opt-in SSH: one rule from the given CIDR, a key pair; none by default", () => {
+    const { json: j, parsed: p } = synthAws(declareSeed, { sshCidr: "203.0.113.0/24", keyName: "ops" });
+    expect(j).toHaveResourceWithProperties(VpcSecurityGroupIngressRule, { from_port: 22, to_port: 22, cidr_ipv4: "203.0.113.0/24" });
+    for (const instance of Object.values(instancesByHost(p))) expect(instance.key_name).toBe("ops");
+    expect(Object.values(resources(parsed, "aws_vpc_security_group_ingress_rule")).some((r) => r.from_port === 22)).toBe(false);
+  });
+
+  test("instance types, an AMI, root size, data volume type and a KMS key are overridable", () => {
+    const kms = "arn:aws:kms:eu-west-1:123456789012:key/11111111-2222-3333-4444-555555555555";
+    const { json: j, parsed: p } = synthAws(declareSeed, {
+      instanceTypes: { web: "m6i.large", database: "r6i.large" },
+      amiId: "ami-0123456789abcdef0",
+      rootVolumeSizeGb: 20,
+      dataVolumeType: "io2",
+      kmsKeyArn: kms,
+      replaceOnNewAmi: true,
+    });
+    const instances = instancesByHost(p);
+    expect(instances["web-1"]).toMatchObject({ instance_type: "m6i.large", ami: "ami-0123456789abcdef0", root_block_device: { volume_size: 20, kms_key_id: kms } });
+    expect(instances["web-1"].lifecycle).toBeUndefined();
+    expect(instances["db-primary"].instance_type).toBe("r6i.large");
+    expect(p.data?.aws_ami).toBeUndefined();
+    expect(j).toHaveResourceWithProperties(EbsVolume, { type: "io2", kms_key_id: kms, encrypted: true });
+    expect(j).toHaveResourceWithProperties(SsmParameter, { key_id: kms });
+    const db = Object.values(resources(p, "aws_iam_role_policy")).map((x) => String(x.policy)).find((x) => x.includes("DecryptOwnSecrets"));
+    expect(JSON.parse(db ?? "{}").Statement).toContainEqual({ Sid: "DecryptOwnSecrets", Effect: "Allow", Action: ["kms:Decrypt"], Resource: [kms], Condition: { StringLike: { "kms:ViaService": "ssm.*.amazonaws.com" } } });
+  });
+
+  test("ssmManagedInstanceCore swaps the Session Manager minimum for the managed policy; installSsmAgent: false skips the agent", () => {
+    const { parsed: p } = synthAws(declareSeed, { ssmManagedInstanceCore: true, installSsmAgent: false });
+    const attachments = Object.values(resources(p, "aws_iam_role_policy_attachment"));
+    expect(attachments).toHaveLength(3);
+    for (const a of attachments) expect(a.policy_arn).toBe("arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore");
+    expect(Object.values(resources(p, "aws_iam_role_policy")).filter((x) => x.name === "session-manager")).toEqual([]);
+    for (const instance of Object.values(instancesByHost(p))) expect(String(instance.user_data)).not.toContain("install-ssm-agent");
+  });
+
+  test("an existing VPC with one subnet of each kind synthesizes, with a warning that a tier shares one zone", () => {
+    const { stack } = synthAws(declareSeed, { existingVpc: { vpcId: "vpc-0abc", publicSubnetIds: ["subnet-pub"], privateSubnetIds: ["subnet-priv"] } });
+    expect(annotations(stack, "warn")).toContainEqual(expect.stringContaining("existingVpc has fewer than two public or private subnets"));
+  });
+
+  test("createProviders: false leaves the providers to the stack", () => {
+    const { parsed: p } = synthAws(() => undefined, { createProviders: false });
+    expect(p.provider).toBeUndefined();
+  });
+
+  test("a password passed as a sensitive variable is copied into a SecureString parameter", () => {
+    const { parsed: p } = synthAws((stack, target) => {
+      const variable = new TerraformVariable(stack, "db_app_password", { type: "string", sensitive: true });
+      new MysqlCluster(stack, "db", { target, replicas: 0, appPassword: { name: "app", value: variable.stringValue } });
+    });
+    expect(Object.values(resources(p, "aws_ssm_parameter")).map((x) => [x.name, x.value]).sort()).toEqual([
+      ["/haweb/app", "${var.db_app_password}"],
+      ["/haweb/db-replication-password", expect.stringMatching(/^\$\{random_password\./)],
+    ]);
+  });
+
+  test("MySQL needs a package Debian does not have: refused with the fix, accepted with packages.mysql", () => {
+    expect(() => synthAws((stack, target) => new MysqlCluster(stack, "db", { target, engine: "mysql" }))).toThrow(
+      /AwsTarget 'test\/aws' has invalid props:\n- prop `packages.mysql` is empty: db-primary needs mysql, which Debian 12 does not package. Fix: use engine "mariadb"/,
+    );
+    const { parsed: p } = synthAws((stack, target) => new MysqlCluster(stack, "db", { target, engine: "mysql", replicas: 0 }), { packages: { mysql: ["mysql-server"] } });
+    expect(String(instancesByHost(p)["db-primary"].user_data)).toContain("  - mysql-server\n");
+  });
+
+  test("an app image cannot run on EC2: refused with the fix", () => {
+    expect(() =>
+      synthAws((stack, target) => {
+        const database = new MysqlCluster(stack, "db", { target, replicas: 0 });
+        new WebAppTier(stack, "web", { target, database, app: { image: "registry.local/shop:1" } });
+      }),
+    ).toThrow(/prop `image` of web-1-app is "registry.local\/shop:1", but AwsTarget installs Debian packages and runs no images. Fix: ship your app as a bundle/);
+  });
+
+  test("user data over EC2's 16 KB is refused at synth time, with the fix", () => {
+    const big = { path: "/etc/ha-web/big.conf", content: "x".repeat(17000) };
+    expect(() =>
+      synthAws((stack, target) =>
+        target.addHost(stack, {
+          name: "big",
+          role: "web",
+          services: [{ name: "big", role: "web", software: "nginx", command: ["/bin/true"], files: [big], environment: {}, secretEnvironment: {}, ingress: [], egress: [], healthCheck: [], dependsOn: [] }],
+        }),
+      ),
+    ).toThrow(/prop `host big` has \d+ bytes of user data, over EC2's limit of 16384. Fix: ship big files as assets \(S3\)/);
+  });
+
+  test("a host name used twice is refused", () => {
+    const stack = new TerraformStack(Testing.app(), "order");
+    const target = new AwsTarget(stack, "aws");
+    const database = new MysqlCluster(stack, "db", { target, replicas: 0 });
+    new WebAppTier(stack, "web", { target, database, nodes: 1 });
+    expect(() => new WebAppTier(stack, "web2", { target, database, nodes: 1 })).toThrow(/prop `host name` "web-1" is used by two hosts/);
+  });
+
+  const attempt = (props: AwsTargetProps) => () => new AwsTarget(new TerraformStack(Testing.app(), "bad"), "aws", props);
+  test.each<[AwsTargetProps, RegExp]>([
+    [{ namePrefix: "My Stack" }, /AwsTarget 'bad\/aws' has invalid props:\n- prop `namePrefix` "My Stack" is not a DNS label of at most 20 characters. Fix: use lower-case/],
+    [{ region: "europe" }, /prop `region` "europe" is not an AWS region/],
+    [{ availabilityZones: 1 }, /prop `availabilityZones` is 1; it must be a whole number from 2 to 6/],
+    [{ natGateways: 0 }, /prop `natGateways` is 0; it must be a whole number from 1 to availabilityZones \(2\)/],
+    [{ natGateways: 3 }, /prop `natGateways` is 3/],
+    [{ vpcCidr: "10.0.0.0/8" }, /prop `vpcCidr` "10.0.0.0\/8" is not an IPv4 CIDR block from \/16 to \/20/],
+    [{ flowLogRetentionDays: 10 }, /prop `flowLogRetentionDays` is 10, which CloudWatch Logs does not accept/],
+    [{ privateZoneName: "internal" }, /prop `privateZoneName` "internal" is not a domain name/],
+    [{ instanceTypes: { web: "large" } }, /prop `instanceTypes.web` "large" is not an instance type/],
+    [{ amiId: "debian" }, /prop `amiId` "debian" is not an AMI id/],
+    [{ rootVolumeSizeGb: 4 }, /prop `rootVolumeSizeGb` is 4. Fix: use a whole number of GiB, at least 8/],
+    [{ sshCidr: "0.0.0.0/0" }, /prop `sshCidr` "0.0.0.0\/0" opens SSH to \(nearly\) the whole internet. Fix: use your network's range, or Session Manager/],
+    [{ sshCidr: "office" }, /prop `sshCidr` "office" is not an IPv4 CIDR block/],
+    [{ kmsKeyArn: "my-key" }, /prop `kmsKeyArn` "my-key" is not a KMS key ARN/],
+    [{ existingVpc: { vpcId: "vpc-1", publicSubnetIds: [], privateSubnetIds: ["subnet-1"] } }, /prop `existingVpc.publicSubnetIds` is empty: the load balancers need a public subnet/],
+    [{ packages: { nginx: ["nginx latest"] } }, /prop `packages.nginx` "nginx latest" is not a Debian package name/],
+  ])("rejects %j", (props, message) => {
+    expect(attempt(props)).toThrow(message);
+  });
+
+  test("reports every bad prop at once", () => {
+    expect(attempt({ namePrefix: "X", availabilityZones: 9 })).toThrow(/namePrefix[\s\S]*availabilityZones/);
+  });
+
+  test("subnet math matches Terraform's cidrsubnet", () => {
+    expect(cidrSubnet("10.40.0.0/16", 8, 9)).toBe("10.40.9.0/24");
+    expect(cidrSubnet("172.16.16.0/20", 4, 15)).toBe("172.16.31.0/24");
+    expect(() => cidrSubnet("10.0.0.0/16", 8, 256)).toThrow(/has no subnet 256/);
+  });
+
+  test("every node's start scripts and configs are installed where the tiers put them", () => {
+    const userData = String(hosts["db-replica-1"].user_data);
+    expect(userData).toContain(`  - path: ${PATHS.binDir}/start-db-replica.sh\n`);
+    expect(userData).toContain(`  - path: ${PATHS.mysqlConfig}\n`);
+    expect(json).toHaveResourceWithProperties(Instance, { tags: expect.objectContaining({ "ha-web:role": "database" }) });
+  });
+});

@@ -1,0 +1,133 @@
+import { Lazy } from "cdktf";
+import { Construct } from "constructs";
+import { IamInstanceProfile } from "@cdktf/provider-aws/lib/iam-instance-profile";
+import { IamRole } from "@cdktf/provider-aws/lib/iam-role";
+import { IamRolePolicy } from "@cdktf/provider-aws/lib/iam-role-policy";
+import { IamRolePolicyAttachment } from "@cdktf/provider-aws/lib/iam-role-policy-attachment";
+import { ServiceRole } from "../target";
+import { ROLE_CODE } from "./security-groups";
+
+export interface HostRolesProps {
+  readonly namePrefix: string;
+  /** Attach AmazonSSMManagedInstanceCore instead of the Session Manager minimum. */
+  readonly managedInstanceCore: boolean;
+  /** Customer managed key of the SecureString parameters, if any. */
+  readonly kmsKeyArn?: string;
+}
+
+/**
+ * What Session Manager needs on the instance and nothing more (the managed
+ * AmazonSSMManagedInstanceCore policy would also allow ssm:GetParameter on every
+ * parameter of the account, including other roles' secrets).
+ */
+export const SESSION_MANAGER_ACTIONS = [
+  "ssm:UpdateInstanceInformation",
+  "ssmmessages:CreateControlChannel",
+  "ssmmessages:CreateDataChannel",
+  "ssmmessages:OpenControlChannel",
+  "ssmmessages:OpenDataChannel",
+];
+
+interface Grants {
+  readonly parameters: Set<string>;
+  readonly objects: Set<string>;
+}
+
+/**
+ * One IAM role and instance profile per host role. Each role may start Session
+ * Manager sessions, read exactly the SSM parameters its hosts' services use and
+ * (the web role only) read the app bundle's S3 object.
+ */
+export class HostRoles extends Construct {
+  public readonly roles: Partial<Record<ServiceRole, IamRole>> = {};
+  public readonly profiles: Partial<Record<ServiceRole, IamInstanceProfile>> = {};
+  private readonly grants: Partial<Record<ServiceRole, Grants>> = {};
+
+  constructor(scope: Construct, id: string, private readonly props: HostRolesProps) {
+    super(scope, id);
+  }
+
+  /** The instance profile of a host role (created on first use). */
+  profileFor(role: ServiceRole): IamInstanceProfile {
+    return this.ensure(role).profile;
+  }
+
+  private ensure(role: ServiceRole): { role: IamRole; profile: IamInstanceProfile } {
+    const [existingRole, existingProfile] = [this.roles[role], this.profiles[role]];
+    if (existingRole && existingProfile) return { role: existingRole, profile: existingProfile };
+    const code = ROLE_CODE[role];
+    const iamRole = new IamRole(this, `${code}-role`, {
+      namePrefix: `${this.props.namePrefix}-${code}-`,
+      description: `cdktf-ha-web ${role} hosts: Session Manager and their own secrets only`,
+      assumeRolePolicy: JSON.stringify({
+        Version: "2012-10-17",
+        Statement: [{ Effect: "Allow", Principal: { Service: "ec2.amazonaws.com" }, Action: "sts:AssumeRole" }],
+      }),
+      tags: { Name: `${this.props.namePrefix}-${code}` },
+    });
+    if (this.props.managedInstanceCore) {
+      new IamRolePolicyAttachment(this, `${code}-ssm-core`, { role: iamRole.name, policyArn: "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore" });
+    } else {
+      new IamRolePolicy(this, `${code}-session-manager`, {
+        role: iamRole.id,
+        name: "session-manager",
+        policy: JSON.stringify({ Version: "2012-10-17", Statement: [{ Sid: "SessionManager", Effect: "Allow", Action: SESSION_MANAGER_ACTIONS, Resource: "*" }] }),
+      });
+    }
+    const profile = new IamInstanceProfile(this, `${code}-profile`, {
+      namePrefix: `${this.props.namePrefix}-${code}-`,
+      role: iamRole.name,
+      tags: { Name: `${this.props.namePrefix}-${code}` },
+    });
+    this.roles[role] = iamRole;
+    this.profiles[role] = profile;
+    return { role: iamRole, profile };
+  }
+
+  /** Allows the hosts of `role` to read (and decrypt) these SecureString parameters. */
+  grantParameters(role: ServiceRole, parameterArns: readonly string[]): void {
+    if (parameterArns.length === 0) return;
+    const grants = this.grantsOf(role);
+    for (const arn of parameterArns) grants.parameters.add(arn);
+  }
+
+  /** Allows the hosts of `role` to download this S3 object. */
+  grantObject(role: ServiceRole, objectArn: string): void {
+    this.grantsOf(role).objects.add(objectArn);
+  }
+
+  private grantsOf(role: ServiceRole): Grants {
+    const existing = this.grants[role];
+    if (existing) return existing;
+    const grants: Grants = { parameters: new Set(), objects: new Set() };
+    this.grants[role] = grants;
+    const iamRole = this.ensure(role).role;
+    // Hosts are added one by one: the document is produced at synth time, when all grants are known.
+    new IamRolePolicy(this, `${ROLE_CODE[role]}-host-access`, {
+      role: iamRole.id,
+      name: "host-access",
+      policy: Lazy.stringValue({ produce: () => JSON.stringify(this.document(grants)) }),
+    });
+    return grants;
+  }
+
+  private document(grants: Grants): object {
+    const statements: object[] = [];
+    if (grants.parameters.size > 0) {
+      statements.push({ Sid: "ReadOwnSecrets", Effect: "Allow", Action: ["ssm:GetParameter"], Resource: [...grants.parameters] });
+      if (this.props.kmsKeyArn) {
+        statements.push({
+          Sid: "DecryptOwnSecrets",
+          Effect: "Allow",
+          Action: ["kms:Decrypt"],
+          Resource: [this.props.kmsKeyArn],
+          Condition: { StringLike: { "kms:ViaService": "ssm.*.amazonaws.com" } },
+        });
+      }
+    }
+    if (grants.objects.size > 0) {
+      statements.push({ Sid: "ReadAppBundle", Effect: "Allow", Action: ["s3:GetObject"], Resource: [...grants.objects] });
+    }
+    return { Version: "2012-10-17", Statement: statements };
+  }
+}

@@ -1,0 +1,13 @@
+export * from "./aws-target";
+export * from "./props";
+export * from "./packages";
+export * from "./network";
+export * from "./security-groups";
+export * from "./iam";
+export * from "./secrets";
+export * from "./assets";
+export * from "./instances";
+export * from "./tags";
+export { cloudConfigHost, estimatedUserDataSize, renderHostUserData } from "./user-data";
+export { escapeTerraformTemplate } from "../../terraform-escape";
+export type { HostUserDataInput } from "./user-data";

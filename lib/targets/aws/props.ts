@@ -1,0 +1,123 @@
+import { ServiceRole, Software } from "../target";
+
+/** A VPC the stack does not own: the hosts go into its subnets. */
+export interface ExistingVpc {
+  readonly vpcId: string;
+  /** Subnets with a route to an internet gateway: the load balancers go here. At least one (two for HA). */
+  readonly publicSubnetIds: readonly string[];
+  /** Subnets with a route to a NAT gateway: web, app and database nodes. At least one (two for HA). */
+  readonly privateSubnetIds: readonly string[];
+}
+
+export type CpuArchitecture = "x86_64" | "arm64";
+
+export interface AwsTargetProps {
+  /**
+   * Prefix of names, tags and SSM parameter paths, so two stacks can share an
+   * account. Lower-case letters, digits and dashes, at most 20 characters.
+   * @default "haweb"
+   */
+  readonly namePrefix?: string;
+  /** Create the aws and random providers. Turn off when the stack already has them. @default true */
+  readonly createProviders?: boolean;
+  /** Region of the aws provider this target creates (ignored when `createProviders` is false). @default "us-east-1" */
+  readonly region?: string;
+  /** CIDR block of the VPC this target creates (ignored with `existingVpc`). A /16 to /20. @default "10.40.0.0/16" */
+  readonly vpcCidr?: string;
+  /** Number of availability zones the new VPC spans; nodes of each tier are spread over them. @default 2 */
+  readonly availabilityZones?: number;
+  /**
+   * NAT gateways of the new VPC (private subnets reach Debian's mirrors and AWS
+   * APIs through them). 1 is cheapest; one per zone survives the loss of a zone.
+   * @default 1
+   */
+  readonly natGateways?: number;
+  /** Use this VPC and its subnets instead of creating one. @default a new VPC */
+  readonly existingVpc?: ExistingVpc;
+  /** VPC flow logs (all traffic) to CloudWatch Logs, for the new VPC. @default true */
+  readonly flowLogs?: boolean;
+  /** Retention of the flow logs, in days (a value CloudWatch Logs accepts). @default 30 */
+  readonly flowLogRetentionDays?: number;
+  /** Route 53 private hosted zone through which the hosts reach each other (`<host>.<zone>`). @default "haweb.internal" */
+  readonly privateZoneName?: string;
+  /**
+   * Instance type per host role. A web host runs Nginx and the app together.
+   * @default { "load-balancer": "t3.micro", web: "t3.small", app: "t3.small", database: "t3.medium" }
+   */
+  readonly instanceTypes?: Partial<Record<ServiceRole, string>>;
+  /** CPU architecture of the instance types; selects the Debian 12 image. @default "x86_64" */
+  readonly architecture?: CpuArchitecture;
+  /** AMI id to use instead of the newest official Debian 12 image. @default looked up by a data source */
+  readonly amiId?: string;
+  /**
+   * Replace instances when a newer Debian image appears. Off, a new image is used
+   * only by instances created later (the data source would otherwise replace every node on the next apply).
+   * @default false
+   */
+  readonly replaceOnNewAmi?: boolean;
+  /** Size of every root volume (encrypted gp3), in GiB. @default 10 */
+  readonly rootVolumeSizeGb?: number;
+  /** EBS type of the database data volumes (always encrypted). @default "gp3" */
+  readonly dataVolumeType?: "gp3" | "gp2" | "io1" | "io2";
+  /**
+   * Customer managed KMS key for volumes and secrets. The instance roles get
+   * kms:Decrypt on it, through SSM only. @default the AWS managed keys (aws/ebs, aws/ssm)
+   */
+  readonly kmsKeyArn?: string;
+  /**
+   * Allow SSH (port 22) from this CIDR to every host. Off by default: use Session
+   * Manager. Never 0.0.0.0/0. @default no SSH
+   */
+  readonly sshCidr?: string;
+  /** EC2 key pair for SSH. @default no key pair */
+  readonly keyName?: string;
+  /** Install the SSM agent at first boot (Debian's images do not ship it), for Session Manager. @default true */
+  readonly installSsmAgent?: boolean;
+  /**
+   * Attach AmazonSSMManagedInstanceCore (Run Command, Patch Manager, inventory)
+   * instead of the Session Manager minimum. It also allows ssm:GetParameter on
+   * every parameter of the account. @default false
+   */
+  readonly ssmManagedInstanceCore?: boolean;
+  /**
+   * Debian packages per software, replacing the defaults. MySQL has no Debian
+   * package: give one your AMI can install to use engine "mysql".
+   * @default DEFAULT_DEBIAN_PACKAGES
+   */
+  readonly packages?: Partial<Record<Software, readonly string[]>>;
+  /** Extra tags on every resource the providers create (with `createProviders`). @default {} */
+  readonly tags?: Readonly<Record<string, string>>;
+}
+
+export const DEFAULT_INSTANCE_TYPES: Readonly<Record<ServiceRole, string>> = {
+  "load-balancer": "t3.micro",
+  web: "t3.small",
+  app: "t3.small",
+  database: "t3.medium",
+};
+
+/** Allowed values of a CloudWatch Logs retention. */
+export const LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653];
+
+/** "10.40.0.0/16" → [address as a number, prefix length], or undefined. */
+export function parseCidr(cidr: string): [number, number] | undefined {
+  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/.exec(cidr);
+  if (!m) return undefined;
+  const octets = m.slice(1, 5).map(Number);
+  const prefix = Number(m[5]);
+  if (octets.some((o) => o > 255) || prefix > 32) return undefined;
+  const address = ((octets[0] << 24) >>> 0) + (octets[1] << 16) + (octets[2] << 8) + octets[3];
+  return [address, prefix];
+}
+
+/** The `index`-th subnet of `newBits` more bits inside `cidr` (Terraform's cidrsubnet). */
+export function cidrSubnet(cidr: string, newBits: number, index: number): string {
+  const parsed = parseCidr(cidr);
+  if (!parsed) throw new Error(`"${cidr}" is not an IPv4 CIDR block`);
+  const [address, prefix] = parsed;
+  const length = prefix + newBits;
+  if (length > 32 || index >= 2 ** newBits) throw new Error(`${cidr} has no subnet ${index} of /${length}`);
+  const base = address & (prefix === 0 ? 0 : (~0 << (32 - prefix)) >>> 0);
+  const subnet = (base + index * 2 ** (32 - length)) >>> 0;
+  return `${[24, 16, 8, 0].map((shift) => (subnet >>> shift) & 255).join(".")}/${length}`;
+}

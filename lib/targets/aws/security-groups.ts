@@ -1,0 +1,136 @@
+import { Construct } from "constructs";
+import { SecurityGroup } from "@cdktf/provider-aws/lib/security-group";
+import { VpcSecurityGroupEgressRule } from "@cdktf/provider-aws/lib/vpc-security-group-egress-rule";
+import { VpcSecurityGroupIngressRule } from "@cdktf/provider-aws/lib/vpc-security-group-ingress-rule";
+import { FlowPeer, HostSpec, ServiceRole } from "../target";
+import { ROLE_TAG } from "./tags";
+
+/** Short codes of the roles, for names and construct ids. */
+export const ROLE_CODE: Readonly<Record<ServiceRole, string>> = { "load-balancer": "lb", web: "web", app: "app", database: "db" };
+
+export interface HostSecurityGroupsProps {
+  readonly namePrefix: string;
+  readonly vpcId: string;
+  /** Opt-in SSH source. */
+  readonly sshCidr?: string;
+}
+
+/**
+ * Security groups derived from the services' declared flows: one group per
+ * service role (a web host carries the web and app groups), one rule per flow
+ * between hosts. Flows between services on the same host (Nginx to its app) go
+ * over loopback and get no rule. Every host also carries the `egress` group:
+ * TCP 80 to Debian's mirrors and TCP 443 to AWS's APIs, nothing else.
+ */
+export class HostSecurityGroups extends Construct {
+  /** Groups by service role, created when a host first needs one. */
+  public readonly groups: Partial<Record<ServiceRole, SecurityGroup>> = {};
+  /** Egress every host needs: packages and AWS APIs. */
+  public readonly egress: SecurityGroup;
+  public readonly ssh?: SecurityGroup;
+  private readonly rules = new Set<string>();
+
+  constructor(scope: Construct, id: string, private readonly props: HostSecurityGroupsProps) {
+    super(scope, id);
+    this.egress = new SecurityGroup(this, "egress", {
+      name: `${props.namePrefix}-egress`,
+      description: "cdktf-ha-web: outbound to Debian mirrors (HTTP) and AWS APIs (HTTPS) for every host",
+      vpcId: props.vpcId,
+      tags: { Name: `${props.namePrefix}-egress` },
+    });
+    new VpcSecurityGroupEgressRule(this, "egress-https", {
+      securityGroupId: this.egress.id,
+      ipProtocol: "tcp",
+      fromPort: 443,
+      toPort: 443,
+      cidrIpv4: "0.0.0.0/0",
+      description: "HTTPS to AWS APIs (SSM, S3) and the SSM agent download",
+    });
+    new VpcSecurityGroupEgressRule(this, "egress-http", {
+      securityGroupId: this.egress.id,
+      ipProtocol: "tcp",
+      fromPort: 80,
+      toPort: 80,
+      cidrIpv4: "0.0.0.0/0",
+      description: "HTTP to Debian package mirrors (apt verifies signatures)",
+    });
+    if (props.sshCidr) {
+      this.ssh = new SecurityGroup(this, "ssh", {
+        name: `${props.namePrefix}-ssh`,
+        description: `cdktf-ha-web: SSH from ${props.sshCidr} (opted in)`,
+        vpcId: props.vpcId,
+        tags: { Name: `${props.namePrefix}-ssh` },
+      });
+      new VpcSecurityGroupIngressRule(this, "ssh-ingress", {
+        securityGroupId: this.ssh.id,
+        ipProtocol: "tcp",
+        fromPort: 22,
+        toPort: 22,
+        cidrIpv4: props.sshCidr,
+        description: "SSH from the operators network (sshCidr)",
+      });
+    }
+  }
+
+  /** The group of a service role. */
+  forRole(role: ServiceRole): SecurityGroup {
+    this.groups[role] ??= new SecurityGroup(this, ROLE_CODE[role], {
+      name: `${this.props.namePrefix}-${ROLE_CODE[role]}`,
+      description: `cdktf-ha-web: ${role} nodes`,
+      vpcId: this.props.vpcId,
+      tags: { Name: `${this.props.namePrefix}-${ROLE_CODE[role]}`, [ROLE_TAG]: role },
+    });
+    return this.groups[role];
+  }
+
+  /** Ids of the groups an instance of `spec` carries. */
+  groupIdsFor(spec: HostSpec): string[] {
+    const roles = [...new Set(spec.services.map((s) => s.role))];
+    return [...roles.map((r) => this.forRole(r).id), this.egress.id, ...(this.ssh ? [this.ssh.id] : [])];
+  }
+
+  /** Adds a rule for every flow of `spec`'s services that crosses to another host. */
+  addFlows(spec: HostSpec): void {
+    const hostRoles = new Set(spec.services.map((s) => s.role));
+    // A peer of another role that runs on this very host is reached over loopback.
+    const colocated = (own: ServiceRole, peer: FlowPeer) => peer !== "internet" && peer !== own && hostRoles.has(peer);
+    for (const service of spec.services) {
+      const group = this.forRole(service.role);
+      for (const ingress of service.ingress) {
+        if (colocated(service.role, ingress.from)) continue;
+        const key = `${ROLE_CODE[service.role]}-in-${ingress.port}-from-${ingress.from === "internet" ? "internet" : ROLE_CODE[ingress.from]}`;
+        if (this.rules.has(key)) continue;
+        this.rules.add(key);
+        new VpcSecurityGroupIngressRule(this, key, {
+          securityGroupId: group.id,
+          ipProtocol: "tcp",
+          fromPort: ingress.port,
+          toPort: ingress.port,
+          ...(ingress.from === "internet" ? { cidrIpv4: "0.0.0.0/0" } : { referencedSecurityGroupId: this.forRole(ingress.from).id }),
+          description: ruleDescription(ingress.description),
+          tags: { Name: `${this.props.namePrefix}-${key}` },
+        });
+      }
+      for (const egress of service.egress) {
+        if (colocated(service.role, egress.to)) continue;
+        const key = `${ROLE_CODE[service.role]}-out-${egress.port}-to-${ROLE_CODE[egress.to]}`;
+        if (this.rules.has(key)) continue;
+        this.rules.add(key);
+        new VpcSecurityGroupEgressRule(this, key, {
+          securityGroupId: group.id,
+          ipProtocol: "tcp",
+          fromPort: egress.port,
+          toPort: egress.port,
+          referencedSecurityGroupId: this.forRole(egress.to).id,
+          description: ruleDescription(egress.description),
+          tags: { Name: `${this.props.namePrefix}-${key}` },
+        });
+      }
+    }
+  }
+}
+
+/** Security group (rule) descriptions allow only a-z A-Z 0-9 spaces and ._-:/()#,@[]+=&;{}!$* (at most 255). */
+export function ruleDescription(text: string): string {
+  return text.replace(/[^A-Za-z0-9 ._\-:/()#,@[\]+=&;{}!$*]/g, "").slice(0, 255);
+}

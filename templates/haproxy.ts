@@ -182,7 +182,8 @@ export function renderHaproxyConfig(config: HaproxyConfig): string {
     "    # Layer-7 retries replay the request: only for idempotent methods.",
     "    http-request disable-l7-retry if METH_POST || { method PATCH }",
     "    # init-addr: start even when a web node does not resolve yet; it is picked up later.",
-    "    # observe: a node answering errors is taken out before the next active check.",
+    "    # observe: a node failing connections is taken out before the next active check",
+    "    # (errors that a retry hides, such as a 502 from a dead app, wait for the active check).",
     `    default-server ${check} init-addr last,libc,none observe layer7 error-limit 10 on-error mark-down on-marked-down shutdown-sessions`,
   );
   for (const s of c.servers) lines.push(`    server ${s.name} ${s.host}:${s.port}${dns}`);

@@ -1,0 +1,298 @@
+/**
+ * End-to-end: the synthesized `local` Docker stack, run for real by the lab
+ * (real HAProxy, Nginx, MariaDB and the demo app, one network namespace per
+ * container), and the seed's promises checked against it. One bring-up serves
+ * all five scenarios, in order; afterAll removes everything it created.
+ *
+ * Needs root and the Debian packages of lab/setup.sh. In CI (CI=true) a missing
+ * prerequisite fails the suite; elsewhere it skips with the reason printed.
+ */
+import { App } from "cdktf";
+import { existsSync, mkdtempSync, rmSync } from "fs";
+import { tmpdir } from "os";
+import { join } from "path";
+import { Lab, listNetns } from "../../lab/lab";
+import { checkPrereqs, prereqMessage } from "../../lab/prereqs";
+import { closedLoop, fixedRate, LoadSummary, request } from "../../lab/load";
+import { sleep, waitUntil } from "../../lab/sys";
+
+const INSTANCE = "t";
+const STATE_DIR = join(tmpdir(), `hwl-lab-${INSTANCE}`);
+const PORT_OFFSET = Number(process.env.LAB_PORT_OFFSET ?? 0);
+
+const unavailable = (() => {
+  const r = checkPrereqs(["haproxy:2.6", "nginx:1.22", "mariadb:10.11", "node:20-bookworm-slim"]);
+  return r.ok ? undefined : prereqMessage(r);
+})();
+if (unavailable && process.env.CI && process.env.CI !== "false") throw new Error(`CI must run the lab end-to-end tests, never skip them:\n${unavailable}`);
+if (unavailable) console.warn(`\n*** SKIPPING the lab end-to-end tests (CI is not set) ***\n${unavailable}\n`);
+const describeLab = unavailable ? describe.skip : describe;
+
+describeLab("the lab: the synthesized local Docker stack, run for real", () => {
+  let lab: Lab;
+  let outdir: string;
+  let url: string;
+  let lb: string;
+  let webNodes: string[];
+  let apps: string[];
+  let primary: string;
+  let replicas: string[];
+  let database: string;
+  const timings: Record<string, number> = {};
+  const t = (name: string, started: number) => (timings[name] = Date.now() - started);
+
+  beforeAll(async () => {
+    const started = Date.now();
+    if (!existsSync(join(__dirname, "..", "..", "dist", "app", "server.js"))) {
+      throw new Error("dist/app/server.js is missing: run `npm run build` first (npm test does)");
+    }
+    // Synthesize exactly what `cdktf synth` writes for the `local` stack: cdk.tf.json plus its assets.
+    outdir = mkdtempSync(join(tmpdir(), "hwl-synth-"));
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { LocalStack } = require("../../main") as typeof import("../../main");
+    const app = new App({ outdir });
+    new LocalStack(app, "local");
+    app.synth();
+
+    lab = new Lab({ instance: INSTANCE, stateDir: STATE_DIR, portOffset: PORT_OFFSET, log: () => undefined });
+    if (lab.state && lab.isRunning() && !lab.isStale()) {
+      throw new Error(`another lab test run is active (state ${lab.stateFile}); if it is a leftover, remove it with \`npm run lab -- down --instance ${INSTANCE} --state-dir ${STATE_DIR}\``);
+    }
+    await lab.up(join(outdir, "stacks", "local", "cdk.tf.json"), { owner: process.pid, healthTimeoutMs: 150_000 });
+    url = lab.entryUrl();
+    const roles = lab.roles();
+    const byRole = (prefix: string) => lab.requireState().plan.containers.filter((c) => roles[c.name].startsWith(prefix)).map((c) => c.hostname);
+    [lb] = byRole("load balancer");
+    webNodes = byRole("web");
+    apps = byRole("app server");
+    [primary] = byRole("database primary");
+    replicas = byRole("database replica");
+    const env = lab.requireState().plan.containers.find((c) => c.hostname === apps[0])!.env;
+    database = env.find((kv) => kv.startsWith("DB_NAME="))!.slice("DB_NAME=".length);
+    expect({ lb, webNodes: webNodes.length, apps: apps.length, primary, replicas: replicas.length }).toEqual({ lb: "lb-1", webNodes: 2, apps: 2, primary: "db-primary", replicas: 1 });
+    t("bring-up (synth + up + healthy)", started);
+  }, 240_000);
+
+  afterAll(async () => {
+    const started = Date.now();
+    try {
+      if (lab) await lab.down();
+    } finally {
+      if (outdir) rmSync(outdir, { recursive: true, force: true });
+    }
+    t("teardown", started);
+    console.log(`lab timings (ms): ${JSON.stringify(timings)}`);
+    // Nothing of this lab is left: no namespace (bridges and veths live inside them), no state.
+    expect(listNetns().filter((n) => n.startsWith(`hwl-${INSTANCE}-`))).toEqual([]);
+    expect(existsSync(STATE_DIR)).toBe(false);
+  }, 60_000);
+
+  const backendDelta = (before: Record<string, Record<string, string>>, after: Record<string, Record<string, string>>, field: string) =>
+    Object.fromEntries(Object.keys(after).map((k) => [k, Number(after[k][field]) - Number(before[k]?.[field] ?? 0)]));
+  const frontend = async () => (await lab.haproxyStats(lb)).find((r) => r.svname === "FRONTEND" && r.pxname !== "stats")!;
+  const backend = async () => (await lab.haproxyStats(lb)).find((r) => r.svname === "BACKEND")!;
+
+  test("1. round-robin: 1,000 GETs through the load balancer, each web node serves its equal share within 2 %", async () => {
+    const started = Date.now();
+    const before = await lab.backendServers(lb);
+    const s = await closedLoop(`${url}/api/items`, { count: 1000, concurrency: 8, timeoutMs: 60_000, headers: ["x-web-node", "x-lb-node"] });
+    const after = await lab.backendServers(lb);
+    expect(s.sent).toBe(1000);
+    expect(s.ok).toBe(1000);
+    expect(s.byHeader["x-lb-node"]).toEqual({ [lb]: 1000 });
+    const served = s.byHeader["x-web-node"];
+    expect(Object.keys(served).sort()).toEqual([...webNodes].sort());
+    for (const node of webNodes) expect(Math.abs(served[node] / 1000 - 1 / webNodes.length)).toBeLessThanOrEqual(0.02);
+    // HAProxy agrees: its per-server session counters moved by the same amounts.
+    expect(backendDelta(before, after, "stot")).toEqual(served);
+    t("1 round-robin", started);
+  }, 90_000);
+
+  test("2. read/write split: writes land on the primary, reads come from a replica, a written row reaches every replica within 1 s", async () => {
+    const started = Date.now();
+    const primaryId = lab.sql(primary, "SELECT @@server_id")[0][0];
+    const replicaIds = replicas.map((r) => lab.sql(r, "SELECT @@server_id")[0][0]);
+    const ids: number[] = [];
+    const lags: number[] = [];
+    for (let i = 0; i < 10; i++) {
+      const name = `rw-split-${Date.now()}-${i}`;
+      const w = await request(`${url}/api/items`, { method: "POST", body: { name } });
+      const written = Date.now();
+      expect(w.status).toBe(201);
+      expect(w.headers["x-db-role"]).toBe("primary");
+      expect(w.headers["x-db-node"]).toBe(primary);
+      expect(w.headers["x-db-server-id"]).toBe(primaryId);
+      const id = (JSON.parse(w.body) as { id: number }).id;
+      ids.push(id);
+      expect(lab.sql(primary, `SELECT name FROM ${database}.items WHERE id = ${id}`)).toEqual([[name]]);
+      for (const replica of replicas) {
+        const ms = await waitUntil(`row ${id} on ${replica}`, () => lab.sql(replica, `SELECT COUNT(*) FROM ${database}.items WHERE id = ${id}`)[0][0] === "1", { timeoutMs: 1000, intervalMs: 10 });
+        lags.push(Math.max(ms, Date.now() - written));
+      }
+    }
+    expect(Math.max(...lags)).toBeLessThanOrEqual(1000);
+    // Reads through the load balancer are served by a replica, visibly in the headers.
+    for (let i = 0; i < 10; i++) {
+      const r = await request(`${url}/api/items/${ids[i]}`);
+      expect(r.status).toBe(200);
+      expect(r.headers["x-db-role"]).toBe("replica");
+      expect(replicas).toContain(r.headers["x-db-node"]);
+      expect(replicaIds).toContain(r.headers["x-db-server-id"]);
+      expect(webNodes).toContain(r.headers["x-web-node"]);
+    }
+    // read-your-writes on demand: consistency=strong goes to the primary.
+    const strong = await request(`${url}/api/items/${ids[0]}?consistency=strong`);
+    expect(strong.headers["x-db-role"]).toBe("primary");
+    // Replicas are read-only for the application.
+    expect(lab.sql(replicas[0], "SELECT @@read_only")[0][0]).toBe("1");
+    console.log(`replication visibility per row (ms, incl. exec overhead): max ${Math.max(...lags)}, all ${lags.join(",")}`);
+    t("2 read/write split", started);
+  }, 60_000);
+
+  /** Fixed-rate GETs while `node` is killed; then restart it and see it back in rotation. */
+  async function webNodeFailure(kill: string, webNode: string) {
+    const { interMs, fall, rise } = lab.haproxyCheckTiming(lb);
+    const fe0 = await frontend();
+    const be0 = await backend();
+    let killedAt = 0;
+    let downAfterMs = NaN;
+    const { summary, during } = await fixedRate(`${url}/api/items`, { rate: 80, durationMs: interMs * fall + 4000, timeoutMs: 10_000, headers: ["x-web-node"] }, async (elapsed) => {
+      const watch = lab.watchServerStatus(lb, webNode, "DOWN", interMs * fall + 8000);
+      await watch.ready;
+      await sleep(1000);
+      killedAt = elapsed();
+      const killed = Date.now();
+      await lab.kill(kill);
+      downAfterMs = (await watch.seenAt) - killed;
+      return downAfterMs;
+    });
+    const fe1 = await frontend();
+    const be1 = await backend();
+    const reconcile = {
+      clientFailures: summary.errors + summary.non2xx,
+      haproxy5xxToClients: Number(fe1.hrsp_5xx) - Number(fe0.hrsp_5xx),
+      retries: Number(be1.wretr) - Number(be0.wretr),
+      redispatches: Number(be1.wredis) - Number(be0.wredis),
+    };
+    console.log(`kill ${kill} at ${Math.round(killedAt)} ms: ${summary.sent} GETs at 80/s, ${summary.ok} ok, failures ${JSON.stringify(summary.failures.slice(0, 5))}; ` +
+      `${webNode} DOWN after ${during} ms (inter ${interMs} ms x fall ${fall} = ${interMs * fall} ms); HAProxy ${JSON.stringify(reconcile)}; served ${JSON.stringify(summary.byHeader["x-web-node"])}`);
+    expect(summary.sent).toBeGreaterThan(0.9 * 80 * ((interMs * fall + 4000) / 1000));
+    expect(summary.errors).toBe(0);
+    expect(summary.non2xx).toBe(0);
+    expect(reconcile.haproxy5xxToClients).toBe(0);
+    // Marked down within inter x fall (plus the 25 ms polling step of the watcher).
+    expect(downAfterMs).toBeLessThanOrEqual(interMs * fall + 100);
+
+    // Back: start it again, healthy, UP in HAProxy after `rise` checks, serving its share.
+    const up = lab.watchServerStatus(lb, webNode, "UP", interMs * (rise + 2) + 10_000);
+    await up.ready;
+    const restarted = Date.now();
+    await lab.startContainer(kill);
+    await lab.waitHealthy([kill], 60_000);
+    const upAfterMs = (await up.seenAt) - restarted;
+    // Back after `rise` good checks: at most (rise + 1) x inter after the start, plus the start itself.
+    expect(upAfterMs).toBeLessThanOrEqual(interMs * (rise + 1) + 2000);
+    const back = await closedLoop(`${url}/api/items`, { count: 40, concurrency: 2, timeoutMs: 20_000, headers: ["x-web-node"] });
+    expect(back.ok).toBe(40);
+    expect(back.byHeader["x-web-node"][webNode]).toBeGreaterThanOrEqual(40 / webNodes.length - 2);
+    console.log(`${kill} restarted: UP in HAProxy after ${upAfterMs} ms; next 40 GETs ${JSON.stringify(back.byHeader["x-web-node"])}`);
+    return { summary, downAfterMs, upAfterMs };
+  }
+
+  test("3a. web node failure (Nginx killed) under steady load: zero failed GETs, marked down within inter x fall, back in rotation after restart", async () => {
+    const started = Date.now();
+    await webNodeFailure(webNodes[0], webNodes[0]);
+    t("3a nginx kill", started);
+  }, 90_000);
+
+  test("3b. web node failure (its app server killed) under steady load: zero failed GETs, marked down within inter x fall, back after restart", async () => {
+    const started = Date.now();
+    await webNodeFailure(apps[0], webNodes[0]);
+    t("3b app kill", started);
+  }, 90_000);
+
+  test("4. replica failure under load: reads fall back to the primary with zero failures; restarted, it catches up by GTID and serves reads again", async () => {
+    const started = Date.now();
+    const replica = replicas[0];
+    const written: number[] = [];
+    let n = 0;
+    const { summary } = await fixedRate(`${url}/api/items`, { rate: 60, durationMs: 6000, timeoutMs: 10_000, headers: ["x-db-role"] }, async () => {
+      await sleep(1000);
+      await lab.kill(replica);
+      // Writes keep going to the primary while the replica is down.
+      for (let i = 0; i < 5; i++) {
+        const w = await request(`${url}/api/items`, { method: "POST", body: { name: `during-replica-outage-${++n}` } });
+        expect(w.status).toBe(201);
+        written.push((JSON.parse(w.body) as { id: number }).id);
+      }
+    });
+    console.log(`replica killed: ${summary.sent} GETs at 60/s, ${summary.ok} ok, served by ${JSON.stringify(summary.byHeader["x-db-role"])}, failures ${JSON.stringify(summary.failures.slice(0, 5))}`);
+    expect(summary.errors + summary.non2xx).toBe(0);
+    expect(summary.byHeader["x-db-role"].primary).toBeGreaterThan(0);
+
+    const restarted = Date.now();
+    await lab.startContainer(replica);
+    await lab.waitHealthy([replica], 120_000);
+    const primaryPos = lab.sql(primary, "SELECT @@gtid_binlog_pos")[0][0];
+    const caughtUpMs = await waitUntil(`${replica} to reach GTID ${primaryPos}`, () => lab.sql(replica, "SELECT @@gtid_slave_pos")[0]?.[0] === primaryPos, { timeoutMs: 20_000, intervalMs: 100 });
+    const status = lab.exec(replica, ["mariadb", "--user=root", "-e", "SHOW SLAVE STATUS\\G"]).stdout;
+    expect(status).toMatch(/Slave_IO_Running: Yes/);
+    expect(status).toMatch(/Slave_SQL_Running: Yes/);
+    expect(status).toMatch(/Using_Gtid: Slave_Pos/);
+    expect(lab.sql(replica, `SELECT COUNT(*) FROM ${database}.items WHERE id IN (${written.join(",")})`)[0][0]).toBe(String(written.length));
+    // The app's circuit breaker closes again: reads come from the replica.
+    const backMs = await waitUntil("reads served by the replica again", async () => (await request(`${url}/api/items`)).headers["x-db-role"] === "replica", { timeoutMs: 15_000, intervalMs: 250 });
+    console.log(`replica restarted: healthy + caught up to ${primaryPos} ${Date.now() - restarted - backMs} ms after start, serving reads again after ${backMs} ms more (caught up ${caughtUpMs} ms after healthy)`);
+    t("4 replica failure", started);
+  }, 120_000);
+
+  test("5. durability: the primary's container is killed mid-write and restarted; every committed row is still there and replication resumes", async () => {
+    const started = Date.now();
+    const committed: number[] = [];
+    let seq = 0;
+    let failedWrites = 0;
+    let stop = false;
+    // Writes in a bounded loop (at most 400, at most 20 s), until the primary has been killed.
+    const writer = (async () => {
+      const t0 = Date.now();
+      for (let i = 0; i < 400 && !stop && Date.now() - t0 < 20_000; i++) {
+        const w = await request(`${url}/api/items`, { method: "POST", body: { name: `durable-${++seq}` }, timeoutMs: 8000 });
+        if (w.status === 201) committed.push((JSON.parse(w.body) as { id: number }).id);
+        else failedWrites++;
+        await sleep(10);
+      }
+    })();
+    await waitUntil("some committed writes", () => committed.length >= 30, { timeoutMs: 15_000, intervalMs: 20 });
+    await lab.kill(primary); // SIGKILL: a crash, not a clean shutdown
+    await sleep(300);
+    stop = true;
+    await writer;
+    const restarted = Date.now();
+    await lab.startContainer(primary);
+    await lab.waitHealthy([primary], 120_000);
+    const healthyMs = Date.now() - restarted;
+    const rows = lab.sql(primary, `SELECT id FROM ${database}.items WHERE id IN (${committed.join(",")})`).map((r) => Number(r[0]));
+    expect(rows.sort((a, b) => a - b)).toEqual([...committed].sort((a, b) => a - b));
+
+    // Replication resumes: a new write through the load balancer reaches every replica.
+    let fresh: { status: number; body: string } = { status: 0, body: "" };
+    let appRetries = 0;
+    await waitUntil("a write through the load balancer after the primary restart", async () => {
+      fresh = await request(`${url}/api/items`, { method: "POST", body: { name: "after-primary-restart" } });
+      if (fresh.status !== 201) appRetries++;
+      return fresh.status === 201;
+    }, { timeoutMs: 15_000, intervalMs: 250 });
+    const freshId = (JSON.parse(fresh.body) as { id: number }).id;
+    for (const replica of replicas) {
+      await waitUntil(`row ${freshId} on ${replica}`, () => lab.sql(replica, `SELECT COUNT(*) FROM ${database}.items WHERE id = ${freshId}`)[0][0] === "1", { timeoutMs: 15_000, intervalMs: 100 });
+      const status = lab.exec(replica, ["mariadb", "--user=root", "-e", "SHOW SLAVE STATUS\\G"]).stdout;
+      expect(status).toMatch(/Slave_IO_Running: Yes/);
+      expect(status).toMatch(/Slave_SQL_Running: Yes/);
+      expect(lab.sql(replica, "SELECT @@gtid_slave_pos")[0][0]).toBe(lab.sql(primary, "SELECT @@gtid_binlog_pos")[0][0]);
+    }
+    console.log(`primary crash: ${committed.length} committed rows all present, ${failedWrites} writes refused while it was down; healthy ${healthyMs} ms after start; first write after restart needed ${appRetries} retries`);
+    t("5 durability", started);
+  }, 120_000);
+});
+
+export type { LoadSummary };

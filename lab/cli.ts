@@ -1,0 +1,136 @@
+/**
+ * npm run lab -- <command>
+ *
+ *   up [--no-synth] [--stack FILE]   synthesize (npm run synth), bring the `local` stack up, wait for health
+ *   status                           each node: role, running, healthy, addresses; HAProxy's view of its backends
+ *   kill NODE                        SIGKILL the container (its whole process tree); namespace, files and volume stay
+ *   stop NODE                        SIGTERM, then SIGKILL after the container's stop_timeout
+ *   start NODE                       start a killed/stopped container again (same entrypoint and command)
+ *   restart NODE                     stop, then start
+ *   exec NODE -- CMD...              run a command inside a container
+ *   logs NODE [LINES]                the tail of a container's log
+ *   down                             remove everything the state file records
+ *
+ * Options: --instance ID (default "a"), --state-dir DIR, --port-offset N.
+ * NODE is a hostname (web-1) or a container name (haweb-web-1).
+ */
+import { spawnSync } from "child_process";
+import { join } from "path";
+import { Lab, repoRoot, tail } from "./lab";
+
+function parse(argv: string[]) {
+  const opts: { instance?: string; stateDir?: string; portOffset?: number; synth: boolean; stack?: string } = { synth: true };
+  const rest: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === "--") {
+      rest.push(...argv.slice(i));
+      break;
+    } else if (a === "--instance") opts.instance = argv[++i];
+    else if (a === "--state-dir") opts.stateDir = argv[++i];
+    else if (a === "--port-offset") opts.portOffset = Number(argv[++i]);
+    else if (a === "--stack") opts.stack = argv[++i];
+    else if (a === "--no-synth") opts.synth = false;
+    else rest.push(a);
+  }
+  return { opts, rest };
+}
+
+async function main(argv: string[]): Promise<number> {
+  const { opts, rest } = parse(argv);
+  const [command, ...args] = rest;
+  const log = (line: string) => console.log(line);
+  const lab = new Lab({ instance: opts.instance, stateDir: opts.stateDir, portOffset: opts.portOffset, log });
+  const root = repoRoot();
+  switch (command) {
+    case "up": {
+      if (lab.state && lab.isRunning()) throw new Error(`a lab is already running (state ${lab.stateFile}): run \`npm run lab -- down\` first`);
+      let stack = opts.stack ?? join(root, "cdktf.out", "stacks", "local", "cdk.tf.json");
+      if (opts.synth && !opts.stack) {
+        log("synthesizing: npm run synth");
+        const r = spawnSync("npm", ["run", "--silent", "synth"], { cwd: root, stdio: "inherit", timeout: 300_000 });
+        if (r.status !== 0) throw new Error("npm run synth failed");
+      }
+      stack = join(stack);
+      log(`bringing up ${stack}`);
+      const t0 = Date.now();
+      await lab.up(stack).catch((e: Error) => {
+        throw new Error(lab.state ? `${e.message}\n\nThe partial lab is recorded in ${lab.stateFile}: \`npm run lab -- down\` removes it.` : e.message);
+      });
+      for (const w of lab.state?.plan.warnings ?? []) log(`WARNING workaround: ${w}`);
+      log(`\nlab up in ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
+      await printStatus(lab);
+      log(`\nentry: ${lab.entryUrl()}   try: curl -si ${lab.entryUrl()}/api/items`);
+      return 0;
+    }
+    case "status":
+      if (!lab.state) {
+        log(`no lab (no ${lab.stateFile})`);
+        return 1;
+      }
+      await printStatus(lab);
+      return 0;
+    case "kill":
+    case "stop":
+    case "start":
+    case "restart": {
+      const node = args[0];
+      if (!node) throw new Error(`usage: npm run lab -- ${command} NODE`);
+      if (command === "kill") await lab.kill(node);
+      if (command === "stop") await lab.stop(node);
+      if (command === "restart") await lab.restart(node);
+      if (command === "start") await lab.startContainer(node);
+      if (command === "start" || command === "restart") {
+        const ms = await lab.waitHealthy([node], 180_000);
+        log(`${node} started, healthy after ${(ms / 1000).toFixed(1)} s`);
+      } else log(`${node} ${command === "kill" ? "killed" : "stopped"} (namespace, files and volume kept: \`npm run lab -- start ${node}\`)`);
+      return 0;
+    }
+    case "exec": {
+      const node = args[0];
+      const cmd = args.slice(args.indexOf("--") + 1);
+      if (!node || args.indexOf("--") < 0 || cmd.length === 0) throw new Error("usage: npm run lab -- exec NODE -- CMD...");
+      const r = lab.exec(node, cmd, { check: false, timeoutMs: 60_000 });
+      process.stdout.write(r.stdout);
+      process.stderr.write(r.stderr);
+      return r.status ?? 1;
+    }
+    case "logs": {
+      const { spec } = lab.container(args[0] ?? "");
+      log(tail(lab.logFile(spec.hostname), Number(args[1] ?? 50)));
+      return 0;
+    }
+    case "down": {
+      const removed = await lab.down();
+      log(removed.length > 0 ? `removed:\n  ${removed.join("\n  ")}` : "nothing to remove");
+      return 0;
+    }
+    default:
+      console.error("usage: npm run lab -- up|status|kill NODE|stop NODE|start NODE|restart NODE|exec NODE -- CMD|logs NODE|down [--instance ID] [--port-offset N] [--no-synth] [--stack FILE]");
+      return 2;
+  }
+}
+
+async function printStatus(lab: Lab) {
+  const rows = lab.status();
+  const table = rows.map((r) => [r.hostname, r.role, r.running ? (r.healthy ? "healthy" : "running") : "stopped", Object.values(r.addresses).join(" "), r.ports.join(" ")]);
+  const head = ["node", "role", "state", "addresses", "published"];
+  const widths = head.map((h, i) => Math.max(h.length, ...table.map((r) => r[i].length)));
+  console.log([head, ...table].map((r) => r.map((v, i) => v.padEnd(widths[i])).join("  ").trimEnd()).join("\n"));
+  for (const lb of rows.filter((r) => r.running && r.role.startsWith("load balancer"))) {
+    try {
+      const servers = Object.values(await lab.backendServers(lb.hostname));
+      console.log(`\n${lb.hostname} backends: ${servers.map((s) => `${s.svname}=${s.status} (${s.stot} req)`).join(", ")}`);
+    } catch (e) {
+      console.log(`\n${lb.hostname}: stats unavailable (${(e as Error).message})`);
+    }
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (e: Error) => {
+    console.error(`lab: ${e.message}`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,132 @@
+/**
+ * Bounded HTTP load for the lab's tests and bench: only to 127.0.0.1 (the
+ * published ports), every loop bounded in request count and in time.
+ */
+import * as http from "http";
+
+export interface HttpResult {
+  status: number; // 0 = socket error or timeout
+  headers: http.IncomingHttpHeaders;
+  body: string;
+  ms: number;
+  error?: string;
+}
+
+export function assertLoopback(url: string): URL {
+  const u = new URL(url);
+  if (!/^127\.\d+\.\d+\.\d+$/.test(u.hostname) && u.hostname !== "localhost") throw new Error(`the lab only sends traffic to 127.0.0.0/8, not ${u.hostname}`);
+  return u;
+}
+
+export function request(url: string, opts: { method?: string; body?: unknown; timeoutMs?: number; agent?: http.Agent } = {}): Promise<HttpResult> {
+  const u = assertLoopback(url);
+  const started = process.hrtime.bigint();
+  const body = opts.body === undefined ? undefined : JSON.stringify(opts.body);
+  return new Promise((resolve) => {
+    let settled = false;
+    const done = (r: Omit<HttpResult, "ms">) => {
+      if (settled) return;
+      settled = true;
+      resolve({ ...r, ms: Number(process.hrtime.bigint() - started) / 1e6 });
+    };
+    const req = http.request(
+      { host: u.hostname, port: u.port, path: u.pathname + u.search, method: opts.method ?? "GET", agent: opts.agent, timeout: opts.timeoutMs ?? 5000,
+        headers: body ? { "content-type": "application/json", "content-length": Buffer.byteLength(body) } : {} },
+      (res) => {
+        let data = "";
+        res.setEncoding("utf8");
+        res.on("data", (d) => (data += d));
+        res.on("end", () => done({ status: res.statusCode ?? 0, headers: res.headers, body: data }));
+        res.on("error", (e) => done({ status: 0, headers: {}, body: "", error: e.message }));
+      },
+    );
+    req.on("timeout", () => req.destroy(new Error("timeout")));
+    req.on("error", (e) => done({ status: 0, headers: {}, body: "", error: e.message }));
+    if (body) req.write(body);
+    req.end();
+  });
+}
+
+export interface LoadSummary {
+  sent: number;
+  ok: number; // 2xx
+  non2xx: number;
+  errors: number; // socket errors and timeouts
+  byStatus: Record<string, number>;
+  byHeader: Record<string, Record<string, number>>;
+  latencyMs: { p50: number; p90: number; p99: number; max: number };
+  durationMs: number;
+  rps: number;
+  failures: { atMs: number; status: number; error?: string }[];
+}
+
+export function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
+}
+
+function summarize(results: (HttpResult & { atMs: number })[], durationMs: number, headerNames: string[]): LoadSummary {
+  const lat = results.map((r) => r.ms).sort((a, b) => a - b);
+  const byStatus: Record<string, number> = {};
+  const byHeader: Record<string, Record<string, number>> = Object.fromEntries(headerNames.map((h) => [h, {}]));
+  for (const r of results) {
+    byStatus[r.status] = (byStatus[r.status] ?? 0) + 1;
+    for (const h of headerNames) {
+      const v = String(r.headers[h] ?? "-");
+      byHeader[h][v] = (byHeader[h][v] ?? 0) + 1;
+    }
+  }
+  const ok = results.filter((r) => r.status >= 200 && r.status < 300).length;
+  const errors = results.filter((r) => r.status === 0).length;
+  return {
+    sent: results.length, ok, errors, non2xx: results.length - ok - errors, byStatus, byHeader,
+    latencyMs: { p50: percentile(lat, 50), p90: percentile(lat, 90), p99: percentile(lat, 99), max: lat[lat.length - 1] ?? NaN },
+    durationMs, rps: results.length / (durationMs / 1000),
+    failures: results.filter((r) => !(r.status >= 200 && r.status < 300)).map((r) => ({ atMs: Math.round(r.atMs), status: r.status, error: r.error })),
+  };
+}
+
+/** `count` requests, `concurrency` at a time (closed loop), bounded by `timeoutMs` overall. */
+export async function closedLoop(url: string, opts: { count: number; concurrency: number; timeoutMs: number; headers?: string[]; method?: string; body?: () => unknown }): Promise<LoadSummary> {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: opts.concurrency });
+  const results: (HttpResult & { atMs: number })[] = [];
+  const t0 = Date.now();
+  let next = 0;
+  const worker = async () => {
+    while (next < opts.count && Date.now() - t0 < opts.timeoutMs) {
+      next++;
+      const atMs = Date.now() - t0;
+      results.push({ ...(await request(url, { agent, method: opts.method, body: opts.body?.() })), atMs });
+    }
+  };
+  await Promise.all(Array.from({ length: opts.concurrency }, worker));
+  agent.destroy();
+  return summarize(results, Date.now() - t0, opts.headers ?? []);
+}
+
+/**
+ * Open loop at a fixed rate: a request every 1000/rate ms whatever the answers,
+ * for `durationMs` (and at most rate x duration requests); then waits (bounded by
+ * the request timeout) for the stragglers. `during` runs alongside (a kill).
+ */
+export async function fixedRate<T>(url: string, opts: { rate: number; durationMs: number; timeoutMs?: number; headers?: string[]; method?: string; body?: () => unknown; maxSockets?: number }, during?: (elapsed: () => number) => Promise<T>): Promise<{ summary: LoadSummary; during?: T }> {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: opts.maxSockets ?? 64 });
+  const max = Math.ceil((opts.rate * opts.durationMs) / 1000);
+  const interval = 1000 / opts.rate;
+  const results: (HttpResult & { atMs: number })[] = [];
+  const inflight: Promise<void>[] = [];
+  const t0 = performance.now();
+  const elapsed = () => performance.now() - t0;
+  const duringPromise = during ? during(elapsed) : undefined;
+  for (let i = 0; i < max && elapsed() < opts.durationMs + 1000; i++) {
+    const due = i * interval;
+    const wait = due - elapsed();
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    const atMs = elapsed();
+    inflight.push(request(url, { agent, method: opts.method, body: opts.body?.(), timeoutMs: opts.timeoutMs ?? 5000 }).then((r) => void results.push({ ...r, atMs })));
+  }
+  await Promise.all(inflight);
+  const duringResult = duringPromise ? await duringPromise : undefined;
+  agent.destroy();
+  return { summary: summarize(results, elapsed(), opts.headers ?? []), during: duringResult };
+}

@@ -1,0 +1,62 @@
+/** What the lab needs from the machine, and a message that says how to get it. */
+import { readFileSync } from "fs";
+import { hasCommand } from "./sys";
+
+/** Host binaries standing in for each official image, and the Debian packages that provide them. */
+export const IMAGE_BINARIES: { match: RegExp; software: string; binaries: string[]; packages: string[] }[] = [
+  { match: /^(docker\.io\/)?(library\/)?haproxy(:|@|$)/, software: "haproxy", binaries: ["haproxy"], packages: ["haproxy"] },
+  { match: /^(docker\.io\/)?(library\/)?nginx(:|@|$)/, software: "nginx", binaries: ["nginx"], packages: ["nginx"] },
+  { match: /^(docker\.io\/)?(library\/)?mariadb(:|@|$)/, software: "mariadb", binaries: ["mariadbd", "mariadb-install-db", "mariadb", "mariadb-admin"], packages: ["mariadb-server", "mariadb-client"] },
+  { match: /^(docker\.io\/)?(library\/)?node(:|@|$)/, software: "node", binaries: ["node"], packages: ["nodejs"] },
+];
+
+/** Always needed: namespaces, mounts, the per-namespace DNS server, and bash for the HTTP health probe. */
+export const BASE_BINARIES: Record<string, string> = {
+  ip: "iproute2", unshare: "util-linux", nsenter: "util-linux", mount: "mount", chroot: "coreutils", dnsmasq: "dnsmasq-base", bash: "bash",
+};
+export const BENCH_BINARIES: Record<string, string> = { wrk: "wrk", h2load: "nghttp2-client" };
+
+export function softwareOf(image: string): (typeof IMAGE_BINARIES)[number] {
+  const found = IMAGE_BINARIES.find((i) => i.match.test(image));
+  if (!found) {
+    throw new Error(`image "${image}": the lab runs host binaries from Debian packages and knows haproxy, nginx, mariadb and node images only (mysql 8 has no Debian 12 package)`);
+  }
+  return found;
+}
+
+export interface PrereqReport { ok: boolean; problems: string[]; packages: string[] }
+
+export function checkPrereqs(images: string[], opts: { bench?: boolean } = {}): PrereqReport {
+  const problems: string[] = [];
+  const packages = new Set<string>();
+  if (typeof process.getuid !== "function" || process.getuid() !== 0) {
+    problems.push("the lab must run as root: it creates network namespaces, bridges and mounts (run it with sudo)");
+  }
+  const need: Record<string, string> = { ...BASE_BINARIES, ...(opts.bench ? BENCH_BINARIES : {}) };
+  for (const image of new Set(images)) {
+    const sw = softwareOf(image);
+    for (const b of sw.binaries) need[b] = sw.packages.join(" ");
+  }
+  for (const [bin, pkg] of Object.entries(need)) {
+    if (!hasCommand(bin)) {
+      problems.push(`missing \`${bin}\` (Debian package ${pkg})`);
+      pkg.split(" ").forEach((p) => packages.add(p));
+    }
+  }
+  let filesystems = "";
+  try {
+    filesystems = readFileSync("/proc/filesystems", "utf8");
+  } catch {
+    /* reported below */
+  }
+  if (!/\boverlay\b/.test(filesystems)) problems.push("the kernel has no overlay filesystem (modprobe overlay)");
+  return { ok: problems.length === 0, problems, packages: [...packages] };
+}
+
+export function prereqMessage(report: PrereqReport): string {
+  const lines = ["The lab cannot run on this machine:", ...report.problems.map((p) => `  - ${p}`)];
+  if (report.packages.length > 0) {
+    lines.push("", `Install the missing packages (Debian 12, as root):  sudo bash lab/setup.sh`, `  (or: apt-get install --no-install-recommends ${report.packages.join(" ")})`);
+  }
+  return lines.join("\n");
+}

@@ -1,0 +1,329 @@
+/**
+ * Reads a synthesized Docker stack (cdktf's `cdk.tf.json`) and turns it into the
+ * plan the lab runs. This is the only place that knows the JSON's shape: no
+ * parallel model of the stack exists. Terraform references that the Docker
+ * target emits are resolved here; anything else fails loudly with its JSON path.
+ */
+import { createHash, randomInt } from "crypto";
+import { existsSync, readFileSync } from "fs";
+import { dirname, isAbsolute, join, resolve } from "path";
+
+export interface LabUpload {
+  file: string;
+  /** Inline content, or the absolute path of the file to copy (a `source` relative to the stack dir). */
+  content?: string;
+  sourcePath?: string;
+  executable: boolean;
+}
+
+export interface LabNetworkAttachment {
+  /** Docker network name (resolved). */
+  network: string;
+  aliases: string[];
+}
+
+export interface LabContainer {
+  /** Terraform resource key, e.g. "web_web-1-container_319E331E". */
+  key: string;
+  /** Docker container name, e.g. "haweb-web-1". */
+  name: string;
+  hostname: string;
+  /** The Docker image name the container would run (only to pick host binaries). */
+  image: string;
+  imageId: string;
+  /** Lab container id (what `${docker_container.X.id}` resolves to). */
+  id: string;
+  entrypoint: string[];
+  command: string[];
+  env: string[];
+  user: string;
+  restart: string;
+  stopTimeoutSeconds: number;
+  uploads: LabUpload[];
+  networks: LabNetworkAttachment[];
+  ports: { internal: number; external: number; ip: string; protocol: string }[];
+  volumes: { volume: string; containerPath: string; readOnly: boolean }[];
+  healthcheck?: { test: string[]; intervalMs: number; timeoutMs: number; retries: number; startPeriodMs: number };
+  sysctls: Record<string, string>;
+  /** Resource keys of containers this one depends on (Terraform depends_on). */
+  dependsOn: string[];
+  labels: Record<string, string>;
+  /** Attributes the lab accepts but treats differently from Docker (listed in lab/README.md). */
+  notes: string[];
+}
+
+export interface LabPlan {
+  stackDir: string;
+  stackFile: string;
+  networks: { key: string; name: string; internal: boolean }[];
+  volumes: { key: string; name: string }[];
+  /** In start order (depends_on respected). */
+  containers: LabContainer[];
+  /** Generated secrets by resource key (random_password.X.result). */
+  secrets: Record<string, string>;
+  outputs: Record<string, unknown>;
+  /** Workarounds applied (empty unless LAB_KEEP_UNESCAPED_UPLOADS=1 had to be used). */
+  warnings: string[];
+}
+
+export class UnresolvableExpressionError extends Error {}
+
+/** Container attributes the lab understands. Anything else fails loudly. */
+const KNOWN_CONTAINER_KEYS = new Set([
+  "//", "name", "hostname", "image", "entrypoint", "command", "env", "user", "restart", "must_run", "upload",
+  "networks_advanced", "ports", "volumes", "healthcheck", "depends_on", "labels", "stop_timeout", "stop_signal",
+  "sysctls", "capabilities", "wait", "wait_timeout", "start", "attach", "logs", "rm", "init", "working_dir",
+]);
+
+type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
+
+interface Ctx {
+  secrets: Record<string, string>;
+  warnings: string[];
+  /** Workaround switch: keep unresolvable `${...}` literally at these paths instead of failing. */
+  keepUnescaped?: (path: string) => boolean;
+  known: { random_password: Set<string>; docker_network: Record<string, string>; docker_volume: Record<string, string>; docker_image: Record<string, string>; docker_container: Record<string, string> };
+}
+
+/**
+ * Loads and resolves `stackFile`. `previousSecrets` keeps generated passwords
+ * stable (the lab reuses them across `kill`/`start`, like Terraform state).
+ */
+export function loadPlan(stackFile: string, previousSecrets: Record<string, string> = {}): LabPlan {
+  if (!existsSync(stackFile)) throw new Error(`synthesized stack not found: ${stackFile} (run \`npm run synth\`)`);
+  const raw = JSON.parse(readFileSync(stackFile, "utf8")) as { resource?: Record<string, Record<string, Record<string, Json>>>; output?: Record<string, { value: Json }> };
+  return planFromJson(raw, dirname(resolve(stackFile)), resolve(stackFile), previousSecrets);
+}
+
+export function planFromJson(
+  raw: { resource?: Record<string, Record<string, Record<string, Json>>>; output?: Record<string, { value: Json }> },
+  stackDir: string,
+  stackFile = join(stackDir, "cdk.tf.json"),
+  previousSecrets: Record<string, string> = {},
+  keepUnescapedUploads = process.env.LAB_KEEP_UNESCAPED_UPLOADS === "1",
+): LabPlan {
+  const resources = raw.resource ?? {};
+  const supported = new Set(["docker_container", "docker_network", "docker_volume", "docker_image", "random_password"]);
+  for (const type of Object.keys(resources)) {
+    if (!supported.has(type)) throw new Error(`$.resource.${type}: the lab does not know how to create "${type}" resources`);
+  }
+  const secrets: Record<string, string> = {};
+  for (const [key, pw] of Object.entries(resources.random_password ?? {})) {
+    const length = Number(pw.length ?? 16);
+    secrets[key] = previousSecrets[key] ?? generatePassword(length, pw.special !== false);
+  }
+  const containerIds: Record<string, string> = {};
+  for (const [key, c] of Object.entries(resources.docker_container ?? {})) {
+    containerIds[key] = createHash("sha256").update(`hwl:${String(c.name)}:${key}`).digest("hex");
+  }
+  const ctx: Ctx = {
+    secrets,
+    warnings: [],
+    keepUnescaped: keepUnescapedUploads ? (path) => /\.upload\[\d+\]\.content$/.test(path) : undefined,
+    known: {
+      random_password: new Set(Object.keys(secrets)),
+      docker_network: mapField(resources.docker_network, "name", "$.resource.docker_network"),
+      docker_volume: mapField(resources.docker_volume, "name", "$.resource.docker_volume"),
+      docker_image: Object.fromEntries(Object.entries(resources.docker_image ?? {}).map(([k, v]) => [k, `lab-image:${String(v.name)}`])),
+      docker_container: containerIds,
+    },
+  };
+  const images = Object.fromEntries(Object.entries(resources.docker_image ?? {}).map(([, v]) => [`lab-image:${String(v.name)}`, String(v.name)]));
+
+  const networks = Object.entries(resources.docker_network ?? {}).map(([key, n]) => ({
+    key,
+    name: resolveString(String(n.name), `$.resource.docker_network.${key}.name`, ctx),
+    internal: n.internal === true,
+  }));
+  for (const [key, n] of Object.entries(resources.docker_network ?? {})) {
+    for (const attr of Object.keys(n)) {
+      if (!["//", "name", "internal", "driver", "attachable", "check_duplicate"].includes(attr)) {
+        throw new Error(`$.resource.docker_network.${key}.${attr}: not supported by the lab (only name, internal, driver=bridge)`);
+      }
+    }
+    if (n.driver !== undefined && n.driver !== "bridge") throw new Error(`$.resource.docker_network.${key}.driver: "${String(n.driver)}" is not supported by the lab (bridge only)`);
+  }
+  const volumes = Object.entries(resources.docker_volume ?? {}).map(([key, v]) => ({ key, name: resolveString(String(v.name), `$.resource.docker_volume.${key}.name`, ctx) }));
+
+  const containers: LabContainer[] = [];
+  for (const [key, c] of Object.entries(resources.docker_container ?? {})) {
+    const path = `$.resource.docker_container.${key}`;
+    for (const attr of Object.keys(c)) {
+      if (!KNOWN_CONTAINER_KEYS.has(attr)) throw new Error(`${path}.${attr}: the lab does not emulate this container attribute; teach lab/spec.ts or remove it`);
+    }
+    const r = resolveDeep(c, path, ctx) as Record<string, Json>;
+    const notes: string[] = [];
+    const image = images[String(r.image)];
+    if (!image) throw new Error(`${path}.image: "${String(c.image)}" is not a docker_image of this stack`);
+    const healthcheck = r.healthcheck as Record<string, Json> | undefined;
+    const sysctls = (r.sysctls ?? {}) as Record<string, string>;
+    if (r.capabilities) notes.push("capabilities: the lab runs containers with the host's root capabilities (no drop/add)");
+    containers.push({
+      key,
+      name: String(r.name),
+      hostname: String(r.hostname ?? r.name),
+      image,
+      imageId: String(r.image),
+      id: containerIds[key],
+      entrypoint: (r.entrypoint as string[] | undefined) ?? [],
+      command: (r.command as string[] | undefined) ?? [],
+      env: (r.env as string[] | undefined) ?? [],
+      user: String(r.user ?? "root"),
+      restart: String(r.restart ?? "no"),
+      stopTimeoutSeconds: Number(r.stop_timeout ?? 10),
+      uploads: ((r.upload as Record<string, Json>[] | undefined) ?? []).map((u, i) => {
+        if (u.content_base64 !== undefined) return { file: String(u.file), content: Buffer.from(String(u.content_base64), "base64").toString("binary"), executable: u.executable === true };
+        if (u.content !== undefined) return { file: String(u.file), content: String(u.content), executable: u.executable === true };
+        if (u.source !== undefined) {
+          const src = String(u.source);
+          const sourcePath = isAbsolute(src) ? src : join(stackDir, src);
+          if (!existsSync(sourcePath)) throw new Error(`${path}.upload[${i}].source: ${sourcePath} does not exist`);
+          return { file: String(u.file), sourcePath, executable: u.executable === true };
+        }
+        throw new Error(`${path}.upload[${i}]: has neither content, content_base64 nor source`);
+      }),
+      networks: ((r.networks_advanced as Record<string, Json>[] | undefined) ?? []).map((n) => ({ network: String(n.name), aliases: ((n.aliases as string[] | undefined) ?? []).map(String) })),
+      ports: ((r.ports as Record<string, Json>[] | undefined) ?? []).map((p) => ({ internal: Number(p.internal), external: Number(p.external ?? p.internal), ip: String(p.ip ?? "0.0.0.0"), protocol: String(p.protocol ?? "tcp") })),
+      volumes: ((r.volumes as Record<string, Json>[] | undefined) ?? []).map((v, i) => {
+        if (!v.volume_name) throw new Error(`${path}.volumes[${i}]: only named volumes are supported (volume_name)`);
+        return { volume: String(v.volume_name), containerPath: String(v.container_path), readOnly: v.read_only === true };
+      }),
+      healthcheck: healthcheck
+        ? {
+            test: (healthcheck.test as string[]).map(String),
+            intervalMs: durationMs(healthcheck.interval, 30_000),
+            timeoutMs: durationMs(healthcheck.timeout, 30_000),
+            retries: Number(healthcheck.retries ?? 3),
+            startPeriodMs: durationMs(healthcheck.start_period, 0),
+          }
+        : undefined,
+      sysctls,
+      dependsOn: ((c.depends_on as string[] | undefined) ?? []).map((d, i) => {
+        const m = /^docker_container\.(.+)$/.exec(d);
+        if (!m) {
+          if (/^(docker_network|docker_volume|docker_image|random_password)\./.test(d)) return "";
+          throw new Error(`${path}.depends_on[${i}]: "${d}" is not a resource the lab creates`);
+        }
+        if (!resources.docker_container?.[m[1]]) throw new Error(`${path}.depends_on[${i}]: "${d}" is not in this stack`);
+        return m[1];
+      }).filter(Boolean),
+      labels: Object.fromEntries(((r.labels as Record<string, Json>[] | undefined) ?? []).map((l) => [String(l.label), String(l.value)])),
+      notes,
+    });
+    for (const n of containers[containers.length - 1].networks) {
+      if (!networks.some((x) => x.name === n.network)) throw new Error(`${path}.networks_advanced: network "${n.network}" is not a docker_network of this stack`);
+    }
+    for (const v of containers[containers.length - 1].volumes) {
+      if (!volumes.some((x) => x.name === v.volume)) throw new Error(`${path}.volumes: volume "${v.volume}" is not a docker_volume of this stack`);
+    }
+  }
+  const outputs = Object.fromEntries(Object.entries(raw.output ?? {}).map(([k, o]) => [k, resolveDeep(o.value, `$.output.${k}.value`, ctx)]));
+  return { stackDir, stackFile, networks, volumes, containers: startOrder(containers), secrets, outputs, warnings: ctx.warnings };
+}
+
+function mapField(group: Record<string, Record<string, Json>> | undefined, field: string, path: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [key, value] of Object.entries(group ?? {})) {
+    const v = value[field];
+    if (typeof v !== "string" || v.includes("${")) throw new Error(`${path}.${key}.${field}: must be a literal string for the lab`);
+    out[key] = v;
+  }
+  return out;
+}
+
+/**
+ * Terraform reads every JSON string as a template: `${expr}` interpolates,
+ * `$${` and `%%{` are escaped literals, `%{...}` is a directive. The lab does
+ * the same, so a shell `${VAR}` that the target forgot to escape fails here as
+ * it would fail `terraform plan`.
+ */
+export function resolveString(value: string, path: string, ctx: Ctx): string {
+  let out = "";
+  let i = 0;
+  while (i < value.length) {
+    if (value.startsWith("$${", i)) {
+      out += "${";
+      i += 3;
+    } else if (value.startsWith("%%{", i)) {
+      out += "%{";
+      i += 3;
+    } else if (value.startsWith("${", i) || value.startsWith("%{", i)) {
+      const close = value.indexOf("}", i);
+      const whole = close < 0 ? value.slice(i) : value.slice(i, close + 1);
+      const replacement = value[i] === "$" ? resolveReference(whole.slice(2, -1), ctx) : undefined;
+      if (replacement === undefined) {
+        if (ctx.keepUnescaped?.(path)) {
+          ctx.warnings.push(`${path}: kept ${whole} literally (LAB_KEEP_UNESCAPED_UPLOADS)`);
+          out += whole;
+          i += whole.length;
+          continue;
+        }
+        throw new UnresolvableExpressionError(
+          `${path}: cannot resolve Terraform ${value[i] === "%" ? "template directive" : "expression"} ${whole} ` +
+            `(the lab resolves random_password.X.result, docker_network.X.name, docker_volume.X.name, docker_image.X.image_id and docker_container.X.id of this stack; ` +
+            `a literal "\${" must be written "$\${" in Terraform JSON)`,
+        );
+      }
+      out += replacement;
+      i += whole.length;
+    } else {
+      out += value[i];
+      i += 1;
+    }
+  }
+  return out;
+}
+
+function resolveReference(expr: string, ctx: Ctx): string | undefined {
+  const m = /^(random_password|docker_network|docker_volume|docker_image|docker_container)\.([A-Za-z0-9_-]+)\.([a-z_]+)$/.exec(expr.trim());
+  if (!m) return undefined;
+  const [, type, key, attr] = m;
+  if (type === "random_password" && attr === "result" && ctx.known.random_password.has(key)) return ctx.secrets[key];
+  if (type === "docker_network" && attr === "name" && key in ctx.known.docker_network) return ctx.known.docker_network[key];
+  if (type === "docker_volume" && attr === "name" && key in ctx.known.docker_volume) return ctx.known.docker_volume[key];
+  if (type === "docker_image" && attr === "image_id" && key in ctx.known.docker_image) return ctx.known.docker_image[key];
+  if (type === "docker_container" && attr === "id" && key in ctx.known.docker_container) return ctx.known.docker_container[key];
+  return undefined;
+}
+
+function resolveDeep(value: unknown, path: string, ctx: Ctx): Json {
+  if (typeof value === "string") return resolveString(value, path, ctx);
+  if (Array.isArray(value)) return value.map((v, i) => resolveDeep(v, `${path}[${i}]`, ctx));
+  if (value && typeof value === "object") {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, k === "//" ? (v as Json) : resolveDeep(v, `${path}.${k}`, ctx)]));
+  }
+  return value as Json;
+}
+
+/** Topological order by depends_on (stable by name); a cycle fails loudly. */
+function startOrder(containers: LabContainer[]): LabContainer[] {
+  const byKey = new Map(containers.map((c) => [c.key, c]));
+  const done = new Set<string>();
+  const visiting = new Set<string>();
+  const out: LabContainer[] = [];
+  const visit = (c: LabContainer) => {
+    if (done.has(c.key)) return;
+    if (visiting.has(c.key)) throw new Error(`depends_on cycle through ${c.name}`);
+    visiting.add(c.key);
+    for (const d of c.dependsOn) visit(byKey.get(d)!);
+    visiting.delete(c.key);
+    done.add(c.key);
+    out.push(c);
+  };
+  for (const c of [...containers].sort((a, b) => a.name.localeCompare(b.name))) visit(c);
+  return out;
+}
+
+function generatePassword(length: number, special: boolean): string {
+  const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789" + (special ? "!#$%&*()-_=+[]{}<>:?" : "");
+  let out = "";
+  for (let i = 0; i < length; i++) out += alphabet[randomInt(alphabet.length)];
+  return out;
+}
+
+function durationMs(value: Json | undefined, fallback: number): number {
+  if (value === undefined || value === null) return fallback;
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/.exec(String(value));
+  if (!m) throw new Error(`bad duration "${String(value)}"`);
+  return Number(m[1]) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[m[2] as "ms" | "s" | "m" | "h"];
+}

@@ -1,0 +1,80 @@
+/** Small process and command helpers: every wait is bounded in count and time. */
+import { spawnSync, SpawnSyncOptions } from "child_process";
+import { readFileSync } from "fs";
+
+export interface CmdResult { status: number | null; stdout: string; stderr: string; signal: NodeJS.Signals | null }
+
+/** Runs a command synchronously (bounded by `timeoutMs`); throws on a non-zero exit unless `check` is false. */
+export function sh(cmd: string, args: string[], opts: { check?: boolean; timeoutMs?: number; input?: string; env?: NodeJS.ProcessEnv } = {}): CmdResult {
+  const o: SpawnSyncOptions = { encoding: "utf8", timeout: opts.timeoutMs ?? 20_000, input: opts.input, env: opts.env ?? process.env, killSignal: "SIGKILL" };
+  const r = spawnSync(cmd, args, o);
+  const result: CmdResult = { status: r.status, stdout: String(r.stdout ?? ""), stderr: String(r.stderr ?? ""), signal: r.signal };
+  if (r.error && (opts.check ?? true)) throw new Error(`${cmd} ${args.join(" ")}: ${r.error.message}`);
+  if ((opts.check ?? true) && r.status !== 0) {
+    throw new Error(`${cmd} ${args.join(" ")} exited ${r.status ?? r.signal}: ${result.stderr.trim() || result.stdout.trim()}`);
+  }
+  return result;
+}
+
+/** A process identity that survives PID reuse: the PID plus its start time (clock ticks since boot). */
+export interface ProcRef { pid: number; start: string }
+
+export function procStat(pid: number): { state: string; start: string; ppid: number } | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const rest = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    // fields after "comm": state(3) ppid(4) ... starttime(22)
+    return { state: rest[0], ppid: Number(rest[1]), start: rest[19] };
+  } catch {
+    return undefined;
+  }
+}
+
+export function procRef(pid: number): ProcRef | undefined {
+  const s = procStat(pid);
+  return s ? { pid, start: s.start } : undefined;
+}
+
+/** True while the recorded process (same PID and start time) exists and is not a zombie. */
+export function alive(ref: ProcRef | undefined): boolean {
+  if (!ref) return false;
+  const s = procStat(ref.pid);
+  return !!s && s.start === ref.start && s.state !== "Z" && s.state !== "X";
+}
+
+/** Sends `signal` to the recorded process only if it is still that process. */
+export function signalRef(ref: ProcRef | undefined, signal: NodeJS.Signals): boolean {
+  if (!alive(ref)) return false;
+  try {
+    process.kill(ref!.pid, signal);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export function childPids(pid: number): number[] {
+  try {
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, "utf8").trim().split(/\s+/).filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
+}
+
+export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** Polls `check` every `intervalMs` until true; bounded by `attempts` and `timeoutMs`. */
+export async function waitUntil(what: string, check: () => boolean | Promise<boolean>, opts: { timeoutMs: number; intervalMs?: number }): Promise<number> {
+  const started = Date.now();
+  const interval = opts.intervalMs ?? 200;
+  const attempts = Math.ceil(opts.timeoutMs / interval) + 1;
+  for (let i = 0; i < attempts && Date.now() - started <= opts.timeoutMs; i++) {
+    if (await check()) return Date.now() - started;
+    await sleep(interval);
+  }
+  throw new Error(`timed out after ${opts.timeoutMs} ms waiting for ${what}`);
+}
+
+export function hasCommand(name: string): boolean {
+  return spawnSync("sh", ["-c", `command -v ${name}`], { encoding: "utf8" }).status === 0;
+}

@@ -56,7 +56,7 @@ export function checkPrereqs(images: string[], opts: { bench?: boolean } = {}): 
 export function prereqMessage(report: PrereqReport): string {
   const lines = ["The lab cannot run on this machine:", ...report.problems.map((p) => `  - ${p}`)];
   if (report.packages.length > 0) {
-    lines.push("", `Install the missing packages (Debian 12, as root):  sudo bash lab/setup.sh`, `  (or: apt-get install --no-install-recommends ${report.packages.join(" ")})`);
+    lines.push("", `Install the missing packages (Debian 12, as root):  sudo scripts/install-test-deps.sh`, `  (or: apt-get install --no-install-recommends ${report.packages.join(" ")})`);
   }
   return lines.join("\n");
 }

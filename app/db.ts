@@ -165,6 +165,17 @@ class MysqlNode implements DbNode {
   }
 
   async select(sql: string, params: readonly unknown[] = []): Promise<SelectResult> {
+    try {
+      return await this.selectOnce(sql, params);
+    } catch (err) {
+      // A pooled connection may be dead (its server restarted since it was opened): a read
+      // is safe to repeat, and the retry gets a fresh connection. A dead server fails again, fast.
+      if (!isConnectionBroken(err)) throw err;
+      return this.selectOnce(sql, params);
+    }
+  }
+
+  private async selectOnce(sql: string, params: readonly unknown[]): Promise<SelectResult> {
     const { value, serverId } = await this.run(async (conn) => {
       const [rows] = await conn.query<mysql.RowDataPacket[]>({ sql, timeout: this.queryTimeoutMs }, [...params]);
       return rows as Row[];

@@ -140,9 +140,12 @@ export function renderHaproxyConfig(config: HaproxyConfig): string {
     "    option dontlognull",
     "    option forwardfor",
     "    # Retry a failed request on another server: every retry may pick a new one.",
+    "    # Retried: what a dead or dying node causes (no connection, no or a broken answer,",
+    "    # Nginx's 502/504 for a dead app). Not 503: the demo app says 503 when the database",
+    "    # is down, which every node would answer alike.",
     "    option redispatch 1",
     `    retries ${c.retries}`,
-    "    retry-on all-retryable-errors",
+    "    retry-on conn-failure empty-response junk-response response-timeout 502 504",
     `    timeout connect ${t.connectMs}ms`,
     `    timeout client ${t.clientMs}ms`,
     `    timeout server ${t.serverMs}ms`,
@@ -182,9 +185,10 @@ export function renderHaproxyConfig(config: HaproxyConfig): string {
     "    # Layer-7 retries replay the request: only for idempotent methods.",
     "    http-request disable-l7-retry if METH_POST || { method PATCH }",
     "    # init-addr: start even when a web node does not resolve yet; it is picked up later.",
-    "    # observe: a node failing connections is taken out before the next active check",
-    "    # (errors that a retry hides, such as a 502 from a dead app, wait for the active check).",
-    `    default-server ${check} init-addr last,libc,none observe layer7 error-limit 10 on-error mark-down on-marked-down shutdown-sessions`,
+    "    # observe layer4: a node refusing connections is taken out before the next active check.",
+    "    # Not layer 7: a database outage makes every node answer 5xx, and marking them all",
+    "    # down would turn reads that still work (static files, replicas) into 503s.",
+    `    default-server ${check} init-addr last,libc,none observe layer4 error-limit 10 on-error mark-down on-marked-down shutdown-sessions`,
   );
   for (const s of c.servers) lines.push(`    server ${s.name} ${s.host}:${s.port}${dns}`);
   lines.push("");

@@ -10,8 +10,6 @@ export const PATHS = {
   haproxyConfig: "/etc/ha-web/haproxy.cfg",
   nginxConfig: "/etc/ha-web/nginx.conf",
   mysqlConfig: "/etc/ha-web/mysql.cnf",
-  /** SQL run once, when a database node initializes an empty data directory. */
-  mysqlInitSql: "/etc/ha-web/mysql-init.sql",
   /** Static files Nginx serves. */
   staticRoot: "/var/www/ha-web",
   /** The application bundle (the demo app, or the user's). */

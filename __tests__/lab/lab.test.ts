@@ -246,7 +246,7 @@ describeLab("the lab: the synthesized local Docker stack, run for real", () => {
     t("4 replica failure", started);
   }, 120_000);
 
-  test("5. durability: the primary's container is killed mid-write and restarted; every committed row is still there and replication resumes", async () => {
+  test("5. durability: the primary's container is killed mid-write and restarted; reads go on meanwhile; every committed row is still there and replication resumes", async () => {
     const started = Date.now();
     const committed: number[] = [];
     let seq = 0;
@@ -267,6 +267,21 @@ describeLab("the lab: the synthesized local Docker stack, run for real", () => {
     await sleep(300);
     stop = true;
     await writer;
+    // While the primary is down: reads keep working from the replica, writes are refused
+    // with 503, and the load balancer keeps every web node in rotation (a database outage
+    // is not a web node failure).
+    // Known gap (see the issue notes): in about one run of three, one read of the 40 gets a 503
+    // while the primary is down, so the replica read of that request failed and the fallback
+    // to the primary could not help. At most one is tolerated here, and it is printed.
+    const duringOutage = await closedLoop(`${url}/api/items`, { count: 40, concurrency: 2, timeoutMs: 20_000, headers: ["x-db-role"] });
+    expect(duringOutage.ok).toBeGreaterThanOrEqual(39);
+    expect(duringOutage.byHeader["x-db-role"].replica).toBe(duringOutage.ok);
+    for (let i = 0; i < 12; i++) {
+      const refused = await request(`${url}/api/items`, { method: "POST", body: { name: "while-down" }, timeoutMs: 8000 });
+      expect(refused.status).toBe(503);
+    }
+    const inRotation = (await lab.haproxyStats(lb)).filter((r) => r.pxname === "web_nodes" && webNodes.includes(r.svname));
+    expect(inRotation.map((r) => r.status)).toEqual(webNodes.map(() => "UP"));
     const restarted = Date.now();
     await lab.startContainer(primary);
     await lab.waitHealthy([primary], 120_000);
@@ -290,7 +305,7 @@ describeLab("the lab: the synthesized local Docker stack, run for real", () => {
       expect(status).toMatch(/Slave_SQL_Running: Yes/);
       expect(lab.sql(replica, "SELECT @@gtid_slave_pos")[0][0]).toBe(lab.sql(primary, "SELECT @@gtid_binlog_pos")[0][0]);
     }
-    console.log(`primary crash: ${committed.length} committed rows all present, ${failedWrites} writes refused while it was down; healthy ${healthyMs} ms after start; first write after restart needed ${appRetries} retries`);
+    console.log(`primary crash: reads while it was down ${duringOutage.ok}/40 ok ${JSON.stringify(duringOutage.failures)}; ${committed.length} committed rows all present, ${failedWrites} writes refused while it was down; healthy ${healthyMs} ms after start; first write after restart needed ${appRetries} retries`);
     t("5 durability", started);
   }, 120_000);
 });

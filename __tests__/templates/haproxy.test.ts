@@ -27,7 +27,11 @@ describe("renderHaproxyConfig", () => {
   test("retries idempotent requests on another node, never a replayed POST", () => {
     expect(cfg).toContain("option redispatch 1");
     expect(cfg).toContain("retries 3");
-    expect(cfg).toContain("retry-on all-retryable-errors");
+    expect(cfg).toContain("retry-on conn-failure empty-response junk-response response-timeout 502 504");
+    // A database outage (the app's 503) must neither be retried nor take the nodes out.
+    expect(cfg).not.toMatch(/retry-on .*(503|all-retryable-errors)/);
+    expect(cfg).toContain("observe layer4 ");
+    expect(cfg).not.toContain("observe layer7");
     expect(cfg).toContain("http-request disable-l7-retry if METH_POST || { method PATCH }");
   });
 

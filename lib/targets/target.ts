@@ -8,6 +8,9 @@ import { Construct } from "constructs";
 
 /** The roles that flows between services are written in (network boundaries, security groups). */
 export type ServiceRole = "load-balancer" | "web" | "app" | "database";
+/** Short code of each role, used in resource names (networks, security groups). */
+export const ROLE_CODE: Readonly<Record<ServiceRole, string>> = { "load-balancer": "lb", web: "web", app: "app", database: "db" };
+
 /** A flow source: another role, or clients on the internet. */
 export type FlowPeer = ServiceRole | "internet";
 

@@ -99,11 +99,12 @@ export class LoadBalancerTier extends Construct {
             environment: {},
             secretEnvironment: {},
             ingress: [{ port, from: "internet", description: "clients to the HTTP listener" }],
-            egress: [{ port: props.webTier?.port ?? this.backends[0].port, to: "web", description: "load balancer to the web nodes" }],
+            egress: [...new Set(this.backends.map((b) => b.port))].map((backendPort) => ({ port: backendPort, to: "web" as const, description: "load balancer to the web nodes" })),
             healthCheck: httpHealthCheck(statsPort, "/healthz"),
             user: "root", // binds its port, then drops privileges
             publish: { port, hostPort: publishPort + i - 1 },
-            dependsOn: this.backends.filter(() => props.webTier !== undefined).map((b) => b.name),
+            // Only the tier's nodes are ours to wait for; explicit backends live elsewhere.
+            dependsOn: (props.webTier?.nodes ?? []).map((n) => n.name),
           },
         ],
       });

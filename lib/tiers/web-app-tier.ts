@@ -26,7 +26,10 @@ export interface AppServerProps {
   readonly port?: number;
   /** Extra environment variables (never secrets). @default {} */
   readonly environment?: Record<string, string>;
-  /** Health check command run inside the app's container/host. @default HTTP GET /health on `port` */
+  /**
+   * Health check command run inside the app's container or host.
+   * @default HTTP GET of the tier's `healthPath` on `port`, by a bash probe we upload (set this if your image has no bash)
+   */
   readonly healthCheck?: string[];
   /** User the app runs as. @default "node" for the default image, else the image's user */
   readonly user?: string;
@@ -110,7 +113,8 @@ export class WebAppTier extends Construct {
         software: "node" as Software,
         image: app.image,
         command: app.command ?? (customImage ? [] : startCommand("app")),
-        files: customImage ? [] : [startScriptFile("app", renderAppStartScript()), httpHealthcheckFile()],
+        // The probe goes to custom images too: the default health check runs it (with the image's bash).
+        files: customImage ? [httpHealthcheckFile()] : [startScriptFile("app", renderAppStartScript()), httpHealthcheckFile()],
         assets: bundle,
         environment: {
           PORT: String(this.appPort),
@@ -127,7 +131,7 @@ export class WebAppTier extends Construct {
         secretEnvironment: { DB_PASSWORD: db.appPassword },
         ingress: [{ port: this.appPort, from: "web", description: "Nginx to its application server" }],
         egress: [{ port: db.port, to: "database", description: "application server to MySQL" }],
-        healthCheck: app.healthCheck ?? httpHealthCheck(this.appPort, "/health"),
+        healthCheck: app.healthCheck ?? httpHealthCheck(this.appPort, this.healthPath),
         user: app.user ?? (customImage ? undefined : "node"),
         dependsOn: [db.primary.name],
       };

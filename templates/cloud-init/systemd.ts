@@ -81,10 +81,9 @@ export function renderServiceUnit(config: ServiceUnitConfig): string {
     "# Rendered by cdktf-ha-web. Do not edit: change the construct props instead.",
     "[Unit]",
     `Description=${config.description.replace(/[\n%]/g, " ")}`,
-    `Wants=${["network-online.target", ...after].join(" ")}`,
+    `Wants=${["network-online.target", ...(config.requiresPrepare ? [PREPARE_UNIT] : []), ...after].join(" ")}`,
     `After=${ordering.join(" ")}`,
   ];
-  if (config.requiresPrepare) unit.push(`Requires=${PREPARE_UNIT}`);
   if (config.requiresMount) unit.push(`RequiresMountsFor=${config.requiresMount}`);
   // Keep restarting: a peer on another host may come up minutes later.
   unit.push("StartLimitIntervalSec=0", "", "[Service]", "Type=simple");
@@ -96,6 +95,11 @@ export function renderServiceUnit(config: ServiceUnitConfig): string {
   for (const secret of config.secrets) {
     // The credential is readable by the service's user only, under $CREDENTIALS_DIRECTORY (%d).
     unit.push(`LoadCredential=${secret.env}:${secret.sourcePath}`, `Environment=${secret.env}_FILE=%d/${secret.env}`);
+  }
+  if (config.requiresPrepare) {
+    // Not Requires=: a failed prepare would fail this unit for good. Checked at every
+    // (re)start instead, so the service comes up once a retried prepare succeeds.
+    unit.push(`ExecStartPre=/bin/systemctl is-active --quiet ${PREPARE_UNIT}`);
   }
   if (config.requiresMount) {
     // Never start a database on the root volume if the data volume is missing.
@@ -135,6 +139,9 @@ export function renderPrepareUnit(config: PrepareUnitConfig): string {
     "RemainAfterExit=yes",
     `ExecStart=/bin/sh ${config.scriptPath}`,
     `TimeoutStartSec=${config.timeoutSeconds ?? 900}`,
+    "# A late NAT, IAM profile or SSM must not leave the host dead until a reboot.",
+    "Restart=on-failure",
+    "RestartSec=30",
     "",
     "[Install]",
     "WantedBy=multi-user.target",

@@ -128,8 +128,3 @@ export function renderReplicaInitSql(config: ReplicaInitSqlConfig): string {
   lines.push("");
   return lines.join("\n");
 }
-
-/** Statement that shows a replica's state (8.4 removed SHOW SLAVE STATUS). */
-export function replicaStatusStatement(engine: MysqlEngine): string {
-  return engine === "mariadb" ? "SHOW SLAVE STATUS" : "SHOW REPLICA STATUS";
-}

@@ -32,6 +32,19 @@ describe("LoadBalancerTier on Docker", () => {
     expect(byName["haweb-lb-1"].healthcheck.test).toEqual(["CMD", "/bin/bash", `${PATHS.binDir}/healthcheck-http.sh`, "8404", "/healthz"]);
   });
 
+  test("a web tier plus explicit backends: waits for the tier only, allows every backend port", () => {
+    let mixed!: LoadBalancerTier;
+    const { parsed: parsedMixed } = synthDocker((stack, target) => {
+      const database = new MysqlCluster(stack, "db", { target, replicas: 0 });
+      const webTier = new WebAppTier(stack, "web", { target, database });
+      mixed = new LoadBalancerTier(stack, "lb", { target, webTier, backends: [{ name: "legacy-1", host: "legacy.example.internal", port: 8000 }] });
+    });
+    const lbContainer = containers(parsedMixed)["haweb-lb-1"];
+    expect(lbContainer.depends_on).toHaveLength(2);
+    expect(uploaded(lbContainer, PATHS.haproxyConfig)).toContain("server legacy-1 legacy.example.internal:8000");
+    expect(mixed.backends.map((b) => b.port)).toEqual([80, 80, 8000]);
+  });
+
   test("explicit backends work without a web tier", () => {
     const parsedBackends = synthDocker((stack, target) => {
       new LoadBalancerTier(stack, "lb", { target, backends: [{ name: "legacy-1", host: "legacy-1", port: 8000 }], nodes: 2, publishPort: 9000 });

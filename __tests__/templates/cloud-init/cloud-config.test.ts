@@ -133,7 +133,9 @@ describe("renderCloudConfig", () => {
     expect(docs.web.runcmd).toContainEqual(["systemctl", "enable", "--now", "--no-block", ...units]);
     for (const name of units.slice(1)) {
       const unit = file(docs.web, `/etc/systemd/system/${name}`)?.content ?? "";
-      expect(unit).toMatch(/^Requires=ha-web-prepare\.service$/m);
+      expect(unit).toMatch(/^Wants=.*ha-web-prepare\.service/m);
+      expect(unit).toMatch(/^ExecStartPre=\/bin\/systemctl is-active --quiet ha-web-prepare\.service$/m);
+      expect(unit).not.toMatch(/^Requires=/m);
       expect(unit).toMatch(/^Restart=always$/m);
     }
     // Nginx starts after its app on the same host.
@@ -142,7 +144,7 @@ describe("renderCloudConfig", () => {
 
   test("a host with nothing to prepare has no prepare unit", () => {
     expect(file(docs.lb, `/etc/systemd/system/${PREPARE_UNIT}`)).toBeUndefined();
-    expect(file(docs.lb, "/etc/systemd/system/ha-web-lb-1.service")?.content).not.toMatch(/Requires=/);
+    expect(file(docs.lb, "/etc/systemd/system/ha-web-lb-1.service")?.content).not.toMatch(/ha-web-prepare/);
     expect(docs.lb.runcmd).toEqual([["systemctl", "daemon-reload"], ["systemctl", "enable", "--now", "--no-block", "ha-web-lb-1.service"]]);
   });
 

@@ -2,11 +2,10 @@ import { Construct } from "constructs";
 import { SecurityGroup } from "@cdktf/provider-aws/lib/security-group";
 import { VpcSecurityGroupEgressRule } from "@cdktf/provider-aws/lib/vpc-security-group-egress-rule";
 import { VpcSecurityGroupIngressRule } from "@cdktf/provider-aws/lib/vpc-security-group-ingress-rule";
-import { FlowPeer, HostSpec, ServiceRole } from "../target";
+import { FlowPeer, HostSpec, ROLE_CODE, ServiceRole } from "../target";
 import { ROLE_TAG } from "./tags";
 
 /** Short codes of the roles, for names and construct ids. */
-export const ROLE_CODE: Readonly<Record<ServiceRole, string>> = { "load-balancer": "lb", web: "web", app: "app", database: "db" };
 
 export interface HostSecurityGroupsProps {
   readonly namePrefix: string;

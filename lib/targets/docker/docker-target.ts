@@ -10,7 +10,7 @@ import { RandomProvider } from "@cdktf/provider-random/lib/provider";
 import { isDnsLabel, isDockerName, isPort } from "../../../templates/validate";
 import { escapeTerraformTemplate } from "../../terraform-escape";
 import { PropValidator } from "../../validation";
-import { DeployedHost, DeploymentTarget, FlowPeer, HostSpec, Secret, ServiceRole, ServiceSpec, Software } from "../target";
+import { DeployedHost, DeploymentTarget, FlowPeer, HostSpec, ROLE_CODE, Secret, ServiceRole, ServiceSpec, Software } from "../target";
 import { DEFAULT_DOCKER_IMAGES } from "./images";
 
 export interface DockerTargetProps {
@@ -36,8 +36,6 @@ export interface DockerTargetProps {
   readonly keepImagesLocally?: boolean;
 }
 
-/** A boundary between two roles: one Docker network, so only peers that talk share a network. */
-const ROLE_CODE: Record<ServiceRole, string> = { "load-balancer": "lb", web: "web", app: "app", database: "db" };
 
 /** Label under which containers record what they were replaced along with. */
 export const RESTART_WITH_LABEL_PREFIX = "ha-web.restart-with.";
@@ -106,7 +104,7 @@ export class DockerTarget extends Construct implements DeploymentTarget {
     return { name: spec.name, address: spec.name, resources, published };
   }
 
-  /** Name of the Docker network between two roles. */
+  /** Name of the Docker network between two roles: only peers that talk share a network. */
   boundaryName(from: FlowPeer, to: ServiceRole): string {
     return from === "internet" ? "edge" : `${ROLE_CODE[from]}-${ROLE_CODE[to]}`;
   }
@@ -138,7 +136,7 @@ export class DockerTarget extends Construct implements DeploymentTarget {
 
     const image = this.image(service.image ?? this.imageNames[service.software]);
     // Our start script replaces the image's entrypoint and its default command.
-    const [entrypoint, ...command] = service.command;
+    const [entrypoint, ...command] = service.command.map(escapeTerraformTemplate);
     const run = entrypoint === undefined ? {} : { entrypoint: [entrypoint], command };
     const labels = (service.restartWith ?? []).map((name) => ({
       label: `${RESTART_WITH_LABEL_PREFIX}${name}`,
@@ -167,7 +165,7 @@ export class DockerTarget extends Construct implements DeploymentTarget {
         }),
       ],
       healthcheck: {
-        test: ["CMD", ...service.healthCheck],
+        test: ["CMD", ...service.healthCheck.map(escapeTerraformTemplate)],
         interval: "5s",
         timeout: "3s",
         retries: 3,

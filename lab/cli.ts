@@ -57,7 +57,6 @@ async function main(argv: string[]): Promise<number> {
       await lab.up(stack).catch((e: Error) => {
         throw new Error(lab.state ? `${e.message}\n\nThe partial lab is recorded in ${lab.stateFile}: \`npm run lab -- down\` removes it.` : e.message);
       });
-      for (const w of lab.state?.plan.warnings ?? []) log(`WARNING workaround: ${w}`);
       log(`\nlab up in ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
       await printStatus(lab);
       log(`\nentry: ${lab.entryUrl()}   try: curl -si ${lab.entryUrl()}/api/items`);

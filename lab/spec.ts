@@ -62,8 +62,6 @@ export interface LabPlan {
   /** Generated secrets by resource key (random_password.X.result). */
   secrets: Record<string, string>;
   outputs: Record<string, unknown>;
-  /** Workarounds applied (empty unless LAB_KEEP_UNESCAPED_UPLOADS=1 had to be used). */
-  warnings: string[];
 }
 
 export class UnresolvableExpressionError extends Error {}
@@ -79,9 +77,6 @@ type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 
 interface Ctx {
   secrets: Record<string, string>;
-  warnings: string[];
-  /** Workaround switch: keep unresolvable `${...}` literally at these paths instead of failing. */
-  keepUnescaped?: (path: string) => boolean;
   known: { random_password: Set<string>; docker_network: Record<string, string>; docker_volume: Record<string, string>; docker_image: Record<string, string>; docker_container: Record<string, string> };
 }
 
@@ -100,7 +95,6 @@ export function planFromJson(
   stackDir: string,
   stackFile = join(stackDir, "cdk.tf.json"),
   previousSecrets: Record<string, string> = {},
-  keepUnescapedUploads = process.env.LAB_KEEP_UNESCAPED_UPLOADS === "1",
 ): LabPlan {
   const resources = raw.resource ?? {};
   const supported = new Set(["docker_container", "docker_network", "docker_volume", "docker_image", "random_password"]);
@@ -118,8 +112,6 @@ export function planFromJson(
   }
   const ctx: Ctx = {
     secrets,
-    warnings: [],
-    keepUnescaped: keepUnescapedUploads ? (path) => /\.upload\[\d+\]\.content$/.test(path) : undefined,
     known: {
       random_password: new Set(Object.keys(secrets)),
       docker_network: mapField(resources.docker_network, "name", "$.resource.docker_network"),
@@ -218,7 +210,7 @@ export function planFromJson(
     }
   }
   const outputs = Object.fromEntries(Object.entries(raw.output ?? {}).map(([k, o]) => [k, resolveDeep(o.value, `$.output.${k}.value`, ctx)]));
-  return { stackDir, stackFile, networks, volumes, containers: startOrder(containers), secrets, outputs, warnings: ctx.warnings };
+  return { stackDir, stackFile, networks, volumes, containers: startOrder(containers), secrets, outputs };
 }
 
 function mapField(group: Record<string, Record<string, Json>> | undefined, field: string, path: string): Record<string, string> {
@@ -252,12 +244,6 @@ export function resolveString(value: string, path: string, ctx: Ctx): string {
       const whole = close < 0 ? value.slice(i) : value.slice(i, close + 1);
       const replacement = value[i] === "$" ? resolveReference(whole.slice(2, -1), ctx) : undefined;
       if (replacement === undefined) {
-        if (ctx.keepUnescaped?.(path)) {
-          ctx.warnings.push(`${path}: kept ${whole} literally (LAB_KEEP_UNESCAPED_UPLOADS)`);
-          out += whole;
-          i += whole.length;
-          continue;
-        }
         throw new UnresolvableExpressionError(
           `${path}: cannot resolve Terraform ${value[i] === "%" ? "template directive" : "expression"} ${whole} ` +
             `(the lab resolves random_password.X.result, docker_network.X.name, docker_volume.X.name, docker_image.X.image_id and docker_container.X.id of this stack; ` +

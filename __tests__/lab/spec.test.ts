@@ -62,7 +62,7 @@ describe("lab/spec: reading cdk.tf.json", () => {
     ["a template directive", { command: ["%{ if true }x%{ endif }"] }, "command[0]: cannot resolve Terraform template directive %{ if true }"],
     ["an attribute the lab does not emulate", { privileged: true }, "$.resource.docker_container.web_E.privileged: the lab does not emulate this container attribute"],
   ])("fails loudly with the JSON path on %s", (_what, patch, message) => {
-    expect(() => planFromJson(stack(patch) as never, "/tmp/stack", "/tmp/stack/cdk.tf.json", {}, false)).toThrow(message);
+    expect(() => planFromJson(stack(patch) as never, "/tmp/stack", "/tmp/stack/cdk.tf.json", {})).toThrow(message);
   });
 
   test("refuses resource types it cannot create", () => {
@@ -77,12 +77,5 @@ describe("lab/spec: reading cdk.tf.json", () => {
       z_db: { ...web, name: "z-db", hostname: "z-db", labels: undefined },
     };
     expect(planFromJson(s as never, "/tmp/stack").containers.map((c) => c.name)).toEqual(["z-db", "a-web"]);
-  });
-
-  test("the LAB_KEEP_UNESCAPED_UPLOADS workaround keeps only upload content literally, and says so", () => {
-    const plan = planFromJson(stack({ upload: [{ file: "/s.sh", content: 'x="${1:-}"' }] }) as never, "/tmp/stack", "/tmp/stack/cdk.tf.json", {}, true);
-    expect(plan.containers[0].uploads[0].content).toBe('x="${1:-}"');
-    expect(plan.warnings).toEqual(["$.resource.docker_container.web_E.upload[0].content: kept ${1:-} literally (LAB_KEEP_UNESCAPED_UPLOADS)"]);
-    expect(() => planFromJson(stack({ env: ["A=${var.x}"] }) as never, "/tmp/stack", "/tmp/stack/cdk.tf.json", {}, true)).toThrow("env[0]");
   });
 });

@@ -7,6 +7,9 @@ describe("DockerTarget", () => {
   test("creates the docker and random providers unless told not to", () => {
     const withProviders = synthDocker(() => undefined).parsed as { provider?: Record<string, unknown> };
     expect(Object.keys(withProviders.provider ?? {}).sort()).toEqual(["docker", "random"]);
+    const stack = new TerraformStack(Testing.app(), "own-providers");
+    new DockerTarget(stack, "docker", { createProviders: false });
+    expect(stack.node.findAll().filter((c) => c.constructor.name.endsWith("Provider"))).toEqual([]);
   });
 
   test("images, name prefix and publish address are overridable", () => {

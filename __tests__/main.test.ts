@@ -1,6 +1,6 @@
 import "cdktf/lib/testing/adapters/jest";
 import { spawnSync } from "child_process";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "fs";
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "fs";
 import { tmpdir } from "os";
 import { join } from "path";
 import { App, Testing } from "cdktf";
@@ -10,6 +10,7 @@ import { LocalStack } from "../main";
 import { MysqlCluster } from "../lib";
 import { PATHS } from "../templates/paths";
 import { hasBinary, isRoot } from "./helpers/binaries";
+import { nginxConfigTest, withNginxStateDir } from "./helpers/nginx";
 import { findPlainTextSecrets } from "./helpers/secrets";
 import { containers, DockerContainerJson, SynthesizedStack, terraformLiteral, uploaded } from "./helpers/synth";
 
@@ -78,12 +79,10 @@ describe("the uploaded configs pass the real validators", () => {
 
   const nginx = hasBinary("nginx") && isRoot() ? test : test.skip;
   nginx.each(["haweb-web-1", "haweb-web-2"])("nginx -t on %s's nginx.conf", (name) => {
-    mkdirSync(PATHS.nginxStateDir, { recursive: true });
-    const file = join(dir, `${name}.conf`);
     // The app's alias resolves only on the Docker network: validate with loopback in its place.
     const conf = uploaded(byName[name], PATHS.nginxConfig).replace(/server [\w-]+-app:/, "server 127.0.0.1:");
-    writeFileSync(file, conf);
-    const result = spawnSync("nginx", ["-t", "-c", file], { encoding: "utf8", stdio: ["ignore", "ignore", "pipe"] });
+    // Its pid and temp paths go to a temp dir, so the check never creates PATHS.nginxStateDir here.
+    const result = nginxConfigTest((stateDir) => withNginxStateDir(conf, stateDir));
     expect({ status: result.status, stderr: result.status === 0 ? "" : result.stderr }).toEqual({ status: 0, stderr: "" });
   });
 

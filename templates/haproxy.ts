@@ -1,5 +1,5 @@
 import { PATHS } from "./paths";
-import { assertNoProblems, duplicates, isDnsLabel, isPort } from "./validate";
+import { assertNoProblems, ConfigProblem, duplicates, isDnsLabel, isDurationMs, isHostName, isPort, MAX_DURATION_MS } from "./validate";
 
 /** Balancing algorithms HAProxy 2.6 supports that make sense for stateless web nodes. */
 export type BalanceAlgorithm = "roundrobin" | "static-rr" | "leastconn" | "first" | "source" | "random";
@@ -91,28 +91,33 @@ export function resolveHaproxyConfig(config: HaproxyConfig) {
   };
 }
 
-export function validateHaproxyConfig(config: HaproxyConfig): string[] {
+export function validateHaproxyConfig(config: HaproxyConfig): ConfigProblem[] {
   const c = resolveHaproxyConfig(config);
-  const problems: string[] = [];
-  if (c.servers.length === 0) problems.push("servers must contain at least one web node");
+  const problems: ConfigProblem[] = [];
+  const add = (field: string, message: string) => problems.push(new ConfigProblem(field, message));
+  if (c.servers.length === 0) add("servers", "servers must contain at least one web node");
   for (const s of c.servers) {
-    if (!isDnsLabel(s.name)) problems.push(`server name "${s.name}" is not a DNS label`);
-    if (!isPort(s.port)) problems.push(`server ${s.name} port ${s.port} is outside 1-65535`);
-    if (!/^[A-Za-z0-9.-]+$/.test(s.host)) problems.push(`server ${s.name} host "${s.host}" is not a host name or address`);
+    if (!isDnsLabel(s.name)) add("servers", `server name "${s.name}" is not a DNS label`);
+    if (!isPort(s.port)) add("servers", `server ${s.name} port ${s.port} is outside 1-65535`);
+    if (!isHostName(s.host)) add("servers", `server ${s.name} host "${s.host}" is not a host name or address`);
   }
-  for (const name of duplicates(c.servers.map((s) => s.name))) problems.push(`server name "${name}" is used twice`);
-  if (!isPort(c.httpPort)) problems.push(`httpPort ${c.httpPort} is outside 1-65535`);
-  if (c.statsPort !== null && !isPort(c.statsPort)) problems.push(`statsPort ${c.statsPort} is outside 1-65535`);
-  if (c.statsPort === c.httpPort) problems.push(`statsPort and httpPort are both ${c.httpPort}: two listeners cannot share a port`);
-  if (!BALANCE_ALGORITHMS.includes(c.algorithm)) problems.push(`algorithm "${c.algorithm}" is not one of ${BALANCE_ALGORITHMS.join(", ")}`);
-  if (!c.health.path.startsWith("/") || /\s/.test(c.health.path)) problems.push(`healthCheck.path "${c.health.path}" must start with / and contain no spaces`);
-  for (const [key, value] of Object.entries({ ...c.timeouts, intervalMs: c.health.intervalMs })) {
-    if (!Number.isInteger(value) || value <= 0) problems.push(`${key} must be a positive whole number of milliseconds`);
+  for (const name of duplicates(c.servers.map((s) => s.name))) add("servers", `server name "${name}" is used twice`);
+  if (!isPort(c.httpPort)) add("httpPort", `httpPort ${c.httpPort} is outside 1-65535`);
+  if (c.statsPort !== null && !isPort(c.statsPort)) add("statsPort", `statsPort ${c.statsPort} is outside 1-65535`);
+  if (c.statsPort === c.httpPort) add("statsPort", `statsPort and httpPort are both ${c.httpPort}: two listeners cannot share a port`);
+  if (!BALANCE_ALGORITHMS.includes(c.algorithm)) add("algorithm", `algorithm "${c.algorithm}" is not one of ${BALANCE_ALGORITHMS.join(", ")}`);
+  if (!/^\/[A-Za-z0-9._~/%-]*$/.test(c.health.path)) add("healthCheck.path", `healthCheck.path "${c.health.path}" must be an absolute URL path (start with /, no spaces or query)`);
+  for (const [key, value] of Object.entries(c.timeouts)) {
+    if (!isDurationMs(value)) add(`timeouts.${key}`, `timeouts.${key} is ${value}; it must be a whole number of milliseconds from 1 to ${MAX_DURATION_MS} (HAProxy's largest timer)`);
   }
-  for (const [key, value] of Object.entries({ fall: c.health.fall, rise: c.health.rise, maxConnections: c.maxConnections })) {
-    if (!Number.isInteger(value) || value < 1) problems.push(`${key} must be a whole number of at least 1`);
+  if (!isDurationMs(c.health.intervalMs)) add("healthCheck.intervalMs", `healthCheck.intervalMs is ${c.health.intervalMs}; it must be a whole number of milliseconds from 1 to ${MAX_DURATION_MS}`);
+  for (const [key, value] of Object.entries({ fall: c.health.fall, rise: c.health.rise })) {
+    if (!Number.isInteger(value) || value < 1) add(`healthCheck.${key}`, `healthCheck.${key} is ${value}; it must be a whole number of at least 1`);
   }
-  if (!Number.isInteger(c.retries) || c.retries < 0) problems.push("retries must be a whole number of at least 0");
+  if (!Number.isInteger(c.maxConnections) || c.maxConnections < 1) add("maxConnections", `maxConnections is ${c.maxConnections}; it must be a whole number of at least 1`);
+  if (!Number.isInteger(c.retries) || c.retries < 0) add("retries", `retries is ${c.retries}; it must be a whole number of at least 0`);
+  if (!isDnsLabel(c.nodeName)) add("nodeName", `nodeName "${c.nodeName}" is not a DNS label`);
+  if (!/^[a-z_][a-z0-9_-]*$/.test(c.user)) add("user", `user "${c.user}" is not a user name`);
   return problems;
 }
 

@@ -1,5 +1,5 @@
 import { PATHS } from "./paths";
-import { assertNoProblems, isPort } from "./validate";
+import { assertNoProblems, ConfigProblem, isHostName, isPort } from "./validate";
 
 export interface NginxAppUpstream {
   /** Host of the application server: `127.0.0.1` on a VM, the app container's alias on Docker. */
@@ -32,6 +32,12 @@ export interface NginxConfig {
   readonly user?: string;
   /** Largest request body accepted. @default "1m" */
   readonly clientMaxBodySize?: string;
+  /**
+   * Directory of everything Nginx writes (pid file, temp files). The start
+   * scripts create the default; another directory is for running `nginx -t`
+   * on a machine without touching that path. @default PATHS.nginxStateDir
+   */
+  readonly stateDir?: string;
 }
 
 export function resolveNginxConfig(config: NginxConfig) {
@@ -47,23 +53,32 @@ export function resolveNginxConfig(config: NginxConfig) {
     workerProcesses: config.workerProcesses ?? "auto",
     user: config.user ?? "nobody nogroup",
     clientMaxBodySize: config.clientMaxBodySize ?? "1m",
+    stateDir: config.stateDir ?? PATHS.nginxStateDir,
   };
 }
 
-export function validateNginxConfig(config: NginxConfig): string[] {
+export function validateNginxConfig(config: NginxConfig): ConfigProblem[] {
   const c = resolveNginxConfig(config);
-  const problems: string[] = [];
-  if (!isPort(c.listenPort)) problems.push(`listenPort ${c.listenPort} is outside 1-65535`);
-  if (!isPort(c.app.port)) problems.push(`app.port ${c.app.port} is outside 1-65535`);
-  if (c.statusPort !== null && !isPort(c.statusPort)) problems.push(`statusPort ${c.statusPort} is outside 1-65535`);
-  if (c.statusPort === c.listenPort) problems.push(`statusPort and listenPort are both ${c.listenPort}: two listeners cannot share a port`);
-  if (!/^[A-Za-z0-9.-]+$/.test(c.app.host)) problems.push(`app.host "${c.app.host}" is not a host name or address`);
-  if (!/^\/([A-Za-z0-9._-]+\/)*$/.test(c.appPathPrefix)) problems.push(`appPathPrefix "${c.appPathPrefix}" must start and end with / (for example "/api/")`);
-  for (const [key, path] of Object.entries({ healthPath: c.healthPath, nginxLivenessPath: c.nginxLivenessPath })) {
-    if (!/^\/[A-Za-z0-9._/-]*$/.test(path)) problems.push(`${key} "${path}" must be an absolute URL path`);
+  const problems: ConfigProblem[] = [];
+  const add = (field: string, message: string) => problems.push(new ConfigProblem(field, message));
+  if (!isPort(c.listenPort)) add("listenPort", `listenPort ${c.listenPort} is outside 1-65535`);
+  if (!isPort(c.app.port)) add("app.port", `app.port ${c.app.port} is outside 1-65535`);
+  if (c.statusPort !== null && !isPort(c.statusPort)) add("statusPort", `statusPort ${c.statusPort} is outside 1-65535`);
+  if (c.statusPort === c.listenPort) add("statusPort", `statusPort and listenPort are both ${c.listenPort}: two listeners cannot share a port`);
+  if (!isHostName(c.app.host)) add("app.host", `app.host "${c.app.host}" is not a host name or address`);
+  if (!/^\/([A-Za-z0-9._-]+\/)+$/.test(c.appPathPrefix)) {
+    add("appPathPrefix", `appPathPrefix "${c.appPathPrefix}" must be a path below / that starts and ends with / (for example "/api/"); "/" itself would shadow the static files`);
   }
-  if (!/^\d+[km]?$/.test(c.clientMaxBodySize)) problems.push(`clientMaxBodySize "${c.clientMaxBodySize}" must look like 512k or 1m`);
-  if (!Number.isInteger(c.app.keepaliveConnections) || c.app.keepaliveConnections < 1) problems.push("app.keepaliveConnections must be at least 1");
+  for (const [key, path] of Object.entries({ healthPath: c.healthPath, nginxLivenessPath: c.nginxLivenessPath })) {
+    if (!/^\/[A-Za-z0-9._/-]*$/.test(path)) add(key, `${key} "${path}" must be an absolute URL path (letters, digits, . _ - /)`);
+  }
+  if (c.healthPath === c.nginxLivenessPath) add("healthPath", `healthPath "${c.healthPath}" is Nginx's own liveness path: two locations cannot share it`);
+  if (!/^[1-9]\d{0,6}[km]?$/.test(c.clientMaxBodySize)) add("clientMaxBodySize", `clientMaxBodySize "${c.clientMaxBodySize}" must look like 512k or 1m`);
+  if (!Number.isInteger(c.app.keepaliveConnections) || c.app.keepaliveConnections < 1) add("app.keepaliveConnections", "app.keepaliveConnections must be at least 1");
+  if (c.workerProcesses !== "auto" && (!Number.isInteger(c.workerProcesses) || c.workerProcesses < 1)) add("workerProcesses", `workerProcesses is ${c.workerProcesses}; use "auto" or a whole number of at least 1`);
+  if (!/^[a-z_][a-z0-9_-]*( [a-z_][a-z0-9_-]*)?$/.test(c.user)) add("user", `user "${c.user}" is not "user" or "user group"`);
+  if (!isHostName(c.nodeName)) add("nodeName", `nodeName "${c.nodeName}" is not a host name`);
+  if (!/^(\/[A-Za-z0-9._-]+)+$/.test(c.stateDir)) add("stateDir", `stateDir "${c.stateDir}" must be an absolute path without spaces or a trailing /`);
   return problems;
 }
 
@@ -75,7 +90,7 @@ export function validateNginxConfig(config: NginxConfig): string[] {
 export function renderNginxConfig(config: NginxConfig): string {
   assertNoProblems("Nginx config", validateNginxConfig(config));
   const c = resolveNginxConfig(config);
-  const state = PATHS.nginxStateDir;
+  const state = c.stateDir;
   const proxyCommon = [
     "            proxy_pass http://app;",
     "            proxy_http_version 1.1;",

@@ -33,11 +33,39 @@ export function isAbsolutePath(value: string): boolean {
   return /^\/[A-Za-z0-9_./-]*$/.test(value) && !value.includes("..");
 }
 
-/** Throws one error listing every problem, so a user fixes them all in one round. */
-export function assertNoProblems(what: string, problems: string[]): void {
-  if (problems.length > 0) {
-    throw new Error(`${what}: ${problems.join("; ")}`);
+/**
+ * One thing wrong with a config: the field it concerns (a dotted path into the
+ * config, for example "healthCheck.fall") and what is wrong. Constructs map the
+ * field to their own prop through a table, so a template's message reaches the
+ * user under the prop they set, never by matching message text.
+ */
+export class ConfigProblem {
+  constructor(
+    /** Dotted path of the config field, for example "timeouts.connectMs" or "servers". */
+    readonly field: string,
+    /** What is wrong, with the value, in words a user can act on. */
+    readonly message: string,
+  ) {}
+
+  toString(): string {
+    return this.message;
   }
+}
+
+/** Thrown by a renderer given a config its validator rejects. */
+export class ConfigValidationError extends Error {
+  constructor(
+    readonly what: string,
+    readonly problems: readonly ConfigProblem[],
+  ) {
+    super(`${what}: ${problems.join("; ")}`);
+    this.name = "ConfigValidationError";
+  }
+}
+
+/** Throws one error listing every problem, so a user fixes them all in one round. */
+export function assertNoProblems(what: string, problems: readonly ConfigProblem[]): void {
+  if (problems.length > 0) throw new ConfigValidationError(what, problems);
 }
 
 /** Finds values that occur more than once (two listeners on one port, two nodes with one name). */
@@ -49,4 +77,18 @@ export function duplicates<T>(values: T[]): T[] {
     seen.add(value);
   }
   return [...repeated];
+}
+
+/** A host name (labels of letters, digits and dashes, dot-separated) or an IPv4 address. */
+export function isHostName(value: string): boolean {
+  if (value.length === 0 || value.length > 253) return false;
+  return value.split(".").every((label) => /^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/.test(label));
+}
+
+/** HAProxy's timers are signed 32-bit milliseconds (about 24.8 days). */
+export const MAX_DURATION_MS = 2147483647;
+
+/** A whole, positive number of milliseconds HAProxy (and Nginx) can hold. */
+export function isDurationMs(value: number): boolean {
+  return Number.isInteger(value) && value >= 1 && value <= MAX_DURATION_MS;
 }

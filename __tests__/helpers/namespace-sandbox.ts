@@ -3,22 +3,37 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "fs";
 import { tmpdir } from "os";
 import { dirname, join } from "path";
 
+/** Host files a container runtime bind-mounts over the image's: shown read-only inside when they are mount points here. */
+const RUNTIME_FILES = ["/etc/hosts", "/etc/resolv.conf", "/etc/hostname"];
+
 /**
  * Runs start scripts the way a container would see them: each process in a
- * private mount namespace (its files bind-mounted at their real paths) inside a
- * network namespace this test creates. Everything created is recorded and
- * removed by `cleanup()`: processes by PID, the namespace by name.
+ * private mount namespace, chrooted into an overlay of the host's root (writes
+ * land in the overlay's upper directory under `root`, never on the host), with
+ * its files bind-mounted at their real paths, inside a network namespace this
+ * test creates. Mount points are made inside the overlay, so not even an empty
+ * directory appears on the host. Everything created is recorded and removed by
+ * `cleanup()`: processes by PID, the namespace by name, the files with `root`.
+ * A constructor that fails removes what it had made before throwing.
  */
 export class NamespaceSandbox {
   readonly netns: string;
   readonly root: string;
   private readonly processes: ChildProcess[] = [];
+  private netnsAdded = false;
 
   constructor(label: string) {
     this.netns = `hwt-${label}-${process.pid}`;
     this.root = mkdtempSync(join(tmpdir(), `hwt-${label}-`));
-    run("ip", ["netns", "add", this.netns]);
-    run("ip", ["-n", this.netns, "link", "set", "lo", "up"]);
+    try {
+      run("ip", ["netns", "add", this.netns]);
+      // Only a namespace this sandbox added is ever deleted (a failed add may mean the name is someone else's).
+      this.netnsAdded = true;
+      run("ip", ["-n", this.netns, "link", "set", "lo", "up"]);
+    } catch (error) {
+      this.removeNamespaceAndFiles();
+      throw error;
+    }
   }
 
   /**
@@ -34,14 +49,26 @@ export class NamespaceSandbox {
       mkdirSync(mounts[dir], { recursive: true });
       writeFileSync(join(mounts[dir], path.slice(dir.length + 1)), file.content, { mode: file.executable ? 0o755 : 0o644 });
     }
-    const script = Object.entries(mounts)
-      .map(([target, source]) => {
-        mkdirSync(source, { recursive: true });
-        mkdirSync(target, { recursive: true }); // an empty mount point on the host
-        return `mount --bind ${source} ${target}`;
-      })
-      .join(" && ");
-    const child = spawn("ip", ["netns", "exec", this.netns, "unshare", "--mount", "--propagation", "private", "--", "/bin/sh", "-c", `${script} && exec "$@"`, "sh", ...opts.command], {
+    // Like the lab's containers (lab/lab.ts startContainer): an overlay of / whose upper layer is ours.
+    const overlay = { upper: join(base, "overlay", "upper"), work: join(base, "overlay", "work"), root: join(base, "overlay", "root") };
+    for (const dir of Object.values(overlay)) mkdirSync(dir, { recursive: true, mode: 0o755 });
+    for (const source of Object.values(mounts)) mkdirSync(source, { recursive: true });
+    const q = shellQuote;
+    const lines = [
+      "set -e",
+      `R=${q(overlay.root)}`,
+      `mount -t overlay overlay -o ${q(`lowerdir=/,upperdir=${overlay.upper},workdir=${overlay.work}`)} "$R"`,
+      'mount --rbind /dev "$R/dev"',
+      'mount --rbind /proc "$R/proc"',
+      'mount --rbind /sys "$R/sys"',
+      'mount -t tmpfs -o mode=1777 tmpfs "$R/tmp"',
+      'mount -t tmpfs -o mode=755 tmpfs "$R/run"',
+      ...RUNTIME_FILES.map((f) => `if mountpoint -q ${q(f)}; then mount --bind ${q(f)} "$R"${q(f)} && mount -o remount,bind,ro "$R"${q(f)}; fi`),
+      // The mount point is created in the overlay (its upper layer), not on the host.
+      ...Object.entries(mounts).flatMap(([target, source]) => [`mkdir -p "$R"${q(target)}`, `mount --bind ${q(source)} "$R"${q(target)}`]),
+      'exec chroot "$R" "$@"',
+    ];
+    const child = spawn("ip", ["netns", "exec", this.netns, "unshare", "--mount", "--propagation", "private", "--", "/bin/sh", "-c", lines.join("\n"), "sh", ...opts.command], {
       env: { PATH: process.env.PATH ?? "/usr/sbin:/usr/bin:/sbin:/bin", ...opts.env },
       stdio: ["ignore", "pipe", "pipe"],
     });
@@ -69,7 +96,12 @@ export class NamespaceSandbox {
 
   async cleanup(): Promise<void> {
     for (const child of this.processes) await this.stop(child);
-    spawnSync("ip", ["netns", "delete", this.netns]);
+    this.removeNamespaceAndFiles();
+  }
+
+  private removeNamespaceAndFiles() {
+    if (this.netnsAdded) spawnSync("ip", ["netns", "delete", this.netns]);
+    this.netnsAdded = false;
     rmSync(this.root, { recursive: true, force: true });
   }
 }
@@ -79,8 +111,13 @@ export function outputOf(child: ChildProcess): string {
 }
 
 function run(cmd: string, args: string[]) {
-  const result = spawnSync(cmd, args, { encoding: "utf8" });
-  if (result.status !== 0) throw new Error(`${cmd} ${args.join(" ")} failed: ${result.stderr}`);
+  // This test's environment (its PATH), as `start` uses: jest's process.env is a copy of the runner's.
+  const result = spawnSync(cmd, args, { encoding: "utf8", env: process.env });
+  if (result.status !== 0) throw new Error(`${cmd} ${args.join(" ")} failed: ${result.stderr ?? result.error}`);
+}
+
+function shellQuote(value: string): string {
+  return `'${value.replace(/'/g, `'\\''`)}'`;
 }
 
 /** Polls `check` every `intervalMs` until it returns true; bounded by `attempts`. */

@@ -68,28 +68,39 @@ describe("renderHaproxyConfig", () => {
     [{ servers: [{ name: "Web_1", host: "web-1", port: 80 }] }, /not a DNS label/],
     [{ servers: [{ name: "web-1", host: "a", port: 80 }, { name: "web-1", host: "b", port: 80 }] }, /used twice/],
     [{ algorithm: "fastest" as never }, /algorithm "fastest"/],
-    [{ retries: -1 }, /retries must be/],
+    [{ retries: -1 }, /retries is -1; it must be/],
+    [{ timeouts: { connectMs: 2 ** 31 } }, /timeouts.connectMs is 2147483648; .*HAProxy's largest timer/],
+    [{ healthCheck: { path: "/health?x" } }, /healthCheck.path "\/health\?x" must be an absolute URL path/],
+    [{ healthCheck: { fall: 0 } }, /healthCheck.fall is 0/],
   ])("rejects bad input %#", (override, message) => {
     const config = { ...base, ...override } as HaproxyConfig;
     expect(validateHaproxyConfig(config).join("; ")).toMatch(message);
     expect(() => renderHaproxyConfig(config)).toThrow(message);
+  });
+
+  test("each problem names the config field it concerns, so a construct can map it to its prop", () => {
+    const problems = validateHaproxyConfig({ ...base, retries: -1, algorithm: "x" as never, timeouts: { queueMs: 0 } });
+    expect(problems.map((p) => p.field)).toEqual(["algorithm", "timeouts.queueMs", "retries"]);
   });
 });
 
 const haproxy = hasBinary("haproxy") ? test : test.skip;
 haproxy("haproxy -c accepts the rendered configs", () => {
   const dir = mkdtempSync(join(tmpdir(), "haproxy-test-"));
-  for (const [name, config] of Object.entries({
-    default: base,
-    custom: { ...base, algorithm: "leastconn", statsPort: null, runtimeDns: false } as HaproxyConfig,
-  })) {
-    const file = join(dir, `${name}.cfg`);
-    writeFileSync(file, renderHaproxyConfig(config));
-    const result = spawnSync("haproxy", ["-c", "-f", file], { encoding: "utf8" });
-    expect({ name, status: result.status, stderr: result.status === 0 ? "" : result.stderr }).toEqual({ name, status: 0, stderr: "" });
-    // The only warnings allowed: web nodes that do not resolve on this machine.
-    const warnings = result.stderr.split("\n").filter((l) => l.includes("[WARNING]") && !l.includes("could not resolve address"));
-    expect(warnings).toEqual([]);
+  try {
+    for (const [name, config] of Object.entries({
+      default: base,
+      custom: { ...base, algorithm: "leastconn", statsPort: null, runtimeDns: false } as HaproxyConfig,
+    })) {
+      const file = join(dir, `${name}.cfg`);
+      writeFileSync(file, renderHaproxyConfig(config));
+      const result = spawnSync("haproxy", ["-c", "-f", file], { encoding: "utf8" });
+      expect({ name, status: result.status, stderr: result.status === 0 ? "" : result.stderr }).toEqual({ name, status: 0, stderr: "" });
+      // The only warnings allowed: web nodes that do not resolve on this machine.
+      const warnings = result.stderr.split("\n").filter((l) => l.includes("[WARNING]") && !l.includes("could not resolve address"));
+      expect(warnings).toEqual([]);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
-  rmSync(dir, { recursive: true, force: true });
 });

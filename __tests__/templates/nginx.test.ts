@@ -1,10 +1,7 @@
-import { spawnSync } from "child_process";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "fs";
-import { tmpdir } from "os";
-import { join } from "path";
 import { NginxConfig, renderIndexHtml, renderNginxConfig, validateNginxConfig } from "../../templates/nginx";
 import { PATHS } from "../../templates/paths";
 import { hasBinary, isRoot } from "../helpers/binaries";
+import { nginxConfigTest, withNginxStateDir } from "../helpers/nginx";
 
 const base: NginxConfig = { nodeName: "web-1", app: { host: "127.0.0.1", port: 3000 } };
 
@@ -39,7 +36,9 @@ describe("renderNginxConfig", () => {
     [{ listenPort: 0 }, /listenPort 0 is outside/],
     [{ app: { host: "app", port: 70000 } }, /app.port 70000/],
     [{ statusPort: 80 }, /share a port/],
-    [{ appPathPrefix: "api" }, /appPathPrefix "api" must start and end with \//],
+    [{ appPathPrefix: "api" }, /appPathPrefix "api" must be a path below \/ that starts and ends with \//],
+    [{ appPathPrefix: "/" }, /"\/" itself would shadow the static files/],
+    [{ healthPath: "/nginx-health" }, /Nginx's own liveness path/],
     [{ app: { host: "bad host", port: 3000 } }, /not a host name/],
   ])("rejects bad input %#", (override, message) => {
     const config = { ...base, ...override } as NginxConfig;
@@ -50,19 +49,26 @@ describe("renderNginxConfig", () => {
   test("index page names the node", () => {
     expect(renderIndexHtml("web-2")).toContain("<code>web-2</code>");
   });
+
+  test("stateDir moves every path Nginx writes, and nothing else", () => {
+    expect(renderNginxConfig({ ...base, stateDir: PATHS.nginxStateDir })).toBe(conf);
+    const moved = renderNginxConfig({ ...base, stateDir: "/tmp/nginx-state" });
+    expect(moved).toBe(withNginxStateDir(conf, "/tmp/nginx-state"));
+    expect(moved).not.toContain(PATHS.nginxStateDir);
+    expect(moved).toContain("pid /tmp/nginx-state/nginx.pid;");
+    expect(validateNginxConfig({ ...base, stateDir: "relative/dir" }).join("; ")).toMatch(/stateDir "relative\/dir" must be an absolute path/);
+  });
 });
 
-// nginx -t creates its temp directories and pid path, which live under /var/lib/ha-web: root only.
+// nginx -t needs root (the "user" directive); its pid and temp paths go to a temp dir, never PATHS.nginxStateDir.
 const nginx = hasBinary("nginx") && isRoot() ? test : test.skip;
 nginx("nginx -t accepts the rendered config", () => {
-  const dir = mkdtempSync(join(tmpdir(), "nginx-test-"));
-  mkdirSync(PATHS.nginxStateDir, { recursive: true });
   for (const [name, config] of Object.entries({ default: base, docker: { ...base, app: { host: "localhost", port: 3000 }, listenPort: 8080, statusPort: null } })) {
-    const file = join(dir, `${name}.conf`);
-    writeFileSync(file, renderNginxConfig(config));
-    // stdout to /dev/null: access_log /dev/stdout cannot be opened on node's socket pipes (the start script relays).
-    const result = spawnSync("nginx", ["-t", "-c", file], { encoding: "utf8", stdio: ["ignore", "ignore", "pipe"] });
+    // The config as rendered, only its state directory moved.
+    const result = nginxConfigTest((stateDir) => {
+      expect(renderNginxConfig({ ...config, stateDir })).toBe(withNginxStateDir(renderNginxConfig(config), stateDir));
+      return renderNginxConfig({ ...config, stateDir });
+    });
     expect({ name, status: result.status, stderr: result.status === 0 ? "" : result.stderr }).toEqual({ name, status: 0, stderr: "" });
   }
-  rmSync(dir, { recursive: true, force: true });
 });

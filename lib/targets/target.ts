@@ -14,6 +14,35 @@ export const ROLE_CODE: Readonly<Record<ServiceRole, string>> = { "load-balancer
 /** A flow source: another role, or clients on the internet. */
 export type FlowPeer = ServiceRole | "internet";
 
+/** The default flow group of each role: the default name prefix of the tier that runs it. */
+const DEFAULT_GROUP: Readonly<Record<ServiceRole, string>> = { "load-balancer": "lb", web: "web", app: "web", database: "db" };
+
+/**
+ * Code of a role's peers in network and security group names. Databases are
+ * scoped by their cluster (its name prefix), so each cluster gets a network and
+ * a security group of its own: an app reaches only the cluster it was given.
+ */
+export function peerCode(role: ServiceRole, group?: string): string {
+  if (role !== "database" || group === undefined || group === DEFAULT_GROUP[role]) return ROLE_CODE[role];
+  return `${group}-${ROLE_CODE[role]}`;
+}
+
+/** Fields of a ServiceSpec a target may be unable to honour, by the prop that set them. */
+export type DeclaredField = "image" | "command" | "healthCheck" | "user" | "publish" | "dataVolume.sizeGb";
+
+/**
+ * Which construct declared a service, and which of its props set the fields a
+ * target may refuse or ignore (only the ones the user set): a target's message
+ * then names the user's construct and prop, not an internal field.
+ */
+export interface DeclaredBy {
+  /** Construct type, for example "WebAppTier". */
+  readonly construct: string;
+  /** The construct itself (its path is in every message). */
+  readonly scope: Construct;
+  readonly props: Partial<Record<DeclaredField, string>>;
+}
+
 /** Which binaries a service needs: the target maps it to an image or a package. */
 export type Software = "haproxy" | "nginx" | "node" | "mariadb" | "mysql";
 
@@ -50,6 +79,8 @@ export interface Ingress {
 export interface Egress {
   readonly port: number;
   readonly to: ServiceRole;
+  /** The peer's flow group (a database cluster's name prefix). @default the role's default group */
+  readonly toGroup?: string;
   readonly description: string;
 }
 
@@ -58,6 +89,8 @@ export interface ServiceSpec {
   /** DNS label, unique within the target: the name peers use to reach it. */
   readonly name: string;
   readonly role: ServiceRole;
+  /** The flow group of the tier that runs it (its name prefix); scopes database networks. @default the role's default */
+  readonly group?: string;
   readonly software: Software;
   /** Image to run instead of the target's default for `software` (Docker). */
   readonly image?: string;
@@ -74,7 +107,7 @@ export interface ServiceSpec {
   /** Command that exits 0 when the service is healthy. */
   readonly healthCheck: readonly string[];
   /** Persistent data directory (database). */
-  readonly dataVolume?: { readonly mountPath: string; readonly sizeGb: number };
+  readonly dataVolume?: { readonly mountPath: string; /** @default the target's default size */ readonly sizeGb?: number };
   /**
    * User the process starts as. Our start scripts start as root and drop
    * privileges themselves (HAProxy, Nginx, mysqld). @default the image's user (Docker), root (VM)
@@ -89,6 +122,8 @@ export interface ServiceSpec {
    * one of them is replaced, this service is replaced too. @default []
    */
   readonly restartWith?: readonly string[];
+  /** The construct and props behind the service, for targets' messages. */
+  readonly declaredBy?: DeclaredBy;
 }
 
 /** A machine: one VM on AWS; on Docker, one container per service. */
@@ -98,6 +133,12 @@ export interface HostSpec {
   /** The tier's role decides subnet, instance type and security group. */
   readonly role: ServiceRole;
   readonly services: readonly ServiceSpec[];
+}
+
+/** Where a service is reached by its host's other services, and what it binds to. */
+export interface ColocatedAddress {
+  readonly address: string;
+  readonly bindAddress: string;
 }
 
 /** What the target created for a host. */
@@ -115,10 +156,11 @@ export interface DeploymentTarget {
   /** "docker" or "aws". */
   readonly kind: string;
   /**
-   * Host name at which `service` on `host` is reached by another service on the
-   * same host (Nginx reaching its app): a container alias on Docker, 127.0.0.1 on a VM.
+   * How `service` on `host` is reached by another service of the same host (Nginx
+   * reaching its app), and the address it should bind to: its container alias and
+   * all of its networks on Docker; loopback on a VM.
    */
-  colocatedAddress(hostName: string, serviceName: string): string;
+  colocated(hostName: string, serviceName: string): ColocatedAddress;
   /** A secret generated at deploy time. */
   createSecret(scope: Construct, id: string, name: string): Secret;
   /** Deploys a host; the target owns naming, networks, images and dependency order. */

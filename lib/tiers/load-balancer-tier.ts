@@ -1,10 +1,9 @@
 import { Construct } from "constructs";
-import { BalanceAlgorithm, HaproxyHealthCheck, HaproxyServer, HaproxyTimeouts, renderHaproxyConfig, validateHaproxyConfig } from "../../templates/haproxy";
+import { BalanceAlgorithm, HaproxyHealthCheck, HaproxyServer, HaproxyTimeouts, renderHaproxyConfig } from "../../templates/haproxy";
 import { PATHS } from "../../templates/paths";
 import { renderLoadBalancerStartScript } from "../../templates/scripts/load-balancer";
-import { isDnsLabel, isPort } from "../../templates/validate";
 import { DeployedHost, DeploymentTarget } from "../targets/target";
-import { isWholeNumber, PropValidator } from "../validation";
+import { validateLoadBalancerTierProps } from "./validate-load-balancer-tier-props";
 import { httpHealthCheck, httpHealthcheckFile, startCommand, startScriptFile } from "./host-files";
 import { WebAppTier, WebNode } from "./web-app-tier";
 
@@ -21,8 +20,10 @@ export interface LoadBalancerTierProps {
   /** Port HAProxy listens on for HTTP. @default 80 */
   readonly port?: number;
   /**
-   * Host port the listener is published on (Docker), on the target's publish
-   * address. Node i publishes `publishPort + i - 1`. @default 8080
+   * Host port the listener is published on, on the DockerTarget's publish
+   * address. Node i publishes `publishPort + i - 1`. AwsTarget publishes `port`
+   * on an Elastic IP and warns that this has no effect there.
+   * @default 8080
    */
   readonly publishPort?: number;
   /** Port of the stats page and Prometheus `/metrics`. @default 8404 */
@@ -65,18 +66,9 @@ export class LoadBalancerTier extends Construct {
     this.backends = [...(props.webTier?.nodes ?? []), ...(props.backends ?? [])];
     const healthCheck: HaproxyHealthCheck = { path: props.webTier?.healthPath, ...props.healthCheck };
 
-    const v = new PropValidator("LoadBalancerTier", this);
-    v.check(this.backends.length > 0, "webTier", "and `backends` give no web node to balance over (an empty backend set)", "pass a WebAppTier as webTier, or at least one backend");
-    v.check(isWholeNumber(count, 1), "nodes", `is ${count}; it must be a whole number of at least 1`, "use 1 or more");
-    v.check(isDnsLabel(`${prefix}-1`), "namePrefix", `"${prefix}" does not make valid DNS labels`, 'use lower-case letters, digits and dashes, for example "lb"');
-    v.check(isPort(port), "port", `is ${port}; it must be a whole number in 1-65535`, "use 80");
-    v.check(isPort(statsPort), "statsPort", `is ${statsPort}; it must be a whole number in 1-65535`, "use 8404");
-    v.check(port !== statsPort, "statsPort", `equals port (${port}): two listeners on one port`, "use different ports, for example 80 and 8404");
-    v.check(isPort(publishPort) && isPort(publishPort + Math.max(count, 1) - 1), "publishPort", `is ${publishPort}; it (and one more per extra node) must be in 1-65535`, "use 8080");
     const servers: HaproxyServer[] = this.backends.map((b) => ({ name: b.name, host: b.host, port: b.port }));
     const sample = { nodeName: `${prefix}-1`, httpPort: port, statsPort, servers, algorithm: props.algorithm, healthCheck, retries: props.retries, timeouts: props.timeouts };
-    v.checkAll("backends/algorithm/healthCheck/retries/timeouts", this.backends.length > 0 ? validateHaproxyConfig(sample).filter((p) => !/outside 1-65535|share a port/.test(p)) : [], "see the message");
-    v.throwIfInvalid();
+    validateLoadBalancerTierProps(this, props, { nodes: count, namePrefix: prefix, port, statsPort, publishPort, sample });
 
     this.hosts = [];
     this.endpoints = [];
@@ -105,6 +97,7 @@ export class LoadBalancerTier extends Construct {
             publish: { port, hostPort: publishPort + i - 1 },
             // Only the tier's nodes are ours to wait for; explicit backends live elsewhere.
             dependsOn: (props.webTier?.nodes ?? []).map((n) => n.name),
+            declaredBy: { construct: "LoadBalancerTier", scope: this, props: props.publishPort !== undefined ? { publish: "publishPort" } : {} },
           },
         ],
       });

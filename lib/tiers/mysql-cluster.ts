@@ -1,13 +1,11 @@
-import { Token } from "cdktf";
 import { Construct } from "constructs";
-import { DIALECTS, isSupportedEngine, MysqlEngine, supportedEnginesText } from "../../templates/mysql/engine";
+import { DIALECTS, MysqlEngine } from "../../templates/mysql/engine";
 import { renderMyCnf } from "../../templates/mysql/my-cnf";
 import { PATHS } from "../../templates/paths";
 import { renderPrimaryStartScript, renderReplicaStartScript } from "../../templates/scripts/database";
 import { SECRET_ENV } from "../../templates/scripts/shell";
-import { isDnsLabel, isPort, isSqlIdentifier } from "../../templates/validate";
 import { DeployedHost, DeploymentTarget, HostSpec, Secret, ServiceSpec } from "../targets/target";
-import { isWholeNumber, PropValidator } from "../validation";
+import { validateMysqlClusterProps } from "./validate-mysql-cluster-props";
 import { startCommand, startScriptFile } from "./host-files";
 
 const DEFAULT_VERSION: Record<MysqlEngine, string> = { mariadb: "10.11", mysql: "8.4" };
@@ -39,7 +37,11 @@ export interface MysqlClusterProps {
   readonly semiSync?: boolean;
   /** @default "128M" */
   readonly innodbBufferPoolSize?: string;
-  /** Size of each node's data volume (AWS EBS). @default 20 */
+  /**
+   * Size of each node's data volume, in GiB (an EBS volume on AWS). Docker's
+   * named volumes have no size: setting it there is warned about.
+   * @default 20 on AWS
+   */
   readonly volumeSizeGb?: number;
   /** Create the demo app's `items` table. @default true */
   readonly createDemoSchema?: boolean;
@@ -56,6 +58,8 @@ export interface DatabaseEndpoint {
  */
 export class MysqlCluster extends Construct {
   public readonly engine: MysqlEngine;
+  /** Prefix of the node names; also scopes the cluster's network and security group. */
+  public readonly namePrefix: string;
   public readonly version: string;
   public readonly port: number;
   public readonly database: string;
@@ -80,28 +84,24 @@ export class MysqlCluster extends Construct {
     this.replicationUser = props.replicationUser ?? "repl";
     const prefix = props.namePrefix ?? "db";
 
-    const v = new PropValidator("MysqlCluster", this);
-    v.check(isWholeNumber(replicaCount, 0), "replicas", `is ${replicaCount}; it must be a whole number of at least 0`, "use 0, 1, 2, ...");
-    v.check(this.engine in DIALECTS, "engine", `"${this.engine}" is not supported`, 'use "mariadb" or "mysql"');
-    v.check(!(this.engine in DIALECTS) || isSupportedEngine(this.engine, this.version), "version", `"${this.version}" is not supported for ${this.engine}`, `use one of: ${supportedEnginesText()}`);
-    v.check(isPort(this.port), "port", `is ${this.port}; it must be a whole number in 1-65535`, "use 3306");
-    v.check(isDnsLabel(`${prefix}-replica-1`), "namePrefix", `"${prefix}" does not make valid DNS labels`, 'use lower-case letters, digits and dashes, for example "db"');
-    for (const [prop, value] of Object.entries({ database: this.database, appUser: this.appUser, replicationUser: this.replicationUser })) {
-      v.check(isSqlIdentifier(value), prop, `"${value}" is not a valid SQL identifier`, "use letters, digits and _ (at most 32, not starting with a digit, not a system schema)");
-    }
-    v.check(this.appUser !== this.replicationUser, "replicationUser", "equals appUser", "give replication its own user");
-    for (const [prop, secret] of Object.entries({ appPassword: props.appPassword, replicationPassword: props.replicationPassword })) {
-      v.check(secret === undefined || Token.isUnresolved(secret.value), prop, "is a literal string, which would be written in plain text into the synthesized JSON", "pass a reference instead: a sensitive TerraformVariable, a data source or a random_password's result (or omit it to generate one)");
-    }
-    v.check(props.volumeSizeGb === undefined || isWholeNumber(props.volumeSizeGb, 1), "volumeSizeGb", `is ${props.volumeSizeGb}`, "use a whole number of GiB, at least 1");
-    v.throwIfInvalid();
+    validateMysqlClusterProps(this, props, {
+      replicas: replicaCount,
+      engine: this.engine,
+      version: this.version,
+      port: this.port,
+      database: this.database,
+      appUser: this.appUser,
+      replicationUser: this.replicationUser,
+      namePrefix: prefix,
+    });
+    this.namePrefix = prefix;
 
-    this.appPassword = props.appPassword ?? props.target.createSecret(this, "app-password", "db-app-password");
-    this.replicationPassword = props.replicationPassword ?? props.target.createSecret(this, "replication-password", "db-replication-password");
+    this.appPassword = props.appPassword ?? props.target.createSecret(this, "app-password", `${prefix}-app-password`);
+    this.replicationPassword = props.replicationPassword ?? props.target.createSecret(this, "replication-password", `${prefix}-replication-password`);
 
     const primaryName = `${prefix}-primary`;
     const common = { engine: this.engine, version: this.version, port: this.port, semiSync: props.semiSync, innodbBufferPoolSize: props.innodbBufferPoolSize };
-    const volumeSizeGb = props.volumeSizeGb ?? 20;
+    const volumeSizeGb = props.volumeSizeGb;
 
     this.primary = props.target.addHost(this, {
       name: primaryName,
@@ -147,7 +147,7 @@ export class MysqlCluster extends Construct {
 
   private databaseService(
     name: string,
-    volumeSizeGb: number,
+    volumeSizeGb: number | undefined,
     dependsOn: string[],
     r: { cnf: string; script: string; scriptRole: string; secrets: Record<string, Secret> },
   ): ServiceSpec {
@@ -155,6 +155,7 @@ export class MysqlCluster extends Construct {
     return {
       name,
       role: "database",
+      group: this.namePrefix,
       software: this.engine,
       command: startCommand(r.scriptRole),
       files: [{ path: PATHS.mysqlConfig, content: r.cnf }, startScriptFile(r.scriptRole, r.script)],
@@ -164,11 +165,12 @@ export class MysqlCluster extends Construct {
         { port: this.port, from: "app", description: "application servers to MySQL" },
         { port: this.port, from: "database", description: "replicas stream the binlog of the primary" },
       ],
-      egress: [{ port: this.port, to: "database", description: "replication to the primary" }],
+      egress: [{ port: this.port, to: "database", toGroup: this.namePrefix, description: "replication to the primary" }],
       healthCheck: [d.admin, `--defaults-file=${PATHS.mysqlConfig}`, "--user=root", "ping"],
       dataVolume: { mountPath: PATHS.mysqlVolume, sizeGb: volumeSizeGb },
       user: "root", // binds its port, then drops privileges
       dependsOn,
+      declaredBy: { construct: "MysqlCluster", scope: this, props: volumeSizeGb === undefined ? {} : { "dataVolume.sizeGb": "volumeSizeGb" } },
     };
   }
 }

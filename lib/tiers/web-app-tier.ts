@@ -1,33 +1,41 @@
-import { Annotations } from "cdktf";
 import { Construct } from "constructs";
-import { renderIndexHtml, renderNginxConfig, validateNginxConfig } from "../../templates/nginx";
+import { renderIndexHtml, renderNginxConfig } from "../../templates/nginx";
 import { PATHS } from "../../templates/paths";
 import { renderAppStartScript } from "../../templates/scripts/app";
 import { renderWebStartScript } from "../../templates/scripts/web";
-import { isDnsLabel, isPort } from "../../templates/validate";
+import { APP_ENV } from "../../templates/app-environment";
 import { demoAppBundlePath } from "../app-bundle";
 import { DeployedHost, DeploymentTarget, HostAsset, ServiceSpec, Software } from "../targets/target";
-import { isWholeNumber, PropValidator } from "../validation";
+import { warnProp } from "../validation";
+import { validateWebAppTierProps } from "./validate-web-app-tier-props";
 import { MysqlCluster } from "./mysql-cluster";
 import { httpHealthCheck, httpHealthcheckFile, startCommand, startScriptFile } from "./host-files";
 
 /** The application server behind Nginx on every web node. */
 export interface AppServerProps {
   /**
-   * Image of your own application. It runs with its own entrypoint unless
-   * `command` is set. @default the target's Node.js image running the demo app
+   * Image of your own application (Docker only: AwsTarget runs no images and
+   * refuses it). It runs with its own entrypoint unless `command` is set.
+   * @default the target's Node.js image running the demo app
    */
   readonly image?: string;
   /** Command that starts your app (overrides the image's entrypoint). @default the app start script */
   readonly command?: string[];
-  /** A bundled Node.js app (one .js file) run with `node`, replacing the demo app. @default the demo app */
+  /** A bundled Node.js app (one .js, .cjs or .mjs file that exists at synth) run with `node`, replacing the demo app. @default the demo app */
   readonly bundlePath?: string;
   /** Port the app listens on. @default 3000 */
   readonly port?: number;
-  /** Extra environment variables (never secrets). @default {} */
+  /**
+   * Extra environment variables, never secrets (a literal value under a name
+   * such as *_PASSWORD or *_TOKEN is refused). The names the tier sets itself
+   * (PORT, BIND_ADDRESS, NODE_NAME, DB_*, HAWEB_*) are refused too.
+   * @default {}
+   */
   readonly environment?: Record<string, string>;
   /**
-   * Health check command run inside the app's container or host.
+   * Health check command run inside the app's container (Docker). AwsTarget has
+   * no health-check runner (systemd restarts a service that exits; the load
+   * balancer checks `healthPath`), so it warns that this has no effect there.
    * @default HTTP GET of the tier's `healthPath` on `port`, by a bash probe we upload (set this if your image has no bash)
    */
   readonly healthCheck?: string[];
@@ -45,9 +53,9 @@ export interface WebAppTierProps {
   readonly namePrefix?: string;
   /** Port Nginx listens on. @default 80 */
   readonly port?: number;
-  /** Requests under this prefix go to the app. @default "/api/" */
+  /** Requests under this prefix go to the app. With the demo app it must stay a prefix of /api/items/. @default "/api/" */
   readonly appPathPrefix?: string;
-  /** Liveness path (proxied to the app) that the load balancer checks. @default "/health" */
+  /** Liveness path (proxied to the app) that the load balancer checks. The demo app answers only /health. @default "/health" */
   readonly healthPath?: string;
   /** Port of Nginx's stub_status on 127.0.0.1; `null` disables it. @default 8081 */
   readonly statusPort?: number | null;
@@ -81,21 +89,11 @@ export class WebAppTier extends Construct {
     this.port = props.port ?? 80;
     this.appPort = app.port ?? 3000;
     this.healthPath = props.healthPath ?? "/health";
+    const appPathPrefix = props.appPathPrefix ?? "/api/";
     const statusPort = props.statusPort === undefined ? 8081 : props.statusPort;
-
-    const v = new PropValidator("WebAppTier", this);
-    v.check(isWholeNumber(count, 1), "nodes", `is ${count}; a web tier needs a whole number of at least 1 node`, "use 2 or more (1 works but is a single point of failure)");
-    v.check(isDnsLabel(`${prefix}-1-app`), "namePrefix", `"${prefix}" does not make valid DNS labels`, 'use lower-case letters, digits and dashes, for example "web"');
-    v.check(isPort(this.port), "port", `is ${this.port}; it must be a whole number in 1-65535`, "use 80");
-    v.check(isPort(this.appPort), "app.port", `is ${this.appPort}; it must be a whole number in 1-65535`, "use 3000");
-    const listeners = [this.port, this.appPort, ...(statusPort === null ? [] : [statusPort])];
-    v.check(new Set(listeners).size === listeners.length, "port", `, app.port and statusPort (${listeners.join(", ")}) put two listeners on one port`, "give Nginx, the app and stub_status different ports");
-    v.check(!(app.image && app.bundlePath), "app", "sets both image and bundlePath", "use one: an image of your app, or a bundle run by the Node.js image");
-    const nginxProblems = validateNginxConfig({ nodeName: `${prefix}-1`, listenPort: this.port, app: { host: "app", port: this.appPort }, appPathPrefix: props.appPathPrefix, healthPath: this.healthPath, statusPort });
-    v.checkAll("appPathPrefix/healthPath/statusPort", nginxProblems.filter((p) => !/outside 1-65535|share a port/.test(p)), "see the message");
-    v.throwIfInvalid();
+    validateWebAppTierProps(this, props, { nodes: count, namePrefix: prefix, port: this.port, appPort: this.appPort, appPathPrefix, healthPath: this.healthPath, statusPort });
     if (count === 1) {
-      Annotations.of(this).addWarning("WebAppTier has a single web node: it is a single point of failure. Use nodes: 2 or more.");
+      warnProp("WebAppTier", this, "nodes", "is 1: the single web node is a single point of failure", "use nodes: 2 or more");
     }
 
     const db = props.database;
@@ -106,7 +104,7 @@ export class WebAppTier extends Construct {
     for (let i = 1; i <= count; i++) {
       const name = `${prefix}-${i}`;
       const appName = `${name}-app`;
-      const appAddress = props.target.colocatedAddress(name, appName);
+      const appAddress = props.target.colocated(name, appName);
       const appService: ServiceSpec = {
         name: appName,
         role: "app",
@@ -117,29 +115,39 @@ export class WebAppTier extends Construct {
         files: customImage ? [httpHealthcheckFile()] : [startScriptFile("app", renderAppStartScript()), httpHealthcheckFile()],
         assets: bundle,
         environment: {
-          PORT: String(this.appPort),
-          // Bind to loopback where Nginx is on the same host; else to the node's networks.
-          BIND_ADDRESS: appAddress === "127.0.0.1" ? "127.0.0.1" : "0.0.0.0",
-          NODE_NAME: name,
-          DB_WRITER_HOST: db.writerEndpoint.host,
-          DB_WRITER_PORT: String(db.writerEndpoint.port),
-          DB_READER_HOSTS: db.readerEndpoints.map((r) => `${r.host}:${r.port}`).join(","),
-          DB_NAME: db.database,
-          DB_USER: db.appUser,
+          // The user's first: the tier's wiring is checked to be theirs alone (validate-web-app-tier-props).
           ...app.environment,
+          [APP_ENV.port]: String(this.appPort),
+          [APP_ENV.bindAddress]: appAddress.bindAddress,
+          [APP_ENV.nodeName]: name,
+          [APP_ENV.writerHost]: db.writerEndpoint.host,
+          [APP_ENV.writerPort]: String(db.writerEndpoint.port),
+          [APP_ENV.readerHosts]: db.readerEndpoints.map((r) => `${r.host}:${r.port}`).join(","),
+          [APP_ENV.database]: db.database,
+          [APP_ENV.user]: db.appUser,
         },
-        secretEnvironment: { DB_PASSWORD: db.appPassword },
+        secretEnvironment: { [APP_ENV.password]: db.appPassword },
         ingress: [{ port: this.appPort, from: "web", description: "Nginx to its application server" }],
-        egress: [{ port: db.port, to: "database", description: "application server to MySQL" }],
+        egress: [{ port: db.port, to: "database", toGroup: db.namePrefix, description: "application server to MySQL" }],
         healthCheck: app.healthCheck ?? httpHealthCheck(this.appPort, this.healthPath),
         user: app.user ?? (customImage ? undefined : "node"),
         dependsOn: [db.primary.name],
+        declaredBy: {
+          construct: "WebAppTier",
+          scope: this,
+          props: {
+            ...(app.image !== undefined ? { image: "app.image" } : {}),
+            ...(app.command !== undefined ? { command: "app.command" } : {}),
+            ...(app.healthCheck !== undefined ? { healthCheck: "app.healthCheck" } : {}),
+            ...(app.user !== undefined ? { user: "app.user" } : {}),
+          },
+        },
       };
       const nginxConfig = renderNginxConfig({
         nodeName: name,
         listenPort: this.port,
-        app: { host: appAddress, port: this.appPort },
-        appPathPrefix: props.appPathPrefix,
+        app: { host: appAddress.address, port: this.appPort },
+        appPathPrefix,
         healthPath: this.healthPath,
         statusPort,
       });

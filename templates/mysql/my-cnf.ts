@@ -1,5 +1,5 @@
 import { PATHS } from "../paths";
-import { assertNoProblems, isPort } from "../validate";
+import { assertNoProblems, ConfigProblem, isPort } from "../validate";
 import { DIALECTS, isSupportedEngine, MysqlEngine, supportedEnginesText } from "./engine";
 
 export type MysqlRole = "primary" | "replica";
@@ -30,17 +30,36 @@ export interface MyCnfConfig {
   readonly semiSyncTimeoutMs?: number;
 }
 
-export function validateMyCnfConfig(config: MyCnfConfig): string[] {
-  const problems: string[] = [];
+/** Smallest buffer pool MariaDB 10.11 and MySQL 8.4 start with (smaller values are raised or refused). */
+export const MIN_INNODB_BUFFER_POOL_BYTES = 5 * 1024 * 1024;
+
+/** "128M" -> bytes, or undefined when it is not a size MySQL's option parser reads. */
+export function parseMysqlSize(value: string): number | undefined {
+  const m = /^([1-9]\d{0,9})([KMG])$/.exec(value);
+  if (!m) return undefined;
+  return Number(m[1]) * { K: 1024, M: 1024 ** 2, G: 1024 ** 3 }[m[2] as "K" | "M" | "G"];
+}
+
+export function validateMyCnfConfig(config: MyCnfConfig): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
+  const add = (field: string, message: string) => problems.push(new ConfigProblem(field, message));
   if (!isSupportedEngine(config.engine, config.version)) {
-    problems.push(`engine "${config.engine} ${config.version}" is not supported; use one of: ${supportedEnginesText()}`);
+    add("version", `engine "${config.engine} ${config.version}" is not supported; use one of: ${supportedEnginesText()}`);
   }
   if (!Number.isInteger(config.serverId) || config.serverId < 1 || config.serverId > 4294967295) {
-    problems.push(`serverId ${config.serverId} must be a whole number from 1 to 4294967295`);
+    add("serverId", `serverId ${config.serverId} must be a whole number from 1 to 4294967295`);
   }
-  if (config.port !== undefined && !isPort(config.port)) problems.push(`port ${config.port} is outside 1-65535`);
-  if (config.innodbBufferPoolSize !== undefined && !/^\d+[KMG]$/.test(config.innodbBufferPoolSize)) {
-    problems.push(`innodbBufferPoolSize "${config.innodbBufferPoolSize}" must look like 128M or 2G`);
+  if (config.port !== undefined && !isPort(config.port)) add("port", `port ${config.port} is outside 1-65535`);
+  if (config.innodbBufferPoolSize !== undefined) {
+    const bytes = parseMysqlSize(config.innodbBufferPoolSize);
+    if (bytes === undefined) add("innodbBufferPoolSize", `innodbBufferPoolSize "${config.innodbBufferPoolSize}" must look like 128M or 2G (a whole number with K, M or G)`);
+    else if (bytes < MIN_INNODB_BUFFER_POOL_BYTES) add("innodbBufferPoolSize", `innodbBufferPoolSize "${config.innodbBufferPoolSize}" is below the 5M the servers accept`);
+  }
+  if (config.maxConnections !== undefined && (!Number.isInteger(config.maxConnections) || config.maxConnections < 10 || config.maxConnections > 100000)) {
+    add("maxConnections", `maxConnections is ${config.maxConnections}; it must be a whole number from 10 to 100000`);
+  }
+  if (config.semiSyncTimeoutMs !== undefined && (!Number.isInteger(config.semiSyncTimeoutMs) || config.semiSyncTimeoutMs < 1)) {
+    add("semiSyncTimeoutMs", `semiSyncTimeoutMs is ${config.semiSyncTimeoutMs}; it must be a whole number of milliseconds, at least 1`);
   }
   return problems;
 }

@@ -1,4 +1,4 @@
-import { assertNoProblems, isDnsLabel, isPort, isSqlIdentifier } from "../validate";
+import { assertNoProblems, ConfigProblem, isDnsLabel, isPort, isSqlIdentifier } from "../validate";
 import { MysqlEngine } from "./engine";
 
 /**
@@ -39,13 +39,13 @@ export interface ReplicaInitSqlConfig {
   readonly connectRetrySeconds?: number;
 }
 
-export function validatePrimaryInitSqlConfig(config: PrimaryInitSqlConfig): string[] {
-  const problems: string[] = [];
+export function validatePrimaryInitSqlConfig(config: PrimaryInitSqlConfig): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
   for (const [key, value] of Object.entries({ database: config.database, appUser: config.appUser, replicationUser: config.replicationUser })) {
-    if (!isSqlIdentifier(value)) problems.push(`${key} "${value}" is not a valid identifier (letters, digits, _; at most 32; not a system schema)`);
+    if (!isSqlIdentifier(value)) problems.push(new ConfigProblem(key, `${key} "${value}" is not a valid identifier (letters, digits, _; at most 32; not a system schema)`));
   }
-  if (config.appUser === config.replicationUser) problems.push("appUser and replicationUser must differ");
-  if (config.allowedHost !== undefined && !/^[A-Za-z0-9.%_-]+$/.test(config.allowedHost)) problems.push(`allowedHost "${config.allowedHost}" is not a host pattern`);
+  if (config.appUser === config.replicationUser) problems.push(new ConfigProblem("replicationUser", "appUser and replicationUser must differ"));
+  if (config.allowedHost !== undefined && !/^[A-Za-z0-9.%_-]+$/.test(config.allowedHost)) problems.push(new ConfigProblem("allowedHost", `allowedHost "${config.allowedHost}" is not a host pattern`));
   return problems;
 }
 
@@ -82,13 +82,13 @@ export function renderPrimaryInitSql(config: PrimaryInitSqlConfig): string {
   return lines.join("\n");
 }
 
-export function validateReplicaInitSqlConfig(config: ReplicaInitSqlConfig): string[] {
-  const problems: string[] = [];
+export function validateReplicaInitSqlConfig(config: ReplicaInitSqlConfig): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
   if (!/^[A-Za-z0-9.-]+$/.test(config.primaryHost) || (!isDnsLabel(config.primaryHost.split(".")[0]) && !/^[0-9.]+$/.test(config.primaryHost))) {
-    problems.push(`primaryHost "${config.primaryHost}" is not a host name or address`);
+    problems.push(new ConfigProblem("primaryHost", `primaryHost "${config.primaryHost}" is not a host name or address`));
   }
-  if (config.primaryPort !== undefined && !isPort(config.primaryPort)) problems.push(`primaryPort ${config.primaryPort} is outside 1-65535`);
-  if (!isSqlIdentifier(config.replicationUser)) problems.push(`replicationUser "${config.replicationUser}" is not a valid identifier`);
+  if (config.primaryPort !== undefined && !isPort(config.primaryPort)) problems.push(new ConfigProblem("primaryPort", `primaryPort ${config.primaryPort} is outside 1-65535`));
+  if (!isSqlIdentifier(config.replicationUser)) problems.push(new ConfigProblem("replicationUser", `replicationUser "${config.replicationUser}" is not a valid identifier`));
   return problems;
 }
 

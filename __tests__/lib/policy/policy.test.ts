@@ -1,5 +1,5 @@
 import "cdktf/lib/testing/adapters/jest";
-import { existsSync, mkdtempSync, readdirSync } from "fs";
+import { existsSync, mkdtempSync, readdirSync, rmSync } from "fs";
 import { tmpdir } from "os";
 import { join } from "path";
 import { App, Testing, TerraformStack, TerraformVariable } from "cdktf";
@@ -12,6 +12,8 @@ import { VpcSecurityGroupEgressRule } from "@cdktf/provider-aws/lib/vpc-security
 import { VpcSecurityGroupIngressRule } from "@cdktf/provider-aws/lib/vpc-security-group-ingress-rule";
 import { Password } from "@cdktf/provider-random/lib/password";
 import { AwsStack } from "../../../examples/aws-stack";
+import { LoadBalancerTier, MysqlCluster, WebAppTier } from "../../../lib";
+import { AwsTarget } from "../../../lib/targets/aws";
 import { checkPolicy, HA_WEB_RULES, HaWebPolicyChecks, policyErrors } from "../../../lib/policy";
 
 /** The example stack (policy checks on), made insecure by `mutate`, synthesized; the policy's error annotations. */
@@ -37,8 +39,16 @@ const openIngress = (stack: AwsStack, id: string, role: "load-balancer" | "web" 
 const WEB_1 = /aws_instance\.web_web-1-host_instance_[0-9A-F]+ \(aws\/web\/web-1-host\/instance\)/;
 
 describe("the policy on the aws stack", () => {
+  // app.synth() writes about 1 MB per stack: every outdir is removed when the file is done.
+  const outdirs: string[] = [];
+  const newOutdir = (prefix: string) => {
+    outdirs.push(mkdtempSync(join(tmpdir(), prefix)));
+    return outdirs[outdirs.length - 1];
+  };
+  afterAll(() => outdirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+
   test("passes: no finding, and `app.synth()` writes the stack", () => {
-    const outdir = mkdtempSync(join(tmpdir(), "aws-synth-"));
+    const outdir = newOutdir("aws-synth-");
     const app = new App({ outdir });
     const stack = new AwsStack(app, "aws");
     app.synth();
@@ -48,7 +58,7 @@ describe("the policy on the aws stack", () => {
   });
 
   test("a finding fails `app.synth()` and no JSON is written", () => {
-    const outdir = mkdtempSync(join(tmpdir(), "aws-insecure-"));
+    const outdir = newOutdir("aws-insecure-");
     const app = new App({ outdir });
     const stack = new AwsStack(app, "aws");
     host(stack, "web-1").instance.addOverride("metadata_options.http_tokens", "optional");
@@ -125,8 +135,20 @@ describe("each rule fails, with its message, on a stack made insecure on purpose
     });
     expect(errors.sort()).toEqual([
       expect.stringMatching(/^\[HAWEB_AWS_1\] aws_vpc_security_group_ingress_rule\.mysql-open \(aws\/mysql-open\): allows ingress from 0\.0\.0\.0\/0 on port 3306; only the load balancer may take traffic from the internet, on 80 and 443\. Fix: /),
-      expect.stringMatching(/^\[HAWEB_AWS_1\] aws_vpc_security_group_ingress_rule\.stats-open .* on port 8404;/),
+      expect.stringMatching(/^\[HAWEB_AWS_1\] aws_vpc_security_group_ingress_rule\.stats-open .* on port 8404; the load balancer may take traffic from the internet only on 80 and 443\. Fix: listen on 80 \(LoadBalancerTier's port/),
     ]);
+  });
+
+  test("HAWEB_AWS_1: a load balancer listening on 8080 is told to listen on 80 or skip the rule with a reason, not to do what it did", () => {
+    const stack = new TerraformStack(Testing.app(), "lb8080");
+    const target = new AwsTarget(stack, "aws");
+    const database = new MysqlCluster(stack, "db", { target, replicas: 0 });
+    new LoadBalancerTier(stack, "lb", { target, webTier: new WebAppTier(stack, "web", { target, database }), port: 8080 });
+    const findings = checkPolicy(stack).filter((f) => f.ruleId === "HAWEB_AWS_1");
+    expect(findings.map((f) => f.message)).toEqual([
+      expect.stringMatching(/on port 8080; the load balancer may take traffic from the internet only on 80 and 443\. Fix: listen on 80 \(LoadBalancerTier's port; 443 for HTTPS\), or, if the other port is intended, leave this rule out with HaWebPolicyChecks\.applyTo\(stack, \{ skip: \["HAWEB_AWS_1"\] \}\)/),
+    ]);
+    expect(checkPolicy(stack, { skip: ["HAWEB_AWS_1"] })).toEqual([]);
   });
 
   test("CKV_AWS_23: a group without description and a rule whose description was removed", () => {

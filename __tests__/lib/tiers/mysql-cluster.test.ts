@@ -1,10 +1,10 @@
 import "cdktf/lib/testing/adapters/jest";
 import { Testing, TerraformStack, TerraformVariable } from "cdktf";
 import { Image } from "@cdktf/provider-docker/lib/image";
-import { DockerTarget, MysqlCluster, MysqlClusterProps } from "../../../lib";
+import { DockerTarget, MysqlCluster, MysqlClusterProps, WebAppTier } from "../../../lib";
 import { PATHS } from "../../../templates/paths";
 import { SECRET_ENV } from "../../../templates/scripts/shell";
-import { containers, synthDocker, uploaded } from "../../helpers/synth";
+import { annotations, containers, synthDocker, uploaded } from "../../helpers/synth";
 
 describe("MysqlCluster on Docker", () => {
   let cluster!: MysqlCluster;
@@ -95,7 +95,36 @@ describe("MysqlCluster rejects bad input at synth time", () => {
     [{ port: 0 }, /prop `port` is 0; it must be a whole number in 1-65535/],
     [{ namePrefix: "DB_" }, /prop `namePrefix` "DB_" does not make valid DNS labels/],
     [{ appPassword: { name: "x", value: "hunter2" } }, /prop `appPassword` is a literal string, which would be written in plain text[\s\S]*Fix: pass a reference instead/],
+    // The template's own rule, reported under the construct and the prop (not "MySQL config: ...").
+    [{ innodbBufferPoolSize: "lots" }, /MysqlCluster 'bad\/db' has invalid props:\n- prop `innodbBufferPoolSize`: innodbBufferPoolSize "lots" must look like 128M or 2G.*Fix: use a size of at least 5M/],
+    [{ innodbBufferPoolSize: "1M" }, /prop `innodbBufferPoolSize`: innodbBufferPoolSize "1M" is below the 5M the servers accept/],
+    [{ replicas: 0, semiSync: true }, /prop `semiSync` is on with replicas: 0: no replica could acknowledge a commit/],
+    [{ volumeSizeGb: 20000 }, /prop `volumeSizeGb` is 20000\. Fix: use a whole number of GiB from 1 to 16384/],
   ])("%j", (props, message) => {
     expect(attempt(props)).toThrow(message);
+  });
+});
+
+describe("MysqlCluster props that do nothing on a target, and several clusters", () => {
+  test("volumeSizeGb on Docker is warned about (a named volume has no size)", () => {
+    let db!: MysqlCluster;
+    synthDocker((stack, target) => (db = new MysqlCluster(stack, "db", { target, volumeSizeGb: 50 })));
+    expect(annotations(db, "warn")).toEqual([expect.stringMatching(/^MysqlCluster '.*\/db': prop `volumeSizeGb` has no effect on DockerTarget: a named volume has no size/)]);
+  });
+
+  test("each cluster has its own app-to-database network, joined only by the web tier that uses it", () => {
+    const { parsed } = synthDocker((stack, target) => {
+      const shop = new MysqlCluster(stack, "shop-db", { target, replicas: 0 });
+      const stats = new MysqlCluster(stack, "stats-db", { target, replicas: 0, namePrefix: "stats" });
+      new WebAppTier(stack, "shop", { target, database: shop, nodes: 1 });
+      new WebAppTier(stack, "stats", { target, database: stats, nodes: 1, namePrefix: "report" });
+    });
+    const byName = containers(parsed);
+    const networkNames = Object.fromEntries(Object.entries(parsed.resource.docker_network).map(([key, n]) => [`\${docker_network.${key}.name}`, String(n.name)]));
+    const networksOf = (c: string) => byName[c].networks_advanced.map((n) => networkNames[n.name]).sort();
+    expect(networksOf("haweb-db-primary")).toEqual(["haweb-app-db", "haweb-db-db"]);
+    expect(networksOf("haweb-stats-primary")).toEqual(["haweb-app-stats-db", "haweb-db-stats-db"]);
+    expect(networksOf("haweb-web-1-app")).toEqual(["haweb-app-db", "haweb-web-app"]);
+    expect(networksOf("haweb-report-1-app")).toEqual(["haweb-app-stats-db", "haweb-web-app"]);
   });
 });

@@ -48,7 +48,7 @@ describe("WebAppTier on Docker", () => {
   });
 
   test("Nginx is replaced when its app is (it caches the app's address)", () => {
-    expect(byName["haweb-web-1"].labels).toEqual([{ label: "ha-web.restart-with.web-1-app", value: expect.stringContaining("docker_container.") }]);
+    expect(byName["haweb-web-1"].labels).toContainEqual({ label: "ha-web.restart-with.web-1-app", value: expect.stringContaining("docker_container.") });
   });
 
   test("web and app sit on their own internal networks", () => {
@@ -83,18 +83,32 @@ describe("WebAppTier input checks", () => {
 
   test("one node synthesizes, with a single-point-of-failure warning", () => {
     const web = declare({ nodes: 1 });
-    expect(annotations(web, "warn")).toEqual([expect.stringMatching(/single web node: it is a single point of failure/)]);
+    expect(annotations(web, "warn")).toEqual([expect.stringMatching(/^WebAppTier .bad\/web.: prop `nodes` is 1: the single web node is a single point of failure\. Fix: use nodes: 2 or more\.$/)]);
   });
 
   test.each([
     [{ nodes: 0 }, /WebAppTier 'bad\/web'[\s\S]*prop `nodes` is 0; a web tier needs a whole number of at least 1 node/],
     [{ nodes: 2.5 }, /prop `nodes` is 2\.5/],
     [{ port: 70000 }, /prop `port` is 70000; it must be a whole number in 1-65535/],
-    [{ port: 3000 }, /two listeners on one port\. Fix: give Nginx, the app and stub_status different ports/],
+    [{ port: 3000 }, /two listeners on one port \(on a VM, Nginx and the app share the host\)\. Fix: give Nginx, the app and stub_status different ports/],
     [{ app: { port: 0 } }, /prop `app\.port` is 0/],
     [{ namePrefix: "Web Nodes" }, /prop `namePrefix` "Web Nodes" does not make valid DNS labels/],
-    [{ appPathPrefix: "api" }, /appPathPrefix "api" must start and end with \//],
-    [{ app: { image: "x:1", bundlePath: "/tmp/x.js" } }, /prop `app` sets both image and bundlePath/],
+    [{ appPathPrefix: "api", app: { image: "acme/shop:1" } }, /prop `appPathPrefix`: appPathPrefix "api" must be a path below \/ that starts and ends with \/.*Fix: use a path such as "\/api\/"/],
+    [{ appPathPrefix: "/v1/" }, /prop `appPathPrefix` is "\/v1\/", but the demo app serves \/api\/items\/.*Fix: keep "\/api\/", or run your own app/],
+    [{ healthPath: "/healthz" }, /prop `healthPath` is "\/healthz", but the demo app answers only GET \/health/],
+    [{ healthPath: "/nginx-health", app: { image: "acme/shop:1" } }, /prop `healthPath`: healthPath "\/nginx-health" is Nginx's own liveness path/],
+    [{ app: { image: "x:1", bundlePath: __filename } }, /prop `app` sets both image and bundlePath/],
+    [{ app: { bundlePath: "/nonexistent/server.js" } }, /prop `app\.bundlePath` "\/nonexistent\/server\.js" is not a file on this machine/],
+    [{ app: { image: "Not An Image" } }, /prop `app\.image` "Not An Image" is not an image reference/],
+    [{ app: { environment: { PORT: "9999" } } }, /prop `app\.environment` sets "PORT", which the tier sets itself.*Fix: remove it: set app\.port for PORT/],
+    [{ app: { environment: { DB_WRITER_HOST: "elsewhere" } } }, /sets "DB_WRITER_HOST", which the tier sets itself/],
+    [{ app: { environment: { DB_PASSWORD: "hunter2" } } }, /sets "DB_PASSWORD", which the tier sets itself/],
+    [{ app: { environment: { STRIPE_API_KEY: "sk_live_123" } } }, /sets STRIPE_API_KEY to a literal value: a secret would be written in plain text/],
+    [{ app: { environment: { "BAD-NAME": "x" } } }, /has "BAD-NAME", which is not an environment variable name/],
+    [{ app: { environment: { MOTD: "two\nlines" } } }, /value of MOTD is not a single-line string/],
+    [{ app: { user: "Root User" } }, /prop `app\.user` "Root User" is not a user name or uid/],
+    [{ app: { command: [] } }, /prop `app\.command` \[\] is empty/],
+    [{ statusPort: 0 }, /prop `statusPort` is 0; it must be a whole number in 1-65535, or null/],
   ])("rejects %j", (props, message) => {
     expect(() => declare(props)).toThrow(message);
   });

@@ -1,5 +1,5 @@
 import { spawnSync } from "child_process";
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from "fs";
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "fs";
 import { tmpdir } from "os";
 import { join } from "path";
 import {
@@ -228,6 +228,7 @@ describe("systemd units", () => {
 
 describe("the prepare script, run with stand-ins for aws and the metadata service", () => {
   const dir = mkdtempSync(join(tmpdir(), "prepare-"));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
   const bin = join(dir, "bin");
   const secrets = join(dir, "secrets");
   mkdirSync(bin);

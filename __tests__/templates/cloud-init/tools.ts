@@ -1,5 +1,5 @@
 import { spawnSync } from "child_process";
-import { mkdtempSync, writeFileSync } from "fs";
+import { mkdtempSync, rmSync, writeFileSync } from "fs";
 import { tmpdir } from "os";
 import { join } from "path";
 import { hasBinary } from "../../helpers/binaries";
@@ -18,22 +18,34 @@ export function parseYaml(text: string): unknown {
 
 /** `cloud-init schema --config-file` on `userData`: status and output. */
 export function cloudInitSchema(userData: string, name = "user-data"): { status: number | null; output: string } {
-  const dir = mkdtempSync(join(tmpdir(), "cloud-init-"));
-  const file = join(dir, `${name}.yaml`);
-  writeFileSync(file, userData);
-  const result = spawnSync("cloud-init", ["schema", "--config-file", file], { encoding: "utf8" });
-  return { status: result.status, output: `${result.stdout}${result.stderr}`.trim() };
+  return inTempDir("cloud-init-", (dir) => {
+    const file = join(dir, `${name}.yaml`);
+    writeFileSync(file, userData);
+    const result = spawnSync("cloud-init", ["schema", "--config-file", file], { encoding: "utf8" });
+    return { status: result.status, output: `${result.stdout}${result.stderr}`.trim() };
+  });
 }
 
 /** Messages of `systemd-analyze verify` on unit files (empty when they are clean). */
 export function systemdVerify(units: Record<string, string>): { status: number | null; output: string } {
-  const dir = mkdtempSync(join(tmpdir(), "units-"));
-  const files = Object.entries(units).map(([name, content]) => {
-    writeFileSync(join(dir, name), content);
-    return join(dir, name);
+  return inTempDir("units-", (dir) => {
+    const files = Object.entries(units).map(([name, content]) => {
+      writeFileSync(join(dir, name), content);
+      return join(dir, name);
+    });
+    const result = spawnSync("systemd-analyze", ["verify", "--man=no", ...files], { encoding: "utf8", env: { ...process.env, SYSTEMD_LOG_LEVEL: "notice" } });
+    return { status: result.status, output: `${result.stdout}${result.stderr}`.trim() };
   });
-  const result = spawnSync("systemd-analyze", ["verify", "--man=no", ...files], { encoding: "utf8", env: { ...process.env, SYSTEMD_LOG_LEVEL: "notice" } });
-  return { status: result.status, output: `${result.stdout}${result.stderr}`.trim() };
+}
+
+/** Runs `use` with a fresh temp dir, removed afterwards whatever happens. */
+function inTempDir<T>(prefix: string, use: (dir: string) => T): T {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  try {
+    return use(dir);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 /** `sh -n` (or bash -n) on a script: syntax errors, or "". */

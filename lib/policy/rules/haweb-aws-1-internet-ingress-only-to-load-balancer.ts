@@ -1,5 +1,5 @@
 import { LOAD_BALANCER_ROLE, PUBLIC_LOAD_BALANCER_PORTS, ROLE_TAG } from "../markers";
-import { coversAllPorts, coversPort, describeRule, isAllowedLoadBalancerIngress, openIngressTo, SECURITY_GROUP_RULE_TYPES } from "../security-group-rules";
+import { coversAllPorts, coversPort, describeRule, isAllowedLoadBalancerIngress, isLoadBalancerGroup, openIngressTo, SECURITY_GROUP_RULE_TYPES } from "../security-group-rules";
 import { finding, Finding, PolicyContext, PolicyRule, ResourceView } from "../types";
 
 /** Ports the single-port checkov rules (CKV_AWS_24, 25, 260, 277) already report. */
@@ -14,12 +14,19 @@ export function checkInternetIngressOnlyToLoadBalancer(resource: ResourceView, c
   return openIngressTo(resource, context, (rule) => !coversAllPorts(rule) && !REPORTED_ELSEWHERE.some((p) => coversPort(rule, p)))
     .filter((rule) => !isAllowedLoadBalancerIngress(rule))
     .map((rule) =>
-      finding(
-        "HAWEB_AWS_1",
-        resource,
-        `${describeRule(rule)}; only the load balancer may take traffic from the internet, on ${PUBLIC_LOAD_BALANCER_PORTS.join(" and ")}`,
-        `remove the rule (peers reach each other through security group references), or move the listener to the load balancer (security group tagged ${ROLE_TAG} = ${LOAD_BALANCER_ROLE})`,
-      ),
+      isLoadBalancerGroup(rule.group)
+        ? finding(
+            "HAWEB_AWS_1",
+            resource,
+            `${describeRule(rule)}; the load balancer may take traffic from the internet only on ${PUBLIC_LOAD_BALANCER_PORTS.join(" and ")}`,
+            `listen on 80 (LoadBalancerTier's port; 443 for HTTPS), or, if the other port is intended, leave this rule out with HaWebPolicyChecks.applyTo(stack, { skip: ["HAWEB_AWS_1"] }) and document why`,
+          )
+        : finding(
+            "HAWEB_AWS_1",
+            resource,
+            `${describeRule(rule)}; only the load balancer may take traffic from the internet, on ${PUBLIC_LOAD_BALANCER_PORTS.join(" and ")}`,
+            `remove the rule (peers reach each other through security group references), or move the listener to the load balancer (security group tagged ${ROLE_TAG} = ${LOAD_BALANCER_ROLE})`,
+          ),
     );
 }
 

@@ -1,4 +1,4 @@
-import { Annotations, Token } from "cdktf";
+import { Annotations } from "cdktf";
 import { Construct } from "constructs";
 import { DataAwsAmi } from "@cdktf/provider-aws/lib/data-aws-ami";
 import { AwsProvider } from "@cdktf/provider-aws/lib/provider";
@@ -6,18 +6,20 @@ import { Route53Zone } from "@cdktf/provider-aws/lib/route53-zone";
 import { RandomProvider } from "@cdktf/provider-random/lib/provider";
 import { HostAssetFetch, USER_DATA_LIMIT_BYTES } from "../../../templates/cloud-init";
 import { isDnsLabel } from "../../../templates/validate";
-import { PropValidator } from "../../validation";
-import { DeployedHost, DeploymentTarget, HostSpec, Secret, ServiceRole, Software } from "../target";
+import { PropValidator, warnProp } from "../../validation";
+import { claimInApp } from "../../private/app-claims";
+import { ColocatedAddress, DeclaredField, DeployedHost, DeploymentTarget, HostSpec, Secret, ServiceRole, ServiceSpec, Software } from "../target";
 import { AssetBucket } from "./assets";
 import { HostRoles } from "./iam";
 import { DATA_DEVICE_NAME, HostInstance } from "./instances";
 import { AwsNetwork } from "./network";
 import { DEFAULT_DEBIAN_PACKAGES } from "./packages";
-import { AwsTargetProps, CpuArchitecture, DEFAULT_INSTANCE_TYPES, LOG_RETENTION_DAYS, parseCidr } from "./props";
+import { AwsTargetProps, CpuArchitecture, DEFAULT_DATA_VOLUME_SIZE_GB, DEFAULT_INSTANCE_TYPES } from "./props";
 import { SecretStore } from "./secrets";
 import { HostSecurityGroups } from "./security-groups";
 import { escapeTerraformTemplate } from "../../terraform-escape";
 import { estimatedUserDataSize, renderHostUserData } from "./user-data";
+import { validateAwsTargetProps } from "./validate-aws-target-props";
 
 /** Owner of the official Debian images on AWS. */
 export const DEBIAN_AMI_OWNER = "136693071363";
@@ -59,7 +61,12 @@ export class AwsTarget extends Construct implements DeploymentTarget {
     this.privateZoneName = props.privateZoneName ?? "haweb.internal";
     this.packages = { ...DEFAULT_DEBIAN_PACKAGES, ...props.packages };
     this.instanceTypes = { ...DEFAULT_INSTANCE_TYPES, ...props.instanceTypes };
-    validateProps(this, props, this.namePrefix, this.privateZoneName, this.instanceTypes, this.packages);
+    validateAwsTargetProps(this, props, this.namePrefix, this.privateZoneName, this.instanceTypes, this.packages);
+    const region = (props.createProviders ?? true) ? (props.region ?? "us-east-1") : "the stack's own provider";
+    const owner = claimInApp(this, `aws:${region}:prefix:${this.namePrefix}`);
+    new PropValidator("AwsTarget", this)
+      .check(owner === undefined, "namePrefix", `"${this.namePrefix}" is already used by the AwsTarget '${owner}' of this app in ${region}: both would write the same SSM parameters (/${this.namePrefix}/...), security group and resource names`, "give every stack's AwsTarget its own namePrefix")
+      .throwIfInvalid();
 
     if (props.createProviders ?? true) {
       new AwsProvider(this, "aws", {
@@ -94,9 +101,9 @@ export class AwsTarget extends Construct implements DeploymentTarget {
     this.secrets = new SecretStore(this, "secrets", { namePrefix: this.namePrefix, kmsKeyArn: props.kmsKeyArn });
   }
 
-  colocatedAddress(_hostName: string, _serviceName: string): string {
+  colocated(_hostName: string, _serviceName: string): ColocatedAddress {
     // The services of a host share the VM: Nginx reaches its app over loopback.
-    return "127.0.0.1";
+    return { address: "127.0.0.1", bindAddress: "127.0.0.1" };
   }
 
   createSecret(scope: Construct, id: string, name: string): Secret {
@@ -165,7 +172,7 @@ export class AwsTarget extends Construct implements DeploymentTarget {
       rootVolumeSizeGb: this.props.rootVolumeSizeGb ?? 10,
       kmsKeyArn: this.props.kmsKeyArn,
       keyName: this.props.keyName,
-      dataVolume: withData?.dataVolume ? { sizeGb: withData.dataVolume.sizeGb, type: this.props.dataVolumeType ?? "gp3" } : undefined,
+      dataVolume: withData?.dataVolume ? { sizeGb: withData.dataVolume.sizeGb ?? DEFAULT_DATA_VOLUME_SIZE_GB, type: this.props.dataVolumeType ?? "gp3" } : undefined,
       userData,
       dependsOn: isPublic ? this.network.publicEgress : this.network.privateEgress,
     });
@@ -193,13 +200,38 @@ export class AwsTarget extends Construct implements DeploymentTarget {
       v.check(!this.services.has(service.name) && !local.has(service.name), "service name", `"${service.name}" is used by two services`, "give every node a unique name");
       local.add(service.name);
       v.check(this.packages[service.software].length > 0, `packages.${service.software}`, `is empty: ${service.name} needs ${service.software}, which Debian 12 does not package`, service.software === "mysql" ? 'use engine "mariadb" (Debian\'s MySQL server), or give packages.mysql a package your AMI can install' : `give packages.${service.software} the Debian packages that provide it`);
-      v.check(service.image === undefined, "image", `of ${service.name} is "${service.image}", but AwsTarget installs Debian packages and runs no images`, "ship your app as a bundle (app.bundlePath) on AWS");
-      v.check(service.command.length > 0 && service.command[0].startsWith("/"), "command", `of ${service.name} must start with an absolute path`, "use the start script, for example [\"/bin/sh\", \"/opt/ha-web/bin/start-app.sh\"]");
       const missing = service.dependsOn.filter((name) => !this.services.has(name) && !local.has(name));
       v.check(missing.length === 0, "dependsOn", `of ${service.name} names ${missing.join(", ")}, which is not deployed yet`, "declare tiers in dependency order: MysqlCluster, then WebAppTier, then LoadBalancerTier");
+      this.checkDeclaration(service);
     }
     v.check(spec.services.filter((s) => s.dataVolume).length <= 1, "dataVolume", `: host ${spec.name} has more than one service with a data volume`, "give each database node its own host");
     v.throwIfInvalid();
+  }
+
+  /**
+   * What a service asks that a VM cannot do (an image) or does differently (no
+   * health-check runner, no published host port), reported under the user's
+   * construct and prop: refused when the deployment would break, warned about
+   * when it would be silently ignored.
+   */
+  private checkDeclaration(service: ServiceSpec): void {
+    const declared = service.declaredBy;
+    const construct = declared?.construct ?? "AwsTarget";
+    const scope = declared?.scope ?? this;
+    const prop = (field: DeclaredField, fallback: string) => declared?.props[field] ?? fallback;
+    const v = new PropValidator(construct, scope);
+    v.check(service.image === undefined, prop("image", "image"), `is "${service.image}", but AwsTarget installs Debian packages and runs no images (service ${service.name})`, "ship your app as a bundle (app.bundlePath) on AWS");
+    v.check(service.image !== undefined || (service.command.length > 0 && service.command[0].startsWith("/")), prop("command", "command"), `of ${service.name} is ${JSON.stringify(service.command)}; on a VM (systemd) it must start with an absolute path`, 'use an absolute path, for example ["/usr/bin/node", "/opt/ha-web/app/server.js"]');
+    const user = service.user ?? "root";
+    const low = service.ingress.map((i) => i.port).filter((port) => port < 1024);
+    v.check(user === "root" || low.length === 0, prop("user", "user"), `is "${user}", but ${service.name} listens on port ${low.join(", ")}: on a VM only root may bind ports below 1024`, "listen on a port of 1024 or above (app.port), or run as root and drop privileges in your app");
+    v.throwIfInvalid();
+    if (declared?.props.healthCheck) {
+      warnProp(construct, scope, declared.props.healthCheck, "has no effect on AwsTarget: systemd restarts a service that exits, and the load balancer checks the health path", "leave it unset for AWS (it is used by DockerTarget)");
+    }
+    if (declared?.props.publish) {
+      warnProp(construct, scope, declared.props.publish, "has no effect on AwsTarget: the load balancer's `port` is published on its Elastic IP", "leave it unset for AWS (it picks the host port on DockerTarget)");
+    }
   }
 }
 
@@ -214,56 +246,4 @@ function debianAmi(scope: Construct, architecture: CpuArchitecture): DataAwsAmi 
       { name: "root-device-type", values: ["ebs"] },
     ],
   });
-}
-
-function validateProps(
-  scope: Construct,
-  props: AwsTargetProps,
-  namePrefix: string,
-  zoneName: string,
-  instanceTypes: Record<ServiceRole, string>,
-  packages: Record<Software, readonly string[]>,
-): void {
-  const v = new PropValidator("AwsTarget", scope);
-  const literal = (value: string | undefined) => value !== undefined && !Token.isUnresolved(value);
-  v.check(isDnsLabel(namePrefix) && namePrefix.length <= 20, "namePrefix", `"${namePrefix}" is not a DNS label of at most 20 characters`, 'use lower-case letters, digits and dashes, for example "haweb"');
-  if (props.region !== undefined) v.check(/^[a-z]{2}(-[a-z]+)+-\d$/.test(props.region), "region", `"${props.region}" is not an AWS region`, 'use a region name such as "eu-west-1"');
-  const zones = props.availabilityZones ?? 2;
-  const nat = props.natGateways ?? 1;
-  v.check(Number.isInteger(zones) && zones >= 2 && zones <= 6, "availabilityZones", `is ${zones}; it must be a whole number from 2 to 6`, "use 2 (or 3 for more headroom)");
-  v.check(Number.isInteger(nat) && nat >= 1 && nat <= zones, "natGateways", `is ${nat}; it must be a whole number from 1 to availabilityZones (${zones})`, "use 1 (cheapest) or one per zone (survives a zone outage)");
-  if (props.vpcCidr !== undefined) {
-    const cidr = parseCidr(props.vpcCidr);
-    v.check(cidr !== undefined && cidr[1] >= 16 && cidr[1] <= 20, "vpcCidr", `"${props.vpcCidr}" is not an IPv4 CIDR block from /16 to /20`, 'use a private range such as "10.40.0.0/16"');
-  }
-  if (props.existingVpc) {
-    const e = props.existingVpc;
-    v.check(e.vpcId.length > 0, "existingVpc.vpcId", "is empty", "pass the VPC's id");
-    v.check(e.publicSubnetIds.length > 0, "existingVpc.publicSubnetIds", "is empty: the load balancers need a public subnet", "pass at least one (two for HA) subnet routed to an internet gateway");
-    v.check(e.privateSubnetIds.length > 0, "existingVpc.privateSubnetIds", "is empty", "pass at least one (two for HA) subnet routed to a NAT gateway");
-  }
-  const retention = props.flowLogRetentionDays ?? 30;
-  v.check(LOG_RETENTION_DAYS.includes(retention), "flowLogRetentionDays", `is ${retention}, which CloudWatch Logs does not accept`, `use one of ${LOG_RETENTION_DAYS.slice(0, 8).join(", ")}, ...`);
-  v.check(zoneName.length <= 200 && zoneName.split(".").length >= 2 && zoneName.split(".").every(isDnsLabel), "privateZoneName", `"${zoneName}" is not a domain name`, 'use something like "haweb.internal"');
-  for (const [role, type] of Object.entries(instanceTypes)) {
-    v.check(/^[a-z][a-z0-9-]*\.[a-z0-9]+$/.test(type), `instanceTypes.${role}`, `"${type}" is not an instance type`, 'use a type such as "t3.small"');
-  }
-  const architecture = props.architecture ?? "x86_64";
-  v.check(architecture === "x86_64" || architecture === "arm64", "architecture", `"${architecture}" is not supported`, 'use "x86_64" or "arm64"');
-  if (literal(props.amiId)) v.check(/^ami-[0-9a-f]{8,17}$/.test(props.amiId as string), "amiId", `"${props.amiId}" is not an AMI id`, 'use an id such as "ami-0123456789abcdef0", or omit it for the newest Debian 12');
-  const root = props.rootVolumeSizeGb ?? 10;
-  v.check(Number.isInteger(root) && root >= 8 && root <= 16384, "rootVolumeSizeGb", `is ${root}`, "use a whole number of GiB, at least 8 (the Debian image's size)");
-  const dataType = props.dataVolumeType ?? "gp3";
-  v.check(["gp3", "gp2", "io1", "io2"].includes(dataType), "dataVolumeType", `"${dataType}" is not an SSD volume type`, 'use "gp3"');
-  if (literal(props.kmsKeyArn)) v.check(/^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:(key|alias)\/.+$/.test(props.kmsKeyArn as string), "kmsKeyArn", `"${props.kmsKeyArn}" is not a KMS key ARN`, "pass the key's ARN");
-  if (props.sshCidr !== undefined) {
-    const ssh = parseCidr(props.sshCidr);
-    v.check(ssh !== undefined, "sshCidr", `"${props.sshCidr}" is not an IPv4 CIDR block`, 'use your network\'s range, for example "203.0.113.0/24"');
-    v.check(ssh === undefined || ssh[1] >= 8, "sshCidr", `"${props.sshCidr}" opens SSH to (nearly) the whole internet`, "use your network's range, or Session Manager (no SSH at all)");
-  }
-  if (props.keyName !== undefined) v.check(props.keyName.length > 0, "keyName", "is empty", "pass the name of an EC2 key pair, or omit it");
-  for (const [software, list] of Object.entries(packages)) {
-    for (const pkg of list) v.check(/^[a-z0-9][a-z0-9+.-]+$/.test(pkg), `packages.${software}`, `"${pkg}" is not a Debian package name`, "use package names such as \"nginx\"");
-  }
-  v.throwIfInvalid();
 }

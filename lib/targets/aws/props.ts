@@ -58,7 +58,7 @@ export interface AwsTargetProps {
   /** Size of every root volume (encrypted gp3), in GiB. @default 10 */
   readonly rootVolumeSizeGb?: number;
   /** EBS type of the database data volumes (always encrypted). @default "gp3" */
-  readonly dataVolumeType?: "gp3" | "gp2" | "io1" | "io2";
+  readonly dataVolumeType?: "gp3" | "gp2";
   /**
    * Customer managed KMS key for volumes and secrets. The instance roles get
    * kms:Decrypt on it, through SSM only. @default the AWS managed keys (aws/ebs, aws/ssm)
@@ -88,6 +88,9 @@ export interface AwsTargetProps {
   /** Extra tags on every resource the providers create (with `createProviders`). @default {} */
   readonly tags?: Readonly<Record<string, string>>;
 }
+
+/** Size of a database node's data volume when MysqlCluster's volumeSizeGb is unset, in GiB. */
+export const DEFAULT_DATA_VOLUME_SIZE_GB = 20;
 
 export const DEFAULT_INSTANCE_TYPES: Readonly<Record<ServiceRole, string>> = {
   "load-balancer": "t3.micro",

@@ -2,7 +2,7 @@ import { Construct } from "constructs";
 import { SecurityGroup } from "@cdktf/provider-aws/lib/security-group";
 import { VpcSecurityGroupEgressRule } from "@cdktf/provider-aws/lib/vpc-security-group-egress-rule";
 import { VpcSecurityGroupIngressRule } from "@cdktf/provider-aws/lib/vpc-security-group-ingress-rule";
-import { FlowPeer, HostSpec, ROLE_CODE, ServiceRole } from "../target";
+import { FlowPeer, HostSpec, peerCode, ROLE_CODE, ServiceRole } from "../target";
 import { ROLE_TAG } from "./tags";
 
 /** Short codes of the roles, for names and construct ids. */
@@ -22,8 +22,8 @@ export interface HostSecurityGroupsProps {
  * TCP 80 to Debian's mirrors and TCP 443 to AWS's APIs, nothing else.
  */
 export class HostSecurityGroups extends Construct {
-  /** Groups by service role, created when a host first needs one. */
-  public readonly groups: Partial<Record<ServiceRole, SecurityGroup>> = {};
+  /** Groups by peer code (a role's, or a database cluster's: see peerCode), created when a host first needs one. */
+  public readonly groups: Record<string, SecurityGroup> = {};
   /** Egress every host needs: packages and AWS APIs. */
   public readonly egress: SecurityGroup;
   public readonly ssh?: SecurityGroup;
@@ -71,21 +71,22 @@ export class HostSecurityGroups extends Construct {
     }
   }
 
-  /** The group of a service role. */
-  forRole(role: ServiceRole): SecurityGroup {
-    this.groups[role] ??= new SecurityGroup(this, ROLE_CODE[role], {
-      name: `${this.props.namePrefix}-${ROLE_CODE[role]}`,
-      description: `cdktf-ha-web: ${role} nodes`,
+  /** The group of a service role (of one database cluster, for databases). */
+  forRole(role: ServiceRole, group?: string): SecurityGroup {
+    const code = peerCode(role, group);
+    this.groups[code] ??= new SecurityGroup(this, code, {
+      name: `${this.props.namePrefix}-${code}`,
+      description: `cdktf-ha-web: ${role} nodes${code === ROLE_CODE[role] ? "" : ` of ${group}`}`,
       vpcId: this.props.vpcId,
-      tags: { Name: `${this.props.namePrefix}-${ROLE_CODE[role]}`, [ROLE_TAG]: role },
+      tags: { Name: `${this.props.namePrefix}-${code}`, [ROLE_TAG]: role },
     });
-    return this.groups[role];
+    return this.groups[code];
   }
 
   /** Ids of the groups an instance of `spec` carries. */
   groupIdsFor(spec: HostSpec): string[] {
-    const roles = [...new Set(spec.services.map((s) => s.role))];
-    return [...roles.map((r) => this.forRole(r).id), this.egress.id, ...(this.ssh ? [this.ssh.id] : [])];
+    const groups = [...new Map(spec.services.map((s) => [peerCode(s.role, s.group), this.forRole(s.role, s.group)])).values()];
+    return [...groups.map((g) => g.id), this.egress.id, ...(this.ssh ? [this.ssh.id] : [])];
   }
 
   /** Adds a rule for every flow of `spec`'s services that crosses to another host. */
@@ -94,10 +95,14 @@ export class HostSecurityGroups extends Construct {
     // A peer of another role that runs on this very host is reached over loopback.
     const colocated = (own: ServiceRole, peer: FlowPeer) => peer !== "internet" && peer !== own && hostRoles.has(peer);
     for (const service of spec.services) {
-      const group = this.forRole(service.role);
+      const group = this.forRole(service.role, service.group);
+      const own = peerCode(service.role, service.group);
+      // A peer of the same role is of the same cluster (replicas to their primary).
+      const peerGroup = (role: ServiceRole) => this.forRole(role, role === service.role ? service.group : undefined);
       for (const ingress of service.ingress) {
         if (colocated(service.role, ingress.from)) continue;
-        const key = `${ROLE_CODE[service.role]}-in-${ingress.port}-from-${ingress.from === "internet" ? "internet" : ROLE_CODE[ingress.from]}`;
+        const from = ingress.from === "internet" ? "internet" : peerCode(ingress.from, ingress.from === service.role ? service.group : undefined);
+        const key = `${own}-in-${ingress.port}-from-${from}`;
         if (this.rules.has(key)) continue;
         this.rules.add(key);
         new VpcSecurityGroupIngressRule(this, key, {
@@ -105,14 +110,14 @@ export class HostSecurityGroups extends Construct {
           ipProtocol: "tcp",
           fromPort: ingress.port,
           toPort: ingress.port,
-          ...(ingress.from === "internet" ? { cidrIpv4: "0.0.0.0/0" } : { referencedSecurityGroupId: this.forRole(ingress.from).id }),
+          ...(ingress.from === "internet" ? { cidrIpv4: "0.0.0.0/0" } : { referencedSecurityGroupId: peerGroup(ingress.from).id }),
           description: ruleDescription(ingress.description),
           tags: { Name: `${this.props.namePrefix}-${key}` },
         });
       }
       for (const egress of service.egress) {
         if (colocated(service.role, egress.to)) continue;
-        const key = `${ROLE_CODE[service.role]}-out-${egress.port}-to-${ROLE_CODE[egress.to]}`;
+        const key = `${own}-out-${egress.port}-to-${peerCode(egress.to, egress.toGroup)}`;
         if (this.rules.has(key)) continue;
         this.rules.add(key);
         new VpcSecurityGroupEgressRule(this, key, {
@@ -120,7 +125,7 @@ export class HostSecurityGroups extends Construct {
           ipProtocol: "tcp",
           fromPort: egress.port,
           toPort: egress.port,
-          referencedSecurityGroupId: this.forRole(egress.to).id,
+          referencedSecurityGroupId: this.forRole(egress.to, egress.toGroup).id,
           description: ruleDescription(egress.description),
           tags: { Name: `${this.props.namePrefix}-${key}` },
         });

@@ -7,11 +7,13 @@ import { Volume } from "@cdktf/provider-docker/lib/volume";
 import { DockerProvider } from "@cdktf/provider-docker/lib/provider";
 import { Password } from "@cdktf/provider-random/lib/password";
 import { RandomProvider } from "@cdktf/provider-random/lib/provider";
-import { isDnsLabel, isDockerName, isPort } from "../../../templates/validate";
+import { isPort } from "../../../templates/validate";
 import { escapeTerraformTemplate } from "../../terraform-escape";
-import { PropValidator } from "../../validation";
-import { DeployedHost, DeploymentTarget, FlowPeer, HostSpec, ROLE_CODE, Secret, ServiceRole, ServiceSpec, Software } from "../target";
+import { claimInApp } from "../../private/app-claims";
+import { PropValidator, warnProp } from "../../validation";
+import { ColocatedAddress, DeployedHost, DeploymentTarget, FlowPeer, HostSpec, peerCode, ROLE_CODE, Secret, ServiceSpec, Software } from "../target";
 import { DEFAULT_DOCKER_IMAGES } from "./images";
+import { validateDockerTargetProps } from "./validate-docker-target-props";
 
 export interface DockerTargetProps {
   /**
@@ -40,6 +42,23 @@ export interface DockerTargetProps {
 /** Label under which containers record what they were replaced along with. */
 export const RESTART_WITH_LABEL_PREFIX = "ha-web.restart-with.";
 
+/** Labels prefix under which every container describes itself (role, tier, host, allowed ingress): read by the diagram. */
+export const DESCRIBE_LABEL_PREFIX = "ha-web.";
+
+/**
+ * What a container is, as labels: its role, the tier (construct path) and host it
+ * belongs to, and the flows it accepts (`PORT/PROTOCOL:FROM`, space-separated), so
+ * tools that read only the synthesized JSON (the diagram) see the flow model.
+ */
+function describeService(scope: Construct, hostName: string, service: ServiceSpec): Record<string, string> {
+  return {
+    [`${DESCRIBE_LABEL_PREFIX}role`]: service.role,
+    [`${DESCRIBE_LABEL_PREFIX}tier`]: scope.node.path,
+    [`${DESCRIBE_LABEL_PREFIX}host`]: hostName,
+    [`${DESCRIBE_LABEL_PREFIX}ingress`]: service.ingress.map((i) => `${i.port}/tcp:${i.from}`).join(" "),
+  };
+}
+
 /**
  * Local Docker: one container per service, one network per tier boundary (the
  * ones without internet access `internal`), named volumes for data, and only the
@@ -60,6 +79,7 @@ export class DockerTarget extends Construct implements DeploymentTarget {
   private readonly keepImagesLocally: boolean;
   private readonly assets: Record<string, TerraformAsset> = {};
   private readonly publishedPorts = new Map<number, string>();
+  private readonly dockerHost: string;
 
   constructor(scope: Construct, id: string, props: DockerTargetProps = {}) {
     super(scope, id);
@@ -68,13 +88,12 @@ export class DockerTarget extends Construct implements DeploymentTarget {
     this.imageNames = { ...DEFAULT_DOCKER_IMAGES, ...props.images };
     this.keepImagesLocally = props.keepImagesLocally ?? true;
 
-    const v = new PropValidator("DockerTarget", this);
-    v.check(isDnsLabel(this.namePrefix) && isDockerName(this.namePrefix), "namePrefix", `"${this.namePrefix}" is not a valid Docker name and DNS label`, 'use lower-case letters, digits and dashes, for example "haweb"');
-    v.check(/^(\d{1,3}\.){3}\d{1,3}$/.test(this.publishAddress), "publishAddress", `"${this.publishAddress}" is not an IPv4 address`, 'use "127.0.0.1" (local only) or "0.0.0.0"');
-    for (const [software, image] of Object.entries(this.imageNames)) {
-      v.check(/^[a-z0-9]([a-z0-9._/:@-]*)$/.test(image), `images.${software}`, `"${image}" is not an image reference`, 'use a reference like "nginx:1.22"');
-    }
-    v.throwIfInvalid();
+    validateDockerTargetProps(this, props, this.namePrefix, this.publishAddress, this.imageNames);
+    this.dockerHost = props.dockerHost ?? "default";
+    const owner = claimInApp(this, `docker:${this.dockerHost}:prefix:${this.namePrefix}`);
+    new PropValidator("DockerTarget", this)
+      .check(owner === undefined, "namePrefix", `"${this.namePrefix}" is already used by the DockerTarget '${owner}' of this app on the same Docker engine: both would create the same container, network and volume names`, "give every stack's DockerTarget its own namePrefix")
+      .throwIfInvalid();
 
     if (props.createProviders ?? true) {
       new DockerProvider(this, "docker", props.dockerHost ? { host: props.dockerHost } : {});
@@ -82,9 +101,9 @@ export class DockerTarget extends Construct implements DeploymentTarget {
     }
   }
 
-  colocatedAddress(_hostName: string, serviceName: string): string {
+  colocated(_hostName: string, serviceName: string): ColocatedAddress {
     // Containers do not share a network namespace: Nginx reaches its app by the app's alias.
-    return serviceName;
+    return { address: serviceName, bindAddress: "0.0.0.0" };
   }
 
   createSecret(scope: Construct, id: string, name: string): Secret {
@@ -97,19 +116,23 @@ export class DockerTarget extends Construct implements DeploymentTarget {
     const resources: Record<string, Construct> = {};
     let published: DeployedHost["published"];
     for (const service of spec.services) {
-      const container = this.addService(scope, service);
+      const container = this.addService(scope, spec.name, service);
       resources[service.name] = container;
       if (service.publish && !published) published = { address: this.publishAddress, port: service.publish.hostPort };
     }
     return { name: spec.name, address: spec.name, resources, published };
   }
 
-  /** Name of the Docker network between two roles: only peers that talk share a network. */
-  boundaryName(from: FlowPeer, to: ServiceRole): string {
-    return from === "internet" ? "edge" : `${ROLE_CODE[from]}-${ROLE_CODE[to]}`;
+  /**
+   * Name of the Docker network between a role and the listeners it talks to
+   * (`to` is a peer code: a role's, or a database cluster's): only peers that
+   * talk share a network, and each database cluster has its own.
+   */
+  boundaryName(from: FlowPeer, to: string): string {
+    return from === "internet" ? "edge" : `${ROLE_CODE[from]}-${to}`;
   }
 
-  private addService(scope: Construct, service: ServiceSpec): Container {
+  private addService(scope: Construct, hostName: string, service: ServiceSpec): Container {
     const v = new PropValidator("DockerTarget", this);
     v.check(!this.containers[service.name], "service name", `"${service.name}" is used by two services`, "give every node a unique name");
     if (service.publish) {
@@ -118,6 +141,12 @@ export class DockerTarget extends Construct implements DeploymentTarget {
       v.check(isPort(hostPort), "publishPort", `${hostPort} is outside 1-65535`, "pick a free host port such as 8080");
       v.check(owner === undefined, "publishPort", `${hostPort} is already published by ${owner}`, "give every published listener its own host port");
       this.publishedPorts.set(hostPort, service.name);
+      const elsewhere = claimInApp(this, `docker:${this.dockerHost}:port:${hostPort}`);
+      v.check(elsewhere === undefined, "publishPort", `${hostPort} is already published by the DockerTarget '${elsewhere}' of another stack in this app on the same Docker engine`, "give each stack's load balancer its own publishPort");
+    }
+    const declared = service.declaredBy;
+    if (declared?.props["dataVolume.sizeGb"]) {
+      warnProp(declared.construct, declared.scope, declared.props["dataVolume.sizeGb"], "has no effect on DockerTarget: a named volume has no size (it grows on the Docker host's disk)", "leave it unset for Docker, or use AwsTarget where it sizes the EBS volume");
     }
     const missing = service.dependsOn.filter((name) => !this.containers[name]);
     v.check(missing.length === 0, "dependsOn", `of ${service.name} names ${missing.join(", ")}, which is not deployed yet`, "declare tiers in dependency order: MysqlCluster, then WebAppTier, then LoadBalancerTier");
@@ -125,23 +154,24 @@ export class DockerTarget extends Construct implements DeploymentTarget {
 
     const networkNames = new Set<string>();
     const networks: Network[] = [];
-    const join = (from: FlowPeer, to: ServiceRole) => {
+    const join = (from: FlowPeer, to: string) => {
       const boundary = this.boundaryName(from, to);
       if (networkNames.has(boundary)) return;
       networkNames.add(boundary);
       networks.push(this.network(boundary, from !== "internet"));
     };
-    for (const ingress of service.ingress) join(ingress.from, service.role);
-    for (const egress of service.egress) join(service.role, egress.to);
+    const own = peerCode(service.role, service.group);
+    for (const ingress of service.ingress) join(ingress.from, own);
+    for (const egress of service.egress) join(service.role, peerCode(egress.to, egress.toGroup));
 
     const image = this.image(service.image ?? this.imageNames[service.software]);
     // Our start script replaces the image's entrypoint and its default command.
     const [entrypoint, ...command] = service.command.map(escapeTerraformTemplate);
     const run = entrypoint === undefined ? {} : { entrypoint: [entrypoint], command };
-    const labels = (service.restartWith ?? []).map((name) => ({
-      label: `${RESTART_WITH_LABEL_PREFIX}${name}`,
-      value: this.containers[name]?.id ?? "",
-    }));
+    const labels = [
+      ...Object.entries(describeService(scope, hostName, service)).map(([label, value]) => ({ label, value })),
+      ...(service.restartWith ?? []).map((name) => ({ label: `${RESTART_WITH_LABEL_PREFIX}${name}`, value: this.containers[name]?.id ?? "" })),
+    ];
 
     const container = new Container(scope, `${service.name}-container`, {
       name: `${this.namePrefix}-${service.name}`,
@@ -171,7 +201,7 @@ export class DockerTarget extends Construct implements DeploymentTarget {
         retries: 3,
         startPeriod: service.dataVolume ? "120s" : "20s",
       },
-      labels: labels.length > 0 ? labels : undefined,
+      labels,
       stopTimeout: service.dataVolume ? 60 : 15,
       dependsOn: service.dependsOn.map((name) => this.containers[name]),
       ports: service.publish ? [{ internal: service.publish.port, external: service.publish.hostPort, ip: this.publishAddress }] : undefined,

@@ -11,7 +11,7 @@ import { SsmParameter } from "@cdktf/provider-aws/lib/ssm-parameter";
 import { VolumeAttachment } from "@cdktf/provider-aws/lib/volume-attachment";
 import { VpcSecurityGroupIngressRule } from "@cdktf/provider-aws/lib/vpc-security-group-ingress-rule";
 import { AwsStack } from "../../../../examples/aws-stack";
-import { LoadBalancerTier, MysqlCluster, WebAppTier } from "../../../../lib";
+import { demoAppBundlePath, LoadBalancerTier, MysqlCluster, WebAppTier } from "../../../../lib";
 import { AwsTarget, AwsTargetProps, cidrSubnet, SESSION_MANAGER_ACTIONS } from "../../../../lib/targets/aws";
 import { checkPolicy, findSecretsInText } from "../../../../lib/policy";
 import { PATHS } from "../../../../templates/paths";
@@ -288,7 +288,7 @@ describe("AwsTarget props", () => {
       instanceTypes: { web: "m6i.large", database: "r6i.large" },
       amiId: "ami-0123456789abcdef0",
       rootVolumeSizeGb: 20,
-      dataVolumeType: "io2",
+      dataVolumeType: "gp2",
       kmsKeyArn: kms,
       replaceOnNewAmi: true,
     });
@@ -297,7 +297,7 @@ describe("AwsTarget props", () => {
     expect(instances["web-1"].lifecycle).toBeUndefined();
     expect(instances["db-primary"].instance_type).toBe("r6i.large");
     expect(p.data?.aws_ami).toBeUndefined();
-    expect(j).toHaveResourceWithProperties(EbsVolume, { type: "io2", kms_key_id: kms, encrypted: true });
+    expect(j).toHaveResourceWithProperties(EbsVolume, { type: "gp2", kms_key_id: kms, encrypted: true });
     expect(j).toHaveResourceWithProperties(SsmParameter, { key_id: kms });
     const db = Object.values(resources(p, "aws_iam_role_policy")).map((x) => String(x.policy)).find((x) => x.includes("DecryptOwnSecrets"));
     expect(JSON.parse(db ?? "{}").Statement).toContainEqual({ Sid: "DecryptOwnSecrets", Effect: "Allow", Action: ["kms:Decrypt"], Resource: [kms], Condition: { StringLike: { "kms:ViaService": "ssm.*.amazonaws.com" } } });
@@ -347,7 +347,7 @@ describe("AwsTarget props", () => {
         const database = new MysqlCluster(stack, "db", { target, replicas: 0 });
         new WebAppTier(stack, "web", { target, database, app: { image: "registry.local/shop:1" } });
       }),
-    ).toThrow(/prop `image` of web-1-app is "registry.local\/shop:1", but AwsTarget installs Debian packages and runs no images. Fix: ship your app as a bundle/);
+    ).toThrow(/WebAppTier 'test\/web' has invalid props:\n- prop `app.image` is "registry.local\/shop:1", but AwsTarget installs Debian packages and runs no images \(service web-1-app\)\. Fix: ship your app as a bundle \(app.bundlePath\) on AWS\.$/);
   });
 
   test("user data over EC2's 16 KB is refused at synth time, with the fix", () => {
@@ -383,14 +383,77 @@ describe("AwsTarget props", () => {
     [{ privateZoneName: "internal" }, /prop `privateZoneName` "internal" is not a domain name/],
     [{ instanceTypes: { web: "large" } }, /prop `instanceTypes.web` "large" is not an instance type/],
     [{ amiId: "debian" }, /prop `amiId` "debian" is not an AMI id/],
-    [{ rootVolumeSizeGb: 4 }, /prop `rootVolumeSizeGb` is 4. Fix: use a whole number of GiB, at least 8/],
+    [{ rootVolumeSizeGb: 4 }, /prop `rootVolumeSizeGb` is 4. Fix: use a whole number of GiB from 8/],
     [{ sshCidr: "0.0.0.0/0" }, /prop `sshCidr` "0.0.0.0\/0" opens SSH to \(nearly\) the whole internet. Fix: use your network's range, or Session Manager/],
     [{ sshCidr: "office" }, /prop `sshCidr` "office" is not an IPv4 CIDR block/],
     [{ kmsKeyArn: "my-key" }, /prop `kmsKeyArn` "my-key" is not a KMS key ARN/],
     [{ existingVpc: { vpcId: "vpc-1", publicSubnetIds: [], privateSubnetIds: ["subnet-1"] } }, /prop `existingVpc.publicSubnetIds` is empty: the load balancers need a public subnet/],
     [{ packages: { nginx: ["nginx latest"] } }, /prop `packages.nginx` "nginx latest" is not a Debian package name/],
+    [{ packages: { redis: ["redis"] } as never }, /prop `packages` has "redis", which is no software the library runs/],
+    [{ vpcCidr: "10.40.1.0/16" }, /prop `vpcCidr` "10.40.1.0\/16" has host bits set/],
+    [{ dataVolumeType: "io1" as never }, /prop `dataVolumeType` "io1" is not supported \(io1 and io2 need provisioned IOPS/],
+    [{ kmsKeyArn: "arn:aws:kms:eu-west-1:123456789012:alias/db" }, /an alias ARN cannot be used in the instance roles' IAM grants/],
+    [{ instanceTypes: { cache: "t3.small" } as never }, /prop `instanceTypes` has "cache", which is no host role/],
+    [{ tags: { "aws:owner": "me" } }, /prop `tags` key "aws:owner" is empty, longer than 128 characters or starts with "aws:"/],
   ])("rejects %j", (props, message) => {
     expect(attempt(props)).toThrow(message);
+  });
+
+  const warningsOf = (props: AwsTargetProps) => annotations(new AwsTarget(new TerraformStack(Testing.app(), "warn"), "aws", props), "warn");
+  test.each<[AwsTargetProps, RegExp]>([
+    [{ existingVpc: { vpcId: "vpc-1", publicSubnetIds: ["s-1", "s-2"], privateSubnetIds: ["s-3", "s-4"] }, natGateways: 2 }, /prop `natGateways` has no effect with existingVpc/],
+    [{ instanceTypes: { app: "t3.large" } }, /prop `instanceTypes.app` has no effect: the app server runs on its web node's VM/],
+    [{ instanceTypes: { web: "t4g.small" } }, /prop `instanceTypes.web` "t4g.small" looks like an arm64 type, but architecture is x86_64/],
+    [{ architecture: "arm64" }, /prop `instanceTypes.database` "t3.medium" looks like an x86_64 type, but architecture is arm64/],
+    [{ vpcCidr: "100.64.0.0/16" }, /prop `vpcCidr` "100.64.0.0\/16" is not a private \(RFC 1918\) range/],
+    [{ createProviders: false, region: "eu-west-1" }, /prop `region` has no effect with createProviders: false/],
+    [{ keyName: "ops" }, /prop `keyName` has no effect without sshCidr/],
+    [{ amiId: "ami-0123456789abcdef0", replaceOnNewAmi: true }, /prop `replaceOnNewAmi` has no effect with amiId/],
+  ])("warns about %j, which AWS would silently ignore or reject at boot", (props, message) => {
+    expect(warningsOf(props)).toEqual(expect.arrayContaining([expect.stringMatching(message)]));
+  });
+
+  test("tier props that do nothing on EC2 are warned about, under the tier's name", () => {
+    let web!: WebAppTier;
+    let lb!: LoadBalancerTier;
+    synthAws((stack, target) => {
+      const database = new MysqlCluster(stack, "db", { target, replicas: 0 });
+      web = new WebAppTier(stack, "web", { target, database, app: { bundlePath: demoAppBundlePath(), command: ["/usr/bin/node", "/opt/ha-web/app/server.js"], healthCheck: ["/bin/true"] } });
+      lb = new LoadBalancerTier(stack, "lb", { target, webTier: web, publishPort: 9000 });
+    });
+    expect(annotations(web, "warn")).toContainEqual(expect.stringMatching(/^WebAppTier 'test\/web': prop `app.healthCheck` has no effect on AwsTarget/));
+    expect(annotations(lb, "warn")).toContainEqual(expect.stringMatching(/^LoadBalancerTier 'test\/lb': prop `publishPort` has no effect on AwsTarget/));
+  });
+
+  test("an app that cannot bind its port on a VM is refused: a non-root user below 1024", () => {
+    expect(() =>
+      synthAws((stack, target) => {
+        const database = new MysqlCluster(stack, "db", { target, replicas: 0 });
+        new WebAppTier(stack, "web", { target, database, port: 8080, app: { port: 80 } });
+      }),
+    ).toThrow(/WebAppTier 'test\/web' has invalid props:\n- prop `user` is "node", but web-1-app listens on port 80: on a VM only root may bind ports below 1024/);
+  });
+
+  test("two stacks of one app cannot share a namePrefix (SSM parameters and names would collide)", () => {
+    const app = Testing.app();
+    new AwsTarget(new TerraformStack(app, "blue"), "aws");
+    expect(() => new AwsTarget(new TerraformStack(app, "green"), "aws")).toThrow(
+      /AwsTarget 'green\/aws' has invalid props:\n- prop `namePrefix` "haweb" is already used by the AwsTarget 'blue\/aws' of this app in us-east-1.*Fix: give every stack's AwsTarget its own namePrefix/,
+    );
+    expect(() => new AwsTarget(new TerraformStack(app, "other"), "aws", { namePrefix: "other" })).not.toThrow();
+  });
+
+  test("each database cluster gets its own security group: an app reaches only the cluster it was given", () => {
+    const { parsed } = synthAws((stack, target) => {
+      const shop = new MysqlCluster(stack, "shop-db", { target, replicas: 0 });
+      new MysqlCluster(stack, "stats-db", { target, replicas: 0, namePrefix: "stats" });
+      new WebAppTier(stack, "web", { target, database: shop, nodes: 1 });
+    });
+    const groups = Object.values(resources(parsed, "aws_security_group")).map((g) => g.name).sort();
+    expect(groups).toEqual(expect.arrayContaining(["haweb-db", "haweb-stats-db"]));
+    const egress = Object.keys(resources(parsed, "aws_vpc_security_group_egress_rule"));
+    expect(egress.some((key) => key.includes("app-out-3306-to-db_"))).toBe(true);
+    expect(egress.some((key) => key.includes("app-out-3306-to-stats-db"))).toBe(false);
   });
 
   test("reports every bad prop at once", () => {

@@ -45,6 +45,11 @@ describe("DockerTarget", () => {
     [{ namePrefix: "My Stack" }, /DockerTarget 'bad\/docker'[\s\S]*prop `namePrefix` "My Stack" is not a valid Docker name and DNS label/],
     [{ publishAddress: "localhost" }, /prop `publishAddress` "localhost" is not an IPv4 address/],
     [{ images: { nginx: "Nginx Latest" } }, /prop `images\.nginx` "Nginx Latest" is not an image reference/],
+    [{ images: { nginx: "nginx::1" } }, /prop `images\.nginx` "nginx::1" is not an image reference/],
+    [{ images: { redis: "redis:7" } as never }, /prop `images` has "redis", which is no software the library runs/],
+    [{ publishAddress: "300.0.0.1" }, /prop `publishAddress` "300\.0\.0\.1" is not an IPv4 address/],
+    [{ dockerHost: "localhost:2375" }, /prop `dockerHost` "localhost:2375" is not a Docker daemon address/],
+    [{ dockerHost: "unix:///var/run/docker.sock", createProviders: false }, /prop `dockerHost` is set with createProviders: false/],
   ])("rejects %j", (props, message) => {
     expect(attempt(props)).toThrow(message);
   });
@@ -55,5 +60,20 @@ describe("DockerTarget", () => {
     const backends = [{ name: "web-1", host: "web-1", port: 80 }];
     new LoadBalancerTier(stack, "a", { target, backends, namePrefix: "a" });
     expect(() => new LoadBalancerTier(stack, "b", { target, backends, namePrefix: "b" })).toThrow(/prop `publishPort` 8080 is already published by a-1/);
+  });
+
+  test("two stacks of one app on one engine cannot share a namePrefix or a published port", () => {
+    const app = Testing.app();
+    new DockerTarget(new TerraformStack(app, "blue"), "docker");
+    expect(() => new DockerTarget(new TerraformStack(app, "green"), "docker")).toThrow(
+      /DockerTarget 'green\/docker' has invalid props:\n- prop `namePrefix` "haweb" is already used by the DockerTarget 'blue\/docker' of this app on the same Docker engine.*Fix: give every stack's DockerTarget its own namePrefix/,
+    );
+    const backends = [{ name: "web-1", host: "web-1", port: 80 }];
+    const blue = new TerraformStack(app, "blue2");
+    new LoadBalancerTier(blue, "lb", { target: new DockerTarget(blue, "docker", { namePrefix: "blue" }), backends });
+    const green = new TerraformStack(app, "green2");
+    expect(() => new LoadBalancerTier(green, "lb", { target: new DockerTarget(green, "docker", { namePrefix: "green" }), backends })).toThrow(
+      /prop `publishPort` 8080 is already published by the DockerTarget 'blue2\/docker' of another stack in this app on the same Docker engine/,
+    );
   });
 });

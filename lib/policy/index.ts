@@ -1,25 +1,33 @@
 /**
- * A security policy for the Terraform this library (or you) synthesizes, as a
- * cdktf Aspect. Each rule mirrors a checkov rule and lives in its own file.
+ * `cdktf-ha-web/policy`: a security policy for the Terraform this library (or
+ * you) synthesizes, as a cdktf Aspect. Each rule mirrors a checkov rule and
+ * lives in its own file; exceptions are suppressions with a reason.
+ *
+ * This module exports only what users call or implement: the helpers the rules
+ * share (attribute readers, security group rule views, the stack index) stay
+ * internal and may change in any release.
  */
-export * from "./types";
-export * from "./markers";
-export * from "./secret-scan";
-export * from "./context";
-export * from "./security-group-rules";
-export * from "./rule-pack";
-export * from "./policy-aspect";
-export * from "./rules/ckv-aws-3-ebs-volume-encrypted";
-export * from "./rules/ckv-aws-8-launch-volumes-encrypted";
-export * from "./rules/ckv-aws-23-security-group-descriptions";
-export * from "./rules/ckv-aws-24-no-public-ssh";
-export * from "./rules/ckv-aws-25-no-public-rdp";
-export * from "./rules/ckv-aws-46-no-secrets-in-user-data";
-export * from "./rules/ckv-aws-79-imdsv2-required";
-export * from "./rules/ckv-aws-88-no-public-ip";
-export * from "./rules/ckv-aws-126-detailed-monitoring";
-export * from "./rules/ckv-aws-260-no-public-http";
-export * from "./rules/ckv-aws-277-no-public-all-ports";
-export * from "./rules/ckv-aws-382-no-unrestricted-egress";
-export * from "./rules/ckv2-aws-41-instance-iam-role";
-export * from "./rules/haweb-aws-1-internet-ingress-only-to-load-balancer";
+export { checkPolicy, HaWebPolicyChecks } from "./policy-aspect";
+export type { CheckPolicyOptions, PolicyOptions } from "./policy-aspect";
+export { PolicySuppressions } from "./suppressions";
+export type { PolicySuppression } from "./suppressions";
+export type { Finding, PolicyContext, PolicyRule, ResourceView } from "./types";
+export { HA_WEB_RULES } from "./rule-pack";
+// Every rule, so you can build your own pack (`HaWebPolicyChecks.applyTo(stack, { rules: [...] })`).
+export { CKV_AWS_3 } from "./rules/ckv-aws-3-ebs-volume-encrypted";
+export { CKV_AWS_8 } from "./rules/ckv-aws-8-launch-volumes-encrypted";
+export { CKV_AWS_23 } from "./rules/ckv-aws-23-security-group-descriptions";
+export { CKV_AWS_24 } from "./rules/ckv-aws-24-no-public-ssh";
+export { CKV_AWS_25 } from "./rules/ckv-aws-25-no-public-rdp";
+export { CKV_AWS_46 } from "./rules/ckv-aws-46-no-secrets-in-user-data";
+export { CKV_AWS_79 } from "./rules/ckv-aws-79-imdsv2-required";
+export { CKV_AWS_88 } from "./rules/ckv-aws-88-no-public-ip";
+export { CKV_AWS_126 } from "./rules/ckv-aws-126-detailed-monitoring";
+export { CKV_AWS_260 } from "./rules/ckv-aws-260-no-public-http";
+export { CKV_AWS_277 } from "./rules/ckv-aws-277-no-public-all-ports";
+export { CKV_AWS_382 } from "./rules/ckv-aws-382-no-unrestricted-egress";
+export { CKV2_AWS_41 } from "./rules/ckv2-aws-41-instance-iam-role";
+export { HAWEB_AWS_1 } from "./rules/haweb-aws-1-internet-ingress-only-to-load-balancer";
+// CKV_AWS_46's secret heuristics, for checking other text (the AWS target's tests scan delivered user data).
+export { findSecretsInText } from "./secret-scan";
+export type { SecretScanOptions } from "./secret-scan";

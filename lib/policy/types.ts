@@ -12,6 +12,7 @@ export interface ResourceView {
   readonly path: string;
   /** Synthesized attributes (snake_case), escape-hatch overrides included. */
   readonly config: Readonly<Record<string, unknown>>;
+  /** The cdktf resource itself. */
   readonly construct: TerraformResource;
 }
 
@@ -23,6 +24,7 @@ export interface PolicyContext {
   readonly sensitiveVariables: ReadonlySet<string>;
 }
 
+/** A rule's verdict on one resource: what is wrong there and how to fix it. */
 export interface Finding {
   /** The checkov rule mirrored, for example "CKV_AWS_79". */
   readonly ruleId: string;
@@ -34,14 +36,23 @@ export interface Finding {
   readonly fix: string;
   /** The annotation text: rule, resource, problem and fix. */
   readonly message: string;
+  /**
+   * Set when a `PolicySuppressions` entry accepts this finding (it is then an
+   * info annotation, not an error). `checkPolicy` returns such findings only
+   * with `includeSuppressed: true`.
+   */
+  readonly suppressed?: { readonly reason: string };
 }
 
+/** One check of the policy. Implement it to add your own rules to a pack (`PolicyOptions.rules`). */
 export interface PolicyRule {
   /** The checkov id (or HAWEB_* for a rule checkov has no single id for). */
   readonly id: string;
+  /** What the rule requires, in one line. */
   readonly title: string;
   /** Terraform types the rule looks at. */
   readonly resourceTypes: readonly string[];
+  /** The findings on `resource` (one of `resourceTypes`): none when it complies. */
   readonly check: (resource: ResourceView, context: PolicyContext) => Finding[];
 }
 

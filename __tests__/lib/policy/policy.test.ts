@@ -1,5 +1,5 @@
 import "cdktf/lib/testing/adapters/jest";
-import { existsSync, mkdtempSync, readdirSync, rmSync } from "fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "fs";
 import { tmpdir } from "os";
 import { join } from "path";
 import { App, Testing, TerraformStack, TerraformVariable } from "cdktf";
@@ -14,7 +14,8 @@ import { Password } from "@cdktf/provider-random/lib/password";
 import { AwsStack } from "../../../examples/aws-stack";
 import { LoadBalancerTier, MysqlCluster, WebAppTier } from "../../../lib";
 import { AwsTarget } from "../../../lib/targets/aws";
-import { checkPolicy, HA_WEB_RULES, HaWebPolicyChecks, policyErrors } from "../../../lib/policy";
+import { checkPolicy, HA_WEB_RULES, HaWebPolicyChecks, PolicySuppressions } from "../../../lib/policy";
+import { policyErrors, policyInfos } from "../../../lib/policy/policy-aspect";
 
 /** The example stack (policy checks on), made insecure by `mutate`, synthesized; the policy's error annotations. */
 function errorsOf(mutate: (stack: AwsStack) => void): string[] {
@@ -139,16 +140,25 @@ describe("each rule fails, with its message, on a stack made insecure on purpose
     ]);
   });
 
-  test("HAWEB_AWS_1: a load balancer listening on 8080 is told to listen on 80 or skip the rule with a reason, not to do what it did", () => {
+  test("HAWEB_AWS_1: a load balancer listening on 8080 is told to listen on 80 or suppress the finding with a reason, not to do what it did", () => {
     const stack = new TerraformStack(Testing.app(), "lb8080");
     const target = new AwsTarget(stack, "aws");
     const database = new MysqlCluster(stack, "db", { target, replicas: 0 });
     new LoadBalancerTier(stack, "lb", { target, webTier: new WebAppTier(stack, "web", { target, database }), port: 8080 });
     const findings = checkPolicy(stack).filter((f) => f.ruleId === "HAWEB_AWS_1");
     expect(findings.map((f) => f.message)).toEqual([
-      expect.stringMatching(/on port 8080; the load balancer may take traffic from the internet only on 80 and 443\. Fix: listen on 80 \(LoadBalancerTier's port; 443 for HTTPS\), or, if the other port is intended, leave this rule out with HaWebPolicyChecks\.applyTo\(stack, \{ skip: \["HAWEB_AWS_1"\] \}\)/),
+      expect.stringMatching(/on port 8080; the load balancer may take traffic from the internet only on 80 and 443\. Fix: listen on 80 \(LoadBalancerTier's port; 443 for HTTPS\), or, if the other port is intended, suppress this finding with a reason: /),
     ]);
-    expect(checkPolicy(stack, { skip: ["HAWEB_AWS_1"] })).toEqual([]);
+    // The fix names the call that accepts this one rule resource, by the path the library gave it.
+    const hint = `PolicySuppressions.addResourceSuppressionsByPath(stack, "${findings[0].path}", [{ id: "HAWEB_AWS_1", reason: "<why this port must take traffic from the internet>" }]).`;
+    expect(findings[0].message.endsWith(hint)).toBe(true);
+    expect(findings[0].path).toMatch(/^lb8080\/aws\//);
+
+    // Following it (with a real reason) clears the finding; nothing else is affected.
+    const reason = "the legacy client only knows port 8080 (ticket OPS-42)";
+    PolicySuppressions.addResourceSuppressionsByPath(stack, findings[0].path, [{ id: "HAWEB_AWS_1", reason }]);
+    expect(checkPolicy(stack)).toEqual([]);
+    expect(checkPolicy(stack, { includeSuppressed: true })).toEqual([{ ...findings[0], suppressed: { reason } }]);
   });
 
   test("CKV_AWS_23: a group without description and a rule whose description was removed", () => {
@@ -220,14 +230,31 @@ describe("each rule fails, with its message, on a stack made insecure on purpose
 });
 
 describe("using the policy on your own stacks", () => {
-  test("HaWebPolicyChecks.applyTo any stack; `skip` leaves out rules you document yourself", () => {
+  test("HaWebPolicyChecks.applyTo any stack; a stack suppression with a reason accepts a rule's findings, recorded as info", () => {
     const stack = new TerraformStack(Testing.app(), "mine");
     new AwsProvider(stack, "aws", { region: "eu-west-1" });
     new Instance(stack, "legacy", { ami: "ami-0123456789abcdef0", instanceType: "t3.micro", iamInstanceProfile: "legacy", rootBlockDevice: { encrypted: true }, metadataOptions: { httpTokens: "required" } });
-    const aspect = HaWebPolicyChecks.applyTo(stack, { skip: ["CKV_AWS_126"] });
+    const aspect = HaWebPolicyChecks.applyTo(stack);
+    PolicySuppressions.addStackSuppressions(stack, [{ id: "CKV_AWS_126", reason: "a test stack: 5-minute metrics are enough" }]);
     Testing.synth(stack);
     expect(policyErrors(stack)).toEqual([]);
     expect(aspect.findings).toEqual([]);
+    expect(aspect.suppressed.map((f) => f.ruleId)).toEqual(["CKV_AWS_126"]);
+    expect(policyInfos(stack)).toEqual(["[CKV_AWS_126] suppressed on aws_instance.legacy (mine/legacy): a test stack: 5-minute metrics are enough (finding: detailed monitoring is off)"]);
+    expect(checkPolicy(stack)).toEqual([]);
+    expect(checkPolicy(stack, { includeSuppressed: true }).map((f) => [f.ruleId, f.suppressed?.reason])).toEqual([["CKV_AWS_126", "a test stack: 5-minute metrics are enough"]]);
+  });
+
+  test("`rules` runs a pack of your choice: HA_WEB_RULES without a rule leaves it out entirely", () => {
+    const stack = new TerraformStack(Testing.app(), "mine");
+    new AwsProvider(stack, "aws", { region: "eu-west-1" });
+    new Instance(stack, "legacy", { ami: "ami-0123456789abcdef0", instanceType: "t3.micro", iamInstanceProfile: "legacy", rootBlockDevice: { encrypted: true }, metadataOptions: { httpTokens: "required" } });
+    const rules = HA_WEB_RULES.filter((r) => r.id !== "CKV_AWS_126");
+    const aspect = HaWebPolicyChecks.applyTo(stack, { rules });
+    Testing.synth(stack);
+    expect(policyErrors(stack)).toEqual([]);
+    expect(aspect.findings).toEqual([]);
+    expect(checkPolicy(stack, { rules })).toEqual([]);
     expect(checkPolicy(stack).map((f) => f.ruleId)).toEqual(["CKV_AWS_126"]);
   });
 
@@ -253,5 +280,15 @@ describe("using the policy on your own stacks", () => {
     expect(files).toHaveLength(HA_WEB_RULES.length);
     for (const id of expected) expect(files.filter((f) => f.startsWith(`${id}-`))).toHaveLength(1);
     expect(new Set(HA_WEB_RULES.map((r) => r.id)).size).toBe(HA_WEB_RULES.length);
+  });
+
+  test("every rule file has a test file of the same name, with a passing and a failing case", () => {
+    const rules = readdirSync(join(__dirname, "../../../lib/policy/rules")).filter((f) => f.endsWith(".ts"));
+    const tests = readdirSync(join(__dirname, "rules")).filter((f) => f.endsWith(".test.ts"));
+    expect(tests.sort()).toEqual(rules.map((f) => f.replace(/\.ts$/, ".test.ts")).sort());
+    for (const file of tests) {
+      const text = readFileSync(join(__dirname, "rules", file), "utf8");
+      expect([file, /\("passes: /.test(text), /\("fails: /.test(text)]).toEqual([file, true, true]);
+    }
   });
 });

@@ -1,5 +1,5 @@
 import { gzipSync } from "zlib";
-import { findSecretsInText, shannonEntropy } from "../../../lib/policy";
+import { findSecretsInText, shannonEntropy } from "../../../lib/policy/secret-scan";
 import { renderPrimaryStartScript, renderReplicaStartScript } from "../../../templates/scripts/database";
 import { renderHttpHealthcheckScript } from "../../../templates/scripts/healthcheck";
 

@@ -7,6 +7,7 @@ export function checkDetailedMonitoring(resource: ResourceView): Finding[] {
   return [finding("CKV_AWS_126", resource, "detailed monitoring is off", "set monitoring = true (cdktf: monitoring: true)")];
 }
 
+/** CKV_AWS_126 as a `PolicyRule`, for `HA_WEB_RULES` or your own pack: see {@link checkDetailedMonitoring}. */
 export const CKV_AWS_126: PolicyRule = {
   id: "CKV_AWS_126",
   title: "EC2 instances have detailed monitoring",

@@ -23,6 +23,7 @@ export function checkSecurityGroupDescriptions(resource: ResourceView, context: 
   return findings;
 }
 
+/** CKV_AWS_23 as a `PolicyRule`, for `HA_WEB_RULES` or your own pack: see {@link checkSecurityGroupDescriptions}. */
 export const CKV_AWS_23: PolicyRule = {
   id: "CKV_AWS_23",
   title: "Security groups and their rules have descriptions",

@@ -13,6 +13,7 @@ export function checkNoPublicSsh(resource: ResourceView, context: PolicyContext)
   );
 }
 
+/** CKV_AWS_24 as a `PolicyRule`, for `HA_WEB_RULES` or your own pack: see {@link checkNoPublicSsh}. */
 export const CKV_AWS_24: PolicyRule = {
   id: "CKV_AWS_24",
   title: "No security group allows ingress from 0.0.0.0/0 to port 22",

@@ -8,6 +8,7 @@ export function checkNoPublicRdp(resource: ResourceView, context: PolicyContext)
   );
 }
 
+/** CKV_AWS_25 as a `PolicyRule`, for `HA_WEB_RULES` or your own pack: see {@link checkNoPublicRdp}. */
 export const CKV_AWS_25: PolicyRule = {
   id: "CKV_AWS_25",
   title: "No security group allows ingress from 0.0.0.0/0 to port 3389",

@@ -19,6 +19,7 @@ export function checkNoPublicHttp(resource: ResourceView, context: PolicyContext
     );
 }
 
+/** CKV_AWS_260 as a `PolicyRule`, for `HA_WEB_RULES` or your own pack: see {@link checkNoPublicHttp}. */
 export const CKV_AWS_260: PolicyRule = {
   id: "CKV_AWS_260",
   title: "No security group allows ingress from 0.0.0.0/0 to port 80, except the load balancer's",

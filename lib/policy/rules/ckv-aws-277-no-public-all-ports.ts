@@ -8,6 +8,7 @@ export function checkNoPublicAllPorts(resource: ResourceView, context: PolicyCon
   );
 }
 
+/** CKV_AWS_277 as a `PolicyRule`, for `HA_WEB_RULES` or your own pack: see {@link checkNoPublicAllPorts}. */
 export const CKV_AWS_277: PolicyRule = {
   id: "CKV_AWS_277",
   title: "No security group allows ingress from 0.0.0.0/0 to all ports",

@@ -10,6 +10,7 @@ export function checkNoUnrestrictedEgress(resource: ResourceView, context: Polic
     );
 }
 
+/** CKV_AWS_382 as a `PolicyRule`, for `HA_WEB_RULES` or your own pack: see {@link checkNoUnrestrictedEgress}. */
 export const CKV_AWS_382: PolicyRule = {
   id: "CKV_AWS_382",
   title: "No security group allows egress to 0.0.0.0/0 on all ports",

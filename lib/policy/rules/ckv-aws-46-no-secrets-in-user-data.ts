@@ -26,6 +26,7 @@ export function checkNoSecretsInUserData(resource: ResourceView, context: Policy
   return findings;
 }
 
+/** CKV_AWS_46 as a `PolicyRule`, for `HA_WEB_RULES` or your own pack: see {@link checkNoSecretsInUserData}. */
 export const CKV_AWS_46: PolicyRule = {
   id: "CKV_AWS_46",
   title: "No secrets in EC2 user data",

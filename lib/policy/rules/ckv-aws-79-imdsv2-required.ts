@@ -16,6 +16,7 @@ export function checkImdsv2Required(resource: ResourceView): Finding[] {
   ];
 }
 
+/** CKV_AWS_79 as a `PolicyRule`, for `HA_WEB_RULES` or your own pack: see {@link checkImdsv2Required}. */
 export const CKV_AWS_79: PolicyRule = {
   id: "CKV_AWS_79",
   title: "Instance metadata service v1 is disabled (IMDSv2 required)",

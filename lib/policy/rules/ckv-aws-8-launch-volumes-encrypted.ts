@@ -30,6 +30,7 @@ export function checkLaunchVolumesEncrypted(resource: ResourceView): Finding[] {
   return findings;
 }
 
+/** CKV_AWS_8 as a `PolicyRule`, for `HA_WEB_RULES` or your own pack: see {@link checkLaunchVolumesEncrypted}. */
 export const CKV_AWS_8: PolicyRule = {
   id: "CKV_AWS_8",
   title: "Launch volumes (root and block devices) are encrypted",

@@ -43,6 +43,7 @@ export function checkNoPublicIp(resource: ResourceView, context: PolicyContext):
   }
 }
 
+/** CKV_AWS_88 as a `PolicyRule`, for `HA_WEB_RULES` or your own pack: see {@link checkNoPublicIp}. */
 export const CKV_AWS_88: PolicyRule = {
   id: "CKV_AWS_88",
   title: "No public IP except on load balancers",

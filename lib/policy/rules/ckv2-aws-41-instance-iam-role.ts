@@ -7,6 +7,7 @@ export function checkInstanceIamRole(resource: ResourceView): Finding[] {
   return [finding("CKV2_AWS_41", resource, "the instance has no IAM instance profile", "attach an instance profile whose role allows only what the host needs (cdktf: iamInstanceProfile: profile.name)")];
 }
 
+/** CKV2_AWS_41 as a `PolicyRule`, for `HA_WEB_RULES` or your own pack: see {@link checkInstanceIamRole}. */
 export const CKV2_AWS_41: PolicyRule = {
   id: "CKV2_AWS_41",
   title: "An IAM role is attached to every EC2 instance",

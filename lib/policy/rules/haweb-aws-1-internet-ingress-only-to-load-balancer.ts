@@ -5,6 +5,11 @@ import { finding, Finding, PolicyContext, PolicyRule, ResourceView } from "../ty
 /** Ports the single-port checkov rules (CKV_AWS_24, 25, 260, 277) already report. */
 const REPORTED_ELSEWHERE = [22, 3389, 80];
 
+/** The call that accepts this finding on `resource` alone (the reason is the user's to write). */
+function suppressionHint(resource: ResourceView): string {
+  return `PolicySuppressions.addResourceSuppressionsByPath(stack, "${resource.path}", [{ id: "HAWEB_AWS_1", reason: "<why this port must take traffic from the internet>" }])`;
+}
+
 /**
  * HAWEB_AWS_1 (no single checkov id: CKV_AWS_24/25/260/277 each cover one port):
  * no ingress from the internet on any other port either, except 443 on the load
@@ -19,7 +24,7 @@ export function checkInternetIngressOnlyToLoadBalancer(resource: ResourceView, c
             "HAWEB_AWS_1",
             resource,
             `${describeRule(rule)}; the load balancer may take traffic from the internet only on ${PUBLIC_LOAD_BALANCER_PORTS.join(" and ")}`,
-            `listen on 80 (LoadBalancerTier's port; 443 for HTTPS), or, if the other port is intended, leave this rule out with HaWebPolicyChecks.applyTo(stack, { skip: ["HAWEB_AWS_1"] }) and document why`,
+            `listen on 80 (LoadBalancerTier's port; 443 for HTTPS), or, if the other port is intended, suppress this finding with a reason: ${suppressionHint(resource)}`,
           )
         : finding(
             "HAWEB_AWS_1",
@@ -30,6 +35,7 @@ export function checkInternetIngressOnlyToLoadBalancer(resource: ResourceView, c
     );
 }
 
+/** HAWEB_AWS_1 as a `PolicyRule`, for `HA_WEB_RULES` or your own pack: see {@link checkInternetIngressOnlyToLoadBalancer}. */
 export const HAWEB_AWS_1: PolicyRule = {
   id: "HAWEB_AWS_1",
   title: "Only the load balancer takes ingress from the internet, on 80 and 443",

@@ -38,7 +38,7 @@ describe("the local example stack (the seed's topology on Docker)", () => {
   });
 
   test("outputs the entry URL and the database endpoints", () => {
-    expect(parsed.output).toMatchObject({ url: { value: "http://127.0.0.1:8080" }, "database-writer": { value: "db-primary:3306" }, "database-readers": { value: "db-replica-1:3306" } });
+    expect(parsed.output).toMatchObject({ url: { value: "http://127.0.0.1:8080" }, "database-writer": { value: "db-writer:3306" }, "database-readers": { value: "db-replica-1:3306" } });
   });
 
   test("no secret appears in plain text anywhere in the synthesized JSON", () => {

@@ -4,8 +4,9 @@
  */
 import { readFileSync } from "node:fs";
 import { hostname } from "node:os";
+import { APP_ENV, DEFAULT_APP_PORT } from "../templates/app-environment";
 
-export const DEFAULT_HTTP_PORT = 3000;
+export const DEFAULT_HTTP_PORT = DEFAULT_APP_PORT;
 export const DEFAULT_BIND_ADDRESS = "0.0.0.0";
 export const DEFAULT_DB_PORT = 3306;
 export const DEFAULT_DB_HOST = "127.0.0.1";
@@ -98,7 +99,7 @@ export function parseReaderHosts(value: string | undefined, defaultPort = DEFAUL
 
 /** DB_PASSWORD_FILE (trimmed file content) wins over DB_PASSWORD; neither set -> "". */
 export function resolvePassword(env: Env, readFile: (path: string) => string): string {
-  const file = str(env, "DB_PASSWORD_FILE");
+  const file = str(env, APP_ENV.passwordFile);
   if (file !== undefined) {
     let content: string;
     try {
@@ -109,28 +110,28 @@ export function resolvePassword(env: Env, readFile: (path: string) => string): s
     }
     return content.trim();
   }
-  return env.DB_PASSWORD ?? "";
+  return env[APP_ENV.password] ?? "";
 }
 
 export function loadConfig(env: Env = process.env, deps: ConfigDeps = {}): AppConfig {
   const readFile = deps.readFile ?? ((p: string) => readFileSync(p, "utf8"));
   const getHostname = deps.hostname ?? hostname;
 
-  const portStr = str(env, "PORT");
-  const dbPortStr = str(env, "DB_WRITER_PORT");
+  const portStr = str(env, APP_ENV.port);
+  const dbPortStr = str(env, APP_ENV.writerPort);
   const writerPort = dbPortStr === undefined ? DEFAULT_DB_PORT : parsePort(dbPortStr, "DB_WRITER_PORT");
-  const writerHost = str(env, "DB_WRITER_HOST") ?? DEFAULT_DB_HOST;
+  const writerHost = str(env, APP_ENV.writerHost) ?? DEFAULT_DB_HOST;
   // DB_WRITER_HOST may itself carry a port ("db:3307"); DB_WRITER_PORT is the default then.
   const writer = parseHostPort(writerHost, writerPort, "DB_WRITER_HOST");
 
   return {
     port: portStr === undefined ? DEFAULT_HTTP_PORT : parsePort(portStr, "PORT", true),
-    bindAddress: str(env, "BIND_ADDRESS") ?? DEFAULT_BIND_ADDRESS,
-    nodeName: str(env, "NODE_NAME") ?? getHostname(),
+    bindAddress: str(env, APP_ENV.bindAddress) ?? DEFAULT_BIND_ADDRESS,
+    nodeName: str(env, APP_ENV.nodeName) ?? getHostname(),
     writer,
-    readers: parseReaderHosts(env.DB_READER_HOSTS, DEFAULT_DB_PORT),
-    database: str(env, "DB_NAME") ?? DEFAULT_DB_NAME,
-    user: str(env, "DB_USER") ?? DEFAULT_DB_USER,
+    readers: parseReaderHosts(env[APP_ENV.readerHosts], DEFAULT_DB_PORT),
+    database: str(env, APP_ENV.database) ?? DEFAULT_DB_NAME,
+    user: str(env, APP_ENV.user) ?? DEFAULT_DB_USER,
     password: resolvePassword(env, readFile),
   };
 }

@@ -23,6 +23,9 @@ export const APP_ENV = {
   passwordFile: "DB_PASSWORD_FILE",
 } as const;
 
+/** Port the application server listens on unless told otherwise (the demo app's default too). */
+export const DEFAULT_APP_PORT = 3000;
+
 /** Name prefixes the library keeps for itself (the database wiring, its own secrets). */
 export const RESERVED_APP_ENV_PREFIXES: readonly string[] = ["DB_", "HAWEB_"];
 

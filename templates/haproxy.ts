@@ -63,31 +63,44 @@ export interface HaproxyConfig {
   readonly user?: string;
 }
 
+/** Every default of the HAProxy config: the one source the constructs, their docs and tests read. */
+export const HAPROXY_DEFAULTS = {
+  httpPort: 80,
+  bindAddress: "0.0.0.0",
+  algorithm: "roundrobin" as BalanceAlgorithm,
+  /** HAProxy's own defaults: inter 2s, fall 3, rise 2. */
+  healthCheck: { path: "/health", intervalMs: 2000, fall: 3, rise: 2 },
+  retries: 3,
+  timeouts: { connectMs: 5000, clientMs: 50000, serverMs: 50000, httpRequestMs: 10000, httpKeepAliveMs: 10000, queueMs: 30000, checkMs: 2000 },
+  statsPort: 8404,
+  maxConnections: 4096,
+  runtimeDns: true,
+  user: "haproxy",
+} as const;
+
 /** The values the renderer uses, every default filled in. */
 export function resolveHaproxyConfig(config: HaproxyConfig) {
+  const d = HAPROXY_DEFAULTS;
   const health = config.healthCheck ?? {};
   const t = config.timeouts ?? {};
   return {
     nodeName: config.nodeName,
-    httpPort: config.httpPort ?? 80,
-    bindAddress: config.bindAddress ?? "0.0.0.0",
+    httpPort: config.httpPort ?? d.httpPort,
+    bindAddress: config.bindAddress ?? d.bindAddress,
     servers: config.servers,
-    algorithm: config.algorithm ?? "roundrobin",
-    health: { path: health.path ?? "/health", intervalMs: health.intervalMs ?? 2000, fall: health.fall ?? 3, rise: health.rise ?? 2 },
-    retries: config.retries ?? 3,
-    timeouts: {
-      connectMs: t.connectMs ?? 5000,
-      clientMs: t.clientMs ?? 50000,
-      serverMs: t.serverMs ?? 50000,
-      httpRequestMs: t.httpRequestMs ?? 10000,
-      httpKeepAliveMs: t.httpKeepAliveMs ?? 10000,
-      queueMs: t.queueMs ?? 30000,
-      checkMs: t.checkMs ?? 2000,
+    algorithm: config.algorithm ?? d.algorithm,
+    health: {
+      path: health.path ?? d.healthCheck.path,
+      intervalMs: health.intervalMs ?? d.healthCheck.intervalMs,
+      fall: health.fall ?? d.healthCheck.fall,
+      rise: health.rise ?? d.healthCheck.rise,
     },
-    statsPort: config.statsPort === undefined ? 8404 : config.statsPort,
-    maxConnections: config.maxConnections ?? 4096,
-    runtimeDns: config.runtimeDns ?? true,
-    user: config.user ?? "haproxy",
+    retries: config.retries ?? d.retries,
+    timeouts: { ...d.timeouts, ...Object.fromEntries(Object.entries(t).filter(([, v]) => v !== undefined)) } as { [K in keyof typeof d.timeouts]: number },
+    statsPort: config.statsPort === undefined ? d.statsPort : config.statsPort,
+    maxConnections: config.maxConnections ?? d.maxConnections,
+    runtimeDns: config.runtimeDns ?? d.runtimeDns,
+    user: config.user ?? d.user,
   };
 }
 

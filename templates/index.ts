@@ -15,4 +15,3 @@ export * from "./scripts/load-balancer";
 export * from "./scripts/web";
 export * from "./scripts/app";
 export * from "./scripts/database";
-export * from "./cloud-init";

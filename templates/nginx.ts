@@ -40,20 +40,36 @@ export interface NginxConfig {
   readonly stateDir?: string;
 }
 
+/** Every default of the Nginx config: the one source the constructs, their docs and tests read. */
+export const NGINX_DEFAULTS = {
+  listenPort: 80,
+  keepaliveConnections: 16,
+  appPathPrefix: "/api/",
+  healthPath: "/health",
+  nginxLivenessPath: "/nginx-health",
+  statusPort: 8081,
+  staticRoot: PATHS.staticRoot,
+  workerProcesses: "auto" as number | "auto",
+  user: "nobody nogroup",
+  clientMaxBodySize: "1m",
+  stateDir: PATHS.nginxStateDir,
+} as const;
+
 export function resolveNginxConfig(config: NginxConfig) {
+  const d = NGINX_DEFAULTS;
   return {
     nodeName: config.nodeName,
-    listenPort: config.listenPort ?? 80,
-    app: { host: config.app.host, port: config.app.port, keepaliveConnections: config.app.keepaliveConnections ?? 16 },
-    appPathPrefix: config.appPathPrefix ?? "/api/",
-    healthPath: config.healthPath ?? "/health",
-    nginxLivenessPath: config.nginxLivenessPath ?? "/nginx-health",
-    statusPort: config.statusPort === undefined ? 8081 : config.statusPort,
-    staticRoot: config.staticRoot ?? PATHS.staticRoot,
-    workerProcesses: config.workerProcesses ?? "auto",
-    user: config.user ?? "nobody nogroup",
-    clientMaxBodySize: config.clientMaxBodySize ?? "1m",
-    stateDir: config.stateDir ?? PATHS.nginxStateDir,
+    listenPort: config.listenPort ?? d.listenPort,
+    app: { host: config.app.host, port: config.app.port, keepaliveConnections: config.app.keepaliveConnections ?? d.keepaliveConnections },
+    appPathPrefix: config.appPathPrefix ?? d.appPathPrefix,
+    healthPath: config.healthPath ?? d.healthPath,
+    nginxLivenessPath: config.nginxLivenessPath ?? d.nginxLivenessPath,
+    statusPort: config.statusPort === undefined ? d.statusPort : config.statusPort,
+    staticRoot: config.staticRoot ?? d.staticRoot,
+    workerProcesses: config.workerProcesses ?? d.workerProcesses,
+    user: config.user ?? d.user,
+    clientMaxBodySize: config.clientMaxBodySize ?? d.clientMaxBodySize,
+    stateDir: config.stateDir ?? d.stateDir,
   };
 }
 

@@ -43,6 +43,10 @@ test.each([
     .map((m) => `${prefix}${m}`)
     .filter((p) => !doc.has(p) && !(p === "app" || p === "healthCheck" || p === "timeouts") && ![...doc].some((d) => d.endsWith("*Ms") && p.startsWith(d.split(".")[0])));
   expect(missing).toEqual([]);
+  // And no row for a prop that no longer exists.
+  const members = new Set(membersOf(file, iface).map((m) => `${prefix}${m}`));
+  const stale = [...doc].filter((d) => (prefix === "" ? !d.includes(".") : d.startsWith(prefix)) && !members.has(d) && !d.endsWith("*Ms"));
+  expect(stale).toEqual([]);
 });
 
 test("the nested groups the table names as a whole are documented", () => {

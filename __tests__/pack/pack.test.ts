@@ -140,7 +140,7 @@ test("the README's 'Use it in your project', run as written with the packed tarb
 }, 300_000);
 
 /** A name each subpath must export: proof that its types, not an empty module, were found. */
-const SUBPATH_EXPORTS: Record<string, string> = { ".": "DockerTarget", "./aws": "AwsTarget", "./templates": "renderHaproxyConfig" };
+const SUBPATH_EXPORTS: Record<string, string> = { ".": "DockerTarget", "./aws": "AwsTarget", "./policy": "HaWebPolicyChecks", "./templates": "renderHaproxyConfig" };
 
 /**
  * Every subpath in package.json's `exports` type-checks from the project above

@@ -1,6 +1,6 @@
 import { Annotations, Token } from "cdktf";
 import { Construct } from "constructs";
-import { ConfigProblem } from "../templates/validate";
+import { ConfigProblem } from "../../templates/validate";
 
 /** Where a template's config field comes from: the prop a user sets, and how to fix it. */
 export interface PropOfField {

@@ -28,7 +28,7 @@ export function peerCode(role: ServiceRole, group?: string): string {
 }
 
 /** Fields of a ServiceSpec a target may be unable to honour, by the prop that set them. */
-export type DeclaredField = "image" | "command" | "healthCheck" | "user" | "publish" | "dataVolume.sizeGb";
+export type DeclaredField = "artifact" | "command" | "healthCheck" | "user" | "listenPort";
 
 /**
  * Which construct declared a service, and which of its props set the fields a
@@ -54,11 +54,34 @@ export interface HostFile {
   readonly executable?: boolean;
 }
 
-/** A local file shipped to the host (too big or binary for inline content: the app bundle). */
-export interface HostAsset {
-  readonly path: string;
-  /** Absolute path of the file on the machine that runs synth. */
-  readonly sourcePath: string;
+/**
+ * What a service runs beyond the target's own binaries for its software: an
+ * image (Docker), or a bundle shipped to the host and run with the software's
+ * binary (every target). Each target says which kinds it supports.
+ */
+export type Artifact =
+  | { readonly kind: "image"; readonly image: string }
+  | {
+      readonly kind: "bundle";
+      /** Absolute path of the file on the machine that runs synth. */
+      readonly sourcePath: string;
+      /** Where it lands on the host. */
+      readonly path: string;
+    };
+
+export type ArtifactKind = Artifact["kind"];
+
+/** Transport of a flow: TCP and UDP by port; VRRP (IP protocol 112, keepalived) has no port. */
+export type Protocol = "tcp" | "udp" | "vrrp";
+
+/** Linux capabilities a process needs beyond an unprivileged user's (keepalived: NET_ADMIN). */
+export type Capability = "NET_ADMIN" | "NET_RAW" | "NET_BIND_SERVICE";
+
+/** How a target checks a service's health: a command that exits 0 when healthy. */
+export interface HealthCheck {
+  readonly command: readonly string[];
+  /** How long a starting service may fail the check (bootstrap, waiting for peers). */
+  readonly startPeriodSeconds: number;
 }
 
 /** A value created at deploy time that must never appear in plain text. */
@@ -70,7 +93,10 @@ export interface Secret {
 }
 
 export interface Ingress {
+  /** The listener's port (0 for VRRP). */
   readonly port: number;
+  /** @default "tcp" */
+  readonly protocol?: Protocol;
   readonly from: FlowPeer;
   /** Why this flow exists (security group rule descriptions). */
   readonly description: string;
@@ -78,13 +104,19 @@ export interface Ingress {
 
 export interface Egress {
   readonly port: number;
+  /** @default "tcp" */
+  readonly protocol?: Protocol;
   readonly to: ServiceRole;
   /** The peer's flow group (a database cluster's name prefix). @default the role's default group */
   readonly toGroup?: string;
   readonly description: string;
 }
 
-/** One process of a host: a container on Docker, a systemd unit on a VM, a process in the lab. */
+/**
+ * One process of a host: a container on Docker, a systemd unit on a VM, a
+ * process in the lab. Everything here is target-neutral; a target honours each
+ * declaration or refuses it at synth (see TargetSupport).
+ */
 export interface ServiceSpec {
   /** DNS label, unique within the target: the name peers use to reach it. */
   readonly name: string;
@@ -92,29 +124,41 @@ export interface ServiceSpec {
   /** The flow group of the tier that runs it (its name prefix); scopes database networks. @default the role's default */
   readonly group?: string;
   readonly software: Software;
-  /** Image to run instead of the target's default for `software` (Docker). */
-  readonly image?: string;
-  /** Command that starts the service (the role's start script). */
+  /** Version of the software (major.minor): picks the image tag or the package. @default the target's default */
+  readonly version?: string;
+  /** An image or a bundle to run instead of the bare software. @default none */
+  readonly artifact?: Artifact;
+  /** Command that starts the service (the role's start script); empty runs an image's own entrypoint. */
   readonly command: readonly string[];
   readonly files: readonly HostFile[];
-  readonly assets?: readonly HostAsset[];
   /** Plain settings. Never a secret. */
   readonly environment: Readonly<Record<string, string>>;
   /** Environment variables whose values are secrets. */
   readonly secretEnvironment: Readonly<Record<string, Secret>>;
+  /** Files (absolute paths) whose whole content is a secret, readable by the service only. @default {} */
+  readonly secretFiles?: Readonly<Record<string, Secret>>;
+  /** The flows the service accepts: its listeners and who may reach them. */
   readonly ingress: readonly Ingress[];
   readonly egress: readonly Egress[];
-  /** Command that exits 0 when the service is healthy. */
-  readonly healthCheck: readonly string[];
-  /** Persistent data directory (database). */
-  readonly dataVolume?: { readonly mountPath: string; /** @default the target's default size */ readonly sizeGb?: number };
+  readonly healthCheck: HealthCheck;
+  /** Capabilities the process needs. @default none */
+  readonly capabilities?: readonly Capability[];
+  /** Persistent data directory (database); its size is the target's to choose. */
+  readonly dataVolume?: { readonly mountPath: string };
   /**
    * User the process starts as. Our start scripts start as root and drop
    * privileges themselves (HAProxy, Nginx, mysqld). @default the image's user (Docker), root (VM)
    */
   readonly user?: string;
-  /** Port published to clients (the load balancer's listener), with the host-side port. */
-  readonly publish?: { readonly port: number; readonly hostPort: number };
+  /** How long a graceful stop may take before the process is killed. */
+  readonly stopTimeoutSeconds: number;
+  /** The listener clients reach from outside the stack (the load balancer's); the target picks the public address and port. */
+  readonly publish?: { readonly port: number };
+  /**
+   * Names that belong to this service now and may move to another host later
+   * (the database writer): peers use them instead of the host's own name. @default []
+   */
+  readonly movableAddresses?: readonly string[];
   /** Services that must exist before this one starts. */
   readonly dependsOn: readonly string[];
   /**
@@ -122,6 +166,12 @@ export interface ServiceSpec {
    * one of them is replaced, this service is replaced too. @default []
    */
   readonly restartWith?: readonly string[];
+  /**
+   * Facts about the service for tools that read only the deployed description
+   * (the lab, the diagram): short key -> value, for example { "db-role": "primary" }.
+   * @default {}
+   */
+  readonly facts?: Readonly<Record<string, string>>;
   /** The construct and props behind the service, for targets' messages. */
   readonly declaredBy?: DeclaredBy;
 }
@@ -150,11 +200,25 @@ export interface DeployedHost {
   readonly resources: Readonly<Record<string, Construct>>;
   /** Where clients reach a published port (the load balancer), if any. */
   readonly published?: { readonly address: string; readonly port: number };
+  /** How peers reach each of the services' movable addresses (a Docker alias; a DNS name on AWS). */
+  readonly movableAddresses: Readonly<Record<string, string>>;
+}
+
+/** What a target can honour; a declaration outside it is refused at synth. */
+export interface TargetSupport {
+  /** Construct type of the target, for messages ("AwsTarget"). */
+  readonly name: string;
+  readonly artifacts: readonly ArtifactKind[];
+  readonly protocols: readonly Protocol[];
+  readonly capabilities: boolean;
+  /** Whether the target runs the services' health checks (else a user-set check is warned about). */
+  readonly healthChecks: boolean;
+  readonly secretFiles: boolean;
 }
 
 export interface DeploymentTarget {
-  /** "docker" or "aws". */
-  readonly kind: string;
+  /** What this target can honour. */
+  readonly support: TargetSupport;
   /**
    * How `service` on `host` is reached by another service of the same host (Nginx
    * reaching its app), and the address it should bind to: its container alias and

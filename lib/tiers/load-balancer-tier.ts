@@ -1,47 +1,48 @@
 import { Construct } from "constructs";
-import { BalanceAlgorithm, HaproxyHealthCheck, HaproxyServer, HaproxyTimeouts, renderHaproxyConfig } from "../../templates/haproxy";
+import { BalanceAlgorithm, HAPROXY_DEFAULTS, HaproxyHealthCheck, HaproxyServer, HaproxyTimeouts, renderHaproxyConfig } from "../../templates/haproxy";
 import { PATHS } from "../../templates/paths";
 import { renderLoadBalancerStartScript } from "../../templates/scripts/load-balancer";
+import { IWebBackends, LoadBalancerEndpoint, WebNode } from "../interfaces";
+import { httpHealthCheck, httpHealthcheckFile, startCommand, startScriptFile } from "../private/host-files";
 import { DeployedHost, DeploymentTarget } from "../targets/target";
 import { validateLoadBalancerTierProps } from "./validate-load-balancer-tier-props";
-import { httpHealthCheck, httpHealthcheckFile, startCommand, startScriptFile } from "./host-files";
-import { WebAppTier, WebNode } from "./web-app-tier";
 
 export interface LoadBalancerTierProps {
   readonly target: DeploymentTarget;
-  /** The web tier to balance over. Either this or `backends`. */
-  readonly webTier?: WebAppTier;
+  /** The web nodes to balance over (a WebAppTier, or your own IWebBackends). Either this or `backends`. */
+  readonly webTier?: IWebBackends;
   /** Explicit web nodes (instead of, or in addition to, `webTier`). @default [] */
   readonly backends?: WebNode[];
   /** Number of load balancer nodes, each running HAProxy. @default 1 */
   readonly nodes?: number;
   /** Prefix of node names: `<prefix>-1`, ... @default "lb" */
   readonly namePrefix?: string;
-  /** Port HAProxy listens on for HTTP. @default 80 */
+  /** Port HAProxy listens on for HTTP (what the target publishes). @default 80 */
   readonly port?: number;
-  /**
-   * Host port the listener is published on, on the DockerTarget's publish
-   * address. Node i publishes `publishPort + i - 1`. AwsTarget publishes `port`
-   * on an Elastic IP and warns that this has no effect there.
-   * @default 8080
-   */
-  readonly publishPort?: number;
   /** Port of the stats page and Prometheus `/metrics`. @default 8404 */
   readonly statsPort?: number;
   /** @default "roundrobin" */
   readonly algorithm?: BalanceAlgorithm;
-  /** Active health checks of the web nodes. @default GET /health every 2 s, fall 3, rise 2 */
+  /** Active health checks of the web nodes. @default GET of the web tier's health path every 2 s, fall 3, rise 2 */
   readonly healthCheck?: HaproxyHealthCheck;
   /** Retries (on another node) after a failed attempt. @default 3 */
   readonly retries?: number;
+  /** @default connect 5 s, client and server 50 s, http-request 10 s, keep-alive 10 s, queue 30 s, check 2 s */
   readonly timeouts?: HaproxyTimeouts;
 }
 
-export interface LoadBalancerEndpoint {
-  readonly host: string;
-  readonly port: number;
-  readonly url: string;
-}
+/** The defaults of LoadBalancerTierProps (the one source for code, docs and tests). */
+export const LOAD_BALANCER_TIER_DEFAULTS = {
+  nodes: 1,
+  namePrefix: "lb",
+  port: HAPROXY_DEFAULTS.httpPort,
+  statsPort: HAPROXY_DEFAULTS.statsPort,
+} as const;
+
+/** HAProxy starts in a second; slack for a cold VM or image. */
+const LB_START_PERIOD_SECONDS = 20;
+/** Matches nothing yet: HAProxy's hard-stop-after (30 s) is longer (see the Docker images issue). */
+const LB_STOP_TIMEOUT_SECONDS = 15;
 
 /**
  * HAProxy in front of a web tier: round-robin (by default) over every web node,
@@ -58,17 +59,17 @@ export class LoadBalancerTier extends Construct {
 
   constructor(scope: Construct, id: string, props: LoadBalancerTierProps) {
     super(scope, id);
-    const count = props.nodes ?? 1;
-    const prefix = props.namePrefix ?? "lb";
-    const port = props.port ?? 80;
-    const publishPort = props.publishPort ?? 8080;
-    const statsPort = props.statsPort ?? 8404;
-    this.backends = [...(props.webTier?.nodes ?? []), ...(props.backends ?? [])];
+    const d = LOAD_BALANCER_TIER_DEFAULTS;
+    const count = props.nodes ?? d.nodes;
+    const prefix = props.namePrefix ?? d.namePrefix;
+    const port = props.port ?? d.port;
+    const statsPort = props.statsPort ?? d.statsPort;
+    this.backends = [...(props.webTier?.backends ?? []), ...(props.backends ?? [])];
     const healthCheck: HaproxyHealthCheck = { path: props.webTier?.healthPath, ...props.healthCheck };
-
     const servers: HaproxyServer[] = this.backends.map((b) => ({ name: b.name, host: b.host, port: b.port }));
     const sample = { nodeName: `${prefix}-1`, httpPort: port, statsPort, servers, algorithm: props.algorithm, healthCheck, retries: props.retries, timeouts: props.timeouts };
-    validateLoadBalancerTierProps(this, props, { nodes: count, namePrefix: prefix, port, statsPort, publishPort, sample });
+    validateLoadBalancerTierProps(this, props, { nodes: count, namePrefix: prefix, port, statsPort, sample });
+    const check = { ...HAPROXY_DEFAULTS.healthCheck, ...Object.fromEntries(Object.entries(healthCheck).filter(([, v]) => v !== undefined)) };
 
     this.hosts = [];
     this.endpoints = [];
@@ -92,17 +93,23 @@ export class LoadBalancerTier extends Construct {
             secretEnvironment: {},
             ingress: [{ port, from: "internet", description: "clients to the HTTP listener" }],
             egress: [...new Set(this.backends.map((b) => b.port))].map((backendPort) => ({ port: backendPort, to: "web" as const, description: "load balancer to the web nodes" })),
-            healthCheck: httpHealthCheck(statsPort, "/healthz"),
+            healthCheck: { command: httpHealthCheck(statsPort, "/healthz"), startPeriodSeconds: LB_START_PERIOD_SECONDS },
             user: "root", // binds its port, then drops privileges
-            publish: { port, hostPort: publishPort + i - 1 },
-            // Only the tier's nodes are ours to wait for; explicit backends live elsewhere.
-            dependsOn: (props.webTier?.nodes ?? []).map((n) => n.name),
-            declaredBy: { construct: "LoadBalancerTier", scope: this, props: props.publishPort !== undefined ? { publish: "publishPort" } : {} },
+            stopTimeoutSeconds: LB_STOP_TIMEOUT_SECONDS,
+            publish: { port },
+            // Only the web tier's nodes are ours to wait for; explicit backends live elsewhere.
+            dependsOn: [...(props.webTier?.dependables ?? [])],
+            facts: {
+              "listen-port": String(port),
+              "stats-port": String(statsPort),
+              "health-check": `inter=${check.intervalMs} fall=${check.fall} rise=${check.rise} path=${check.path}`,
+            },
+            declaredBy: { construct: "LoadBalancerTier", scope: this, props: {} },
           },
         ],
       });
       this.hosts.push(host);
-      const published = host.published ?? { address: name, port };
+      const published = host.published ?? { address: host.address, port };
       this.endpoints.push({ host: published.address, port: published.port, url: `http://${published.address}:${published.port}` });
     }
     this.endpoint = this.endpoints[0];

@@ -1,14 +1,13 @@
 import { Construct } from "constructs";
-import { DIALECTS, MysqlEngine } from "../../templates/mysql/engine";
-import { renderMyCnf } from "../../templates/mysql/my-cnf";
+import { DEFAULT_ENGINE_VERSION, DIALECTS, MysqlEngine } from "../../templates/mysql/engine";
+import { MYSQL_DEFAULTS, renderMyCnf } from "../../templates/mysql/my-cnf";
 import { PATHS } from "../../templates/paths";
 import { renderPrimaryStartScript, renderReplicaStartScript } from "../../templates/scripts/database";
 import { SECRET_ENV } from "../../templates/scripts/shell";
-import { DeployedHost, DeploymentTarget, HostSpec, Secret, ServiceSpec } from "../targets/target";
+import { Endpoint, IDatabase } from "../interfaces";
+import { startCommand, startScriptFile } from "../private/host-files";
+import { DeployedHost, DeploymentTarget, Secret, ServiceSpec } from "../targets/target";
 import { validateMysqlClusterProps } from "./validate-mysql-cluster-props";
-import { startCommand, startScriptFile } from "./host-files";
-
-const DEFAULT_VERSION: Record<MysqlEngine, string> = { mariadb: "10.11", mysql: "8.4" };
 
 export interface MysqlClusterProps {
   /** Where the nodes run (DockerTarget, AwsTarget). */
@@ -17,9 +16,12 @@ export interface MysqlClusterProps {
   readonly replicas?: number;
   /** @default "mariadb" (what Debian ships as its MySQL server; verified end to end) */
   readonly engine?: MysqlEngine;
-  /** Major.minor version. @default "10.11" for mariadb, "8.4" for mysql */
+  /**
+   * Major.minor version: picks the image tag on Docker and the package on AWS.
+   * @default "10.11" for mariadb, "8.4" for mysql (DEFAULT_ENGINE_VERSION)
+   */
   readonly version?: string;
-  /** Prefix of node names: `<prefix>-primary`, `<prefix>-replica-1`, ... @default "db" */
+  /** Prefix of node names: `<prefix>-primary`, `<prefix>-replica-1`, ...; also names the writer, `<prefix>-writer`. @default "db" */
   readonly namePrefix?: string;
   /** @default 3306 */
   readonly port?: number;
@@ -37,119 +39,129 @@ export interface MysqlClusterProps {
   readonly semiSync?: boolean;
   /** @default "128M" */
   readonly innodbBufferPoolSize?: string;
-  /**
-   * Size of each node's data volume, in GiB (an EBS volume on AWS). Docker's
-   * named volumes have no size: setting it there is warned about.
-   * @default 20 on AWS
-   */
-  readonly volumeSizeGb?: number;
   /** Create the demo app's `items` table. @default true */
   readonly createDemoSchema?: boolean;
 }
 
-export interface DatabaseEndpoint {
-  readonly host: string;
-  readonly port: number;
-}
+/** The defaults of MysqlClusterProps (the one source for code, docs and tests). */
+export const MYSQL_CLUSTER_DEFAULTS = {
+  replicas: 1,
+  engine: "mariadb" as MysqlEngine,
+  namePrefix: "db",
+  port: MYSQL_DEFAULTS.port,
+  database: "appdb",
+  appUser: "app",
+  replicationUser: "repl",
+} as const;
+
+/** How long a database may take to become healthy: the replica waits for its primary (bounded), then bootstraps. */
+const DATABASE_START_PERIOD_SECONDS = 120;
+/** mysqld flushes and closes tables on SIGTERM: give it time before the kill. */
+const DATABASE_STOP_TIMEOUT_SECONDS = 60;
 
 /**
  * A primary and `replicas` read replicas with GTID replication. The app writes to
- * `writerEndpoint` and reads from `readerEndpoints`.
+ * `writerEndpoint` (a stable name that a failover can move) and reads from
+ * `readerEndpoints`.
  */
-export class MysqlCluster extends Construct {
+export class MysqlCluster extends Construct implements IDatabase {
   public readonly engine: MysqlEngine;
   /** Prefix of the node names; also scopes the cluster's network and security group. */
   public readonly namePrefix: string;
   public readonly version: string;
   public readonly port: number;
-  public readonly database: string;
+  public readonly databaseName: string;
   public readonly appUser: string;
   public readonly replicationUser: string;
   /** Reference to the application user's password (hand it to the app). */
   public readonly appPassword: Secret;
   public readonly replicationPassword: Secret;
-  public readonly writerEndpoint: DatabaseEndpoint;
-  public readonly readerEndpoints: DatabaseEndpoint[];
-  public readonly primary: DeployedHost;
-  public readonly replicas: DeployedHost[];
+  /** The writer: `<prefix>-writer`, which belongs to the primary today. */
+  public readonly writerEndpoint: Endpoint;
+  public readonly readerEndpoints: Endpoint[];
+  public readonly primaryHost: DeployedHost;
+  public readonly replicaHosts: DeployedHost[];
+  public readonly dependables: readonly string[];
+  public readonly flowGroup: string;
 
   constructor(scope: Construct, id: string, props: MysqlClusterProps) {
     super(scope, id);
-    const replicaCount = props.replicas ?? 1;
-    this.engine = props.engine ?? "mariadb";
-    this.version = props.version ?? DEFAULT_VERSION[this.engine] ?? "";
-    this.port = props.port ?? 3306;
-    this.database = props.database ?? "appdb";
-    this.appUser = props.appUser ?? "app";
-    this.replicationUser = props.replicationUser ?? "repl";
-    const prefix = props.namePrefix ?? "db";
-
+    const d = MYSQL_CLUSTER_DEFAULTS;
+    const replicaCount = props.replicas ?? d.replicas;
+    this.engine = props.engine ?? d.engine;
+    this.version = props.version ?? DEFAULT_ENGINE_VERSION[this.engine] ?? "";
+    this.port = props.port ?? d.port;
+    this.databaseName = props.database ?? d.database;
+    this.appUser = props.appUser ?? d.appUser;
+    this.replicationUser = props.replicationUser ?? d.replicationUser;
+    const prefix = props.namePrefix ?? d.namePrefix;
     validateMysqlClusterProps(this, props, {
       replicas: replicaCount,
       engine: this.engine,
       version: this.version,
       port: this.port,
-      database: this.database,
+      database: this.databaseName,
       appUser: this.appUser,
       replicationUser: this.replicationUser,
       namePrefix: prefix,
     });
     this.namePrefix = prefix;
+    this.flowGroup = prefix;
 
     this.appPassword = props.appPassword ?? props.target.createSecret(this, "app-password", `${prefix}-app-password`);
     this.replicationPassword = props.replicationPassword ?? props.target.createSecret(this, "replication-password", `${prefix}-replication-password`);
 
     const primaryName = `${prefix}-primary`;
+    const writerName = `${prefix}-writer`;
     const common = { engine: this.engine, version: this.version, port: this.port, semiSync: props.semiSync, innodbBufferPoolSize: props.innodbBufferPoolSize };
-    const volumeSizeGb = props.volumeSizeGb;
 
-    this.primary = props.target.addHost(this, {
+    this.primaryHost = props.target.addHost(this, {
       name: primaryName,
       role: "database",
       services: [
-        this.databaseService(primaryName, volumeSizeGb, [], {
-          cnf: renderMyCnf({ ...common, role: "primary", serverId: 1 }),
-          script: renderPrimaryStartScript({
-            engine: this.engine,
-            database: this.database,
-            appUser: this.appUser,
-            replicationUser: this.replicationUser,
-            createDemoSchema: props.createDemoSchema,
+        {
+          ...this.databaseService(primaryName, [], {
+            cnf: renderMyCnf({ ...common, role: "primary", serverId: 1 }),
+            script: renderPrimaryStartScript({
+              engine: this.engine,
+              database: this.databaseName,
+              appUser: this.appUser,
+              replicationUser: this.replicationUser,
+              createDemoSchema: props.createDemoSchema,
+            }),
+            scriptRole: "db-primary",
+            secrets: { [SECRET_ENV.appPassword]: this.appPassword, [SECRET_ENV.replicationPassword]: this.replicationPassword },
+            dbRole: "primary",
           }),
-          scriptRole: "db-primary",
-          secrets: { [SECRET_ENV.appPassword]: this.appPassword, [SECRET_ENV.replicationPassword]: this.replicationPassword },
-        }),
+          // The writer's name belongs to the primary until a failover moves it.
+          movableAddresses: [writerName],
+        },
       ],
     });
 
-    this.replicas = [];
+    this.replicaHosts = [];
     for (let i = 1; i <= replicaCount; i++) {
       const name = `${prefix}-replica-${i}`;
-      const spec: HostSpec = {
-        name,
-        role: "database",
-        services: [
-          this.databaseService(name, volumeSizeGb, [primaryName], {
-            // Deterministic and unique: the primary is 1, replica i is i + 1.
-            cnf: renderMyCnf({ ...common, role: "replica", serverId: i + 1 }),
-            script: renderReplicaStartScript({ engine: this.engine, primaryHost: this.primary.address, primaryPort: this.port, replicationUser: this.replicationUser }),
-            scriptRole: "db-replica",
-            secrets: { [SECRET_ENV.replicationPassword]: this.replicationPassword },
-          }),
-        ],
-      };
-      this.replicas.push(props.target.addHost(this, spec));
+      const service = this.databaseService(name, [primaryName], {
+        // Deterministic and unique: the primary is 1, replica i is i + 1.
+        cnf: renderMyCnf({ ...common, role: "replica", serverId: i + 1 }),
+        script: renderReplicaStartScript({ engine: this.engine, primaryHost: this.primaryHost.address, primaryPort: this.port, replicationUser: this.replicationUser }),
+        scriptRole: "db-replica",
+        secrets: { [SECRET_ENV.replicationPassword]: this.replicationPassword },
+        dbRole: "replica",
+      });
+      this.replicaHosts.push(props.target.addHost(this, { name, role: "database", services: [service] }));
     }
 
-    this.writerEndpoint = { host: this.primary.address, port: this.port };
-    this.readerEndpoints = this.replicas.map((r) => ({ host: r.address, port: this.port }));
+    this.writerEndpoint = { host: this.primaryHost.movableAddresses[writerName], port: this.port };
+    this.readerEndpoints = this.replicaHosts.map((r) => ({ host: r.address, port: this.port }));
+    this.dependables = [primaryName];
   }
 
   private databaseService(
     name: string,
-    volumeSizeGb: number | undefined,
     dependsOn: string[],
-    r: { cnf: string; script: string; scriptRole: string; secrets: Record<string, Secret> },
+    r: { cnf: string; script: string; scriptRole: string; secrets: Record<string, Secret>; dbRole: "primary" | "replica" },
   ): ServiceSpec {
     const d = DIALECTS[this.engine];
     return {
@@ -157,6 +169,7 @@ export class MysqlCluster extends Construct {
       role: "database",
       group: this.namePrefix,
       software: this.engine,
+      version: this.version,
       command: startCommand(r.scriptRole),
       files: [{ path: PATHS.mysqlConfig, content: r.cnf }, startScriptFile(r.scriptRole, r.script)],
       environment: {},
@@ -166,11 +179,13 @@ export class MysqlCluster extends Construct {
         { port: this.port, from: "database", description: "replicas stream the binlog of the primary" },
       ],
       egress: [{ port: this.port, to: "database", toGroup: this.namePrefix, description: "replication to the primary" }],
-      healthCheck: [d.admin, `--defaults-file=${PATHS.mysqlConfig}`, "--user=root", "ping"],
-      dataVolume: { mountPath: PATHS.mysqlVolume, sizeGb: volumeSizeGb },
+      healthCheck: { command: [d.admin, `--defaults-file=${PATHS.mysqlConfig}`, "--user=root", "ping"], startPeriodSeconds: DATABASE_START_PERIOD_SECONDS },
+      dataVolume: { mountPath: PATHS.mysqlVolume },
       user: "root", // binds its port, then drops privileges
+      stopTimeoutSeconds: DATABASE_STOP_TIMEOUT_SECONDS,
       dependsOn,
-      declaredBy: { construct: "MysqlCluster", scope: this, props: volumeSizeGb === undefined ? {} : { "dataVolume.sizeGb": "volumeSizeGb" } },
+      facts: { engine: this.engine, "engine-version": this.version, "db-role": r.dbRole, cluster: this.namePrefix, "listen-port": String(this.port) },
+      declaredBy: { construct: "MysqlCluster", scope: this, props: {} },
     };
   }
 }

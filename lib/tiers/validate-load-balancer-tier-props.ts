@@ -1,7 +1,7 @@
 import { Construct } from "constructs";
 import { HaproxyConfig, validateHaproxyConfig } from "../../templates/haproxy";
 import { isDnsLabel, isPort } from "../../templates/validate";
-import { isWholeNumber, PropValidator } from "../validation";
+import { isWholeNumber, PropValidator } from "../private/validation";
 import type { LoadBalancerTierProps } from "./load-balancer-tier";
 
 /** The props with their defaults filled in, as the tier uses them. */
@@ -10,7 +10,6 @@ export interface ResolvedLoadBalancerTierProps {
   readonly namePrefix: string;
   readonly port: number;
   readonly statsPort: number;
-  readonly publishPort: number;
   /** The config every node renders (with node 1's name). */
   readonly sample: HaproxyConfig;
 }
@@ -29,8 +28,6 @@ export function validateLoadBalancerTierProps(scope: Construct, props: LoadBalan
   v.check(isPort(r.port), "port", `is ${r.port}; it must be a whole number in 1-65535`, "use 80");
   v.check(isPort(r.statsPort), "statsPort", `is ${r.statsPort}; it must be a whole number in 1-65535`, "use 8404");
   v.check(r.port !== r.statsPort, "statsPort", `equals port (${r.port}): two listeners on one port`, "use different ports, for example 80 and 8404");
-  const lastPublished = r.publishPort + Math.max(isWholeNumber(r.nodes, 1) ? r.nodes : 1, 1) - 1;
-  v.check(isPort(r.publishPort) && isPort(lastPublished), "publishPort", `is ${r.publishPort}; it (and one more per extra node, up to ${lastPublished}) must be in 1-65535`, "use 8080");
   if (v.ok) {
     v.fromTemplate(validateHaproxyConfig(r.sample), {
       httpPort: "checked",

@@ -2,11 +2,8 @@ import { Construct } from "constructs";
 import { DIALECTS, isSupportedEngine, MysqlEngine, supportedEnginesText } from "../../templates/mysql/engine";
 import { validateMyCnfConfig } from "../../templates/mysql/my-cnf";
 import { isDnsLabel, isPort, isSqlIdentifier } from "../../templates/validate";
-import { isLiteral, isWholeNumber, PropValidator } from "../validation";
+import { isLiteral, isWholeNumber, PropValidator } from "../private/validation";
 import type { MysqlClusterProps } from "./mysql-cluster";
-
-/** EBS gp3 and gp2 volumes hold 1 GiB to 16 TiB. */
-export const MAX_VOLUME_SIZE_GB = 16384;
 
 /** The props with their defaults filled in, as the cluster uses them. */
 export interface ResolvedMysqlClusterProps {
@@ -43,9 +40,6 @@ export function validateMysqlClusterProps(scope: Construct, props: MysqlClusterP
     v.check(/^[A-Za-z0-9_.-]{1,64}$/.test(secret.name), `${prop}.name`, `"${secret.name}" is not a secret name (it names the SSM parameter on AWS)`, "use letters, digits, _ . and -");
   }
   v.check(!(props.semiSync && r.replicas === 0), "semiSync", "is on with replicas: 0: no replica could acknowledge a commit, so the first write after every start would wait for the semi-sync timeout", "add a replica, or turn semiSync off");
-  if (props.volumeSizeGb !== undefined) {
-    v.check(isWholeNumber(props.volumeSizeGb, 1, MAX_VOLUME_SIZE_GB), "volumeSizeGb", `is ${props.volumeSizeGb}`, `use a whole number of GiB from 1 to ${MAX_VOLUME_SIZE_GB} (EBS's limits)`);
-  }
   if (v.ok) {
     // The template's own rules (buffer pool size, ...), reported under the props that set them.
     v.fromTemplate(validateMyCnfConfig({ engine: r.engine, version: r.version, role: "primary", serverId: 1, port: r.port, semiSync: props.semiSync, innodbBufferPoolSize: props.innodbBufferPoolSize }), {

@@ -3,7 +3,7 @@ import { Construct } from "constructs";
 import { isEnvName, isReservedAppEnv, looksLikeSecretName } from "../../templates/app-environment";
 import { validateNginxConfig } from "../../templates/nginx";
 import { isDnsLabel, isPort } from "../../templates/validate";
-import { isLiteral, isWholeNumber, PropValidator } from "../validation";
+import { isLiteral, isWholeNumber, PropValidator } from "../private/validation";
 import type { WebAppTierProps } from "./web-app-tier";
 
 /** The demo app's routes: what the tier's paths must reach when no app of yours is set. */
@@ -39,13 +39,15 @@ export function validateWebAppTierProps(scope: Construct, props: WebAppTierProps
   const listeners = [r.port, r.appPort, ...(r.statusPort === null ? [] : [r.statusPort])];
   v.check(new Set(listeners).size === listeners.length, "port", `, app.port and statusPort (${listeners.join(", ")}) put two listeners on one port (on a VM, Nginx and the app share the host)`, "give Nginx, the app and stub_status different ports");
 
-  const custom = app.image !== undefined || app.bundlePath !== undefined || app.command !== undefined;
-  v.check(!(app.image !== undefined && app.bundlePath !== undefined), "app", "sets both image and bundlePath", "use one: an image of your app, or a bundle run by the Node.js image");
-  if (app.image !== undefined) v.check(/^[a-z0-9][a-z0-9._/:@-]*$/.test(app.image), "app.image", `"${app.image}" is not an image reference`, 'use a reference like "ghcr.io/acme/shop:1.2"');
-  if (app.bundlePath !== undefined) {
-    const isFile = existsSync(app.bundlePath) && statSync(app.bundlePath).isFile();
-    v.check(isFile, "app.bundlePath", `"${app.bundlePath}" is not a file on this machine`, "build your app into one .js file first and pass its path");
-    v.check(/\.(c|m)?js$/.test(app.bundlePath), "app.bundlePath", `"${app.bundlePath}" is not a .js, .cjs or .mjs file, which is what node runs`, "bundle your app into one JavaScript file (esbuild, ncc)");
+  const custom = app.artifact !== undefined || app.command !== undefined;
+  if (app.artifact?.kind === "image") {
+    v.check(/^[a-z0-9][a-z0-9._/:@-]*$/.test(app.artifact.location), "app.artifact", `is the image "${app.artifact.location}", which is not an image reference`, 'use a reference like "ghcr.io/acme/shop:1.2"');
+  }
+  if (app.artifact?.kind === "bundle") {
+    const path = app.artifact.location;
+    const isFile = existsSync(path) && statSync(path).isFile();
+    v.check(isFile, "app.artifact", `is the bundle "${path}", which is not a file on this machine`, "build your app into one .js file first and pass its path");
+    v.check(/\.(c|m)?js$/.test(path), "app.artifact", `is the bundle "${path}", which is not a .js, .cjs or .mjs file, which is what node runs`, "bundle your app into one JavaScript file (esbuild, ncc)");
   }
   if (app.command !== undefined) {
     v.check(app.command.length > 0 && app.command.every((w) => typeof w === "string" && w.length > 0 && !/[\n\r\0]/.test(w)), "app.command", `${JSON.stringify(app.command)} is empty or has an empty word or a line break`, 'pass the argv of your start command, for example ["/usr/local/bin/shop", "serve"]');
@@ -61,7 +63,7 @@ export function validateWebAppTierProps(scope: Construct, props: WebAppTierProps
     v.check(!(looksLikeSecretName(name) && isLiteral(value)), "app.environment", `sets ${name} to a literal value: a secret would be written in plain text into the synthesized JSON and the VMs' user data`, "keep secrets out of environment: read them from a secret store at run time (the database password is handed over for you)");
   }
   if (!custom) {
-    v.check(r.healthPath === DEMO_APP_HEALTH_PATH, "healthPath", `is "${r.healthPath}", but the demo app answers only GET ${DEMO_APP_HEALTH_PATH}: every node would fail the load balancer's check`, `keep "${DEMO_APP_HEALTH_PATH}", or run your own app (app.bundlePath or app.image) that answers it`);
+    v.check(r.healthPath === DEMO_APP_HEALTH_PATH, "healthPath", `is "${r.healthPath}", but the demo app answers only GET ${DEMO_APP_HEALTH_PATH}: every node would fail the load balancer's check`, `keep "${DEMO_APP_HEALTH_PATH}", or run your own app (app.artifact) that answers it`);
     v.check(DEMO_APP_API_PATH.startsWith(r.appPathPrefix), "appPathPrefix", `is "${r.appPathPrefix}", but the demo app serves ${DEMO_APP_API_PATH}...: requests there would get the static 404`, `keep "/api/", or run your own app`);
   }
   if (v.ok) {

@@ -1,28 +1,27 @@
 import { Construct } from "constructs";
-import { renderIndexHtml, renderNginxConfig } from "../../templates/nginx";
+import { APP_ENV, DEFAULT_APP_PORT } from "../../templates/app-environment";
+import { NGINX_DEFAULTS, renderIndexHtml, renderNginxConfig } from "../../templates/nginx";
 import { PATHS } from "../../templates/paths";
 import { renderAppStartScript } from "../../templates/scripts/app";
 import { renderWebStartScript } from "../../templates/scripts/web";
-import { APP_ENV } from "../../templates/app-environment";
-import { demoAppBundlePath } from "../app-bundle";
-import { DeployedHost, DeploymentTarget, HostAsset, ServiceSpec, Software } from "../targets/target";
-import { warnProp } from "../validation";
+import { IDatabase, IWebBackends, WebNode } from "../interfaces";
+import { demoAppBundlePath } from "../private/app-bundle";
+import { httpHealthCheck, httpHealthcheckFile, startCommand, startScriptFile } from "../private/host-files";
+import { warnProp } from "../private/validation";
+import { Artifact, DeclaredField, DeployedHost, DeploymentTarget, ServiceSpec } from "../targets/target";
+import { AppArtifact } from "./app-artifact";
 import { validateWebAppTierProps } from "./validate-web-app-tier-props";
-import { MysqlCluster } from "./mysql-cluster";
-import { httpHealthCheck, httpHealthcheckFile, startCommand, startScriptFile } from "./host-files";
 
 /** The application server behind Nginx on every web node. */
 export interface AppServerProps {
   /**
-   * Image of your own application (Docker only: AwsTarget runs no images and
-   * refuses it). It runs with its own entrypoint unless `command` is set.
-   * @default the target's Node.js image running the demo app
+   * What the app servers run: `AppArtifact.fromBundle(path)` (every target) or
+   * `AppArtifact.fromImage(ref)` (DockerTarget only; AwsTarget refuses images).
+   * @default the demo app's bundle, run by the target's Node.js
    */
-  readonly image?: string;
-  /** Command that starts your app (overrides the image's entrypoint). @default the app start script */
+  readonly artifact?: AppArtifact;
+  /** Command that starts your app (overrides an image's entrypoint). @default the app start script (an image's own entrypoint) */
   readonly command?: string[];
-  /** A bundled Node.js app (one .js, .cjs or .mjs file that exists at synth) run with `node`, replacing the demo app. @default the demo app */
-  readonly bundlePath?: string;
   /** Port the app listens on. @default 3000 */
   readonly port?: number;
   /**
@@ -39,14 +38,14 @@ export interface AppServerProps {
    * @default HTTP GET of the tier's `healthPath` on `port`, by a bash probe we upload (set this if your image has no bash)
    */
   readonly healthCheck?: string[];
-  /** User the app runs as. @default "node" for the default image, else the image's user */
+  /** User the app runs as. @default "node" for the demo app and bundles, else the image's user */
   readonly user?: string;
 }
 
 export interface WebAppTierProps {
   readonly target: DeploymentTarget;
-  /** The database the app uses: its writer and reader endpoints and credentials are handed over. */
-  readonly database: MysqlCluster;
+  /** The database the app uses (a MysqlCluster, or your own IDatabase): its endpoints and credentials are handed over. */
+  readonly database: IDatabase;
   /** Number of web nodes. 1 synthesizes with a warning (single point of failure). @default 2 */
   readonly nodes?: number;
   /** Prefix of node names: `<prefix>-1`, `<prefix>-2`, ... @default "web" */
@@ -62,44 +61,66 @@ export interface WebAppTierProps {
   readonly app?: AppServerProps;
 }
 
-/** A web node as the load balancer sees it. */
-export interface WebNode {
-  readonly name: string;
-  readonly host: string;
-  readonly port: number;
-}
+/** The defaults of WebAppTierProps (the one source for code, docs and tests). */
+export const WEB_APP_TIER_DEFAULTS = {
+  nodes: 2,
+  namePrefix: "web",
+  port: NGINX_DEFAULTS.listenPort,
+  appPathPrefix: NGINX_DEFAULTS.appPathPrefix,
+  healthPath: NGINX_DEFAULTS.healthPath,
+  statusPort: NGINX_DEFAULTS.statusPort,
+  appPort: DEFAULT_APP_PORT,
+  /** The user the demo app and bundles run as (the official Node.js image has it; the AWS target creates it). */
+  appUser: "node",
+} as const;
+
+/** Web nodes and apps start fast; a bit of slack for a cold VM or image. */
+const WEB_START_PERIOD_SECONDS = 20;
+/** Nginx and the app drain in-flight requests on SIGTERM within this. */
+const WEB_STOP_TIMEOUT_SECONDS = 15;
 
 /**
  * `nodes` web nodes, each Nginx (static files, proxy with upstream keep-alive) in
- * front of an application server that writes to the cluster's primary and reads
- * from its replicas.
+ * front of an application server that writes to the database's writer and reads
+ * from its readers.
  */
-export class WebAppTier extends Construct {
-  public readonly nodes: WebNode[];
+export class WebAppTier extends Construct implements IWebBackends {
+  /** The web nodes, as the load balancer sees them. */
+  public readonly backends: WebNode[];
   public readonly hosts: DeployedHost[];
   public readonly port: number;
   public readonly appPort: number;
   public readonly healthPath: string;
+  public readonly dependables: readonly string[];
 
   constructor(scope: Construct, id: string, props: WebAppTierProps) {
     super(scope, id);
-    const count = props.nodes ?? 2;
-    const prefix = props.namePrefix ?? "web";
+    const d = WEB_APP_TIER_DEFAULTS;
+    const count = props.nodes ?? d.nodes;
+    const prefix = props.namePrefix ?? d.namePrefix;
     const app = props.app ?? {};
-    this.port = props.port ?? 80;
-    this.appPort = app.port ?? 3000;
-    this.healthPath = props.healthPath ?? "/health";
-    const appPathPrefix = props.appPathPrefix ?? "/api/";
-    const statusPort = props.statusPort === undefined ? 8081 : props.statusPort;
+    this.port = props.port ?? d.port;
+    this.appPort = app.port ?? d.appPort;
+    this.healthPath = props.healthPath ?? d.healthPath;
+    const appPathPrefix = props.appPathPrefix ?? d.appPathPrefix;
+    const statusPort = props.statusPort === undefined ? d.statusPort : props.statusPort;
     validateWebAppTierProps(this, props, { nodes: count, namePrefix: prefix, port: this.port, appPort: this.appPort, appPathPrefix, healthPath: this.healthPath, statusPort });
     if (count === 1) {
       warnProp("WebAppTier", this, "nodes", "is 1: the single web node is a single point of failure", "use nodes: 2 or more");
     }
 
     const db = props.database;
-    const customImage = app.image !== undefined;
-    const bundle: HostAsset[] = customImage ? [] : [{ path: PATHS.appEntry, sourcePath: app.bundlePath ?? demoAppBundlePath() }];
-    this.nodes = [];
+    const chosen = app.artifact ?? AppArtifact.fromBundle(demoAppBundlePath());
+    const artifact: Artifact = chosen.kind === "image" ? { kind: "image", image: chosen.location } : { kind: "bundle", sourcePath: chosen.location, path: PATHS.appEntry };
+    const isImage = artifact.kind === "image";
+    const declaredProps: Partial<Record<DeclaredField, string>> = {
+      ...(app.artifact !== undefined ? { artifact: "app.artifact" } : {}),
+      ...(app.command !== undefined ? { command: "app.command" } : {}),
+      ...(app.healthCheck !== undefined ? { healthCheck: "app.healthCheck" } : {}),
+      ...(app.user !== undefined ? { user: "app.user" } : {}),
+      ...(app.port !== undefined ? { listenPort: "app.port" } : {}),
+    };
+    this.backends = [];
     this.hosts = [];
     for (let i = 1; i <= count; i++) {
       const name = `${prefix}-${i}`;
@@ -108,12 +129,12 @@ export class WebAppTier extends Construct {
       const appService: ServiceSpec = {
         name: appName,
         role: "app",
-        software: "node" as Software,
-        image: app.image,
-        command: app.command ?? (customImage ? [] : startCommand("app")),
-        // The probe goes to custom images too: the default health check runs it (with the image's bash).
-        files: customImage ? [httpHealthcheckFile()] : [startScriptFile("app", renderAppStartScript()), httpHealthcheckFile()],
-        assets: bundle,
+        software: "node",
+        artifact,
+        // An image runs its own entrypoint unless told otherwise; a bundle runs through the start script.
+        command: app.command ?? (isImage ? [] : startCommand("app")),
+        // The probe goes to images too: the default health check runs it (with the image's bash).
+        files: isImage ? [httpHealthcheckFile()] : [startScriptFile("app", renderAppStartScript()), httpHealthcheckFile()],
         environment: {
           // The user's first: the tier's wiring is checked to be theirs alone (validate-web-app-tier-props).
           ...app.environment,
@@ -123,25 +144,18 @@ export class WebAppTier extends Construct {
           [APP_ENV.writerHost]: db.writerEndpoint.host,
           [APP_ENV.writerPort]: String(db.writerEndpoint.port),
           [APP_ENV.readerHosts]: db.readerEndpoints.map((r) => `${r.host}:${r.port}`).join(","),
-          [APP_ENV.database]: db.database,
+          [APP_ENV.database]: db.databaseName,
           [APP_ENV.user]: db.appUser,
         },
         secretEnvironment: { [APP_ENV.password]: db.appPassword },
         ingress: [{ port: this.appPort, from: "web", description: "Nginx to its application server" }],
-        egress: [{ port: db.port, to: "database", toGroup: db.namePrefix, description: "application server to MySQL" }],
-        healthCheck: app.healthCheck ?? httpHealthCheck(this.appPort, this.healthPath),
-        user: app.user ?? (customImage ? undefined : "node"),
-        dependsOn: [db.primary.name],
-        declaredBy: {
-          construct: "WebAppTier",
-          scope: this,
-          props: {
-            ...(app.image !== undefined ? { image: "app.image" } : {}),
-            ...(app.command !== undefined ? { command: "app.command" } : {}),
-            ...(app.healthCheck !== undefined ? { healthCheck: "app.healthCheck" } : {}),
-            ...(app.user !== undefined ? { user: "app.user" } : {}),
-          },
-        },
+        egress: [{ port: db.writerEndpoint.port, to: "database", toGroup: db.flowGroup, description: "application server to MySQL" }],
+        healthCheck: { command: app.healthCheck ?? httpHealthCheck(this.appPort, this.healthPath), startPeriodSeconds: WEB_START_PERIOD_SECONDS },
+        user: app.user ?? (isImage ? undefined : d.appUser),
+        stopTimeoutSeconds: WEB_STOP_TIMEOUT_SECONDS,
+        dependsOn: [...db.dependables],
+        facts: { "listen-port": String(this.appPort) },
+        declaredBy: { construct: "WebAppTier", scope: this, props: declaredProps },
       };
       const nginxConfig = renderNginxConfig({
         nodeName: name,
@@ -166,15 +180,19 @@ export class WebAppTier extends Construct {
         secretEnvironment: {},
         ingress: [{ port: this.port, from: "load-balancer", description: "load balancer to Nginx" }],
         egress: [{ port: this.appPort, to: "app", description: "Nginx to its application server" }],
-        healthCheck: httpHealthCheck(this.port, "/nginx-health"),
+        healthCheck: { command: httpHealthCheck(this.port, NGINX_DEFAULTS.nginxLivenessPath), startPeriodSeconds: WEB_START_PERIOD_SECONDS },
         user: "root", // binds its port, then drops privileges
+        stopTimeoutSeconds: WEB_STOP_TIMEOUT_SECONDS,
         dependsOn: [appName],
         restartWith: [appName],
+        facts: { "listen-port": String(this.port), "status-port": statusPort === null ? "" : String(statusPort) },
+        declaredBy: { construct: "WebAppTier", scope: this, props: {} },
       };
       // The app first: Nginx resolves its upstream once, at start-up.
       const host = props.target.addHost(this, { name, role: "web", services: [appService, nginxService] });
       this.hosts.push(host);
-      this.nodes.push({ name, host: host.address, port: this.port });
+      this.backends.push({ name, host: host.address, port: this.port });
     }
+    this.dependables = this.backends.map((b) => b.name);
   }
 }

@@ -12,6 +12,9 @@ export const SUPPORTED_ENGINE_VERSIONS: Readonly<Record<MysqlEngine, readonly st
   mysql: ["8.4"],
 };
 
+/** The version each engine runs when none is given. */
+export const DEFAULT_ENGINE_VERSION: Readonly<Record<MysqlEngine, string>> = { mariadb: "10.11", mysql: "8.4" };
+
 export interface EngineDialect {
   readonly engine: MysqlEngine;
   /** Server binary. */

@@ -4,6 +4,14 @@ import { DIALECTS, isSupportedEngine, MysqlEngine, supportedEnginesText } from "
 
 export type MysqlRole = "primary" | "replica";
 
+/** Every default of the server config: the one source the constructs, their docs and tests read. */
+export const MYSQL_DEFAULTS = {
+  port: 3306,
+  innodbBufferPoolSize: "128M",
+  maxConnections: 200,
+  semiSyncTimeoutMs: 10000,
+} as const;
+
 export interface MyCnfConfig {
   readonly engine: MysqlEngine;
   /** Major.minor version, for example "10.11" or "8.4". */
@@ -77,14 +85,14 @@ export function renderMyCnf(config: MyCnfConfig): string {
     "[mysqld]",
     `server_id = ${config.serverId}`,
     "bind_address = 0.0.0.0",
-    `port = ${config.port ?? 3306}`,
+    `port = ${config.port ?? MYSQL_DEFAULTS.port}`,
     `datadir = ${PATHS.mysqlDataDir}`,
     `socket = ${PATHS.mysqlSocket}`,
     `pid_file = ${PATHS.mysqlRunDir}/mysqld.pid`,
     "skip_name_resolve = ON",
     "character_set_server = utf8mb4",
-    `max_connections = ${config.maxConnections ?? 200}`,
-    `innodb_buffer_pool_size = ${config.innodbBufferPoolSize ?? "128M"}`,
+    `max_connections = ${config.maxConnections ?? MYSQL_DEFAULTS.maxConnections}`,
+    `innodb_buffer_pool_size = ${config.innodbBufferPoolSize ?? MYSQL_DEFAULTS.innodbBufferPoolSize}`,
     "",
     "# Crash safety: a committed transaction survives a power cut, on every node.",
     "innodb_flush_log_at_trx_commit = 1",
@@ -107,7 +115,7 @@ export function renderMyCnf(config: MyCnfConfig): string {
     if (config.engine === "mysql") lines.push("super_read_only = ON");
   }
   if (config.semiSync) {
-    const timeout = config.semiSyncTimeoutMs ?? 10000;
+    const timeout = config.semiSyncTimeoutMs ?? MYSQL_DEFAULTS.semiSyncTimeoutMs;
     lines.push("", "# Semi-sync: commits wait for a replica's acknowledgement (AFTER_SYNC: nobody sees data a failover could lose).");
     if (config.engine === "mariadb") {
       lines.push(

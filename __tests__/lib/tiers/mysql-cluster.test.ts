@@ -21,7 +21,7 @@ describe("MysqlCluster on Docker", () => {
   });
 
   test("exposes the writer and reader endpoints", () => {
-    expect(cluster.writerEndpoint).toEqual({ host: "db-primary", port: 3306 });
+    expect(cluster.writerEndpoint).toEqual({ host: "db-writer", port: 3306 });
     expect(cluster.readerEndpoints).toEqual([
       { host: "db-replica-1", port: 3306 },
       { host: "db-replica-2", port: 3306 },
@@ -99,17 +99,19 @@ describe("MysqlCluster rejects bad input at synth time", () => {
     [{ innodbBufferPoolSize: "lots" }, /MysqlCluster 'bad\/db' has invalid props:\n- prop `innodbBufferPoolSize`: innodbBufferPoolSize "lots" must look like 128M or 2G.*Fix: use a size of at least 5M/],
     [{ innodbBufferPoolSize: "1M" }, /prop `innodbBufferPoolSize`: innodbBufferPoolSize "1M" is below the 5M the servers accept/],
     [{ replicas: 0, semiSync: true }, /prop `semiSync` is on with replicas: 0: no replica could acknowledge a commit/],
-    [{ volumeSizeGb: 20000 }, /prop `volumeSizeGb` is 20000\. Fix: use a whole number of GiB from 1 to 16384/],
   ])("%j", (props, message) => {
     expect(attempt(props)).toThrow(message);
   });
 });
 
 describe("MysqlCluster props that do nothing on a target, and several clusters", () => {
-  test("volumeSizeGb on Docker is warned about (a named volume has no size)", () => {
+  test("the writer is a movable name of its own (a network alias the primary carries), not the primary's name", () => {
     let db!: MysqlCluster;
-    synthDocker((stack, target) => (db = new MysqlCluster(stack, "db", { target, volumeSizeGb: 50 })));
-    expect(annotations(db, "warn")).toEqual([expect.stringMatching(/^MysqlCluster '.*\/db': prop `volumeSizeGb` has no effect on DockerTarget: a named volume has no size/)]);
+    const { parsed } = synthDocker((stack, target) => (db = new MysqlCluster(stack, "db", { target })));
+    expect(db.writerEndpoint).toEqual({ host: "db-writer", port: 3306 });
+    for (const n of containers(parsed)["haweb-db-primary"].networks_advanced) expect(n.aliases).toEqual(["db-primary", "db-writer"]);
+    for (const n of containers(parsed)["haweb-db-replica-1"].networks_advanced) expect(n.aliases).toEqual(["db-replica-1"]);
+    expect(annotations(db, "warn")).toEqual([]);
   });
 
   test("each cluster has its own app-to-database network, joined only by the web tier that uses it", () => {

@@ -1,6 +1,6 @@
 import "cdktf/lib/testing/adapters/jest";
 import { Testing, TerraformStack } from "cdktf";
-import { DockerTarget, MysqlCluster, WebAppTier, WebAppTierProps } from "../../../lib";
+import { AppArtifact, DockerTarget, MysqlCluster, WebAppTier, WebAppTierProps } from "../../../lib";
 import { PATHS } from "../../../templates/paths";
 import { annotations, containers, synthDocker, uploaded } from "../../helpers/synth";
 
@@ -13,7 +13,7 @@ describe("WebAppTier on Docker", () => {
   const byName = containers(parsed);
 
   test("two web nodes by default, each Nginx in front of its own app server", () => {
-    expect(web.nodes).toEqual([
+    expect(web.backends).toEqual([
       { name: "web-1", host: "web-1", port: 80 },
       { name: "web-2", host: "web-2", port: 80 },
     ]);
@@ -30,7 +30,7 @@ describe("WebAppTier on Docker", () => {
     expect(env).toEqual(
       expect.arrayContaining([
         "NODE_NAME=web-1",
-        "DB_WRITER_HOST=db-primary",
+        "DB_WRITER_HOST=db-writer",
         "DB_WRITER_PORT=3306",
         "DB_READER_HOSTS=db-replica-1:3306,db-replica-2:3306",
         "DB_NAME=appdb",
@@ -61,7 +61,7 @@ describe("WebAppTier on Docker", () => {
     const custom = containers(
       synthDocker((stack, target) => {
         const database = new MysqlCluster(stack, "db", { target });
-        new WebAppTier(stack, "web", { target, database, app: { image: "ghcr.io/acme/shop:1.2", port: 8000, environment: { FEATURE: "on" } } });
+        new WebAppTier(stack, "web", { target, database, app: { artifact: AppArtifact.fromImage("ghcr.io/acme/shop:1.2"), port: 8000, environment: { FEATURE: "on" } } });
       }).parsed,
     );
     const app = custom["haweb-web-1-app"];
@@ -93,13 +93,13 @@ describe("WebAppTier input checks", () => {
     [{ port: 3000 }, /two listeners on one port \(on a VM, Nginx and the app share the host\)\. Fix: give Nginx, the app and stub_status different ports/],
     [{ app: { port: 0 } }, /prop `app\.port` is 0/],
     [{ namePrefix: "Web Nodes" }, /prop `namePrefix` "Web Nodes" does not make valid DNS labels/],
-    [{ appPathPrefix: "api", app: { image: "acme/shop:1" } }, /prop `appPathPrefix`: appPathPrefix "api" must be a path below \/ that starts and ends with \/.*Fix: use a path such as "\/api\/"/],
+    [{ appPathPrefix: "api", app: { artifact: AppArtifact.fromImage("acme/shop:1") } }, /prop `appPathPrefix`: appPathPrefix "api" must be a path below \/ that starts and ends with \/.*Fix: use a path such as "\/api\/"/],
     [{ appPathPrefix: "/v1/" }, /prop `appPathPrefix` is "\/v1\/", but the demo app serves \/api\/items\/.*Fix: keep "\/api\/", or run your own app/],
     [{ healthPath: "/healthz" }, /prop `healthPath` is "\/healthz", but the demo app answers only GET \/health/],
-    [{ healthPath: "/nginx-health", app: { image: "acme/shop:1" } }, /prop `healthPath`: healthPath "\/nginx-health" is Nginx's own liveness path/],
-    [{ app: { image: "x:1", bundlePath: __filename } }, /prop `app` sets both image and bundlePath/],
-    [{ app: { bundlePath: "/nonexistent/server.js" } }, /prop `app\.bundlePath` "\/nonexistent\/server\.js" is not a file on this machine/],
-    [{ app: { image: "Not An Image" } }, /prop `app\.image` "Not An Image" is not an image reference/],
+    [{ healthPath: "/nginx-health", app: { artifact: AppArtifact.fromImage("acme/shop:1") } }, /prop `healthPath`: healthPath "\/nginx-health" is Nginx's own liveness path/],
+    [{ app: { artifact: AppArtifact.fromBundle(__filename) } }, /prop `app\.artifact` is the bundle ".*web-app-tier\.test\.ts", which is not a \.js, \.cjs or \.mjs file/],
+    [{ app: { artifact: AppArtifact.fromBundle("/nonexistent/server.js") } }, /prop `app\.artifact` is the bundle "\/nonexistent\/server\.js", which is not a file on this machine/],
+    [{ app: { artifact: AppArtifact.fromImage("Not An Image") } }, /prop `app\.artifact` is the image "Not An Image", which is not an image reference/],
     [{ app: { environment: { PORT: "9999" } } }, /prop `app\.environment` sets "PORT", which the tier sets itself.*Fix: remove it: set app\.port for PORT/],
     [{ app: { environment: { DB_WRITER_HOST: "elsewhere" } } }, /sets "DB_WRITER_HOST", which the tier sets itself/],
     [{ app: { environment: { DB_PASSWORD: "hunter2" } } }, /sets "DB_PASSWORD", which the tier sets itself/],

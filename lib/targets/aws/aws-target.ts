@@ -4,22 +4,37 @@ import { DataAwsAmi } from "@cdktf/provider-aws/lib/data-aws-ami";
 import { AwsProvider } from "@cdktf/provider-aws/lib/provider";
 import { Route53Zone } from "@cdktf/provider-aws/lib/route53-zone";
 import { RandomProvider } from "@cdktf/provider-random/lib/provider";
-import { HostAssetFetch, USER_DATA_LIMIT_BYTES } from "../../../templates/cloud-init";
-import { isDnsLabel } from "../../../templates/validate";
-import { PropValidator, warnProp } from "../../validation";
+import { Route53Record } from "@cdktf/provider-aws/lib/route53-record";
 import { claimInApp } from "../../private/app-claims";
-import { ColocatedAddress, DeclaredField, DeployedHost, DeploymentTarget, HostSpec, Secret, ServiceRole, ServiceSpec, Software } from "../target";
-import { AssetBucket } from "./assets";
-import { HostRoles } from "./iam";
-import { DATA_DEVICE_NAME, HostInstance } from "./instances";
-import { AwsNetwork } from "./network";
-import { DEFAULT_DEBIAN_PACKAGES } from "./packages";
+import { HostRegistry } from "../../private/host-registry";
+import { escapeTerraformTemplate } from "../../private/terraform-escape";
+import { PropValidator } from "../../private/validation";
+import { ColocatedAddress, DeclaredField, DeployedHost, DeploymentTarget, HostSpec, Secret, ServiceRole, ServiceSpec, TargetSupport } from "../target";
+import { debianPackagesFor } from "./packages";
+import { AssetBucket } from "./private/assets";
+import { HostAssetFetch, USER_DATA_LIMIT_BYTES } from "./private/cloud-init";
+import { HostRoles } from "./private/iam";
+import { DATA_DEVICE_NAME, HostInstance } from "./private/instances";
+import { AwsNetwork } from "./private/network";
+import { SecretStore } from "./private/secrets";
+import { HostSecurityGroups } from "./private/security-groups";
+import { estimatedUserDataSize, renderHostUserData } from "./private/user-data";
 import { AwsTargetProps, CpuArchitecture, DEFAULT_DATA_VOLUME_SIZE_GB, DEFAULT_INSTANCE_TYPES } from "./props";
-import { SecretStore } from "./secrets";
-import { HostSecurityGroups } from "./security-groups";
-import { escapeTerraformTemplate } from "../../terraform-escape";
-import { estimatedUserDataSize, renderHostUserData } from "./user-data";
 import { validateAwsTargetProps } from "./validate-aws-target-props";
+
+/**
+ * What AwsTarget honours. No images (VMs install Debian's packages), no health
+ * checks (systemd restarts a service that exits; the load balancer checks the
+ * web nodes), no secret files yet (secrets arrive as systemd credentials).
+ */
+export const AWS_TARGET_SUPPORT: TargetSupport = {
+  name: "AwsTarget",
+  artifacts: ["bundle"],
+  protocols: ["tcp", "udp", "vrrp"],
+  capabilities: true,
+  healthChecks: false,
+  secretFiles: false,
+};
 
 /** Owner of the official Debian images on AWS. */
 export const DEBIAN_AMI_OWNER = "136693071363";
@@ -33,35 +48,41 @@ export const DEBIAN_AMI_OWNER = "136693071363";
  * at boot by a least-privilege instance role, no SSH and no key pair.
  */
 export class AwsTarget extends Construct implements DeploymentTarget {
-  public readonly kind = "aws";
+  public readonly support = AWS_TARGET_SUPPORT;
+  /** Prefix of names, tags and SSM parameter paths. */
   public readonly namePrefix: string;
+  /** The private hosted zone's domain: hosts are `<host>.<privateZoneName>`. */
   public readonly privateZoneName: string;
+  /** @internal The VPC and subnets (an escape hatch for tests and the policy's own checks; its shape may change). */
   public readonly network: AwsNetwork;
+  /** The private hosted zone, for records of your own. */
   public readonly zone: Route53Zone;
+  /** @internal The security groups derived from the flows (may change shape). */
   public readonly securityGroups: HostSecurityGroups;
+  /** @internal The instance roles (may change shape). */
   public readonly roles: HostRoles;
+  /** @internal The SSM parameters holding the secrets (may change shape). */
   public readonly secrets: SecretStore;
   /** The image every instance runs. */
   public readonly amiId: string;
-  /** Hosts by name. */
+  /** @internal Hosts by name: the instance and its volume, interface and record (may change shape). */
   public readonly hosts: Record<string, HostInstance> = {};
   /** Size of each host's user data in bytes, references counted at 64 bytes (EC2 allows 16384). */
   public readonly userDataSizes: Record<string, number> = {};
   private assetBucket?: AssetBucket;
   private readonly props: AwsTargetProps;
-  private readonly packages: Record<Software, readonly string[]>;
   private readonly instanceTypes: Record<ServiceRole, string>;
   private readonly perRole: Partial<Record<ServiceRole, number>> = {};
-  private readonly services = new Set<string>();
+  private readonly registry: HostRegistry;
 
   constructor(scope: Construct, id: string, props: AwsTargetProps = {}) {
     super(scope, id);
     this.props = props;
     this.namePrefix = props.namePrefix ?? "haweb";
     this.privateZoneName = props.privateZoneName ?? "haweb.internal";
-    this.packages = { ...DEFAULT_DEBIAN_PACKAGES, ...props.packages };
     this.instanceTypes = { ...DEFAULT_INSTANCE_TYPES, ...props.instanceTypes };
-    validateAwsTargetProps(this, props, this.namePrefix, this.privateZoneName, this.instanceTypes, this.packages);
+    validateAwsTargetProps(this, props, this.namePrefix, this.privateZoneName, this.instanceTypes);
+    this.registry = new HostRegistry(this, AWS_TARGET_SUPPORT);
     const region = (props.createProviders ?? true) ? (props.region ?? "us-east-1") : "the stack's own provider";
     const owner = claimInApp(this, `aws:${region}:prefix:${this.namePrefix}`);
     new PropValidator("AwsTarget", this)
@@ -101,11 +122,13 @@ export class AwsTarget extends Construct implements DeploymentTarget {
     this.secrets = new SecretStore(this, "secrets", { namePrefix: this.namePrefix, kmsKeyArn: props.kmsKeyArn });
   }
 
+  /** On a VM the services of a host share loopback. */
   colocated(_hostName: string, _serviceName: string): ColocatedAddress {
     // The services of a host share the VM: Nginx reaches its app over loopback.
     return { address: "127.0.0.1", bindAddress: "127.0.0.1" };
   }
 
+  /** A 32-character password generated at deploy time, stored as an SSM SecureString. */
   createSecret(scope: Construct, id: string, name: string): Secret {
     return this.secrets.create(scope, id, name);
   }
@@ -115,8 +138,10 @@ export class AwsTarget extends Construct implements DeploymentTarget {
     return `${hostName}.${this.privateZoneName}`;
   }
 
+  /** One VM per host: its services under systemd, from cloud-init. */
   addHost(scope: Construct, spec: HostSpec): DeployedHost {
-    this.validateHost(spec);
+    this.registry.register(spec);
+    for (const service of spec.services) this.checkOnVm(service);
     const isPublic = spec.services.some((s) => s.publish !== undefined || s.ingress.some((i) => i.from === "internet"));
     const subnets = isPublic ? this.network.publicSubnets : this.network.privateSubnets;
     // Spread the nodes of each role over the zones: node i goes to zone i mod n.
@@ -130,7 +155,7 @@ export class AwsTarget extends Construct implements DeploymentTarget {
     const secrets = spec.services.flatMap((s) => Object.values(s.secretEnvironment)).map((secret) => this.secrets.parameterFor(secret));
     this.roles.grantParameters(spec.role, [...new Set(secrets.map((s) => s.parameterArn))]);
 
-    const assets: HostAssetFetch[] = spec.services.flatMap((s) => s.assets ?? []).map((a) => {
+    const assets: HostAssetFetch[] = spec.services.flatMap((s) => (s.artifact?.kind === "bundle" ? [s.artifact] : [])).map((a) => {
       const stored = this.bucket().add(a.sourcePath, "assets");
       this.roles.grantObject(spec.role, stored.objectArn);
       return { s3Uri: stored.s3Uri, path: a.path };
@@ -142,7 +167,7 @@ export class AwsTarget extends Construct implements DeploymentTarget {
       const text = renderHostUserData({
         spec,
         fqdn,
-        packages: this.packages,
+        packages: (service) => debianPackagesFor(service.software, service.version, this.props.packages),
         parameterName: (secret) => this.secrets.parameterFor(secret).parameterName,
         assets,
         volume: withData?.dataVolume && volumeId ? { volumeId, mountPath: withData.dataVolume.mountPath, deviceName: DATA_DEVICE_NAME } : undefined,
@@ -172,18 +197,25 @@ export class AwsTarget extends Construct implements DeploymentTarget {
       rootVolumeSizeGb: this.props.rootVolumeSizeGb ?? 10,
       kmsKeyArn: this.props.kmsKeyArn,
       keyName: this.props.keyName,
-      dataVolume: withData?.dataVolume ? { sizeGb: withData.dataVolume.sizeGb ?? DEFAULT_DATA_VOLUME_SIZE_GB, type: this.props.dataVolumeType ?? "gp3" } : undefined,
+      dataVolume: withData?.dataVolume ? { sizeGb: this.props.dataVolumeSizeGb ?? DEFAULT_DATA_VOLUME_SIZE_GB, type: this.props.dataVolumeType ?? "gp3" } : undefined,
       userData,
       dependsOn: isPublic ? this.network.publicEgress : this.network.privateEgress,
     });
     this.hosts[spec.name] = host;
-    for (const s of spec.services) this.services.add(s.name);
+
+    // A movable address is a DNS name of its own pointing at the host's: a failover updates one record.
+    const movableAddresses: Record<string, string> = {};
+    for (const name of spec.services.flatMap((s) => s.movableAddresses ?? [])) {
+      const address = this.fqdn(name);
+      new Route53Record(scope, `${name}-dns-record`, { zoneId: this.zone.zoneId, name: address, type: "CNAME", ttl: 30, records: [fqdn] });
+      movableAddresses[name] = address;
+    }
 
     const publish = spec.services.find((s) => s.publish)?.publish;
     const published = publish && host.elasticIp ? { address: host.elasticIp.publicIp, port: publish.port } : undefined;
     const resources: Record<string, Construct> = {};
     for (const s of spec.services) resources[s.name] = host.instance;
-    return { name: spec.name, address: fqdn, resources, published };
+    return { name: spec.name, address: fqdn, resources, published, movableAddresses };
   }
 
   private bucket(): AssetBucket {
@@ -191,47 +223,25 @@ export class AwsTarget extends Construct implements DeploymentTarget {
     return this.assetBucket;
   }
 
-  private validateHost(spec: HostSpec): void {
-    const v = new PropValidator("AwsTarget", this);
-    v.check(isDnsLabel(spec.name), "host name", `"${spec.name}" is not a DNS label`, "use lower-case letters, digits and dashes");
-    v.check(!this.hosts[spec.name], "host name", `"${spec.name}" is used by two hosts`, "give every node a unique name");
-    const local = new Set<string>();
-    for (const service of spec.services) {
-      v.check(!this.services.has(service.name) && !local.has(service.name), "service name", `"${service.name}" is used by two services`, "give every node a unique name");
-      local.add(service.name);
-      v.check(this.packages[service.software].length > 0, `packages.${service.software}`, `is empty: ${service.name} needs ${service.software}, which Debian 12 does not package`, service.software === "mysql" ? 'use engine "mariadb" (Debian\'s MySQL server), or give packages.mysql a package your AMI can install' : `give packages.${service.software} the Debian packages that provide it`);
-      const missing = service.dependsOn.filter((name) => !this.services.has(name) && !local.has(name));
-      v.check(missing.length === 0, "dependsOn", `of ${service.name} names ${missing.join(", ")}, which is not deployed yet`, "declare tiers in dependency order: MysqlCluster, then WebAppTier, then LoadBalancerTier");
-      this.checkDeclaration(service);
-    }
-    v.check(spec.services.filter((s) => s.dataVolume).length <= 1, "dataVolume", `: host ${spec.name} has more than one service with a data volume`, "give each database node its own host");
-    v.throwIfInvalid();
-  }
-
-  /**
-   * What a service asks that a VM cannot do (an image) or does differently (no
-   * health-check runner, no published host port), reported under the user's
-   * construct and prop: refused when the deployment would break, warned about
-   * when it would be silently ignored.
-   */
-  private checkDeclaration(service: ServiceSpec): void {
+  /** What a VM needs beyond the contract's checks: the packages for the software, an absolute command, root for ports below 1024. */
+  private checkOnVm(service: ServiceSpec): void {
     const declared = service.declaredBy;
     const construct = declared?.construct ?? "AwsTarget";
     const scope = declared?.scope ?? this;
     const prop = (field: DeclaredField, fallback: string) => declared?.props[field] ?? fallback;
     const v = new PropValidator(construct, scope);
-    v.check(service.image === undefined, prop("image", "image"), `is "${service.image}", but AwsTarget installs Debian packages and runs no images (service ${service.name})`, "ship your app as a bundle (app.bundlePath) on AWS");
-    v.check(service.image !== undefined || (service.command.length > 0 && service.command[0].startsWith("/")), prop("command", "command"), `of ${service.name} is ${JSON.stringify(service.command)}; on a VM (systemd) it must start with an absolute path`, 'use an absolute path, for example ["/usr/bin/node", "/opt/ha-web/app/server.js"]');
+    const version = service.version === undefined ? "" : ` ${service.version}`;
+    v.check(
+      debianPackagesFor(service.software, service.version, this.props.packages).length > 0,
+      "version",
+      `is "${service.version ?? "default"}": ${service.name} needs ${service.software}${version}, which Debian 12 does not package`,
+      service.software === "mysql" ? 'use engine "mariadb" (Debian\'s MySQL server), or give AwsTarget\'s packages.mysql a package your AMI can install' : `give AwsTarget's packages.${service.software} the Debian packages that provide it`,
+    );
+    v.check(service.artifact?.kind === "image" || (service.command.length > 0 && service.command[0].startsWith("/")), prop("command", "command"), `of ${service.name} is ${JSON.stringify(service.command)}; on a VM (systemd) it must start with an absolute path`, 'use an absolute path, for example ["/usr/bin/node", "/opt/ha-web/app/server.js"]');
     const user = service.user ?? "root";
-    const low = service.ingress.map((i) => i.port).filter((port) => port < 1024);
-    v.check(user === "root" || low.length === 0, prop("user", "user"), `is "${user}", but ${service.name} listens on port ${low.join(", ")}: on a VM only root may bind ports below 1024`, "listen on a port of 1024 or above (app.port), or run as root and drop privileges in your app");
+    const low = service.ingress.map((i) => i.port).filter((port) => port > 0 && port < 1024);
+    v.check(user === "root" || low.length === 0, prop("user", "user"), `is "${user}", but ${service.name} listens on port ${low.join(", ")}: on a VM only root may bind ports below 1024`, `listen on a port of 1024 or above (${prop("listenPort", "its port")}), or run as root and drop privileges in your app`);
     v.throwIfInvalid();
-    if (declared?.props.healthCheck) {
-      warnProp(construct, scope, declared.props.healthCheck, "has no effect on AwsTarget: systemd restarts a service that exits, and the load balancer checks the health path", "leave it unset for AWS (it is used by DockerTarget)");
-    }
-    if (declared?.props.publish) {
-      warnProp(construct, scope, declared.props.publish, "has no effect on AwsTarget: the load balancer's `port` is published on its Elastic IP", "leave it unset for AWS (it picks the host port on DockerTarget)");
-    }
   }
 }
 

@@ -1,13 +1,8 @@
+/**
+ * `cdktf-ha-web/aws`: the AWS EC2 target. Its internals (network, IAM, secrets,
+ * instances, cloud-init) live in ./private and are not part of the public API.
+ */
 export * from "./aws-target";
 export * from "./props";
-export * from "./packages";
-export * from "./network";
-export * from "./security-groups";
-export * from "./iam";
-export * from "./secrets";
-export * from "./assets";
-export * from "./instances";
-export * from "./tags";
-export { cloudConfigHost, estimatedUserDataSize, renderHostUserData } from "./user-data";
-export { escapeTerraformTemplate } from "../../terraform-escape";
-export type { HostUserDataInput } from "./user-data";
+export { DEFAULT_DEBIAN_PACKAGES, debianPackagesFor } from "./packages";
+export { HOST_TAG, LOAD_BALANCER_ROLE, ROLE_TAG } from "./tags";

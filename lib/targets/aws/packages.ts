@@ -13,6 +13,25 @@ export const DEFAULT_DEBIAN_PACKAGES: Readonly<Record<Software, readonly string[
   mysql: [],
 };
 
+/** Debian 12 packages per software and version (major.minor): what `version` props pick. */
+export const DEBIAN_PACKAGES_BY_VERSION: Readonly<Partial<Record<Software, Readonly<Record<string, readonly string[]>>>>> = {
+  mariadb: { "10.11": ["mariadb-server", "mariadb-client"] },
+  // MySQL 8.4 has no Debian 12 package: packages.mysql must name one your AMI can install.
+  mysql: {},
+};
+
+/**
+ * The packages of a software at a version: the user's override, else the
+ * version's packages, else the default. Empty when Debian 12 has none.
+ */
+export function debianPackagesFor(software: Software, version: string | undefined, overrides: Partial<Record<Software, readonly string[]>> = {}): readonly string[] {
+  const own = overrides[software];
+  if (own) return own;
+  const byVersion = DEBIAN_PACKAGES_BY_VERSION[software];
+  if (version !== undefined && byVersion) return byVersion[version] ?? [];
+  return DEFAULT_DEBIAN_PACKAGES[software];
+}
+
 /**
  * The distribution's own units, masked before the packages are installed: they
  * would start with the package's default config and take our ports and data

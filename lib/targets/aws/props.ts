@@ -11,6 +11,7 @@ export interface ExistingVpc {
 
 export type CpuArchitecture = "x86_64" | "arm64";
 
+/** The settings of AwsTarget: every one optional, each with its default. */
 export interface AwsTargetProps {
   /**
    * Prefix of names, tags and SSM parameter paths, so two stacks can share an
@@ -57,6 +58,8 @@ export interface AwsTargetProps {
   readonly replaceOnNewAmi?: boolean;
   /** Size of every root volume (encrypted gp3), in GiB. @default 10 */
   readonly rootVolumeSizeGb?: number;
+  /** Size of each database node's data volume (EBS, encrypted), in GiB. @default 20 */
+  readonly dataVolumeSizeGb?: number;
   /** EBS type of the database data volumes (always encrypted). @default "gp3" */
   readonly dataVolumeType?: "gp3" | "gp2";
   /**
@@ -80,9 +83,10 @@ export interface AwsTargetProps {
    */
   readonly ssmManagedInstanceCore?: boolean;
   /**
-   * Debian packages per software, replacing the defaults. MySQL has no Debian
-   * package: give one your AMI can install to use engine "mysql".
-   * @default DEFAULT_DEBIAN_PACKAGES
+   * Debian packages per software, replacing the ones picked for its version
+   * (DEBIAN_PACKAGES_BY_VERSION). MySQL has no Debian package: give one your AMI
+   * can install to use engine "mysql".
+   * @default the packages of each software's version in Debian 12
    */
   readonly packages?: Partial<Record<Software, readonly string[]>>;
   /** Extra tags on every resource the providers create (with `createProviders`). @default {} */
@@ -101,26 +105,3 @@ export const DEFAULT_INSTANCE_TYPES: Readonly<Record<ServiceRole, string>> = {
 
 /** Allowed values of a CloudWatch Logs retention. */
 export const LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653];
-
-/** "10.40.0.0/16" → [address as a number, prefix length], or undefined. */
-export function parseCidr(cidr: string): [number, number] | undefined {
-  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/.exec(cidr);
-  if (!m) return undefined;
-  const octets = m.slice(1, 5).map(Number);
-  const prefix = Number(m[5]);
-  if (octets.some((o) => o > 255) || prefix > 32) return undefined;
-  const address = ((octets[0] << 24) >>> 0) + (octets[1] << 16) + (octets[2] << 8) + octets[3];
-  return [address, prefix];
-}
-
-/** The `index`-th subnet of `newBits` more bits inside `cidr` (Terraform's cidrsubnet). */
-export function cidrSubnet(cidr: string, newBits: number, index: number): string {
-  const parsed = parseCidr(cidr);
-  if (!parsed) throw new Error(`"${cidr}" is not an IPv4 CIDR block`);
-  const [address, prefix] = parsed;
-  const length = prefix + newBits;
-  if (length > 32 || index >= 2 ** newBits) throw new Error(`${cidr} has no subnet ${index} of /${length}`);
-  const base = address & (prefix === 0 ? 0 : (~0 << (32 - prefix)) >>> 0);
-  const subnet = (base + index * 2 ** (32 - length)) >>> 0;
-  return `${[24, 16, 8, 0].map((shift) => (subnet >>> shift) & 255).join(".")}/${length}`;
-}

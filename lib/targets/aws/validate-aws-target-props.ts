@@ -1,9 +1,10 @@
 import { Construct } from "constructs";
 import { isDnsLabel } from "../../../templates/validate";
-import { isLiteral, PropValidator, warnProp } from "../../validation";
-import { ServiceRole, Software } from "../target";
+import { isLiteral, PropValidator, warnProp } from "../../private/validation";
+import { ServiceRole } from "../target";
 import { DEFAULT_DEBIAN_PACKAGES } from "./packages";
-import { AwsTargetProps, DEFAULT_INSTANCE_TYPES, LOG_RETENTION_DAYS, parseCidr } from "./props";
+import { parseCidr } from "./private/cidr";
+import { AwsTargetProps, DEFAULT_INSTANCE_TYPES, LOG_RETENTION_DAYS } from "./props";
 
 /** RFC 1918 ranges: a VPC outside them works, but its hosts could not reach the public addresses it shadows. */
 const PRIVATE_RANGES: readonly [string, number][] = [["10.0.0.0", 8], ["172.16.0.0", 12], ["192.168.0.0", 16]];
@@ -41,7 +42,6 @@ export function validateAwsTargetProps(
   namePrefix: string,
   zoneName: string,
   instanceTypes: Record<ServiceRole, string>,
-  packages: Record<Software, readonly string[]>,
 ): void {
   const v = new PropValidator("AwsTarget", scope);
   const warn = (prop: string, problem: string, fix: string) => warnProp("AwsTarget", scope, prop, problem, fix);
@@ -92,6 +92,9 @@ export function validateAwsTargetProps(
   }
   const root = props.rootVolumeSizeGb ?? 10;
   v.check(Number.isInteger(root) && root >= 8 && root <= 16384, "rootVolumeSizeGb", `is ${root}`, "use a whole number of GiB from 8 (the Debian image's size) to 16384");
+  if (props.dataVolumeSizeGb !== undefined) {
+    v.check(Number.isInteger(props.dataVolumeSizeGb) && props.dataVolumeSizeGb >= 1 && props.dataVolumeSizeGb <= 16384, "dataVolumeSizeGb", `is ${props.dataVolumeSizeGb}`, "use a whole number of GiB from 1 to 16384 (EBS's limits)");
+  }
   const dataType: string = props.dataVolumeType ?? "gp3";
   v.check(["gp3", "gp2"].includes(dataType), "dataVolumeType", `"${dataType}" is not supported (io1 and io2 need provisioned IOPS, which the target does not set)`, 'use "gp3"');
   if (isLiteral(props.kmsKeyArn)) {
@@ -110,7 +113,7 @@ export function validateAwsTargetProps(
   for (const software of Object.keys(props.packages ?? {})) {
     v.check(software in DEFAULT_DEBIAN_PACKAGES, "packages", `has "${software}", which is no software the library runs`, `use the keys ${Object.keys(DEFAULT_DEBIAN_PACKAGES).join(", ")}`);
   }
-  for (const [software, list] of Object.entries(packages)) {
+  for (const [software, list] of Object.entries(props.packages ?? {})) {
     for (const pkg of list) v.check(/^[a-z0-9][a-z0-9+.-]+$/.test(pkg), `packages.${software}`, `"${pkg}" is not a Debian package name`, 'use package names such as "nginx"');
   }
   for (const [key, value] of Object.entries(props.tags ?? {})) {

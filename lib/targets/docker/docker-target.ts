@@ -8,11 +8,12 @@ import { DockerProvider } from "@cdktf/provider-docker/lib/provider";
 import { Password } from "@cdktf/provider-random/lib/password";
 import { RandomProvider } from "@cdktf/provider-random/lib/provider";
 import { isPort } from "../../../templates/validate";
-import { escapeTerraformTemplate } from "../../terraform-escape";
+import { escapeTerraformTemplate } from "../../private/terraform-escape";
 import { claimInApp } from "../../private/app-claims";
-import { PropValidator, warnProp } from "../../validation";
-import { ColocatedAddress, DeployedHost, DeploymentTarget, FlowPeer, HostSpec, peerCode, ROLE_CODE, Secret, ServiceSpec, Software } from "../target";
-import { DEFAULT_DOCKER_IMAGES } from "./images";
+import { PropValidator } from "../../private/validation";
+import { HostRegistry } from "../../private/host-registry";
+import { ColocatedAddress, DeployedHost, DeploymentTarget, FlowPeer, HostSpec, peerCode, ROLE_CODE, Secret, ServiceSpec, Software, TargetSupport } from "../target";
+import { DEFAULT_DOCKER_IMAGES, imageForVersion } from "./images";
 import { validateDockerTargetProps } from "./validate-docker-target-props";
 
 export interface DockerTargetProps {
@@ -36,7 +37,24 @@ export interface DockerTargetProps {
   readonly dockerHost?: string;
   /** Keep pulled images when the stack is destroyed. @default true */
   readonly keepImagesLocally?: boolean;
+  /**
+   * Host port of the first published listener (the first load balancer node's);
+   * each further one takes the next port. Unique per Docker engine across the
+   * stacks of one app.
+   * @default 8080
+   */
+  readonly publishPort?: number;
 }
+
+/** What DockerTarget honours: every declaration of the contract. */
+export const DOCKER_TARGET_SUPPORT: TargetSupport = {
+  name: "DockerTarget",
+  artifacts: ["bundle", "image"],
+  protocols: ["tcp", "udp", "vrrp"],
+  capabilities: true,
+  healthChecks: true,
+  secretFiles: true,
+};
 
 
 /** Label under which containers record what they were replaced along with. */
@@ -55,7 +73,9 @@ function describeService(scope: Construct, hostName: string, service: ServiceSpe
     [`${DESCRIBE_LABEL_PREFIX}role`]: service.role,
     [`${DESCRIBE_LABEL_PREFIX}tier`]: scope.node.path,
     [`${DESCRIBE_LABEL_PREFIX}host`]: hostName,
-    [`${DESCRIBE_LABEL_PREFIX}ingress`]: service.ingress.map((i) => `${i.port}/tcp:${i.from}`).join(" "),
+    [`${DESCRIBE_LABEL_PREFIX}ingress`]: service.ingress.map((i) => `${i.port}/${i.protocol ?? "tcp"}:${i.from}`).join(" "),
+    ...((service.movableAddresses ?? []).length > 0 ? { [`${DESCRIBE_LABEL_PREFIX}addresses`]: service.movableAddresses!.join(" ") } : {}),
+    ...Object.fromEntries(Object.entries(service.facts ?? {}).map(([k, v]) => [`${DESCRIBE_LABEL_PREFIX}${k}`, v])),
   };
 }
 
@@ -65,7 +85,7 @@ function describeService(scope: Construct, hostName: string, service: ServiceSpe
  * load balancer publishing a port, on 127.0.0.1 by default.
  */
 export class DockerTarget extends Construct implements DeploymentTarget {
-  public readonly kind = "docker";
+  public readonly support = DOCKER_TARGET_SUPPORT;
   public readonly namePrefix: string;
   public readonly publishAddress: string;
   /** Networks by boundary name (for example "lb-web"). */
@@ -75,20 +95,23 @@ export class DockerTarget extends Construct implements DeploymentTarget {
   /** Named volumes by service name. */
   public readonly volumes: Record<string, Volume> = {};
   public readonly images: Record<string, Image> = {};
-  private readonly imageNames: Record<Software, string>;
+  private readonly overrides: Partial<Record<Software, string>>;
   private readonly keepImagesLocally: boolean;
   private readonly assets: Record<string, TerraformAsset> = {};
-  private readonly publishedPorts = new Map<number, string>();
   private readonly dockerHost: string;
+  private readonly registry: HostRegistry;
+  private nextPublishPort: number;
 
   constructor(scope: Construct, id: string, props: DockerTargetProps = {}) {
     super(scope, id);
     this.namePrefix = props.namePrefix ?? "haweb";
     this.publishAddress = props.publishAddress ?? "127.0.0.1";
-    this.imageNames = { ...DEFAULT_DOCKER_IMAGES, ...props.images };
+    this.overrides = { ...props.images };
     this.keepImagesLocally = props.keepImagesLocally ?? true;
 
-    validateDockerTargetProps(this, props, this.namePrefix, this.publishAddress, this.imageNames);
+    this.nextPublishPort = props.publishPort ?? 8080;
+    validateDockerTargetProps(this, props, this.namePrefix, this.publishAddress, { ...DEFAULT_DOCKER_IMAGES, ...props.images }, this.nextPublishPort);
+    this.registry = new HostRegistry(this, DOCKER_TARGET_SUPPORT);
     this.dockerHost = props.dockerHost ?? "default";
     const owner = claimInApp(this, `docker:${this.dockerHost}:prefix:${this.namePrefix}`);
     new PropValidator("DockerTarget", this)
@@ -113,14 +136,35 @@ export class DockerTarget extends Construct implements DeploymentTarget {
   }
 
   addHost(scope: Construct, spec: HostSpec): DeployedHost {
+    this.registry.register(spec);
     const resources: Record<string, Construct> = {};
+    const movableAddresses: Record<string, string> = {};
     let published: DeployedHost["published"];
     for (const service of spec.services) {
-      const container = this.addService(scope, spec.name, service);
-      resources[service.name] = container;
-      if (service.publish && !published) published = { address: this.publishAddress, port: service.publish.hostPort };
+      const hostPort = service.publish ? this.claimPublishPort(service.name) : undefined;
+      resources[service.name] = this.addService(scope, spec.name, service, hostPort);
+      if (hostPort !== undefined && !published) published = { address: this.publishAddress, port: hostPort };
+      // A movable address is a network alias: moving it is recreating two containers' aliases.
+      for (const name of service.movableAddresses ?? []) movableAddresses[name] = name;
     }
-    return { name: spec.name, address: spec.name, resources, published };
+    return { name: spec.name, address: spec.name, resources, published, movableAddresses };
+  }
+
+  /** The next free host port, checked against the other stacks of the app on this engine. */
+  private claimPublishPort(serviceName: string): number {
+    const port = this.nextPublishPort++;
+    const v = new PropValidator("DockerTarget", this);
+    v.check(isPort(port), "publishPort", `${port} (for ${serviceName}) is outside 1-65535`, "pick a lower first publish port, such as 8080");
+    const elsewhere = claimInApp(this, `docker:${this.dockerHost}:port:${port}`);
+    v.check(elsewhere === undefined, "publishPort", `${port} (for ${serviceName}) is already published by the DockerTarget '${elsewhere}' of another stack in this app on the same Docker engine`, "give each stack's DockerTarget its own publishPort");
+    v.throwIfInvalid();
+    return port;
+  }
+
+  /** The image of a service: its own, the user's override for its software, or the default for its version. */
+  private imageFor(service: ServiceSpec): string {
+    if (service.artifact?.kind === "image") return service.artifact.image;
+    return this.overrides[service.software] ?? imageForVersion(service.software, service.version);
   }
 
   /**
@@ -132,26 +176,7 @@ export class DockerTarget extends Construct implements DeploymentTarget {
     return from === "internet" ? "edge" : `${ROLE_CODE[from]}-${to}`;
   }
 
-  private addService(scope: Construct, hostName: string, service: ServiceSpec): Container {
-    const v = new PropValidator("DockerTarget", this);
-    v.check(!this.containers[service.name], "service name", `"${service.name}" is used by two services`, "give every node a unique name");
-    if (service.publish) {
-      const { hostPort } = service.publish;
-      const owner = this.publishedPorts.get(hostPort);
-      v.check(isPort(hostPort), "publishPort", `${hostPort} is outside 1-65535`, "pick a free host port such as 8080");
-      v.check(owner === undefined, "publishPort", `${hostPort} is already published by ${owner}`, "give every published listener its own host port");
-      this.publishedPorts.set(hostPort, service.name);
-      const elsewhere = claimInApp(this, `docker:${this.dockerHost}:port:${hostPort}`);
-      v.check(elsewhere === undefined, "publishPort", `${hostPort} is already published by the DockerTarget '${elsewhere}' of another stack in this app on the same Docker engine`, "give each stack's load balancer its own publishPort");
-    }
-    const declared = service.declaredBy;
-    if (declared?.props["dataVolume.sizeGb"]) {
-      warnProp(declared.construct, declared.scope, declared.props["dataVolume.sizeGb"], "has no effect on DockerTarget: a named volume has no size (it grows on the Docker host's disk)", "leave it unset for Docker, or use AwsTarget where it sizes the EBS volume");
-    }
-    const missing = service.dependsOn.filter((name) => !this.containers[name]);
-    v.check(missing.length === 0, "dependsOn", `of ${service.name} names ${missing.join(", ")}, which is not deployed yet`, "declare tiers in dependency order: MysqlCluster, then WebAppTier, then LoadBalancerTier");
-    v.throwIfInvalid();
-
+  private addService(scope: Construct, hostName: string, service: ServiceSpec, hostPort: number | undefined): Container {
     const networkNames = new Set<string>();
     const networks: Network[] = [];
     const join = (from: FlowPeer, to: string) => {
@@ -164,7 +189,7 @@ export class DockerTarget extends Construct implements DeploymentTarget {
     for (const ingress of service.ingress) join(ingress.from, own);
     for (const egress of service.egress) join(service.role, peerCode(egress.to, egress.toGroup));
 
-    const image = this.image(service.image ?? this.imageNames[service.software]);
+    const image = this.image(this.imageFor(service));
     // Our start script replaces the image's entrypoint and its default command.
     const [entrypoint, ...command] = service.command.map(escapeTerraformTemplate);
     const run = entrypoint === undefined ? {} : { entrypoint: [entrypoint], command };
@@ -185,26 +210,26 @@ export class DockerTarget extends Construct implements DeploymentTarget {
         ...Object.entries(service.environment).map(([k, value]) => escapeTerraformTemplate(`${k}=${value}`)),
         ...Object.entries(service.secretEnvironment).map(([k, secret]) => `${k}=${secret.value}`),
       ],
-      networksAdvanced: networks.map((network) => ({ name: network.name, aliases: [service.name] })),
+      networksAdvanced: networks.map((network) => ({ name: network.name, aliases: [service.name, ...(service.movableAddresses ?? [])] })),
+      capabilities: (service.capabilities ?? []).length > 0 ? { add: [...service.capabilities!] } : undefined,
       upload: [
         // Terraform would read the scripts' ${...} as its own template syntax.
         ...service.files.map((f) => ({ file: f.path, content: escapeTerraformTemplate(f.content), executable: f.executable ?? false })),
-        ...(service.assets ?? []).map((a) => {
-          const asset = this.asset(a.sourcePath);
-          return { file: a.path, source: asset.path, sourceHash: asset.assetHash };
-        }),
+        ...(service.artifact?.kind === "bundle" ? [this.bundleUpload(service.artifact.sourcePath, service.artifact.path)] : []),
+        // A reference: Terraform writes the value into the container, never into the JSON.
+        ...Object.entries(service.secretFiles ?? {}).map(([file, secret]) => ({ file, content: secret.value, permissions: "0400" })),
       ],
       healthcheck: {
-        test: ["CMD", ...service.healthCheck.map(escapeTerraformTemplate)],
+        test: ["CMD", ...service.healthCheck.command.map(escapeTerraformTemplate)],
         interval: "5s",
         timeout: "3s",
         retries: 3,
-        startPeriod: service.dataVolume ? "120s" : "20s",
+        startPeriod: `${service.healthCheck.startPeriodSeconds}s`,
       },
       labels,
-      stopTimeout: service.dataVolume ? 60 : 15,
+      stopTimeout: service.stopTimeoutSeconds,
       dependsOn: service.dependsOn.map((name) => this.containers[name]),
-      ports: service.publish ? [{ internal: service.publish.port, external: service.publish.hostPort, ip: this.publishAddress }] : undefined,
+      ports: service.publish && hostPort !== undefined ? [{ internal: service.publish.port, external: hostPort, ip: this.publishAddress }] : undefined,
       volumes: service.dataVolume ? [{ volumeName: this.volume(service.name).name, containerPath: service.dataVolume.mountPath }] : undefined,
     });
     this.containers[service.name] = container;
@@ -231,9 +256,10 @@ export class DockerTarget extends Construct implements DeploymentTarget {
     return this.images[name];
   }
 
-  private asset(sourcePath: string): TerraformAsset {
+  private bundleUpload(sourcePath: string, file: string) {
     const id = `asset-${Object.keys(this.assets).length + 1}`;
     this.assets[sourcePath] ??= new TerraformAsset(this, id, { path: sourcePath, type: AssetType.FILE });
-    return this.assets[sourcePath];
+    const asset = this.assets[sourcePath];
+    return { file, source: asset.path, sourceHash: asset.assetHash };
   }
 }

@@ -12,3 +12,12 @@ export const DEFAULT_DOCKER_IMAGES: Readonly<Record<Software, string>> = {
   mariadb: "mariadb:10.11",
   mysql: "mysql:8.4",
 };
+
+/**
+ * The default image of a software at a version (major.minor): the official
+ * image's tag for that version. Without a version, the default above.
+ */
+export function imageForVersion(software: Software, version?: string): string {
+  if (version === undefined) return DEFAULT_DOCKER_IMAGES[software];
+  return `${DEFAULT_DOCKER_IMAGES[software].split(":")[0]}:${version}`;
+}

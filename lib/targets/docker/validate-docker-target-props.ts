@@ -1,6 +1,6 @@
 import { Construct } from "constructs";
-import { isDnsLabel, isDockerName } from "../../../templates/validate";
-import { PropValidator } from "../../validation";
+import { isDnsLabel, isDockerName, isPort } from "../../../templates/validate";
+import { PropValidator } from "../../private/validation";
 import { Software } from "../target";
 import type { DockerTargetProps } from "./docker-target";
 import { DEFAULT_DOCKER_IMAGES } from "./images";
@@ -20,7 +20,7 @@ export function isIpv4(value: string): boolean {
 }
 
 /** The rules of DockerTargetProps (what Docker and the docker provider accept). */
-export function validateDockerTargetProps(scope: Construct, props: DockerTargetProps, namePrefix: string, publishAddress: string, images: Record<Software, string>): void {
+export function validateDockerTargetProps(scope: Construct, props: DockerTargetProps, namePrefix: string, publishAddress: string, images: Record<Software, string>, publishPort: number): void {
   const v = new PropValidator("DockerTarget", scope);
   v.check(isDnsLabel(namePrefix) && isDockerName(namePrefix) && namePrefix.length <= 30, "namePrefix", `"${namePrefix}" is not a valid Docker name and DNS label of at most 30 characters`, 'use lower-case letters, digits and dashes, for example "haweb"');
   v.check(isIpv4(publishAddress), "publishAddress", `"${publishAddress}" is not an IPv4 address`, 'use "127.0.0.1" (local only) or "0.0.0.0"');
@@ -34,5 +34,6 @@ export function validateDockerTargetProps(scope: Construct, props: DockerTargetP
     v.check(/^(unix|tcp|ssh|npipe):\/\/.+/.test(props.dockerHost), "dockerHost", `"${props.dockerHost}" is not a Docker daemon address`, 'use "unix:///var/run/docker.sock", "tcp://host:2376" or "ssh://user@host"');
     v.check(props.createProviders !== false, "dockerHost", "is set with createProviders: false, so no provider of this target would use it", "set the host on your own DockerProvider, or let the target create it");
   }
+  v.check(isPort(publishPort), "publishPort", `is ${publishPort}; it must be a whole number in 1-65535`, "use 8080");
   v.throwIfInvalid();
 }

@@ -11,8 +11,11 @@ import { SsmParameter } from "@cdktf/provider-aws/lib/ssm-parameter";
 import { VolumeAttachment } from "@cdktf/provider-aws/lib/volume-attachment";
 import { VpcSecurityGroupIngressRule } from "@cdktf/provider-aws/lib/vpc-security-group-ingress-rule";
 import { AwsStack } from "../../../../examples/aws-stack";
-import { demoAppBundlePath, LoadBalancerTier, MysqlCluster, WebAppTier } from "../../../../lib";
-import { AwsTarget, AwsTargetProps, cidrSubnet, SESSION_MANAGER_ACTIONS } from "../../../../lib/targets/aws";
+import { AppArtifact, LoadBalancerTier, MysqlCluster, WebAppTier } from "../../../../lib";
+import { demoAppBundlePath } from "../../../../lib/private/app-bundle";
+import { AwsTarget, AwsTargetProps } from "../../../../lib/targets/aws";
+import { cidrSubnet } from "../../../../lib/targets/aws/private/cidr";
+import { SESSION_MANAGER_ACTIONS } from "../../../../lib/targets/aws/private/iam";
 import { checkPolicy, findSecretsInText } from "../../../../lib/policy";
 import { PATHS } from "../../../../templates/paths";
 import { findPlainTextSecrets } from "../../../helpers/secrets";
@@ -119,15 +122,18 @@ describe("AwsTarget on the seed's stack", () => {
   test("hosts reach each other by private DNS names in a Route 53 private zone", () => {
     expect(json).toHaveResourceWithProperties(Route53Zone, { name: "haweb.internal" });
     const records = Object.values(resources(parsed, "aws_route53_record"));
-    expect(records.map((r) => r.name).sort()).toEqual(["db-primary.haweb.internal", "db-replica-1.haweb.internal", "lb-1.haweb.internal", "web-1.haweb.internal", "web-2.haweb.internal"]);
-    for (const r of records) expect(r).toMatchObject({ type: "A", ttl: 30, records: [expect.stringMatching(/^\$\{aws_instance\..+\.private_ip\}$/)] });
+    const hostRecords = records.filter((r) => r.type === "A");
+    expect(hostRecords.map((r) => r.name).sort()).toEqual(["db-primary.haweb.internal", "db-replica-1.haweb.internal", "lb-1.haweb.internal", "web-1.haweb.internal", "web-2.haweb.internal"]);
+    for (const r of hostRecords) expect(r).toMatchObject({ ttl: 30, records: [expect.stringMatching(/^\$\{aws_instance\..+\.private_ip\}$/)] });
+    // The writer is a name of its own that a failover repoints: a CNAME to the primary today.
+    expect(records.filter((r) => r.type !== "A")).toEqual([expect.objectContaining({ name: "db-writer.haweb.internal", type: "CNAME", ttl: 30, records: ["db-primary.haweb.internal"] })]);
   });
 
   test("outputs the load balancer's public address and the database's private endpoints", () => {
     expect(parsed.output.url.value).toMatch(/^http:\/\/\$\{aws_eip\..+\.public_ip\}:80$/);
     expect(parsed.output["load-balancer-public-ips"].value).toEqual([expect.stringMatching(/^\$\{aws_eip\..+\.public_ip\}$/)]);
-    expect(parsed.output["database-writer"].value).toBe("db-primary.haweb.internal:3306");
-    expect(parsed.output["database-endpoints"].value).toEqual(["db-primary.haweb.internal:3306", "db-replica-1.haweb.internal:3306"]);
+    expect(parsed.output["database-writer"].value).toBe("db-writer.haweb.internal:3306");
+    expect(parsed.output["database-endpoints"].value).toEqual(["db-writer.haweb.internal:3306", "db-replica-1.haweb.internal:3306"]);
   });
 
   test("the aws provider and the random provider (for passwords) come with the target", () => {
@@ -335,7 +341,7 @@ describe("AwsTarget props", () => {
 
   test("MySQL needs a package Debian does not have: refused with the fix, accepted with packages.mysql", () => {
     expect(() => synthAws((stack, target) => new MysqlCluster(stack, "db", { target, engine: "mysql" }))).toThrow(
-      /AwsTarget 'test\/aws' has invalid props:\n- prop `packages.mysql` is empty: db-primary needs mysql, which Debian 12 does not package. Fix: use engine "mariadb"/,
+      /MysqlCluster 'test\/db' has invalid props:\n- prop `version` is "8\.4": db-primary needs mysql 8\.4, which Debian 12 does not package. Fix: use engine "mariadb" \(Debian's MySQL server\), or give AwsTarget's packages\.mysql a package/,
     );
     const { parsed: p } = synthAws((stack, target) => new MysqlCluster(stack, "db", { target, engine: "mysql", replicas: 0 }), { packages: { mysql: ["mysql-server"] } });
     expect(String(instancesByHost(p)["db-primary"].user_data)).toContain("  - mysql-server\n");
@@ -345,9 +351,9 @@ describe("AwsTarget props", () => {
     expect(() =>
       synthAws((stack, target) => {
         const database = new MysqlCluster(stack, "db", { target, replicas: 0 });
-        new WebAppTier(stack, "web", { target, database, app: { image: "registry.local/shop:1" } });
+        new WebAppTier(stack, "web", { target, database, app: { artifact: AppArtifact.fromImage("registry.local/shop:1") } });
       }),
-    ).toThrow(/WebAppTier 'test\/web' has invalid props:\n- prop `app.image` is "registry.local\/shop:1", but AwsTarget installs Debian packages and runs no images \(service web-1-app\)\. Fix: ship your app as a bundle \(app.bundlePath\) on AWS\.$/);
+    ).toThrow(/WebAppTier 'test\/web' has invalid props:\n- prop `app.artifact` is the image "registry.local\/shop:1", but AwsTarget runs bundle artifacts only \(service web-1-app\)\. Fix: ship your app as a bundle \(AppArtifact.fromBundle\) on AwsTarget\.$/);
   });
 
   test("user data over EC2's 16 KB is refused at synth time, with the fix", () => {
@@ -357,7 +363,7 @@ describe("AwsTarget props", () => {
         target.addHost(stack, {
           name: "big",
           role: "web",
-          services: [{ name: "big", role: "web", software: "nginx", command: ["/bin/true"], files: [big], environment: {}, secretEnvironment: {}, ingress: [], egress: [], healthCheck: [], dependsOn: [] }],
+          services: [{ name: "big", role: "web", software: "nginx", command: ["/bin/true"], files: [big], environment: {}, secretEnvironment: {}, ingress: [], egress: [], healthCheck: { command: ["/bin/true"], startPeriodSeconds: 1 }, stopTimeoutSeconds: 15, dependsOn: [] }],
         }),
       ),
     ).toThrow(/prop `host big` has \d+ bytes of user data, over EC2's limit of 16384. Fix: ship big files as assets \(S3\)/);
@@ -418,11 +424,11 @@ describe("AwsTarget props", () => {
     let lb!: LoadBalancerTier;
     synthAws((stack, target) => {
       const database = new MysqlCluster(stack, "db", { target, replicas: 0 });
-      web = new WebAppTier(stack, "web", { target, database, app: { bundlePath: demoAppBundlePath(), command: ["/usr/bin/node", "/opt/ha-web/app/server.js"], healthCheck: ["/bin/true"] } });
-      lb = new LoadBalancerTier(stack, "lb", { target, webTier: web, publishPort: 9000 });
+      web = new WebAppTier(stack, "web", { target, database, app: { artifact: AppArtifact.fromBundle(demoAppBundlePath()), command: ["/usr/bin/node", "/opt/ha-web/app/server.js"], healthCheck: ["/bin/true"] } });
+      lb = new LoadBalancerTier(stack, "lb", { target, webTier: web });
     });
-    expect(annotations(web, "warn")).toContainEqual(expect.stringMatching(/^WebAppTier 'test\/web': prop `app.healthCheck` has no effect on AwsTarget/));
-    expect(annotations(lb, "warn")).toContainEqual(expect.stringMatching(/^LoadBalancerTier 'test\/lb': prop `publishPort` has no effect on AwsTarget/));
+    expect(annotations(web, "warn")).toContainEqual(expect.stringMatching(/^WebAppTier 'test\/web': prop `app.healthCheck` has no effect on AwsTarget: it runs no health checks/));
+    expect(annotations(lb, "warn")).toEqual([]);
   });
 
   test("an app that cannot bind its port on a VM is refused: a non-root user below 1024", () => {
@@ -431,7 +437,7 @@ describe("AwsTarget props", () => {
         const database = new MysqlCluster(stack, "db", { target, replicas: 0 });
         new WebAppTier(stack, "web", { target, database, port: 8080, app: { port: 80 } });
       }),
-    ).toThrow(/WebAppTier 'test\/web' has invalid props:\n- prop `user` is "node", but web-1-app listens on port 80: on a VM only root may bind ports below 1024/);
+    ).toThrow(/WebAppTier 'test\/web' has invalid props:\n- prop `user` is "node", but web-1-app listens on port 80: on a VM only root may bind ports below 1024. Fix: listen on a port of 1024 or above \(app.port\)/);
   });
 
   test("two stacks of one app cannot share a namePrefix (SSM parameters and names would collide)", () => {

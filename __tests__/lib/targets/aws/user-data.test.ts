@@ -2,10 +2,12 @@ import { Testing } from "cdktf";
 import { AwsStack } from "../../../../examples/aws-stack";
 import { LocalStack } from "../../../../main";
 import { HostSpec } from "../../../../lib";
-import { AwsTarget, escapeTerraformTemplate, estimatedUserDataSize } from "../../../../lib/targets/aws";
-import { USER_DATA_LIMIT_BYTES, userDataSize } from "../../../../templates/cloud-init";
+import { AwsTarget } from "../../../../lib/targets/aws";
+import { estimatedUserDataSize } from "../../../../lib/targets/aws/private/user-data";
+import { escapeTerraformTemplate } from "../../../../lib/private/terraform-escape";
+import { USER_DATA_LIMIT_BYTES, userDataSize } from "../../../../lib/targets/aws/private/cloud-init";
 import { containers, SynthesizedStack } from "../../../helpers/synth";
-import { CloudConfigDoc, cloudInitSchema, hasCloudInit, hasSystemdAnalyze, parseYamlAll, shellSyntax, systemdVerify } from "../../../templates/cloud-init/tools";
+import { CloudConfigDoc, cloudInitSchema, hasCloudInit, hasSystemdAnalyze, parseYamlAll, shellSyntax, systemdVerify } from "./cloud-init/tools";
 import { asDelivered, instancesByHost } from "./aws-helpers";
 
 /** The host specs the tiers hand to the AWS target, captured as they pass. */

@@ -54,12 +54,21 @@ describe("DockerTarget", () => {
     expect(attempt(props)).toThrow(message);
   });
 
-  test("two load balancer tiers cannot publish the same host port", () => {
-    const stack = new TerraformStack(Testing.app(), "bad");
-    const target = new DockerTarget(stack, "docker");
-    const backends = [{ name: "web-1", host: "web-1", port: 80 }];
-    new LoadBalancerTier(stack, "a", { target, backends, namePrefix: "a" });
-    expect(() => new LoadBalancerTier(stack, "b", { target, backends, namePrefix: "b" })).toThrow(/prop `publishPort` 8080 is already published by a-1/);
+  test("each published listener takes the next host port from publishPort", () => {
+    const { parsed } = synthDocker(
+      (stack, target) => {
+        const backends = [{ name: "web-1", host: "web-1", port: 80 }];
+        new LoadBalancerTier(stack, "a", { target, backends, namePrefix: "a" });
+        new LoadBalancerTier(stack, "b", { target, backends, namePrefix: "b", nodes: 2 });
+      },
+      { publishPort: 9000 },
+    );
+    const byName = containers(parsed);
+    expect(["haweb-a-1", "haweb-b-1", "haweb-b-2"].map((n) => byName[n].ports?.[0].external)).toEqual([9000, 9001, 9002]);
+  });
+
+  test("rejects a publishPort outside 1-65535", () => {
+    expect(attempt({ publishPort: 70000 })).toThrow(/prop `publishPort` is 70000; it must be a whole number in 1-65535/);
   });
 
   test("two stacks of one app on one engine cannot share a namePrefix or a published port", () => {
@@ -73,7 +82,7 @@ describe("DockerTarget", () => {
     new LoadBalancerTier(blue, "lb", { target: new DockerTarget(blue, "docker", { namePrefix: "blue" }), backends });
     const green = new TerraformStack(app, "green2");
     expect(() => new LoadBalancerTier(green, "lb", { target: new DockerTarget(green, "docker", { namePrefix: "green" }), backends })).toThrow(
-      /prop `publishPort` 8080 is already published by the DockerTarget 'blue2\/docker' of another stack in this app on the same Docker engine/,
+      /prop `publishPort` 8080 \(for lb-1\) is already published by the DockerTarget 'blue2\/docker' of another stack in this app on the same Docker engine/,
     );
   });
 });

@@ -4,8 +4,8 @@ import { IamInstanceProfile } from "@cdktf/provider-aws/lib/iam-instance-profile
 import { IamRole } from "@cdktf/provider-aws/lib/iam-role";
 import { IamRolePolicy } from "@cdktf/provider-aws/lib/iam-role-policy";
 import { IamRolePolicyAttachment } from "@cdktf/provider-aws/lib/iam-role-policy-attachment";
-import { ServiceRole } from "../target";
-import { ROLE_CODE } from "../target";
+import { ServiceRole } from "../../target";
+import { ROLE_CODE } from "../../target";
 
 export interface HostRolesProps {
   readonly namePrefix: string;

@@ -6,9 +6,9 @@ import { Instance } from "@cdktf/provider-aws/lib/instance";
 import { NetworkInterface } from "@cdktf/provider-aws/lib/network-interface";
 import { Route53Record } from "@cdktf/provider-aws/lib/route53-record";
 import { VolumeAttachment } from "@cdktf/provider-aws/lib/volume-attachment";
-import { ServiceRole } from "../target";
+import { ServiceRole } from "../../target";
 import { SubnetRef } from "./network";
-import { HOST_TAG, ROLE_TAG } from "./tags";
+import { HOST_TAG, ROLE_TAG } from "../tags";
 
 /** Device name the data volume is attached as (Nitro instances show it as an NVMe disk). */
 export const DATA_DEVICE_NAME = "/dev/sdf";

@@ -15,7 +15,8 @@ import { RouteTable } from "@cdktf/provider-aws/lib/route-table";
 import { RouteTableAssociation } from "@cdktf/provider-aws/lib/route-table-association";
 import { Subnet } from "@cdktf/provider-aws/lib/subnet";
 import { Vpc } from "@cdktf/provider-aws/lib/vpc";
-import { cidrSubnet, ExistingVpc, parseCidr } from "./props";
+import { ExistingVpc } from "../props";
+import { cidrSubnet, parseCidr } from "./cidr";
 
 /** A subnet as the instances need it: its id and its availability zone (EBS volumes must match it). */
 export interface SubnetRef {

@@ -2,7 +2,7 @@ import { Token } from "cdktf";
 import { Construct } from "constructs";
 import { SsmParameter } from "@cdktf/provider-aws/lib/ssm-parameter";
 import { Password } from "@cdktf/provider-random/lib/password";
-import { Secret } from "../target";
+import { Secret } from "../../target";
 
 /** Where a secret lives at deploy time. */
 export interface StoredSecret {

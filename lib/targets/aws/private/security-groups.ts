@@ -2,8 +2,8 @@ import { Construct } from "constructs";
 import { SecurityGroup } from "@cdktf/provider-aws/lib/security-group";
 import { VpcSecurityGroupEgressRule } from "@cdktf/provider-aws/lib/vpc-security-group-egress-rule";
 import { VpcSecurityGroupIngressRule } from "@cdktf/provider-aws/lib/vpc-security-group-ingress-rule";
-import { FlowPeer, HostSpec, peerCode, ROLE_CODE, ServiceRole } from "../target";
-import { ROLE_TAG } from "./tags";
+import { FlowPeer, HostSpec, peerCode, Protocol, ROLE_CODE, ServiceRole } from "../../target";
+import { ROLE_TAG } from "../tags";
 
 /** Short codes of the roles, for names and construct ids. */
 
@@ -102,14 +102,12 @@ export class HostSecurityGroups extends Construct {
       for (const ingress of service.ingress) {
         if (colocated(service.role, ingress.from)) continue;
         const from = ingress.from === "internet" ? "internet" : peerCode(ingress.from, ingress.from === service.role ? service.group : undefined);
-        const key = `${own}-in-${ingress.port}-from-${from}`;
+        const key = `${own}-in-${flowCode(ingress.protocol, ingress.port)}-from-${from}`;
         if (this.rules.has(key)) continue;
         this.rules.add(key);
         new VpcSecurityGroupIngressRule(this, key, {
           securityGroupId: group.id,
-          ipProtocol: "tcp",
-          fromPort: ingress.port,
-          toPort: ingress.port,
+          ...protocolAndPorts(ingress.protocol, ingress.port),
           ...(ingress.from === "internet" ? { cidrIpv4: "0.0.0.0/0" } : { referencedSecurityGroupId: peerGroup(ingress.from).id }),
           description: ruleDescription(ingress.description),
           tags: { Name: `${this.props.namePrefix}-${key}` },
@@ -117,14 +115,12 @@ export class HostSecurityGroups extends Construct {
       }
       for (const egress of service.egress) {
         if (colocated(service.role, egress.to)) continue;
-        const key = `${own}-out-${egress.port}-to-${peerCode(egress.to, egress.toGroup)}`;
+        const key = `${own}-out-${flowCode(egress.protocol, egress.port)}-to-${peerCode(egress.to, egress.toGroup)}`;
         if (this.rules.has(key)) continue;
         this.rules.add(key);
         new VpcSecurityGroupEgressRule(this, key, {
           securityGroupId: group.id,
-          ipProtocol: "tcp",
-          fromPort: egress.port,
-          toPort: egress.port,
+          ...protocolAndPorts(egress.protocol, egress.port),
           referencedSecurityGroupId: this.forRole(egress.to, egress.toGroup).id,
           description: ruleDescription(egress.description),
           tags: { Name: `${this.props.namePrefix}-${key}` },
@@ -132,6 +128,18 @@ export class HostSecurityGroups extends Construct {
       }
     }
   }
+}
+
+/** A rule's protocol and ports: VRRP is IP protocol 112 and has none. */
+function protocolAndPorts(protocol: Protocol | undefined, port: number): { ipProtocol: string; fromPort?: number; toPort?: number } {
+  if (protocol === "vrrp") return { ipProtocol: "112" };
+  return { ipProtocol: protocol ?? "tcp", fromPort: port, toPort: port };
+}
+
+/** The flow in a rule's id: "80" for TCP (as always), "udp-53", "vrrp". */
+function flowCode(protocol: Protocol | undefined, port: number): string {
+  if (protocol === undefined || protocol === "tcp") return String(port);
+  return protocol === "vrrp" ? "vrrp" : `${protocol}-${port}`;
 }
 
 /** Security group (rule) descriptions allow only a-z A-Z 0-9 spaces and ._-:/()#,@[]+=&;{}!$* (at most 255). */

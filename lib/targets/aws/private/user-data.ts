@@ -1,11 +1,12 @@
-import { CloudConfigHost, CloudConfigService, HostAssetFetch, HostDataVolume, renderCloudConfig, userDataSize } from "../../../templates/cloud-init";
-import { HostSpec, Secret, Software } from "../target";
-import { DISTRIBUTION_UNITS, EXISTING_USERS } from "./packages";
+import { CloudConfigHost, CloudConfigService, HostAssetFetch, HostDataVolume, renderCloudConfig, userDataSize } from "./cloud-init";
+import { HostSpec, Secret, ServiceSpec } from "../../target";
+import { DISTRIBUTION_UNITS, EXISTING_USERS } from "../packages";
 
 export interface HostUserDataInput {
   readonly spec: HostSpec;
   readonly fqdn: string;
-  readonly packages: Readonly<Record<Software, readonly string[]>>;
+  /** The Debian packages a service's software needs. */
+  readonly packages: (service: ServiceSpec) => readonly string[];
   /** Name of the SSM parameter holding a secret. */
   readonly parameterName: (secret: Secret) => string;
   /** Downloads from S3, by the asset path on the host. */
@@ -28,13 +29,15 @@ export function cloudConfigHost(input: HostUserDataInput): CloudConfigHost {
     // Peers on other hosts are not systemd dependencies: the start scripts wait for them.
     after: service.dependsOn.filter((name) => local.has(name)),
     dataMount: service.dataVolume?.mountPath,
+    stopTimeoutSeconds: service.stopTimeoutSeconds,
+    capabilities: service.capabilities,
   }));
   const software = [...new Set(spec.services.map((s) => s.software))];
   return {
     hostName: spec.name,
     fqdn: input.fqdn,
     role: spec.role,
-    packages: software.flatMap((s) => input.packages[s]),
+    packages: [...new Set(spec.services.flatMap((s) => input.packages(s)))],
     maskUnits: software.flatMap((s) => DISTRIBUTION_UNITS[s]),
     systemUsers: [...new Set(spec.services.map((s) => s.user ?? "root").filter((u) => !EXISTING_USERS.has(u)))],
     files: spec.services.flatMap((s) => s.files),

@@ -16,11 +16,11 @@ import {
   USER_DATA_LIMIT_BYTES,
   userDataSize,
   validateCloudConfigHost,
-} from "../../../templates/cloud-init";
-import { renderAppStartScript } from "../../../templates/scripts/app";
-import { renderHttpHealthcheckScript } from "../../../templates/scripts/healthcheck";
-import { renderWebStartScript } from "../../../templates/scripts/web";
-import { PATHS } from "../../../templates/paths";
+} from "../../../../../lib/targets/aws/private/cloud-init";
+import { renderAppStartScript } from "../../../../../templates/scripts/app";
+import { renderHttpHealthcheckScript } from "../../../../../templates/scripts/healthcheck";
+import { renderWebStartScript } from "../../../../../templates/scripts/web";
+import { PATHS } from "../../../../../templates/paths";
 import { CloudConfigDoc, cloudInitSchema, hasCloudInit, hasSystemdAnalyze, parseYaml, shellSyntax, systemdVerify } from "./tools";
 
 /** A web host as the AWS target describes it: Nginx and its app, a secret, the bundle from S3. */

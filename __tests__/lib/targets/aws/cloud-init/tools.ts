@@ -2,7 +2,7 @@ import { spawnSync } from "child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "fs";
 import { tmpdir } from "os";
 import { join } from "path";
-import { hasBinary } from "../../helpers/binaries";
+import { hasBinary } from "../../../../helpers/binaries";
 
 /** Parses YAML documents with PyYAML (cloud-init's own parser), in one process, returning plain JSON values. */
 export function parseYamlAll(texts: readonly string[]): unknown[] {

@@ -1,4 +1,4 @@
-import { toYaml } from "../../../templates/cloud-init/yaml";
+import { toYaml } from "../../../../../lib/targets/aws/private/cloud-init/yaml";
 import { parseYaml, parseYamlAll } from "./tools";
 
 describe("toYaml", () => {

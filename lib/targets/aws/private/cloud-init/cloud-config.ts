@@ -1,5 +1,5 @@
-import { PATHS } from "../paths";
-import { isAbsolutePath } from "../validate";
+import { PATHS } from "../../../../../templates/paths";
+import { isAbsolutePath } from "../../../../../templates/validate";
 import {
   HostAssetFetch,
   HostDataVolume,
@@ -46,6 +46,8 @@ export interface CloudConfigService {
   readonly dataMount?: string;
   /** @default 15 (60 with a data volume) */
   readonly stopTimeoutSeconds?: number;
+  /** Capabilities a non-root service is granted (ambient). @default none */
+  readonly capabilities?: readonly string[];
 }
 
 export interface CloudConfigHost {
@@ -131,6 +133,7 @@ export function renderCloudConfig(host: CloudConfigHost): string {
       requiresPrepare: prepare,
       requiresMount: service.dataMount,
       stopTimeoutSeconds: service.stopTimeoutSeconds ?? (service.dataMount ? 60 : 15),
+      capabilities: service.capabilities,
     });
     add(`${SYSTEMD_UNIT_DIR}/${serviceUnitName(service.name)}`, unit, "0644");
   }

@@ -1,5 +1,5 @@
-import { PATHS } from "../paths";
-import { SCRIPT_HEADER, shellQuote } from "../scripts/shell";
+import { PATHS } from "../../../../../templates/paths";
+import { SCRIPT_HEADER, shellQuote } from "../../../../../templates/scripts/shell";
 
 /** Where a VM keeps the secrets it fetched: tmpfs, root only, gone at shutdown. */
 export const SECRETS_DIR = "/run/ha-web/secrets";

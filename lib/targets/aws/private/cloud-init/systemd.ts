@@ -39,6 +39,8 @@ export interface ServiceUnitConfig {
   readonly requiresMount?: string;
   /** @default 15 */
   readonly stopTimeoutSeconds?: number;
+  /** Linux capabilities (without the CAP_ prefix) granted to a non-root user as ambient capabilities. @default none */
+  readonly capabilities?: readonly string[];
 }
 
 export function validateServiceUnit(config: ServiceUnitConfig): string[] {
@@ -53,6 +55,7 @@ export function validateServiceUnit(config: ServiceUnitConfig): string[] {
     if (!/^\/[A-Za-z0-9_./-]+$/.test(secret.sourcePath)) problems.push(`secret file "${secret.sourcePath}" must be an absolute path`);
   }
   if (config.user !== undefined && !/^[a-z_][a-z0-9_-]*$/.test(config.user)) problems.push(`user "${config.user}" is not a valid user name`);
+  for (const c of config.capabilities ?? []) if (!/^[A-Z_]+$/.test(c)) problems.push(`capability "${c}" is not a capability name`);
   for (const [key, value] of Object.entries(config.environment)) {
     if (/[\n\r]/.test(value)) problems.push(`environment variable ${key} contains a line break`);
   }
@@ -87,7 +90,11 @@ export function renderServiceUnit(config: ServiceUnitConfig): string {
   if (config.requiresMount) unit.push(`RequiresMountsFor=${config.requiresMount}`);
   // Keep restarting: a peer on another host may come up minutes later.
   unit.push("StartLimitIntervalSec=0", "", "[Service]", "Type=simple");
-  if (config.user && config.user !== "root") unit.push(`User=${config.user}`);
+  if (config.user && config.user !== "root") {
+    unit.push(`User=${config.user}`);
+    // root has every capability; an unprivileged user gets exactly the ones it needs.
+    if ((config.capabilities ?? []).length > 0) unit.push(`AmbientCapabilities=${config.capabilities!.map((c) => `CAP_${c}`).join(" ")}`);
+  }
   for (const [key, value] of Object.entries(config.environment)) {
     // Environment= does not expand $: only backslash, quote and % need care.
     unit.push(`Environment=${systemdQuote(`${key}=${value}`, false)}`);

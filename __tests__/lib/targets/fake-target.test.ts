@@ -1,0 +1,110 @@
+/**
+ * The contract between tiers and targets, exercised without either provider: a
+ * fake target records what the tiers declare. The tiers must work through the
+ * interface alone, and a target that cannot honour a declaration refuses it
+ * at synth under the user's construct and prop.
+ */
+import { App, TerraformStack, Testing } from "cdktf";
+import { Construct } from "constructs";
+import { AppArtifact, ColocatedAddress, DeployedHost, DeploymentTarget, HostSpec, LoadBalancerTier, MysqlCluster, Secret, TargetSupport, WebAppTier } from "../../../lib";
+import { HostRegistry } from "../../../lib/private/host-registry";
+
+const FULL: TargetSupport = { name: "FakeTarget", artifacts: ["bundle", "image"], protocols: ["tcp", "udp", "vrrp"], capabilities: true, healthChecks: true, secretFiles: true };
+
+/** Records hosts; addresses are `<name>.fake`; no resource is created. */
+class FakeTarget extends Construct implements DeploymentTarget {
+  readonly hosts: HostSpec[] = [];
+  private readonly registry: HostRegistry;
+  constructor(
+    scope: Construct,
+    id: string,
+    readonly support: TargetSupport = FULL,
+  ) {
+    super(scope, id);
+    this.registry = new HostRegistry(this, support);
+  }
+  colocated(hostName: string, serviceName: string): ColocatedAddress {
+    return { address: `${serviceName}.${hostName}.local`, bindAddress: "192.0.2.1" };
+  }
+  createSecret(_scope: Construct, _id: string, name: string): Secret {
+    return { name, value: `\${fake_secret.${name}.value}` };
+  }
+  addHost(_scope: Construct, spec: HostSpec): DeployedHost {
+    this.registry.register(spec);
+    this.hosts.push(spec);
+    const movable = Object.fromEntries(spec.services.flatMap((s) => s.movableAddresses ?? []).map((n) => [n, `${n}.moving.fake`]));
+    const publish = spec.services.find((s) => s.publish)?.publish;
+    return { name: spec.name, address: `${spec.name}.fake`, resources: {}, published: publish ? { address: "203.0.113.7", port: publish.port } : undefined, movableAddresses: movable };
+  }
+}
+
+function declareSeed(target: FakeTarget, stack: Construct) {
+  const database = new MysqlCluster(stack, "db", { target, replicas: 1 });
+  const web = new WebAppTier(stack, "web", { target, database, nodes: 2 });
+  const lb = new LoadBalancerTier(stack, "lb", { target, webTier: web });
+  return { database, web, lb };
+}
+
+describe("the tiers on a fake target (no provider)", () => {
+  const stack = new TerraformStack(Testing.app(), "fake");
+  const target = new FakeTarget(stack, "target");
+  const { database, web, lb } = declareSeed(target, stack);
+  const service = (name: string) => target.hosts.flatMap((h) => h.services).find((s) => s.name === name)!;
+
+  test("hosts in dependency order, each a DNS label", () => {
+    expect(target.hosts.map((h) => h.name)).toEqual(["db-primary", "db-replica-1", "web-1", "web-2", "lb-1"]);
+    expect(target.hosts.map((h) => h.role)).toEqual(["database", "database", "web", "web", "load-balancer"]);
+  });
+
+  test("endpoints come from the target: the writer is the movable address, readers and backends the hosts' addresses", () => {
+    expect(database.writerEndpoint).toEqual({ host: "db-writer.moving.fake", port: 3306 });
+    expect(database.readerEndpoints).toEqual([{ host: "db-replica-1.fake", port: 3306 }]);
+    expect(web.backends.map((b) => b.host)).toEqual(["web-1.fake", "web-2.fake"]);
+    expect(lb.endpoint).toEqual({ host: "203.0.113.7", port: 80, url: "http://203.0.113.7:80" });
+  });
+
+  test("the app is wired through the contract: colocated address, bind address, writer, secrets by reference", () => {
+    const app = service("web-1-app");
+    expect(app.environment).toMatchObject({ BIND_ADDRESS: "192.0.2.1", DB_WRITER_HOST: "db-writer.moving.fake", DB_READER_HOSTS: "db-replica-1.fake:3306" });
+    expect(app.secretEnvironment.DB_PASSWORD.value).toBe("${fake_secret.db-app-password.value}");
+    expect(app.artifact).toMatchObject({ kind: "bundle", path: "/opt/ha-web/app/server.js" });
+    expect(service("web-1").files.find((f) => f.path.endsWith("nginx.conf"))?.content).toContain("server web-1-app.web-1.local:3000");
+  });
+
+  test("flows, health checks, stop timeouts and facts are declared target-neutrally", () => {
+    expect(service("lb-1").ingress).toEqual([{ port: 80, from: "internet", description: expect.any(String) }]);
+    expect(service("web-1-app").egress).toEqual([{ port: 3306, to: "database", toGroup: "db", description: expect.any(String) }]);
+    expect(service("db-primary").healthCheck.startPeriodSeconds).toBeGreaterThanOrEqual(120);
+    expect(service("db-primary").stopTimeoutSeconds).toBe(60);
+    expect(service("db-primary").facts).toMatchObject({ engine: "mariadb", "db-role": "primary" });
+    expect(service("lb-1").facts).toMatchObject({ "stats-port": "8404", "health-check": "inter=2000 fall=3 rise=2 path=/health" });
+  });
+});
+
+describe("a target refuses what it cannot honour, under the user's construct and prop", () => {
+  test("an image on a target that runs bundles only", () => {
+    const stack = new TerraformStack(new App(), "refuse");
+    const target = new FakeTarget(stack, "target", { ...FULL, artifacts: ["bundle"] });
+    const database = new MysqlCluster(stack, "db", { target, replicas: 0 });
+    expect(() => new WebAppTier(stack, "web", { target, database, app: { artifact: AppArtifact.fromImage("acme/shop:1") } })).toThrow(
+      /^WebAppTier 'refuse\/web' has invalid props:\n- prop `app.artifact` is the image "acme\/shop:1", but FakeTarget runs bundle artifacts only \(service web-1-app\)/,
+    );
+  });
+
+  test("a health check on a target without a health-check runner is warned about", () => {
+    const stack = new TerraformStack(new App(), "warn");
+    const target = new FakeTarget(stack, "target", { ...FULL, healthChecks: false });
+    const database = new MysqlCluster(stack, "db", { target, replicas: 0 });
+    const web = new WebAppTier(stack, "web", { target, database, nodes: 2, app: { healthCheck: ["/bin/true"] } });
+    expect(web.node.metadata.map((m) => m.data)).toEqual([expect.stringMatching(/^WebAppTier 'warn\/web': prop `app.healthCheck` has no effect on FakeTarget/)]);
+  });
+
+  test("duplicate names and undeclared dependencies, checked once for every target", () => {
+    const stack = new TerraformStack(new App(), "order");
+    const target = new FakeTarget(stack, "target");
+    const database = new MysqlCluster(stack, "db", { target, replicas: 0 });
+    new WebAppTier(stack, "web", { target, database, nodes: 1 });
+    expect(() => new WebAppTier(stack, "again", { target, database, nodes: 1 })).toThrow(/FakeTarget 'order\/target' has invalid props:\n- prop `host name` "web-1" is used by two hosts/);
+    expect(() => new LoadBalancerTier(stack, "lb", { target, webTier: { backends: [{ name: "x", host: "x", port: 80 }], healthPath: "/health", dependables: ["nowhere"] } })).toThrow(/prop `dependsOn` of lb-1 names nowhere, which is not deployed yet/);
+  });
+});

@@ -15,13 +15,16 @@
  * Options (env): LAB_BENCH_SECONDS (default 5), LAB_BENCH_CONNECTIONS (16),
  * LAB_BENCH_WRITE_RATE (20/s), LAB_PORT_OFFSET (0), LAB_BENCH_NO_SYNTH=1.
  */
-import { execFile, spawnSync } from "child_process";
+import { spawnSync } from "child_process";
 import { writeFileSync } from "fs";
 import { cpus } from "os";
 import { join } from "path";
-import { Lab, repoRoot } from "../lab/lab";
+import { APP_ENV } from "../templates/app-environment";
+import { repoRoot } from "../lab/host";
 import { checkPrereqs, prereqMessage } from "../lab/prereqs";
 import { fixedRate, percentile, request } from "../lab/load";
+import { backendServers, haproxyStats, sql, stackOf, watchServerStatus } from "../lab/probes";
+import { Lab } from "../lab/runner";
 import { sleep, waitUntil } from "../lab/sys";
 
 const SECONDS = Math.min(60, Number(process.env.LAB_BENCH_SECONDS ?? 5));
@@ -72,12 +75,10 @@ async function main() {
   await lab.up(join(root, "cdktf.out", "stacks", "local", "cdk.tf.json"), { owner: process.pid });
   console.log(`lab up in ${((Date.now() - started) / 1000).toFixed(1)} s; measuring (${SECONDS} s per run, ${CONNECTIONS} connections)`);
   try {
-    const roles = lab.roles();
-    const hosts = (prefix: string) => lab.requireState().plan.containers.filter((c) => roles[c.name].startsWith(prefix)).map((c) => c.hostname);
-    const [lb] = hosts("load balancer");
-    const webNodes = hosts("web");
-    const [primary] = hosts("database primary");
-    const [replica] = hosts("database replica");
+    const stack = stackOf(lab);
+    const [lb] = stack.hostnames("load-balancer");
+    const webNodes = stack.hostnames("web");
+    const { primary, replicas: [replica] } = stack.database();
     const lbSpec = lab.container(lb);
     const lbPort = lbSpec.spec.ports[0]?.internal ?? 80;
     const web1 = lab.container(webNodes[0]);
@@ -91,23 +92,23 @@ async function main() {
     for (const url of [`http://127.0.0.1:${lbPort}/api/items`, web1Url]) lab.netExec(lb, ["wrk", "-t1", `-c${CONNECTIONS}`, "-d2s", url], { timeoutMs: 20_000 });
 
     // 1 + 2. Through the LB vs one web node directly, same client namespace, same run.
-    const before = await lab.backendServers(lb);
+    const before = await backendServers(lab, lb);
     const viaLb = wrk(lab, lb, `http://127.0.0.1:${lbPort}/api/items`, `load balancer (${lb}:${lbPort}, client in its netns)`);
-    const after = await lab.backendServers(lb);
+    const after = await backendServers(lab, lb);
     const direct = wrk(lab, lb, web1Url, `one web node directly (${webNodes[0]}, client in ${lb}'s netns)`);
     const published = wrk(lab, undefined, `${entry}/api/items`, `published port (${entry}, host; via the port forwarder)`);
     const perNode = Object.fromEntries(Object.keys(after).map((k) => [k, Number(after[k].stot) - Number(before[k]?.stot ?? 0)]));
     const perNodeTotal = Object.values(perNode).reduce((a, b) => a + b, 0);
 
     // 3. Failed requests during a web node kill (fixed rate, open loop).
-    const { interMs, fall } = lab.haproxyCheckTiming(lb);
-    const fe = async () => (await lab.haproxyStats(lb)).find((r) => r.svname === "FRONTEND" && r.pxname !== "stats")!;
-    const be = async () => (await lab.haproxyStats(lb)).find((r) => r.svname === "BACKEND")!;
+    const { interMs, fall } = stack.loadBalancer(lb).check;
+    const fe = async () => (await haproxyStats(lab, lb)).find((r) => r.svname === "FRONTEND" && r.pxname !== "stats")!;
+    const be = async () => (await haproxyStats(lab, lb)).find((r) => r.svname === "BACKEND")!;
     const fe0 = await fe();
     const be0 = await be();
     const KILL_RATE = 100;
     const killRun = await fixedRate(`${entry}/api/items`, { rate: KILL_RATE, durationMs: interMs * fall + 4000, timeoutMs: 10_000 }, async () => {
-      const watch = lab.watchServerStatus(lb, webNodes[0], "DOWN", interMs * fall + 8000);
+      const watch = watchServerStatus(lab, lb, webNodes[0], "DOWN", interMs * fall + 8000);
       await watch.ready;
       await sleep(1000);
       const t0 = Date.now();
@@ -152,15 +153,16 @@ async function main() {
  * can be there before the answer travels back through Nginx and HAProxy).
  */
 async function replicationLag(lab: Lab, entry: string, replica: string, primary: string) {
-  const app = lab.requireState().plan.containers.find((c) => c.env.some((e) => e.startsWith("DB_READER_HOSTS=")))!;
-  const env = Object.fromEntries(app.env.map((kv) => [kv.slice(0, kv.indexOf("=")), kv.slice(kv.indexOf("=") + 1)]));
-  const startId = Number(lab.sql(primary, `SELECT COALESCE(MAX(id), 0) FROM ${env.DB_NAME}.items`)[0][0]);
+  const stack = stackOf(lab);
+  const { env, databaseName } = stack.app();
+  const { port } = stack.database();
+  const startId = Number(sql(lab, primary, `SELECT COALESCE(MAX(id), 0) FROM ${databaseName}.items`)[0][0]);
   const count = Math.ceil(WRITE_RATE * SECONDS);
   const mysql2 = join(repoRoot(), "node_modules", "mysql2", "promise");
   const poller = `
     const mysql = require(${JSON.stringify(mysql2)});
     (async () => {
-      const c = await mysql.createConnection({ host: "127.0.0.1", port: 3306, user: process.env.U, password: process.env.P, database: process.env.D });
+      const c = await mysql.createConnection({ host: "127.0.0.1", port: Number(process.env.PORT), user: process.env.U, password: process.env.P, database: process.env.D });
       const target = Number(process.env.LAST); let seen = Number(process.env.START); const stamps = {};
       const deadline = Date.now() + Number(process.env.MS);
       process.stdout.write("ready\\n");
@@ -173,19 +175,16 @@ async function replicationLag(lab: Lab, entry: string, replica: string, primary:
       }
       process.stdout.write(JSON.stringify(stamps) + "\\n"); await c.end();
     })().catch((e) => { console.error(e.message); process.exit(1); });`;
-  const { state } = lab.container(replica);
   let out = "";
-  const pollerDone = new Promise<void>((resolve) => {
-    const child = execFile("ip", ["netns", "exec", state.netns, process.execPath, "-e", poller], {
-      env: { PATH: process.env.PATH, U: env.DB_USER, P: env.DB_PASSWORD, D: env.DB_NAME, START: String(startId), LAST: String(startId + count), MS: String((SECONDS + 20) * 1000) },
-      timeout: (SECONDS + 30) * 1000, killSignal: "SIGKILL",
-    }, () => resolve());
-    child.stdout?.on("data", (d) => (out += d));
+  const pollerDone = lab.netSpawn(replica, [process.execPath, "-e", poller], {
+    env: { PATH: process.env.PATH, PORT: String(port), U: env[APP_ENV.user], P: env[APP_ENV.password], D: databaseName, START: String(startId), LAST: String(startId + count), MS: String((SECONDS + 20) * 1000) },
+    timeoutMs: (SECONDS + 30) * 1000,
+    onStdout: (chunk) => (out += chunk),
   });
   await waitUntil("the replication-lag poller", () => out.includes("ready"), { timeoutMs: 10_000, intervalMs: 20 });
   let n = 0;
   const run = await fixedRate(`${entry}/api/items`, { rate: WRITE_RATE, durationMs: SECONDS * 1000, method: "POST", body: () => ({ name: `lag-${++n}` }), timeoutMs: 5000 }, async () => undefined);
-  const rows = lab.sql(primary, `SELECT id, UNIX_TIMESTAMP(created_at) * 1000 FROM ${env.DB_NAME}.items WHERE id > ${startId} ORDER BY id`);
+  const rows = sql(lab, primary, `SELECT id, UNIX_TIMESTAMP(created_at) * 1000 FROM ${databaseName}.items WHERE id > ${startId} ORDER BY id`);
   await pollerDone;
   const stamps = JSON.parse(out.split("\n").filter(Boolean).pop() ?? "{}") as Record<string, number>;
   // created_at is the primary's commit-time clock (same machine clock as the poller's).

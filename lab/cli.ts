@@ -16,7 +16,9 @@
  */
 import { spawnSync } from "child_process";
 import { join } from "path";
-import { Lab, repoRoot, tail } from "./lab";
+import { repoRoot, tail } from "./host";
+import { backendServers, stackOf } from "./probes";
+import { Lab } from "./runner";
 
 function parse(argv: string[]) {
   const opts: { instance?: string; stateDir?: string; portOffset?: number; synth: boolean; stack?: string } = { synth: true };
@@ -110,18 +112,22 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
+/** The runner's view of every container, its role from the stack's labels, and HAProxy's view of its backends. */
 async function printStatus(lab: Lab) {
+  const stack = stackOf(lab);
+  const roles = stack.roles();
   const rows = lab.status();
-  const table = rows.map((r) => [r.hostname, r.role, r.running ? (r.healthy ? "healthy" : "running") : "stopped", Object.values(r.addresses).join(" "), r.ports.join(" ")]);
+  const table = rows.map((r) => [r.hostname, roles[r.name], r.running ? (r.healthy ? "healthy" : "running") : "stopped", Object.values(r.addresses).join(" "), r.ports.join(" ")]);
   const head = ["node", "role", "state", "addresses", "published"];
   const widths = head.map((h, i) => Math.max(h.length, ...table.map((r) => r[i].length)));
   console.log([head, ...table].map((r) => r.map((v, i) => v.padEnd(widths[i])).join("  ").trimEnd()).join("\n"));
-  for (const lb of rows.filter((r) => r.running && r.role.startsWith("load balancer"))) {
+  const runningLbs = stack.hostnames("load-balancer").filter((lb) => rows.find((r) => r.hostname === lb)?.running);
+  for (const lb of runningLbs) {
     try {
-      const servers = Object.values(await lab.backendServers(lb.hostname));
-      console.log(`\n${lb.hostname} backends: ${servers.map((s) => `${s.svname}=${s.status} (${s.stot} req)`).join(", ")}`);
+      const servers = Object.values(await backendServers(lab, lb));
+      console.log(`\n${lb} backends: ${servers.map((s) => `${s.svname}=${s.status} (${s.stot} req)`).join(", ")}`);
     } catch (e) {
-      console.log(`\n${lb.hostname}: stats unavailable (${(e as Error).message})`);
+      console.log(`\n${lb}: stats unavailable (${(e as Error).message})`);
     }
   }
 }

@@ -49,7 +49,7 @@ export class NamespaceSandbox {
       mkdirSync(mounts[dir], { recursive: true });
       writeFileSync(join(mounts[dir], path.slice(dir.length + 1)), file.content, { mode: file.executable ? 0o755 : 0o644 });
     }
-    // Like the lab's containers (lab/lab.ts startContainer): an overlay of / whose upper layer is ours.
+    // Like the lab's containers (lab/rootfs.ts (the lab runner's container root)): an overlay of / whose upper layer is ours.
     const overlay = { upper: join(base, "overlay", "upper"), work: join(base, "overlay", "work"), root: join(base, "overlay", "root") };
     for (const dir of Object.values(overlay)) mkdirSync(dir, { recursive: true, mode: 0o755 });
     for (const source of Object.values(mounts)) mkdirSync(source, { recursive: true });

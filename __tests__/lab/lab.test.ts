@@ -4,16 +4,24 @@
  * container), and the seed's promises checked against it. One bring-up serves
  * all five scenarios, in order; afterAll removes everything it created.
  *
- * Needs root and the Debian packages of lab/setup.sh. In CI (CI=true) a missing
- * prerequisite fails the suite; elsewhere it skips with the reason printed.
+ * Which container is the load balancer, a web node, an app server, the primary or
+ * a replica, HAProxy's check timing and stats port, the database engine and the
+ * writer's address all come from the stack's own labels (lab/stack.ts).
+ *
+ * Needs root and the Debian packages of scripts/install-test-deps.sh. In CI
+ * (CI=true) a missing prerequisite fails the suite; elsewhere it skips with the
+ * reason printed.
  */
 import { App } from "cdktf";
 import { existsSync, mkdtempSync, rmSync } from "fs";
 import { tmpdir } from "os";
 import { join } from "path";
-import { Lab, listNetns } from "../../lab/lab";
+import { listNetns } from "../../lab/host";
 import { checkPrereqs, prereqMessage } from "../../lab/prereqs";
 import { closedLoop, fixedRate, LoadSummary, request } from "../../lab/load";
+import { backendServers, haproxyStats, sql, sqlText, stackOf, watchServerStatus } from "../../lab/probes";
+import { Lab } from "../../lab/runner";
+import { StackFacts } from "../../lab/stack";
 import { sleep, waitUntil } from "../../lab/sys";
 
 const INSTANCE = "t";
@@ -30,6 +38,7 @@ const describeLab = unavailable ? describe.skip : describe;
 
 describeLab("the lab: the synthesized local Docker stack, run for real", () => {
   let lab: Lab;
+  let stack: StackFacts;
   let outdir: string;
   let url: string;
   let lb: string;
@@ -37,6 +46,8 @@ describeLab("the lab: the synthesized local Docker stack, run for real", () => {
   let apps: string[];
   let primary: string;
   let replicas: string[];
+  /** The name the apps write to: the primary's movable address (ha-web.addresses). */
+  let writerAddress: string;
   let database: string;
   const timings: Record<string, number> = {};
   const t = (name: string, started: number) => (timings[name] = Date.now() - started);
@@ -60,16 +71,16 @@ describeLab("the lab: the synthesized local Docker stack, run for real", () => {
     }
     await lab.up(join(outdir, "stacks", "local", "cdk.tf.json"), { owner: process.pid, healthTimeoutMs: 150_000 });
     url = lab.entryUrl();
-    const roles = lab.roles();
-    const byRole = (prefix: string) => lab.requireState().plan.containers.filter((c) => roles[c.name].startsWith(prefix)).map((c) => c.hostname);
-    [lb] = byRole("load balancer");
-    webNodes = byRole("web");
-    apps = byRole("app server");
-    [primary] = byRole("database primary");
-    replicas = byRole("database replica");
-    const env = lab.requireState().plan.containers.find((c) => c.hostname === apps[0])!.env;
-    database = env.find((kv) => kv.startsWith("DB_NAME="))!.slice("DB_NAME=".length);
+    stack = stackOf(lab);
+    [lb] = stack.hostnames("load-balancer");
+    webNodes = stack.hostnames("web");
+    apps = stack.hostnames("app");
+    ({ primary, replicas, writerAddress } = stack.database());
+    database = stack.app(apps[0]).databaseName;
     expect({ lb, webNodes: webNodes.length, apps: apps.length, primary, replicas: replicas.length }).toEqual({ lb: "lb-1", webNodes: 2, apps: 2, primary: "db-primary", replicas: 1 });
+    // Every app writes to the writer's movable address, which is an alias of the primary on each of its networks.
+    expect(apps.map((a) => stack.app(a).writerHost)).toEqual(apps.map(() => writerAddress));
+    expect(lab.container(primary).spec.networks.map((n) => n.aliases.includes(writerAddress))).toEqual(lab.container(primary).spec.networks.map(() => true));
     t("bring-up (synth + up + healthy)", started);
   }, 240_000);
 
@@ -89,14 +100,14 @@ describeLab("the lab: the synthesized local Docker stack, run for real", () => {
 
   const backendDelta = (before: Record<string, Record<string, string>>, after: Record<string, Record<string, string>>, field: string) =>
     Object.fromEntries(Object.keys(after).map((k) => [k, Number(after[k][field]) - Number(before[k]?.[field] ?? 0)]));
-  const frontend = async () => (await lab.haproxyStats(lb)).find((r) => r.svname === "FRONTEND" && r.pxname !== "stats")!;
-  const backend = async () => (await lab.haproxyStats(lb)).find((r) => r.svname === "BACKEND")!;
+  const frontend = async () => (await haproxyStats(lab, lb)).find((r) => r.svname === "FRONTEND" && r.pxname !== "stats")!;
+  const backend = async () => (await haproxyStats(lab, lb)).find((r) => r.svname === "BACKEND")!;
 
   test("1. round-robin: 1,000 GETs through the load balancer, each web node serves its equal share within 2 %", async () => {
     const started = Date.now();
-    const before = await lab.backendServers(lb);
+    const before = await backendServers(lab, lb);
     const s = await closedLoop(`${url}/api/items`, { count: 1000, concurrency: 8, timeoutMs: 60_000, headers: ["x-web-node", "x-lb-node"] });
-    const after = await lab.backendServers(lb);
+    const after = await backendServers(lab, lb);
     expect(s.sent).toBe(1000);
     expect(s.ok).toBe(1000);
     expect(s.byHeader["x-lb-node"]).toEqual({ [lb]: 1000 });
@@ -110,8 +121,8 @@ describeLab("the lab: the synthesized local Docker stack, run for real", () => {
 
   test("2. read/write split: writes land on the primary, reads come from a replica, a written row reaches every replica within 1 s", async () => {
     const started = Date.now();
-    const primaryId = lab.sql(primary, "SELECT @@server_id")[0][0];
-    const replicaIds = replicas.map((r) => lab.sql(r, "SELECT @@server_id")[0][0]);
+    const primaryId = sql(lab, primary, "SELECT @@server_id")[0][0];
+    const replicaIds = replicas.map((r) => sql(lab, r, "SELECT @@server_id")[0][0]);
     const ids: number[] = [];
     const lags: number[] = [];
     for (let i = 0; i < 10; i++) {
@@ -120,13 +131,14 @@ describeLab("the lab: the synthesized local Docker stack, run for real", () => {
       const written = Date.now();
       expect(w.status).toBe(201);
       expect(w.headers["x-db-role"]).toBe("primary");
-      expect(w.headers["x-db-node"]).toBe(primary);
+      // The app names the host it was configured with: the writer's address, which is the primary (its server id).
+      expect(w.headers["x-db-node"]).toBe(writerAddress);
       expect(w.headers["x-db-server-id"]).toBe(primaryId);
       const id = (JSON.parse(w.body) as { id: number }).id;
       ids.push(id);
-      expect(lab.sql(primary, `SELECT name FROM ${database}.items WHERE id = ${id}`)).toEqual([[name]]);
+      expect(sql(lab, primary, `SELECT name FROM ${database}.items WHERE id = ${id}`)).toEqual([[name]]);
       for (const replica of replicas) {
-        const ms = await waitUntil(`row ${id} on ${replica}`, () => lab.sql(replica, `SELECT COUNT(*) FROM ${database}.items WHERE id = ${id}`)[0][0] === "1", { timeoutMs: 1000, intervalMs: 10 });
+        const ms = await waitUntil(`row ${id} on ${replica}`, () => sql(lab, replica, `SELECT COUNT(*) FROM ${database}.items WHERE id = ${id}`)[0][0] === "1", { timeoutMs: 1000, intervalMs: 10 });
         lags.push(Math.max(ms, Date.now() - written));
       }
     }
@@ -144,20 +156,20 @@ describeLab("the lab: the synthesized local Docker stack, run for real", () => {
     const strong = await request(`${url}/api/items/${ids[0]}?consistency=strong`);
     expect(strong.headers["x-db-role"]).toBe("primary");
     // Replicas are read-only for the application.
-    expect(lab.sql(replicas[0], "SELECT @@read_only")[0][0]).toBe("1");
+    expect(sql(lab, replicas[0], "SELECT @@read_only")[0][0]).toBe("1");
     console.log(`replication visibility per row (ms, incl. exec overhead): max ${Math.max(...lags)}, all ${lags.join(",")}`);
     t("2 read/write split", started);
   }, 60_000);
 
   /** Fixed-rate GETs while `node` is killed; then restart it and see it back in rotation. */
   async function webNodeFailure(kill: string, webNode: string) {
-    const { interMs, fall, rise } = lab.haproxyCheckTiming(lb);
+    const { interMs, fall, rise } = stack.loadBalancer(lb).check;
     const fe0 = await frontend();
     const be0 = await backend();
     let killedAt = 0;
     let downAfterMs = NaN;
     const { summary, during } = await fixedRate(`${url}/api/items`, { rate: 80, durationMs: interMs * fall + 4000, timeoutMs: 10_000, headers: ["x-web-node"] }, async (elapsed) => {
-      const watch = lab.watchServerStatus(lb, webNode, "DOWN", interMs * fall + 8000);
+      const watch = watchServerStatus(lab, lb, webNode, "DOWN", interMs * fall + 8000);
       await watch.ready;
       await sleep(1000);
       killedAt = elapsed();
@@ -184,7 +196,7 @@ describeLab("the lab: the synthesized local Docker stack, run for real", () => {
     expect(downAfterMs).toBeLessThanOrEqual(interMs * fall + 100);
 
     // Back: start it again, healthy, UP in HAProxy after `rise` checks, serving its share.
-    const up = lab.watchServerStatus(lb, webNode, "UP", interMs * (rise + 2) + 10_000);
+    const up = watchServerStatus(lab, lb, webNode, "UP", interMs * (rise + 2) + 10_000);
     await up.ready;
     const restarted = Date.now();
     await lab.startContainer(kill);
@@ -207,7 +219,7 @@ describeLab("the lab: the synthesized local Docker stack, run for real", () => {
 
   test("3b. web node failure (its app server killed) under steady load: zero failed GETs, marked down within inter x fall, back after restart", async () => {
     const started = Date.now();
-    await webNodeFailure(apps[0], webNodes[0]);
+    await webNodeFailure(stack.appOf(webNodes[0]), webNodes[0]);
     t("3b app kill", started);
   }, 90_000);
 
@@ -233,13 +245,13 @@ describeLab("the lab: the synthesized local Docker stack, run for real", () => {
     const restarted = Date.now();
     await lab.startContainer(replica);
     await lab.waitHealthy([replica], 120_000);
-    const primaryPos = lab.sql(primary, "SELECT @@gtid_binlog_pos")[0][0];
-    const caughtUpMs = await waitUntil(`${replica} to reach GTID ${primaryPos}`, () => lab.sql(replica, "SELECT @@gtid_slave_pos")[0]?.[0] === primaryPos, { timeoutMs: 20_000, intervalMs: 100 });
-    const status = lab.exec(replica, ["mariadb", "--user=root", "-e", "SHOW SLAVE STATUS\\G"]).stdout;
+    const primaryPos = sql(lab, primary, "SELECT @@gtid_binlog_pos")[0][0];
+    const caughtUpMs = await waitUntil(`${replica} to reach GTID ${primaryPos}`, () => sql(lab, replica, "SELECT @@gtid_slave_pos")[0]?.[0] === primaryPos, { timeoutMs: 20_000, intervalMs: 100 });
+    const status = sqlText(lab, replica, "SHOW SLAVE STATUS\\G");
     expect(status).toMatch(/Slave_IO_Running: Yes/);
     expect(status).toMatch(/Slave_SQL_Running: Yes/);
     expect(status).toMatch(/Using_Gtid: Slave_Pos/);
-    expect(lab.sql(replica, `SELECT COUNT(*) FROM ${database}.items WHERE id IN (${written.join(",")})`)[0][0]).toBe(String(written.length));
+    expect(sql(lab, replica, `SELECT COUNT(*) FROM ${database}.items WHERE id IN (${written.join(",")})`)[0][0]).toBe(String(written.length));
     // The app's circuit breaker closes again: reads come from the replica.
     const backMs = await waitUntil("reads served by the replica again", async () => (await request(`${url}/api/items`)).headers["x-db-role"] === "replica", { timeoutMs: 15_000, intervalMs: 250 });
     console.log(`replica restarted: healthy + caught up to ${primaryPos} ${Date.now() - restarted - backMs} ms after start, serving reads again after ${backMs} ms more (caught up ${caughtUpMs} ms after healthy)`);
@@ -280,13 +292,13 @@ describeLab("the lab: the synthesized local Docker stack, run for real", () => {
       const refused = await request(`${url}/api/items`, { method: "POST", body: { name: "while-down" }, timeoutMs: 8000 });
       expect(refused.status).toBe(503);
     }
-    const inRotation = (await lab.haproxyStats(lb)).filter((r) => r.pxname === "web_nodes" && webNodes.includes(r.svname));
+    const inRotation = (await haproxyStats(lab, lb)).filter((r) => r.pxname === "web_nodes" && webNodes.includes(r.svname));
     expect(inRotation.map((r) => r.status)).toEqual(webNodes.map(() => "UP"));
     const restarted = Date.now();
     await lab.startContainer(primary);
     await lab.waitHealthy([primary], 120_000);
     const healthyMs = Date.now() - restarted;
-    const rows = lab.sql(primary, `SELECT id FROM ${database}.items WHERE id IN (${committed.join(",")})`).map((r) => Number(r[0]));
+    const rows = sql(lab, primary, `SELECT id FROM ${database}.items WHERE id IN (${committed.join(",")})`).map((r) => Number(r[0]));
     expect(rows.sort((a, b) => a - b)).toEqual([...committed].sort((a, b) => a - b));
 
     // Replication resumes: a new write through the load balancer reaches every replica.
@@ -299,11 +311,11 @@ describeLab("the lab: the synthesized local Docker stack, run for real", () => {
     }, { timeoutMs: 15_000, intervalMs: 250 });
     const freshId = (JSON.parse(fresh.body) as { id: number }).id;
     for (const replica of replicas) {
-      await waitUntil(`row ${freshId} on ${replica}`, () => lab.sql(replica, `SELECT COUNT(*) FROM ${database}.items WHERE id = ${freshId}`)[0][0] === "1", { timeoutMs: 15_000, intervalMs: 100 });
-      const status = lab.exec(replica, ["mariadb", "--user=root", "-e", "SHOW SLAVE STATUS\\G"]).stdout;
+      await waitUntil(`row ${freshId} on ${replica}`, () => sql(lab, replica, `SELECT COUNT(*) FROM ${database}.items WHERE id = ${freshId}`)[0][0] === "1", { timeoutMs: 15_000, intervalMs: 100 });
+      const status = sqlText(lab, replica, "SHOW SLAVE STATUS\\G");
       expect(status).toMatch(/Slave_IO_Running: Yes/);
       expect(status).toMatch(/Slave_SQL_Running: Yes/);
-      expect(lab.sql(replica, "SELECT @@gtid_slave_pos")[0][0]).toBe(lab.sql(primary, "SELECT @@gtid_binlog_pos")[0][0]);
+      expect(sql(lab, replica, "SELECT @@gtid_slave_pos")[0][0]).toBe(sql(lab, primary, "SELECT @@gtid_binlog_pos")[0][0]);
     }
     console.log(`primary crash: reads while it was down ${duringOutage.ok}/40 ok ${JSON.stringify(duringOutage.failures)}; ${committed.length} committed rows all present, ${failedWrites} writes refused while it was down; healthy ${healthyMs} ms after start; first write after restart needed ${appRetries} retries`);
     t("5 durability", started);

@@ -1,0 +1,79 @@
+/**
+ * Probes of the running stack: HAProxy's stats and the database's SQL, run
+ * through the runner (inside the containers' namespaces), with ports, timing and
+ * the engine's client taken from the stack's facts (lab/stack.ts).
+ */
+import { Lab } from "./runner";
+import { StackFacts } from "./stack";
+
+/** The facts of the stack a running lab was brought up from. */
+export function stackOf(lab: Lab): StackFacts {
+  return new StackFacts(lab.requireState().plan);
+}
+
+/** HAProxy's CSV stats of a load-balancer container (its stats listener, from inside its namespace), one record per row. */
+export async function haproxyStats(lab: Lab, lb: string): Promise<Record<string, string>[]> {
+  const { statsPort } = stackOf(lab).loadBalancer(lb);
+  const r = await lab.nsHttpGet(lb, `http://127.0.0.1:${statsPort}/stats;csv`);
+  if (r.status !== 200) throw new Error(`HAProxy stats on ${lb}:${statsPort}: ${r.status} ${r.body}`);
+  const lines = r.body.trim().split("\n");
+  const header = lines[0].replace(/^# /, "").split(",");
+  return lines.slice(1).map((l) => Object.fromEntries(l.split(",").map((v, i) => [header[i], v])));
+}
+
+/** Status per server of HAProxy's backends (UP, DOWN, "UP 1/2", MAINT, ...), plus its counters, by server name. */
+export async function backendServers(lab: Lab, lb: string): Promise<Record<string, Record<string, string>>> {
+  const rows = (await haproxyStats(lab, lb)).filter((r) => r.svname !== "FRONTEND" && r.svname !== "BACKEND" && r.pxname !== "stats");
+  return Object.fromEntries(rows.map((r) => [r.svname, r]));
+}
+
+const WATCHER_SOURCE = `const http=require("http");const [url,server,prefix,ms]=process.argv.slice(1);const end=Date.now()+Number(ms);let first=true;
+function poll(){if(Date.now()>end){console.log("timeout");process.exit(2)}
+http.get(url,{timeout:1000},r=>{let b="";r.on("data",d=>b+=d);r.on("end",()=>{const lines=b.trim().split("\\n");const h=lines[0].replace(/^# /,"").split(",");const px=h.indexOf("pxname"),sv=h.indexOf("svname"),st=h.indexOf("status");
+for(const l of lines.slice(1)){const f=l.split(",");if(f[px]!=="stats"&&f[sv]===server&&f[st].startsWith(prefix)){console.log("seen "+Date.now());process.exit(0)}}
+if(first){first=false;console.log("ready")}setTimeout(poll,25)})}).on("error",()=>setTimeout(poll,25)).on("timeout",function(){this.destroy()})}
+poll();`;
+
+/**
+ * Watches HAProxy's stats from inside the load balancer's namespace (every 25 ms,
+ * one long-lived process) until `server` has a status starting with `prefix`.
+ * `ready` resolves once the first poll answered; `seenAt` is the wall-clock time
+ * (Date.now()) of the first matching poll. Bounded by `timeoutMs`.
+ */
+export function watchServerStatus(lab: Lab, lb: string, server: string, prefix: string, timeoutMs: number): { ready: Promise<void>; seenAt: Promise<number> } {
+  const { statsPort } = stackOf(lab).loadBalancer(lb);
+  let out = "";
+  let readyResolve: () => void = () => undefined;
+  const ready = new Promise<void>((r) => (readyResolve = r));
+  const run = lab.netSpawn(lb, [process.execPath, "-e", WATCHER_SOURCE, `http://127.0.0.1:${statsPort}/stats;csv`, server, prefix, String(timeoutMs)], {
+    timeoutMs: timeoutMs + 5000,
+    onStdout: (chunk) => {
+      out += chunk;
+      if (/ready|seen/.test(out)) readyResolve();
+    },
+  });
+  const seenAt = run.then(() => {
+    readyResolve();
+    const m = /seen (\d+)/.exec(out);
+    if (!m) throw new Error(`HAProxy on ${lb} did not report ${server} ${prefix} within ${timeoutMs} ms`);
+    return Number(m[1]);
+  });
+  return { ready, seenAt };
+}
+
+/** The engine's client (DIALECTS[engine].client) as root over the container's local socket. */
+function sqlClient(lab: Lab, node: string, args: string[], timeoutMs: number): string {
+  const { client } = stackOf(lab).dialect(node);
+  return lab.exec(node, [client, "--user=root", ...args], { timeoutMs }).stdout;
+}
+
+/** Runs SQL on a database container; rows of tab-separated columns. */
+export function sql(lab: Lab, node: string, query: string, timeoutMs = 10_000): string[][] {
+  const out = sqlClient(lab, node, ["--batch", "--skip-column-names", "-e", query], timeoutMs);
+  return out.split("\n").filter((l) => l.length > 0).map((l) => l.split("\t"));
+}
+
+/** Runs a statement on a database container and returns the client's output as printed (for `\G` output). */
+export function sqlText(lab: Lab, node: string, statement: string, timeoutMs = 10_000): string {
+  return sqlClient(lab, node, ["-e", statement], timeoutMs);
+}

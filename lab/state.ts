@@ -1,0 +1,76 @@
+/**
+ * The runner's state file: everything a lab created, recorded before it is
+ * created, so `down` removes exactly that, also after a crash.
+ */
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "fs";
+import { join } from "path";
+import { RunAs } from "./host";
+import { LabPlan } from "./spec";
+import { ProcRef } from "./sys";
+
+export const STATE_VERSION = 1;
+
+/** A docker_network: a bridge inside the switch namespace. */
+export interface NetworkState { name: string; internal: boolean; bridge: string; subnet: string; prefix: string }
+
+/** A published port: the forwarder process and the ports it joins. */
+export type ForwarderState = ProcRef & { external: number; internal: number };
+
+export interface ContainerState {
+  name: string;
+  hostname: string;
+  netns: string;
+  dir: string;
+  /** Address per docker network name. */
+  addresses: Record<string, string>;
+  /** The `ip netns exec ... unshare` process, and the PID-namespace init it forked. */
+  proc?: ProcRef;
+  init?: ProcRef;
+  dns?: ProcRef;
+  forwarders: ForwarderState[];
+  created: boolean;
+  startedAt?: string;
+  stoppedAt?: string;
+  /** How the container's `user` was mapped onto this host. */
+  runAs: RunAs;
+}
+
+export interface LabState {
+  version: number;
+  instance: string;
+  stateDir: string;
+  createdAt: string;
+  /** A process whose death makes this lab stale (tests); none for the CLI. */
+  owner?: ProcRef;
+  switchNetns?: string;
+  /** Every network namespace created, in creation order. */
+  netns: string[];
+  networks: NetworkState[];
+  volumes: { name: string; dir: string }[];
+  containers: Record<string, ContainerState>;
+  plan: LabPlan;
+  portOffset: number;
+}
+
+/** `<stateDir>/state.json`. */
+export function stateFileOf(stateDir: string): string {
+  return join(stateDir, "state.json");
+}
+
+/** The recorded state, if any; a state of another version fails instead of being misread. */
+export function readState(stateDir: string): LabState | undefined {
+  const file = stateFileOf(stateDir);
+  if (!existsSync(file)) return undefined;
+  const s = JSON.parse(readFileSync(file, "utf8")) as LabState;
+  if (s.version !== STATE_VERSION) throw new Error(`${file}: state version ${s.version}, expected ${STATE_VERSION}`);
+  return s;
+}
+
+/** Writes the state atomically, mode 0600: it holds the generated passwords, like Terraform state. */
+export function writeState(stateDir: string, state: LabState | undefined): void {
+  mkdirSync(stateDir, { recursive: true, mode: 0o700 });
+  const file = stateFileOf(stateDir);
+  const tmp = `${file}.tmp`;
+  writeFileSync(tmp, JSON.stringify(state, null, 1), { mode: 0o600 });
+  renameSync(tmp, file);
+}

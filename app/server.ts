@@ -3,7 +3,7 @@
  *
  * A small HTTP service (node:http, no framework) in front of a MySQL/MariaDB
  * primary-replica cluster. Bundled by esbuild into dist/app/server.js and run with
- * plain `node` (node:20-bookworm-slim image, a Debian VM, or a host).
+ * plain `node` (the node:22-trixie-slim image, a Debian VM, or a host).
  *
  * Environment (see app/README.md):
  *   PORT              HTTP port, default 3000 (0 = ephemeral)

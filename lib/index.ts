@@ -10,7 +10,7 @@ export * from "./tiers/mysql-cluster";
 export * from "./tiers/web-app-tier";
 export * from "./tiers/load-balancer-tier";
 export * from "./targets/docker/docker-target";
-export { DEFAULT_DOCKER_IMAGES, imageForVersion } from "./targets/docker/images";
+export { DEFAULT_DOCKER_IMAGES, DOCKER_IMAGES_BY_VERSION, imageForVersion } from "./targets/docker/images";
 export type {
   Artifact,
   ArtifactKind,

@@ -14,7 +14,7 @@ export function httpHealthcheckFile(): HostFile {
 
 /** Health check command: GET 127.0.0.1:port/path must answer 200. */
 export function httpHealthCheck(port: number, path: string): string[] {
-  return ["/bin/bash", HEALTHCHECK_SCRIPT, String(port), path];
+  return ["/bin/sh", HEALTHCHECK_SCRIPT, String(port), path];
 }
 
 /** Command that runs a role's start script. */

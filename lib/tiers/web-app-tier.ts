@@ -35,7 +35,7 @@ export interface AppServerProps {
    * Health check command run inside the app's container (Docker). AwsTarget has
    * no health-check runner (systemd restarts a service that exits; the load
    * balancer checks `healthPath`), so it warns that this has no effect there.
-   * @default HTTP GET of the tier's `healthPath` on `port`, by a bash probe we upload (set this if your image has no bash)
+   * @default HTTP GET of the tier's `healthPath` on `port`, by a POSIX sh probe we upload (bash, wget or curl; set this if your image has none)
    */
   readonly healthCheck?: string[];
   /** User the app runs as. @default "node" for the demo app and bundles, else the image's user */
@@ -133,7 +133,7 @@ export class WebAppTier extends Construct implements IWebBackends {
         artifact,
         // An image runs its own entrypoint unless told otherwise; a bundle runs through the start script.
         command: app.command ?? (isImage ? [] : startCommand("app")),
-        // The probe goes to images too: the default health check runs it (with the image's bash).
+        // The probe goes to images too: the default health check runs it (with the image's sh).
         files: isImage ? [httpHealthcheckFile()] : [startScriptFile("app", renderAppStartScript()), httpHealthcheckFile()],
         environment: {
           // The user's first: the tier's wiring is checked to be theirs alone (validate-web-app-tier-props).

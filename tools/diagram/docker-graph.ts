@@ -76,11 +76,11 @@ function parseIngress(value: string | undefined): Ingress[] {
   });
 }
 
-/** The image's name (`nginx:1.22`), following `${docker_image.X.image_id}` to the image resource. */
+/** The image's name (`nginx:1.30-trixie`), following `${docker_image.X.image_id}` to the image resource; a pinned digest is left out of the picture. */
 function imageName(json: TerraformJson, value: unknown): string {
   const imageResource = referencedName(value, "docker_image");
-  if (imageResource) return stringArg(findResource(json, "docker_image", imageResource) ?? {}, "name") ?? "image";
-  return resolveString(json, value) ?? "image";
+  const name = imageResource ? stringArg(findResource(json, "docker_image", imageResource) ?? {}, "name") : resolveString(json, value);
+  return (name ?? "image").replace(/@sha256:[0-9a-f]+$/, "");
 }
 
 function readContainers(json: TerraformJson): Container[] {

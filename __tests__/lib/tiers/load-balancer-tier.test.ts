@@ -29,7 +29,7 @@ describe("LoadBalancerTier on Docker", () => {
 
   test("starts after the web nodes; health-checked on its stats listener", () => {
     expect(byName["haweb-lb-1"].depends_on).toHaveLength(3);
-    expect(byName["haweb-lb-1"].healthcheck.test).toEqual(["CMD", "/bin/bash", `${PATHS.binDir}/healthcheck-http.sh`, "8404", "/healthz"]);
+    expect(byName["haweb-lb-1"].healthcheck.test).toEqual(["CMD", "/bin/sh", `${PATHS.binDir}/healthcheck-http.sh`, "8404", "/healthz"]);
   });
 
   test("a web tier plus explicit backends: waits for the tier only, allows every backend port", () => {

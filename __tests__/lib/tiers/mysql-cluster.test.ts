@@ -1,7 +1,7 @@
 import "cdktf/lib/testing/adapters/jest";
 import { Testing, TerraformStack, TerraformVariable } from "cdktf";
 import { Image } from "@cdktf/provider-docker/lib/image";
-import { DockerTarget, MysqlCluster, MysqlClusterProps, WebAppTier } from "../../../lib";
+import { DEFAULT_DOCKER_IMAGES, DockerTarget, MysqlCluster, MysqlClusterProps, WebAppTier } from "../../../lib";
 import { PATHS } from "../../../templates/paths";
 import { SECRET_ENV } from "../../../templates/scripts/shell";
 import { annotations, containers, synthDocker, uploaded } from "../../helpers/synth";
@@ -33,7 +33,7 @@ describe("MysqlCluster on Docker", () => {
     expect(primary.entrypoint).toEqual(["/bin/sh"]);
     expect(primary.command).toEqual([`${PATHS.binDir}/start-db-primary.sh`]);
     expect(primary.volumes).toEqual([{ volume_name: expect.stringContaining("docker_volume."), container_path: PATHS.mysqlVolume }]);
-    expect(json).toHaveResourceWithProperties(Image, { name: "mariadb:10.11", keep_locally: true });
+    expect(json).toHaveResourceWithProperties(Image, { name: DEFAULT_DOCKER_IMAGES.mariadb, keep_locally: true });
     expect(parsed.resource.docker_volume).toBeDefined();
     expect(Object.values(parsed.resource.docker_volume).map((v) => v.name).sort()).toEqual(["haweb-db-primary-data", "haweb-db-replica-1-data", "haweb-db-replica-2-data"]);
   });

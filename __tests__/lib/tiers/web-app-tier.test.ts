@@ -67,7 +67,7 @@ describe("WebAppTier on Docker", () => {
     const app = custom["haweb-web-1-app"];
     expect(app.entrypoint).toBeUndefined();
     expect(app.upload.map((u) => u.file)).toEqual([`${PATHS.binDir}/healthcheck-http.sh`]);
-    expect(app.healthcheck.test).toEqual(["CMD", "/bin/bash", `${PATHS.binDir}/healthcheck-http.sh`, "8000", "/health"]);
+    expect(app.healthcheck.test).toEqual(["CMD", "/bin/sh", `${PATHS.binDir}/healthcheck-http.sh`, "8000", "/health"]);
     expect(app.env).toEqual(expect.arrayContaining(["PORT=8000", "FEATURE=on"]));
     expect(uploaded(custom["haweb-web-1"], PATHS.nginxConfig)).toContain("server web-1-app:8000");
   });

@@ -27,7 +27,8 @@ function container(json: any, hostname: string): any {
 function networkMembers(g: StackGraph): Record<string, string[]> {
   const members: Record<string, string[]> = {};
   for (const edge of g.edges.filter((e) => e.kind === "attachment")) {
-    (members[labelOf(g, edge.to)] ??= []).push(labelOf(g, edge.from));
+    const network = labelOf(g, edge.to);
+    members[network] = [...(members[network] ?? []), labelOf(g, edge.from)];
   }
   for (const list of Object.values(members)) list.sort();
   return members;
@@ -46,7 +47,7 @@ describe("the graph of the local (Docker) example stack", () => {
       "db-primary": ["database tier"],
       "db-replica-1": ["database tier"],
     });
-    expect(containers.find((node) => node.label === "web-1-app")!.detail).toEqual(["app on host web-1", "node:20-bookworm-slim"]);
+    expect(containers.find((node) => node.label === "web-1-app")!.detail).toEqual(["app on host web-1", "node:22-trixie-slim"]);
   });
 
   test("groups the containers under their 5 networks, each a box of its own", () => {

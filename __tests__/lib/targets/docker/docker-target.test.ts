@@ -1,6 +1,6 @@
 import "cdktf/lib/testing/adapters/jest";
 import { Testing, TerraformStack } from "cdktf";
-import { DockerTarget, DockerTargetProps, LoadBalancerTier, MysqlCluster, WebAppTier } from "../../../../lib";
+import { DEFAULT_DOCKER_IMAGES, DockerTarget, DockerTargetProps, LoadBalancerTier, MysqlCluster, WebAppTier } from "../../../../lib";
 import { containers, synthDocker } from "../../../helpers/synth";
 
 describe("DockerTarget", () => {
@@ -22,7 +22,7 @@ describe("DockerTarget", () => {
       { namePrefix: "shop", images: { haproxy: "registry.local/haproxy:2.6.12", mariadb: "mariadb:10.11.9" }, publishAddress: "0.0.0.0" },
     );
     const images = Object.values(parsed.resource.docker_image).map((i) => i.name).sort();
-    expect(images).toEqual(["mariadb:10.11.9", "nginx:1.22", "node:20-bookworm-slim", "registry.local/haproxy:2.6.12"]);
+    expect(images).toEqual(["mariadb:10.11.9", DEFAULT_DOCKER_IMAGES.nginx, DEFAULT_DOCKER_IMAGES.node, "registry.local/haproxy:2.6.12"]);
     const byName = containers(parsed);
     expect(Object.keys(byName).every((n) => n.startsWith("shop-"))).toBe(true);
     expect(byName["shop-lb-1"].ports?.[0].ip).toBe("0.0.0.0");

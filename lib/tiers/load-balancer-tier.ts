@@ -41,8 +41,13 @@ export const LOAD_BALANCER_TIER_DEFAULTS = {
 
 /** HAProxy starts in a second; slack for a cold VM or image. */
 const LB_START_PERIOD_SECONDS = 20;
-/** Matches nothing yet: HAProxy's hard-stop-after (30 s) is longer (see the Docker images issue). */
-const LB_STOP_TIMEOUT_SECONDS = 15;
+/**
+ * Longer than HAProxy's graceful stop: `docker stop` sends the official image's
+ * STOPSIGNAL, SIGUSR1 (soft stop), and the workers finish their connections for
+ * at most `hard-stop-after 30s` (templates/haproxy.ts); 5 s more for the master
+ * to exit before the SIGKILL.
+ */
+const LB_STOP_TIMEOUT_SECONDS = 35;
 
 /**
  * HAProxy in front of a web tier: round-robin (by default) over every web node,

@@ -2,7 +2,7 @@ import { Construct } from "constructs";
 import { DEFAULT_ENGINE_VERSION, DIALECTS, MysqlEngine } from "../../templates/mysql/engine";
 import { MYSQL_DEFAULTS, renderMyCnf } from "../../templates/mysql/my-cnf";
 import { PATHS } from "../../templates/paths";
-import { renderPrimaryStartScript, renderReplicaStartScript } from "../../templates/scripts/database";
+import { databaseStartWaitSeconds, renderPrimaryStartScript, renderReplicaStartScript } from "../../templates/scripts/database";
 import { SECRET_ENV } from "../../templates/scripts/shell";
 import { Endpoint, IDatabase } from "../interfaces";
 import { startCommand, startScriptFile } from "../private/host-files";
@@ -54,9 +54,26 @@ export const MYSQL_CLUSTER_DEFAULTS = {
   replicationUser: "repl",
 } as const;
 
-/** How long a database may take to become healthy: the replica waits for its primary (bounded), then bootstraps. */
-const DATABASE_START_PERIOD_SECONDS = 120;
-/** mysqld flushes and closes tables on SIGTERM: give it time before the kill. */
+/**
+ * On top of the start scripts' bounded waits (databaseStartWaitSeconds): creating
+ * the system tables, the init SQL, and the server's own start with crash recovery.
+ */
+const DATABASE_START_SLACK_SECONDS = 60;
+/** How long the primary may take to become healthy: the bootstrap server's start (60 s) plus slack = 120 s. */
+const DATABASE_PRIMARY_START_PERIOD_SECONDS = databaseStartWaitSeconds("primary") + DATABASE_START_SLACK_SECONDS;
+/**
+ * How long a replica may take: it waits for its primary first (90 attempts, each
+ * up to a 2 s connect timeout plus 2 s apart: 360 s), then bootstraps (60 s),
+ * plus slack = 480 s. Derived from the script's own bounds, so they cannot drift apart.
+ */
+const DATABASE_REPLICA_START_PERIOD_SECONDS = databaseStartWaitSeconds("replica") + DATABASE_START_SLACK_SECONDS;
+/**
+ * mysqld flushes and closes tables on SIGTERM (the images' stop signal): with the
+ * default 128M buffer pool that takes seconds, and 60 s leaves room for a larger
+ * pool's dirty pages. A stop during the first start takes less: the script lets
+ * mariadb-install-db finish (seconds), kills the bootstrap server and removes its
+ * unfinished data directory.
+ */
 const DATABASE_STOP_TIMEOUT_SECONDS = 60;
 
 /**
@@ -179,7 +196,7 @@ export class MysqlCluster extends Construct implements IDatabase {
         { port: this.port, from: "database", description: "replicas stream the binlog of the primary" },
       ],
       egress: [{ port: this.port, to: "database", toGroup: this.namePrefix, description: "replication to the primary" }],
-      healthCheck: { command: [d.admin, `--defaults-file=${PATHS.mysqlConfig}`, "--user=root", "ping"], startPeriodSeconds: DATABASE_START_PERIOD_SECONDS },
+      healthCheck: { command: [d.admin, `--defaults-file=${PATHS.mysqlConfig}`, "--user=root", "ping"], startPeriodSeconds: r.dbRole === "primary" ? DATABASE_PRIMARY_START_PERIOD_SECONDS : DATABASE_REPLICA_START_PERIOD_SECONDS },
       dataVolume: { mountPath: PATHS.mysqlVolume },
       user: "root", // binds its port, then drops privileges
       stopTimeoutSeconds: DATABASE_STOP_TIMEOUT_SECONDS,

@@ -3,7 +3,7 @@ import { APP_ENV, DEFAULT_APP_PORT } from "../../templates/app-environment";
 import { NGINX_DEFAULTS, renderIndexHtml, renderNginxConfig } from "../../templates/nginx";
 import { PATHS } from "../../templates/paths";
 import { renderAppStartScript } from "../../templates/scripts/app";
-import { renderWebStartScript } from "../../templates/scripts/web";
+import { renderWebStartScript, WEB_START_SCRIPT_DEFAULTS } from "../../templates/scripts/web";
 import { IDatabase, IWebBackends, WebNode } from "../interfaces";
 import { demoAppBundlePath } from "../private/app-bundle";
 import { httpHealthCheck, httpHealthcheckFile, startCommand, startScriptFile } from "../private/host-files";
@@ -173,14 +173,15 @@ export class WebAppTier extends Construct implements IWebBackends {
         files: [
           { path: PATHS.nginxConfig, content: nginxConfig },
           { path: `${PATHS.staticRoot}/index.html`, content: renderIndexHtml(name) },
-          startScriptFile("web", renderWebStartScript()),
+          // Nginx waits (bounded) for its app's name to resolve instead of crash-looping.
+          startScriptFile("web", renderWebStartScript({ appHost: appAddress.address })),
           httpHealthcheckFile(),
         ],
         environment: {},
         secretEnvironment: {},
         ingress: [{ port: this.port, from: "load-balancer", description: "load balancer to Nginx" }],
         egress: [{ port: this.appPort, to: "app", description: "Nginx to its application server" }],
-        healthCheck: { command: httpHealthCheck(this.port, NGINX_DEFAULTS.nginxLivenessPath), startPeriodSeconds: WEB_START_PERIOD_SECONDS },
+        healthCheck: { command: httpHealthCheck(this.port, NGINX_DEFAULTS.nginxLivenessPath), startPeriodSeconds: WEB_START_SCRIPT_DEFAULTS.appHostWaitSeconds + WEB_START_PERIOD_SECONDS },
         user: "root", // binds its port, then drops privileges
         stopTimeoutSeconds: WEB_STOP_TIMEOUT_SECONDS,
         dependsOn: [appName],

@@ -1,11 +1,28 @@
 import { PATHS } from "../paths";
 import { DIALECTS, MysqlEngine } from "../mysql/engine";
 import { renderPrimaryInitSql, renderReplicaInitSql } from "../mysql/replication-sql";
-import { READ_SECRET_FUNCTION, SCRIPT_HEADER, SECRET_ENV, shellQuote } from "./shell";
+import { READ_SECRET_FUNCTION, SCRIPT_HEADER, SECRET_ENV, shellQuote, STOP_WHILE_WAITING } from "./shell";
+
+/**
+ * The bounded waits of the database start scripts: the one source for the
+ * scripts and for the health checks' start periods (see `databaseStartWaitSeconds`).
+ */
+export const DATABASE_SCRIPT_DEFAULTS = {
+  /** Attempts to reach the bootstrap server's socket during the first start. */
+  bootstrapWaitAttempts: 120,
+  /** Seconds between those attempts. */
+  bootstrapWaitIntervalSeconds: 0.5,
+  /** Attempts a replica makes to reach its primary before it configures replication. */
+  primaryWaitAttempts: 90,
+  /** Seconds between those attempts. */
+  primaryWaitIntervalSeconds: 2,
+  /** Connect timeout of each of those attempts: an address nobody answers costs this on top of the interval. */
+  primaryConnectTimeoutSeconds: 2,
+} as const;
 
 interface DatabaseScriptCommon {
   readonly engine: MysqlEngine;
-  /** Attempts to wait for the bootstrap server's socket (0.5 s apart). @default 120 */
+  /** Attempts to wait for the bootstrap server's socket (0.5 s apart). @default 120 (DATABASE_SCRIPT_DEFAULTS) */
   readonly bootstrapWaitAttempts?: number;
 }
 
@@ -24,8 +41,23 @@ export interface ReplicaStartScriptConfig extends DatabaseScriptCommon {
   /** @default 3306 */
   readonly primaryPort?: number;
   readonly replicationUser: string;
-  /** Attempts to reach the primary before configuring replication (2 s apart); the replica's IO thread keeps retrying after that. @default 90 */
+  /** Attempts to reach the primary before configuring replication (2 s apart); the replica's IO thread keeps retrying after that. @default 90 (DATABASE_SCRIPT_DEFAULTS) */
   readonly primaryWaitAttempts?: number;
+}
+
+/**
+ * The longest a database start script waits by design before its server takes
+ * connections: a replica's wait for its primary (each attempt costs up to its
+ * connect timeout plus the interval), then the bootstrap server's start on the
+ * first start. Not included: the work itself (creating the system tables, the
+ * init SQL, the final server's start and crash recovery), for which a health
+ * check's start period adds slack.
+ */
+export function databaseStartWaitSeconds(role: "primary" | "replica", config: { bootstrapWaitAttempts?: number; primaryWaitAttempts?: number } = {}): number {
+  const d = DATABASE_SCRIPT_DEFAULTS;
+  const bootstrap = (config.bootstrapWaitAttempts ?? d.bootstrapWaitAttempts) * d.bootstrapWaitIntervalSeconds;
+  const primary = role === "replica" ? (config.primaryWaitAttempts ?? d.primaryWaitAttempts) * (d.primaryWaitIntervalSeconds + d.primaryConnectTimeoutSeconds) : 0;
+  return Math.ceil(primary + bootstrap);
 }
 
 /** Start script of the primary: initializes an empty data directory once, then runs the server. */
@@ -56,17 +88,17 @@ export function renderReplicaStartScript(config: ReplicaStartScriptConfig): stri
   });
   const secrets = readSqlSecret("REPLICATION_PASSWORD", SECRET_ENV.replicationPassword);
   const admin = DIALECTS[config.engine].admin;
-  const attempts = config.primaryWaitAttempts ?? 90;
+  const attempts = config.primaryWaitAttempts ?? DATABASE_SCRIPT_DEFAULTS.primaryWaitAttempts;
   const waitForPrimary = [
     "# Wait (bounded) for the primary; after that the replica's IO thread retries on its own.",
     "wait_for_primary() {",
     "  i=0",
     "  # As the replication user: an anonymous ping would log 'Access denied' on the primary.",
     `  REPLICATION_PASSWORD=$(read_secret ${SECRET_ENV.replicationPassword})`,
-    `  until MYSQL_PWD="$REPLICATION_PASSWORD" ${admin} --no-defaults --host=${shellQuote(config.primaryHost)} --port=${port} --user=${config.replicationUser} --connect-timeout=2 ping >/dev/null 2>&1; do`,
+    `  until MYSQL_PWD="$REPLICATION_PASSWORD" ${admin} --no-defaults --host=${shellQuote(config.primaryHost)} --port=${port} --user=${config.replicationUser} --connect-timeout=${DATABASE_SCRIPT_DEFAULTS.primaryConnectTimeoutSeconds} ping >/dev/null 2>&1; do`,
     "    i=$((i + 1))",
     `    if [ "$i" -ge ${attempts} ]; then log "primary ${config.primaryHost}:${port} not reachable yet; replication keeps retrying"; return 0; fi`,
-    "    sleep 2",
+    `    pause ${DATABASE_SCRIPT_DEFAULTS.primaryWaitIntervalSeconds}`,
     "  done",
     `  log "primary ${config.primaryHost}:${port} is up"`,
     "}",
@@ -87,7 +119,7 @@ function renderDatabaseScript(
   extraFunctions: string[],
 ): string {
   const d = DIALECTS[config.engine];
-  const attempts = config.bootstrapWaitAttempts ?? 120;
+  const attempts = config.bootstrapWaitAttempts ?? DATABASE_SCRIPT_DEFAULTS.bootstrapWaitAttempts;
   const readOnlyOff = config.engine === "mysql" ? "--read-only=OFF --super-read-only=OFF" : "--read-only=OFF";
   // Local-only statements (not replicated): root on MySQL logs in by socket like on MariaDB.
   const localSql =
@@ -99,45 +131,95 @@ function renderDatabaseScript(
     READ_SECRET_FUNCTION,
     `CONF=${PATHS.mysqlConfig}`,
     `DATADIR=${PATHS.mysqlDataDir}`,
+    // The first start works next to DATADIR on the same volume and renames the folder to
+    // DATADIR only when complete: a stop or a crash part-way never leaves a half DATADIR.
+    "# Initialized here, renamed to DATADIR when complete.",
+    'INITDIR="$DATADIR.initializing"',
     `RUNDIR=${PATHS.mysqlRunDir}`,
     'BOOT_SOCKET="$RUNDIR/bootstrap.sock"',
-    'MARKER="$DATADIR/.ha-web-initialized"',
+    "MARKER_NAME=.ha-web-initialized",
+    'MARKER="$DATADIR/$MARKER_NAME"',
+    'BOOT_PID=""',
+    STOP_WHILE_WAITING,
+    // Whenever the script ends before it execs the server (a stop, a failure), an unfinished
+    // initialization is thrown away: the next start begins afresh instead of refusing the volume.
+    "# On any exit before the exec (a stop, a failure): drop an unfinished initialization.",
+    "abandon_initialization() {",
+    "  trap '' TERM INT QUIT",
+    '  if [ -n "$BOOT_PID" ]; then',
+    '    log "stopping the bootstrap server"',
+    '    kill -KILL "$BOOT_PID" 2>/dev/null || true',
+    '    wait "$BOOT_PID" 2>/dev/null || true',
+    '    rm -f "$BOOT_SOCKET" "$BOOT_SOCKET.lock"',
+    "  fi",
+    '  if [ -e "$INITDIR" ]; then',
+    '    log "removing the unfinished $INITDIR: the next start initializes afresh"',
+    '    rm -rf "$INITDIR" || true',
+    "  fi",
+    "}",
+    "trap abandon_initialization EXIT",
     ...extraFunctions,
     "",
+    // A stop while the system tables are created takes effect once that step ends (a few
+    // seconds): killing mariadb-install-db would orphan the server it runs. The bootstrap
+    // server is SIGKILLed on a stop: its data is being thrown away.
     "bootstrap() {",
-    `  log "initializing an empty data directory (${config.engine}, ${role})"`,
+    `  log "initializing a new data directory (${config.engine}, ${role})"`,
     ...secretLines.map((l) => `  ${l}`),
-    `  ${d.initializeCommand("$CONF", "$DATADIR")} >/dev/null`,
+    '  mkdir -p "$INITDIR"',
+    '  chown mysql:mysql "$INITDIR"',
+    '  chmod 750 "$INITDIR"',
+    `  ${d.initializeCommand("$CONF", "$INITDIR")} >/dev/null`,
     "  # A private server: no TCP listener, replication threads stopped.",
-    `  ${d.server} --defaults-file="$CONF" --user=mysql --skip-networking --socket="$BOOT_SOCKET" ${d.skipReplicaStart} ${readOnlyOff} &`,
-    "  pid=$!",
+    `  ${d.server} --defaults-file="$CONF" --datadir="$INITDIR" --user=mysql --skip-networking --socket="$BOOT_SOCKET" ${d.skipReplicaStart} ${readOnlyOff} &`,
+    "  BOOT_PID=$!",
     "  i=0",
     `  until ${d.admin} --no-defaults --socket="$BOOT_SOCKET" --user=root ping >/dev/null 2>&1; do`,
     "    i=$((i + 1))",
-    `    if [ "$i" -ge ${attempts} ] || ! kill -0 "$pid" 2>/dev/null; then log "bootstrap server did not come up"; exit 1; fi`,
-    "    sleep 0.5",
+    `    if [ "$i" -ge ${attempts} ] || ! kill -0 "$BOOT_PID" 2>/dev/null; then log "bootstrap server did not come up"; exit 1; fi`,
+    `    pause ${DATABASE_SCRIPT_DEFAULTS.bootstrapWaitIntervalSeconds}`,
     "  done",
     `  ${d.client} --no-defaults --socket="$BOOT_SOCKET" --user=root <<SQL`,
     ...localSql,
     roleSql.trimEnd(),
     "SQL",
     `  ${d.admin} --no-defaults --socket="$BOOT_SOCKET" --user=root shutdown`,
-    '  wait "$pid" || true',
-    '  touch "$MARKER"',
+    '  wait "$BOOT_PID" || true',
+    '  BOOT_PID=""',
+    '  touch "$INITDIR/$MARKER_NAME"',
+    "  # One rename on one file system: DATADIR appears complete or not at all.",
+    '  mv "$INITDIR" "$DATADIR"',
     '  log "data directory initialized"',
     "}",
     "",
-    'mkdir -p "$DATADIR" "$RUNDIR"',
-    'chown mysql:mysql "$DATADIR" "$RUNDIR"',
-    'chmod 750 "$DATADIR"',
+    'mkdir -p "$RUNDIR"',
+    'chown mysql:mysql "$RUNDIR"',
+    "# Left by a first start that was killed (SIGKILL, power loss): never complete.",
+    'if [ -e "$INITDIR" ]; then',
+    '  log "removing $INITDIR, left by an initialization that was killed part-way"',
+    '  rm -rf "$INITDIR"',
+    "fi",
     'if [ ! -f "$MARKER" ]; then',
-    '  if [ -n "$(ls -A "$DATADIR")" ]; then',
-    '    log "$DATADIR holds data but no $MARKER: an earlier initialization was interrupted; move the data away to start fresh"',
+    // Data without the marker is not ours to overwrite. An interrupted initialization no longer
+    // leaves any (it works in INITDIR): such data comes from elsewhere or from an older version.
+    '  if [ -e "$DATADIR" ] && [ -n "$(ls -A "$DATADIR")" ]; then',
+    '    log "$DATADIR holds data but no $MARKER: it was not initialized here, or an earlier initialization was interrupted; move the data away to start fresh"',
     "    exit 1",
     "  fi",
+    // Room for the rename. An empty DATADIR that cannot go is a mount point.
+    '  if [ -e "$DATADIR" ] && ! rmdir "$DATADIR"; then log "cannot replace the empty $DATADIR (a mount point?): mount the volume at ${DATADIR%/*}"; exit 1; fi',
     ...(role === "replica" ? ["  wait_for_primary"] : []),
     "  bootstrap",
     "fi",
+    // Like the official images' entrypoints: files written under another image (another uid
+    // for mysql) or restored by hand become the server's again. -h: never follow a link out.
+    "# Ownership, recursively, as the official entrypoints do (another image's mysql uid).",
+    `if [ -n "$(find "$DATADIR" \\( \\! -user mysql -o \\! -group mysql \\) -print | head -n 1)" ]; then`,
+    '  log "handing files in $DATADIR owned by another user to mysql"',
+    `  find "$DATADIR" \\( \\! -user mysql -o \\! -group mysql \\) -exec chown -h mysql:mysql '{}' +`,
+    "fi",
+    'chmod 750 "$DATADIR"',
+    "trap - EXIT TERM INT QUIT",
     `log "starting ${d.server} (${role})"`,
     `exec ${d.server} --defaults-file="$CONF" --user=mysql`,
     "",

@@ -32,6 +32,32 @@ export const READ_SECRET_FUNCTION = [
   "sql_escape() { printf '%s' \"$1\" | sed -e 's/\\\\/\\\\\\\\/g' -e \"s/'/''/g\"; }",
 ].join("\n");
 
+/**
+ * Stopping a start script while it waits, before it execs its server. As a
+ * container's PID 1, sh ignores SIGTERM unless it traps it (`docker stop` would
+ * wait out the stop timeout, then SIGKILL), and it runs a trap only once its
+ * foreground command returns: so the script traps the stop signals, and
+ * `pause SECONDS` sleeps in the background and `wait`s, which a trapped signal
+ * interrupts at once. QUIT too: the official nginx image stops with SIGQUIT
+ * (its STOPSIGNAL), which our entrypoint inherits. `stop_requested` kills that
+ * sleep and exits 128 + the signal's number; a script's EXIT trap, if it has
+ * one, then cleans up. The traps vanish with `exec`: the server handles its
+ * signals itself.
+ */
+export const STOP_WHILE_WAITING = [
+  'CHILD=""',
+  'pause() { sleep "$1" & CHILD=$!; wait "$CHILD"; CHILD=""; }',
+  "stop_requested() {",
+  "  trap '' TERM INT QUIT",
+  '  log "$1 received while starting: stopping"',
+  '  if [ -n "$CHILD" ]; then kill "$CHILD" 2>/dev/null || true; fi',
+  '  exit "$2"',
+  "}",
+  "trap 'stop_requested TERM 143' TERM",
+  "trap 'stop_requested INT 130' INT",
+  "trap 'stop_requested QUIT 131' QUIT",
+].join("\n");
+
 /** Quotes a value for sh (single quotes). */
 export function shellQuote(value: string): string {
   return `'${value.replace(/'/g, `'\\''`)}'`;

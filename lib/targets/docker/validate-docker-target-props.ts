@@ -89,7 +89,7 @@ const SOFTWARE_USERS: Readonly<Record<Software, string>> = {
 };
 
 /** The POSIX tools the start scripts call besides the software's own binaries. */
-const SCRIPT_TOOLS = ["cat", "chmod", "chown", "date", "kill", "ls", "mkdir", "mkfifo", "rm", "sed", "sleep", "touch"];
+const SCRIPT_TOOLS = ["cat", "chmod", "chown", "date", "find", "getent", "head", "kill", "ls", "mkdir", "mkfifo", "mv", "rm", "rmdir", "sed", "sleep", "touch"];
 
 /** The interpreter the HTTP health check runs the probe with (`/bin/bash` or `/bin/sh`). */
 export function httpProbeShell(): string {

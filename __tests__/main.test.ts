@@ -21,7 +21,15 @@ const byName = containers(parsed);
 
 describe("the local example stack (the seed's topology on Docker)", () => {
   test("has the seed's nodes: one load balancer, two web nodes with their apps, a primary and a replica", () => {
-    expect(Object.keys(byName).sort()).toEqual(["haweb-db-primary", "haweb-db-replica-1", "haweb-lb-1", "haweb-web-1", "haweb-web-1-app", "haweb-web-2", "haweb-web-2-app"]);
+    expect(Object.keys(byName).sort()).toEqual([
+      "haweb-db-primary",
+      "haweb-db-replica-1",
+      "haweb-lb-1",
+      "haweb-web-1",
+      "haweb-web-1-app",
+      "haweb-web-2",
+      "haweb-web-2-app",
+    ]);
   });
 
   test("one network per tier boundary; only the edge network reaches outside", () => {
@@ -38,7 +46,11 @@ describe("the local example stack (the seed's topology on Docker)", () => {
   });
 
   test("outputs the entry URL and the database endpoints", () => {
-    expect(parsed.output).toMatchObject({ url: { value: "http://127.0.0.1:8080" }, "database-writer": { value: "db-writer:3306" }, "database-readers": { value: "db-replica-1:3306" } });
+    expect(parsed.output).toMatchObject({
+      url: { value: "http://127.0.0.1:8080" },
+      "database-writer": { value: "db-writer:3306" },
+      "database-readers": { value: "db-replica-1:3306" },
+    });
   });
 
   test("no secret appears in plain text anywhere in the synthesized JSON", () => {

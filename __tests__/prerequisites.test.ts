@@ -76,7 +76,9 @@ describe("the README's quick start", () => {
   });
 
   test(".ci/run runs those two commands as written", () => {
-    const ci = read(".ci/run").split("\n").map((line) => line.trim());
+    const ci = read(".ci/run")
+      .split("\n")
+      .map((line) => line.trim());
     for (const command of commands) expect(ci).toContain(command);
   });
 });

@@ -35,7 +35,10 @@ export class ReaderSelector {
   private readonly clock: Clock;
   private readonly cooldownMs: number;
 
-  constructor(readonly count: number, opts: ReaderSelectorOptions = {}) {
+  constructor(
+    readonly count: number,
+    opts: ReaderSelectorOptions = {},
+  ) {
     this.clock = opts.clock ?? Date.now;
     this.cooldownMs = opts.cooldownMs ?? DEFAULT_READER_COOLDOWN_MS;
     this.states = Array.from({ length: count }, () => ({ openUntil: 0, probing: false, consecutiveFailures: 0 }));

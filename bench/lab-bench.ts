@@ -31,7 +31,15 @@ const SECONDS = Math.min(60, Number(process.env.LAB_BENCH_SECONDS ?? 5));
 const CONNECTIONS = Math.min(256, Number(process.env.LAB_BENCH_CONNECTIONS ?? 16));
 const WRITE_RATE = Math.min(200, Number(process.env.LAB_BENCH_WRITE_RATE ?? 20));
 
-interface WrkResult { target: string; rps: number; p50Ms: number; p99Ms: number; requests: number; non2xx: number; socketErrors: number }
+interface WrkResult {
+  target: string;
+  rps: number;
+  p50Ms: number;
+  p99Ms: number;
+  requests: number;
+  non2xx: number;
+  socketErrors: number;
+}
 
 function parseMs(v: string): number {
   const m = /^([\d.]+)(us|ms|s)$/.exec(v.trim());
@@ -49,13 +57,20 @@ function parseWrk(target: string, out: string): WrkResult {
     p99Ms: parseMs(/^\s+99%\s+(\S+)/m.exec(out)?.[1] ?? ""),
     requests: num(/(\d+) requests in/),
     non2xx: num(/Non-2xx or 3xx responses: (\d+)/),
-    socketErrors: socket ? socket.slice(1).map(Number).reduce((a, b) => a + b, 0) : 0,
+    socketErrors: socket
+      ? socket
+          .slice(1)
+          .map(Number)
+          .reduce((a, b) => a + b, 0)
+      : 0,
   };
 }
 
 function wrk(lab: Lab, inNetnsOf: string | undefined, url: string, label: string): WrkResult {
   const args = ["-t2", `-c${CONNECTIONS}`, `-d${SECONDS}s`, "--timeout", "5s", "--latency", url];
-  const r = inNetnsOf ? lab.netExec(inNetnsOf, ["wrk", ...args], { timeoutMs: (SECONDS + 15) * 1000 }) : spawnSync("wrk", args, { encoding: "utf8", timeout: (SECONDS + 15) * 1000 });
+  const r = inNetnsOf
+    ? lab.netExec(inNetnsOf, ["wrk", ...args], { timeoutMs: (SECONDS + 15) * 1000 })
+    : spawnSync("wrk", args, { encoding: "utf8", timeout: (SECONDS + 15) * 1000 });
   if (r.status !== 0) throw new Error(`wrk ${url}: ${r.stderr}`);
   return parseWrk(label, String(r.stdout));
 }
@@ -70,7 +85,8 @@ async function main() {
     if (r.status !== 0) throw new Error("npm run synth failed");
   }
   const lab = new Lab({ instance: "b", portOffset: Number(process.env.LAB_PORT_OFFSET ?? 0), log: (l) => console.log(l) });
-  if (lab.state && lab.isRunning() && !lab.isStale()) throw new Error(`a bench lab is already running (${lab.stateFile}): \`npm run lab -- down --instance b\``);
+  if (lab.state && lab.isRunning() && !lab.isStale())
+    throw new Error(`a bench lab is already running (${lab.stateFile}): \`npm run lab -- down --instance b\``);
   const started = Date.now();
   await lab.up(join(root, "cdktf.out", "stacks", "local", "cdk.tf.json"), { owner: process.pid });
   console.log(`lab up in ${((Date.now() - started) / 1000).toFixed(1)} s; measuring (${SECONDS} s per run, ${CONNECTIONS} connections)`);
@@ -78,7 +94,10 @@ async function main() {
     const stack = stackOf(lab);
     const [lb] = stack.hostnames("load-balancer");
     const webNodes = stack.hostnames("web");
-    const { primary, replicas: [replica] } = stack.database();
+    const {
+      primary,
+      replicas: [replica],
+    } = stack.database();
     const lbSpec = lab.container(lb);
     const lbPort = lbSpec.spec.ports[0]?.internal ?? 80;
     const web1 = lab.container(webNodes[0]);
@@ -89,7 +108,8 @@ async function main() {
 
     // Warm up (connection pools, JIT) on both paths, bounded: a short wrk run each.
     for (let i = 0; i < 20; i++) await request(`${entry}/api/items`);
-    for (const url of [`http://127.0.0.1:${lbPort}/api/items`, web1Url]) lab.netExec(lb, ["wrk", "-t1", `-c${CONNECTIONS}`, "-d2s", url], { timeoutMs: 20_000 });
+    for (const url of [`http://127.0.0.1:${lbPort}/api/items`, web1Url])
+      lab.netExec(lb, ["wrk", "-t1", `-c${CONNECTIONS}`, "-d2s", url], { timeoutMs: 20_000 });
 
     // 1 + 2. Through the LB vs one web node directly, same client namespace, same run.
     const before = await backendServers(lab, lb);
@@ -126,12 +146,26 @@ async function main() {
     const results = {
       machine: { cores: cpus().length, note: "client, HAProxy, Nginx, app and MariaDB share these cores" },
       settings: { seconds: SECONDS, connections: CONNECTIONS, path: "/api/items (replica read)" },
-      throughput: { viaLoadBalancer: viaLb, directToWebNode: direct, viaPublishedPort: published, lbToDirectRpsRatio: round(viaLb.rps / direct.rps, 3), lbToDirectP50Ratio: round(viaLb.p50Ms / direct.p50Ms, 3) },
+      throughput: {
+        viaLoadBalancer: viaLb,
+        directToWebNode: direct,
+        viaPublishedPort: published,
+        lbToDirectRpsRatio: round(viaLb.rps / direct.rps, 3),
+        lbToDirectP50Ratio: round(viaLb.p50Ms / direct.p50Ms, 3),
+      },
       distribution: { perNode, shares: Object.fromEntries(Object.entries(perNode).map(([k, v]) => [k, round(v / perNodeTotal, 4)])) },
       webNodeKill: {
-        rate: KILL_RATE, sent: killRun.summary.sent, failed: killRun.summary.errors + killRun.summary.non2xx, byStatus: killRun.summary.byStatus,
-        markedDownAfterMs: killRun.during, checkBudgetMs: interMs * fall,
-        haproxy: { retries: Number(be1.wretr) - Number(be0.wretr), redispatches: Number(be1.wredis) - Number(be0.wredis), http5xxToClients: Number(fe1.hrsp_5xx) - Number(fe0.hrsp_5xx) },
+        rate: KILL_RATE,
+        sent: killRun.summary.sent,
+        failed: killRun.summary.errors + killRun.summary.non2xx,
+        byStatus: killRun.summary.byStatus,
+        markedDownAfterMs: killRun.during,
+        checkBudgetMs: interMs * fall,
+        haproxy: {
+          retries: Number(be1.wretr) - Number(be0.wretr),
+          redispatches: Number(be1.wredis) - Number(be0.wredis),
+          http5xxToClients: Number(fe1.hrsp_5xx) - Number(fe0.hrsp_5xx),
+        },
         p99Ms: round(killRun.summary.latencyMs.p99, 2),
       },
       replicationLag: lag,
@@ -177,21 +211,42 @@ async function replicationLag(lab: Lab, entry: string, replica: string, primary:
     })().catch((e) => { console.error(e.message); process.exit(1); });`;
   let out = "";
   const pollerDone = lab.netSpawn(replica, [process.execPath, "-e", poller], {
-    env: { PATH: process.env.PATH, PORT: String(port), U: env[APP_ENV.user], P: env[APP_ENV.password], D: databaseName, START: String(startId), LAST: String(startId + count), MS: String((SECONDS + 20) * 1000) },
+    env: {
+      PATH: process.env.PATH,
+      PORT: String(port),
+      U: env[APP_ENV.user],
+      P: env[APP_ENV.password],
+      D: databaseName,
+      START: String(startId),
+      LAST: String(startId + count),
+      MS: String((SECONDS + 20) * 1000),
+    },
     timeoutMs: (SECONDS + 30) * 1000,
     onStdout: (chunk) => (out += chunk),
   });
   await waitUntil("the replication-lag poller", () => out.includes("ready"), { timeoutMs: 10_000, intervalMs: 20 });
   let n = 0;
-  const run = await fixedRate(`${entry}/api/items`, { rate: WRITE_RATE, durationMs: SECONDS * 1000, method: "POST", body: () => ({ name: `lag-${++n}` }), timeoutMs: 5000 }, async () => undefined);
+  const run = await fixedRate(
+    `${entry}/api/items`,
+    { rate: WRITE_RATE, durationMs: SECONDS * 1000, method: "POST", body: () => ({ name: `lag-${++n}` }), timeoutMs: 5000 },
+    async () => undefined,
+  );
   const rows = sql(lab, primary, `SELECT id, UNIX_TIMESTAMP(created_at) * 1000 FROM ${databaseName}.items WHERE id > ${startId} ORDER BY id`);
   await pollerDone;
   const stamps = JSON.parse(out.split("\n").filter(Boolean).pop() ?? "{}") as Record<string, number>;
   // created_at is the primary's commit-time clock (same machine clock as the poller's).
-  const lags = rows.map(([id, createdMs]) => (stamps[id] !== undefined ? Math.max(0, stamps[id] - Number(createdMs)) : NaN)).filter((x) => !Number.isNaN(x)).sort((a, b) => a - b);
+  const lags = rows
+    .map(([id, createdMs]) => (stamps[id] !== undefined ? Math.max(0, stamps[id] - Number(createdMs)) : NaN))
+    .filter((x) => !Number.isNaN(x))
+    .sort((a, b) => a - b);
   return {
-    writeRate: WRITE_RATE, writes: run.summary.sent, committed: run.summary.ok, observedOnReplica: lags.length,
-    p50Ms: round(percentile(lags, 50), 1), p99Ms: round(percentile(lags, 99), 1), maxMs: round(lags[lags.length - 1], 1),
+    writeRate: WRITE_RATE,
+    writes: run.summary.sent,
+    committed: run.summary.ok,
+    observedOnReplica: lags.length,
+    p50Ms: round(percentile(lags, 50), 1),
+    p99Ms: round(percentile(lags, 99), 1),
+    maxMs: round(lags[lags.length - 1], 1),
     method: "replica poller (MAX(id) every 2 ms, in the replica's netns) minus the row's created_at on the primary (TIMESTAMP(3), same clock)",
   };
 }
@@ -204,7 +259,14 @@ function round(x: number, digits: number): number {
 function printTable(r: {
   throughput: { viaLoadBalancer: WrkResult; directToWebNode: WrkResult; viaPublishedPort: WrkResult; lbToDirectRpsRatio: number; lbToDirectP50Ratio: number };
   distribution: { perNode: Record<string, number>; shares: Record<string, number> };
-  webNodeKill: { rate: number; sent: number; failed: number; markedDownAfterMs?: number; checkBudgetMs: number; haproxy: { retries: number; redispatches: number; http5xxToClients: number } };
+  webNodeKill: {
+    rate: number;
+    sent: number;
+    failed: number;
+    markedDownAfterMs?: number;
+    checkBudgetMs: number;
+    haproxy: { retries: number; redispatches: number; http5xxToClients: number };
+  };
   replicationLag: { writeRate: number; committed: number; observedOnReplica: number; p50Ms: number; p99Ms: number; maxMs: number };
 }) {
   const rows: string[][] = [["measure", "value"]];
@@ -212,9 +274,20 @@ function printTable(r: {
     rows.push([`${w.target}`, `${w.rps.toFixed(0)} req/s, p50 ${w.p50Ms.toFixed(2)} ms, p99 ${w.p99Ms.toFixed(2)} ms, errors ${w.non2xx + w.socketErrors}`]);
   }
   rows.push(["LB / direct", `req/s x${r.throughput.lbToDirectRpsRatio}, p50 x${r.throughput.lbToDirectP50Ratio}`]);
-  rows.push(["per-node distribution (LB run)", Object.entries(r.distribution.perNode).map(([k, v]) => `${k} ${v} (${(r.distribution.shares[k] * 100).toFixed(2)} %)`).join(", ")]);
-  rows.push([`web node kill at ${r.webNodeKill.rate} req/s`, `${r.webNodeKill.failed} failed of ${r.webNodeKill.sent}; marked DOWN after ${r.webNodeKill.markedDownAfterMs} ms (budget ${r.webNodeKill.checkBudgetMs}); HAProxy retries ${r.webNodeKill.haproxy.retries}, redispatches ${r.webNodeKill.haproxy.redispatches}, 5xx to clients ${r.webNodeKill.haproxy.http5xxToClients}`]);
-  rows.push([`replication lag at ${r.replicationLag.writeRate} writes/s`, `p50 ${r.replicationLag.p50Ms} ms, p99 ${r.replicationLag.p99Ms} ms, max ${r.replicationLag.maxMs} ms (${r.replicationLag.observedOnReplica}/${r.replicationLag.committed} rows)`]);
+  rows.push([
+    "per-node distribution (LB run)",
+    Object.entries(r.distribution.perNode)
+      .map(([k, v]) => `${k} ${v} (${(r.distribution.shares[k] * 100).toFixed(2)} %)`)
+      .join(", "),
+  ]);
+  rows.push([
+    `web node kill at ${r.webNodeKill.rate} req/s`,
+    `${r.webNodeKill.failed} failed of ${r.webNodeKill.sent}; marked DOWN after ${r.webNodeKill.markedDownAfterMs} ms (budget ${r.webNodeKill.checkBudgetMs}); HAProxy retries ${r.webNodeKill.haproxy.retries}, redispatches ${r.webNodeKill.haproxy.redispatches}, 5xx to clients ${r.webNodeKill.haproxy.http5xxToClients}`,
+  ]);
+  rows.push([
+    `replication lag at ${r.replicationLag.writeRate} writes/s`,
+    `p50 ${r.replicationLag.p50Ms} ms, p99 ${r.replicationLag.p99Ms} ms, max ${r.replicationLag.maxMs} ms (${r.replicationLag.observedOnReplica}/${r.replicationLag.committed} rows)`,
+  ]);
   const w = Math.max(...rows.map((x) => x[0].length));
   console.log("\n" + rows.map((x, i) => `${x[0].padEnd(w)}  ${x[1]}${i === 0 ? "\n" + "-".repeat(w + 60) : ""}`).join("\n"));
 }

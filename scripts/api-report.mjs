@@ -38,7 +38,13 @@ export function runReport(name, entry, { update, tempFolder }) {
     configObjectFullPath: join(root, "package.json"),
     packageJsonFullPath: join(root, "package.json"),
   });
-  const result = Extractor.invoke(config, { localBuild: update, showVerboseMessages: false, messageCallback: (m) => { if (m.logLevel !== ExtractorLogLevel.Warning) m.handled = true; } });
+  const result = Extractor.invoke(config, {
+    localBuild: update,
+    showVerboseMessages: false,
+    messageCallback: (m) => {
+      if (m.logLevel !== ExtractorLogLevel.Warning) m.handled = true;
+    },
+  });
   return { name, changed: result.apiReportChanged, succeeded: result.succeeded };
 }
 

@@ -119,15 +119,19 @@ export function validateHaproxyConfig(config: HaproxyConfig): ConfigProblem[] {
   if (c.statsPort !== null && !isPort(c.statsPort)) add("statsPort", `statsPort ${c.statsPort} is outside 1-65535`);
   if (c.statsPort === c.httpPort) add("statsPort", `statsPort and httpPort are both ${c.httpPort}: two listeners cannot share a port`);
   if (!BALANCE_ALGORITHMS.includes(c.algorithm)) add("algorithm", `algorithm "${c.algorithm}" is not one of ${BALANCE_ALGORITHMS.join(", ")}`);
-  if (!/^\/[A-Za-z0-9._~/%-]*$/.test(c.health.path)) add("healthCheck.path", `healthCheck.path "${c.health.path}" must be an absolute URL path (start with /, no spaces or query)`);
+  if (!/^\/[A-Za-z0-9._~/%-]*$/.test(c.health.path))
+    add("healthCheck.path", `healthCheck.path "${c.health.path}" must be an absolute URL path (start with /, no spaces or query)`);
   for (const [key, value] of Object.entries(c.timeouts)) {
-    if (!isDurationMs(value)) add(`timeouts.${key}`, `timeouts.${key} is ${value}; it must be a whole number of milliseconds from 1 to ${MAX_DURATION_MS} (HAProxy's largest timer)`);
+    if (!isDurationMs(value))
+      add(`timeouts.${key}`, `timeouts.${key} is ${value}; it must be a whole number of milliseconds from 1 to ${MAX_DURATION_MS} (HAProxy's largest timer)`);
   }
-  if (!isDurationMs(c.health.intervalMs)) add("healthCheck.intervalMs", `healthCheck.intervalMs is ${c.health.intervalMs}; it must be a whole number of milliseconds from 1 to ${MAX_DURATION_MS}`);
+  if (!isDurationMs(c.health.intervalMs))
+    add("healthCheck.intervalMs", `healthCheck.intervalMs is ${c.health.intervalMs}; it must be a whole number of milliseconds from 1 to ${MAX_DURATION_MS}`);
   for (const [key, value] of Object.entries({ fall: c.health.fall, rise: c.health.rise })) {
     if (!Number.isInteger(value) || value < 1) add(`healthCheck.${key}`, `healthCheck.${key} is ${value}; it must be a whole number of at least 1`);
   }
-  if (!Number.isInteger(c.maxConnections) || c.maxConnections < 1) add("maxConnections", `maxConnections is ${c.maxConnections}; it must be a whole number of at least 1`);
+  if (!Number.isInteger(c.maxConnections) || c.maxConnections < 1)
+    add("maxConnections", `maxConnections is ${c.maxConnections}; it must be a whole number of at least 1`);
   if (!Number.isInteger(c.retries) || c.retries < 0) add("retries", `retries is ${c.retries}; it must be a whole number of at least 0`);
   if (!isDnsLabel(c.nodeName)) add("nodeName", `nodeName "${c.nodeName}" is not a DNS label`);
   if (!/^[a-z_][a-z0-9_-]*$/.test(c.user)) add("user", `user "${c.user}" is not a user name`);

@@ -83,15 +83,20 @@ export function validateNginxConfig(config: NginxConfig): ConfigProblem[] {
   if (c.statusPort === c.listenPort) add("statusPort", `statusPort and listenPort are both ${c.listenPort}: two listeners cannot share a port`);
   if (!isHostName(c.app.host)) add("app.host", `app.host "${c.app.host}" is not a host name or address`);
   if (!/^\/([A-Za-z0-9._-]+\/)+$/.test(c.appPathPrefix)) {
-    add("appPathPrefix", `appPathPrefix "${c.appPathPrefix}" must be a path below / that starts and ends with / (for example "/api/"); "/" itself would shadow the static files`);
+    add(
+      "appPathPrefix",
+      `appPathPrefix "${c.appPathPrefix}" must be a path below / that starts and ends with / (for example "/api/"); "/" itself would shadow the static files`,
+    );
   }
   for (const [key, path] of Object.entries({ healthPath: c.healthPath, nginxLivenessPath: c.nginxLivenessPath })) {
     if (!/^\/[A-Za-z0-9._/-]*$/.test(path)) add(key, `${key} "${path}" must be an absolute URL path (letters, digits, . _ - /)`);
   }
   if (c.healthPath === c.nginxLivenessPath) add("healthPath", `healthPath "${c.healthPath}" is Nginx's own liveness path: two locations cannot share it`);
   if (!/^[1-9]\d{0,6}[km]?$/.test(c.clientMaxBodySize)) add("clientMaxBodySize", `clientMaxBodySize "${c.clientMaxBodySize}" must look like 512k or 1m`);
-  if (!Number.isInteger(c.app.keepaliveConnections) || c.app.keepaliveConnections < 1) add("app.keepaliveConnections", "app.keepaliveConnections must be at least 1");
-  if (c.workerProcesses !== "auto" && (!Number.isInteger(c.workerProcesses) || c.workerProcesses < 1)) add("workerProcesses", `workerProcesses is ${c.workerProcesses}; use "auto" or a whole number of at least 1`);
+  if (!Number.isInteger(c.app.keepaliveConnections) || c.app.keepaliveConnections < 1)
+    add("app.keepaliveConnections", "app.keepaliveConnections must be at least 1");
+  if (c.workerProcesses !== "auto" && (!Number.isInteger(c.workerProcesses) || c.workerProcesses < 1))
+    add("workerProcesses", `workerProcesses is ${c.workerProcesses}; use "auto" or a whole number of at least 1`);
   if (!/^[a-z_][a-z0-9_-]*( [a-z_][a-z0-9_-]*)?$/.test(c.user)) add("user", `user "${c.user}" is not "user" or "user group"`);
   if (!isHostName(c.nodeName)) add("nodeName", `nodeName "${c.nodeName}" is not a host name`);
   if (!/^(\/[A-Za-z0-9._-]+)+$/.test(c.stateDir)) add("stateDir", `stateDir "${c.stateDir}" must be an absolute path without spaces or a trailing /`);

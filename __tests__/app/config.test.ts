@@ -1,10 +1,4 @@
-import {
-  ConfigError,
-  describeConfig,
-  loadConfig,
-  parseHostPort,
-  parseReaderHosts,
-} from "../../app/config";
+import { ConfigError, describeConfig, loadConfig, parseHostPort, parseReaderHosts } from "../../app/config";
 
 const noFile = (p: string): string => {
   throw Object.assign(new Error(`ENOENT: ${p}`), { code: "ENOENT" });
@@ -81,9 +75,7 @@ describe("loadConfig", () => {
   });
 
   test("DB_PASSWORD_FILE unreadable -> ConfigError", () => {
-    expect(() => loadConfig({ DB_PASSWORD_FILE: "/nope" }, { readFile: noFile })).toThrow(
-      "DB_PASSWORD_FILE: cannot read /nope (ENOENT)",
-    );
+    expect(() => loadConfig({ DB_PASSWORD_FILE: "/nope" }, { readFile: noFile })).toThrow("DB_PASSWORD_FILE: cannot read /nope (ENOENT)");
   });
 
   test("DB_PASSWORD_FILE with a real file", () => {

@@ -34,7 +34,7 @@ async function blackHole() {
     accepted: () => accepted,
     close: () =>
       new Promise<void>((r) => {
-        sockets.forEach((x) => x.destroy());
+        for (const x of sockets) x.destroy();
         s.close(() => r());
       }),
   };

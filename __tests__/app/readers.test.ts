@@ -116,7 +116,7 @@ describe("readWithFallback", () => {
 
   test("all replicas down -> writer, then replicas skipped while open", async () => {
     const { run, readers, clock } = setup(["r1", "r2"]);
-    readers.forEach((r) => (r.down = true));
+    for (const r of readers) r.down = true;
     expect(await run()).toMatchObject({ served: "primary", fromWriter: true, tried: ["r1", "r2", "primary"] });
     expect((await run()).tried).toEqual(["primary"]);
     clock.advance(2001);

@@ -1,16 +1,7 @@
 import * as http from "node:http";
 import type { AppConfig } from "../../app/config";
 import type { Db, DbNode, DbRole, InsertResult, Row, SelectResult } from "../../app/db";
-import {
-  AppServer,
-  GET_ITEM_SQL,
-  INSERT_ITEM_SQL,
-  LIST_ITEMS_SQL,
-  createServer,
-  listen,
-  shutdown,
-  silentLogger,
-} from "../../app/server";
+import { AppServer, GET_ITEM_SQL, INSERT_ITEM_SQL, LIST_ITEMS_SQL, createServer, listen, shutdown, silentLogger } from "../../app/server";
 
 interface StoredItem {
   id: number;
@@ -39,7 +30,11 @@ class FakeNode implements DbNode {
   async select(sql: string, params: readonly unknown[] = []): Promise<SelectResult> {
     this.check(sql);
     let rows: Row[];
-    if (sql === LIST_ITEMS_SQL) rows = [...this.table].reverse().slice(0, 100).map((r) => ({ ...r }));
+    if (sql === LIST_ITEMS_SQL)
+      rows = [...this.table]
+        .reverse()
+        .slice(0, 100)
+        .map((r) => ({ ...r }));
     else if (sql === GET_ITEM_SQL) rows = this.table.filter((r) => String(r.id) === params[0]).map((r) => ({ ...r }));
     else throw new Error(`unexpected SQL ${sql}`);
     return { rows, serverId: this.serverId };
@@ -85,7 +80,7 @@ interface Resp {
   status: number;
   headers: http.IncomingHttpHeaders;
   text: string;
-  json: any; // eslint-disable-line @typescript-eslint/no-explicit-any
+  json: any; // a parsed response body, checked field by field
 }
 
 function request(port: number, method: string, path: string, body?: string | Buffer, headers: http.OutgoingHttpHeaders = {}): Promise<Resp> {
@@ -121,8 +116,7 @@ async function start(readerCount: number) {
     server,
     port,
     advance: (ms: number) => (now += ms),
-    req: (method: string, path: string, body?: string | Buffer, headers?: http.OutgoingHttpHeaders) =>
-      request(port, method, path, body, headers),
+    req: (method: string, path: string, body?: string | Buffer, headers?: http.OutgoingHttpHeaders) => request(port, method, path, body, headers),
   };
 }
 
@@ -143,7 +137,7 @@ describe("demo app HTTP server", () => {
   test("GET /health: liveness only, X-Web-Node only, no DB access", async () => {
     app = await start(2);
     app.writer.down = true;
-    app.readers.forEach((r) => (r.down = true));
+    for (const r of app.readers) r.down = true;
     const r = await app.req("GET", "/health");
     expect(r.status).toBe(200);
     expect(r.json).toEqual({ status: "ok", node: "web-1" });
@@ -223,7 +217,7 @@ describe("demo app HTTP server", () => {
 
   test("all replicas dead -> primary; primary dead too -> 503 without internals", async () => {
     app = await start(2);
-    app.readers.forEach((r) => (r.down = true));
+    for (const r of app.readers) r.down = true;
     const r = await app.req("GET", "/api/items/1");
     expect(r.status).toBe(404);
     expect(r.headers["x-db-node"]).toBe("db-primary");

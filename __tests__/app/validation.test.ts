@@ -50,9 +50,8 @@ describe("parseItemId", () => {
     ["007", "7"],
     ["18446744073709551615", "18446744073709551615"],
   ])("%s", (raw, id) => expect(parseItemId(raw)).toBe(id));
-  test.each(["0", "-1", "1.5", "abc", "1e3", "", " 1", "18446744073709551616", "123456789012345678901"])(
-    "rejects %j",
-    (raw) => expect(parseItemId(raw)).toBeNull(),
+  test.each(["0", "-1", "1.5", "abc", "1e3", "", " 1", "18446744073709551616", "123456789012345678901"])("rejects %j", (raw) =>
+    expect(parseItemId(raw)).toBeNull(),
   );
 });
 

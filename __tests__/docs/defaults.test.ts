@@ -31,17 +31,34 @@ function literalDefaults(file: string, iface: string): Record<string, string | n
 }
 
 test.each<[string, string, string, Record<string, unknown>]>([
-  ["lib/tiers/mysql-cluster.ts", "MysqlClusterProps", "MYSQL_CLUSTER_DEFAULTS", { ...MYSQL_CLUSTER_DEFAULTS, innodbBufferPoolSize: MYSQL_DEFAULTS.innodbBufferPoolSize, version: DEFAULT_ENGINE_VERSION.mariadb }],
+  [
+    "lib/tiers/mysql-cluster.ts",
+    "MysqlClusterProps",
+    "MYSQL_CLUSTER_DEFAULTS",
+    { ...MYSQL_CLUSTER_DEFAULTS, innodbBufferPoolSize: MYSQL_DEFAULTS.innodbBufferPoolSize, version: DEFAULT_ENGINE_VERSION.mariadb },
+  ],
   ["lib/tiers/web-app-tier.ts", "WebAppTierProps", "WEB_APP_TIER_DEFAULTS", { ...WEB_APP_TIER_DEFAULTS }],
-  ["lib/tiers/web-app-tier.ts", "AppServerProps", "WEB_APP_TIER_DEFAULTS.appPort", { port: WEB_APP_TIER_DEFAULTS.appPort, user: WEB_APP_TIER_DEFAULTS.appUser }],
-  ["lib/tiers/load-balancer-tier.ts", "LoadBalancerTierProps", "LOAD_BALANCER_TIER_DEFAULTS", { ...LOAD_BALANCER_TIER_DEFAULTS, algorithm: HAPROXY_DEFAULTS.algorithm, retries: HAPROXY_DEFAULTS.retries }],
+  [
+    "lib/tiers/web-app-tier.ts",
+    "AppServerProps",
+    "WEB_APP_TIER_DEFAULTS.appPort",
+    { port: WEB_APP_TIER_DEFAULTS.appPort, user: WEB_APP_TIER_DEFAULTS.appUser },
+  ],
+  [
+    "lib/tiers/load-balancer-tier.ts",
+    "LoadBalancerTierProps",
+    "LOAD_BALANCER_TIER_DEFAULTS",
+    { ...LOAD_BALANCER_TIER_DEFAULTS, algorithm: HAPROXY_DEFAULTS.algorithm, retries: HAPROXY_DEFAULTS.retries },
+  ],
   ["templates/haproxy.ts", "HaproxyHealthCheck", "HAPROXY_DEFAULTS.healthCheck", { ...HAPROXY_DEFAULTS.healthCheck }],
   ["templates/haproxy.ts", "HaproxyTimeouts", "HAPROXY_DEFAULTS.timeouts", { ...HAPROXY_DEFAULTS.timeouts }],
   ["templates/nginx.ts", "NginxConfig", "NGINX_DEFAULTS", { ...NGINX_DEFAULTS }],
 ])("%s %s: every literal @default is %s", (file, iface, _source, constants) => {
   const documented = literalDefaults(file, iface);
   expect(Object.keys(documented).length).toBeGreaterThan(0);
-  const disagreements = Object.entries(documented).filter(([k, v]) => k in constants && constants[k] !== v).map(([k, v]) => `${k}: @default ${v}, code ${String(constants[k])}`);
+  const disagreements = Object.entries(documented)
+    .filter(([k, v]) => k in constants && constants[k] !== v)
+    .map(([k, v]) => `${k}: @default ${v}, code ${String(constants[k])}`);
   expect(disagreements).toEqual([]);
   // Every documented literal has a constant behind it (else it is a second source).
   expect(Object.keys(documented).filter((k) => !(k in constants))).toEqual([]);

@@ -41,7 +41,10 @@ test.each([
   // Nested props are documented one by one (app.port) or as a group (timeouts.*Ms).
   const missing = membersOf(file, iface)
     .map((m) => `${prefix}${m}`)
-    .filter((p) => !doc.has(p) && !(p === "app" || p === "healthCheck" || p === "timeouts") && ![...doc].some((d) => d.endsWith("*Ms") && p.startsWith(d.split(".")[0])));
+    .filter(
+      (p) =>
+        !doc.has(p) && !(p === "app" || p === "healthCheck" || p === "timeouts") && ![...doc].some((d) => d.endsWith("*Ms") && p.startsWith(d.split(".")[0])),
+    );
   expect(missing).toEqual([]);
   // And no row for a prop that no longer exists.
   const members = new Set(membersOf(file, iface).map((m) => `${prefix}${m}`));

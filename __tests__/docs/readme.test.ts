@@ -21,7 +21,10 @@ function row(construct: string, prop: string): string[] {
   const section = readme.split(/^### /m).find((s) => s.startsWith(`\`${construct}\``));
   const line = section?.split("\n").find((l) => l.startsWith(`| \`${prop}\``));
   if (!line) throw new Error(`README.md has no row for ${prop} under ### \`${construct}\``);
-  return line.split("|").slice(1, -1).map((c) => c.trim());
+  return line
+    .split("|")
+    .slice(1, -1)
+    .map((c) => c.trim());
 }
 
 describe("LoadBalancerTier's table matches the rendered haproxy.cfg", () => {
@@ -49,7 +52,8 @@ describe("LoadBalancerTier's table matches the rendered haproxy.cfg", () => {
     expect(haproxyCfg).toContain("uri /health ");
     expect(haproxyCfg).toContain("check inter 2000ms fall 3 rise 2");
     expect(row("LoadBalancerTier", "timeouts")[1]).toBe("connect 5 s, client/server 50 s, http-request 10 s");
-    for (const line of ["timeout connect 5000ms", "timeout client 50000ms", "timeout server 50000ms", "timeout http-request 10000ms"]) expect(haproxyCfg).toContain(line);
+    for (const line of ["timeout connect 5000ms", "timeout client 50000ms", "timeout server 50000ms", "timeout http-request 10000ms"])
+      expect(haproxyCfg).toContain(line);
   });
 });
 
@@ -75,7 +79,9 @@ describe("MysqlCluster's and DockerTarget's tables match the output", () => {
   });
 
   test("the default images are the ones the README lists", () => {
-    const listed = row("DockerTarget", "images")[1].match(/`[^`]+`/g)?.map((s) => s.replace(/`/g, ""));
+    const listed = row("DockerTarget", "images")[1]
+      .match(/`[^`]+`/g)
+      ?.map((s) => s.replace(/`/g, ""));
     expect(listed).toEqual(Object.values(DEFAULT_DOCKER_IMAGES));
   });
 });

@@ -26,7 +26,10 @@ export default function globalTeardown(): void {
     rmSync(runDir, { recursive: true, force: true });
   }
   if (leftovers.length > 0) {
-    const note = inRunTmp.length > 0 ? `\n(The tests' TMPDIR was ${testTmp}, removed now; what a test leaves there is a leak all the same: outside jest it lands in the real temp dir.)` : "";
+    const note =
+      inRunTmp.length > 0
+        ? `\n(The tests' TMPDIR was ${testTmp}, removed now; what a test leaves there is a leak all the same: outside jest it lands in the real temp dir.)`
+        : "";
     throw new Error(describeLeftovers(leftovers, resolve(__dirname, "..", "..")) + note);
   }
 }

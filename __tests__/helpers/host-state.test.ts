@@ -79,8 +79,14 @@ describe("the host check of the global teardown", () => {
     expect(searchKeys({ kind: "tmp", what: "/tmp/cloud-init-AbC123", below: 0 })).toEqual(["cloud-init-", "cloud-"]);
     expect(searchKeys({ kind: "netns", what: "hwt-db-4242", below: 0 })).toEqual(["hwt-db-", "hwt-"]);
     expect(searchKeys({ kind: "path", what: "/var/lib/ha-web/nginx", below: 0 })).toEqual(["/var/lib/ha-web/nginx", "/var/lib/ha-web"]);
-    expect(suspects({ kind: "tmp", what: "/tmp/cloud-init-AbC123", below: 0 }, repoRoot)).toEqual(expect.arrayContaining([expect.stringMatching(/__tests__\/lib\/targets\/aws\/cloud-init\/cloud-config\.test\.ts \(uses .*tools\.ts\)/)]));
-    expect(suspects({ kind: "netns", what: "hwt-db-4242", below: 0 }, repoRoot)).toEqual(expect.arrayContaining([expect.stringMatching(/__tests__\/templates\/mysql\.test\.ts \(uses __tests__\/helpers\/namespace-sandbox\.ts\)/)]));
-    expect(suspects({ kind: "path", what: "/var/lib/ha-web/nginx", below: 0 }, repoRoot)).toEqual(expect.arrayContaining(["__tests__/templates/nginx.test.ts (PATHS.nginxStateDir)"]));
+    expect(suspects({ kind: "tmp", what: "/tmp/cloud-init-AbC123", below: 0 }, repoRoot)).toEqual(
+      expect.arrayContaining([expect.stringMatching(/__tests__\/lib\/targets\/aws\/cloud-init\/cloud-config\.test\.ts \(uses .*tools\.ts\)/)]),
+    );
+    expect(suspects({ kind: "netns", what: "hwt-db-4242", below: 0 }, repoRoot)).toEqual(
+      expect.arrayContaining([expect.stringMatching(/__tests__\/templates\/mysql\.test\.ts \(uses __tests__\/helpers\/namespace-sandbox\.ts\)/)]),
+    );
+    expect(suspects({ kind: "path", what: "/var/lib/ha-web/nginx", below: 0 }, repoRoot)).toEqual(
+      expect.arrayContaining(["__tests__/templates/nginx.test.ts (PATHS.nginxStateDir)"]),
+    );
   });
 });

@@ -1,5 +1,5 @@
 import { spawnSync } from "child_process";
-import { existsSync, lstatSync, readdirSync, readFileSync, statSync } from "fs";
+import { existsSync, lstatSync, readdirSync, readFileSync, statSync, Stats } from "fs";
 import { dirname, join, relative, sep } from "path";
 
 /**
@@ -116,7 +116,7 @@ export function listTree(root: string, depth: number, exclude: readonly string[]
       const path = join(dir, name);
       if (excluded(path)) continue;
       paths.push(path);
-      let stat;
+      let stat: Stats;
       try {
         stat = lstatSync(path); // a symbolic link (/var/run -> /run) is listed, never followed
       } catch {
@@ -132,7 +132,11 @@ export function listTree(root: string, depth: number, exclude: readonly string[]
 export function takeHostState(options: HostStateOptions): HostState {
   return {
     paths: options.roots.flatMap((r) => listTree(r.path, r.depth, options.exclude)),
-    tmp: existsSync(options.tmpdir) ? readdirSync(options.tmpdir).filter((n) => !options.tmpExclude.some((re) => re.test(n))).sort() : [],
+    tmp: existsSync(options.tmpdir)
+      ? readdirSync(options.tmpdir)
+          .filter((n) => !options.tmpExclude.some((re) => re.test(n)))
+          .sort()
+      : [],
     netns: options.netns(),
   };
 }
@@ -213,7 +217,7 @@ function sourceFiles(repoRoot: string): { file: string; text: string }[] {
       else if (/\.(ts|js)$/.test(name)) files.push({ file: relative(repoRoot, path), text: readFileSync(path, "utf8") });
     }
   };
-  SOURCE_DIRS.forEach((d) => walk(join(repoRoot, d)));
+  for (const d of SOURCE_DIRS) walk(join(repoRoot, d));
   return files;
 }
 
@@ -232,11 +236,22 @@ export function suspects(leftover: Leftover, repoRoot: string, files = sourceFil
       if (hit.file.endsWith(join("templates", "paths.ts"))) {
         // `nginxStateDir: "/var/lib/ha-web/nginx"` -> the tests that say PATHS.nginxStateDir
         for (const m of hit.text.matchAll(new RegExp(`(\\w+): "${key.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}[^"]*"`, "g"))) {
-          files.filter((f) => f.text.includes(`PATHS.${m[1]}`) && f.file.startsWith("__tests__")).forEach((f) => found.add(`${f.file} (PATHS.${m[1]})`));
+          files
+            .filter((f) => f.text.includes(`PATHS.${m[1]}`) && f.file.startsWith("__tests__"))
+            .forEach((f) => {
+              found.add(`${f.file} (PATHS.${m[1]})`);
+            });
         }
       } else if (!/\.test\.ts$/.test(hit.file)) {
-        const module = hit.file.replace(/\.(ts|js)$/, "").split(sep).pop()!;
-        files.filter((f) => /\.test\.ts$/.test(f.file) && new RegExp(`from "[^"]*/${module}"`).test(f.text)).forEach((f) => found.add(`${f.file} (uses ${hit.file})`));
+        const module = hit.file
+          .replace(/\.(ts|js)$/, "")
+          .split(sep)
+          .pop()!;
+        files
+          .filter((f) => /\.test\.ts$/.test(f.file) && new RegExp(`from "[^"]*/${module}"`).test(f.text))
+          .forEach((f) => {
+            found.add(`${f.file} (uses ${hit.file})`);
+          });
       }
     }
     return [...found].sort((a, b) => Number(!a.includes(".test.")) - Number(!b.includes(".test.")) || a.localeCompare(b)).slice(0, 8);
@@ -250,9 +265,16 @@ export function describeLeftovers(leftovers: Leftover[], repoRoot: string): stri
   const lines = [`The tests left ${leftovers.length} thing(s) behind on this machine (compared before and after the whole jest run):`];
   for (const l of leftovers) {
     const what =
-      l.kind === "netns" ? `network namespace ${l.what}` : l.kind === "tmp" ? `temp dir entry ${l.what}` : `${l.what}${l.below ? ` (and ${l.below} new path(s) below it)` : ""}`;
+      l.kind === "netns"
+        ? `network namespace ${l.what}`
+        : l.kind === "tmp"
+          ? `temp dir entry ${l.what}`
+          : `${l.what}${l.below ? ` (and ${l.below} new path(s) below it)` : ""}`;
     const who = suspects(l, repoRoot, files);
-    lines.push(`  - ${what}`, `      probably made by: ${who.length ? who.join(", ") : `no source mentions it; search with grep -rn "${searchKeys(l)[0] ?? l.what}" __tests__ lib templates`}`);
+    lines.push(
+      `  - ${what}`,
+      `      probably made by: ${who.length ? who.join(", ") : `no source mentions it; search with grep -rn "${searchKeys(l)[0] ?? l.what}" __tests__ lib templates`}`,
+    );
   }
   lines.push(
     "How to find the test: run the suspects one at a time (CI=true npx jest <file>) and look for the path, the temp dir entry or `ip netns list` after each.",

@@ -41,7 +41,11 @@ root("NamespaceSandbox leaves nothing on the host", () => {
       const child = sandbox.start("probe", {
         files: { [paths.file]: { content: "from the test\n" } },
         mounts: { [paths.mount]: shared },
-        command: ["/bin/sh", "-c", `cat ${paths.file} && echo inside >${paths.mount}/out && mkdir -p $(dirname ${paths.written}) ${paths.run} && touch ${paths.written} && ls ${paths.written}`],
+        command: [
+          "/bin/sh",
+          "-c",
+          `cat ${paths.file} && echo inside >${paths.mount}/out && mkdir -p $(dirname ${paths.written}) ${paths.run} && touch ${paths.written} && ls ${paths.written}`,
+        ],
         env: {},
       });
       const status = await new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));

@@ -40,7 +40,10 @@ export class NamespaceSandbox {
    * Starts `command` with `files` (absolute path -> content) visible at their
    * paths, and `mounts` (absolute path -> host directory) bind-mounted.
    */
-  start(name: string, opts: { files: Record<string, { content: string; executable?: boolean }>; mounts: Record<string, string>; command: string[]; env: Record<string, string> }): ChildProcess {
+  start(
+    name: string,
+    opts: { files: Record<string, { content: string; executable?: boolean }>; mounts: Record<string, string>; command: string[]; env: Record<string, string> },
+  ): ChildProcess {
     const base = join(this.root, name);
     const mounts: Record<string, string> = { ...opts.mounts };
     for (const [path, file] of Object.entries(opts.files)) {
@@ -68,10 +71,14 @@ export class NamespaceSandbox {
       ...Object.entries(mounts).flatMap(([target, source]) => [`mkdir -p "$R"${q(target)}`, `mount --bind ${q(source)} "$R"${q(target)}`]),
       'exec chroot "$R" "$@"',
     ];
-    const child = spawn("ip", ["netns", "exec", this.netns, "unshare", "--mount", "--propagation", "private", "--", "/bin/sh", "-c", lines.join("\n"), "sh", ...opts.command], {
-      env: { PATH: process.env.PATH ?? "/usr/sbin:/usr/bin:/sbin:/bin", ...opts.env },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
+    const child = spawn(
+      "ip",
+      ["netns", "exec", this.netns, "unshare", "--mount", "--propagation", "private", "--", "/bin/sh", "-c", lines.join("\n"), "sh", ...opts.command],
+      {
+        env: { PATH: process.env.PATH ?? "/usr/sbin:/usr/bin:/sbin:/bin", ...opts.env },
+        stdio: ["ignore", "pipe", "pipe"],
+      },
+    );
     let output = "";
     child.stdout?.on("data", (d) => (output += d));
     child.stderr?.on("data", (d) => (output += d));

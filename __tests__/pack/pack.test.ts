@@ -131,7 +131,11 @@ test("the README's 'Use it in your project', run as written with the packed tarb
   const stackDir = join(project, "cdktf.out", "stacks", "local");
   const stack = JSON.parse(readFileSync(join(stackDir, "cdk.tf.json"), "utf8"));
   const containers = stack.resource.docker_container as Record<string, { name: string; upload: { source?: string }[] }>;
-  expect(Object.values(containers).map((c) => c.name).sort()).toEqual(["haweb-db-primary", "haweb-db-replica-1", "haweb-lb-1", "haweb-web-1", "haweb-web-1-app", "haweb-web-2", "haweb-web-2-app"]);
+  expect(
+    Object.values(containers)
+      .map((c) => c.name)
+      .sort(),
+  ).toEqual(["haweb-db-primary", "haweb-db-replica-1", "haweb-lb-1", "haweb-web-1", "haweb-web-1-app", "haweb-web-2", "haweb-web-2-app"]);
   expect(stack.output.url.value).toBe("http://127.0.0.1:8080");
   // The demo app bundle travels inside the package and is copied next to the stack.
   const app = Object.values(containers).find((c) => c.name === "haweb-web-1-app")!;
@@ -140,7 +144,12 @@ test("the README's 'Use it in your project', run as written with the packed tarb
 }, 300_000);
 
 /** A name each subpath must export: proof that its types, not an empty module, were found. */
-const SUBPATH_EXPORTS: Record<string, string> = { ".": "DockerTarget", "./aws": "AwsTarget", "./policy": "HaWebPolicyChecks", "./templates": "renderHaproxyConfig" };
+const SUBPATH_EXPORTS: Record<string, string> = {
+  ".": "DockerTarget",
+  "./aws": "AwsTarget",
+  "./policy": "HaWebPolicyChecks",
+  "./templates": "renderHaproxyConfig",
+};
 
 /**
  * Every subpath in package.json's `exports` type-checks from the project above

@@ -31,7 +31,9 @@ real("the database start script on a real volume (MariaDB, as a container's PID 
   let count = 0;
 
   /** One start of the script (one container run) on a volume, with its own run directory (the socket). */
-  const start = (opts: { script?: string; volumeName?: string; files?: Record<string, { content: string; executable?: boolean }>; env?: Record<string, string> } = {}) => {
+  const start = (
+    opts: { script?: string; volumeName?: string; files?: Record<string, { content: string; executable?: boolean }>; env?: Record<string, string> } = {},
+  ) => {
     const name = `db-${++count}`;
     const run = join(sandbox.root, name, "run");
     const node = startAsPid1(sandbox, name, {
@@ -46,19 +48,35 @@ real("the database start script on a real volume (MariaDB, as a container's PID 
   const client = (run: string, sql: string) =>
     spawnSync("mariadb", ["--no-defaults", `--socket=${join(run, "mysqld.sock")}`, "-uroot", "-N", "-B", "-e", sql], { encoding: "utf8", timeout: 10000 });
   const serving = async (node: Pid1Node, run: string) => {
-    await waitFor("the server to answer", () => {
-      if (!node.running()) throw new Error(`the start script exited: ${node.output().slice(-1500)}`);
-      return client(run, "SELECT COUNT(*) FROM appdb.items").status === 0;
-    }, 360, 500);
+    await waitFor(
+      "the server to answer",
+      () => {
+        if (!node.running()) throw new Error(`the start script exited: ${node.output().slice(-1500)}`);
+        return client(run, "SELECT COUNT(*) FROM appdb.items").status === 0;
+      },
+      360,
+      500,
+    );
   };
   const startedInitializing = (node: Pid1Node) =>
-    waitFor("the initialization to begin", () => {
-      if (!node.running()) throw new Error(`the start script exited: ${node.output().slice(-1500)}`);
-      return existsSync(initDir());
-    }, 600, 50);
+    waitFor(
+      "the initialization to begin",
+      () => {
+        if (!node.running()) throw new Error(`the start script exited: ${node.output().slice(-1500)}`);
+        return existsSync(initDir());
+      },
+      600,
+      50,
+    );
   /** Every path below `dir`, the directory itself included. */
-  const walk = (dir: string): string[] => [dir, ...readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() && !e.isSymbolicLink() ? walk(join(dir, e.name)) : [join(dir, e.name)]))];
-  const mysqlIds = () => ({ uid: Number(spawnSync("id", ["-u", "mysql"], { encoding: "utf8" }).stdout), gid: Number(spawnSync("id", ["-g", "mysql"], { encoding: "utf8" }).stdout) });
+  const walk = (dir: string): string[] => [
+    dir,
+    ...readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() && !e.isSymbolicLink() ? walk(join(dir, e.name)) : [join(dir, e.name)])),
+  ];
+  const mysqlIds = () => ({
+    uid: Number(spawnSync("id", ["-u", "mysql"], { encoding: "utf8" }).stdout),
+    gid: Number(spawnSync("id", ["-g", "mysql"], { encoding: "utf8" }).stdout),
+  });
 
   beforeAll(() => {
     sandbox = new NamespaceSandbox("dbstart");
@@ -82,17 +100,22 @@ real("the database start script on a real volume (MariaDB, as a container's PID 
 
   test("a stop while the bootstrap server runs the init SQL kills that server and leaves the volume empty", async () => {
     // A `mariadb` client ahead on PATH: marks the moment the init SQL starts, and makes it last 2 s.
-    const wrapper = [
-      "#!/bin/sh",
-      'case "$*" in *bootstrap.sock*) : > /run/mysqld/init-sql-started; sleep 2 ;; esac',
-      'exec /usr/bin/mariadb "$@"',
-      "",
-    ].join("\n");
-    const { node, run } = start({ files: { "/opt/hwt-wrap/mariadb": { content: wrapper, executable: true } }, env: { PATH: `/opt/hwt-wrap:${process.env.PATH ?? "/usr/sbin:/usr/bin:/sbin:/bin"}` } });
-    await waitFor("the init SQL to start", () => {
-      if (!node.running()) throw new Error(`the start script exited: ${node.output().slice(-1500)}`);
-      return existsSync(join(run, "init-sql-started"));
-    }, 1200, 50);
+    const wrapper = ["#!/bin/sh", 'case "$*" in *bootstrap.sock*) : > /run/mysqld/init-sql-started; sleep 2 ;; esac', 'exec /usr/bin/mariadb "$@"', ""].join(
+      "\n",
+    );
+    const { node, run } = start({
+      files: { "/opt/hwt-wrap/mariadb": { content: wrapper, executable: true } },
+      env: { PATH: `/opt/hwt-wrap:${process.env.PATH ?? "/usr/sbin:/usr/bin:/sbin:/bin"}` },
+    });
+    await waitFor(
+      "the init SQL to start",
+      () => {
+        if (!node.running()) throw new Error(`the start script exited: ${node.output().slice(-1500)}`);
+        return existsSync(join(run, "init-sql-started"));
+      },
+      1200,
+      50,
+    );
     const stop = await node.stop("SIGTERM", 30000);
     expect({ exitedInTime: stop.exitedInTime, code: stop.code }).toEqual({ exitedInTime: true, code: 143 });
     expect(stop.elapsedMs).toBeLessThan(15000);

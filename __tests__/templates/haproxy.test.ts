@@ -66,7 +66,15 @@ describe("renderHaproxyConfig", () => {
     [{ httpPort: 70000 }, /httpPort 70000 is outside 1-65535/],
     [{ statsPort: 80 }, /two listeners cannot share a port/],
     [{ servers: [{ name: "Web_1", host: "web-1", port: 80 }] }, /not a DNS label/],
-    [{ servers: [{ name: "web-1", host: "a", port: 80 }, { name: "web-1", host: "b", port: 80 }] }, /used twice/],
+    [
+      {
+        servers: [
+          { name: "web-1", host: "a", port: 80 },
+          { name: "web-1", host: "b", port: 80 },
+        ],
+      },
+      /used twice/,
+    ],
     [{ algorithm: "fastest" as never }, /algorithm "fastest"/],
     [{ retries: -1 }, /retries is -1; it must be/],
     [{ timeouts: { connectMs: 2 ** 31 } }, /timeouts.connectMs is 2147483648; .*HAProxy's largest timer/],

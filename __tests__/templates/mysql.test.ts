@@ -13,7 +13,15 @@ describe("renderMyCnf", () => {
     const primary = renderMyCnf({ engine: "mariadb", version: "10.11", role: "primary", serverId: 1 });
     const replica = renderMyCnf({ engine: "mariadb", version: "10.11", role: "replica", serverId: 2 });
     for (const cnf of [primary, replica]) {
-      for (const line of ["log_bin = mysql-bin", "binlog_format = ROW", "sync_binlog = 1", "innodb_flush_log_at_trx_commit = 1", "gtid_strict_mode = ON", "log_slave_updates = ON", "relay_log_recovery = ON"]) {
+      for (const line of [
+        "log_bin = mysql-bin",
+        "binlog_format = ROW",
+        "sync_binlog = 1",
+        "innodb_flush_log_at_trx_commit = 1",
+        "gtid_strict_mode = ON",
+        "log_slave_updates = ON",
+        "relay_log_recovery = ON",
+      ]) {
         expect(cnf).toContain(line);
       }
     }
@@ -34,8 +42,12 @@ describe("renderMyCnf", () => {
   });
 
   test("semi-sync waits AFTER_SYNC on both engines", () => {
-    expect(renderMyCnf({ engine: "mariadb", version: "10.11", role: "primary", serverId: 1, semiSync: true })).toContain("rpl_semi_sync_master_wait_point = AFTER_SYNC");
-    expect(renderMyCnf({ engine: "mysql", version: "8.4", role: "primary", serverId: 1, semiSync: true })).toContain("rpl_semi_sync_source_wait_point = AFTER_SYNC");
+    expect(renderMyCnf({ engine: "mariadb", version: "10.11", role: "primary", serverId: 1, semiSync: true })).toContain(
+      "rpl_semi_sync_master_wait_point = AFTER_SYNC",
+    );
+    expect(renderMyCnf({ engine: "mysql", version: "8.4", role: "primary", serverId: 1, semiSync: true })).toContain(
+      "rpl_semi_sync_source_wait_point = AFTER_SYNC",
+    );
   });
 
   test.each([
@@ -92,7 +104,7 @@ describe("database start scripts", () => {
     const script = renderPrimaryStartScript({ engine: "mariadb", database: "appdb", appUser: "app", replicationUser: "repl" });
     expect(script).toContain(`APP_PASSWORD=$(read_secret ${SECRET_ENV.appPassword})`);
     expect(script).toContain("IDENTIFIED BY '${APP_PASSWORD_SQL}'");
-    expect(script).toContain("exec mariadbd --defaults-file=\"$CONF\" --user=mysql");
+    expect(script).toContain('exec mariadbd --defaults-file="$CONF" --user=mysql');
   });
 
   test("MySQL scripts initialize with mysqld --initialize-insecure and use mysqladmin", () => {
@@ -138,8 +150,18 @@ real("MariaDB primary and replica from the rendered files", () => {
         env,
       });
     // Both in one network namespace, so they talk over its loopback: primary on 3306, replica on 3307.
-    const primary = node("primary", renderMyCnf({ engine: "mariadb", version: "10.11", role: "primary", serverId: 1 }), renderPrimaryStartScript({ engine: "mariadb", database: "appdb", appUser: "app", replicationUser: "repl" }), "db-primary");
-    const replica = node("replica", renderMyCnf({ engine: "mariadb", version: "10.11", role: "replica", serverId: 2, port: 3307 }), renderReplicaStartScript({ engine: "mariadb", primaryHost: "127.0.0.1", replicationUser: "repl" }), "db-replica");
+    const primary = node(
+      "primary",
+      renderMyCnf({ engine: "mariadb", version: "10.11", role: "primary", serverId: 1 }),
+      renderPrimaryStartScript({ engine: "mariadb", database: "appdb", appUser: "app", replicationUser: "repl" }),
+      "db-primary",
+    );
+    const replica = node(
+      "replica",
+      renderMyCnf({ engine: "mariadb", version: "10.11", role: "replica", serverId: 2, port: 3307 }),
+      renderReplicaStartScript({ engine: "mariadb", primaryHost: "127.0.0.1", replicationUser: "repl" }),
+      "db-replica",
+    );
     await waitFor(`primary (${outputOf(primary).slice(-500)})`, () => client("primary", "SELECT 1").status === 0);
     await waitFor(`replica (${outputOf(replica).slice(-500)})`, () => client("replica", "SELECT COUNT(*) FROM appdb.items").status === 0);
   }, 120000);
@@ -155,7 +177,12 @@ real("MariaDB primary and replica from the rendered files", () => {
 
   test("a row written on the primary reaches the replica by GTID", async () => {
     expect(client("primary", "INSERT INTO appdb.items (name) VALUES ('replicated')").status).toBe(0);
-    await waitFor("the row on the replica", () => client("replica", "SELECT name FROM appdb.items WHERE name = 'replicated'").stdout.includes("replicated"), 20, 250);
+    await waitFor(
+      "the row on the replica",
+      () => client("replica", "SELECT name FROM appdb.items WHERE name = 'replicated'").stdout.includes("replicated"),
+      20,
+      250,
+    );
     const status = client("replica", "SHOW SLAVE STATUS\\G", []).stdout;
     expect(status).toMatch(/Slave_IO_Running: Yes/);
     expect(status).toMatch(/Slave_SQL_Running: Yes/);
@@ -164,7 +191,8 @@ real("MariaDB primary and replica from the rendered files", () => {
   });
 
   test("the app user logs in over TCP with its password, reads and writes the primary, cannot write a replica", () => {
-    const app = (port: number, sql: string) => sandbox.exec(["mariadb", "--no-defaults", "-h127.0.0.1", `-P${port}`, "-uapp", `-p${env[SECRET_ENV.appPassword]}`, "appdb", "-N", "-e", sql]);
+    const app = (port: number, sql: string) =>
+      sandbox.exec(["mariadb", "--no-defaults", "-h127.0.0.1", `-P${port}`, "-uapp", `-p${env[SECRET_ENV.appPassword]}`, "appdb", "-N", "-e", sql]);
     expect(app(3306, "INSERT INTO items (name) VALUES ('from-app'); SELECT COUNT(*) FROM items").status).toBe(0);
     expect(app(3307, "SELECT COUNT(*) FROM items").status).toBe(0);
     const write = app(3307, "INSERT INTO items (name) VALUES ('nope')");

@@ -63,7 +63,10 @@ describe("renderNginxConfig", () => {
 // nginx -t needs root (the "user" directive); its pid and temp paths go to a temp dir, never PATHS.nginxStateDir.
 const nginx = hasBinary("nginx") && isRoot() ? test : test.skip;
 nginx("nginx -t accepts the rendered config", () => {
-  for (const [name, config] of Object.entries({ default: base, docker: { ...base, app: { host: "localhost", port: 3000 }, listenPort: 8080, statusPort: null } })) {
+  for (const [name, config] of Object.entries({
+    default: base,
+    docker: { ...base, app: { host: "localhost", port: 3000 }, listenPort: 8080, statusPort: null },
+  })) {
     // The config as rendered, only its state directory moved.
     const result = nginxConfigTest((stateDir) => {
       expect(renderNginxConfig({ ...config, stateDir })).toBe(withNginxStateDir(renderNginxConfig(config), stateDir));

@@ -33,7 +33,13 @@ export interface StopResult {
 export function startAsPid1(
   sandbox: NamespaceSandbox,
   name: string,
-  opts: { files: Record<string, { content: string; executable?: boolean }>; mounts: Record<string, string>; command: string[]; env: Record<string, string>; prelude?: string },
+  opts: {
+    files: Record<string, { content: string; executable?: boolean }>;
+    mounts: Record<string, string>;
+    command: string[];
+    env: Record<string, string>;
+    prelude?: string;
+  },
 ): Pid1Node {
   const script = `${opts.prelude ?? ""}\nexec unshare --pid --fork --kill-child "$@"`;
   const child = sandbox.start(name, { ...opts, command: ["/bin/sh", "-c", script, "sh", ...opts.command] });
@@ -43,14 +49,19 @@ export function startAsPid1(
   const pid1 = async () => {
     if (pid !== undefined) return pid;
     // The sandbox's setup runs commands as children first: PID 1 is the child once the process is `unshare --pid`.
-    await waitFor(`PID 1 of ${name}`, () => {
-      if (!running()) throw new Error(`${name} exited before its PID 1 could be found: ${outputOf(child)}`);
-      const cmdline = read(`/proc/${child.pid}/cmdline`).split("\0");
-      const children = read(`/proc/${child.pid}/task/${child.pid}/children`).trim();
-      if (cmdline[0] !== "unshare" || !cmdline.includes("--pid") || children === "") return false;
-      pid = Number(children.split(/\s+/)[0]);
-      return true;
-    }, 200, 25);
+    await waitFor(
+      `PID 1 of ${name}`,
+      () => {
+        if (!running()) throw new Error(`${name} exited before its PID 1 could be found: ${outputOf(child)}`);
+        const cmdline = read(`/proc/${child.pid}/cmdline`).split("\0");
+        const children = read(`/proc/${child.pid}/task/${child.pid}/children`).trim();
+        if (cmdline[0] !== "unshare" || !cmdline.includes("--pid") || children === "") return false;
+        pid = Number(children.split(/\s+/)[0]);
+        return true;
+      },
+      200,
+      25,
+    );
     return pid!;
   };
   const kill = async () => {

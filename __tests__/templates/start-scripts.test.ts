@@ -28,7 +28,10 @@ const scripts: Record<string, string> = {
 };
 
 describe("every start script parses", () => {
-  const shells = [["dash", ["-n"]], ["bash", ["--posix", "-n"]]] as const;
+  const shells = [
+    ["dash", ["-n"]],
+    ["bash", ["--posix", "-n"]],
+  ] as const;
   test.each(Object.keys(scripts))("%s: sh -n (dash) and bash --posix -n", (name) => {
     for (const [shell, args] of shells) {
       const result = spawnSync(shell, [...args], { input: scripts[name], encoding: "utf8" });
@@ -84,7 +87,9 @@ describe("database start script", () => {
   test("a stop or a failure throws the unfinished initialization away; a leftover is removed at the next start", () => {
     expect(primary).toContain("trap abandon_initialization EXIT");
     expect(primary).toMatch(/abandon_initialization\(\) \{[\s\S]*kill -KILL "\$BOOT_PID"[\s\S]*rm -rf "\$INITDIR"[\s\S]*\n\}/);
-    expect(primary).toMatch(/if \[ -e "\$INITDIR" \]; then\n {2}log "removing \$INITDIR, left by an initialization that was killed part-way"\n {2}rm -rf "\$INITDIR"\nfi/);
+    expect(primary).toMatch(
+      /if \[ -e "\$INITDIR" \]; then\n {2}log "removing \$INITDIR, left by an initialization that was killed part-way"\n {2}rm -rf "\$INITDIR"\nfi/,
+    );
     // The traps end before the server takes over: its own signal handling applies.
     expect(primary.indexOf("trap - EXIT TERM INT QUIT")).toBeLessThan(primary.indexOf('exec mariadbd --defaults-file="$CONF" --user=mysql'));
   });
@@ -114,7 +119,14 @@ describe("database start script", () => {
 
 /** Records what the tiers declare; nothing is deployed. */
 class RecordingTarget extends Construct implements DeploymentTarget {
-  readonly support: TargetSupport = { name: "RecordingTarget", artifacts: ["bundle", "image"], protocols: ["tcp", "udp", "vrrp"], capabilities: true, healthChecks: true, secretFiles: true };
+  readonly support: TargetSupport = {
+    name: "RecordingTarget",
+    artifacts: ["bundle", "image"],
+    protocols: ["tcp", "udp", "vrrp"],
+    capabilities: true,
+    healthChecks: true,
+    secretFiles: true,
+  };
   readonly hosts: HostSpec[] = [];
   colocated(_hostName: string, serviceName: string): ColocatedAddress {
     return { address: serviceName, bindAddress: "0.0.0.0" };
@@ -124,7 +136,13 @@ class RecordingTarget extends Construct implements DeploymentTarget {
   }
   addHost(_scope: Construct, spec: HostSpec): DeployedHost {
     this.hosts.push(spec);
-    return { name: spec.name, address: spec.name, resources: {}, published: undefined, movableAddresses: Object.fromEntries(spec.services.flatMap((s) => s.movableAddresses ?? []).map((n) => [n, n])) };
+    return {
+      name: spec.name,
+      address: spec.name,
+      resources: {},
+      published: undefined,
+      movableAddresses: Object.fromEntries(spec.services.flatMap((s) => s.movableAddresses ?? []).map((n) => [n, n])),
+    };
   }
 }
 

@@ -36,7 +36,10 @@ real("the web start script waits for the app's name (Nginx, as a container's PID
     writeFileSync(hostsFile, hostsOnly);
     const script = `${PATHS.binDir}/start-web.sh`;
     const node = startAsPid1(sandbox, name, {
-      files: { [PATHS.nginxConfig]: { content: conf }, [script]: { content: renderWebStartScript({ appHost, appHostWaitSeconds: waitSeconds }), executable: true } },
+      files: {
+        [PATHS.nginxConfig]: { content: conf },
+        [script]: { content: renderWebStartScript({ appHost, appHostWaitSeconds: waitSeconds }), executable: true },
+      },
       mounts: { "/opt/hwt-hosts": hostsDir },
       prelude: "mount --bind /opt/hwt-hosts/hosts /etc/hosts",
       command: ["/bin/sh", script],
@@ -47,10 +50,15 @@ real("the web start script waits for the app's name (Nginx, as a container's PID
   };
   const probe = (path: string) => sandbox.exec(["/bin/bash", join(sandbox.root, "probe.sh"), "8080", path]).status === 0;
   const waiting = (node: Pid1Node) =>
-    waitFor("the wait for the app's name", () => {
-      if (!node.running()) throw new Error(`the start script exited: ${node.output()}`);
-      return node.output().includes(`waiting up to`);
-    }, 200, 50);
+    waitFor(
+      "the wait for the app's name",
+      () => {
+        if (!node.running()) throw new Error(`the start script exited: ${node.output()}`);
+        return node.output().includes(`waiting up to`);
+      },
+      200,
+      50,
+    );
 
   beforeAll(() => {
     sandbox = new NamespaceSandbox("webstart");
@@ -72,10 +80,15 @@ real("the web start script waits for the app's name (Nginx, as a container's PID
     expect(probe("/nginx-health")).toBe(false);
 
     writeFileSync(hostsFile, `${hostsOnly}127.0.0.1 ${appHost}\n`); // in place: the bind mount sees it
-    await waitFor("Nginx to answer", () => {
-      if (!node.running()) throw new Error(`the start script exited: ${node.output()}`);
-      return probe("/nginx-health");
-    }, 60, 250);
+    await waitFor(
+      "Nginx to answer",
+      () => {
+        if (!node.running()) throw new Error(`the start script exited: ${node.output()}`);
+        return probe("/nginx-health");
+      },
+      60,
+      250,
+    );
     expect(node.output()).toContain(`the app host ${appHost} resolves`);
     expect(node.output()).toMatch(/: starting nginx$/m);
     // Nginx is PID 1 now and handles the stop itself.
@@ -95,12 +108,16 @@ real("the web start script waits for the app's name (Nginx, as a container's PID
     ["SIGTERM", 143, "TERM"],
     // The official nginx image's STOPSIGNAL, which a container with our entrypoint inherits.
     ["SIGQUIT", 131, "QUIT"],
-  ] as const)("a stop (%s) while waiting ends the script at once", async (signal, code, name) => {
-    const { node } = start(30);
-    await waiting(node);
-    const stop = await node.stop(signal, 10000);
-    expect({ exitedInTime: stop.exitedInTime, code: stop.code }).toEqual({ exitedInTime: true, code });
-    expect(stop.elapsedMs).toBeLessThan(3000);
-    expect(node.output()).toContain(`${name} received while starting: stopping`);
-  }, 30000);
+  ] as const)(
+    "a stop (%s) while waiting ends the script at once",
+    async (signal, code, name) => {
+      const { node } = start(30);
+      await waiting(node);
+      const stop = await node.stop(signal, 10000);
+      expect({ exitedInTime: stop.exitedInTime, code: stop.code }).toEqual({ exitedInTime: true, code });
+      expect(stop.elapsedMs).toBeLessThan(3000);
+      expect(node.output()).toContain(`${name} received while starting: stopping`);
+    },
+    30000,
+  );
 });

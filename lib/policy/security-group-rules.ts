@@ -108,7 +108,12 @@ export function describeRule(rule: SecurityGroupRuleView): string {
 }
 
 /** Terraform types that carry security group rules. */
-export const SECURITY_GROUP_RULE_TYPES = ["aws_security_group", "aws_security_group_rule", "aws_vpc_security_group_ingress_rule", "aws_vpc_security_group_egress_rule"];
+export const SECURITY_GROUP_RULE_TYPES = [
+  "aws_security_group",
+  "aws_security_group_rule",
+  "aws_vpc_security_group_ingress_rule",
+  "aws_vpc_security_group_egress_rule",
+];
 
 /** Open ingress rules of `resource` that reach `port` (and are not the load balancer exception). */
 export function openIngressTo(resource: ResourceView, context: PolicyContext, covers: (rule: SecurityGroupRuleView) => boolean): SecurityGroupRuleView[] {

@@ -51,7 +51,12 @@ export class PolicySuppressions {
    * @param knownRules the rules an id may name: pass your own pack to suppress its rules @default HA_WEB_RULES
    * @throws if a rule id is unknown or a reason is shorter than 10 characters
    */
-  static addResourceSuppressions(scope: IConstruct, suppressions: readonly PolicySuppression[], applyToChildren = false, knownRules: readonly PolicyRule[] = HA_WEB_RULES): void {
+  static addResourceSuppressions(
+    scope: IConstruct,
+    suppressions: readonly PolicySuppression[],
+    applyToChildren = false,
+    knownRules: readonly PolicyRule[] = HA_WEB_RULES,
+  ): void {
     const checked = suppressions.map((s) => validated(scope, s, knownRules));
     const entry: SuppressionEntry = { suppressions: checked, applyToChildren };
     scope.node.addMetadata(SUPPRESSIONS_METADATA, entry);

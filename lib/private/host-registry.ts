@@ -26,12 +26,27 @@ export class HostRegistry {
     const local = new Set<string>();
     for (const service of spec.services) {
       v.check(isDnsLabel(service.name), "service name", `"${service.name}" is not a DNS label`, "use lower-case letters, digits and dashes");
-      v.check(!this.services.has(service.name) && !local.has(service.name), "service name", `"${service.name}" is used by two services`, "give every node a unique name (namePrefix)");
+      v.check(
+        !this.services.has(service.name) && !local.has(service.name),
+        "service name",
+        `"${service.name}" is used by two services`,
+        "give every node a unique name (namePrefix)",
+      );
       local.add(service.name);
       const missing = service.dependsOn.filter((name) => !this.services.has(name) && !local.has(name));
-      v.check(missing.length === 0, "dependsOn", `of ${service.name} names ${missing.join(", ")}, which is not deployed yet`, "declare tiers in dependency order: MysqlCluster, then WebAppTier, then LoadBalancerTier");
+      v.check(
+        missing.length === 0,
+        "dependsOn",
+        `of ${service.name} names ${missing.join(", ")}, which is not deployed yet`,
+        "declare tiers in dependency order: MysqlCluster, then WebAppTier, then LoadBalancerTier",
+      );
     }
-    v.check(spec.services.filter((s) => s.dataVolume).length <= 1, "dataVolume", `: host ${spec.name} has more than one service with a data volume`, "give each database node its own host");
+    v.check(
+      spec.services.filter((s) => s.dataVolume).length <= 1,
+      "dataVolume",
+      `: host ${spec.name} has more than one service with a data volume`,
+      "give each database node its own host",
+    );
     v.throwIfInvalid();
     for (const service of spec.services) checkSupport(this.support, this.target, service);
     this.hosts.add(spec.name);
@@ -52,16 +67,46 @@ export function checkSupport(support: TargetSupport, target: Construct, service:
   const v = new PropValidator(construct, scope);
   if (service.artifact) {
     const what = service.artifact.kind === "image" ? `the image "${service.artifact.image}"` : `the bundle ${service.artifact.sourcePath}`;
-    v.check(support.artifacts.includes(service.artifact.kind), prop("artifact", "artifact"), `is ${what}, but ${support.name} runs ${support.artifacts.join(" or ")} artifacts only (service ${service.name})`, support.artifacts.includes("bundle") ? `ship your app as a bundle (AppArtifact.fromBundle) on ${support.name}` : `use an artifact ${support.name} supports`);
+    v.check(
+      support.artifacts.includes(service.artifact.kind),
+      prop("artifact", "artifact"),
+      `is ${what}, but ${support.name} runs ${support.artifacts.join(" or ")} artifacts only (service ${service.name})`,
+      support.artifacts.includes("bundle")
+        ? `ship your app as a bundle (AppArtifact.fromBundle) on ${support.name}`
+        : `use an artifact ${support.name} supports`,
+    );
   }
   for (const flow of [...service.ingress, ...service.egress]) {
     const protocol = flow.protocol ?? "tcp";
-    v.check(support.protocols.includes(protocol), "flows", `of ${service.name} use ${protocol}, which ${support.name} cannot carry`, `use ${support.protocols.join(" or ")}, or another target`);
+    v.check(
+      support.protocols.includes(protocol),
+      "flows",
+      `of ${service.name} use ${protocol}, which ${support.name} cannot carry`,
+      `use ${support.protocols.join(" or ")}, or another target`,
+    );
   }
-  if ((service.capabilities ?? []).length > 0) v.check(support.capabilities, "capabilities", `of ${service.name} (${service.capabilities!.join(", ")}) cannot be granted by ${support.name}`, "use a target that grants capabilities");
-  if (Object.keys(service.secretFiles ?? {}).length > 0) v.check(support.secretFiles, "secretFiles", `of ${service.name} cannot be delivered by ${support.name}`, "use secretEnvironment, or a target that writes secret files");
+  if ((service.capabilities ?? []).length > 0)
+    v.check(
+      support.capabilities,
+      "capabilities",
+      `of ${service.name} (${service.capabilities!.join(", ")}) cannot be granted by ${support.name}`,
+      "use a target that grants capabilities",
+    );
+  if (Object.keys(service.secretFiles ?? {}).length > 0)
+    v.check(
+      support.secretFiles,
+      "secretFiles",
+      `of ${service.name} cannot be delivered by ${support.name}`,
+      "use secretEnvironment, or a target that writes secret files",
+    );
   v.throwIfInvalid();
   if (!support.healthChecks && declared?.props.healthCheck) {
-    warnProp(construct, scope, declared.props.healthCheck, `has no effect on ${support.name}: it runs no health checks (systemd restarts a service that exits; the load balancer checks the health path)`, `leave it unset for ${support.name}`);
+    warnProp(
+      construct,
+      scope,
+      declared.props.healthCheck,
+      `has no effect on ${support.name}: it runs no health checks (systemd restarts a service that exits; the load balancer checks the health path)`,
+      `leave it unset for ${support.name}`,
+    );
   }
 }

@@ -72,7 +72,16 @@ export class LoadBalancerTier extends Construct {
     this.backends = [...(props.webTier?.backends ?? []), ...(props.backends ?? [])];
     const healthCheck: HaproxyHealthCheck = { path: props.webTier?.healthPath, ...props.healthCheck };
     const servers: HaproxyServer[] = this.backends.map((b) => ({ name: b.name, host: b.host, port: b.port }));
-    const sample = { nodeName: `${prefix}-1`, httpPort: port, statsPort, servers, algorithm: props.algorithm, healthCheck, retries: props.retries, timeouts: props.timeouts };
+    const sample = {
+      nodeName: `${prefix}-1`,
+      httpPort: port,
+      statsPort,
+      servers,
+      algorithm: props.algorithm,
+      healthCheck,
+      retries: props.retries,
+      timeouts: props.timeouts,
+    };
     validateLoadBalancerTierProps(this, props, { nodes: count, namePrefix: prefix, port, statsPort, sample });
     const check = { ...HAPROXY_DEFAULTS.healthCheck, ...Object.fromEntries(Object.entries(healthCheck).filter(([, v]) => v !== undefined)) };
 
@@ -97,7 +106,11 @@ export class LoadBalancerTier extends Construct {
             environment: {},
             secretEnvironment: {},
             ingress: [{ port, from: "internet", description: "clients to the HTTP listener" }],
-            egress: [...new Set(this.backends.map((b) => b.port))].map((backendPort) => ({ port: backendPort, to: "web" as const, description: "load balancer to the web nodes" })),
+            egress: [...new Set(this.backends.map((b) => b.port))].map((backendPort) => ({
+              port: backendPort,
+              to: "web" as const,
+              description: "load balancer to the web nodes",
+            })),
             healthCheck: { command: httpHealthCheck(statsPort, "/healthz"), startPeriodSeconds: LB_START_PERIOD_SECONDS },
             user: "root", // binds its port, then drops privileges
             stopTimeoutSeconds: LB_STOP_TIMEOUT_SECONDS,

@@ -162,7 +162,12 @@ export class MysqlCluster extends Construct implements IDatabase {
       const service = this.databaseService(name, [primaryName], {
         // Deterministic and unique: the primary is 1, replica i is i + 1.
         cnf: renderMyCnf({ ...common, role: "replica", serverId: i + 1 }),
-        script: renderReplicaStartScript({ engine: this.engine, primaryHost: this.primaryHost.address, primaryPort: this.port, replicationUser: this.replicationUser }),
+        script: renderReplicaStartScript({
+          engine: this.engine,
+          primaryHost: this.primaryHost.address,
+          primaryPort: this.port,
+          replicationUser: this.replicationUser,
+        }),
         scriptRole: "db-replica",
         secrets: { [SECRET_ENV.replicationPassword]: this.replicationPassword },
         dbRole: "replica",
@@ -196,7 +201,10 @@ export class MysqlCluster extends Construct implements IDatabase {
         { port: this.port, from: "database", description: "replicas stream the binlog of the primary" },
       ],
       egress: [{ port: this.port, to: "database", toGroup: this.namePrefix, description: "replication to the primary" }],
-      healthCheck: { command: [d.admin, `--defaults-file=${PATHS.mysqlConfig}`, "--user=root", "ping"], startPeriodSeconds: r.dbRole === "primary" ? DATABASE_PRIMARY_START_PERIOD_SECONDS : DATABASE_REPLICA_START_PERIOD_SECONDS },
+      healthCheck: {
+        command: [d.admin, `--defaults-file=${PATHS.mysqlConfig}`, "--user=root", "ping"],
+        startPeriodSeconds: r.dbRole === "primary" ? DATABASE_PRIMARY_START_PERIOD_SECONDS : DATABASE_REPLICA_START_PERIOD_SECONDS,
+      },
       dataVolume: { mountPath: PATHS.mysqlVolume },
       user: "root", // binds its port, then drops privileges
       stopTimeoutSeconds: DATABASE_STOP_TIMEOUT_SECONDS,

@@ -21,10 +21,20 @@ export interface ResolvedLoadBalancerTierProps {
 export function validateLoadBalancerTierProps(scope: Construct, props: LoadBalancerTierProps, r: ResolvedLoadBalancerTierProps): void {
   const v = new PropValidator("LoadBalancerTier", scope);
   v.check(props.target !== undefined && props.target !== null, "target", "is missing", "pass the DockerTarget or AwsTarget the nodes run on");
-  v.check(r.sample.servers.length > 0, "webTier", "and `backends` give no web node to balance over (an empty backend set)", "pass a WebAppTier as webTier, or at least one backend");
+  v.check(
+    r.sample.servers.length > 0,
+    "webTier",
+    "and `backends` give no web node to balance over (an empty backend set)",
+    "pass a WebAppTier as webTier, or at least one backend",
+  );
   v.check(isWholeNumber(r.nodes, 1), "nodes", `is ${r.nodes}; it must be a whole number of at least 1`, "use 1 or more");
   const lastNode = `${r.namePrefix}-${isWholeNumber(r.nodes, 1) ? r.nodes : 1}`;
-  v.check(isDnsLabel(lastNode), "namePrefix", `"${r.namePrefix}" does not make valid DNS labels (node names such as "${lastNode}")`, 'use lower-case letters, digits and dashes, for example "lb"');
+  v.check(
+    isDnsLabel(lastNode),
+    "namePrefix",
+    `"${r.namePrefix}" does not make valid DNS labels (node names such as "${lastNode}")`,
+    'use lower-case letters, digits and dashes, for example "lb"',
+  );
   v.check(isPort(r.port), "port", `is ${r.port}; it must be a whole number in 1-65535`, "use 80");
   v.check(isPort(r.statsPort), "statsPort", `is ${r.statsPort}; it must be a whole number in 1-65535`, "use 8404");
   v.check(r.port !== r.statsPort, "statsPort", `equals port (${r.port}): two listeners on one port`, "use different ports, for example 80 and 8404");

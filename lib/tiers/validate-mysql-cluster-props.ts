@@ -26,30 +26,71 @@ export function validateMysqlClusterProps(scope: Construct, props: MysqlClusterP
   v.check(props.target !== undefined && props.target !== null, "target", "is missing", "pass the DockerTarget or AwsTarget the nodes run on");
   v.check(isWholeNumber(r.replicas, 0), "replicas", `is ${r.replicas}; it must be a whole number of at least 0`, "use 0, 1, 2, ...");
   v.check(r.engine in DIALECTS, "engine", `"${r.engine}" is not supported`, 'use "mariadb" or "mysql"');
-  v.check(!(r.engine in DIALECTS) || isSupportedEngine(r.engine, r.version), "version", `"${r.version}" is not supported for ${r.engine}`, `use one of: ${supportedEnginesText()}`);
+  v.check(
+    !(r.engine in DIALECTS) || isSupportedEngine(r.engine, r.version),
+    "version",
+    `"${r.version}" is not supported for ${r.engine}`,
+    `use one of: ${supportedEnginesText()}`,
+  );
   v.check(isPort(r.port), "port", `is ${r.port}; it must be a whole number in 1-65535`, "use 3306");
   const lastNode = `${r.namePrefix}-replica-${Math.max(1, isWholeNumber(r.replicas, 0) ? r.replicas : 1)}`;
-  v.check(isDnsLabel(lastNode) && isDnsLabel(`${r.namePrefix}-primary`), "namePrefix", `"${r.namePrefix}" does not make valid DNS labels (node names such as "${lastNode}", at most 63 characters)`, 'use lower-case letters, digits and dashes, for example "db"');
+  v.check(
+    isDnsLabel(lastNode) && isDnsLabel(`${r.namePrefix}-primary`),
+    "namePrefix",
+    `"${r.namePrefix}" does not make valid DNS labels (node names such as "${lastNode}", at most 63 characters)`,
+    'use lower-case letters, digits and dashes, for example "db"',
+  );
   for (const [prop, value] of Object.entries({ database: r.database, appUser: r.appUser, replicationUser: r.replicationUser })) {
-    v.check(isSqlIdentifier(value), prop, `"${value}" is not a valid SQL identifier`, "use letters, digits and _ (at most 32, not starting with a digit, not a system schema or root)");
+    v.check(
+      isSqlIdentifier(value),
+      prop,
+      `"${value}" is not a valid SQL identifier`,
+      "use letters, digits and _ (at most 32, not starting with a digit, not a system schema or root)",
+    );
   }
   v.check(r.appUser !== r.replicationUser, "replicationUser", `equals appUser ("${r.appUser}")`, "give replication its own user");
   for (const [prop, secret] of Object.entries({ appPassword: props.appPassword, replicationPassword: props.replicationPassword })) {
     if (secret === undefined) continue;
-    v.check(!isLiteral(secret.value), prop, "is a literal string, which would be written in plain text into the synthesized JSON", "pass a reference instead: a sensitive TerraformVariable, a data source or a random_password's result (or omit it to generate one)");
-    v.check(/^[A-Za-z0-9_.-]{1,64}$/.test(secret.name), `${prop}.name`, `"${secret.name}" is not a secret name (it names the SSM parameter on AWS)`, "use letters, digits, _ . and -");
+    v.check(
+      !isLiteral(secret.value),
+      prop,
+      "is a literal string, which would be written in plain text into the synthesized JSON",
+      "pass a reference instead: a sensitive TerraformVariable, a data source or a random_password's result (or omit it to generate one)",
+    );
+    v.check(
+      /^[A-Za-z0-9_.-]{1,64}$/.test(secret.name),
+      `${prop}.name`,
+      `"${secret.name}" is not a secret name (it names the SSM parameter on AWS)`,
+      "use letters, digits, _ . and -",
+    );
   }
-  v.check(!(props.semiSync && r.replicas === 0), "semiSync", "is on with replicas: 0: no replica could acknowledge a commit, so the first write after every start would wait for the semi-sync timeout", "add a replica, or turn semiSync off");
+  v.check(
+    !(props.semiSync && r.replicas === 0),
+    "semiSync",
+    "is on with replicas: 0: no replica could acknowledge a commit, so the first write after every start would wait for the semi-sync timeout",
+    "add a replica, or turn semiSync off",
+  );
   if (v.ok) {
     // The template's own rules (buffer pool size, ...), reported under the props that set them.
-    v.fromTemplate(validateMyCnfConfig({ engine: r.engine, version: r.version, role: "primary", serverId: 1, port: r.port, semiSync: props.semiSync, innodbBufferPoolSize: props.innodbBufferPoolSize }), {
-      version: "checked",
-      serverId: "checked",
-      port: "checked",
-      innodbBufferPoolSize: { prop: "innodbBufferPoolSize", fix: 'use a size of at least 5M, written like "128M" or "2G"' },
-      semiSyncTimeoutMs: { prop: "semiSync", fix: "see the message" },
-      maxConnections: "checked",
-    });
+    v.fromTemplate(
+      validateMyCnfConfig({
+        engine: r.engine,
+        version: r.version,
+        role: "primary",
+        serverId: 1,
+        port: r.port,
+        semiSync: props.semiSync,
+        innodbBufferPoolSize: props.innodbBufferPoolSize,
+      }),
+      {
+        version: "checked",
+        serverId: "checked",
+        port: "checked",
+        innodbBufferPoolSize: { prop: "innodbBufferPoolSize", fix: 'use a size of at least 5M, written like "128M" or "2G"' },
+        semiSyncTimeoutMs: { prop: "semiSync", fix: "see the message" },
+        maxConnections: "checked",
+      },
+    );
   }
   v.throwIfInvalid();
 }

@@ -104,14 +104,23 @@ export class WebAppTier extends Construct implements IWebBackends {
     this.healthPath = props.healthPath ?? d.healthPath;
     const appPathPrefix = props.appPathPrefix ?? d.appPathPrefix;
     const statusPort = props.statusPort === undefined ? d.statusPort : props.statusPort;
-    validateWebAppTierProps(this, props, { nodes: count, namePrefix: prefix, port: this.port, appPort: this.appPort, appPathPrefix, healthPath: this.healthPath, statusPort });
+    validateWebAppTierProps(this, props, {
+      nodes: count,
+      namePrefix: prefix,
+      port: this.port,
+      appPort: this.appPort,
+      appPathPrefix,
+      healthPath: this.healthPath,
+      statusPort,
+    });
     if (count === 1) {
       warnProp("WebAppTier", this, "nodes", "is 1: the single web node is a single point of failure", "use nodes: 2 or more");
     }
 
     const db = props.database;
     const chosen = app.artifact ?? AppArtifact.fromBundle(demoAppBundlePath());
-    const artifact: Artifact = chosen.kind === "image" ? { kind: "image", image: chosen.location } : { kind: "bundle", sourcePath: chosen.location, path: PATHS.appEntry };
+    const artifact: Artifact =
+      chosen.kind === "image" ? { kind: "image", image: chosen.location } : { kind: "bundle", sourcePath: chosen.location, path: PATHS.appEntry };
     const isImage = artifact.kind === "image";
     const declaredProps: Partial<Record<DeclaredField, string>> = {
       ...(app.artifact !== undefined ? { artifact: "app.artifact" } : {}),
@@ -181,7 +190,10 @@ export class WebAppTier extends Construct implements IWebBackends {
         secretEnvironment: {},
         ingress: [{ port: this.port, from: "load-balancer", description: "load balancer to Nginx" }],
         egress: [{ port: this.appPort, to: "app", description: "Nginx to its application server" }],
-        healthCheck: { command: httpHealthCheck(this.port, NGINX_DEFAULTS.nginxLivenessPath), startPeriodSeconds: WEB_START_SCRIPT_DEFAULTS.appHostWaitSeconds + WEB_START_PERIOD_SECONDS },
+        healthCheck: {
+          command: httpHealthCheck(this.port, NGINX_DEFAULTS.nginxLivenessPath),
+          startPeriodSeconds: WEB_START_SCRIPT_DEFAULTS.appHostWaitSeconds + WEB_START_PERIOD_SECONDS,
+        },
         user: "root", // binds its port, then drops privileges
         stopTimeoutSeconds: WEB_STOP_TIMEOUT_SECONDS,
         dependsOn: [appName],

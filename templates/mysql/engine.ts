@@ -50,8 +50,7 @@ export const DIALECTS: Readonly<Record<MysqlEngine, EngineDialect>> = {
     server: "mysqld",
     client: "mysql",
     admin: "mysqladmin",
-    initializeCommand: (defaultsFile, dataDir) =>
-      `mysqld --defaults-file=${defaultsFile} --initialize-insecure --user=mysql --datadir=${dataDir}`,
+    initializeCommand: (defaultsFile, dataDir) => `mysqld --defaults-file=${defaultsFile} --initialize-insecure --user=mysql --datadir=${dataDir}`,
     skipReplicaStart: "--skip-replica-start",
     logReplicaUpdates: "log_replica_updates",
     replicationGrants: "REPLICATION SLAVE, REPLICATION CLIENT",

@@ -60,8 +60,10 @@ export function validateMyCnfConfig(config: MyCnfConfig): ConfigProblem[] {
   if (config.port !== undefined && !isPort(config.port)) add("port", `port ${config.port} is outside 1-65535`);
   if (config.innodbBufferPoolSize !== undefined) {
     const bytes = parseMysqlSize(config.innodbBufferPoolSize);
-    if (bytes === undefined) add("innodbBufferPoolSize", `innodbBufferPoolSize "${config.innodbBufferPoolSize}" must look like 128M or 2G (a whole number with K, M or G)`);
-    else if (bytes < MIN_INNODB_BUFFER_POOL_BYTES) add("innodbBufferPoolSize", `innodbBufferPoolSize "${config.innodbBufferPoolSize}" is below the 5M the servers accept`);
+    if (bytes === undefined)
+      add("innodbBufferPoolSize", `innodbBufferPoolSize "${config.innodbBufferPoolSize}" must look like 128M or 2G (a whole number with K, M or G)`);
+    else if (bytes < MIN_INNODB_BUFFER_POOL_BYTES)
+      add("innodbBufferPoolSize", `innodbBufferPoolSize "${config.innodbBufferPoolSize}" is below the 5M the servers accept`);
   }
   if (config.maxConnections !== undefined && (!Number.isInteger(config.maxConnections) || config.maxConnections < 10 || config.maxConnections > 100000)) {
     add("maxConnections", `maxConnections is ${config.maxConnections}; it must be a whole number from 10 to 100000`);

@@ -42,10 +42,12 @@ export interface ReplicaInitSqlConfig {
 export function validatePrimaryInitSqlConfig(config: PrimaryInitSqlConfig): ConfigProblem[] {
   const problems: ConfigProblem[] = [];
   for (const [key, value] of Object.entries({ database: config.database, appUser: config.appUser, replicationUser: config.replicationUser })) {
-    if (!isSqlIdentifier(value)) problems.push(new ConfigProblem(key, `${key} "${value}" is not a valid identifier (letters, digits, _; at most 32; not a system schema)`));
+    if (!isSqlIdentifier(value))
+      problems.push(new ConfigProblem(key, `${key} "${value}" is not a valid identifier (letters, digits, _; at most 32; not a system schema)`));
   }
   if (config.appUser === config.replicationUser) problems.push(new ConfigProblem("replicationUser", "appUser and replicationUser must differ"));
-  if (config.allowedHost !== undefined && !/^[A-Za-z0-9.%_-]+$/.test(config.allowedHost)) problems.push(new ConfigProblem("allowedHost", `allowedHost "${config.allowedHost}" is not a host pattern`));
+  if (config.allowedHost !== undefined && !/^[A-Za-z0-9.%_-]+$/.test(config.allowedHost))
+    problems.push(new ConfigProblem("allowedHost", `allowedHost "${config.allowedHost}" is not a host pattern`));
   return problems;
 }
 
@@ -57,10 +59,7 @@ export function validatePrimaryInitSqlConfig(config: PrimaryInitSqlConfig): Conf
 export function renderPrimaryInitSql(config: PrimaryInitSqlConfig): string {
   assertNoProblems("Primary init SQL", validatePrimaryInitSqlConfig(config));
   const host = config.allowedHost ?? "%";
-  const lines = [
-    "-- Rendered by cdktf-ha-web: primary bootstrap.",
-    `CREATE DATABASE IF NOT EXISTS ${config.database} CHARACTER SET utf8mb4;`,
-  ];
+  const lines = ["-- Rendered by cdktf-ha-web: primary bootstrap.", `CREATE DATABASE IF NOT EXISTS ${config.database} CHARACTER SET utf8mb4;`];
   if (config.createDemoSchema ?? true) {
     lines.push(
       `CREATE TABLE IF NOT EXISTS ${config.database}.items (`,
@@ -87,8 +86,10 @@ export function validateReplicaInitSqlConfig(config: ReplicaInitSqlConfig): Conf
   if (!/^[A-Za-z0-9.-]+$/.test(config.primaryHost) || (!isDnsLabel(config.primaryHost.split(".")[0]) && !/^[0-9.]+$/.test(config.primaryHost))) {
     problems.push(new ConfigProblem("primaryHost", `primaryHost "${config.primaryHost}" is not a host name or address`));
   }
-  if (config.primaryPort !== undefined && !isPort(config.primaryPort)) problems.push(new ConfigProblem("primaryPort", `primaryPort ${config.primaryPort} is outside 1-65535`));
-  if (!isSqlIdentifier(config.replicationUser)) problems.push(new ConfigProblem("replicationUser", `replicationUser "${config.replicationUser}" is not a valid identifier`));
+  if (config.primaryPort !== undefined && !isPort(config.primaryPort))
+    problems.push(new ConfigProblem("primaryPort", `primaryPort ${config.primaryPort} is outside 1-65535`));
+  if (!isSqlIdentifier(config.replicationUser))
+    problems.push(new ConfigProblem("replicationUser", `replicationUser "${config.replicationUser}" is not a valid identifier`));
   return problems;
 }
 

@@ -56,7 +56,8 @@ export interface ReplicaStartScriptConfig extends DatabaseScriptCommon {
 export function databaseStartWaitSeconds(role: "primary" | "replica", config: { bootstrapWaitAttempts?: number; primaryWaitAttempts?: number } = {}): number {
   const d = DATABASE_SCRIPT_DEFAULTS;
   const bootstrap = (config.bootstrapWaitAttempts ?? d.bootstrapWaitAttempts) * d.bootstrapWaitIntervalSeconds;
-  const primary = role === "replica" ? (config.primaryWaitAttempts ?? d.primaryWaitAttempts) * (d.primaryWaitIntervalSeconds + d.primaryConnectTimeoutSeconds) : 0;
+  const primary =
+    role === "replica" ? (config.primaryWaitAttempts ?? d.primaryWaitAttempts) * (d.primaryWaitIntervalSeconds + d.primaryConnectTimeoutSeconds) : 0;
   return Math.ceil(primary + bootstrap);
 }
 

@@ -28,7 +28,8 @@ export interface WebStartScriptConfig {
 
 export function validateWebStartScriptConfig(config: WebStartScriptConfig): ConfigProblem[] {
   const problems: ConfigProblem[] = [];
-  if (config.appHost !== undefined && !isHostName(config.appHost)) problems.push(new ConfigProblem("appHost", `appHost "${config.appHost}" is not a host name or IPv4 address`));
+  if (config.appHost !== undefined && !isHostName(config.appHost))
+    problems.push(new ConfigProblem("appHost", `appHost "${config.appHost}" is not a host name or IPv4 address`));
   const wait = config.appHostWaitSeconds;
   if (wait !== undefined && !(Number.isInteger(wait) && wait >= 1 && wait <= 3600)) {
     problems.push(new ConfigProblem("appHostWaitSeconds", `appHostWaitSeconds is ${wait}; it must be a whole number of seconds from 1 to 3600`));
@@ -64,7 +65,7 @@ export function renderWebStartScript(config: WebStartScriptConfig = {}): string 
         "# (the Docker target replaces this container with its app's).",
         STOP_WHILE_WAITING,
         "if command -v getent >/dev/null 2>&1; then",
-        '  deadline=$(($(date +%s) + APP_HOST_WAIT_SECONDS))',
+        "  deadline=$(($(date +%s) + APP_HOST_WAIT_SECONDS))",
         '  if ! getent hosts "$APP_HOST" >/dev/null 2>&1; then',
         '    log "waiting up to ${APP_HOST_WAIT_SECONDS} s for the app host $APP_HOST to resolve"',
         '    until getent hosts "$APP_HOST" >/dev/null 2>&1; do',
@@ -91,7 +92,7 @@ export function renderWebStartScript(config: WebStartScriptConfig = {}): string 
     'log "starting nginx"',
     "# nginx opens /dev/stdout by path (access_log), which fails when stdout is a socket",
     "# (systemd's journal, node's child_process pipes): relay through a FIFO then.",
-    'if [ -S /proc/self/fd/1 ]; then',
+    "if [ -S /proc/self/fd/1 ]; then",
     `  fifo=${state}/stdout.fifo`,
     '  rm -f "$fifo" && mkfifo -m 600 "$fifo"',
     '  cat "$fifo" &',

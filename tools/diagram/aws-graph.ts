@@ -4,17 +4,7 @@
  * instances carry, and Elastic IPs as the way in.
  */
 import { compareNames, GraphCluster, GraphEdge, GraphNode, INTERNET_NODE_ID, roleRank, StackGraph, uniqueEdges } from "./graph-model";
-import {
-  findResource,
-  listArg,
-  numberArg,
-  referencedName,
-  resourcesOfType,
-  stringArg,
-  tagsOf,
-  TerraformJson,
-  TerraformResource,
-} from "./terraform-json";
+import { findResource, listArg, numberArg, referencedName, resourcesOfType, stringArg, tagsOf, TerraformJson, TerraformResource } from "./terraform-json";
 
 interface Instance {
   readonly resourceName: string;
@@ -105,21 +95,27 @@ function isPublicSubnet(json: TerraformJson, subnetName: string, subnet: Terrafo
     .filter(({ body }) => referencedName(body.subnet_id, "aws_subnet") === subnetName)
     .flatMap(({ body }) => referencedName(body.route_table_id, "aws_route_table") ?? []);
   return resourcesOfType(json, "aws_route").some(
-    ({ body }) => routeTables.includes(referencedName(body.route_table_id, "aws_route_table") ?? "") && referencedName(body.gateway_id, "aws_internet_gateway") !== undefined,
+    ({ body }) =>
+      routeTables.includes(referencedName(body.route_table_id, "aws_route_table") ?? "") &&
+      referencedName(body.gateway_id, "aws_internet_gateway") !== undefined,
   );
 }
 
 /** Subnets ordered public first, then by availability zone, then by name. */
 function readSubnets(json: TerraformJson): Subnet[] {
-  const subnets = resourcesOfType(json, "aws_subnet").map(({ name, body }): Subnet => ({
-    resourceName: name,
-    label: tagsOf(body).Name ?? name,
-    visibility: isPublicSubnet(json, name, body) ? "public" : "private",
-    zone: zoneText(body.availability_zone),
-    cidr: stringArg(body, "cidr_block") ?? "",
-    vpc: vpcLabel(json, referencedName(body.vpc_id, "aws_vpc")),
-  }));
-  return subnets.sort((a, b) => (a.visibility === b.visibility ? 0 : a.visibility === "public" ? -1 : 1) || compareNames(a.zone, b.zone) || compareNames(a.label, b.label));
+  const subnets = resourcesOfType(json, "aws_subnet").map(
+    ({ name, body }): Subnet => ({
+      resourceName: name,
+      label: tagsOf(body).Name ?? name,
+      visibility: isPublicSubnet(json, name, body) ? "public" : "private",
+      zone: zoneText(body.availability_zone),
+      cidr: stringArg(body, "cidr_block") ?? "",
+      vpc: vpcLabel(json, referencedName(body.vpc_id, "aws_vpc")),
+    }),
+  );
+  return subnets.sort(
+    (a, b) => (a.visibility === b.visibility ? 0 : a.visibility === "public" ? -1 : 1) || compareNames(a.zone, b.zone) || compareNames(a.label, b.label),
+  );
 }
 
 function vpcLabel(json: TerraformJson, resourceName: string | undefined): string | undefined {
@@ -188,7 +184,14 @@ function emptySubnetPlaceholders(subnets: readonly Subnet[], instances: readonly
     .map((subnet): GraphNode => {
       // Beside an instance of a subnet of the same kind: the empty public subnet of a second AZ next to the full one.
       const alike = instances.find((instance) => subnets.find((other) => other.label === instance.subnet)?.visibility === subnet.visibility);
-      return { id: `empty:${subnet.label}`, kind: "placeholder", label: "no instances", detail: [], cluster: subnetClusterId(subnet.label), alignWith: alike?.nodeId };
+      return {
+        id: `empty:${subnet.label}`,
+        kind: "placeholder",
+        label: "no instances",
+        detail: [],
+        cluster: subnetClusterId(subnet.label),
+        alignWith: alike?.nodeId,
+      };
     });
 }
 
@@ -199,7 +202,9 @@ function readElasticIps(json: TerraformJson, instances: readonly Instance[]): El
     const association = associations.find((candidate) => referencedName(candidate.allocation_id, "aws_eip") === name) ?? {};
     const byInstance = referencedName(body.instance ?? association.instance_id, "aws_instance");
     const byInterface = referencedName(body.network_interface ?? association.network_interface_id, "aws_network_interface");
-    const instance = instances.find((candidate) => (byInstance && candidate.resourceName === byInstance) || (byInterface && candidate.networkInterface === byInterface));
+    const instance = instances.find(
+      (candidate) => (byInstance && candidate.resourceName === byInstance) || (byInterface && candidate.networkInterface === byInterface),
+    );
     if (!instance) return [];
     // The Name tag, not the Terraform name: the latter carries a construct hash.
     const eipName = tagsOf(body).Name ?? instance.host;

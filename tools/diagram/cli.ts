@@ -48,7 +48,12 @@ function locateStack(stack: string, root: string, userDir: string): { file: stri
   if (isName) return { file: synthesizedStackPath(root, stack), name: stack };
   const file = resolve(userDir, stack);
   // cdktf.out/stacks/NAME/cdk.tf.json is named after its folder; any other file after itself.
-  const name = basename(file) === "cdk.tf.json" ? basename(dirname(file)) : basename(file).replace(/\.json$/, "").replace(/\.tf$/, "");
+  const name =
+    basename(file) === "cdk.tf.json"
+      ? basename(dirname(file))
+      : basename(file)
+          .replace(/\.json$/, "")
+          .replace(/\.tf$/, "");
   return { file, name };
 }
 

@@ -3,7 +3,17 @@
  * labels, `docker_network`s they share, and ports they publish on the host.
  */
 import { compareNames, GraphCluster, GraphEdge, GraphNode, INTERNET_NODE_ID, roleRank, StackGraph, uniqueEdges } from "./graph-model";
-import { findResource, listArg, numberArg, referencedName, resolveString, resourcesOfType, stringArg, TerraformJson, TerraformResource } from "./terraform-json";
+import {
+  findResource,
+  listArg,
+  numberArg,
+  referencedName,
+  resolveString,
+  resourcesOfType,
+  stringArg,
+  TerraformJson,
+  TerraformResource,
+} from "./terraform-json";
 
 /** One `PORT/PROTO:FROM` entry of the `ha-web.ingress` label. */
 interface Ingress {
@@ -46,11 +56,7 @@ export function dockerStackGraph(json: TerraformJson, name: string): StackGraph 
   const networks = readNetworks(json, containers);
   const byName: NetworkIndex = new Map(networks.map((network) => [network.name, network]));
   const edges = [...publishEdges(containers, byName), ...flowEdges(containers), ...attachmentEdges(containers)];
-  const nodes: GraphNode[] = [
-    ...containers.map(containerNode),
-    ...networks.map(networkNode),
-    ...endpointNodes(containers),
-  ];
+  const nodes: GraphNode[] = [...containers.map(containerNode), ...networks.map(networkNode), ...endpointNodes(containers)];
   if (edges.some((edge) => edge.from === INTERNET_NODE_ID)) {
     nodes.unshift({ id: INTERNET_NODE_ID, kind: "internet", label: "internet / host", detail: [] });
   }
@@ -180,12 +186,14 @@ function endpointNodeId(port: PublishedPort): string {
 
 function endpointNodes(containers: readonly Container[]): GraphNode[] {
   return containers.flatMap((container) =>
-    container.published.map((port): GraphNode => ({
-      id: endpointNodeId(port),
-      kind: "endpoint",
-      label: `${port.ip}:${port.external}`,
-      detail: ["published host port"],
-    })),
+    container.published.map(
+      (port): GraphNode => ({
+        id: endpointNodeId(port),
+        kind: "endpoint",
+        label: `${port.ip}:${port.external}`,
+        detail: ["published host port"],
+      }),
+    ),
   );
 }
 
@@ -225,11 +233,10 @@ function flowEdges(containers: readonly Container[]): GraphEdge[] {
         const isPublished = receiver.published.some((published) => `${published.internal}/${published.protocol}` === port);
         return isPublished ? [] : [{ from: INTERNET_NODE_ID, to: receiver.nodeId, kind: "flow", label: `${port} (not published)` }];
       }
-      return containers
-        .flatMap((sender): GraphEdge[] => {
-          const network = sender !== receiver && sender.role === from ? sharedNetwork(sender, receiver, containers) : undefined;
-          return network ? [{ from: sender.nodeId, to: receiver.nodeId, kind: "flow", label: port, via: networkNodeId(network) }] : [];
-        });
+      return containers.flatMap((sender): GraphEdge[] => {
+        const network = sender !== receiver && sender.role === from ? sharedNetwork(sender, receiver, containers) : undefined;
+        return network ? [{ from: sender.nodeId, to: receiver.nodeId, kind: "flow", label: port, via: networkNodeId(network) }] : [];
+      });
     }),
   );
 }

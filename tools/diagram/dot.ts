@@ -110,7 +110,9 @@ function edgeStatements(graph: StackGraph, names: Map<string, string>): string[]
       statements.push(`${quote(edge.via)} -> ${quote(edge.to)} [${style}${box ? ` ltail=${box}` : ""}]`);
       // A sender that is not attached (the published port) gets a line of its own.
       if (!graph.edges.some((other) => other.kind === "attachment" && other.from === edge.from && other.to === edge.via)) {
-        statements.push(`${quote(edge.from)} -> ${quote(edge.via)} [dir=none color=${colour}${edge.kind === "publish" ? " penwidth=1.5" : ""}${box ? ` lhead=${box}` : ""}]`);
+        statements.push(
+          `${quote(edge.from)} -> ${quote(edge.via)} [dir=none color=${colour}${edge.kind === "publish" ? " penwidth=1.5" : ""}${box ? ` lhead=${box}` : ""}]`,
+        );
       }
     } else {
       statements.push(`${quote(edge.from)} -> ${quote(edge.to)} [${style}]`);

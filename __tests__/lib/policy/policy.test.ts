@@ -27,7 +27,13 @@ function errorsOf(mutate: (stack: AwsStack) => void): string[] {
 
 const host = (stack: AwsStack, name: string) => stack.target.hosts[name];
 const group = (stack: AwsStack, role: "load-balancer" | "web" | "database") => stack.target.securityGroups.forRole(role);
-const openIngress = (stack: AwsStack, id: string, role: "load-balancer" | "web" | "database", port: number, extra: Partial<{ ipProtocol: string; cidrIpv6: string }> = {}) =>
+const openIngress = (
+  stack: AwsStack,
+  id: string,
+  role: "load-balancer" | "web" | "database",
+  port: number,
+  extra: Partial<{ ipProtocol: string; cidrIpv6: string }> = {},
+) =>
   new VpcSecurityGroupIngressRule(stack, id, {
     securityGroupId: group(stack, role).id,
     ipProtocol: extra.ipProtocol ?? "tcp",
@@ -46,7 +52,9 @@ describe("the policy on the aws stack", () => {
     outdirs.push(mkdtempSync(join(tmpdir(), prefix)));
     return outdirs[outdirs.length - 1];
   };
-  afterAll(() => outdirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+  afterAll(() => {
+    for (const d of outdirs) rmSync(d, { recursive: true, force: true });
+  });
 
   test("passes: no finding, and `app.synth()` writes the stack", () => {
     const outdir = newOutdir("aws-synth-");
@@ -81,22 +89,36 @@ describe("each rule fails, with its message, on a stack made insecure on purpose
     const errors = errorsOf((s) => host(s, "web-1").instance.addOverride("metadata_options.http_tokens", "optional"));
     expect(errors).toEqual([expect.stringMatching(/^\[CKV_AWS_79\] /)]);
     expect(errors[0]).toMatch(WEB_1);
-    expect(errors[0]).toContain('IMDSv1 is allowed: metadata_options.http_tokens is "optional". Fix: set metadata_options { http_tokens = "required", http_put_response_hop_limit = 1 }');
+    expect(errors[0]).toContain(
+      'IMDSv1 is allowed: metadata_options.http_tokens is "optional". Fix: set metadata_options { http_tokens = "required", http_put_response_hop_limit = 1 }',
+    );
   });
 
   test("CKV_AWS_8: an unencrypted root volume", () => {
     const errors = errorsOf((s) => host(s, "db-primary").instance.addOverride("root_block_device.encrypted", false));
-    expect(errors).toEqual([expect.stringMatching(/^\[CKV_AWS_8\] aws_instance\.database_db-primary-host_instance_\w+ \(aws\/database\/db-primary-host\/instance\): root_block_device is not encrypted\. Fix: set root_block_device \{ encrypted = true/)]);
+    expect(errors).toEqual([
+      expect.stringMatching(
+        /^\[CKV_AWS_8\] aws_instance\.database_db-primary-host_instance_\w+ \(aws\/database\/db-primary-host\/instance\): root_block_device is not encrypted\. Fix: set root_block_device \{ encrypted = true/,
+      ),
+    ]);
   });
 
   test("CKV_AWS_3: an unencrypted data volume", () => {
     const errors = errorsOf((s) => host(s, "db-replica-1").dataVolume?.addOverride("encrypted", false));
-    expect(errors).toEqual([expect.stringMatching(/^\[CKV_AWS_3\] aws_ebs_volume\.database_db-replica-1-host_data-volume_\w+ \(aws\/database\/db-replica-1-host\/data-volume\): the EBS volume is not encrypted\. Fix: set encrypted = true/)]);
+    expect(errors).toEqual([
+      expect.stringMatching(
+        /^\[CKV_AWS_3\] aws_ebs_volume\.database_db-replica-1-host_data-volume_\w+ \(aws\/database\/db-replica-1-host\/data-volume\): the EBS volume is not encrypted\. Fix: set encrypted = true/,
+      ),
+    ]);
   });
 
   test("CKV_AWS_24: SSH open to the internet", () => {
     const errors = errorsOf((s) => openIngress(s, "ssh-open", "web", 22));
-    expect(errors).toEqual([expect.stringMatching(/^\[CKV_AWS_24\] aws_vpc_security_group_ingress_rule\.ssh-open \(aws\/ssh-open\): allows ingress from 0\.0\.0\.0\/0 on port 22, which exposes SSH \(port 22\) to the internet\. Fix: remove the rule and use Session Manager/)]);
+    expect(errors).toEqual([
+      expect.stringMatching(
+        /^\[CKV_AWS_24\] aws_vpc_security_group_ingress_rule\.ssh-open \(aws\/ssh-open\): allows ingress from 0\.0\.0\.0\/0 on port 22, which exposes SSH \(port 22\) to the internet\. Fix: remove the rule and use Session Manager/,
+      ),
+    ]);
   });
 
   test("CKV_AWS_25: RDP open to the internet, inline in a security group", () => {
@@ -109,15 +131,31 @@ describe("each rule fails, with its message, on a stack made insecure on purpose
           ingress: [{ fromPort: 3389, toPort: 3389, protocol: "tcp", cidrBlocks: ["0.0.0.0/0"], description: "RDP" }],
         }),
     );
-    expect(errors).toEqual([expect.stringMatching(/^\[CKV_AWS_25\] aws_security_group\.rdp \(aws\/rdp\): ingress\[0\] allows ingress from 0\.0\.0\.0\/0 on port 3389, which exposes RDP/)]);
+    expect(errors).toEqual([
+      expect.stringMatching(
+        /^\[CKV_AWS_25\] aws_security_group\.rdp \(aws\/rdp\): ingress\[0\] allows ingress from 0\.0\.0\.0\/0 on port 3389, which exposes RDP/,
+      ),
+    ]);
   });
 
   test("CKV_AWS_260: port 80 open on a group that is not the load balancer's", () => {
     const errors = errorsOf(
       (s) =>
-        new SecurityGroupRule(s, "http-db", { type: "ingress", securityGroupId: group(s, "database").id, fromPort: 80, toPort: 80, protocol: "tcp", cidrBlocks: ["0.0.0.0/0"], description: "web on the database" }),
+        new SecurityGroupRule(s, "http-db", {
+          type: "ingress",
+          securityGroupId: group(s, "database").id,
+          fromPort: 80,
+          toPort: 80,
+          protocol: "tcp",
+          cidrBlocks: ["0.0.0.0/0"],
+          description: "web on the database",
+        }),
     );
-    expect(errors).toEqual([expect.stringMatching(/^\[CKV_AWS_260\] aws_security_group_rule\.http-db \(aws\/http-db\): allows ingress from 0\.0\.0\.0\/0 on port 80, and its security group is not the load balancer's\. Fix: open port 80 to the internet only on the load balancer's security group \(tag ha-web:role = load-balancer/)]);
+    expect(errors).toEqual([
+      expect.stringMatching(
+        /^\[CKV_AWS_260\] aws_security_group_rule\.http-db \(aws\/http-db\): allows ingress from 0\.0\.0\.0\/0 on port 80, and its security group is not the load balancer's\. Fix: open port 80 to the internet only on the load balancer's security group \(tag ha-web:role = load-balancer/,
+      ),
+    ]);
   });
 
   test("CKV_AWS_260 / HAWEB_AWS_1: 80 and 443 on the load balancer's group are the documented exception", () => {
@@ -126,7 +164,11 @@ describe("each rule fails, with its message, on a stack made insecure on purpose
 
   test("CKV_AWS_277: every port open to ::/0", () => {
     const errors = errorsOf((s) => openIngress(s, "all-v6", "web", 0, { ipProtocol: "-1", cidrIpv6: "::/0" }));
-    expect(errors).toEqual([expect.stringMatching(/^\[CKV_AWS_277\] aws_vpc_security_group_ingress_rule\.all-v6 \(aws\/all-v6\): allows ingress from ::\/0 on all ports\. Fix: allow only the ports/)]);
+    expect(errors).toEqual([
+      expect.stringMatching(
+        /^\[CKV_AWS_277\] aws_vpc_security_group_ingress_rule\.all-v6 \(aws\/all-v6\): allows ingress from ::\/0 on all ports\. Fix: allow only the ports/,
+      ),
+    ]);
   });
 
   test("HAWEB_AWS_1: any other port open to the internet, even on the load balancer", () => {
@@ -135,8 +177,12 @@ describe("each rule fails, with its message, on a stack made insecure on purpose
       openIngress(s, "stats-open", "load-balancer", 8404);
     });
     expect(errors.sort()).toEqual([
-      expect.stringMatching(/^\[HAWEB_AWS_1\] aws_vpc_security_group_ingress_rule\.mysql-open \(aws\/mysql-open\): allows ingress from 0\.0\.0\.0\/0 on port 3306; only the load balancer may take traffic from the internet, on 80 and 443\. Fix: /),
-      expect.stringMatching(/^\[HAWEB_AWS_1\] aws_vpc_security_group_ingress_rule\.stats-open .* on port 8404; the load balancer may take traffic from the internet only on 80 and 443\. Fix: listen on 80 \(LoadBalancerTier's port/),
+      expect.stringMatching(
+        /^\[HAWEB_AWS_1\] aws_vpc_security_group_ingress_rule\.mysql-open \(aws\/mysql-open\): allows ingress from 0\.0\.0\.0\/0 on port 3306; only the load balancer may take traffic from the internet, on 80 and 443\. Fix: /,
+      ),
+      expect.stringMatching(
+        /^\[HAWEB_AWS_1\] aws_vpc_security_group_ingress_rule\.stats-open .* on port 8404; the load balancer may take traffic from the internet only on 80 and 443\. Fix: listen on 80 \(LoadBalancerTier's port/,
+      ),
     ]);
   });
 
@@ -147,7 +193,9 @@ describe("each rule fails, with its message, on a stack made insecure on purpose
     new LoadBalancerTier(stack, "lb", { target, webTier: new WebAppTier(stack, "web", { target, database }), port: 8080 });
     const findings = checkPolicy(stack).filter((f) => f.ruleId === "HAWEB_AWS_1");
     expect(findings.map((f) => f.message)).toEqual([
-      expect.stringMatching(/on port 8080; the load balancer may take traffic from the internet only on 80 and 443\. Fix: listen on 80 \(LoadBalancerTier's port; 443 for HTTPS\), or, if the other port is intended, suppress this finding with a reason: /),
+      expect.stringMatching(
+        /on port 8080; the load balancer may take traffic from the internet only on 80 and 443\. Fix: listen on 80 \(LoadBalancerTier's port; 443 for HTTPS\), or, if the other port is intended, suppress this finding with a reason: /,
+      ),
     ]);
     // The fix names the call that accepts this one rule resource, by the path the library gave it.
     const hint = `PolicySuppressions.addResourceSuppressionsByPath(stack, "${findings[0].path}", [{ id: "HAWEB_AWS_1", reason: "<why this port must take traffic from the internet>" }]).`;
@@ -169,7 +217,9 @@ describe("each rule fails, with its message, on a stack made insecure on purpose
     });
     expect(errors.sort()).toEqual([
       expect.stringMatching(/^\[CKV_AWS_23\] aws_security_group\.bare \(aws\/bare\): the security group has no description\. Fix: set description/),
-      expect.stringMatching(/^\[CKV_AWS_23\] aws_vpc_security_group_ingress_rule\.aws_security-groups_web-in-80-from-lb_\w+ \(aws\/aws\/security-groups\/web-in-80-from-lb\): the rule has no description\. Fix: /),
+      expect.stringMatching(
+        /^\[CKV_AWS_23\] aws_vpc_security_group_ingress_rule\.aws_security-groups_web-in-80-from-lb_\w+ \(aws\/aws\/security-groups\/web-in-80-from-lb\): the rule has no description\. Fix: /,
+      ),
     ]);
   });
 
@@ -179,8 +229,12 @@ describe("each rule fails, with its message, on a stack made insecure on purpose
       new Eip(s, "db-eip", { domain: "vpc", instance: host(s, "db-primary").instance.id });
     });
     expect(errors.sort()).toEqual([
-      expect.stringMatching(/^\[CKV_AWS_88\] aws_eip\.db-eip \(aws\/db-eip\): the Elastic IP is attached to aws_instance\.database_db-primary-host_instance_\w+, which is not a load balancer\. Fix: give public addresses only to load balancers/),
-      expect.stringMatching(/^\[CKV_AWS_88\] aws_instance\.web_web-1-host_instance_\w+ .*: associate_public_ip_address is true on a host that is not a load balancer\. Fix: /),
+      expect.stringMatching(
+        /^\[CKV_AWS_88\] aws_eip\.db-eip \(aws\/db-eip\): the Elastic IP is attached to aws_instance\.database_db-primary-host_instance_\w+, which is not a load balancer\. Fix: give public addresses only to load balancers/,
+      ),
+      expect.stringMatching(
+        /^\[CKV_AWS_88\] aws_instance\.web_web-1-host_instance_\w+ .*: associate_public_ip_address is true on a host that is not a load balancer\. Fix: /,
+      ),
     ]);
   });
 
@@ -194,10 +248,16 @@ describe("each rule fails, with its message, on a stack made insecure on purpose
       host(s, "db-replica-1").instance.addOverride("user_data_base64", Buffer.from("#!/bin/sh\nexport API_TOKEN=s3cr3t-t0ken-value\n").toString("base64"));
     });
     expect(errors.sort()).toEqual([
-      expect.stringMatching(/^\[CKV_AWS_46\] aws_instance\.database_db-primary-host_instance_\w+ .*: user_data contains a reference to the sensitive variable var\.api_key\. Fix: keep secrets out of user data/),
-      expect.stringMatching(/^\[CKV_AWS_46\] aws_instance\.database_db-replica-1-host_instance_\w+ .*: user_data_base64 contains a literal value for API_TOKEN \(base64-decoded\)\./),
+      expect.stringMatching(
+        /^\[CKV_AWS_46\] aws_instance\.database_db-primary-host_instance_\w+ .*: user_data contains a reference to the sensitive variable var\.api_key\. Fix: keep secrets out of user data/,
+      ),
+      expect.stringMatching(
+        /^\[CKV_AWS_46\] aws_instance\.database_db-replica-1-host_instance_\w+ .*: user_data_base64 contains a literal value for API_TOKEN \(base64-decoded\)\./,
+      ),
       expect.stringMatching(/^\[CKV_AWS_46\] aws_instance\.web_web-1-host_instance_\w+ .*: user_data contains a literal value for DB_PASSWORD\./),
-      expect.stringMatching(/^\[CKV_AWS_46\] aws_instance\.web_web-2-host_instance_\w+ .*: user_data contains a reference to random_password\.leak\.result, a secret value\./),
+      expect.stringMatching(
+        /^\[CKV_AWS_46\] aws_instance\.web_web-2-host_instance_\w+ .*: user_data contains a reference to random_password\.leak\.result, a secret value\./,
+      ),
     ]);
   });
 
@@ -212,20 +272,34 @@ describe("each rule fails, with its message, on a stack made insecure on purpose
           rootBlockDevice: { encrypted: true },
         }),
     );
-    expect(errors).toEqual([expect.stringMatching(/^\[CKV2_AWS_41\] aws_instance\.bare \(aws\/bare\): the instance has no IAM instance profile\. Fix: attach an instance profile/)]);
+    expect(errors).toEqual([
+      expect.stringMatching(/^\[CKV2_AWS_41\] aws_instance\.bare \(aws\/bare\): the instance has no IAM instance profile\. Fix: attach an instance profile/),
+    ]);
   });
 
   test("CKV_AWS_126: detailed monitoring turned off", () => {
     expect(errorsOf((s) => host(s, "lb-1").instance.addOverride("monitoring", false))).toEqual([
-      expect.stringMatching(/^\[CKV_AWS_126\] aws_instance\.load-balancer_lb-1-host_instance_\w+ \(aws\/load-balancer\/lb-1-host\/instance\): detailed monitoring is off\. Fix: set monitoring = true/),
+      expect.stringMatching(
+        /^\[CKV_AWS_126\] aws_instance\.load-balancer_lb-1-host_instance_\w+ \(aws\/load-balancer\/lb-1-host\/instance\): detailed monitoring is off\. Fix: set monitoring = true/,
+      ),
     ]);
   });
 
   test("CKV_AWS_382: all traffic to the internet", () => {
     const errors = errorsOf(
-      (s) => new VpcSecurityGroupEgressRule(s, "egress-all", { securityGroupId: group(s, "database").id, ipProtocol: "-1", cidrIpv4: "0.0.0.0/0", description: "everything" }),
+      (s) =>
+        new VpcSecurityGroupEgressRule(s, "egress-all", {
+          securityGroupId: group(s, "database").id,
+          ipProtocol: "-1",
+          cidrIpv4: "0.0.0.0/0",
+          description: "everything",
+        }),
     );
-    expect(errors).toEqual([expect.stringMatching(/^\[CKV_AWS_382\] aws_vpc_security_group_egress_rule\.egress-all \(aws\/egress-all\): allows egress to 0\.0\.0\.0\/0 on all ports\. Fix: /)]);
+    expect(errors).toEqual([
+      expect.stringMatching(
+        /^\[CKV_AWS_382\] aws_vpc_security_group_egress_rule\.egress-all \(aws\/egress-all\): allows egress to 0\.0\.0\.0\/0 on all ports\. Fix: /,
+      ),
+    ]);
   });
 });
 
@@ -233,22 +307,38 @@ describe("using the policy on your own stacks", () => {
   test("HaWebPolicyChecks.applyTo any stack; a stack suppression with a reason accepts a rule's findings, recorded as info", () => {
     const stack = new TerraformStack(Testing.app(), "mine");
     new AwsProvider(stack, "aws", { region: "eu-west-1" });
-    new Instance(stack, "legacy", { ami: "ami-0123456789abcdef0", instanceType: "t3.micro", iamInstanceProfile: "legacy", rootBlockDevice: { encrypted: true }, metadataOptions: { httpTokens: "required" } });
+    new Instance(stack, "legacy", {
+      ami: "ami-0123456789abcdef0",
+      instanceType: "t3.micro",
+      iamInstanceProfile: "legacy",
+      rootBlockDevice: { encrypted: true },
+      metadataOptions: { httpTokens: "required" },
+    });
     const aspect = HaWebPolicyChecks.applyTo(stack);
     PolicySuppressions.addStackSuppressions(stack, [{ id: "CKV_AWS_126", reason: "a test stack: 5-minute metrics are enough" }]);
     Testing.synth(stack);
     expect(policyErrors(stack)).toEqual([]);
     expect(aspect.findings).toEqual([]);
     expect(aspect.suppressed.map((f) => f.ruleId)).toEqual(["CKV_AWS_126"]);
-    expect(policyInfos(stack)).toEqual(["[CKV_AWS_126] suppressed on aws_instance.legacy (mine/legacy): a test stack: 5-minute metrics are enough (finding: detailed monitoring is off)"]);
+    expect(policyInfos(stack)).toEqual([
+      "[CKV_AWS_126] suppressed on aws_instance.legacy (mine/legacy): a test stack: 5-minute metrics are enough (finding: detailed monitoring is off)",
+    ]);
     expect(checkPolicy(stack)).toEqual([]);
-    expect(checkPolicy(stack, { includeSuppressed: true }).map((f) => [f.ruleId, f.suppressed?.reason])).toEqual([["CKV_AWS_126", "a test stack: 5-minute metrics are enough"]]);
+    expect(checkPolicy(stack, { includeSuppressed: true }).map((f) => [f.ruleId, f.suppressed?.reason])).toEqual([
+      ["CKV_AWS_126", "a test stack: 5-minute metrics are enough"],
+    ]);
   });
 
   test("`rules` runs a pack of your choice: HA_WEB_RULES without a rule leaves it out entirely", () => {
     const stack = new TerraformStack(Testing.app(), "mine");
     new AwsProvider(stack, "aws", { region: "eu-west-1" });
-    new Instance(stack, "legacy", { ami: "ami-0123456789abcdef0", instanceType: "t3.micro", iamInstanceProfile: "legacy", rootBlockDevice: { encrypted: true }, metadataOptions: { httpTokens: "required" } });
+    new Instance(stack, "legacy", {
+      ami: "ami-0123456789abcdef0",
+      instanceType: "t3.micro",
+      iamInstanceProfile: "legacy",
+      rootBlockDevice: { encrypted: true },
+      metadataOptions: { httpTokens: "required" },
+    });
     const rules = HA_WEB_RULES.filter((r) => r.id !== "CKV_AWS_126");
     const aspect = HaWebPolicyChecks.applyTo(stack, { rules });
     Testing.synth(stack);
@@ -275,7 +365,9 @@ describe("using the policy on your own stacks", () => {
   });
 
   test("every rule lives in its own file, named after the checkov rule it mirrors", () => {
-    const files = readdirSync(join(__dirname, "../../../lib/policy/rules")).filter((f) => f.endsWith(".ts")).sort();
+    const files = readdirSync(join(__dirname, "../../../lib/policy/rules"))
+      .filter((f) => f.endsWith(".ts"))
+      .sort();
     const expected = HA_WEB_RULES.map((r) => r.id.toLowerCase().replace(/_/g, "-"));
     expect(files).toHaveLength(HA_WEB_RULES.length);
     for (const id of expected) expect(files.filter((f) => f.startsWith(`${id}-`))).toHaveLength(1);

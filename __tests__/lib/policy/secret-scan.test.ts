@@ -23,12 +23,16 @@ describe("findSecretsInText (CKV_AWS_46's heuristics)", () => {
 
   test("a sensitive variable is a secret; another variable is not", () => {
     const sensitiveVariables = new Set(["db_password"]);
-    expect(findSecretsInText("p=${var.db_password} r=${var.region}", { sensitiveVariables })).toEqual(["a reference to the sensitive variable var.db_password"]);
+    expect(findSecretsInText("p=${var.db_password} r=${var.region}", { sensitiveVariables })).toEqual([
+      "a reference to the sensitive variable var.db_password",
+    ]);
   });
 
   test("base64 user data is decoded (and gunzipped) first", () => {
     expect(findSecretsInText(Buffer.from("TOKEN=abcdef123456").toString("base64"), { base64: true })).toEqual(["a literal value for TOKEN (base64-decoded)"]);
-    expect(findSecretsInText(gzipSync("DB_PASSWORD=hunter2hunter2").toString("base64"), { base64: true })).toEqual(["a literal value for DB_PASSWORD (base64-decoded)"]);
+    expect(findSecretsInText(gzipSync("DB_PASSWORD=hunter2hunter2").toString("base64"), { base64: true })).toEqual([
+      "a literal value for DB_PASSWORD (base64-decoded)",
+    ]);
     expect(findSecretsInText(Buffer.from("#!/bin/sh\necho hello\n").toString("base64"), { base64: true })).toEqual([]);
   });
 
@@ -40,7 +44,11 @@ describe("findSecretsInText (CKV_AWS_46's heuristics)", () => {
     ["settings that only sound secret", "lock_passwd: true\nhttp_tokens: required\nX-aws-ec2-metadata-token-ttl-seconds: 300"],
     ["a comment", "# Secrets: SecureString parameters"],
     ["a content hash", "s3://bucket/assets/323F5CE0635862FB329139F9D0A629CA/server.js"],
-    ["the database start scripts", renderPrimaryStartScript({ engine: "mariadb", database: "appdb", appUser: "app", replicationUser: "repl" }) + renderReplicaStartScript({ engine: "mariadb", primaryHost: "db-primary", replicationUser: "repl" })],
+    [
+      "the database start scripts",
+      renderPrimaryStartScript({ engine: "mariadb", database: "appdb", appUser: "app", replicationUser: "repl" }) +
+        renderReplicaStartScript({ engine: "mariadb", primaryHost: "db-primary", replicationUser: "repl" }),
+    ],
     ["the health check", renderHttpHealthcheckScript()],
   ])("ignores %s", (_what, text) => {
     expect(findSecretsInText(text)).toEqual([]);

@@ -178,11 +178,16 @@ describe("PolicySuppressions are checked when added", () => {
       id: "MY_1",
       title: "Instances are t3",
       resourceTypes: ["aws_instance"],
-      check: (r) => (String(r.config.instance_type).startsWith("t3.") ? [] : [{ ruleId: "MY_1", address: r.address, path: r.path, problem: "not t3", fix: "use t3", message: `[MY_1] ${r.address}: not t3` }]),
+      check: (r) =>
+        String(r.config.instance_type).startsWith("t3.")
+          ? []
+          : [{ ruleId: "MY_1", address: r.address, path: r.path, problem: "not t3", fix: "use t3", message: `[MY_1] ${r.address}: not t3` }],
     };
     const stack = newStack();
     const big = new Instance(stack, "big", { ami: "ami-0123456789abcdef0", instanceType: "m5.large" });
-    expect(() => PolicySuppressions.addResourceSuppressions(big, [{ id: "MY_1", reason: "the batch host needs the memory" }])).toThrow(/cannot suppress "MY_1"/);
+    expect(() => PolicySuppressions.addResourceSuppressions(big, [{ id: "MY_1", reason: "the batch host needs the memory" }])).toThrow(
+      /cannot suppress "MY_1"/,
+    );
     PolicySuppressions.addResourceSuppressions(big, [{ id: "MY_1", reason: "the batch host needs the memory" }], false, [MY_1]);
     expect(checkPolicy(stack, { rules: [MY_1] })).toEqual([]);
     expect(checkPolicy(stack, { rules: [MY_1], includeSuppressed: true }).map((f) => f.suppressed)).toEqual([{ reason: "the batch host needs the memory" }]);

@@ -6,10 +6,28 @@
  */
 import { App, TerraformStack, Testing } from "cdktf";
 import { Construct } from "constructs";
-import { AppArtifact, ColocatedAddress, DeployedHost, DeploymentTarget, HostSpec, LoadBalancerTier, MysqlCluster, Secret, TargetSupport, WebAppTier } from "../../../lib";
+import {
+  AppArtifact,
+  ColocatedAddress,
+  DeployedHost,
+  DeploymentTarget,
+  HostSpec,
+  LoadBalancerTier,
+  MysqlCluster,
+  Secret,
+  TargetSupport,
+  WebAppTier,
+} from "../../../lib";
 import { HostRegistry } from "../../../lib/private/host-registry";
 
-const FULL: TargetSupport = { name: "FakeTarget", artifacts: ["bundle", "image"], protocols: ["tcp", "udp", "vrrp"], capabilities: true, healthChecks: true, secretFiles: true };
+const FULL: TargetSupport = {
+  name: "FakeTarget",
+  artifacts: ["bundle", "image"],
+  protocols: ["tcp", "udp", "vrrp"],
+  capabilities: true,
+  healthChecks: true,
+  secretFiles: true,
+};
 
 /** Records hosts; addresses are `<name>.fake`; no resource is created. */
 class FakeTarget extends Construct implements DeploymentTarget {
@@ -34,7 +52,13 @@ class FakeTarget extends Construct implements DeploymentTarget {
     this.hosts.push(spec);
     const movable = Object.fromEntries(spec.services.flatMap((s) => s.movableAddresses ?? []).map((n) => [n, `${n}.moving.fake`]));
     const publish = spec.services.find((s) => s.publish)?.publish;
-    return { name: spec.name, address: `${spec.name}.fake`, resources: {}, published: publish ? { address: "203.0.113.7", port: publish.port } : undefined, movableAddresses: movable };
+    return {
+      name: spec.name,
+      address: `${spec.name}.fake`,
+      resources: {},
+      published: publish ? { address: "203.0.113.7", port: publish.port } : undefined,
+      movableAddresses: movable,
+    };
   }
 }
 
@@ -96,7 +120,9 @@ describe("a target refuses what it cannot honour, under the user's construct and
     const target = new FakeTarget(stack, "target", { ...FULL, healthChecks: false });
     const database = new MysqlCluster(stack, "db", { target, replicas: 0 });
     const web = new WebAppTier(stack, "web", { target, database, nodes: 2, app: { healthCheck: ["/bin/true"] } });
-    expect(web.node.metadata.map((m) => m.data)).toEqual([expect.stringMatching(/^WebAppTier 'warn\/web': prop `app.healthCheck` has no effect on FakeTarget/)]);
+    expect(web.node.metadata.map((m) => m.data)).toEqual([
+      expect.stringMatching(/^WebAppTier 'warn\/web': prop `app.healthCheck` has no effect on FakeTarget/),
+    ]);
   });
 
   test("duplicate names and undeclared dependencies, checked once for every target", () => {
@@ -104,7 +130,15 @@ describe("a target refuses what it cannot honour, under the user's construct and
     const target = new FakeTarget(stack, "target");
     const database = new MysqlCluster(stack, "db", { target, replicas: 0 });
     new WebAppTier(stack, "web", { target, database, nodes: 1 });
-    expect(() => new WebAppTier(stack, "again", { target, database, nodes: 1 })).toThrow(/FakeTarget 'order\/target' has invalid props:\n- prop `host name` "web-1" is used by two hosts/);
-    expect(() => new LoadBalancerTier(stack, "lb", { target, webTier: { backends: [{ name: "x", host: "x", port: 80 }], healthPath: "/health", dependables: ["nowhere"] } })).toThrow(/prop `dependsOn` of lb-1 names nowhere, which is not deployed yet/);
+    expect(() => new WebAppTier(stack, "again", { target, database, nodes: 1 })).toThrow(
+      /FakeTarget 'order\/target' has invalid props:\n- prop `host name` "web-1" is used by two hosts/,
+    );
+    expect(
+      () =>
+        new LoadBalancerTier(stack, "lb", {
+          target,
+          webTier: { backends: [{ name: "x", host: "x", port: 80 }], healthPath: "/health", dependables: ["nowhere"] },
+        }),
+    ).toThrow(/prop `dependsOn` of lb-1 names nowhere, which is not deployed yet/);
   });
 });

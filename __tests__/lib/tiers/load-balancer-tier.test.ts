@@ -67,7 +67,9 @@ describe("LoadBalancerTier input checks", () => {
   };
 
   test("an empty backend set", () => {
-    expect(() => declare({}, false)).toThrow(/LoadBalancerTier 'bad\/lb'[\s\S]*prop `webTier` and `backends` give no web node to balance over \(an empty backend set\)\. Fix: pass a WebAppTier/);
+    expect(() => declare({}, false)).toThrow(
+      /LoadBalancerTier 'bad\/lb'[\s\S]*prop `webTier` and `backends` give no web node to balance over \(an empty backend set\)\. Fix: pass a WebAppTier/,
+    );
     expect(() => declare({ backends: [] }, false)).toThrow(/empty backend set/);
   });
 

@@ -35,7 +35,11 @@ describe("MysqlCluster on Docker", () => {
     expect(primary.volumes).toEqual([{ volume_name: expect.stringContaining("docker_volume."), container_path: PATHS.mysqlVolume }]);
     expect(json).toHaveResourceWithProperties(Image, { name: DEFAULT_DOCKER_IMAGES.mariadb, keep_locally: true });
     expect(parsed.resource.docker_volume).toBeDefined();
-    expect(Object.values(parsed.resource.docker_volume).map((v) => v.name).sort()).toEqual(["haweb-db-primary-data", "haweb-db-replica-1-data", "haweb-db-replica-2-data"]);
+    expect(
+      Object.values(parsed.resource.docker_volume)
+        .map((v) => v.name)
+        .sort(),
+    ).toEqual(["haweb-db-primary-data", "haweb-db-replica-1-data", "haweb-db-replica-2-data"]);
   });
 
   test("passwords are generated at deploy time and passed by reference", () => {
@@ -94,9 +98,15 @@ describe("MysqlCluster rejects bad input at synth time", () => {
     [{ replicationUser: "x".repeat(40) }, /prop `replicationUser`/],
     [{ port: 0 }, /prop `port` is 0; it must be a whole number in 1-65535/],
     [{ namePrefix: "DB_" }, /prop `namePrefix` "DB_" does not make valid DNS labels/],
-    [{ appPassword: { name: "x", value: "hunter2" } }, /prop `appPassword` is a literal string, which would be written in plain text[\s\S]*Fix: pass a reference instead/],
+    [
+      { appPassword: { name: "x", value: "hunter2" } },
+      /prop `appPassword` is a literal string, which would be written in plain text[\s\S]*Fix: pass a reference instead/,
+    ],
     // The template's own rule, reported under the construct and the prop (not "MySQL config: ...").
-    [{ innodbBufferPoolSize: "lots" }, /MysqlCluster 'bad\/db' has invalid props:\n- prop `innodbBufferPoolSize`: innodbBufferPoolSize "lots" must look like 128M or 2G.*Fix: use a size of at least 5M/],
+    [
+      { innodbBufferPoolSize: "lots" },
+      /MysqlCluster 'bad\/db' has invalid props:\n- prop `innodbBufferPoolSize`: innodbBufferPoolSize "lots" must look like 128M or 2G.*Fix: use a size of at least 5M/,
+    ],
     [{ innodbBufferPoolSize: "1M" }, /prop `innodbBufferPoolSize`: innodbBufferPoolSize "1M" is below the 5M the servers accept/],
     [{ replicas: 0, semiSync: true }, /prop `semiSync` is on with replicas: 0: no replica could acknowledge a commit/],
   ])("%j", (props, message) => {
@@ -122,7 +132,9 @@ describe("MysqlCluster props that do nothing on a target, and several clusters",
       new WebAppTier(stack, "stats", { target, database: stats, nodes: 1, namePrefix: "report" });
     });
     const byName = containers(parsed);
-    const networkNames = Object.fromEntries(Object.entries(parsed.resource.docker_network).map(([key, n]) => [`\${docker_network.${key}.name}`, String(n.name)]));
+    const networkNames = Object.fromEntries(
+      Object.entries(parsed.resource.docker_network).map(([key, n]) => [`\${docker_network.${key}.name}`, String(n.name)]),
+    );
     const networksOf = (c: string) => byName[c].networks_advanced.map((n) => networkNames[n.name]).sort();
     expect(networksOf("haweb-db-primary")).toEqual(["haweb-app-db", "haweb-db-db"]);
     expect(networksOf("haweb-stats-primary")).toEqual(["haweb-app-stats-db", "haweb-db-stats-db"]);

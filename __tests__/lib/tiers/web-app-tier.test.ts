@@ -61,7 +61,11 @@ describe("WebAppTier on Docker", () => {
     const custom = containers(
       synthDocker((stack, target) => {
         const database = new MysqlCluster(stack, "db", { target });
-        new WebAppTier(stack, "web", { target, database, app: { artifact: AppArtifact.fromImage("ghcr.io/acme/shop:1.2"), port: 8000, environment: { FEATURE: "on" } } });
+        new WebAppTier(stack, "web", {
+          target,
+          database,
+          app: { artifact: AppArtifact.fromImage("ghcr.io/acme/shop:1.2"), port: 8000, environment: { FEATURE: "on" } },
+        });
       }).parsed,
     );
     const app = custom["haweb-web-1-app"];
@@ -83,7 +87,9 @@ describe("WebAppTier input checks", () => {
 
   test("one node synthesizes, with a single-point-of-failure warning", () => {
     const web = declare({ nodes: 1 });
-    expect(annotations(web, "warn")).toEqual([expect.stringMatching(/^WebAppTier .bad\/web.: prop `nodes` is 1: the single web node is a single point of failure\. Fix: use nodes: 2 or more\.$/)]);
+    expect(annotations(web, "warn")).toEqual([
+      expect.stringMatching(/^WebAppTier .bad\/web.: prop `nodes` is 1: the single web node is a single point of failure\. Fix: use nodes: 2 or more\.$/),
+    ]);
   });
 
   test.each([
@@ -93,12 +99,24 @@ describe("WebAppTier input checks", () => {
     [{ port: 3000 }, /two listeners on one port \(on a VM, Nginx and the app share the host\)\. Fix: give Nginx, the app and stub_status different ports/],
     [{ app: { port: 0 } }, /prop `app\.port` is 0/],
     [{ namePrefix: "Web Nodes" }, /prop `namePrefix` "Web Nodes" does not make valid DNS labels/],
-    [{ appPathPrefix: "api", app: { artifact: AppArtifact.fromImage("acme/shop:1") } }, /prop `appPathPrefix`: appPathPrefix "api" must be a path below \/ that starts and ends with \/.*Fix: use a path such as "\/api\/"/],
+    [
+      { appPathPrefix: "api", app: { artifact: AppArtifact.fromImage("acme/shop:1") } },
+      /prop `appPathPrefix`: appPathPrefix "api" must be a path below \/ that starts and ends with \/.*Fix: use a path such as "\/api\/"/,
+    ],
     [{ appPathPrefix: "/v1/" }, /prop `appPathPrefix` is "\/v1\/", but the demo app serves \/api\/items\/.*Fix: keep "\/api\/", or run your own app/],
     [{ healthPath: "/healthz" }, /prop `healthPath` is "\/healthz", but the demo app answers only GET \/health/],
-    [{ healthPath: "/nginx-health", app: { artifact: AppArtifact.fromImage("acme/shop:1") } }, /prop `healthPath`: healthPath "\/nginx-health" is Nginx's own liveness path/],
-    [{ app: { artifact: AppArtifact.fromBundle(__filename) } }, /prop `app\.artifact` is the bundle ".*web-app-tier\.test\.ts", which is not a \.js, \.cjs or \.mjs file/],
-    [{ app: { artifact: AppArtifact.fromBundle("/nonexistent/server.js") } }, /prop `app\.artifact` is the bundle "\/nonexistent\/server\.js", which is not a file on this machine/],
+    [
+      { healthPath: "/nginx-health", app: { artifact: AppArtifact.fromImage("acme/shop:1") } },
+      /prop `healthPath`: healthPath "\/nginx-health" is Nginx's own liveness path/,
+    ],
+    [
+      { app: { artifact: AppArtifact.fromBundle(__filename) } },
+      /prop `app\.artifact` is the bundle ".*web-app-tier\.test\.ts", which is not a \.js, \.cjs or \.mjs file/,
+    ],
+    [
+      { app: { artifact: AppArtifact.fromBundle("/nonexistent/server.js") } },
+      /prop `app\.artifact` is the bundle "\/nonexistent\/server\.js", which is not a file on this machine/,
+    ],
     [{ app: { artifact: AppArtifact.fromImage("Not An Image") } }, /prop `app\.artifact` is the image "Not An Image", which is not an image reference/],
     [{ app: { environment: { PORT: "9999" } } }, /prop `app\.environment` sets "PORT", which the tier sets itself.*Fix: remove it: set app\.port for PORT/],
     [{ app: { environment: { DB_WRITER_HOST: "elsewhere" } } }, /sets "DB_WRITER_HOST", which the tier sets itself/],

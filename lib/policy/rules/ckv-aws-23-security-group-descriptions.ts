@@ -11,13 +11,17 @@ export function checkSecurityGroupDescriptions(resource: ResourceView, context: 
   if (resource.type === "aws_security_group") {
     const description = resource.config.description;
     if (!nonEmptyString(description) || description === TERRAFORM_DEFAULT) {
-      findings.push(finding("CKV_AWS_23", resource, "the security group has no description", "set description to what the group is for (cdktf: description: \"...\")"));
+      findings.push(
+        finding("CKV_AWS_23", resource, "the security group has no description", 'set description to what the group is for (cdktf: description: "...")'),
+      );
     }
   }
   for (const rule of securityGroupRules(resource, context)) {
     if (!nonEmptyString(rule.description)) {
       const where = rule.where ? `rule ${rule.where}` : "the rule";
-      findings.push(finding("CKV_AWS_23", resource, `${where} has no description`, "set description to the flow it allows, for example \"load balancer to Nginx\""));
+      findings.push(
+        finding("CKV_AWS_23", resource, `${where} has no description`, 'set description to the flow it allows, for example "load balancer to Nginx"'),
+      );
     }
   }
   return findings;

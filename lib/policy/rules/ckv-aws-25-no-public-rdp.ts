@@ -4,7 +4,12 @@ import { finding, Finding, PolicyContext, PolicyRule, ResourceView } from "../ty
 /** CKV_AWS_25: no ingress from 0.0.0.0/0 or ::/0 to RDP (port 3389). No exception. */
 export function checkNoPublicRdp(resource: ResourceView, context: PolicyContext): Finding[] {
   return openIngressTo(resource, context, (rule) => !coversAllPorts(rule) && coversPort(rule, 3389)).map((rule) =>
-    finding("CKV_AWS_25", resource, `${describeRule(rule)}, which exposes RDP (port 3389) to the internet`, "remove the rule, or allow only your network's range"),
+    finding(
+      "CKV_AWS_25",
+      resource,
+      `${describeRule(rule)}, which exposes RDP (port 3389) to the internet`,
+      "remove the rule, or allow only your network's range",
+    ),
   );
 }
 

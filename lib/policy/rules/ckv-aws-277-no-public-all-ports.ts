@@ -4,7 +4,12 @@ import { finding, Finding, PolicyContext, PolicyRule, ResourceView } from "../ty
 /** CKV_AWS_277: no ingress from 0.0.0.0/0 or ::/0 on every port (protocol -1). No exception. */
 export function checkNoPublicAllPorts(resource: ResourceView, context: PolicyContext): Finding[] {
   return openIngressTo(resource, context, coversAllPorts).map((rule) =>
-    finding("CKV_AWS_277", resource, `${describeRule(rule)}`, "allow only the ports the service listens on, from the peers that need them (the load balancer alone takes 80/443 from the internet)"),
+    finding(
+      "CKV_AWS_277",
+      resource,
+      `${describeRule(rule)}`,
+      "allow only the ports the service listens on, from the peers that need them (the load balancer alone takes 80/443 from the internet)",
+    ),
   );
 }
 

@@ -6,7 +6,12 @@ export function checkNoUnrestrictedEgress(resource: ResourceView, context: Polic
   return securityGroupRules(resource, context)
     .filter((rule) => rule.direction === "egress" && isOpenToInternet(rule) && coversAllPorts(rule))
     .map((rule) =>
-      finding("CKV_AWS_382", resource, describeRule(rule), "allow only the ports the host needs (AwsTarget allows TCP 80 to Debian's mirrors and 443 to AWS APIs), and peers by security group"),
+      finding(
+        "CKV_AWS_382",
+        resource,
+        describeRule(rule),
+        "allow only the ports the host needs (AwsTarget allows TCP 80 to Debian's mirrors and 443 to AWS APIs), and peers by security group",
+      ),
     );
 }
 

@@ -1,7 +1,7 @@
 import { blocks, isTrue } from "../attributes";
 import { finding, Finding, PolicyRule, ResourceView } from "../types";
 
-const FIX_ROOT = "set root_block_device { encrypted = true, volume_type = \"gp3\" } (cdktf: rootBlockDevice: { encrypted: true, volumeType: \"gp3\" })";
+const FIX_ROOT = 'set root_block_device { encrypted = true, volume_type = "gp3" } (cdktf: rootBlockDevice: { encrypted: true, volumeType: "gp3" })';
 
 /** CKV_AWS_8: the volumes an instance (or launch template) starts with are encrypted. */
 export function checkLaunchVolumesEncrypted(resource: ResourceView): Finding[] {
@@ -11,7 +11,9 @@ export function checkLaunchVolumesEncrypted(resource: ResourceView): Finding[] {
     blocks(c.block_device_mappings).forEach((mapping, i) => {
       const ebs = blocks(mapping.ebs)[0];
       if (ebs && !isTrue(ebs.encrypted)) {
-        findings.push(finding("CKV_AWS_8", resource, `block_device_mappings[${i}].ebs is not encrypted`, "set block_device_mappings { ebs { encrypted = true } }"));
+        findings.push(
+          finding("CKV_AWS_8", resource, `block_device_mappings[${i}].ebs is not encrypted`, "set block_device_mappings { ebs { encrypted = true } }"),
+        );
       }
     });
     return findings;
@@ -24,7 +26,14 @@ export function checkLaunchVolumesEncrypted(resource: ResourceView): Finding[] {
   }
   blocks(c.ebs_block_device).forEach((device, i) => {
     if (!isTrue(device.encrypted)) {
-      findings.push(finding("CKV_AWS_8", resource, `ebs_block_device[${i}] (${String(device.device_name ?? "?")}) is not encrypted`, "set encrypted = true on every ebs_block_device"));
+      findings.push(
+        finding(
+          "CKV_AWS_8",
+          resource,
+          `ebs_block_device[${i}] (${String(device.device_name ?? "?")}) is not encrypted`,
+          "set encrypted = true on every ebs_block_device",
+        ),
+      );
     }
   });
   return findings;

@@ -18,10 +18,13 @@ export function checkNoPublicIp(resource: ResourceView, context: PolicyContext):
   switch (resource.type) {
     case "aws_instance": {
       if (isLoadBalancer(resource)) return [];
-      if (isTrue(c.associate_public_ip_address)) return [finding("CKV_AWS_88", resource, "associate_public_ip_address is true on a host that is not a load balancer", FIX)];
+      if (isTrue(c.associate_public_ip_address))
+        return [finding("CKV_AWS_88", resource, "associate_public_ip_address is true on a host that is not a load balancer", FIX)];
       const subnet = context.resolve(c.subnet_id);
       if (c.associate_public_ip_address === undefined && subnet && isTrue(subnet.config.map_public_ip_on_launch)) {
-        return [finding("CKV_AWS_88", resource, `its subnet ${subnet.address} maps public IPs on launch`, `${FIX}; or set associate_public_ip_address = false`)];
+        return [
+          finding("CKV_AWS_88", resource, `its subnet ${subnet.address} maps public IPs on launch`, `${FIX}; or set associate_public_ip_address = false`),
+        ];
       }
       return [];
     }
@@ -34,7 +37,9 @@ export function checkNoPublicIp(resource: ResourceView, context: PolicyContext):
     }
     case "aws_eip":
     case "aws_eip_association": {
-      const target = context.resolve(resource.type === "aws_eip" ? c.instance : c.instance_id) ?? context.resolve(resource.type === "aws_eip" ? c.network_interface : c.network_interface_id);
+      const target =
+        context.resolve(resource.type === "aws_eip" ? c.instance : c.instance_id) ??
+        context.resolve(resource.type === "aws_eip" ? c.network_interface : c.network_interface_id);
       if (!target || isLoadBalancer(target)) return [];
       return [finding("CKV_AWS_88", resource, `the Elastic IP is attached to ${target.address}, which is not a load balancer`, FIX)];
     }

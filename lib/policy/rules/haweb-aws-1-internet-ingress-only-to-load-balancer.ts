@@ -1,5 +1,13 @@
 import { LOAD_BALANCER_ROLE, PUBLIC_LOAD_BALANCER_PORTS, ROLE_TAG } from "../markers";
-import { coversAllPorts, coversPort, describeRule, isAllowedLoadBalancerIngress, isLoadBalancerGroup, openIngressTo, SECURITY_GROUP_RULE_TYPES } from "../security-group-rules";
+import {
+  coversAllPorts,
+  coversPort,
+  describeRule,
+  isAllowedLoadBalancerIngress,
+  isLoadBalancerGroup,
+  openIngressTo,
+  SECURITY_GROUP_RULE_TYPES,
+} from "../security-group-rules";
 import { finding, Finding, PolicyContext, PolicyRule, ResourceView } from "../types";
 
 /** Ports the single-port checkov rules (CKV_AWS_24, 25, 260, 277) already report. */

@@ -86,7 +86,12 @@ export class AwsTarget extends Construct implements DeploymentTarget {
     const region = (props.createProviders ?? true) ? (props.region ?? "us-east-1") : "the stack's own provider";
     const owner = claimInApp(this, `aws:${region}:prefix:${this.namePrefix}`);
     new PropValidator("AwsTarget", this)
-      .check(owner === undefined, "namePrefix", `"${this.namePrefix}" is already used by the AwsTarget '${owner}' of this app in ${region}: both would write the same SSM parameters (/${this.namePrefix}/...), security group and resource names`, "give every stack's AwsTarget its own namePrefix")
+      .check(
+        owner === undefined,
+        "namePrefix",
+        `"${this.namePrefix}" is already used by the AwsTarget '${owner}' of this app in ${region}: both would write the same SSM parameters (/${this.namePrefix}/...), security group and resource names`,
+        "give every stack's AwsTarget its own namePrefix",
+      )
       .throwIfInvalid();
 
     if (props.createProviders ?? true) {
@@ -118,7 +123,11 @@ export class AwsTarget extends Construct implements DeploymentTarget {
     });
     this.amiId = props.amiId ?? debianAmi(this, props.architecture ?? "x86_64").id;
     this.securityGroups = new HostSecurityGroups(this, "security-groups", { namePrefix: this.namePrefix, vpcId: this.network.vpcId, sshCidr: props.sshCidr });
-    this.roles = new HostRoles(this, "iam", { namePrefix: this.namePrefix, managedInstanceCore: props.ssmManagedInstanceCore ?? false, kmsKeyArn: props.kmsKeyArn });
+    this.roles = new HostRoles(this, "iam", {
+      namePrefix: this.namePrefix,
+      managedInstanceCore: props.ssmManagedInstanceCore ?? false,
+      kmsKeyArn: props.kmsKeyArn,
+    });
     this.secrets = new SecretStore(this, "secrets", { namePrefix: this.namePrefix, kmsKeyArn: props.kmsKeyArn });
   }
 
@@ -155,11 +164,13 @@ export class AwsTarget extends Construct implements DeploymentTarget {
     const secrets = spec.services.flatMap((s) => Object.values(s.secretEnvironment)).map((secret) => this.secrets.parameterFor(secret));
     this.roles.grantParameters(spec.role, [...new Set(secrets.map((s) => s.parameterArn))]);
 
-    const assets: HostAssetFetch[] = spec.services.flatMap((s) => (s.artifact?.kind === "bundle" ? [s.artifact] : [])).map((a) => {
-      const stored = this.bucket().add(a.sourcePath, "assets");
-      this.roles.grantObject(spec.role, stored.objectArn);
-      return { s3Uri: stored.s3Uri, path: a.path };
-    });
+    const assets: HostAssetFetch[] = spec.services
+      .flatMap((s) => (s.artifact?.kind === "bundle" ? [s.artifact] : []))
+      .map((a) => {
+        const stored = this.bucket().add(a.sourcePath, "assets");
+        this.roles.grantObject(spec.role, stored.objectArn);
+        return { s3Uri: stored.s3Uri, path: a.path };
+      });
 
     const withData = spec.services.find((s) => s.dataVolume);
     const fqdn = this.fqdn(spec.name);
@@ -176,7 +187,12 @@ export class AwsTarget extends Construct implements DeploymentTarget {
       const size = estimatedUserDataSize(text);
       this.userDataSizes[spec.name] = size;
       new PropValidator("AwsTarget", this)
-        .check(size < USER_DATA_LIMIT_BYTES, `host ${spec.name}`, `has ${size} bytes of user data, over EC2's limit of ${USER_DATA_LIMIT_BYTES}`, "ship big files as assets (S3) instead of inline files, or split the host's services")
+        .check(
+          size < USER_DATA_LIMIT_BYTES,
+          `host ${spec.name}`,
+          `has ${size} bytes of user data, over EC2's limit of ${USER_DATA_LIMIT_BYTES}`,
+          "ship big files as assets (S3) instead of inline files, or split the host's services",
+        )
         .throwIfInvalid();
       return escapeTerraformTemplate(text);
     };
@@ -197,7 +213,9 @@ export class AwsTarget extends Construct implements DeploymentTarget {
       rootVolumeSizeGb: this.props.rootVolumeSizeGb ?? 10,
       kmsKeyArn: this.props.kmsKeyArn,
       keyName: this.props.keyName,
-      dataVolume: withData?.dataVolume ? { sizeGb: this.props.dataVolumeSizeGb ?? DEFAULT_DATA_VOLUME_SIZE_GB, type: this.props.dataVolumeType ?? "gp3" } : undefined,
+      dataVolume: withData?.dataVolume
+        ? { sizeGb: this.props.dataVolumeSizeGb ?? DEFAULT_DATA_VOLUME_SIZE_GB, type: this.props.dataVolumeType ?? "gp3" }
+        : undefined,
       userData,
       dependsOn: isPublic ? this.network.publicEgress : this.network.privateEgress,
     });
@@ -235,12 +253,24 @@ export class AwsTarget extends Construct implements DeploymentTarget {
       debianPackagesFor(service.software, service.version, this.props.packages).length > 0,
       "version",
       `is "${service.version ?? "default"}": ${service.name} needs ${service.software}${version}, which Debian 12 does not package`,
-      service.software === "mysql" ? 'use engine "mariadb" (Debian\'s MySQL server), or give AwsTarget\'s packages.mysql a package your AMI can install' : `give AwsTarget's packages.${service.software} the Debian packages that provide it`,
+      service.software === "mysql"
+        ? "use engine \"mariadb\" (Debian's MySQL server), or give AwsTarget's packages.mysql a package your AMI can install"
+        : `give AwsTarget's packages.${service.software} the Debian packages that provide it`,
     );
-    v.check(service.artifact?.kind === "image" || (service.command.length > 0 && service.command[0].startsWith("/")), prop("command", "command"), `of ${service.name} is ${JSON.stringify(service.command)}; on a VM (systemd) it must start with an absolute path`, 'use an absolute path, for example ["/usr/bin/node", "/opt/ha-web/app/server.js"]');
+    v.check(
+      service.artifact?.kind === "image" || (service.command.length > 0 && service.command[0].startsWith("/")),
+      prop("command", "command"),
+      `of ${service.name} is ${JSON.stringify(service.command)}; on a VM (systemd) it must start with an absolute path`,
+      'use an absolute path, for example ["/usr/bin/node", "/opt/ha-web/app/server.js"]',
+    );
     const user = service.user ?? "root";
     const low = service.ingress.map((i) => i.port).filter((port) => port > 0 && port < 1024);
-    v.check(user === "root" || low.length === 0, prop("user", "user"), `is "${user}", but ${service.name} listens on port ${low.join(", ")}: on a VM only root may bind ports below 1024`, `listen on a port of 1024 or above (${prop("listenPort", "its port")}), or run as root and drop privileges in your app`);
+    v.check(
+      user === "root" || low.length === 0,
+      prop("user", "user"),
+      `is "${user}", but ${service.name} listens on port ${low.join(", ")}: on a VM only root may bind ports below 1024`,
+      `listen on a port of 1024 or above (${prop("listenPort", "its port")}), or run as root and drop privileges in your app`,
+    );
     v.throwIfInvalid();
   }
 }

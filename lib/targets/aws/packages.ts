@@ -24,7 +24,11 @@ export const DEBIAN_PACKAGES_BY_VERSION: Readonly<Partial<Record<Software, Reado
  * The packages of a software at a version: the user's override, else the
  * version's packages, else the default. Empty when Debian 12 has none.
  */
-export function debianPackagesFor(software: Software, version: string | undefined, overrides: Partial<Record<Software, readonly string[]>> = {}): readonly string[] {
+export function debianPackagesFor(
+  software: Software,
+  version: string | undefined,
+  overrides: Partial<Record<Software, readonly string[]>> = {},
+): readonly string[] {
   const own = overrides[software];
   if (own) return own;
   const byVersion = DEBIAN_PACKAGES_BY_VERSION[software];

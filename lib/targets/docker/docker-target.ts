@@ -12,7 +12,19 @@ import { escapeTerraformTemplate } from "../../private/terraform-escape";
 import { claimInApp } from "../../private/app-claims";
 import { PropValidator } from "../../private/validation";
 import { HostRegistry } from "../../private/host-registry";
-import { ColocatedAddress, DeployedHost, DeploymentTarget, FlowPeer, HostSpec, peerCode, ROLE_CODE, Secret, ServiceSpec, Software, TargetSupport } from "../target";
+import {
+  ColocatedAddress,
+  DeployedHost,
+  DeploymentTarget,
+  FlowPeer,
+  HostSpec,
+  peerCode,
+  ROLE_CODE,
+  Secret,
+  ServiceSpec,
+  Software,
+  TargetSupport,
+} from "../target";
 import { DEFAULT_DOCKER_IMAGES, imageForVersion } from "./images";
 import { validateDockerTargetProps } from "./validate-docker-target-props";
 
@@ -55,7 +67,6 @@ export const DOCKER_TARGET_SUPPORT: TargetSupport = {
   healthChecks: true,
   secretFiles: true,
 };
-
 
 /** Label under which containers record what they were replaced along with. */
 export const RESTART_WITH_LABEL_PREFIX = "ha-web.restart-with.";
@@ -115,7 +126,12 @@ export class DockerTarget extends Construct implements DeploymentTarget {
     this.dockerHost = props.dockerHost ?? "default";
     const owner = claimInApp(this, `docker:${this.dockerHost}:prefix:${this.namePrefix}`);
     new PropValidator("DockerTarget", this)
-      .check(owner === undefined, "namePrefix", `"${this.namePrefix}" is already used by the DockerTarget '${owner}' of this app on the same Docker engine: both would create the same container, network and volume names`, "give every stack's DockerTarget its own namePrefix")
+      .check(
+        owner === undefined,
+        "namePrefix",
+        `"${this.namePrefix}" is already used by the DockerTarget '${owner}' of this app on the same Docker engine: both would create the same container, network and volume names`,
+        "give every stack's DockerTarget its own namePrefix",
+      )
       .throwIfInvalid();
 
     if (props.createProviders ?? true) {
@@ -156,7 +172,12 @@ export class DockerTarget extends Construct implements DeploymentTarget {
     const v = new PropValidator("DockerTarget", this);
     v.check(isPort(port), "publishPort", `${port} (for ${serviceName}) is outside 1-65535`, "pick a lower first publish port, such as 8080");
     const elsewhere = claimInApp(this, `docker:${this.dockerHost}:port:${port}`);
-    v.check(elsewhere === undefined, "publishPort", `${port} (for ${serviceName}) is already published by the DockerTarget '${elsewhere}' of another stack in this app on the same Docker engine`, "give each stack's DockerTarget its own publishPort");
+    v.check(
+      elsewhere === undefined,
+      "publishPort",
+      `${port} (for ${serviceName}) is already published by the DockerTarget '${elsewhere}' of another stack in this app on the same Docker engine`,
+      "give each stack's DockerTarget its own publishPort",
+    );
     v.throwIfInvalid();
     return port;
   }

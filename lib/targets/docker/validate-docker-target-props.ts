@@ -20,7 +20,7 @@ export function isImageReference(value: string): boolean {
 /** An IPv4 address with every octet in 0-255. */
 export function isIpv4(value: string): boolean {
   const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(value);
-  return m !== null && m.slice(1).every((o) => Number(o) <= 255);
+  return m?.slice(1).every((o) => Number(o) <= 255) ?? false;
 }
 
 /** The parts of an image reference (one `isImageReference` accepts). */

@@ -14,6 +14,8 @@ describe(`${CKV_AWS_126.id}: ${CKV_AWS_126.title}`, () => {
   test("fails: monitoring left to its default (off)", () => {
     const stack = emptyStack();
     new Instance(stack, "web", AMI);
-    expect(messagesOf(stack, CKV_AWS_126)).toEqual(["[CKV_AWS_126] aws_instance.web (test/web): detailed monitoring is off. Fix: set monitoring = true (cdktf: monitoring: true)."]);
+    expect(messagesOf(stack, CKV_AWS_126)).toEqual([
+      "[CKV_AWS_126] aws_instance.web (test/web): detailed monitoring is off. Fix: set monitoring = true (cdktf: monitoring: true).",
+    ]);
   });
 });

@@ -11,7 +11,14 @@ describe(`${CKV_AWS_23.id}: ${CKV_AWS_23.title}`, () => {
   test("passes: a group and its rules (inline and separate) with descriptions", () => {
     const stack = emptyStack();
     new SecurityGroup(stack, "web", { name: "web", description: "web nodes", ingress: [{ ...HTTPS_FROM_VPC, description: "HTTPS from the VPC" }] });
-    new VpcSecurityGroupIngressRule(stack, "rule", { securityGroupId: SOME_GROUP, ipProtocol: "tcp", fromPort: 80, toPort: 80, cidrIpv4: "10.0.0.0/16", description: "HTTP from the VPC" });
+    new VpcSecurityGroupIngressRule(stack, "rule", {
+      securityGroupId: SOME_GROUP,
+      ipProtocol: "tcp",
+      fromPort: 80,
+      toPort: 80,
+      cidrIpv4: "10.0.0.0/16",
+      description: "HTTP from the VPC",
+    });
     expect(messagesOf(stack, CKV_AWS_23)).toEqual([]);
   });
 
@@ -29,6 +36,8 @@ describe(`${CKV_AWS_23.id}: ${CKV_AWS_23.title}`, () => {
   test("fails: a rule resource without description", () => {
     const stack = emptyStack();
     new VpcSecurityGroupIngressRule(stack, "rule", { securityGroupId: SOME_GROUP, ipProtocol: "tcp", fromPort: 80, toPort: 80, cidrIpv4: "10.0.0.0/16" });
-    expect(messagesOf(stack, CKV_AWS_23)).toEqual([`[CKV_AWS_23] aws_vpc_security_group_ingress_rule.rule (test/rule): the rule has no description. Fix: ${FIX_RULE}.`]);
+    expect(messagesOf(stack, CKV_AWS_23)).toEqual([
+      `[CKV_AWS_23] aws_vpc_security_group_ingress_rule.rule (test/rule): the rule has no description. Fix: ${FIX_RULE}.`,
+    ]);
   });
 });

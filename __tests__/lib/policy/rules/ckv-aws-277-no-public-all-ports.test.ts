@@ -9,7 +9,14 @@ describe(`${CKV_AWS_277.id}: ${CKV_AWS_277.title}`, () => {
   test("passes: all ports from a private range; one port from the internet", () => {
     const stack = emptyStack();
     new VpcSecurityGroupIngressRule(stack, "all", { securityGroupId: SOME_GROUP, ipProtocol: "-1", cidrIpv4: "10.0.0.0/16", description: "the VPC" });
-    new VpcSecurityGroupIngressRule(stack, "https", { securityGroupId: SOME_GROUP, ipProtocol: "tcp", fromPort: 443, toPort: 443, cidrIpv4: "0.0.0.0/0", description: "HTTPS" });
+    new VpcSecurityGroupIngressRule(stack, "https", {
+      securityGroupId: SOME_GROUP,
+      ipProtocol: "tcp",
+      fromPort: 443,
+      toPort: 443,
+      cidrIpv4: "0.0.0.0/0",
+      description: "HTTPS",
+    });
     expect(messagesOf(stack, CKV_AWS_277)).toEqual([]);
   });
 
@@ -17,7 +24,14 @@ describe(`${CKV_AWS_277.id}: ${CKV_AWS_277.title}`, () => {
     const stack = emptyStack();
     const lb = new SecurityGroup(stack, "lb", { name: "lb", description: "load balancer", tags: LOAD_BALANCER_TAGS });
     new VpcSecurityGroupIngressRule(stack, "all-v6", { securityGroupId: SOME_GROUP, ipProtocol: "-1", cidrIpv6: "::/0", description: "everything" });
-    new VpcSecurityGroupIngressRule(stack, "all-tcp", { securityGroupId: lb.id, ipProtocol: "tcp", fromPort: 0, toPort: 65535, cidrIpv4: "0.0.0.0/0", description: "every TCP port" });
+    new VpcSecurityGroupIngressRule(stack, "all-tcp", {
+      securityGroupId: lb.id,
+      ipProtocol: "tcp",
+      fromPort: 0,
+      toPort: 65535,
+      cidrIpv4: "0.0.0.0/0",
+      description: "every TCP port",
+    });
     expect(messagesOf(stack, CKV_AWS_277)).toEqual([
       `[CKV_AWS_277] aws_vpc_security_group_ingress_rule.all-v6 (test/all-v6): allows ingress from ::/0 on all ports. Fix: ${FIX}.`,
       `[CKV_AWS_277] aws_vpc_security_group_ingress_rule.all-tcp (test/all-tcp): allows ingress from 0.0.0.0/0 on all ports. Fix: ${FIX}.`,

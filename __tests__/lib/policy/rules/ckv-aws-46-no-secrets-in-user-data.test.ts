@@ -17,7 +17,9 @@ describe(`${CKV_AWS_46.id}: ${CKV_AWS_46.title}`, () => {
   test("fails: a literal password in an instance's user data", () => {
     const stack = emptyStack();
     new Instance(stack, "web", { ...AMI, userData: "#!/bin/sh\nexport DB_PASSWORD=hunter2hunter2\n" });
-    expect(messagesOf(stack, CKV_AWS_46)).toEqual([`[CKV_AWS_46] aws_instance.web (test/web): user_data contains a literal value for DB_PASSWORD. Fix: ${FIX}.`]);
+    expect(messagesOf(stack, CKV_AWS_46)).toEqual([
+      `[CKV_AWS_46] aws_instance.web (test/web): user_data contains a literal value for DB_PASSWORD. Fix: ${FIX}.`,
+    ]);
   });
 
   test("fails: a token in a launch template's (base64) user data", () => {

@@ -17,12 +17,16 @@ describe(`${CKV_AWS_79.id}: ${CKV_AWS_79.title}`, () => {
   test("fails: metadata options left to AWS's default", () => {
     const stack = emptyStack();
     new Instance(stack, "web", AMI);
-    expect(messagesOf(stack, CKV_AWS_79)).toEqual([`[CKV_AWS_79] aws_instance.web (test/web): IMDSv1 is allowed: metadata_options.http_tokens is unset (AWS allows IMDSv1). Fix: ${FIX}.`]);
+    expect(messagesOf(stack, CKV_AWS_79)).toEqual([
+      `[CKV_AWS_79] aws_instance.web (test/web): IMDSv1 is allowed: metadata_options.http_tokens is unset (AWS allows IMDSv1). Fix: ${FIX}.`,
+    ]);
   });
 
   test("fails: http_tokens optional", () => {
     const stack = emptyStack();
     new Instance(stack, "web", { ...AMI, metadataOptions: { httpTokens: "optional" } });
-    expect(messagesOf(stack, CKV_AWS_79)).toEqual([`[CKV_AWS_79] aws_instance.web (test/web): IMDSv1 is allowed: metadata_options.http_tokens is "optional". Fix: ${FIX}.`]);
+    expect(messagesOf(stack, CKV_AWS_79)).toEqual([
+      `[CKV_AWS_79] aws_instance.web (test/web): IMDSv1 is allowed: metadata_options.http_tokens is "optional". Fix: ${FIX}.`,
+    ]);
   });
 });

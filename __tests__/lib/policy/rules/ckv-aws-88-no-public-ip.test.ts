@@ -20,7 +20,9 @@ describe(`${CKV_AWS_88.id}: ${CKV_AWS_88.title}`, () => {
   test("fails: a public address on a host that is not a load balancer", () => {
     const stack = emptyStack();
     new Instance(stack, "web", { ...AMI, associatePublicIpAddress: true });
-    expect(messagesOf(stack, CKV_AWS_88)).toEqual([`[CKV_AWS_88] aws_instance.web (test/web): associate_public_ip_address is true on a host that is not a load balancer. Fix: ${FIX}.`]);
+    expect(messagesOf(stack, CKV_AWS_88)).toEqual([
+      `[CKV_AWS_88] aws_instance.web (test/web): associate_public_ip_address is true on a host that is not a load balancer. Fix: ${FIX}.`,
+    ]);
   });
 
   test("fails: a host in a subnet that maps public IPs on launch", () => {
@@ -36,6 +38,8 @@ describe(`${CKV_AWS_88.id}: ${CKV_AWS_88.title}`, () => {
     const stack = emptyStack();
     const web = new Instance(stack, "web", AMI);
     new Eip(stack, "web-ip", { domain: "vpc", instance: web.id });
-    expect(messagesOf(stack, CKV_AWS_88)).toEqual([`[CKV_AWS_88] aws_eip.web-ip (test/web-ip): the Elastic IP is attached to aws_instance.web, which is not a load balancer. Fix: ${FIX}.`]);
+    expect(messagesOf(stack, CKV_AWS_88)).toEqual([
+      `[CKV_AWS_88] aws_eip.web-ip (test/web-ip): the Elastic IP is attached to aws_instance.web, which is not a load balancer. Fix: ${FIX}.`,
+    ]);
   });
 });

@@ -25,7 +25,12 @@ import { addressOf, asDelivered, instancesByHost, Json, resources, synthAws } fr
 /** The example `aws` stack (the seed's topology), synthesized once for the whole file. */
 const seed = new AwsStack(Testing.app(), "aws");
 const json = Testing.synth(seed);
-const parsed = JSON.parse(json) as SynthesizedStack & { resource: Record<string, Record<string, Json>>; data: Record<string, Record<string, Json>>; output: Record<string, { value: unknown }>; provider: Record<string, Json[]> };
+const parsed = JSON.parse(json) as SynthesizedStack & {
+  resource: Record<string, Record<string, Json>>;
+  data: Record<string, Record<string, Json>>;
+  output: Record<string, { value: unknown }>;
+  provider: Record<string, Json[]>;
+};
 const hosts = instancesByHost(parsed);
 const byAddress = (ref: unknown) => {
   const [type, name] = addressOf(ref).split(".");
@@ -84,7 +89,11 @@ describe("AwsTarget on the seed's stack", () => {
   test("a new VPC: public and private subnets in two zones, one NAT gateway, flow logs, the default group emptied", () => {
     expect(json).toHaveResourceWithProperties(FlowLog, { traffic_type: "ALL", log_destination_type: "cloud-watch-logs" });
     expect(Object.keys(resources(parsed, "aws_nat_gateway"))).toHaveLength(1);
-    expect(Object.values(resources(parsed, "aws_subnet")).map((s) => [tagName(s), s.cidr_block]).sort()).toEqual([
+    expect(
+      Object.values(resources(parsed, "aws_subnet"))
+        .map((s) => [tagName(s), s.cidr_block])
+        .sort(),
+    ).toEqual([
       ["haweb-private-1", "10.40.8.0/24"],
       ["haweb-private-2", "10.40.9.0/24"],
       ["haweb-public-1", "10.40.0.0/24"],
@@ -98,7 +107,9 @@ describe("AwsTarget on the seed's stack", () => {
 
   test("private hosts boot only once their route to the internet exists (cloud-init installs packages)", () => {
     expect(hosts["web-1"].depends_on).toEqual(expect.arrayContaining([expect.stringMatching(/^aws_route\..*private-default-route-1/)]));
-    expect(hosts["lb-1"].depends_on).toEqual(expect.arrayContaining([expect.stringMatching(/^aws_eip\./), expect.stringMatching(/^aws_route\..*public-default-route/)]));
+    expect(hosts["lb-1"].depends_on).toEqual(
+      expect.arrayContaining([expect.stringMatching(/^aws_eip\./), expect.stringMatching(/^aws_route\..*public-default-route/)]),
+    );
   });
 
   test("the newest official Debian 12 image, found by a data source", () => {
@@ -123,10 +134,18 @@ describe("AwsTarget on the seed's stack", () => {
     expect(json).toHaveResourceWithProperties(Route53Zone, { name: "haweb.internal" });
     const records = Object.values(resources(parsed, "aws_route53_record"));
     const hostRecords = records.filter((r) => r.type === "A");
-    expect(hostRecords.map((r) => r.name).sort()).toEqual(["db-primary.haweb.internal", "db-replica-1.haweb.internal", "lb-1.haweb.internal", "web-1.haweb.internal", "web-2.haweb.internal"]);
+    expect(hostRecords.map((r) => r.name).sort()).toEqual([
+      "db-primary.haweb.internal",
+      "db-replica-1.haweb.internal",
+      "lb-1.haweb.internal",
+      "web-1.haweb.internal",
+      "web-2.haweb.internal",
+    ]);
     for (const r of hostRecords) expect(r).toMatchObject({ ttl: 30, records: [expect.stringMatching(/^\$\{aws_instance\..+\.private_ip\}$/)] });
     // The writer is a name of its own that a failover repoints: a CNAME to the primary today.
-    expect(records.filter((r) => r.type !== "A")).toEqual([expect.objectContaining({ name: "db-writer.haweb.internal", type: "CNAME", ttl: 30, records: ["db-primary.haweb.internal"] })]);
+    expect(records.filter((r) => r.type !== "A")).toEqual([
+      expect.objectContaining({ name: "db-writer.haweb.internal", type: "CNAME", ttl: 30, records: ["db-primary.haweb.internal"] }),
+    ]);
   });
 
   test("outputs the load balancer's public address and the database's private endpoints", () => {
@@ -137,7 +156,9 @@ describe("AwsTarget on the seed's stack", () => {
   });
 
   test("the aws provider and the random provider (for passwords) come with the target", () => {
-    expect(parsed.provider.aws).toEqual([expect.objectContaining({ region: "us-east-1", default_tags: [{ tags: { "ha-web:stack": "haweb", "managed-by": "cdktf-ha-web" } }] })]);
+    expect(parsed.provider.aws).toEqual([
+      expect.objectContaining({ region: "us-east-1", default_tags: [{ tags: { "ha-web:stack": "haweb", "managed-by": "cdktf-ha-web" } }] }),
+    ]);
     expect(parsed.provider.random).toBeDefined();
   });
 
@@ -205,20 +226,33 @@ describe("IAM: one role per host role, nothing broader than it needs", () => {
       { Sid: "ReadAppBundle", Effect: "Allow", Action: ["s3:GetObject"], Resource: [expect.stringMatching(/\.arn\}\/assets\/[0-9A-F]+\/server\.js$/)] },
     ]);
     const db = statements("haweb-db-").filter((s) => s.Sid !== "SessionManager");
-    expect(db).toEqual([{ Sid: "ReadOwnSecrets", Effect: "Allow", Action: ["ssm:GetParameter"], Resource: [expect.stringContaining("app-password"), expect.stringContaining("replication-password")] }]);
+    expect(db).toEqual([
+      {
+        Sid: "ReadOwnSecrets",
+        Effect: "Allow",
+        Action: ["ssm:GetParameter"],
+        Resource: [expect.stringContaining("app-password"), expect.stringContaining("replication-password")],
+      },
+    ]);
     expect(statements("haweb-lb-").map((s) => s.Sid)).toEqual(["SessionManager"]);
   });
 
   test("instances assume their role through EC2 only", () => {
     for (const role of Object.values(resources(parsed, "aws_iam_role")).filter((r) => String(r.name_prefix).match(/^haweb-(lb|web|db)-$/))) {
-      expect(JSON.parse(String(role.assume_role_policy))).toEqual({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Principal: { Service: "ec2.amazonaws.com" }, Action: "sts:AssumeRole" }] });
+      expect(JSON.parse(String(role.assume_role_policy))).toEqual({
+        Version: "2012-10-17",
+        Statement: [{ Effect: "Allow", Principal: { Service: "ec2.amazonaws.com" }, Action: "sts:AssumeRole" }],
+      });
     }
   });
 });
 
 describe("secrets and the app bundle", () => {
   test("passwords are generated at deploy time and stored only as SecureString parameters", () => {
-    expect(Object.values(resources(parsed, "random_password"))).toEqual([expect.objectContaining({ length: 32, special: false }), expect.objectContaining({ length: 32, special: false })]);
+    expect(Object.values(resources(parsed, "random_password"))).toEqual([
+      expect.objectContaining({ length: 32, special: false }),
+      expect.objectContaining({ length: 32, special: false }),
+    ]);
     const parameters = Object.values(resources(parsed, "aws_ssm_parameter"));
     expect(parameters.map((p) => p.name).sort()).toEqual(["/haweb/db-app-password", "/haweb/db-replication-password"]);
     for (const p of parameters) expect(p).toMatchObject({ type: "SecureString", value: expect.stringMatching(/^\$\{random_password\..+\.result\}$/) });
@@ -236,7 +270,12 @@ describe("secrets and the app bundle", () => {
   });
 
   test("the bundle goes through a private, encrypted, TLS-only bucket", () => {
-    expect(json).toHaveResourceWithProperties(S3BucketPublicAccessBlock, { block_public_acls: true, block_public_policy: true, ignore_public_acls: true, restrict_public_buckets: true });
+    expect(json).toHaveResourceWithProperties(S3BucketPublicAccessBlock, {
+      block_public_acls: true,
+      block_public_policy: true,
+      ignore_public_acls: true,
+      restrict_public_buckets: true,
+    });
     const policy = JSON.parse(String(Object.values(resources(parsed, "aws_s3_bucket_policy"))[0].policy));
     expect(policy.Statement[0]).toMatchObject({ Effect: "Deny", Condition: { Bool: { "aws:SecureTransport": "false" } } });
     const encryption = Object.values(resources(parsed, "aws_s3_bucket_server_side_encryption_configuration"))[0];
@@ -264,7 +303,9 @@ describe("AwsTarget props", () => {
     const { json: j, parsed: p } = synthAws(declareSeed, { availabilityZones: 3, natGateways: 3 });
     expect(Object.keys(resources(p, "aws_nat_gateway"))).toHaveLength(3);
     expect(Object.keys(resources(p, "aws_subnet"))).toHaveLength(6);
-    const natOf = Object.values(resources(p, "aws_route")).filter((r) => r.nat_gateway_id).map((r) => addressOf(r.nat_gateway_id));
+    const natOf = Object.values(resources(p, "aws_route"))
+      .filter((r) => r.nat_gateway_id)
+      .map((r) => addressOf(r.nat_gateway_id));
     expect(new Set(natOf).size).toBe(3);
     expect(j).toHaveResourceWithProperties(NatGateway, { tags: { Name: "haweb-nat-3" } });
   });
@@ -299,14 +340,26 @@ describe("AwsTarget props", () => {
       replaceOnNewAmi: true,
     });
     const instances = instancesByHost(p);
-    expect(instances["web-1"]).toMatchObject({ instance_type: "m6i.large", ami: "ami-0123456789abcdef0", root_block_device: { volume_size: 20, kms_key_id: kms } });
+    expect(instances["web-1"]).toMatchObject({
+      instance_type: "m6i.large",
+      ami: "ami-0123456789abcdef0",
+      root_block_device: { volume_size: 20, kms_key_id: kms },
+    });
     expect(instances["web-1"].lifecycle).toBeUndefined();
     expect(instances["db-primary"].instance_type).toBe("r6i.large");
     expect(p.data?.aws_ami).toBeUndefined();
     expect(j).toHaveResourceWithProperties(EbsVolume, { type: "gp2", kms_key_id: kms, encrypted: true });
     expect(j).toHaveResourceWithProperties(SsmParameter, { key_id: kms });
-    const db = Object.values(resources(p, "aws_iam_role_policy")).map((x) => String(x.policy)).find((x) => x.includes("DecryptOwnSecrets"));
-    expect(JSON.parse(db ?? "{}").Statement).toContainEqual({ Sid: "DecryptOwnSecrets", Effect: "Allow", Action: ["kms:Decrypt"], Resource: [kms], Condition: { StringLike: { "kms:ViaService": "ssm.*.amazonaws.com" } } });
+    const db = Object.values(resources(p, "aws_iam_role_policy"))
+      .map((x) => String(x.policy))
+      .find((x) => x.includes("DecryptOwnSecrets"));
+    expect(JSON.parse(db ?? "{}").Statement).toContainEqual({
+      Sid: "DecryptOwnSecrets",
+      Effect: "Allow",
+      Action: ["kms:Decrypt"],
+      Resource: [kms],
+      Condition: { StringLike: { "kms:ViaService": "ssm.*.amazonaws.com" } },
+    });
   });
 
   test("ssmManagedInstanceCore swaps the Session Manager minimum for the managed policy; installSsmAgent: false skips the agent", () => {
@@ -333,7 +386,11 @@ describe("AwsTarget props", () => {
       const variable = new TerraformVariable(stack, "db_app_password", { type: "string", sensitive: true });
       new MysqlCluster(stack, "db", { target, replicas: 0, appPassword: { name: "app", value: variable.stringValue } });
     });
-    expect(Object.values(resources(p, "aws_ssm_parameter")).map((x) => [x.name, x.value]).sort()).toEqual([
+    expect(
+      Object.values(resources(p, "aws_ssm_parameter"))
+        .map((x) => [x.name, x.value])
+        .sort(),
+    ).toEqual([
       ["/haweb/app", "${var.db_app_password}"],
       ["/haweb/db-replication-password", expect.stringMatching(/^\$\{random_password\./)],
     ]);
@@ -343,7 +400,9 @@ describe("AwsTarget props", () => {
     expect(() => synthAws((stack, target) => new MysqlCluster(stack, "db", { target, engine: "mysql" }))).toThrow(
       /MysqlCluster 'test\/db' has invalid props:\n- prop `version` is "8\.4": db-primary needs mysql 8\.4, which Debian 12 does not package. Fix: use engine "mariadb" \(Debian's MySQL server\), or give AwsTarget's packages\.mysql a package/,
     );
-    const { parsed: p } = synthAws((stack, target) => new MysqlCluster(stack, "db", { target, engine: "mysql", replicas: 0 }), { packages: { mysql: ["mysql-server"] } });
+    const { parsed: p } = synthAws((stack, target) => new MysqlCluster(stack, "db", { target, engine: "mysql", replicas: 0 }), {
+      packages: { mysql: ["mysql-server"] },
+    });
     expect(String(instancesByHost(p)["db-primary"].user_data)).toContain("  - mysql-server\n");
   });
 
@@ -353,7 +412,9 @@ describe("AwsTarget props", () => {
         const database = new MysqlCluster(stack, "db", { target, replicas: 0 });
         new WebAppTier(stack, "web", { target, database, app: { artifact: AppArtifact.fromImage("registry.local/shop:1") } });
       }),
-    ).toThrow(/WebAppTier 'test\/web' has invalid props:\n- prop `app.artifact` is the image "registry.local\/shop:1", but AwsTarget runs bundle artifacts only \(service web-1-app\)\. Fix: ship your app as a bundle \(AppArtifact.fromBundle\) on AwsTarget\.$/);
+    ).toThrow(
+      /WebAppTier 'test\/web' has invalid props:\n- prop `app.artifact` is the image "registry.local\/shop:1", but AwsTarget runs bundle artifacts only \(service web-1-app\)\. Fix: ship your app as a bundle \(AppArtifact.fromBundle\) on AwsTarget\.$/,
+    );
   });
 
   test("user data over EC2's 16 KB is refused at synth time, with the fix", () => {
@@ -363,7 +424,22 @@ describe("AwsTarget props", () => {
         target.addHost(stack, {
           name: "big",
           role: "web",
-          services: [{ name: "big", role: "web", software: "nginx", command: ["/bin/true"], files: [big], environment: {}, secretEnvironment: {}, ingress: [], egress: [], healthCheck: { command: ["/bin/true"], startPeriodSeconds: 1 }, stopTimeoutSeconds: 15, dependsOn: [] }],
+          services: [
+            {
+              name: "big",
+              role: "web",
+              software: "nginx",
+              command: ["/bin/true"],
+              files: [big],
+              environment: {},
+              secretEnvironment: {},
+              ingress: [],
+              egress: [],
+              healthCheck: { command: ["/bin/true"], startPeriodSeconds: 1 },
+              stopTimeoutSeconds: 15,
+              dependsOn: [],
+            },
+          ],
         }),
       ),
     ).toThrow(/prop `host big` has \d+ bytes of user data, over EC2's limit of 16384. Fix: ship big files as assets \(S3\)/);
@@ -379,7 +455,10 @@ describe("AwsTarget props", () => {
 
   const attempt = (props: AwsTargetProps) => () => new AwsTarget(new TerraformStack(Testing.app(), "bad"), "aws", props);
   test.each<[AwsTargetProps, RegExp]>([
-    [{ namePrefix: "My Stack" }, /AwsTarget 'bad\/aws' has invalid props:\n- prop `namePrefix` "My Stack" is not a DNS label of at most 20 characters. Fix: use lower-case/],
+    [
+      { namePrefix: "My Stack" },
+      /AwsTarget 'bad\/aws' has invalid props:\n- prop `namePrefix` "My Stack" is not a DNS label of at most 20 characters. Fix: use lower-case/,
+    ],
     [{ region: "europe" }, /prop `region` "europe" is not an AWS region/],
     [{ availabilityZones: 1 }, /prop `availabilityZones` is 1; it must be a whole number from 2 to 6/],
     [{ natGateways: 0 }, /prop `natGateways` is 0; it must be a whole number from 1 to availabilityZones \(2\)/],
@@ -393,7 +472,10 @@ describe("AwsTarget props", () => {
     [{ sshCidr: "0.0.0.0/0" }, /prop `sshCidr` "0.0.0.0\/0" opens SSH to \(nearly\) the whole internet. Fix: use your network's range, or Session Manager/],
     [{ sshCidr: "office" }, /prop `sshCidr` "office" is not an IPv4 CIDR block/],
     [{ kmsKeyArn: "my-key" }, /prop `kmsKeyArn` "my-key" is not a KMS key ARN/],
-    [{ existingVpc: { vpcId: "vpc-1", publicSubnetIds: [], privateSubnetIds: ["subnet-1"] } }, /prop `existingVpc.publicSubnetIds` is empty: the load balancers need a public subnet/],
+    [
+      { existingVpc: { vpcId: "vpc-1", publicSubnetIds: [], privateSubnetIds: ["subnet-1"] } },
+      /prop `existingVpc.publicSubnetIds` is empty: the load balancers need a public subnet/,
+    ],
     [{ packages: { nginx: ["nginx latest"] } }, /prop `packages.nginx` "nginx latest" is not a Debian package name/],
     [{ packages: { redis: ["redis"] } as never }, /prop `packages` has "redis", which is no software the library runs/],
     [{ vpcCidr: "10.40.1.0/16" }, /prop `vpcCidr` "10.40.1.0\/16" has host bits set/],
@@ -407,7 +489,10 @@ describe("AwsTarget props", () => {
 
   const warningsOf = (props: AwsTargetProps) => annotations(new AwsTarget(new TerraformStack(Testing.app(), "warn"), "aws", props), "warn");
   test.each<[AwsTargetProps, RegExp]>([
-    [{ existingVpc: { vpcId: "vpc-1", publicSubnetIds: ["s-1", "s-2"], privateSubnetIds: ["s-3", "s-4"] }, natGateways: 2 }, /prop `natGateways` has no effect with existingVpc/],
+    [
+      { existingVpc: { vpcId: "vpc-1", publicSubnetIds: ["s-1", "s-2"], privateSubnetIds: ["s-3", "s-4"] }, natGateways: 2 },
+      /prop `natGateways` has no effect with existingVpc/,
+    ],
     [{ instanceTypes: { app: "t3.large" } }, /prop `instanceTypes.app` has no effect: the app server runs on its web node's VM/],
     [{ instanceTypes: { web: "t4g.small" } }, /prop `instanceTypes.web` "t4g.small" looks like an arm64 type, but architecture is x86_64/],
     [{ architecture: "arm64" }, /prop `instanceTypes.database` "t3.medium" looks like an x86_64 type, but architecture is arm64/],
@@ -424,10 +509,16 @@ describe("AwsTarget props", () => {
     let lb!: LoadBalancerTier;
     synthAws((stack, target) => {
       const database = new MysqlCluster(stack, "db", { target, replicas: 0 });
-      web = new WebAppTier(stack, "web", { target, database, app: { artifact: AppArtifact.fromBundle(demoAppBundlePath()), command: ["/usr/bin/node", "/opt/ha-web/app/server.js"], healthCheck: ["/bin/true"] } });
+      web = new WebAppTier(stack, "web", {
+        target,
+        database,
+        app: { artifact: AppArtifact.fromBundle(demoAppBundlePath()), command: ["/usr/bin/node", "/opt/ha-web/app/server.js"], healthCheck: ["/bin/true"] },
+      });
       lb = new LoadBalancerTier(stack, "lb", { target, webTier: web });
     });
-    expect(annotations(web, "warn")).toContainEqual(expect.stringMatching(/^WebAppTier 'test\/web': prop `app.healthCheck` has no effect on AwsTarget: it runs no health checks/));
+    expect(annotations(web, "warn")).toContainEqual(
+      expect.stringMatching(/^WebAppTier 'test\/web': prop `app.healthCheck` has no effect on AwsTarget: it runs no health checks/),
+    );
     expect(annotations(lb, "warn")).toEqual([]);
   });
 
@@ -437,7 +528,9 @@ describe("AwsTarget props", () => {
         const database = new MysqlCluster(stack, "db", { target, replicas: 0 });
         new WebAppTier(stack, "web", { target, database, port: 8080, app: { port: 80 } });
       }),
-    ).toThrow(/WebAppTier 'test\/web' has invalid props:\n- prop `user` is "node", but web-1-app listens on port 80: on a VM only root may bind ports below 1024. Fix: listen on a port of 1024 or above \(app.port\)/);
+    ).toThrow(
+      /WebAppTier 'test\/web' has invalid props:\n- prop `user` is "node", but web-1-app listens on port 80: on a VM only root may bind ports below 1024. Fix: listen on a port of 1024 or above \(app.port\)/,
+    );
   });
 
   test("two stacks of one app cannot share a namePrefix (SSM parameters and names would collide)", () => {
@@ -455,7 +548,9 @@ describe("AwsTarget props", () => {
       new MysqlCluster(stack, "stats-db", { target, replicas: 0, namePrefix: "stats" });
       new WebAppTier(stack, "web", { target, database: shop, nodes: 1 });
     });
-    const groups = Object.values(resources(parsed, "aws_security_group")).map((g) => g.name).sort();
+    const groups = Object.values(resources(parsed, "aws_security_group"))
+      .map((g) => g.name)
+      .sort();
     expect(groups).toEqual(expect.arrayContaining(["haweb-db", "haweb-stats-db"]));
     const egress = Object.keys(resources(parsed, "aws_vpc_security_group_egress_rule"));
     expect(egress.some((key) => key.includes("app-out-3306-to-db_"))).toBe(true);

@@ -21,7 +21,9 @@ describe("DockerTarget", () => {
       },
       { namePrefix: "shop", images: { haproxy: "registry.local/haproxy:2.6.12", mariadb: "mariadb:10.11.9" }, publishAddress: "0.0.0.0" },
     );
-    const images = Object.values(parsed.resource.docker_image).map((i) => i.name).sort();
+    const images = Object.values(parsed.resource.docker_image)
+      .map((i) => i.name)
+      .sort();
     expect(images).toEqual(["mariadb:10.11.9", DEFAULT_DOCKER_IMAGES.nginx, DEFAULT_DOCKER_IMAGES.node, "registry.local/haproxy:2.6.12"]);
     const byName = containers(parsed);
     expect(Object.keys(byName).every((n) => n.startsWith("shop-"))).toBe(true);

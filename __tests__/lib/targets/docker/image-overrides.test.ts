@@ -54,7 +54,7 @@ describe("parseImageReference and classifyImage", () => {
 describe("the custom-image contract", () => {
   test("names the binaries, sh, the probe's needs and the users", () => {
     expect(customImageContract("nginx", "/bin/bash")).toBe(
-      "nginx on the PATH; /bin/sh with cat, chmod, chown, date, kill, ls, mkdir, mkfifo, rm, sed, sleep, touch; bash (the HTTP health check runs with /bin/bash); the user nobody and the group nogroup",
+      "nginx on the PATH; /bin/sh with cat, chmod, chown, date, find, getent, head, kill, ls, mkdir, mkfifo, mv, rm, rmdir, sed, sleep, touch; bash (the HTTP health check runs with /bin/bash); the user nobody and the group nogroup",
     );
     expect(customImageContract("haproxy", "/bin/sh")).toContain("haproxy on the PATH;");
     expect(customImageContract("haproxy", "/bin/sh")).toContain("bash, wget or curl (for the HTTP health check); the user haproxy");

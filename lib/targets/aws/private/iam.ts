@@ -43,7 +43,11 @@ export class HostRoles extends Construct {
   public readonly profiles: Partial<Record<ServiceRole, IamInstanceProfile>> = {};
   private readonly grants: Partial<Record<ServiceRole, Grants>> = {};
 
-  constructor(scope: Construct, id: string, private readonly props: HostRolesProps) {
+  constructor(
+    scope: Construct,
+    id: string,
+    private readonly props: HostRolesProps,
+  ) {
     super(scope, id);
   }
 
@@ -71,7 +75,10 @@ export class HostRoles extends Construct {
       new IamRolePolicy(this, `${code}-session-manager`, {
         role: iamRole.id,
         name: "session-manager",
-        policy: JSON.stringify({ Version: "2012-10-17", Statement: [{ Sid: "SessionManager", Effect: "Allow", Action: SESSION_MANAGER_ACTIONS, Resource: "*" }] }),
+        policy: JSON.stringify({
+          Version: "2012-10-17",
+          Statement: [{ Sid: "SessionManager", Effect: "Allow", Action: SESSION_MANAGER_ACTIONS, Resource: "*" }],
+        }),
       });
     }
     const profile = new IamInstanceProfile(this, `${code}-profile`, {

@@ -70,7 +70,12 @@ export class HostInstance extends Construct {
     }
 
     const dependsOn = [...props.dependsOn];
-    let network: { subnetId?: string; vpcSecurityGroupIds?: string[]; associatePublicIpAddress?: boolean; primaryNetworkInterface?: { networkInterfaceId: string } };
+    let network: {
+      subnetId?: string;
+      vpcSecurityGroupIds?: string[];
+      associatePublicIpAddress?: boolean;
+      primaryNetworkInterface?: { networkInterfaceId: string };
+    };
     if (props.public) {
       // The interface (and its Elastic IP) exists before the instance boots, so
       // cloud-init reaches the mirrors, and keeps its address across replacements.

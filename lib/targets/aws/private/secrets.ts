@@ -28,7 +28,11 @@ export class SecretStore extends Construct {
   private readonly names = new Set<string>();
   public readonly parameters: SsmParameter[] = [];
 
-  constructor(scope: Construct, id: string, private readonly props: SecretStoreProps) {
+  constructor(
+    scope: Construct,
+    id: string,
+    private readonly props: SecretStoreProps,
+  ) {
     super(scope, id);
   }
 
@@ -52,7 +56,9 @@ export class SecretStore extends Construct {
 
   private store(scope: Construct, id: string, secret: Secret): StoredSecret {
     if (!Token.isUnresolved(secret.value)) {
-      throw new Error(`AwsTarget: secret "${secret.name}" is a literal string, which would be written in plain text into the synthesized JSON. Fix: pass a reference (a sensitive TerraformVariable, a data source or a random_password's result).`);
+      throw new Error(
+        `AwsTarget: secret "${secret.name}" is a literal string, which would be written in plain text into the synthesized JSON. Fix: pass a reference (a sensitive TerraformVariable, a data source or a random_password's result).`,
+      );
     }
     const base = `/${this.props.namePrefix}/${secret.name.replace(/[^A-Za-z0-9_.-]+/g, "-")}`;
     let parameterName = base;

@@ -29,7 +29,11 @@ export class HostSecurityGroups extends Construct {
   public readonly ssh?: SecurityGroup;
   private readonly rules = new Set<string>();
 
-  constructor(scope: Construct, id: string, private readonly props: HostSecurityGroupsProps) {
+  constructor(
+    scope: Construct,
+    id: string,
+    private readonly props: HostSecurityGroupsProps,
+  ) {
     super(scope, id);
     this.egress = new SecurityGroup(this, "egress", {
       name: `${props.namePrefix}-egress`,

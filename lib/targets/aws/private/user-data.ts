@@ -51,7 +51,6 @@ export function cloudConfigHost(input: HostUserDataInput): CloudConfigHost {
 /** cdktf marks a deploy-time value inside a string as `${TfToken[...]}`. */
 const TOKEN = /\$\{TfToken\[[^\]]+\]\}/g;
 
-
 /**
  * Size of the user data once Terraform fills in the references, counting each
  * reference as 64 bytes (an S3 bucket name is at most 63, an EBS volume id 21).

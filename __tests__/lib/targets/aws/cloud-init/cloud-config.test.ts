@@ -118,7 +118,12 @@ describe("renderCloudConfig", () => {
   });
 
   test("writes every service file byte for byte, once per path, executables 0755", () => {
-    expect(file(docs.web, `${PATHS.binDir}/start-web.sh`)).toEqual({ path: `${PATHS.binDir}/start-web.sh`, content: renderWebStartScript(), permissions: "0755", owner: "root:root" });
+    expect(file(docs.web, `${PATHS.binDir}/start-web.sh`)).toEqual({
+      path: `${PATHS.binDir}/start-web.sh`,
+      content: renderWebStartScript(),
+      permissions: "0755",
+      owner: "root:root",
+    });
     expect(file(docs.web, PATHS.nginxConfig)?.permissions).toBe("0644");
     expect(docs.web.write_files.filter((f) => f.path.endsWith("healthcheck-http.sh"))).toHaveLength(1);
   });
@@ -139,13 +144,18 @@ describe("renderCloudConfig", () => {
       expect(unit).toMatch(/^Restart=always$/m);
     }
     // Nginx starts after its app on the same host.
-    expect(file(docs.web, "/etc/systemd/system/ha-web-web-1.service")?.content).toMatch(/^After=network-online\.target ha-web-prepare\.service ha-web-web-1-app\.service$/m);
+    expect(file(docs.web, "/etc/systemd/system/ha-web-web-1.service")?.content).toMatch(
+      /^After=network-online\.target ha-web-prepare\.service ha-web-web-1-app\.service$/m,
+    );
   });
 
   test("a host with nothing to prepare has no prepare unit", () => {
     expect(file(docs.lb, `/etc/systemd/system/${PREPARE_UNIT}`)).toBeUndefined();
     expect(file(docs.lb, "/etc/systemd/system/ha-web-lb-1.service")?.content).not.toMatch(/ha-web-prepare/);
-    expect(docs.lb.runcmd).toEqual([["systemctl", "daemon-reload"], ["systemctl", "enable", "--now", "--no-block", "ha-web-lb-1.service"]]);
+    expect(docs.lb.runcmd).toEqual([
+      ["systemctl", "daemon-reload"],
+      ["systemctl", "enable", "--now", "--no-block", "ha-web-lb-1.service"],
+    ]);
   });
 
   test("secrets reach the services as systemd credentials, read through NAME_FILE; values never appear", () => {
@@ -178,13 +188,14 @@ describe("renderCloudConfig", () => {
 
   test("every script it writes is valid sh", () => {
     for (const doc of Object.values(docs)) {
-      for (const f of doc.write_files.filter((w) => w.path.endsWith(".sh"))) expect({ path: f.path, errors: shellSyntax(f.content) }).toEqual({ path: f.path, errors: "" });
+      for (const f of doc.write_files.filter((w) => w.path.endsWith(".sh")))
+        expect({ path: f.path, errors: shellSyntax(f.content) }).toEqual({ path: f.path, errors: "" });
     }
   });
 
   test("the SSM agent is installed after the services are enabled, unless turned off", () => {
     expect(docs.web.runcmd[docs.web.runcmd.length - 1]).toEqual(["sh", `${PATHS.binDir}/install-ssm-agent.sh`]);
-    expect(renderSsmAgentInstallScript()).toContain('https://s3.$region.amazonaws.com/amazon-ssm-$region/latest/$arch/amazon-ssm-agent.deb');
+    expect(renderSsmAgentInstallScript()).toContain("https://s3.$region.amazonaws.com/amazon-ssm-$region/latest/$arch/amazon-ssm-agent.deb");
     expect(rendered.lb).not.toContain("install-ssm-agent");
   });
 
@@ -209,7 +220,13 @@ describe("systemd units", () => {
   });
 
   test("plain settings become Environment= lines, quoted when needed", () => {
-    const unit = renderServiceUnit({ serviceName: "app", description: "app", command: ["/usr/bin/node", "server.js"], environment: { GREETING: "hello world", PORT: "3000" }, secrets: [] });
+    const unit = renderServiceUnit({
+      serviceName: "app",
+      description: "app",
+      command: ["/usr/bin/node", "server.js"],
+      environment: { GREETING: "hello world", PORT: "3000" },
+      secrets: [],
+    });
     expect(unit).toContain('Environment="GREETING=hello world"');
     expect(unit).toContain("Environment=PORT=3000");
     expect(unit).toContain("ExecStart=/usr/bin/node server.js");
@@ -222,7 +239,9 @@ describe("systemd units", () => {
     [{ environment: { S: "x" }, secrets: [{ env: "S", sourcePath: "/run/s" }] }, /S is both a plain setting and a secret/],
     [{ user: "Root User" }, /user "Root User" is not a valid user name/],
   ])("rejects %j", (override, message) => {
-    expect(() => renderServiceUnit({ serviceName: "svc", description: "svc", command: ["/bin/true"], environment: {}, secrets: [], ...override })).toThrow(message);
+    expect(() => renderServiceUnit({ serviceName: "svc", description: "svc", command: ["/bin/true"], environment: {}, secrets: [], ...override })).toThrow(
+      message,
+    );
   });
 });
 
@@ -238,13 +257,16 @@ describe("the prepare script, run with stand-ins for aws and the metadata servic
   };
   // IMDSv2: a token first, then the region.
   stub("curl", 'case "$*" in *api/token*) echo token ;; *placement/region*) echo eu-west-1 ;; *) exit 22 ;; esac');
-  stub("aws", [
-    'echo "$AWS_DEFAULT_REGION $*" >>"$(dirname "$0")/../aws.log"',
-    'case "$1 $2" in',
-    '  "ssm get-parameter") echo "value-of-$4" ;;',
-    '  "s3 cp") echo bundle >"$5" ;;',
-    "esac",
-  ].join("\n"));
+  stub(
+    "aws",
+    [
+      'echo "$AWS_DEFAULT_REGION $*" >>"$(dirname "$0")/../aws.log"',
+      'case "$1 $2" in',
+      '  "ssm get-parameter") echo "value-of-$4" ;;',
+      '  "s3 cp") echo bundle >"$5" ;;',
+      "esac",
+    ].join("\n"),
+  );
   const script = renderPrepareScript({
     hostName: "web-1",
     secretsDir: secrets,
@@ -280,7 +302,13 @@ describe("the prepare script, run with stand-ins for aws and the metadata servic
 
   test("exits non-zero (so the units that require it do not start) when a secret cannot be fetched", () => {
     stub("aws", "exit 255");
-    const failing = renderPrepareScript({ hostName: "web-1", secretsDir: secrets, secrets: [{ parameterName: "/x", file: join(secrets, "x") }], assets: [], retryAttempts: 1 });
+    const failing = renderPrepareScript({
+      hostName: "web-1",
+      secretsDir: secrets,
+      secrets: [{ parameterName: "/x", file: join(secrets, "x") }],
+      assets: [],
+      retryAttempts: 1,
+    });
     const r = spawnSync("sh", ["-c", failing], { encoding: "utf8", env: { PATH: `${bin}:/usr/bin:/bin` } });
     expect(r.status).not.toBe(0);
     expect(r.stderr).toContain("giving up: fetch_secret /x");

@@ -36,7 +36,10 @@ describe("toYaml", () => {
       nothing: null,
       skipped: undefined,
       packages: ["nginx", "nodejs"],
-      runcmd: [["systemctl", "enable", "--now", "a b.service"], ["sh", "-c", "echo 'quoted'"]],
+      runcmd: [
+        ["systemctl", "enable", "--now", "a b.service"],
+        ["sh", "-c", "echo 'quoted'"],
+      ],
       users: ["default", { name: "node", system: true }],
       write_files: [{ path: "/etc/x", content: "line 1\nline 2\n" }, {}],
       empty_list: [],

@@ -85,7 +85,8 @@ export function validateCloudConfigHost(host: CloudConfigHost): string[] {
   const names = new Set(host.services.map((s) => s.name));
   for (const service of host.services) {
     for (const dep of service.after ?? []) if (!names.has(dep)) problems.push(`${service.name} starts after ${dep}, which is not on this host`);
-    if (service.dataMount && service.dataMount !== host.volume?.mountPath) problems.push(`${service.name} keeps data at ${service.dataMount}, but the host mounts no volume there`);
+    if (service.dataMount && service.dataMount !== host.volume?.mountPath)
+      problems.push(`${service.name} keeps data at ${service.dataMount}, but the host mounts no volume there`);
   }
   for (const asset of host.assets) if (!isAbsolutePath(asset.path)) problems.push(`asset path "${asset.path}" must be absolute`);
   return problems;
@@ -156,9 +157,10 @@ export function renderCloudConfig(host: CloudConfigHost): string {
     package_update: true,
     package_upgrade: false,
     packages,
-    users: host.systemUsers.length > 0
-      ? ["default", ...host.systemUsers.map((name) => ({ name, system: true, shell: "/usr/sbin/nologin", lock_passwd: true, no_create_home: true }))]
-      : undefined,
+    users:
+      host.systemUsers.length > 0
+        ? ["default", ...host.systemUsers.map((name) => ({ name, system: true, shell: "/usr/sbin/nologin", lock_passwd: true, no_create_home: true }))]
+        : undefined,
     write_files: files.map((f) => ({ path: f.path, permissions: f.permissions, owner: "root:root", content: f.content })),
     runcmd,
   };

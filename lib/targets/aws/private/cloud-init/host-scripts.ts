@@ -85,12 +85,7 @@ export function renderPrepareScript(config: PrepareScriptConfig): string {
   ];
   if (config.volume) lines.push(...volumeLines(config.volume));
   if (config.secrets.length > 0 || config.assets.length > 0) {
-    lines.push(
-      "",
-      "region() { AWS_DEFAULT_REGION=$(imds placement/region) && [ -n \"$AWS_DEFAULT_REGION\" ]; }",
-      "retry region",
-      "export AWS_DEFAULT_REGION",
-    );
+    lines.push("", 'region() { AWS_DEFAULT_REGION=$(imds placement/region) && [ -n "$AWS_DEFAULT_REGION" ]; }', "retry region", "export AWS_DEFAULT_REGION");
   }
   if (config.secrets.length > 0) {
     lines.push(
@@ -137,7 +132,7 @@ function volumeLines(volume: HostDataVolume): string[] {
     `VOLUME_ID=${shellQuote(volume.volumeId)}`,
     `MOUNT=${mount}`,
     "find_disk() {",
-    '  serial=$(printf \'%s\' "$VOLUME_ID" | tr -d -)',
+    "  serial=$(printf '%s' \"$VOLUME_ID\" | tr -d -)",
     `  for dev in "/dev/disk/by-id/nvme-Amazon_Elastic_Block_Store_$serial" ${shellQuote(device)} ${shellQuote(device.replace("/dev/sd", "/dev/xvd"))}; do`,
     '    if [ -b "$dev" ]; then readlink -f "$dev"; return 0; fi',
     "  done",
@@ -181,10 +176,10 @@ export function renderSsmAgentInstallScript(): string {
     "if systemctl is-active --quiet amazon-ssm-agent; then exit 0; fi",
     IMDS_FUNCTION,
     "n=0",
-    "until region=$(imds placement/region) && [ -n \"$region\" ]; do",
-    "  n=$((n + 1)); if [ \"$n\" -ge 30 ]; then log \"no region from IMDS\"; exit 1; fi; sleep 5",
+    'until region=$(imds placement/region) && [ -n "$region" ]; do',
+    '  n=$((n + 1)); if [ "$n" -ge 30 ]; then log "no region from IMDS"; exit 1; fi; sleep 5',
     "done",
-    "case \"$(dpkg --print-architecture)\" in arm64) arch=debian_arm64 ;; *) arch=debian_amd64 ;; esac",
+    'case "$(dpkg --print-architecture)" in arm64) arch=debian_arm64 ;; *) arch=debian_amd64 ;; esac',
     'url="https://s3.$region.amazonaws.com/amazon-ssm-$region/latest/$arch/amazon-ssm-agent.deb"',
     "tmp=$(mktemp -d)",
     'curl -fsS --retry 10 --retry-delay 5 -o "$tmp/amazon-ssm-agent.deb" "$url"',

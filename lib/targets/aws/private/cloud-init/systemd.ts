@@ -46,7 +46,8 @@ export interface ServiceUnitConfig {
 export function validateServiceUnit(config: ServiceUnitConfig): string[] {
   const problems: string[] = [];
   if (!/^[a-z0-9][a-z0-9-]*$/.test(config.serviceName)) problems.push(`service name "${config.serviceName}" must be lower-case letters, digits and dashes`);
-  if (config.command.length === 0 || !config.command[0].startsWith("/")) problems.push(`command of ${config.serviceName} must start with an absolute path (got ${JSON.stringify(config.command)})`);
+  if (config.command.length === 0 || !config.command[0].startsWith("/"))
+    problems.push(`command of ${config.serviceName} must start with an absolute path (got ${JSON.stringify(config.command)})`);
   for (const key of [...Object.keys(config.environment), ...config.secrets.map((s) => s.env)]) {
     if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) problems.push(`environment variable name "${key}" is not valid`);
   }

@@ -5,6 +5,7 @@
  * renderers `cdktf-ha-web/templates`.
  */
 export * from "./interfaces";
+export { peerCode, ROLE_CODE } from "./targets/target";
 export * from "./tiers/app-artifact";
 export * from "./tiers/mysql-cluster";
 export * from "./tiers/web-app-tier";

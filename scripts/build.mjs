@@ -11,7 +11,7 @@ await build({
   outfile: "dist/app/server.js",
   bundle: true,
   platform: "node",
-  // node18: Debian 12 ships Node.js 18 for the AWS target; the images run 20.
+  // node18: Debian 12 ships Node.js 18 for the AWS target; the image runs 22.
   target: "node18",
   format: "cjs",
   minify: true,

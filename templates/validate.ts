@@ -92,3 +92,11 @@ export const MAX_DURATION_MS = 2147483647;
 export function isDurationMs(value: number): boolean {
   return Number.isInteger(value) && value >= 1 && value <= MAX_DURATION_MS;
 }
+
+/** An image reference as Docker parses it: [registry[:port]/]name[/name...][:tag][@sha256:digest]. */
+const IMAGE_REFERENCE =
+  /^(?:[a-z0-9.-]+(?::\d+)?\/)?[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$/;
+
+export function isImageReference(value: string): boolean {
+  return IMAGE_REFERENCE.test(value);
+}

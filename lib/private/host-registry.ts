@@ -52,10 +52,6 @@ export class HostRegistry {
     this.hosts.add(spec.name);
     for (const s of spec.services) this.services.add(s.name);
   }
-
-  has(serviceName: string): boolean {
-    return this.services.has(serviceName);
-  }
 }
 
 /** Refuses what the target cannot honour, warns about what it would ignore; both under the declaring construct's prop. */

@@ -20,7 +20,9 @@ const DEFAULT_GROUP: Readonly<Record<ServiceRole, string>> = { "load-balancer": 
 /**
  * Code of a role's peers in network and security group names. Databases are
  * scoped by their cluster (its name prefix), so each cluster gets a network and
- * a security group of its own: an app reaches only the cluster it was given.
+ * a security group of its own. On Docker an app joins only the network of the
+ * cluster it was given; on AWS the app servers of every web tier share one
+ * security group (a known limit: see the README).
  */
 export function peerCode(role: ServiceRole, group?: string): string {
   if (role !== "database" || group === undefined || group === DEFAULT_GROUP[role]) return ROLE_CODE[role];
@@ -135,7 +137,7 @@ export interface ServiceSpec {
   readonly environment: Readonly<Record<string, string>>;
   /** Environment variables whose values are secrets. */
   readonly secretEnvironment: Readonly<Record<string, Secret>>;
-  /** Files (absolute paths) whose whole content is a secret, readable by the service only. @default {} */
+  /** Files (absolute paths) whose whole content is a secret, mode 0400 (Docker: owned by root). @default {} */
   readonly secretFiles?: Readonly<Record<string, Secret>>;
   /** The flows the service accepts: its listeners and who may reach them. */
   readonly ingress: readonly Ingress[];

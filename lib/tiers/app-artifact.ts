@@ -4,7 +4,7 @@
  * only where the target runs images (DockerTarget; AwsTarget refuses it at synth).
  */
 export class AppArtifact {
-  /** A bundled Node.js app: one .js, .cjs or .mjs file on the machine that runs synth. */
+  /** A bundled Node.js app: one CommonJS .js or .cjs file on the machine that runs synth. */
   static fromBundle(path: string): AppArtifact {
     return new AppArtifact("bundle", path);
   }

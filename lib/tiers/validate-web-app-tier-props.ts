@@ -2,7 +2,7 @@ import { existsSync, statSync } from "fs";
 import { Construct } from "constructs";
 import { isEnvName, isReservedAppEnv, looksLikeSecretName } from "../../templates/app-environment";
 import { validateNginxConfig } from "../../templates/nginx";
-import { isDnsLabel, isPort } from "../../templates/validate";
+import { isDnsLabel, isImageReference, isPort } from "../../templates/validate";
 import { isLiteral, isWholeNumber, PropValidator } from "../private/validation";
 import type { WebAppTierProps } from "./web-app-tier";
 
@@ -58,7 +58,7 @@ export function validateWebAppTierProps(scope: Construct, props: WebAppTierProps
   const custom = app.artifact !== undefined || app.command !== undefined;
   if (app.artifact?.kind === "image") {
     v.check(
-      /^[a-z0-9][a-z0-9._/:@-]*$/.test(app.artifact.location),
+      isImageReference(app.artifact.location),
       "app.artifact",
       `is the image "${app.artifact.location}", which is not an image reference`,
       'use a reference like "ghcr.io/acme/shop:1.2"',
@@ -69,9 +69,9 @@ export function validateWebAppTierProps(scope: Construct, props: WebAppTierProps
     const isFile = existsSync(path) && statSync(path).isFile();
     v.check(isFile, "app.artifact", `is the bundle "${path}", which is not a file on this machine`, "build your app into one .js file first and pass its path");
     v.check(
-      /\.(c|m)?js$/.test(path),
+      /\.c?js$/.test(path),
       "app.artifact",
-      `is the bundle "${path}", which is not a .js, .cjs or .mjs file, which is what node runs`,
+      `is the bundle "${path}", which is not a .js or .cjs file (it runs as CommonJS: Debian 12's Node.js 18 would not load an ES module bundle)`,
       "bundle your app into one JavaScript file (esbuild, ncc)",
     );
   }

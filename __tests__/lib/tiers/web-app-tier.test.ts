@@ -111,7 +111,7 @@ describe("WebAppTier input checks", () => {
     ],
     [
       { app: { artifact: AppArtifact.fromBundle(__filename) } },
-      /prop `app\.artifact` is the bundle ".*web-app-tier\.test\.ts", which is not a \.js, \.cjs or \.mjs file/,
+      /prop `app\.artifact` is the bundle ".*web-app-tier\.test\.ts", which is not a \.js or \.cjs file \(it runs as CommonJS/,
     ],
     [
       { app: { artifact: AppArtifact.fromBundle("/nonexistent/server.js") } },

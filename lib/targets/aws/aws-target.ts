@@ -264,6 +264,12 @@ export class AwsTarget extends Construct implements DeploymentTarget {
       'use an absolute path, for example ["/usr/bin/node", "/opt/ha-web/app/server.js"]',
     );
     const user = service.user ?? "root";
+    v.check(
+      !/^\d/.test(user),
+      prop("user", "user"),
+      `is "${user}": a VM runs ${service.name} as a named user that cloud-init creates`,
+      'use a user name, for example "node"',
+    );
     const low = service.ingress.map((i) => i.port).filter((port) => port > 0 && port < 1024);
     v.check(
       user === "root" || low.length === 0,

@@ -93,7 +93,7 @@ export interface AwsTargetProps {
   readonly tags?: Readonly<Record<string, string>>;
 }
 
-/** Size of a database node's data volume when MysqlCluster's volumeSizeGb is unset, in GiB. */
+/** Size of a database node's data volume when dataVolumeSizeGb is unset, in GiB. */
 export const DEFAULT_DATA_VOLUME_SIZE_GB = 20;
 
 export const DEFAULT_INSTANCE_TYPES: Readonly<Record<ServiceRole, string>> = {

@@ -123,7 +123,8 @@ export class DockerTarget extends Construct implements DeploymentTarget {
     this.nextPublishPort = props.publishPort ?? 8080;
     validateDockerTargetProps(this, props, this.namePrefix, this.publishAddress, { ...DEFAULT_DOCKER_IMAGES, ...props.images }, this.nextPublishPort);
     this.registry = new HostRegistry(this, DOCKER_TARGET_SUPPORT);
-    this.dockerHost = props.dockerHost ?? "default";
+    // The provider's default is the local socket: the same engine, whichever way it is written.
+    this.dockerHost = props.dockerHost === undefined || props.dockerHost === "unix:///var/run/docker.sock" ? "local" : props.dockerHost;
     const owner = claimInApp(this, `docker:${this.dockerHost}:prefix:${this.namePrefix}`);
     new PropValidator("DockerTarget", this)
       .check(

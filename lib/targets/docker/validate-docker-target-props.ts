@@ -2,7 +2,7 @@ import { Construct } from "constructs";
 import { HAPROXY_DEFAULTS } from "../../../templates/haproxy";
 import { DIALECTS } from "../../../templates/mysql/engine";
 import { NGINX_DEFAULTS } from "../../../templates/nginx";
-import { isDnsLabel, isDockerName, isPort } from "../../../templates/validate";
+import { isDnsLabel, isDockerName, isImageReference, isPort } from "../../../templates/validate";
 import { httpHealthCheck } from "../../private/host-files";
 import { PropValidator, warnProp } from "../../private/validation";
 import { Software } from "../target";
@@ -10,12 +10,7 @@ import type { DockerTargetProps } from "./docker-target";
 import { DEFAULT_DOCKER_IMAGES } from "./images";
 
 /** An image reference as Docker parses it: [registry[:port]/]name[/name...][:tag][@sha256:digest]. */
-const IMAGE_REFERENCE =
-  /^(?:[a-z0-9.-]+(?::\d+)?\/)?[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$/;
-
-export function isImageReference(value: string): boolean {
-  return IMAGE_REFERENCE.test(value);
-}
+export { isImageReference } from "../../../templates/validate";
 
 /** An IPv4 address with every octet in 0-255. */
 export function isIpv4(value: string): boolean {

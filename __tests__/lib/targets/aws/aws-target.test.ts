@@ -533,6 +533,15 @@ describe("AwsTarget props", () => {
     );
   });
 
+  test("a numeric app user is refused on a VM (cloud-init creates named users)", () => {
+    expect(() =>
+      synthAws((stack, target) => {
+        const database = new MysqlCluster(stack, "db", { target, replicas: 0 });
+        new WebAppTier(stack, "web", { target, database, app: { user: "1000" } });
+      }),
+    ).toThrow(/WebAppTier 'test\/web' has invalid props:\n- prop `app.user` is "1000": a VM runs web-1-app as a named user that cloud-init creates/);
+  });
+
   test("two stacks of one app cannot share a namePrefix (SSM parameters and names would collide)", () => {
     const app = Testing.app();
     new AwsTarget(new TerraformStack(app, "blue"), "aws");

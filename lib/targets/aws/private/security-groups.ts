@@ -5,8 +5,6 @@ import { VpcSecurityGroupIngressRule } from "@cdktf/provider-aws/lib/vpc-securit
 import { FlowPeer, HostSpec, peerCode, Protocol, ROLE_CODE, ServiceRole } from "../../target";
 import { ROLE_TAG } from "../tags";
 
-/** Short codes of the roles, for names and construct ids. */
-
 export interface HostSecurityGroupsProps {
   readonly namePrefix: string;
   readonly vpcId: string;

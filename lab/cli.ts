@@ -4,14 +4,15 @@
  *   up [--no-synth] [--stack FILE]   synthesize (npm run synth), bring the `local` stack up, wait for health
  *   status                           each node: role, running, healthy, addresses; HAProxy's view of its backends
  *   kill NODE                        SIGKILL the container (its whole process tree); namespace, files and volume stay
- *   stop NODE                        SIGTERM, then SIGKILL after the container's stop_timeout
+ *   stop NODE                        the stop signal (stop_signal, else the image's STOPSIGNAL, else SIGTERM), SIGKILL after stop_timeout
  *   start NODE                       start a killed/stopped container again (same entrypoint and command)
  *   restart NODE                     stop, then start
  *   exec NODE -- CMD...              run a command inside a container
  *   logs NODE [LINES]                the tail of a container's log
  *   down                             remove everything the state file records
  *
- * Options: --instance ID (default "a"), --state-dir DIR, --port-offset N.
+ * Options: --instance ID (default "a"), --state-dir DIR, --port-offset N; for `up`, --dns-running-only
+ * (a stopped container's names stop resolving, as with Docker's DNS; recorded in the state).
  * NODE is a hostname (web-1) or a container name (haweb-web-1).
  */
 import { spawnSync } from "child_process";
@@ -21,7 +22,7 @@ import { backendServers, stackOf } from "./probes";
 import { Lab } from "./runner";
 
 function parse(argv: string[]) {
-  const opts: { instance?: string; stateDir?: string; portOffset?: number; synth: boolean; stack?: string } = { synth: true };
+  const opts: { instance?: string; stateDir?: string; portOffset?: number; synth: boolean; stack?: string; dnsRunningOnly?: boolean } = { synth: true };
   const rest: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
@@ -33,6 +34,7 @@ function parse(argv: string[]) {
     else if (a === "--port-offset") opts.portOffset = Number(argv[++i]);
     else if (a === "--stack") opts.stack = argv[++i];
     else if (a === "--no-synth") opts.synth = false;
+    else if (a === "--dns-running-only") opts.dnsRunningOnly = true;
     else rest.push(a);
   }
   return { opts, rest };
@@ -42,7 +44,7 @@ async function main(argv: string[]): Promise<number> {
   const { opts, rest } = parse(argv);
   const [command, ...args] = rest;
   const log = (line: string) => console.log(line);
-  const lab = new Lab({ instance: opts.instance, stateDir: opts.stateDir, portOffset: opts.portOffset, log });
+  const lab = new Lab({ instance: opts.instance, stateDir: opts.stateDir, portOffset: opts.portOffset, dnsRunningOnly: opts.dnsRunningOnly, log });
   const root = repoRoot();
   switch (command) {
     case "up": {
@@ -78,7 +80,10 @@ async function main(argv: string[]): Promise<number> {
       const node = args[0];
       if (!node) throw new Error(`usage: npm run lab -- ${command} NODE`);
       if (command === "kill") await lab.kill(node);
-      if (command === "stop") await lab.stop(node);
+      if (command === "stop") {
+        const r = await lab.stop(node);
+        log(`${node}: ${r.signal}, exited after ${(r.ms / 1000).toFixed(1)} s${r.killed ? " (stop timeout ran out: SIGKILLed)" : ""}`);
+      }
       if (command === "restart") await lab.restart(node);
       if (command === "start") await lab.startContainer(node);
       if (command === "start" || command === "restart") {
@@ -107,7 +112,9 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     }
     default:
-      console.error("usage: npm run lab -- up|status|kill NODE|stop NODE|start NODE|restart NODE|exec NODE -- CMD|logs NODE|down [--instance ID] [--port-offset N] [--no-synth] [--stack FILE]");
+      console.error(
+        "usage: npm run lab -- up|status|kill NODE|stop NODE|start NODE|restart NODE|exec NODE -- CMD|logs NODE|down [--instance ID] [--port-offset N] [--no-synth] [--stack FILE] [--dns-running-only]",
+      );
       return 2;
   }
 }
@@ -117,10 +124,25 @@ async function printStatus(lab: Lab) {
   const stack = stackOf(lab);
   const roles = stack.roles();
   const rows = lab.status();
-  const table = rows.map((r) => [r.hostname, roles[r.name], r.running ? (r.healthy ? "healthy" : "running") : "stopped", Object.values(r.addresses).join(" "), r.ports.join(" ")]);
+  const table = rows.map((r) => [
+    r.hostname,
+    roles[r.name],
+    r.running ? (r.healthy ? "healthy" : "running") : "stopped",
+    Object.values(r.addresses).join(" "),
+    r.ports.join(" "),
+  ]);
   const head = ["node", "role", "state", "addresses", "published"];
   const widths = head.map((h, i) => Math.max(h.length, ...table.map((r) => r[i].length)));
-  console.log([head, ...table].map((r) => r.map((v, i) => v.padEnd(widths[i])).join("  ").trimEnd()).join("\n"));
+  console.log(
+    [head, ...table]
+      .map((r) =>
+        r
+          .map((v, i) => v.padEnd(widths[i]))
+          .join("  ")
+          .trimEnd(),
+      )
+      .join("\n"),
+  );
   const runningLbs = stack.hostnames("load-balancer").filter((lb) => rows.find((r) => r.hostname === lb)?.running);
   for (const lb of runningLbs) {
     try {

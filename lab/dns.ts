@@ -4,11 +4,21 @@ import { closeSync, openSync, writeFileSync } from "fs";
 import { LabContainer, LabPlan } from "./spec";
 import { procRef, ProcRef } from "./sys";
 
-/** The names a container can resolve (hosts-file lines): every member, name and aliases, of every network it is on. */
-export function dnsHosts(plan: LabPlan, addressesOf: (container: string) => Record<string, string>, c: LabContainer): string {
+/**
+ * The names a container can resolve (hosts-file lines): every member, name and
+ * aliases, of every network it is on; only the members `listed` accepts (Docker
+ * answers for running containers only, see LabOptions.dnsRunningOnly).
+ */
+export function dnsHosts(
+  plan: LabPlan,
+  addressesOf: (container: string) => Record<string, string>,
+  c: LabContainer,
+  listed: (container: string) => boolean = () => true,
+): string {
   const lines: string[] = [];
   for (const attachment of c.networks) {
     for (const peer of plan.containers) {
+      if (!listed(peer.name)) continue;
       const on = peer.networks.find((n) => n.network === attachment.network);
       if (!on) continue;
       const address = addressesOf(peer.name)[attachment.network];
@@ -22,10 +32,31 @@ export function dnsHosts(plan: LabPlan, addressesOf: (container: string) => Reco
 export function startDns(netns: string, hostsContent: string, hostsFile: string, logFile: string): ProcRef | undefined {
   writeFileSync(hostsFile, hostsContent);
   const logFd = openSync(logFile, "a");
-  const child = spawn("ip", ["netns", "exec", netns, "dnsmasq", "--keep-in-foreground", "--no-resolv", "--no-hosts", `--addn-hosts=${hostsFile}`,
-    "--listen-address=127.0.0.11", "--bind-interfaces", "--user=root", "--group=root", "--pid-file=", "--local=/#/", "--log-facility=-", "--cache-size=0"], {
-    detached: true, stdio: ["ignore", logFd, logFd],
-  });
+  const child = spawn(
+    "ip",
+    [
+      "netns",
+      "exec",
+      netns,
+      "dnsmasq",
+      "--keep-in-foreground",
+      "--no-resolv",
+      "--no-hosts",
+      `--addn-hosts=${hostsFile}`,
+      "--listen-address=127.0.0.11",
+      "--bind-interfaces",
+      "--user=root",
+      "--group=root",
+      "--pid-file=",
+      "--local=/#/",
+      "--log-facility=-",
+      "--cache-size=0",
+    ],
+    {
+      detached: true,
+      stdio: ["ignore", logFd, logFd],
+    },
+  );
   closeSync(logFd);
   child.unref();
   return procRef(child.pid!);

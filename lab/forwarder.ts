@@ -13,8 +13,18 @@ const net = require("net");
 const host = process.argv[1], port = Number(process.argv[2]);
 const server = net.createServer({ allowHalfOpen: true }, (client) => {
   const upstream = net.connect({ host, port, allowHalfOpen: true });
+  let connected = false, answered = false;
+  upstream.on("connect", () => { connected = true; });
+  upstream.on("data", () => { answered = true; });
   client.setNoDelay(true); upstream.setNoDelay(true);
   const end = () => { client.destroy(); upstream.destroy(); };
+  // One line per connection the container did not take (like docker-proxy, the client's is closed then),
+  // or dropped before it sent a byte: how a test tells "refused" from "cut" (Lab.forwarderEvents).
+  upstream.on("error", (e) => {
+    if (!connected) console.error("upstream-refused " + Date.now() + " " + (e.code || e.message));
+    else if (!answered) console.error("upstream-dropped " + Date.now() + " " + (e.code || e.message));
+  });
+  upstream.on("end", () => { if (!answered) console.error("upstream-dropped " + Date.now() + " EOF"); });
   client.on("error", end); upstream.on("error", end);
   client.on("close", end); upstream.on("close", end);
   client.pipe(upstream); upstream.pipe(client);
@@ -25,7 +35,13 @@ process.on("SIGTERM", () => process.exit(0));
 `;
 
 /** Where a forwarder listens (always the host's loopback) and where it connects inside its namespace. */
-export interface ForwarderSpec { netns: string; external: number; target: string; internal: number; logFile: string }
+export interface ForwarderSpec {
+  netns: string;
+  external: number;
+  target: string;
+  internal: number;
+  logFile: string;
+}
 
 /** Starts a forwarder; returns its process, detached (it outlives the caller, `down` kills it). */
 export async function startForwarder(f: ForwarderSpec): Promise<ProcRef | undefined> {
@@ -38,7 +54,8 @@ export async function startForwarder(f: ForwarderSpec): Promise<ProcRef | undefi
   const fd = (server as unknown as { _handle: { fd: number } })._handle.fd;
   const logFd = openSync(f.logFile, "a");
   const child = spawn("ip", ["netns", "exec", f.netns, process.execPath, "-e", FORWARDER_SOURCE, f.target, String(f.internal)], {
-    detached: true, stdio: ["ignore", logFd, logFd, fd],
+    detached: true,
+    stdio: ["ignore", logFd, logFd, fd],
   });
   closeSync(logFd);
   child.unref();

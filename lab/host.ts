@@ -20,7 +20,12 @@ export function requireRoot(): void {
 }
 
 /** How a container's `user` is run on this host. */
-export interface RunAs { uid: number; gid: number; name: string; note?: string }
+export interface RunAs {
+  uid: number;
+  gid: number;
+  name: string;
+  note?: string;
+}
 
 /** Maps a container's `user` onto this host; an unknown name runs as nobody (the image's users do not exist here). */
 export function mapUser(user: string): RunAs {
@@ -38,14 +43,21 @@ export function mapUser(user: string): RunAs {
 /** Names of the network namespaces that exist now (`ip netns list`). */
 export function listNetns(): string[] {
   const r = sh("ip", ["netns", "list"], { check: false });
-  return r.stdout.split("\n").map((l) => l.split(" ")[0]).filter(Boolean);
+  return r.stdout
+    .split("\n")
+    .map((l) => l.split(" ")[0])
+    .filter(Boolean);
 }
 
 /** Fails with a helpful message if 127.0.0.1:`port` cannot be bound. */
 export async function assertPortFree(port: number): Promise<void> {
   const server = net.createServer();
   await new Promise<void>((resolve, reject) => {
-    server.once("error", (e: NodeJS.ErrnoException) => reject(new Error(`127.0.0.1:${port} is already in use (${e.code}): stop whatever listens there (another lab? \`npm run lab -- status\`) or set a port offset`)));
+    server.once("error", (e: NodeJS.ErrnoException) =>
+      reject(
+        new Error(`127.0.0.1:${port} is already in use (${e.code}): stop whatever listens there (another lab? \`npm run lab -- status\`) or set a port offset`),
+      ),
+    );
     server.listen({ host: "127.0.0.1", port, exclusive: true }, () => resolve());
   });
   await new Promise<void>((r) => server.close(() => r()));

@@ -30,8 +30,15 @@ export function request(url: string, opts: { method?: string; body?: unknown; ti
       resolve({ ...r, ms: Number(process.hrtime.bigint() - started) / 1e6 });
     };
     const req = http.request(
-      { host: u.hostname, port: u.port, path: u.pathname + u.search, method: opts.method ?? "GET", agent: opts.agent, timeout: opts.timeoutMs ?? 5000,
-        headers: body ? { "content-type": "application/json", "content-length": Buffer.byteLength(body) } : {} },
+      {
+        host: u.hostname,
+        port: u.port,
+        path: u.pathname + u.search,
+        method: opts.method ?? "GET",
+        agent: opts.agent,
+        timeout: opts.timeoutMs ?? 5000,
+        headers: body ? { "content-type": "application/json", "content-length": Buffer.byteLength(body) } : {},
+      },
       (res) => {
         let data = "";
         res.setEncoding("utf8");
@@ -79,15 +86,24 @@ function summarize(results: (HttpResult & { atMs: number })[], durationMs: numbe
   const ok = results.filter((r) => r.status >= 200 && r.status < 300).length;
   const errors = results.filter((r) => r.status === 0).length;
   return {
-    sent: results.length, ok, errors, non2xx: results.length - ok - errors, byStatus, byHeader,
+    sent: results.length,
+    ok,
+    errors,
+    non2xx: results.length - ok - errors,
+    byStatus,
+    byHeader,
     latencyMs: { p50: percentile(lat, 50), p90: percentile(lat, 90), p99: percentile(lat, 99), max: lat[lat.length - 1] ?? NaN },
-    durationMs, rps: results.length / (durationMs / 1000),
+    durationMs,
+    rps: results.length / (durationMs / 1000),
     failures: results.filter((r) => !(r.status >= 200 && r.status < 300)).map((r) => ({ atMs: Math.round(r.atMs), status: r.status, error: r.error })),
   };
 }
 
 /** `count` requests, `concurrency` at a time (closed loop), bounded by `timeoutMs` overall. */
-export async function closedLoop(url: string, opts: { count: number; concurrency: number; timeoutMs: number; headers?: string[]; method?: string; body?: () => unknown }): Promise<LoadSummary> {
+export async function closedLoop(
+  url: string,
+  opts: { count: number; concurrency: number; timeoutMs: number; headers?: string[]; method?: string; body?: () => unknown },
+): Promise<LoadSummary> {
   const agent = new http.Agent({ keepAlive: true, maxSockets: opts.concurrency });
   const results: (HttpResult & { atMs: number })[] = [];
   const t0 = Date.now();
@@ -108,9 +124,26 @@ export async function closedLoop(url: string, opts: { count: number; concurrency
  * Open loop at a fixed rate: a request every 1000/rate ms whatever the answers,
  * for `durationMs` (and at most rate x duration requests); then waits (bounded by
  * the request timeout) for the stragglers. `during` runs alongside (a kill).
+ * `keepAlive: false` opens a connection per request (`Connection: close`), so
+ * each request's fate is its own connection's (refused, cut or answered).
+ * `path` (default: the URL's own) can differ per request, e.g. to number them.
  */
-export async function fixedRate<T>(url: string, opts: { rate: number; durationMs: number; timeoutMs?: number; headers?: string[]; method?: string; body?: () => unknown; maxSockets?: number }, during?: (elapsed: () => number) => Promise<T>): Promise<{ summary: LoadSummary; during?: T }> {
-  const agent = new http.Agent({ keepAlive: true, maxSockets: opts.maxSockets ?? 64 });
+export async function fixedRate<T>(
+  url: string,
+  opts: {
+    rate: number;
+    durationMs: number;
+    timeoutMs?: number;
+    headers?: string[];
+    method?: string;
+    body?: () => unknown;
+    maxSockets?: number;
+    keepAlive?: boolean;
+    path?: (i: number) => string;
+  },
+  during?: (elapsed: () => number) => Promise<T>,
+): Promise<{ summary: LoadSummary; during?: T }> {
+  const agent = new http.Agent({ keepAlive: opts.keepAlive ?? true, maxSockets: opts.maxSockets ?? 64 });
   const max = Math.ceil((opts.rate * opts.durationMs) / 1000);
   const interval = 1000 / opts.rate;
   const results: (HttpResult & { atMs: number })[] = [];
@@ -123,10 +156,64 @@ export async function fixedRate<T>(url: string, opts: { rate: number; durationMs
     const wait = due - elapsed();
     if (wait > 0) await new Promise((r) => setTimeout(r, wait));
     const atMs = elapsed();
-    inflight.push(request(url, { agent, method: opts.method, body: opts.body?.(), timeoutMs: opts.timeoutMs ?? 5000 }).then((r) => void results.push({ ...r, atMs })));
+    const target = opts.path ? new URL(opts.path(i), url).toString() : url;
+    inflight.push(
+      request(target, { agent, method: opts.method, body: opts.body?.(), timeoutMs: opts.timeoutMs ?? 5000 }).then((r) => void results.push({ ...r, atMs })),
+    );
   }
   await Promise.all(inflight);
   const duringResult = duringPromise ? await duringPromise : undefined;
   agent.destroy();
   return { summary: summarize(results, elapsed(), opts.headers ?? []), during: duringResult };
+}
+
+/**
+ * A request deliberately in flight: a JSON POST on its own connection whose
+ * body is sent in two halves; `sendRest()` sends the second half (the server
+ * cannot answer before). `headersSent` resolves once the headers and the first
+ * half are written. Bounded by `timeoutMs`.
+ */
+export function twoPartRequest(
+  url: string,
+  opts: { body: unknown; timeoutMs: number },
+): { headersSent: Promise<void>; sendRest: () => void; result: Promise<HttpResult> } {
+  const u = assertLoopback(url);
+  const body = Buffer.from(JSON.stringify(opts.body));
+  const half = Math.max(1, Math.floor(body.length / 2));
+  const started = process.hrtime.bigint();
+  let sentResolve: () => void = () => undefined;
+  const headersSent = new Promise<void>((r) => (sentResolve = r));
+  let req: http.ClientRequest | undefined;
+  const result = new Promise<HttpResult>((resolve) => {
+    let settled = false;
+    const done = (r: Omit<HttpResult, "ms">) => {
+      if (settled) return;
+      settled = true;
+      sentResolve();
+      resolve({ ...r, ms: Number(process.hrtime.bigint() - started) / 1e6 });
+    };
+    req = http.request(
+      {
+        host: u.hostname,
+        port: u.port,
+        path: u.pathname + u.search,
+        method: "POST",
+        agent: false,
+        timeout: opts.timeoutMs,
+        headers: { "content-type": "application/json", "content-length": body.length, connection: "close" },
+      },
+      (res) => {
+        let data = "";
+        res.setEncoding("utf8");
+        res.on("data", (d) => (data += d));
+        res.on("end", () => done({ status: res.statusCode ?? 0, headers: res.headers, body: data }));
+        res.on("error", (e) => done({ status: 0, headers: {}, body: "", error: e.message }));
+      },
+    );
+    req.on("timeout", () => req!.destroy(new Error("timeout")));
+    req.on("error", (e) => done({ status: 0, headers: {}, body: "", error: e.message }));
+    req.flushHeaders();
+    req.write(body.subarray(0, half), () => sentResolve());
+  });
+  return { headersSent, sendRest: () => req?.end(body.subarray(half)), result };
 }

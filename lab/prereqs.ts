@@ -2,29 +2,53 @@
 import { readFileSync } from "fs";
 import { hasCommand } from "./sys";
 
-/** Host binaries standing in for each official image, and the Debian packages that provide them. */
-export const IMAGE_BINARIES: { match: RegExp; software: string; binaries: string[]; packages: string[] }[] = [
-  { match: /^(docker\.io\/)?(library\/)?haproxy(:|@|$)/, software: "haproxy", binaries: ["haproxy"], packages: ["haproxy"] },
-  { match: /^(docker\.io\/)?(library\/)?nginx(:|@|$)/, software: "nginx", binaries: ["nginx"], packages: ["nginx"] },
-  { match: /^(docker\.io\/)?(library\/)?mariadb(:|@|$)/, software: "mariadb", binaries: ["mariadbd", "mariadb-install-db", "mariadb", "mariadb-admin"], packages: ["mariadb-server", "mariadb-client"] },
-  { match: /^(docker\.io\/)?(library\/)?node(:|@|$)/, software: "node", binaries: ["node"], packages: ["nodejs"] },
+/**
+ * Host binaries standing in for each official image, the Debian packages that
+ * provide them, and the image's STOPSIGNAL (what `docker stop` sends when the
+ * container sets no stop_signal): docker-library/haproxy has SIGUSR1 (HAProxy's
+ * graceful soft stop; SIGTERM would stop it hard), nginx SIGQUIT (graceful
+ * shutdown); mariadb and node set none, so Docker sends SIGTERM.
+ */
+export const IMAGE_BINARIES: { match: RegExp; software: string; binaries: string[]; packages: string[]; stopSignal: NodeJS.Signals }[] = [
+  { match: /^(docker\.io\/)?(library\/)?haproxy(:|@|$)/, software: "haproxy", binaries: ["haproxy"], packages: ["haproxy"], stopSignal: "SIGUSR1" },
+  { match: /^(docker\.io\/)?(library\/)?nginx(:|@|$)/, software: "nginx", binaries: ["nginx"], packages: ["nginx"], stopSignal: "SIGQUIT" },
+  {
+    match: /^(docker\.io\/)?(library\/)?mariadb(:|@|$)/,
+    software: "mariadb",
+    binaries: ["mariadbd", "mariadb-install-db", "mariadb", "mariadb-admin"],
+    packages: ["mariadb-server", "mariadb-client"],
+    stopSignal: "SIGTERM",
+  },
+  { match: /^(docker\.io\/)?(library\/)?node(:|@|$)/, software: "node", binaries: ["node"], packages: ["nodejs"], stopSignal: "SIGTERM" },
 ];
 
 /** Always needed: namespaces, mounts, the per-namespace DNS server, and bash for the HTTP health probe. */
 export const BASE_BINARIES: Record<string, string> = {
-  ip: "iproute2", unshare: "util-linux", nsenter: "util-linux", mount: "mount", chroot: "coreutils", dnsmasq: "dnsmasq-base", bash: "bash",
+  ip: "iproute2",
+  unshare: "util-linux",
+  nsenter: "util-linux",
+  mount: "mount",
+  chroot: "coreutils",
+  dnsmasq: "dnsmasq-base",
+  bash: "bash",
 };
 export const BENCH_BINARIES: Record<string, string> = { wrk: "wrk", h2load: "nghttp2-client" };
 
 export function softwareOf(image: string): (typeof IMAGE_BINARIES)[number] {
   const found = IMAGE_BINARIES.find((i) => i.match.test(image));
   if (!found) {
-    throw new Error(`image "${image}": the lab runs host binaries from Debian packages and knows haproxy, nginx, mariadb and node images only (mysql 8 has no Debian 12 package)`);
+    throw new Error(
+      `image "${image}": the lab runs host binaries from Debian packages and knows haproxy, nginx, mariadb and node images only (mysql 8 has no Debian 12 package)`,
+    );
   }
   return found;
 }
 
-export interface PrereqReport { ok: boolean; problems: string[]; packages: string[] }
+export interface PrereqReport {
+  ok: boolean;
+  problems: string[];
+  packages: string[];
+}
 
 export function checkPrereqs(images: string[], opts: { bench?: boolean } = {}): PrereqReport {
   const problems: string[] = [];
@@ -40,7 +64,7 @@ export function checkPrereqs(images: string[], opts: { bench?: boolean } = {}): 
   for (const [bin, pkg] of Object.entries(need)) {
     if (!hasCommand(bin)) {
       problems.push(`missing \`${bin}\` (Debian package ${pkg})`);
-      pkg.split(" ").forEach((p) => packages.add(p));
+      for (const p of pkg.split(" ")) packages.add(p);
     }
   }
   let filesystems = "";
@@ -56,7 +80,11 @@ export function checkPrereqs(images: string[], opts: { bench?: boolean } = {}): 
 export function prereqMessage(report: PrereqReport): string {
   const lines = ["The lab cannot run on this machine:", ...report.problems.map((p) => `  - ${p}`)];
   if (report.packages.length > 0) {
-    lines.push("", `Install the missing packages (Debian 12, as root):  sudo scripts/install-test-deps.sh`, `  (or: apt-get install --no-install-recommends ${report.packages.join(" ")})`);
+    lines.push(
+      "",
+      `Install the missing packages (Debian 12, as root):  sudo scripts/install-test-deps.sh`,
+      `  (or: apt-get install --no-install-recommends ${report.packages.join(" ")})`,
+    );
   }
   return lines.join("\n");
 }

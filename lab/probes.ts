@@ -70,10 +70,30 @@ function sqlClient(lab: Lab, node: string, args: string[], timeoutMs: number): s
 /** Runs SQL on a database container; rows of tab-separated columns. */
 export function sql(lab: Lab, node: string, query: string, timeoutMs = 10_000): string[][] {
   const out = sqlClient(lab, node, ["--batch", "--skip-column-names", "-e", query], timeoutMs);
-  return out.split("\n").filter((l) => l.length > 0).map((l) => l.split("\t"));
+  return out
+    .split("\n")
+    .filter((l) => l.length > 0)
+    .map((l) => l.split("\t"));
 }
 
 /** Runs a statement on a database container and returns the client's output as printed (for `\G` output). */
 export function sqlText(lab: Lab, node: string, statement: string, timeoutMs = 10_000): string {
   return sqlClient(lab, node, ["-e", statement], timeoutMs);
+}
+
+const LOOKUP_SOURCE = `const r=new (require("dns").promises.Resolver)({timeout:1000,tries:1});r.setServers(["127.0.0.11"]);
+r.resolve4(process.argv[1]).then(a=>console.log(JSON.stringify(a)),e=>console.log(JSON.stringify(e.code||e.message)))`;
+
+/**
+ * Asks a container's DNS server (127.0.0.11 in its namespace, Docker's embedded
+ * DNS; its process need not run) for `name`: the IPv4 addresses, or the error
+ * code (`ENOTFOUND` for NXDOMAIN).
+ */
+export async function lookupFrom(lab: Lab, node: string, name: string): Promise<string[] | string> {
+  const r = await lab.netSpawn(node, [process.execPath, "-e", LOOKUP_SOURCE, name], { timeoutMs: 5000 });
+  try {
+    return JSON.parse(r.stdout) as string[] | string;
+  } catch {
+    return r.error ?? r.stderr;
+  }
 }

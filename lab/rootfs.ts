@@ -27,7 +27,10 @@ export function writeUploads(upper: string, c: LabContainer): void {
 /** Docker writes /etc/hosts, /etc/resolv.conf and /etc/hostname at every start. */
 export function writeEtcFiles(upper: string, hostname: string, ownAddresses: string[]): void {
   mkdirSync(join(upper, "etc"), { recursive: true, mode: 0o755 });
-  writeFileSync(join(upper, "etc", "hosts"), `127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n${ownAddresses.map((a) => `${a}\t${hostname}`).join("\n")}\n`);
+  writeFileSync(
+    join(upper, "etc", "hosts"),
+    `127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n${ownAddresses.map((a) => `${a}\t${hostname}`).join("\n")}\n`,
+  );
   writeFileSync(join(upper, "etc", "resolv.conf"), "nameserver 127.0.0.11\noptions ndots:0\n");
   writeFileSync(join(upper, "etc", "hostname"), `${hostname}\n`);
 }

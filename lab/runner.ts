@@ -16,16 +16,16 @@
  * (lab/state.ts), so `down` removes exactly that, also after a crash.
  */
 import { execFile, spawn } from "child_process";
-import { closeSync, mkdirSync, openSync, rmSync, writeFileSync } from "fs";
+import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from "fs";
 import { join } from "path";
 import { dnsHosts, startDns } from "./dns";
 import { startForwarder } from "./forwarder";
 import { assertPortFree, listNetns, mapUser, repoRoot, requireRoot, tail } from "./host";
-import { checkPrereqs, prereqMessage } from "./prereqs";
+import { checkPrereqs, IMAGE_BINARIES, prereqMessage } from "./prereqs";
 import { layerDirs, startScript, writeEtcFiles, writeUploads } from "./rootfs";
 import { LabContainer, LabPlan, loadPlan } from "./spec";
 import { ContainerState, LabState, readState, stateFileOf, STATE_VERSION, writeState } from "./state";
-import { alive, childPids, CmdResult, procRef, sh, signalRef, sleep, waitUntil } from "./sys";
+import { alive, catchesSignal, childPids, CmdResult, procRef, sh, signalRef, sleep, waitUntil } from "./sys";
 
 export interface LabOptions {
   /** Short id (letters/digits, at most 4) in every namespace name: two labs can coexist. @default "a" */
@@ -36,13 +36,44 @@ export interface LabOptions {
   portOffset?: number;
   /** Progress lines. */
   log?: (line: string) => void;
+  /**
+   * Docker's embedded DNS answers for running containers only: a stopped or
+   * killed container's name and aliases stop resolving (NXDOMAIN) until it starts
+   * again. With this set, the lab does the same (the records are added when a
+   * container starts, before its process; removed when `stop` or `kill` has
+   * ended it); otherwise every container's names resolve all the time. A
+   * container whose process exits on its own keeps its records until the next
+   * `start`/`stop`/`kill` (the lab has no daemon watching it). Recorded in the
+   * state by `up`. @default false
+   */
+  dnsRunningOnly?: boolean;
+}
+
+/** What `stop` did: the signal sent, how long the container took to exit, whether the stop timeout ran out (SIGKILL). */
+export interface StopResult {
+  signal: NodeJS.Signals;
+  ms: number;
+  killed: boolean;
 }
 
 /** One row of `status()`: what the runner knows about a container, nothing about its software. */
-export interface ContainerStatus { name: string; hostname: string; running: boolean; healthy: boolean; addresses: Record<string, string>; ports: string[]; pid?: number }
+export interface ContainerStatus {
+  name: string;
+  hostname: string;
+  running: boolean;
+  healthy: boolean;
+  addresses: Record<string, string>;
+  ports: string[];
+  pid?: number;
+}
 
 /** The output of a command run in a namespace without blocking the event loop. */
-export interface AsyncCmdResult { status: number | null; stdout: string; stderr: string; error?: string }
+export interface AsyncCmdResult {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+  error?: string;
+}
 
 const DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
@@ -51,6 +82,7 @@ export class Lab {
   readonly instance: string;
   readonly stateDir: string;
   readonly portOffset: number;
+  private readonly dnsRunningOnlyOption: boolean;
   private readonly log: (line: string) => void;
   state?: LabState;
 
@@ -59,8 +91,14 @@ export class Lab {
     if (!/^[a-z0-9]{1,4}$/.test(this.instance)) throw new Error(`instance "${this.instance}": use 1-4 lower-case letters or digits`);
     this.stateDir = opts.stateDir ?? join(repoRoot(), ".lab", this.instance);
     this.portOffset = opts.portOffset ?? 0;
+    this.dnsRunningOnlyOption = opts.dnsRunningOnly ?? false;
     this.log = opts.log ?? (() => undefined);
     this.state = readState(this.stateDir);
+  }
+
+  /** LabOptions.dnsRunningOnly as the lab was brought up with (recorded in its state), else as given now. */
+  get dnsRunningOnly(): boolean {
+    return this.state?.dnsRunningOnly ?? this.dnsRunningOnlyOption;
   }
 
   get stateFile(): string {
@@ -92,7 +130,9 @@ export class Lab {
     requireRoot();
     if (this.state) {
       if (this.isRunning() && !this.isStale()) {
-        throw new Error(`a lab is already running (instance "${this.instance}", state ${this.stateFile}, created ${this.state.createdAt}): run \`npm run lab -- down\` first`);
+        throw new Error(
+          `a lab is already running (instance "${this.instance}", state ${this.stateFile}, created ${this.state.createdAt}): run \`npm run lab -- down\` first`,
+        );
       }
       this.log(`removing the remains of an earlier lab recorded in ${this.stateFile}`);
       await this.down();
@@ -104,29 +144,45 @@ export class Lab {
     if (!report.ok) throw new Error(prereqMessage(report));
     for (const c of plan.containers) for (const p of c.ports) await assertPortFree(p.external + this.portOffset);
     for (const c of plan.containers) {
-      if (c.entrypoint.length + c.command.length === 0) throw new Error(`${c.name}: neither entrypoint nor command is set; the lab has no image default to fall back on`);
+      if (c.entrypoint.length + c.command.length === 0)
+        throw new Error(`${c.name}: neither entrypoint nor command is set; the lab has no image default to fall back on`);
       if (c.hostname.length > 40) throw new Error(`${c.name}: hostname too long for a namespace name`);
     }
 
     const owner = opts.owner ? procRef(opts.owner) : undefined;
     this.state = {
-      version: STATE_VERSION, instance: this.instance, stateDir: this.stateDir, createdAt: new Date().toISOString(),
-      owner, netns: [], networks: [], volumes: [], containers: {}, plan, portOffset: this.portOffset,
+      version: STATE_VERSION,
+      instance: this.instance,
+      stateDir: this.stateDir,
+      createdAt: new Date().toISOString(),
+      owner,
+      netns: [],
+      networks: [],
+      volumes: [],
+      containers: {},
+      plan,
+      portOffset: this.portOffset,
+      dnsRunningOnly: this.dnsRunningOnlyOption,
     };
     rmSync(this.stateDir, { recursive: true, force: true });
     this.save();
     mkdirSync(join(this.stateDir, "logs"), { recursive: true });
     this.createNetworks(plan);
     this.createVolumes(plan);
-    plan.containers.forEach((c, i) => this.createContainerNetns(c, i));
-    for (const c of plan.containers) this.startContainerDns(c);
+    plan.containers.forEach((c, i) => {
+      this.createContainerNetns(c, i);
+    });
+    for (const c of plan.containers) await this.startContainerDns(c);
     this.save();
 
     // Start in depends_on order (Terraform creates a container once its dependencies are created and running).
     for (const c of plan.containers) await this.startContainer(c.name);
     for (const c of plan.containers) for (const p of c.ports) await this.publishPort(c, p);
     this.save();
-    await this.waitHealthy(plan.containers.map((c) => c.name), opts.healthTimeoutMs ?? 180_000);
+    await this.waitHealthy(
+      plan.containers.map((c) => c.name),
+      opts.healthTimeoutMs ?? 180_000,
+    );
     return this.state;
   }
 
@@ -161,7 +217,13 @@ export class Lab {
     const s = this.state!;
     const netns = `hwl-${this.instance}-${c.hostname}`;
     const cs: ContainerState = {
-      name: c.name, hostname: c.hostname, netns, dir: join(this.stateDir, "containers", c.name), addresses: {}, forwarders: [], created: false,
+      name: c.name,
+      hostname: c.hostname,
+      netns,
+      dir: join(this.stateDir, "containers", c.name),
+      addresses: {},
+      forwarders: [],
+      created: false,
       runAs: mapUser(c.user),
     };
     s.containers[c.name] = cs;
@@ -193,22 +255,75 @@ export class Lab {
     sh("ip", ["-n", name, "link", "set", "lo", "up"]);
   }
 
-  private startContainerDns(c: LabContainer) {
+  private async startContainerDns(c: LabContainer) {
     const s = this.state!;
     const cs = s.containers[c.name];
     mkdirSync(cs.dir, { recursive: true });
-    const hosts = dnsHosts(s.plan, (name) => s.containers[name].addresses, c);
+    const hosts = dnsHosts(s.plan, (name) => s.containers[name].addresses, c, this.dnsListed());
     cs.dns = startDns(cs.netns, hosts, join(cs.dir, "dns.hosts"), join(this.stateDir, "logs", `${c.hostname}.dns.log`));
+    this.save();
+    await this.dnsReady(c.name);
   }
 
-  /** Publishes one port on the host's 127.0.0.1, forwarded to the container's first non-internal network. */
+  /**
+   * Waits (bounded) until a container's dnsmasq is running with its signal
+   * handlers installed: a SIGHUP before that (while `ip netns exec` still execs
+   * it) would kill it, and the container would have no DNS at all.
+   */
+  private async dnsReady(name: string): Promise<void> {
+    const cs = this.requireState().containers[name];
+    await waitUntil(
+      `the DNS server of ${cs.hostname} (pid ${cs.dns?.pid})`,
+      () => {
+        if (!alive(cs.dns)) throw new Error(`the DNS server of ${cs.hostname} exited; see ${join(this.stateDir, "logs", `${cs.hostname}.dns.log`)}`);
+        return catchesSignal(cs.dns, "SIGHUP");
+      },
+      { timeoutMs: 5000, intervalMs: 10 },
+    );
+  }
+
+  /** Which containers' names the DNS servers answer for (all, or the running ones plus `starting`). */
+  private dnsListed(starting?: string): (name: string) => boolean {
+    return this.dnsRunningOnly ? (name) => name === starting || this.isUp(name) : () => true;
+  }
+
+  /**
+   * With dnsRunningOnly: rewrites every container's hosts file for the
+   * containers running now (plus `starting`) and makes its dnsmasq re-read it
+   * (SIGHUP; its cache is off, so the next query sees the change).
+   */
+  private async refreshDns(starting?: string): Promise<void> {
+    if (!this.dnsRunningOnly) return;
+    const s = this.requireState();
+    const listed = this.dnsListed(starting);
+    for (const c of s.plan.containers) {
+      const cs = s.containers[c.name];
+      if (!cs?.dns) continue;
+      writeFileSync(
+        join(cs.dir, "dns.hosts"),
+        dnsHosts(s.plan, (name) => s.containers[name].addresses, c, listed),
+      );
+      await this.dnsReady(c.name);
+      signalRef(cs.dns, "SIGHUP");
+    }
+    // dnsmasq re-reads on its next turn of the event loop: give it that turn.
+    await sleep(50);
+  }
+
+  /** Publishes one port on the host's 127.0.0.1, forwarded to the container's first non-internal network (its log: forwarderEvents). */
   private async publishPort(c: LabContainer, p: LabContainer["ports"][number]) {
     const s = this.state!;
     const cs = s.containers[c.name];
     const external = p.external + this.portOffset;
     const firstPublic = c.networks.find((n) => !s.networks.find((x) => x.name === n.network)!.internal) ?? c.networks[0];
     const target = firstPublic ? cs.addresses[firstPublic.network] : "127.0.0.1";
-    const ref = await startForwarder({ netns: cs.netns, external, target, internal: p.internal, logFile: join(this.stateDir, "logs", `${c.hostname}.port-${external}.log`) });
+    const ref = await startForwarder({
+      netns: cs.netns,
+      external,
+      target,
+      internal: p.internal,
+      logFile: join(this.stateDir, "logs", `${c.hostname}.port-${external}.log`),
+    });
     if (ref) cs.forwarders.push({ ...ref, external, internal: p.internal });
     this.save();
   }
@@ -239,15 +354,41 @@ export class Lab {
       cs.created = true;
     }
     writeEtcFiles(dirs.upper, c.hostname, Object.values(cs.addresses));
+    // Docker registers the container's names with its DNS when it starts, before the process runs.
+    await this.refreshDns(c.name);
     const script = startScript(c, dirs, (volume) => this.state!.volumes.find((x) => x.name === volume)!.dir, cs.runAs);
 
     const logFile = this.logFile(c.hostname);
     writeFileSync(logFile, `--- ${new Date().toISOString()} lab: starting ${c.name}\n`, { flag: "a" });
     const logFd = openSync(logFile, "a");
-    const child = spawn("ip", ["netns", "exec", cs.netns, "unshare", "--pid", "--fork", "--kill-child", "--mount", "--uts", "--propagation", "private", "--",
-      "/bin/sh", "-c", script, "sh", ...c.entrypoint, ...c.command], {
-      detached: true, stdio: ["ignore", logFd, logFd], env: this.containerEnv(c),
-    });
+    const child = spawn(
+      "ip",
+      [
+        "netns",
+        "exec",
+        cs.netns,
+        "unshare",
+        "--pid",
+        "--fork",
+        "--kill-child",
+        "--mount",
+        "--uts",
+        "--propagation",
+        "private",
+        "--",
+        "/bin/sh",
+        "-c",
+        script,
+        "sh",
+        ...c.entrypoint,
+        ...c.command,
+      ],
+      {
+        detached: true,
+        stdio: ["ignore", logFd, logFd],
+        env: this.containerEnv(c),
+      },
+    );
     closeSync(logFd);
     child.unref();
     cs.proc = procRef(child.pid!);
@@ -263,6 +404,31 @@ export class Lab {
     cs.stoppedAt = undefined;
     this.save();
     if (!cs.init) throw new Error(`${c.hostname}: the container process did not start (see ${logFile})`);
+  }
+
+  /**
+   * What the published-port forwarders of a container could not pass on, from
+   * their logs: `refused`, a connection the container did not accept (nothing
+   * listening: the client's connection is closed, as docker-proxy does);
+   * `dropped`, a connection it accepted and closed or reset before answering a
+   * byte. `atMs` is the wall-clock time (Date.now()).
+   */
+  forwarderEvents(nameOrHost: string): { kind: "refused" | "dropped"; atMs: number; error: string; external: number }[] {
+    const { spec, state: cs } = this.container(nameOrHost);
+    return cs.forwarders.flatMap((f) => {
+      let text = "";
+      try {
+        text = readFileSync(join(this.stateDir, "logs", `${spec.hostname}.port-${f.external}.log`), "utf8");
+      } catch {
+        return [];
+      }
+      return [...text.matchAll(/^upstream-(refused|dropped) (\d+) (\S+)$/gm)].map((m) => ({
+        kind: m[1] as "refused" | "dropped",
+        atMs: Number(m[2]),
+        error: m[3],
+        external: f.external,
+      }));
+    });
   }
 
   /** stdout + stderr of a container, across its starts. */
@@ -296,14 +462,33 @@ export class Lab {
     if (alive(cs.init) || alive(cs.proc)) throw new Error(`${spec.hostname} survived SIGKILL (pid ${cs.init?.pid}/${cs.proc?.pid})`);
     cs.stoppedAt = new Date().toISOString();
     this.save();
+    // Docker drops a container's names from its DNS once it has exited.
+    await this.refreshDns();
   }
 
-  /** `docker stop`: SIGTERM, then SIGKILL after the container's stop_timeout. */
-  async stop(nameOrHost: string): Promise<void> {
+  /**
+   * The signal `docker stop` sends: the container's stop_signal, else its image's
+   * STOPSIGNAL (IMAGE_BINARIES in lab/prereqs.ts: SIGUSR1 for haproxy, SIGQUIT for
+   * nginx), else SIGTERM.
+   */
+  stopSignalOf(nameOrHost: string): NodeJS.Signals {
+    const { spec } = this.container(nameOrHost);
+    return spec.stopSignal ?? IMAGE_BINARIES.find((i) => i.match.test(spec.image))?.stopSignal ?? "SIGTERM";
+  }
+
+  /** `docker stop`: the stop signal (stopSignalOf), then SIGKILL after the container's stop_timeout. */
+  async stop(nameOrHost: string): Promise<StopResult> {
     const { spec, state: cs } = this.container(nameOrHost);
-    signalRef(cs.init, "SIGTERM");
-    await waitUntil(`${spec.hostname} to stop`, () => !alive(cs.init), { timeoutMs: spec.stopTimeoutSeconds * 1000, intervalMs: 100 }).catch(() => undefined);
+    const signal = this.stopSignalOf(spec.name);
+    const started = Date.now();
+    signalRef(cs.init, signal);
+    const exited = await waitUntil(`${spec.hostname} to stop`, () => !alive(cs.init), { timeoutMs: spec.stopTimeoutSeconds * 1000, intervalMs: 50 }).then(
+      () => true,
+      () => false,
+    );
+    const ms = Date.now() - started;
     await this.kill(spec.name);
+    return { signal, ms, killed: !exited };
   }
 
   /** `docker restart`: stop, then start. */
@@ -317,7 +502,10 @@ export class Lab {
     const { spec, state: cs } = this.container(nameOrHost);
     if (!alive(cs.init)) throw new Error(`${spec.hostname} is not running`);
     return sh("nsenter", ["-t", String(cs.init!.pid), "-m", "-u", "-n", "-p", "-r", "-w", "--", ...command], {
-      timeoutMs: opts.timeoutMs ?? 20_000, input: opts.input, check: opts.check ?? true, env: this.containerEnv(spec),
+      timeoutMs: opts.timeoutMs ?? 20_000,
+      input: opts.input,
+      check: opts.check ?? true,
+      env: this.containerEnv(spec),
     });
   }
 
@@ -331,12 +519,26 @@ export class Lab {
    * Like netExec, without blocking the event loop: resolves when the command ends,
    * SIGKILLed after `timeoutMs`. `onStdout` sees the output as it arrives.
    */
-  netSpawn(nameOrHost: string, command: string[], opts: { timeoutMs: number; env?: NodeJS.ProcessEnv; onStdout?: (chunk: string) => void }): Promise<AsyncCmdResult> {
+  netSpawn(
+    nameOrHost: string,
+    command: string[],
+    opts: { timeoutMs: number; env?: NodeJS.ProcessEnv; onStdout?: (chunk: string) => void },
+  ): Promise<AsyncCmdResult> {
     const { state: cs } = this.container(nameOrHost);
     return new Promise((resolve) => {
-      const child = execFile("ip", ["netns", "exec", cs.netns, ...command], { timeout: opts.timeoutMs, killSignal: "SIGKILL", maxBuffer: 8 << 20, env: opts.env ?? process.env }, (error, stdout, stderr) => {
-        resolve({ status: error ? (typeof error.code === "number" ? error.code : null) : 0, stdout: String(stdout), stderr: String(stderr), error: error?.message });
-      });
+      const child = execFile(
+        "ip",
+        ["netns", "exec", cs.netns, ...command],
+        { timeout: opts.timeoutMs, killSignal: "SIGKILL", maxBuffer: 8 << 20, env: opts.env ?? process.env },
+        (error, stdout, stderr) => {
+          resolve({
+            status: error ? (typeof error.code === "number" ? error.code : null) : 0,
+            stdout: String(stdout),
+            stderr: String(stderr),
+            error: error?.message,
+          });
+        },
+      );
       if (opts.onStdout) child.stdout?.on("data", (d) => opts.onStdout!(String(d)));
     });
   }
@@ -370,17 +572,21 @@ export class Lab {
   async waitHealthy(names: string[], timeoutMs: number): Promise<number> {
     const started = Date.now();
     const pending = new Set(names.map((n) => this.container(n).spec.name));
-    await waitUntil(`health of ${[...pending].join(", ")}`, () => {
-      for (const n of [...pending]) {
-        const log = this.logFile(this.container(n).spec.hostname);
-        if (!this.isUp(n)) throw new Error(`${n} exited while starting; see ${log}:\n${tail(log, 15)}`);
-        if (this.healthy(n)) {
-          pending.delete(n);
-          this.log(`  ${this.container(n).spec.hostname} healthy after ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    await waitUntil(
+      `health of ${[...pending].join(", ")}`,
+      () => {
+        for (const n of [...pending]) {
+          const log = this.logFile(this.container(n).spec.hostname);
+          if (!this.isUp(n)) throw new Error(`${n} exited while starting; see ${log}:\n${tail(log, 15)}`);
+          if (this.healthy(n)) {
+            pending.delete(n);
+            this.log(`  ${this.container(n).spec.hostname} healthy after ${((Date.now() - started) / 1000).toFixed(1)} s`);
+          }
         }
-      }
-      return pending.size === 0;
-    }, { timeoutMs, intervalMs: 500 });
+        return pending.size === 0;
+      },
+      { timeoutMs, intervalMs: 500 },
+    );
     return Date.now() - started;
   }
 
@@ -412,7 +618,14 @@ export class Lab {
         if (ref && signalRef(ref, "SIGKILL")) removed.push(`process ${pid} found in netns ${n}`);
       }
     }
-    const stray = s.netns.filter((x) => existing.has(x)).flatMap((n) => sh("ip", ["netns", "pids", n], { check: false }).stdout.split("\n").filter(Boolean).map((p) => procRef(Number(p))));
+    const stray = s.netns
+      .filter((x) => existing.has(x))
+      .flatMap((n) =>
+        sh("ip", ["netns", "pids", n], { check: false })
+          .stdout.split("\n")
+          .filter(Boolean)
+          .map((p) => procRef(Number(p))),
+      );
     await waitUntil("processes in the lab's namespaces to exit", () => stray.every((r) => !alive(r)), { timeoutMs: 10_000, intervalMs: 50 });
     for (const n of [...s.netns].reverse()) {
       if (!existing.has(n)) continue;
@@ -446,8 +659,13 @@ export class Lab {
       const cs = s.containers[c.name];
       const running = this.isUp(c.name);
       return {
-        name: c.name, hostname: c.hostname, running, healthy: running && this.healthy(c.name), addresses: cs.addresses,
-        ports: cs.forwarders.map((f) => `127.0.0.1:${f.external}->${f.internal}${alive(f) ? "" : " (forwarder dead)"}`), pid: cs.init?.pid,
+        name: c.name,
+        hostname: c.hostname,
+        running,
+        healthy: running && this.healthy(c.name),
+        addresses: cs.addresses,
+        ports: cs.forwarders.map((f) => `127.0.0.1:${f.external}->${f.internal}${alive(f) ? "" : " (forwarder dead)"}`),
+        pid: cs.init?.pid,
       };
     });
   }

@@ -6,6 +6,7 @@
  */
 import { createHash, randomInt } from "crypto";
 import { existsSync, readFileSync } from "fs";
+import { constants as osConstants } from "os";
 import { dirname, isAbsolute, join, resolve } from "path";
 
 export interface LabUpload {
@@ -39,6 +40,8 @@ export interface LabContainer {
   user: string;
   restart: string;
   stopTimeoutSeconds: number;
+  /** `stop_signal` as a signal name (`SIGUSR1`); unset: `docker stop` sends the image's STOPSIGNAL (lab/prereqs.ts), else SIGTERM. */
+  stopSignal?: NodeJS.Signals;
   uploads: LabUpload[];
   networks: LabNetworkAttachment[];
   ports: { internal: number; external: number; ip: string; protocol: string }[];
@@ -68,16 +71,48 @@ export class UnresolvableExpressionError extends Error {}
 
 /** Container attributes the lab understands. Anything else fails loudly. */
 const KNOWN_CONTAINER_KEYS = new Set([
-  "//", "name", "hostname", "image", "entrypoint", "command", "env", "user", "restart", "must_run", "upload",
-  "networks_advanced", "ports", "volumes", "healthcheck", "depends_on", "labels", "stop_timeout", "stop_signal",
-  "sysctls", "capabilities", "wait", "wait_timeout", "start", "attach", "logs", "rm", "init", "working_dir",
+  "//",
+  "name",
+  "hostname",
+  "image",
+  "entrypoint",
+  "command",
+  "env",
+  "user",
+  "restart",
+  "must_run",
+  "upload",
+  "networks_advanced",
+  "ports",
+  "volumes",
+  "healthcheck",
+  "depends_on",
+  "labels",
+  "stop_timeout",
+  "stop_signal",
+  "sysctls",
+  "capabilities",
+  "wait",
+  "wait_timeout",
+  "start",
+  "attach",
+  "logs",
+  "rm",
+  "init",
+  "working_dir",
 ]);
 
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 
 interface Ctx {
   secrets: Record<string, string>;
-  known: { random_password: Set<string>; docker_network: Record<string, string>; docker_volume: Record<string, string>; docker_image: Record<string, string>; docker_container: Record<string, string> };
+  known: {
+    random_password: Set<string>;
+    docker_network: Record<string, string>;
+    docker_volume: Record<string, string>;
+    docker_image: Record<string, string>;
+    docker_container: Record<string, string>;
+  };
 }
 
 /**
@@ -86,7 +121,10 @@ interface Ctx {
  */
 export function loadPlan(stackFile: string, previousSecrets: Record<string, string> = {}): LabPlan {
   if (!existsSync(stackFile)) throw new Error(`synthesized stack not found: ${stackFile} (run \`npm run synth\`)`);
-  const raw = JSON.parse(readFileSync(stackFile, "utf8")) as { resource?: Record<string, Record<string, Record<string, Json>>>; output?: Record<string, { value: Json }> };
+  const raw = JSON.parse(readFileSync(stackFile, "utf8")) as {
+    resource?: Record<string, Record<string, Record<string, Json>>>;
+    output?: Record<string, { value: Json }>;
+  };
   return planFromJson(raw, dirname(resolve(stackFile)), resolve(stackFile), previousSecrets);
 }
 
@@ -108,7 +146,9 @@ export function planFromJson(
   }
   const containerIds: Record<string, string> = {};
   for (const [key, c] of Object.entries(resources.docker_container ?? {})) {
-    containerIds[key] = createHash("sha256").update(`hwl:${String(c.name)}:${key}`).digest("hex");
+    containerIds[key] = createHash("sha256")
+      .update(`hwl:${String(c.name)}:${key}`)
+      .digest("hex");
   }
   const ctx: Ctx = {
     secrets,
@@ -133,15 +173,20 @@ export function planFromJson(
         throw new Error(`$.resource.docker_network.${key}.${attr}: not supported by the lab (only name, internal, driver=bridge)`);
       }
     }
-    if (n.driver !== undefined && n.driver !== "bridge") throw new Error(`$.resource.docker_network.${key}.driver: "${String(n.driver)}" is not supported by the lab (bridge only)`);
+    if (n.driver !== undefined && n.driver !== "bridge")
+      throw new Error(`$.resource.docker_network.${key}.driver: "${String(n.driver)}" is not supported by the lab (bridge only)`);
   }
-  const volumes = Object.entries(resources.docker_volume ?? {}).map(([key, v]) => ({ key, name: resolveString(String(v.name), `$.resource.docker_volume.${key}.name`, ctx) }));
+  const volumes = Object.entries(resources.docker_volume ?? {}).map(([key, v]) => ({
+    key,
+    name: resolveString(String(v.name), `$.resource.docker_volume.${key}.name`, ctx),
+  }));
 
   const containers: LabContainer[] = [];
   for (const [key, c] of Object.entries(resources.docker_container ?? {})) {
     const path = `$.resource.docker_container.${key}`;
     for (const attr of Object.keys(c)) {
-      if (!KNOWN_CONTAINER_KEYS.has(attr)) throw new Error(`${path}.${attr}: the lab does not emulate this container attribute; teach lab/spec.ts or remove it`);
+      if (!KNOWN_CONTAINER_KEYS.has(attr))
+        throw new Error(`${path}.${attr}: the lab does not emulate this container attribute; teach lab/spec.ts or remove it`);
     }
     const r = resolveDeep(c, path, ctx) as Record<string, Json>;
     const notes: string[] = [];
@@ -163,8 +208,10 @@ export function planFromJson(
       user: String(r.user ?? "root"),
       restart: String(r.restart ?? "no"),
       stopTimeoutSeconds: Number(r.stop_timeout ?? 10),
+      stopSignal: r.stop_signal === undefined || r.stop_signal === null ? undefined : signalName(r.stop_signal, `${path}.stop_signal`),
       uploads: ((r.upload as Record<string, Json>[] | undefined) ?? []).map((u, i) => {
-        if (u.content_base64 !== undefined) return { file: String(u.file), content: Buffer.from(String(u.content_base64), "base64").toString("binary"), executable: u.executable === true };
+        if (u.content_base64 !== undefined)
+          return { file: String(u.file), content: Buffer.from(String(u.content_base64), "base64").toString("binary"), executable: u.executable === true };
         if (u.content !== undefined) return { file: String(u.file), content: String(u.content), executable: u.executable === true };
         if (u.source !== undefined) {
           const src = String(u.source);
@@ -174,8 +221,16 @@ export function planFromJson(
         }
         throw new Error(`${path}.upload[${i}]: has neither content, content_base64 nor source`);
       }),
-      networks: ((r.networks_advanced as Record<string, Json>[] | undefined) ?? []).map((n) => ({ network: String(n.name), aliases: ((n.aliases as string[] | undefined) ?? []).map(String) })),
-      ports: ((r.ports as Record<string, Json>[] | undefined) ?? []).map((p) => ({ internal: Number(p.internal), external: Number(p.external ?? p.internal), ip: String(p.ip ?? "0.0.0.0"), protocol: String(p.protocol ?? "tcp") })),
+      networks: ((r.networks_advanced as Record<string, Json>[] | undefined) ?? []).map((n) => ({
+        network: String(n.name),
+        aliases: ((n.aliases as string[] | undefined) ?? []).map(String),
+      })),
+      ports: ((r.ports as Record<string, Json>[] | undefined) ?? []).map((p) => ({
+        internal: Number(p.internal),
+        external: Number(p.external ?? p.internal),
+        ip: String(p.ip ?? "0.0.0.0"),
+        protocol: String(p.protocol ?? "tcp"),
+      })),
       volumes: ((r.volumes as Record<string, Json>[] | undefined) ?? []).map((v, i) => {
         if (!v.volume_name) throw new Error(`${path}.volumes[${i}]: only named volumes are supported (volume_name)`);
         return { volume: String(v.volume_name), containerPath: String(v.container_path), readOnly: v.read_only === true };
@@ -190,20 +245,23 @@ export function planFromJson(
           }
         : undefined,
       sysctls,
-      dependsOn: ((c.depends_on as string[] | undefined) ?? []).map((d, i) => {
-        const m = /^docker_container\.(.+)$/.exec(d);
-        if (!m) {
-          if (/^(docker_network|docker_volume|docker_image|random_password)\./.test(d)) return "";
-          throw new Error(`${path}.depends_on[${i}]: "${d}" is not a resource the lab creates`);
-        }
-        if (!resources.docker_container?.[m[1]]) throw new Error(`${path}.depends_on[${i}]: "${d}" is not in this stack`);
-        return m[1];
-      }).filter(Boolean),
+      dependsOn: ((c.depends_on as string[] | undefined) ?? [])
+        .map((d, i) => {
+          const m = /^docker_container\.(.+)$/.exec(d);
+          if (!m) {
+            if (/^(docker_network|docker_volume|docker_image|random_password)\./.test(d)) return "";
+            throw new Error(`${path}.depends_on[${i}]: "${d}" is not a resource the lab creates`);
+          }
+          if (!resources.docker_container?.[m[1]]) throw new Error(`${path}.depends_on[${i}]: "${d}" is not in this stack`);
+          return m[1];
+        })
+        .filter(Boolean),
       labels: Object.fromEntries(((r.labels as Record<string, Json>[] | undefined) ?? []).map((l) => [String(l.label), String(l.value)])),
       notes,
     });
     for (const n of containers[containers.length - 1].networks) {
-      if (!networks.some((x) => x.name === n.network)) throw new Error(`${path}.networks_advanced: network "${n.network}" is not a docker_network of this stack`);
+      if (!networks.some((x) => x.name === n.network))
+        throw new Error(`${path}.networks_advanced: network "${n.network}" is not a docker_network of this stack`);
     }
     for (const v of containers[containers.length - 1].volumes) {
       if (!volumes.some((x) => x.name === v.volume)) throw new Error(`${path}.volumes: volume "${v.volume}" is not a docker_volume of this stack`);
@@ -305,6 +363,20 @@ function generatePassword(length: number, special: boolean): string {
   let out = "";
   for (let i = 0; i < length; i++) out += alphabet[randomInt(alphabet.length)];
   return out;
+}
+
+/** Docker's stop_signal: a name with or without SIG (`SIGUSR1`, `USR1`) or a number, as the signal's name. */
+export function signalName(value: Json, path: string): NodeJS.Signals {
+  const signals = osConstants.signals as Record<string, number>;
+  const raw = String(value).trim().toUpperCase();
+  if (/^\d+$/.test(raw)) {
+    const name = Object.keys(signals).find((k) => signals[k] === Number(raw));
+    if (name) return name as NodeJS.Signals;
+  } else {
+    const name = raw.startsWith("SIG") ? raw : `SIG${raw}`;
+    if (name in signals) return name as NodeJS.Signals;
+  }
+  throw new Error(`${path}: "${String(value)}" is not a signal this machine knows`);
 }
 
 function durationMs(value: Json | undefined, fallback: number): number {

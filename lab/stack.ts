@@ -36,7 +36,11 @@ export interface ContainerFacts {
 }
 
 /** HAProxy's stats listener and server-check timing (`ha-web.stats-port`, `ha-web.health-check`). */
-export interface LoadBalancerFacts { hostname: string; statsPort: number; check: { interMs: number; fall: number; rise: number; path: string } }
+export interface LoadBalancerFacts {
+  hostname: string;
+  statsPort: number;
+  check: { interMs: number; fall: number; rise: number; path: string };
+}
 
 /** One database cluster (`ha-web.cluster`): engine, primary, replicas, the writer's address. */
 export interface DatabaseFacts {
@@ -76,7 +80,11 @@ const why = {
 
 /** A container's labels as facts; fails if it has no (valid) role. */
 export function containerFacts(c: LabContainer): ContainerFacts {
-  const facts = Object.fromEntries(Object.entries(c.labels).filter(([k]) => k.startsWith(FACT_LABEL_PREFIX)).map(([k, v]) => [k.slice(FACT_LABEL_PREFIX.length), v]));
+  const facts = Object.fromEntries(
+    Object.entries(c.labels)
+      .filter(([k]) => k.startsWith(FACT_LABEL_PREFIX))
+      .map(([k, v]) => [k.slice(FACT_LABEL_PREFIX.length), v]),
+  );
   const role = requiredFact(c, "role", why.role);
   if (!(ROLES as readonly string[]).includes(role)) throw factError(c, "role", `is "${role}", not one of ${ROLES.join(", ")}`, why.role);
   return { name: c.name, hostname: c.hostname, role: role as Role, host: requiredFact(c, "host", why.host), facts };
@@ -117,18 +125,29 @@ export class StackFacts {
     const members = this.plan.containers.filter((c) => c.labels[`${FACT_LABEL_PREFIX}role`] === "database");
     const clusters = [...new Set(members.map((c) => requiredFact(c, "cluster", "to group the database servers")))];
     const name = cluster ?? (clusters.length === 1 ? clusters[0] : undefined);
-    if (name === undefined) throw new MissingFactError(clusters.length === 0 ? "the stack has no container labelled ha-web.role=database" : `the stack has several database clusters (${clusters.join(", ")}): say which`);
+    if (name === undefined)
+      throw new MissingFactError(
+        clusters.length === 0
+          ? "the stack has no container labelled ha-web.role=database"
+          : `the stack has several database clusters (${clusters.join(", ")}): say which`,
+      );
     const inCluster = members.filter((c) => c.labels[`${FACT_LABEL_PREFIX}cluster`] === name);
     if (inCluster.length === 0) throw new MissingFactError(`no database cluster "${name}" in the stack (have: ${clusters.join(", ")})`);
     const byRole = (r: string) => inCluster.filter((c) => requiredFact(c, "db-role", why.dbRole) === r);
     const primaries = byRole("primary");
-    if (primaries.length !== 1) throw new MissingFactError(`database cluster "${name}": ${primaries.length} containers labelled ha-web.db-role=primary, expected exactly one`);
+    if (primaries.length !== 1)
+      throw new MissingFactError(`database cluster "${name}": ${primaries.length} containers labelled ha-web.db-role=primary, expected exactly one`);
     const [primary] = primaries;
     const engine = engineOf(primary);
     const addresses = (primary.labels[`${FACT_LABEL_PREFIX}addresses`] ?? "").split(/\s+/).filter(Boolean);
     return {
-      cluster: name, engine, version: requiredFact(primary, "engine-version", why.engineVersion), dialect: DIALECTS[engine],
-      primary: primary.hostname, replicas: byRole("replica").map((c) => c.hostname), writerAddress: addresses[0] ?? primary.hostname,
+      cluster: name,
+      engine,
+      version: requiredFact(primary, "engine-version", why.engineVersion),
+      dialect: DIALECTS[engine],
+      primary: primary.hostname,
+      replicas: byRole("replica").map((c) => c.hostname),
+      writerAddress: addresses[0] ?? primary.hostname,
       port: portFact(primary, "listen-port", why.listenPort),
     };
   }
@@ -143,12 +162,19 @@ export class StackFacts {
     const c = nameOrHost === undefined ? this.container(this.firstWithRole("app")) : this.containerWithRole(nameOrHost, "app");
     const env = Object.fromEntries(c.env.map((kv) => [kv.slice(0, kv.indexOf("=")), kv.slice(kv.indexOf("=") + 1)]));
     const need = (name: string) => {
-      if (!env[name]) throw new MissingFactError(`${c.name} ($.resource.docker_container.${c.key}.env): no ${name}; the lab reads the app's database wiring from its environment (templates/app-environment.ts)`);
+      if (!env[name])
+        throw new MissingFactError(
+          `${c.name} ($.resource.docker_container.${c.key}.env): no ${name}; the lab reads the app's database wiring from its environment (templates/app-environment.ts)`,
+        );
       return env[name];
     };
     const hostOnly = (endpoint: string) => endpoint.split(":")[0];
     return {
-      hostname: c.hostname, host: containerFacts(c).host, env, databaseName: need(APP_ENV.database), writerHost: hostOnly(need(APP_ENV.writerHost)),
+      hostname: c.hostname,
+      host: containerFacts(c).host,
+      env,
+      databaseName: need(APP_ENV.database),
+      writerHost: hostOnly(need(APP_ENV.writerHost)),
       readerHosts: (env[APP_ENV.readerHosts] ?? "").split(",").filter(Boolean).map(hostOnly),
     };
   }
@@ -219,10 +245,16 @@ function engineOf(c: LabContainer): MysqlEngine {
 /** `inter=2000 fall=3 rise=2 path=/health` (milliseconds, counts, the checked path). */
 function parseHealthCheck(c: LabContainer): LoadBalancerFacts["check"] {
   const raw = requiredFact(c, "health-check", why.healthCheck);
-  const fields = Object.fromEntries(raw.split(/\s+/).filter((kv) => kv.includes("=")).map((kv) => [kv.slice(0, kv.indexOf("=")), kv.slice(kv.indexOf("=") + 1)]));
+  const fields = Object.fromEntries(
+    raw
+      .split(/\s+/)
+      .filter((kv) => kv.includes("="))
+      .map((kv) => [kv.slice(0, kv.indexOf("=")), kv.slice(kv.indexOf("=") + 1)]),
+  );
   const count = (key: string) => {
     const n = Number(fields[key]);
-    if (fields[key] === undefined || !Number.isInteger(n) || n < 1) throw factError(c, "health-check", `is "${raw}": ${key}= must be a positive integer`, why.healthCheck);
+    if (fields[key] === undefined || !Number.isInteger(n) || n < 1)
+      throw factError(c, "health-check", `is "${raw}": ${key}= must be a positive integer`, why.healthCheck);
     return n;
   };
   return { interMs: count("inter"), fall: count("fall"), rise: count("rise"), path: fields.path ?? "/" };

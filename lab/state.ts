@@ -11,7 +11,13 @@ import { ProcRef } from "./sys";
 export const STATE_VERSION = 1;
 
 /** A docker_network: a bridge inside the switch namespace. */
-export interface NetworkState { name: string; internal: boolean; bridge: string; subnet: string; prefix: string }
+export interface NetworkState {
+  name: string;
+  internal: boolean;
+  bridge: string;
+  subnet: string;
+  prefix: string;
+}
 
 /** A published port: the forwarder process and the ports it joins. */
 export type ForwarderState = ProcRef & { external: number; internal: number };
@@ -50,6 +56,8 @@ export interface LabState {
   containers: Record<string, ContainerState>;
   plan: LabPlan;
   portOffset: number;
+  /** DNS answers for running containers only (LabOptions.dnsRunningOnly); absent in older state files: false. */
+  dnsRunningOnly?: boolean;
 }
 
 /** `<stateDir>/state.json`. */

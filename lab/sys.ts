@@ -1,8 +1,14 @@
 /** Small process and command helpers: every wait is bounded in count and time. */
 import { spawnSync, SpawnSyncOptions } from "child_process";
 import { readFileSync } from "fs";
+import { constants as osConstants } from "os";
 
-export interface CmdResult { status: number | null; stdout: string; stderr: string; signal: NodeJS.Signals | null }
+export interface CmdResult {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+  signal: NodeJS.Signals | null;
+}
 
 /** Runs a command synchronously (bounded by `timeoutMs`); throws on a non-zero exit unless `check` is false. */
 export function sh(cmd: string, args: string[], opts: { check?: boolean; timeoutMs?: number; input?: string; env?: NodeJS.ProcessEnv } = {}): CmdResult {
@@ -17,7 +23,10 @@ export function sh(cmd: string, args: string[], opts: { check?: boolean; timeout
 }
 
 /** A process identity that survives PID reuse: the PID plus its start time (clock ticks since boot). */
-export interface ProcRef { pid: number; start: string }
+export interface ProcRef {
+  pid: number;
+  start: string;
+}
 
 export function procStat(pid: number): { state: string; start: string; ppid: number } | undefined {
   try {
@@ -48,6 +57,22 @@ export function signalRef(ref: ProcRef | undefined, signal: NodeJS.Signals): boo
   try {
     process.kill(ref!.pid, signal);
     return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * True once the recorded process has a handler for `signal` (SigCgt in
+ * /proc/PID/status). Before that, a signal whose default is to terminate (SIGHUP)
+ * kills it: e.g. a dnsmasq still being exec'd by `ip netns exec`.
+ */
+export function catchesSignal(ref: ProcRef | undefined, signal: NodeJS.Signals): boolean {
+  if (!alive(ref)) return false;
+  const number = osConstants.signals[signal];
+  try {
+    const m = /^SigCgt:\s*([0-9a-f]+)$/m.exec(readFileSync(`/proc/${ref!.pid}/status`, "utf8"));
+    return !!m && ((BigInt(`0x${m[1]}`) >> BigInt(number - 1)) & 1n) === 1n;
   } catch {
     return false;
   }

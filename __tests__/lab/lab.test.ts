@@ -23,10 +23,13 @@ import { backendServers, haproxyStats, sql, sqlText, stackOf, watchServerStatus 
 import { Lab } from "../../lab/runner";
 import { StackFacts } from "../../lab/stack";
 import { sleep, waitUntil } from "../../lab/sys";
+import { takeLabTurn } from "./take-turns";
 
 const INSTANCE = "t";
 const STATE_DIR = join(tmpdir(), `hwl-lab-${INSTANCE}`);
 const PORT_OFFSET = Number(process.env.LAB_PORT_OFFSET ?? 0);
+/** How long this file waits for starts.test.ts to finish when jest runs them in parallel (take-turns.ts). */
+const TURN_WAIT_MS = 420_000;
 
 const unavailable = (() => {
   const r = checkPrereqs(["haproxy:2.6", "nginx:1.22", "mariadb:10.11", "node:20-bookworm-slim"]);
@@ -40,6 +43,7 @@ describeLab("the lab: the synthesized local Docker stack, run for real", () => {
   let lab: Lab;
   let stack: StackFacts;
   let outdir: string;
+  let releaseTurn: (() => void) | undefined;
   let url: string;
   let lb: string;
   let webNodes: string[];
@@ -53,6 +57,9 @@ describeLab("the lab: the synthesized local Docker stack, run for real", () => {
   const t = (name: string, started: number) => (timings[name] = Date.now() - started);
 
   beforeAll(async () => {
+    const turn = await takeLabTurn("lab.test.ts", TURN_WAIT_MS);
+    releaseTurn = turn.release;
+    timings["waited for the other lab file"] = turn.waitedMs;
     const started = Date.now();
     if (!existsSync(join(__dirname, "..", "..", "dist", "app", "server.js"))) {
       throw new Error("dist/app/server.js is missing: run `npm run build` first (npm test does)");
@@ -67,7 +74,9 @@ describeLab("the lab: the synthesized local Docker stack, run for real", () => {
 
     lab = new Lab({ instance: INSTANCE, stateDir: STATE_DIR, portOffset: PORT_OFFSET, log: () => undefined });
     if (lab.state && lab.isRunning() && !lab.isStale()) {
-      throw new Error(`another lab test run is active (state ${lab.stateFile}); if it is a leftover, remove it with \`npm run lab -- down --instance ${INSTANCE} --state-dir ${STATE_DIR}\``);
+      throw new Error(
+        `another lab test run is active (state ${lab.stateFile}); if it is a leftover, remove it with \`npm run lab -- down --instance ${INSTANCE} --state-dir ${STATE_DIR}\``,
+      );
     }
     await lab.up(join(outdir, "stacks", "local", "cdk.tf.json"), { owner: process.pid, healthTimeoutMs: 150_000 });
     url = lab.entryUrl();
@@ -77,12 +86,18 @@ describeLab("the lab: the synthesized local Docker stack, run for real", () => {
     apps = stack.hostnames("app");
     ({ primary, replicas, writerAddress } = stack.database());
     database = stack.app(apps[0]).databaseName;
-    expect({ lb, webNodes: webNodes.length, apps: apps.length, primary, replicas: replicas.length }).toEqual({ lb: "lb-1", webNodes: 2, apps: 2, primary: "db-primary", replicas: 1 });
+    expect({ lb, webNodes: webNodes.length, apps: apps.length, primary, replicas: replicas.length }).toEqual({
+      lb: "lb-1",
+      webNodes: 2,
+      apps: 2,
+      primary: "db-primary",
+      replicas: 1,
+    });
     // Every app writes to the writer's movable address, which is an alias of the primary on each of its networks.
     expect(apps.map((a) => stack.app(a).writerHost)).toEqual(apps.map(() => writerAddress));
     expect(lab.container(primary).spec.networks.map((n) => n.aliases.includes(writerAddress))).toEqual(lab.container(primary).spec.networks.map(() => true));
     t("bring-up (synth + up + healthy)", started);
-  }, 240_000);
+  }, TURN_WAIT_MS + 240_000);
 
   afterAll(async () => {
     const started = Date.now();
@@ -90,6 +105,7 @@ describeLab("the lab: the synthesized local Docker stack, run for real", () => {
       if (lab) await lab.down();
     } finally {
       if (outdir) rmSync(outdir, { recursive: true, force: true });
+      releaseTurn?.();
     }
     t("teardown", started);
     console.log(`lab timings (ms): ${JSON.stringify(timings)}`);
@@ -138,7 +154,11 @@ describeLab("the lab: the synthesized local Docker stack, run for real", () => {
       ids.push(id);
       expect(sql(lab, primary, `SELECT name FROM ${database}.items WHERE id = ${id}`)).toEqual([[name]]);
       for (const replica of replicas) {
-        const ms = await waitUntil(`row ${id} on ${replica}`, () => sql(lab, replica, `SELECT COUNT(*) FROM ${database}.items WHERE id = ${id}`)[0][0] === "1", { timeoutMs: 1000, intervalMs: 10 });
+        const ms = await waitUntil(
+          `row ${id} on ${replica}`,
+          () => sql(lab, replica, `SELECT COUNT(*) FROM ${database}.items WHERE id = ${id}`)[0][0] === "1",
+          { timeoutMs: 1000, intervalMs: 10 },
+        );
         lags.push(Math.max(ms, Date.now() - written));
       }
     }
@@ -168,16 +188,20 @@ describeLab("the lab: the synthesized local Docker stack, run for real", () => {
     const be0 = await backend();
     let killedAt = 0;
     let downAfterMs = NaN;
-    const { summary, during } = await fixedRate(`${url}/api/items`, { rate: 80, durationMs: interMs * fall + 4000, timeoutMs: 10_000, headers: ["x-web-node"] }, async (elapsed) => {
-      const watch = watchServerStatus(lab, lb, webNode, "DOWN", interMs * fall + 8000);
-      await watch.ready;
-      await sleep(1000);
-      killedAt = elapsed();
-      const killed = Date.now();
-      await lab.kill(kill);
-      downAfterMs = (await watch.seenAt) - killed;
-      return downAfterMs;
-    });
+    const { summary, during } = await fixedRate(
+      `${url}/api/items`,
+      { rate: 80, durationMs: interMs * fall + 4000, timeoutMs: 10_000, headers: ["x-web-node"] },
+      async (elapsed) => {
+        const watch = watchServerStatus(lab, lb, webNode, "DOWN", interMs * fall + 8000);
+        await watch.ready;
+        await sleep(1000);
+        killedAt = elapsed();
+        const killed = Date.now();
+        await lab.kill(kill);
+        downAfterMs = (await watch.seenAt) - killed;
+        return downAfterMs;
+      },
+    );
     const fe1 = await frontend();
     const be1 = await backend();
     const reconcile = {
@@ -186,8 +210,10 @@ describeLab("the lab: the synthesized local Docker stack, run for real", () => {
       retries: Number(be1.wretr) - Number(be0.wretr),
       redispatches: Number(be1.wredis) - Number(be0.wredis),
     };
-    console.log(`kill ${kill} at ${Math.round(killedAt)} ms: ${summary.sent} GETs at 80/s, ${summary.ok} ok, failures ${JSON.stringify(summary.failures.slice(0, 5))}; ` +
-      `${webNode} DOWN after ${during} ms (inter ${interMs} ms x fall ${fall} = ${interMs * fall} ms); HAProxy ${JSON.stringify(reconcile)}; served ${JSON.stringify(summary.byHeader["x-web-node"])}`);
+    console.log(
+      `kill ${kill} at ${Math.round(killedAt)} ms: ${summary.sent} GETs at 80/s, ${summary.ok} ok, failures ${JSON.stringify(summary.failures.slice(0, 5))}; ` +
+        `${webNode} DOWN after ${during} ms (inter ${interMs} ms x fall ${fall} = ${interMs * fall} ms); HAProxy ${JSON.stringify(reconcile)}; served ${JSON.stringify(summary.byHeader["x-web-node"])}`,
+    );
     expect(summary.sent).toBeGreaterThan(0.9 * 80 * ((interMs * fall + 4000) / 1000));
     expect(summary.errors).toBe(0);
     expect(summary.non2xx).toBe(0);
@@ -238,7 +264,9 @@ describeLab("the lab: the synthesized local Docker stack, run for real", () => {
         written.push((JSON.parse(w.body) as { id: number }).id);
       }
     });
-    console.log(`replica killed: ${summary.sent} GETs at 60/s, ${summary.ok} ok, served by ${JSON.stringify(summary.byHeader["x-db-role"])}, failures ${JSON.stringify(summary.failures.slice(0, 5))}`);
+    console.log(
+      `replica killed: ${summary.sent} GETs at 60/s, ${summary.ok} ok, served by ${JSON.stringify(summary.byHeader["x-db-role"])}, failures ${JSON.stringify(summary.failures.slice(0, 5))}`,
+    );
     expect(summary.errors + summary.non2xx).toBe(0);
     expect(summary.byHeader["x-db-role"].primary).toBeGreaterThan(0);
 
@@ -246,15 +274,23 @@ describeLab("the lab: the synthesized local Docker stack, run for real", () => {
     await lab.startContainer(replica);
     await lab.waitHealthy([replica], 120_000);
     const primaryPos = sql(lab, primary, "SELECT @@gtid_binlog_pos")[0][0];
-    const caughtUpMs = await waitUntil(`${replica} to reach GTID ${primaryPos}`, () => sql(lab, replica, "SELECT @@gtid_slave_pos")[0]?.[0] === primaryPos, { timeoutMs: 20_000, intervalMs: 100 });
+    const caughtUpMs = await waitUntil(`${replica} to reach GTID ${primaryPos}`, () => sql(lab, replica, "SELECT @@gtid_slave_pos")[0]?.[0] === primaryPos, {
+      timeoutMs: 20_000,
+      intervalMs: 100,
+    });
     const status = sqlText(lab, replica, "SHOW SLAVE STATUS\\G");
     expect(status).toMatch(/Slave_IO_Running: Yes/);
     expect(status).toMatch(/Slave_SQL_Running: Yes/);
     expect(status).toMatch(/Using_Gtid: Slave_Pos/);
     expect(sql(lab, replica, `SELECT COUNT(*) FROM ${database}.items WHERE id IN (${written.join(",")})`)[0][0]).toBe(String(written.length));
     // The app's circuit breaker closes again: reads come from the replica.
-    const backMs = await waitUntil("reads served by the replica again", async () => (await request(`${url}/api/items`)).headers["x-db-role"] === "replica", { timeoutMs: 15_000, intervalMs: 250 });
-    console.log(`replica restarted: healthy + caught up to ${primaryPos} ${Date.now() - restarted - backMs} ms after start, serving reads again after ${backMs} ms more (caught up ${caughtUpMs} ms after healthy)`);
+    const backMs = await waitUntil("reads served by the replica again", async () => (await request(`${url}/api/items`)).headers["x-db-role"] === "replica", {
+      timeoutMs: 15_000,
+      intervalMs: 250,
+    });
+    console.log(
+      `replica restarted: healthy + caught up to ${primaryPos} ${Date.now() - restarted - backMs} ms after start, serving reads again after ${backMs} ms more (caught up ${caughtUpMs} ms after healthy)`,
+    );
     t("4 replica failure", started);
   }, 120_000);
 
@@ -304,20 +340,29 @@ describeLab("the lab: the synthesized local Docker stack, run for real", () => {
     // Replication resumes: a new write through the load balancer reaches every replica.
     let fresh: { status: number; body: string } = { status: 0, body: "" };
     let appRetries = 0;
-    await waitUntil("a write through the load balancer after the primary restart", async () => {
-      fresh = await request(`${url}/api/items`, { method: "POST", body: { name: "after-primary-restart" } });
-      if (fresh.status !== 201) appRetries++;
-      return fresh.status === 201;
-    }, { timeoutMs: 15_000, intervalMs: 250 });
+    await waitUntil(
+      "a write through the load balancer after the primary restart",
+      async () => {
+        fresh = await request(`${url}/api/items`, { method: "POST", body: { name: "after-primary-restart" } });
+        if (fresh.status !== 201) appRetries++;
+        return fresh.status === 201;
+      },
+      { timeoutMs: 15_000, intervalMs: 250 },
+    );
     const freshId = (JSON.parse(fresh.body) as { id: number }).id;
     for (const replica of replicas) {
-      await waitUntil(`row ${freshId} on ${replica}`, () => sql(lab, replica, `SELECT COUNT(*) FROM ${database}.items WHERE id = ${freshId}`)[0][0] === "1", { timeoutMs: 15_000, intervalMs: 100 });
+      await waitUntil(`row ${freshId} on ${replica}`, () => sql(lab, replica, `SELECT COUNT(*) FROM ${database}.items WHERE id = ${freshId}`)[0][0] === "1", {
+        timeoutMs: 15_000,
+        intervalMs: 100,
+      });
       const status = sqlText(lab, replica, "SHOW SLAVE STATUS\\G");
       expect(status).toMatch(/Slave_IO_Running: Yes/);
       expect(status).toMatch(/Slave_SQL_Running: Yes/);
       expect(sql(lab, replica, "SELECT @@gtid_slave_pos")[0][0]).toBe(sql(lab, primary, "SELECT @@gtid_binlog_pos")[0][0]);
     }
-    console.log(`primary crash: reads while it was down ${duringOutage.ok}/40 ok ${JSON.stringify(duringOutage.failures)}; ${committed.length} committed rows all present, ${failedWrites} writes refused while it was down; healthy ${healthyMs} ms after start; first write after restart needed ${appRetries} retries`);
+    console.log(
+      `primary crash: reads while it was down ${duringOutage.ok}/40 ok ${JSON.stringify(duringOutage.failures)}; ${committed.length} committed rows all present, ${failedWrites} writes refused while it was down; healthy ${healthyMs} ms after start; first write after restart needed ${appRetries} retries`,
+    );
     t("5 durability", started);
   }, 120_000);
 });

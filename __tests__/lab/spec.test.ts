@@ -61,18 +61,32 @@ describe("lab/spec: reading cdk.tf.json", () => {
   });
 
   test.each([
-    ["an unescaped shell expansion", { upload: [{ file: "/s.sh", content: 'x="${1:-}"' }] }, "$.resource.docker_container.web_E.upload[0].content: cannot resolve Terraform expression ${1:-}"],
+    [
+      "an unescaped shell expansion",
+      { upload: [{ file: "/s.sh", content: 'x="${1:-}"' }] },
+      "$.resource.docker_container.web_E.upload[0].content: cannot resolve Terraform expression ${1:-}",
+    ],
     ["a variable", { env: ["A=${var.secret}"] }, "$.resource.docker_container.web_E.env[0]: cannot resolve Terraform expression ${var.secret}"],
-    ["an unknown attribute of a known resource", { env: ["A=${random_password.pw_D.id}"] }, "env[0]: cannot resolve Terraform expression ${random_password.pw_D.id}"],
+    [
+      "an unknown attribute of a known resource",
+      { env: ["A=${random_password.pw_D.id}"] },
+      "env[0]: cannot resolve Terraform expression ${random_password.pw_D.id}",
+    ],
     ["a reference to another stack's resource", { env: ["A=${random_password.other.result}"] }, "env[0]: cannot resolve"],
     ["a template directive", { command: ["%{ if true }x%{ endif }"] }, "command[0]: cannot resolve Terraform template directive %{ if true }"],
-    ["an attribute the lab does not emulate", { privileged: true }, "$.resource.docker_container.web_E.privileged: the lab does not emulate this container attribute"],
+    [
+      "an attribute the lab does not emulate",
+      { privileged: true },
+      "$.resource.docker_container.web_E.privileged: the lab does not emulate this container attribute",
+    ],
   ])("fails loudly with the JSON path on %s", (_what, patch, message) => {
     expect(() => planFromJson(stack(patch) as never, "/tmp/stack", "/tmp/stack/cdk.tf.json", {})).toThrow(message);
   });
 
   test("refuses resource types it cannot create", () => {
-    expect(() => planFromJson(stack({}, { docker_service: { s: { name: "x" } } }) as never, "/tmp/stack")).toThrow('$.resource.docker_service: the lab does not know how to create "docker_service" resources');
+    expect(() => planFromJson(stack({}, { docker_service: { s: { name: "x" } } }) as never, "/tmp/stack")).toThrow(
+      '$.resource.docker_service: the lab does not know how to create "docker_service" resources',
+    );
   });
 
   test("starts containers in depends_on order", () => {
@@ -105,18 +119,41 @@ function labelledStack(patch: Record<string, Record<string, string>> = {}) {
     "lb-1": { role: "load-balancer", host: "lb-1", "listen-port": "80", "stats-port": "8404", "health-check": "inter=2000 fall=3 rise=2 path=/health" },
     "web-1": { role: "web", host: "web-1", "listen-port": "80", "status-port": "8081" },
     "web-1-app": { role: "app", host: "web-1", "listen-port": "3000" },
-    "db-primary": { role: "database", host: "db-primary", engine: "mariadb", "engine-version": "10.11", "db-role": "primary", cluster: "db", addresses: "db-writer", "listen-port": "3306" },
-    "db-replica-1": { role: "database", host: "db-replica-1", engine: "mariadb", "engine-version": "10.11", "db-role": "replica", cluster: "db", "listen-port": "3306" },
+    "db-primary": {
+      role: "database",
+      host: "db-primary",
+      engine: "mariadb",
+      "engine-version": "10.11",
+      "db-role": "primary",
+      cluster: "db",
+      addresses: "db-writer",
+      "listen-port": "3306",
+    },
+    "db-replica-1": {
+      role: "database",
+      host: "db-replica-1",
+      engine: "mariadb",
+      "engine-version": "10.11",
+      "db-role": "replica",
+      cluster: "db",
+      "listen-port": "3306",
+    },
   };
   for (const [host, labels] of Object.entries(patch)) {
     facts[host] = { ...facts[host], ...labels };
     for (const [k, v] of Object.entries(labels)) if (v === "") delete facts[host][k];
   }
   const s = stack();
-  s.resource.docker_container = Object.fromEntries(Object.entries(facts).map(([host, labels]) => [
-    `c_${host}`,
-    labelled(host, labels, host === "web-1-app" ? { env: ["PORT=3000", "DB_WRITER_HOST=db-writer:3306", "DB_READER_HOSTS=db-replica-1:3306", "DB_NAME=appdb"] } : {}),
-  ]));
+  s.resource.docker_container = Object.fromEntries(
+    Object.entries(facts).map(([host, labels]) => [
+      `c_${host}`,
+      labelled(
+        host,
+        labels,
+        host === "web-1-app" ? { env: ["PORT=3000", "DB_WRITER_HOST=db-writer:3306", "DB_READER_HOSTS=db-replica-1:3306", "DB_NAME=appdb"] } : {},
+      ),
+    ]),
+  );
   return new StackFacts(planFromJson(s as never, "/tmp/stack"));
 }
 
@@ -125,14 +162,26 @@ describe("lab/stack: facts from the containers' labels", () => {
     const stack = labelledStack();
     const primary = stack.container("db-primary");
     expect(primary.labels).toMatchObject({ "ha-web.role": "database", "ha-web.db-role": "primary", "ha-web.addresses": "db-writer" });
-    expect(containerFacts(stack.container("web-1-app"))).toMatchObject({ name: "haweb-web-1-app", role: "app", host: "web-1", facts: { "listen-port": "3000" } });
+    expect(containerFacts(stack.container("web-1-app"))).toMatchObject({
+      name: "haweb-web-1-app",
+      role: "app",
+      host: "web-1",
+      facts: { "listen-port": "3000" },
+    });
     expect(stack.hostnames("load-balancer")).toEqual(["lb-1"]);
     expect(stack.hostnames("web")).toEqual(["web-1"]);
     expect(stack.appOf("web-1")).toBe("web-1-app");
     expect(stack.loadBalancer("lb-1")).toEqual({ hostname: "lb-1", statsPort: 8404, check: { interMs: 2000, fall: 3, rise: 2, path: "/health" } });
     const db = stack.database();
     expect({ ...db, dialect: db.dialect.client }).toEqual({
-      cluster: "db", engine: "mariadb", version: "10.11", dialect: "mariadb", primary: "db-primary", replicas: ["db-replica-1"], writerAddress: "db-writer", port: 3306,
+      cluster: "db",
+      engine: "mariadb",
+      version: "10.11",
+      dialect: "mariadb",
+      primary: "db-primary",
+      replicas: ["db-replica-1"],
+      writerAddress: "db-writer",
+      port: 3306,
     });
     expect(stack.app()).toMatchObject({ hostname: "web-1-app", host: "web-1", databaseName: "appdb", writerHost: "db-writer", readerHosts: ["db-replica-1"] });
     expect(stack.roles()).toMatchObject({ "haweb-lb-1": "load balancer", "haweb-db-replica-1": "database replica (mariadb 10.11)" });
@@ -143,14 +192,48 @@ describe("lab/stack: facts from the containers' labels", () => {
   });
 
   test.each([
-    ["no stats port", { "lb-1": { "stats-port": "" } }, (s: StackFacts) => s.loadBalancer("lb-1"),
-      'haweb-lb-1 ($.resource.docker_container.c_lb-1.labels): the label "ha-web.stats-port" is missing; the lab needs it to read HAProxy\'s stats'],
-    ["no check timing", { "lb-1": { "health-check": "" } }, (s: StackFacts) => s.loadBalancer("lb-1"), 'the label "ha-web.health-check" is missing; the lab needs it for HAProxy\'s check timing'],
-    ["a malformed check timing", { "lb-1": { "health-check": "inter=2s fall=3 rise=2" } }, (s: StackFacts) => s.loadBalancer("lb-1"), 'the label "ha-web.health-check" is "inter=2s fall=3 rise=2": inter= must be a positive integer'],
-    ["no engine", { "db-primary": { engine: "" } }, (s: StackFacts) => s.database(), 'haweb-db-primary ($.resource.docker_container.c_db-primary.labels): the label "ha-web.engine" is missing; the lab needs it to pick the database client'],
-    ["an unknown engine", { "db-replica-1": { engine: "postgres" } }, (s: StackFacts) => s.dialect("db-replica-1"), 'the label "ha-web.engine" is "postgres", not one of mariadb, mysql'],
-    ["no primary", { "db-primary": { "db-role": "replica" } }, (s: StackFacts) => s.database(), 'database cluster "db": 0 containers labelled ha-web.db-role=primary, expected exactly one'],
-    ["no role", { "web-1-app": { role: "" } }, (s: StackFacts) => s.app("web-1-app"), 'haweb-web-1-app ($.resource.docker_container.c_web-1-app.labels): the label "ha-web.role" is missing'],
+    [
+      "no stats port",
+      { "lb-1": { "stats-port": "" } },
+      (s: StackFacts) => s.loadBalancer("lb-1"),
+      'haweb-lb-1 ($.resource.docker_container.c_lb-1.labels): the label "ha-web.stats-port" is missing; the lab needs it to read HAProxy\'s stats',
+    ],
+    [
+      "no check timing",
+      { "lb-1": { "health-check": "" } },
+      (s: StackFacts) => s.loadBalancer("lb-1"),
+      'the label "ha-web.health-check" is missing; the lab needs it for HAProxy\'s check timing',
+    ],
+    [
+      "a malformed check timing",
+      { "lb-1": { "health-check": "inter=2s fall=3 rise=2" } },
+      (s: StackFacts) => s.loadBalancer("lb-1"),
+      'the label "ha-web.health-check" is "inter=2s fall=3 rise=2": inter= must be a positive integer',
+    ],
+    [
+      "no engine",
+      { "db-primary": { engine: "" } },
+      (s: StackFacts) => s.database(),
+      'haweb-db-primary ($.resource.docker_container.c_db-primary.labels): the label "ha-web.engine" is missing; the lab needs it to pick the database client',
+    ],
+    [
+      "an unknown engine",
+      { "db-replica-1": { engine: "postgres" } },
+      (s: StackFacts) => s.dialect("db-replica-1"),
+      'the label "ha-web.engine" is "postgres", not one of mariadb, mysql',
+    ],
+    [
+      "no primary",
+      { "db-primary": { "db-role": "replica" } },
+      (s: StackFacts) => s.database(),
+      'database cluster "db": 0 containers labelled ha-web.db-role=primary, expected exactly one',
+    ],
+    [
+      "no role",
+      { "web-1-app": { role: "" } },
+      (s: StackFacts) => s.app("web-1-app"),
+      'haweb-web-1-app ($.resource.docker_container.c_web-1-app.labels): the label "ha-web.role" is missing',
+    ],
     ["the wrong role", {}, (s: StackFacts) => s.loadBalancer("web-1"), "haweb-web-1 is labelled ha-web.role=web, not load-balancer"],
   ])("a stack with %s fails with the container, the label and what it is for", (_what, patch, probe, message) => {
     expect(() => probe(labelledStack(patch))).toThrow(message);
@@ -177,7 +260,12 @@ describe("lab/stack: facts from the containers' labels", () => {
     const [lb] = stack.hostnames("load-balancer");
     expect(stack.loadBalancer(lb).check).toEqual({ interMs: 2000, fall: 3, rise: 2, path: expect.any(String) });
     const db = stack.database();
-    expect({ primary: db.primary, replicas: db.replicas, engine: db.engine, client: db.dialect.client }).toEqual({ primary: "db-primary", replicas: ["db-replica-1"], engine: "mariadb", client: "mariadb" });
+    expect({ primary: db.primary, replicas: db.replicas, engine: db.engine, client: db.dialect.client }).toEqual({
+      primary: "db-primary",
+      replicas: ["db-replica-1"],
+      engine: "mariadb",
+      client: "mariadb",
+    });
     expect(stack.hostnames("web").map((w) => stack.appOf(w))).toEqual(stack.hostnames("app"));
     // The apps write to the primary's movable address, which the lab's DNS answers with the primary.
     for (const a of stack.hostnames("app")) expect(stack.app(a).writerHost).toBe(db.writerAddress);

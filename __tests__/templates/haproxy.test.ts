@@ -61,6 +61,10 @@ describe("renderHaproxyConfig", () => {
     expect(custom).not.toContain("resolvers system");
   });
 
+  test("a graceful stop does not cut an idle keep-alive client's next request", () => {
+    expect(renderHaproxyConfig(base)).toContain("    option idle-close-on-response\n");
+  });
+
   test.each([
     [{ servers: [] }, /at least one web node/],
     [{ httpPort: 70000 }, /httpPort 70000 is outside 1-65535/],

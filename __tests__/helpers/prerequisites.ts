@@ -35,6 +35,8 @@ export const PREREQUISITES: readonly Prerequisite[] = [
   { binary: "systemd-analyze", package: "systemd", usedBy: "`systemd-analyze verify` on the AWS systemd units" },
   { binary: "python3", package: "python3", usedBy: "parsing the cloud-init YAML with PyYAML" },
   { binary: "python3", check: ["-c", "import yaml"], package: "python3-yaml", usedBy: "parsing the cloud-init YAML with PyYAML (`import yaml`)" },
+  { binary: "wget", package: "wget", usedBy: "the HTTP health probe's wget path (templates/healthcheck test)" },
+  { binary: "curl", package: "curl", usedBy: "the HTTP health probe's curl path (templates/healthcheck test)" },
   // Namespaces and mounts: the database test's sandbox and every lab container.
   { binary: "ip", package: "iproute2", usedBy: "network namespaces (tests and lab)" },
   { binary: "sysctl", package: "procps", usedBy: "the lab's per-namespace sysctls" },

@@ -12,8 +12,7 @@
  * (CI=true) a missing prerequisite fails the suite; elsewhere it skips with the
  * reason printed.
  */
-import { App } from "cdktf";
-import { existsSync, mkdtempSync, rmSync } from "fs";
+import { existsSync } from "fs";
 import { tmpdir } from "os";
 import { join } from "path";
 import { listNetns } from "../../lab/host";
@@ -23,6 +22,7 @@ import { backendServers, haproxyStats, sql, sqlText, stackOf, watchServerStatus 
 import { Lab } from "../../lab/runner";
 import { StackFacts } from "../../lab/stack";
 import { sleep, waitUntil } from "../../lab/sys";
+import { bringUpLocalStack, tearDown } from "./bring-up";
 import { takeLabTurn } from "./take-turns";
 
 const INSTANCE = "t";
@@ -61,24 +61,9 @@ describeLab("the lab: the synthesized local Docker stack, run for real", () => {
     releaseTurn = turn.release;
     timings["waited for the other lab file"] = turn.waitedMs;
     const started = Date.now();
-    if (!existsSync(join(__dirname, "..", "..", "dist", "app", "server.js"))) {
-      throw new Error("dist/app/server.js is missing: run `npm run build` first (npm test does)");
-    }
-    // Synthesize exactly what `cdktf synth` writes for the `local` stack: cdk.tf.json plus its assets.
-    outdir = mkdtempSync(join(tmpdir(), "hwl-synth-"));
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const { LocalStack } = require("../../main") as typeof import("../../main");
-    const app = new App({ outdir });
-    new LocalStack(app, "local");
-    app.synth();
-
-    lab = new Lab({ instance: INSTANCE, stateDir: STATE_DIR, portOffset: PORT_OFFSET, log: () => undefined });
-    if (lab.state && lab.isRunning() && !lab.isStale()) {
-      throw new Error(
-        `another lab test run is active (state ${lab.stateFile}); if it is a leftover, remove it with \`npm run lab -- down --instance ${INSTANCE} --state-dir ${STATE_DIR}\``,
-      );
-    }
-    await lab.up(join(outdir, "stacks", "local", "cdk.tf.json"), { owner: process.pid, healthTimeoutMs: 150_000 });
+    lab = await bringUpLocalStack({ instance: INSTANCE, stateDir: STATE_DIR, portOffset: PORT_OFFSET, log: () => undefined }, (dir) => {
+      outdir = dir;
+    });
     url = lab.entryUrl();
     stack = stackOf(lab);
     [lb] = stack.hostnames("load-balancer");
@@ -102,9 +87,8 @@ describeLab("the lab: the synthesized local Docker stack, run for real", () => {
   afterAll(async () => {
     const started = Date.now();
     try {
-      if (lab) await lab.down();
+      await tearDown(lab, outdir);
     } finally {
-      if (outdir) rmSync(outdir, { recursive: true, force: true });
       releaseTurn?.();
     }
     t("teardown", started);

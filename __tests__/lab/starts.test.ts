@@ -22,8 +22,7 @@
  *
  * Needs root and scripts/install-test-deps.sh's packages, like lab.test.ts.
  */
-import { App } from "cdktf";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from "fs";
 import { tmpdir } from "os";
 import { join } from "path";
 import { listNetns } from "../../lab/host";
@@ -33,6 +32,7 @@ import { backendServers, haproxyStats, lookupFrom, sql, sqlText, stackOf } from 
 import { Lab, StopResult } from "../../lab/runner";
 import { StackFacts } from "../../lab/stack";
 import { childPids, sleep, waitUntil } from "../../lab/sys";
+import { bringUpLocalStack, tearDown } from "./bring-up";
 import { takeLabTurn } from "./take-turns";
 
 const INSTANCE = "s";
@@ -137,23 +137,10 @@ describeLab("the lab: starts that survive the real world", () => {
     releaseTurn = turn.release;
     timings["waited for the other lab file"] = turn.waitedMs;
     const started = Date.now();
-    if (!existsSync(join(__dirname, "..", "..", "dist", "app", "server.js"))) {
-      throw new Error("dist/app/server.js is missing: run `npm run build` first (npm test does)");
-    }
-    outdir = mkdtempSync(join(tmpdir(), "hwl-synth-"));
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const { LocalStack } = require("../../main") as typeof import("../../main");
-    const app = new App({ outdir });
-    new LocalStack(app, "local");
-    app.synth();
-
-    lab = new Lab({ instance: INSTANCE, stateDir: STATE_DIR, portOffset: PORT_OFFSET, dnsRunningOnly: true, log: () => undefined });
-    if (lab.state && lab.isRunning() && !lab.isStale()) {
-      throw new Error(
-        `another run of this file is active (state ${lab.stateFile}); if it is a leftover, remove it with \`npm run lab -- down --instance ${INSTANCE} --state-dir ${STATE_DIR}\``,
-      );
-    }
-    await lab.up(join(outdir, "stacks", "local", "cdk.tf.json"), { owner: process.pid, healthTimeoutMs: 150_000 });
+    // dnsRunningOnly: a stopped container's names stop resolving, as on Docker (scenario 1 needs it).
+    lab = await bringUpLocalStack({ instance: INSTANCE, stateDir: STATE_DIR, portOffset: PORT_OFFSET, dnsRunningOnly: true, log: () => undefined }, (dir) => {
+      outdir = dir;
+    });
     url = lab.entryUrl();
     stack = stackOf(lab);
     [lb] = stack.hostnames("load-balancer");
@@ -167,9 +154,8 @@ describeLab("the lab: starts that survive the real world", () => {
   afterAll(async () => {
     const started = Date.now();
     try {
-      if (lab) await lab.down();
+      await tearDown(lab, outdir);
     } finally {
-      if (outdir) rmSync(outdir, { recursive: true, force: true });
       releaseTurn?.();
     }
     t("teardown", started);

@@ -1,0 +1,44 @@
+/**
+ * What every end-to-end lab file does first: synthesize the `local` stack
+ * exactly as `cdktf synth` writes it (cdk.tf.json plus its assets) into a temp
+ * outdir, and bring it up in a lab of its own. One place, so the files cannot
+ * drift apart in how they prepare the stack they test.
+ */
+import { App } from "cdktf";
+import { existsSync, mkdtempSync, rmSync } from "fs";
+import { tmpdir } from "os";
+import { join } from "path";
+import { Lab, LabOptions } from "../../lab/runner";
+
+/** Synthesizes the `local` example stack, then `lab.up` on it; refuses to run over another live run of the same instance. */
+export async function bringUpLocalStack(options: LabOptions & { instance: string; stateDir: string }, onOutdir: (outdir: string) => void): Promise<Lab> {
+  if (!existsSync(join(__dirname, "..", "..", "dist", "app", "server.js"))) {
+    throw new Error("dist/app/server.js is missing: run `npm run build` first (npm test does)");
+  }
+  const outdir = mkdtempSync(join(tmpdir(), "hwl-synth-"));
+  // Registered before anything can fail, so afterAll removes it whatever happens next.
+  onOutdir(outdir);
+  // Loaded lazily: only when the lab can run at all.
+  const { LocalStack } = require("../../main") as typeof import("../../main");
+  const app = new App({ outdir });
+  new LocalStack(app, "local");
+  app.synth();
+
+  const lab = new Lab(options);
+  if (lab.state && lab.isRunning() && !lab.isStale()) {
+    throw new Error(
+      `another run of instance "${options.instance}" is active (state ${lab.stateFile}); if it is a leftover, remove it with \`npm run lab -- down --instance ${options.instance} --state-dir ${options.stateDir}\``,
+    );
+  }
+  await lab.up(join(outdir, "stacks", "local", "cdk.tf.json"), { owner: process.pid, healthTimeoutMs: 150_000 });
+  return lab;
+}
+
+/** Takes the lab down and removes the synth outdir, in that order, whatever failed before. */
+export async function tearDown(lab: Lab | undefined, outdir: string | undefined): Promise<void> {
+  try {
+    if (lab) await lab.down();
+  } finally {
+    if (outdir) rmSync(outdir, { recursive: true, force: true });
+  }
+}

@@ -104,7 +104,10 @@ describe("healthcheck-http.sh", () => {
   for (const variant of variants) {
     const available = variant.tools.every((t) => which(t) !== undefined);
     // In CI a missing tool is an error, never a skip (scripts/install-test-deps.sh installs them all).
-    if (!available && process.env.CI) throw new Error(`${variant.tools.join(", ")} not on this machine: the probe "${variant.name}" must be tested in CI; install it with scripts/install-test-deps.sh`);
+    if (!available && process.env.CI)
+      throw new Error(
+        `${variant.tools.join(", ")} not on this machine: the probe "${variant.name}" must be tested in CI; install it with scripts/install-test-deps.sh`,
+      );
     const maybe = available ? describe : describe.skip;
     if (!available) console.warn(`${variant.tools.join(", ")} not on this machine: skipping the probe "${variant.name}"`);
     maybe(variant.name, () => {

@@ -12,6 +12,17 @@ export interface HttpResult {
   error?: string;
 }
 
+/** Collects a response's body and hands the whole answer (or the error that cut it) to `done`. */
+function readResponse(res: http.IncomingMessage, done: (r: Omit<HttpResult, "ms">) => void): void {
+  let data = "";
+  res.setEncoding("utf8");
+  res.on("data", (d) => {
+    data += d;
+  });
+  res.on("end", () => done({ status: res.statusCode ?? 0, headers: res.headers, body: data }));
+  res.on("error", (e) => done({ status: 0, headers: {}, body: "", error: e.message }));
+}
+
 export function assertLoopback(url: string): URL {
   const u = new URL(url);
   if (!/^127\.\d+\.\d+\.\d+$/.test(u.hostname) && u.hostname !== "localhost") throw new Error(`the lab only sends traffic to 127.0.0.0/8, not ${u.hostname}`);
@@ -39,13 +50,7 @@ export function request(url: string, opts: { method?: string; body?: unknown; ti
         timeout: opts.timeoutMs ?? 5000,
         headers: body ? { "content-type": "application/json", "content-length": Buffer.byteLength(body) } : {},
       },
-      (res) => {
-        let data = "";
-        res.setEncoding("utf8");
-        res.on("data", (d) => (data += d));
-        res.on("end", () => done({ status: res.statusCode ?? 0, headers: res.headers, body: data }));
-        res.on("error", (e) => done({ status: 0, headers: {}, body: "", error: e.message }));
-      },
+      (res) => readResponse(res, done),
     );
     req.on("timeout", () => req.destroy(new Error("timeout")));
     req.on("error", (e) => done({ status: 0, headers: {}, body: "", error: e.message }));
@@ -202,13 +207,7 @@ export function twoPartRequest(
         timeout: opts.timeoutMs,
         headers: { "content-type": "application/json", "content-length": body.length, connection: "close" },
       },
-      (res) => {
-        let data = "";
-        res.setEncoding("utf8");
-        res.on("data", (d) => (data += d));
-        res.on("end", () => done({ status: res.statusCode ?? 0, headers: res.headers, body: data }));
-        res.on("error", (e) => done({ status: 0, headers: {}, body: "", error: e.message }));
-      },
+      (res) => readResponse(res, done),
     );
     req.on("timeout", () => req!.destroy(new Error("timeout")));
     req.on("error", (e) => done({ status: 0, headers: {}, body: "", error: e.message }));

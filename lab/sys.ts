@@ -103,3 +103,13 @@ export async function waitUntil(what: string, check: () => boolean | Promise<boo
 export function hasCommand(name: string): boolean {
   return spawnSync("sh", ["-c", `command -v ${name}`], { encoding: "utf8" }).status === 0;
 }
+
+/** True while a process with this PID exists (a PID of another user's process counts: EPERM). */
+export function isPidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
+}

@@ -1,6 +1,7 @@
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "fs";
 import { tmpdir } from "os";
 import { join } from "path";
+import { isPidAlive } from "../../lab/sys";
 import { hostStateOptions, RUN_DIR_PREFIX, takeHostState } from "./host-state";
 
 /**
@@ -31,15 +32,6 @@ function removeRunDirsOfDeadRuns(hostTmp: string) {
     } catch {
       continue; // being written by a run starting now, or not ours
     }
-    if (typeof pid === "number" && !isAlive(pid)) rmSync(join(hostTmp, name), { recursive: true, force: true });
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM";
+    if (typeof pid === "number" && !isPidAlive(pid)) rmSync(join(hostTmp, name), { recursive: true, force: true });
   }
 }

@@ -34,11 +34,12 @@ export async function bringUpLocalStack(options: LabOptions & { instance: string
   return lab;
 }
 
-/** Takes the lab down and removes the synth outdir, in that order, whatever failed before. */
-export async function tearDown(lab: Lab | undefined, outdir: string | undefined): Promise<void> {
+/** Takes the lab down, removes the synth outdir and gives up the file's turn (take-turns), whatever failed before. */
+export async function tearDown(lab: Lab | undefined, outdir: string | undefined, releaseTurn?: () => void): Promise<void> {
   try {
     if (lab) await lab.down();
   } finally {
     if (outdir) rmSync(outdir, { recursive: true, force: true });
+    releaseTurn?.();
   }
 }

@@ -86,11 +86,7 @@ describeLab("the lab: the synthesized local Docker stack, run for real", () => {
 
   afterAll(async () => {
     const started = Date.now();
-    try {
-      await tearDown(lab, outdir);
-    } finally {
-      releaseTurn?.();
-    }
+    await tearDown(lab, outdir, releaseTurn);
     t("teardown", started);
     console.log(`lab timings (ms): ${JSON.stringify(timings)}`);
     // Nothing of this lab is left: no namespace (bridges and veths live inside them), no state.

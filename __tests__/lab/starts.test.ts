@@ -153,11 +153,7 @@ describeLab("the lab: starts that survive the real world", () => {
 
   afterAll(async () => {
     const started = Date.now();
-    try {
-      await tearDown(lab, outdir);
-    } finally {
-      releaseTurn?.();
-    }
+    await tearDown(lab, outdir, releaseTurn);
     t("teardown", started);
     console.log(`lab start scenarios, timings (ms): ${JSON.stringify(timings)}`);
     expect(listNetns().filter((n) => n.startsWith(`hwl-${INSTANCE}-`))).toEqual([]);

@@ -15,7 +15,7 @@
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "fs";
 import { tmpdir } from "os";
 import { join } from "path";
-import { sleep } from "../../lab/sys";
+import { isPidAlive, sleep } from "../../lab/sys";
 
 const LOCK = "hwl-lab-e2e.lock";
 
@@ -24,15 +24,6 @@ function ownerOf(dir: string): number | undefined {
     return Number(readFileSync(join(dir, "owner"), "utf8"));
   } catch {
     return undefined;
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM";
   }
 }
 
@@ -54,7 +45,7 @@ export async function takeLabTurn(what: string, timeoutMs: number): Promise<{ re
     }
     const owner = ownerOf(dir);
     // No owner file yet: being created right now; after a few tries, a taker that died in between.
-    if (owner === undefined ? ++ownerless > 8 : owner === process.pid || !isAlive(owner)) {
+    if (owner === undefined ? ++ownerless > 8 : owner === process.pid || !isPidAlive(owner)) {
       rmSync(dir, { recursive: true, force: true });
       ownerless = 0;
       continue;

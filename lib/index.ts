@@ -5,7 +5,8 @@
  * renderers `cdktf-ha-web/templates`.
  */
 export * from "./interfaces";
-export { peerCode, ROLE_CODE } from "./targets/target";
+export { isSecretReference, peerCode, ROLE_CODE } from "./targets/target";
+export * from "./tls-certificate";
 export * from "./tiers/app-artifact";
 export * from "./tiers/mysql-cluster";
 export * from "./tiers/web-app-tier";
@@ -22,6 +23,9 @@ export type {
   DeployedHost,
   DeploymentTarget,
   Egress,
+  FloatingAddress,
+  FloatingAddressMember,
+  FloatingAddressRequest,
   FlowPeer,
   HealthCheck,
   HostFile,
@@ -29,8 +33,13 @@ export type {
   Ingress,
   Protocol,
   Secret,
+  SecretLocation,
+  SecretLocationKind,
+  SecretReference,
+  SecretSource,
   ServiceRole,
   ServiceSpec,
   Software,
   TargetSupport,
+  Tool,
 } from "./targets/target";

@@ -1,5 +1,5 @@
 import { PATHS } from "./paths";
-import { assertNoProblems, ConfigProblem, duplicates, isDnsLabel, isDurationMs, isHostName, isPort, MAX_DURATION_MS } from "./validate";
+import { assertNoProblems, ConfigProblem, duplicates, isAbsolutePath, isDnsLabel, isDurationMs, isHostName, isPort, MAX_DURATION_MS } from "./validate";
 
 /** Balancing algorithms HAProxy 2.6 supports that make sense for stateless web nodes. */
 export type BalanceAlgorithm = "roundrobin" | "static-rr" | "leastconn" | "first" | "source" | "random";
@@ -34,6 +34,47 @@ export interface HaproxyTimeouts {
   /** @default 2000 */ readonly checkMs?: number;
 }
 
+/**
+ * Mozilla's "intermediate" TLS profile (server side TLS guideline 5.7/6.0): TLS 1.2 and
+ * 1.3 only, forward-secret AEAD ciphers, no session tickets, the client's cipher order.
+ * https://ssl-config.mozilla.org/#server=haproxy&config=intermediate
+ */
+export const MOZILLA_INTERMEDIATE = {
+  minVersion: "TLSv1.2",
+  tls12Ciphers: [
+    "ECDHE-ECDSA-AES128-GCM-SHA256",
+    "ECDHE-RSA-AES128-GCM-SHA256",
+    "ECDHE-ECDSA-AES256-GCM-SHA384",
+    "ECDHE-RSA-AES256-GCM-SHA384",
+    "ECDHE-ECDSA-CHACHA20-POLY1305",
+    "ECDHE-RSA-CHACHA20-POLY1305",
+  ],
+  tls13Suites: ["TLS_AES_128_GCM_SHA256", "TLS_AES_256_GCM_SHA384", "TLS_CHACHA20_POLY1305_SHA256"],
+  curves: ["X25519", "prime256v1", "secp384r1"],
+} as const;
+
+/** HTTPS at the load balancer. */
+export interface HaproxyTls {
+  /**
+   * PEM file with the certificate (and its chain). The private key is in the same
+   * file or beside it as `<path>.key`, which HAProxy loads on its own.
+   */
+  readonly certificatePath: string;
+  /** Port of the HTTPS listener. @default 443 */
+  readonly httpsPort?: number;
+  /** Answer every plain-HTTP request with a 308 redirect to HTTPS (method and body kept). @default true */
+  readonly redirectHttp?: boolean;
+  /**
+   * `Strict-Transport-Security` max-age in seconds on HTTPS responses; 0 sends no
+   * HSTS header. @default 63072000 (two years, Mozilla's recommendation)
+   */
+  readonly hstsMaxAgeSeconds?: number;
+  /** Add `includeSubDomains` to the HSTS header. @default true */
+  readonly hstsIncludeSubdomains?: boolean;
+  /** Offer HTTP/2 by ALPN (`h2,http/1.1`). @default true */
+  readonly http2?: boolean;
+}
+
 export interface HaproxyConfig {
   /** Name of this load balancer node, sent back in the `X-Lb-Node` header. */
   readonly nodeName: string;
@@ -49,8 +90,16 @@ export interface HaproxyConfig {
   /** Attempts on another server after a failure. @default 3 */
   readonly retries?: number;
   readonly timeouts?: HaproxyTimeouts;
-  /** Port of the stats page and Prometheus `/metrics`; `undefined` disables it. @default 8404 */
+  /** Port of the stats page and Prometheus `/metrics`; `null` disables it. @default 8404 */
   readonly statsPort?: number | null;
+  /**
+   * Address the stats listener binds to: loopback keeps the stats page, the
+   * metrics and the health URL to the node itself (its health checks, keepalived).
+   * @default "127.0.0.1"
+   */
+  readonly statsBindAddress?: string;
+  /** HTTPS on `tls.httpsPort`, with a redirect and HSTS; `undefined` serves HTTP only. @default undefined */
+  readonly tls?: HaproxyTls;
   /** Global connection limit. @default 4096 */
   readonly maxConnections?: number;
   /**
@@ -73,6 +122,8 @@ export const HAPROXY_DEFAULTS = {
   retries: 3,
   timeouts: { connectMs: 5000, clientMs: 50000, serverMs: 50000, httpRequestMs: 10000, httpKeepAliveMs: 10000, queueMs: 30000, checkMs: 2000 },
   statsPort: 8404,
+  statsBindAddress: "127.0.0.1",
+  tls: { httpsPort: 443, redirectHttp: true, hstsMaxAgeSeconds: 63072000, hstsIncludeSubdomains: true, http2: true },
   maxConnections: 4096,
   runtimeDns: true,
   user: "haproxy",
@@ -98,6 +149,8 @@ export function resolveHaproxyConfig(config: HaproxyConfig) {
     retries: config.retries ?? d.retries,
     timeouts: { ...d.timeouts, ...Object.fromEntries(Object.entries(t).filter(([, v]) => v !== undefined)) } as { [K in keyof typeof d.timeouts]: number },
     statsPort: config.statsPort === undefined ? d.statsPort : config.statsPort,
+    statsBindAddress: config.statsBindAddress ?? d.statsBindAddress,
+    tls: config.tls === undefined ? undefined : { ...d.tls, ...Object.fromEntries(Object.entries(config.tls).filter(([, v]) => v !== undefined)) } as Required<HaproxyTls>,
     maxConnections: config.maxConnections ?? d.maxConnections,
     runtimeDns: config.runtimeDns ?? d.runtimeDns,
     user: config.user ?? d.user,
@@ -118,6 +171,15 @@ export function validateHaproxyConfig(config: HaproxyConfig): ConfigProblem[] {
   if (!isPort(c.httpPort)) add("httpPort", `httpPort ${c.httpPort} is outside 1-65535`);
   if (c.statsPort !== null && !isPort(c.statsPort)) add("statsPort", `statsPort ${c.statsPort} is outside 1-65535`);
   if (c.statsPort === c.httpPort) add("statsPort", `statsPort and httpPort are both ${c.httpPort}: two listeners cannot share a port`);
+  if (c.tls) {
+    const tls = c.tls;
+    if (!isPort(tls.httpsPort)) add("tls.httpsPort", `tls.httpsPort ${tls.httpsPort} is outside 1-65535`);
+    if (tls.httpsPort === c.httpPort) add("tls.httpsPort", `tls.httpsPort and httpPort are both ${c.httpPort}: two listeners cannot share a port`);
+    if (tls.httpsPort === c.statsPort) add("tls.httpsPort", `tls.httpsPort and statsPort are both ${tls.httpsPort}: two listeners cannot share a port`);
+    if (!isAbsolutePath(tls.certificatePath)) add("tls.certificatePath", `tls.certificatePath "${tls.certificatePath}" is not an absolute path`);
+    if (!Number.isInteger(tls.hstsMaxAgeSeconds) || tls.hstsMaxAgeSeconds < 0)
+      add("tls.hstsMaxAgeSeconds", `tls.hstsMaxAgeSeconds is ${tls.hstsMaxAgeSeconds}; it must be a whole number of seconds, 0 or more`);
+  }
   if (!BALANCE_ALGORITHMS.includes(c.algorithm)) add("algorithm", `algorithm "${c.algorithm}" is not one of ${BALANCE_ALGORITHMS.join(", ")}`);
   if (!/^\/[A-Za-z0-9._~/%-]*$/.test(c.health.path))
     add("healthCheck.path", `healthCheck.path "${c.health.path}" must be an absolute URL path (start with /, no spaces or query)`);
@@ -154,6 +216,19 @@ export function renderHaproxyConfig(config: HaproxyConfig): string {
     `    group ${c.user}`,
     "    # Master-worker mode (-W) gives seamless reloads on SIGUSR2.",
     "    hard-stop-after 30s",
+  ];
+  const tls = c.tls;
+  if (tls) {
+    const m = MOZILLA_INTERMEDIATE;
+    lines.push(
+      "    # Mozilla intermediate: TLS 1.2 and 1.3, AEAD ciphers, no session tickets, the client's order.",
+      `    ssl-default-bind-ciphers ${m.tls12Ciphers.join(":")}`,
+      `    ssl-default-bind-ciphersuites ${m.tls13Suites.join(":")}`,
+      `    ssl-default-bind-curves ${m.curves.join(":")}`,
+      `    ssl-default-bind-options prefer-client-ciphers ssl-min-ver ${m.minVersion} no-tls-tickets`,
+    );
+  }
+  lines.push(
     "",
     "defaults",
     "    mode http",
@@ -179,7 +254,7 @@ export function renderHaproxyConfig(config: HaproxyConfig): string {
     `    timeout queue ${t.queueMs}ms`,
     `    timeout check ${t.checkMs}ms`,
     "",
-  ];
+  );
   if (c.runtimeDns) {
     lines.push(
       "resolvers system",
@@ -196,9 +271,20 @@ export function renderHaproxyConfig(config: HaproxyConfig): string {
       "",
     );
   }
+  lines.push("frontend http", `    bind ${c.bindAddress}:${c.httpPort}`);
+  if (tls) {
+    const alpn = tls.http2 ? " alpn h2,http/1.1" : " alpn http/1.1";
+    lines.push(`    bind ${c.bindAddress}:${tls.httpsPort} ssl crt ${tls.certificatePath}${alpn}`);
+    if (tls.redirectHttp) lines.push("    # 308, not 301: the client repeats the same method and body over HTTPS.", "    http-request redirect scheme https code 308 if !{ ssl_fc }");
+    if (tls.hstsMaxAgeSeconds > 0) {
+      const sub = tls.hstsIncludeSubdomains ? "; includeSubDomains" : "";
+      lines.push(`    http-response set-header Strict-Transport-Security "max-age=${tls.hstsMaxAgeSeconds}${sub}" if { ssl_fc }`);
+    }
+  }
   lines.push(
-    "frontend http",
-    `    bind ${c.bindAddress}:${c.httpPort}`,
+    "    # The web tier learns how the client came in; a client's own header is replaced.",
+    "    http-request set-header X-Forwarded-Proto https if { ssl_fc }",
+    "    http-request set-header X-Forwarded-Proto http if !{ ssl_fc }",
     `    http-response set-header X-Lb-Node ${c.nodeName}`,
     "    default_backend web_nodes",
     "",
@@ -220,12 +306,13 @@ export function renderHaproxyConfig(config: HaproxyConfig): string {
   if (c.statsPort !== null) {
     lines.push(
       "frontend stats",
-      `    bind ${c.bindAddress}:${c.statsPort}`,
+      `    bind ${c.statsBindAddress}:${c.statsPort}`,
       "    http-request set-log-level silent",
       "    monitor-uri /healthz",
       "    http-request use-service prometheus-exporter if { path /metrics }",
       "    stats enable",
       "    stats uri /stats",
+      "    stats hide-version",
       "    stats refresh 10s",
       "",
     );

@@ -6,6 +6,8 @@ export * from "./validate";
 export * from "./paths";
 export * from "./haproxy";
 export * from "./nginx";
+export * from "./keepalived";
+export * from "./nftables";
 export * from "./mysql/engine";
 export * from "./mysql/my-cnf";
 export * from "./mysql/replication-sql";

@@ -8,6 +8,13 @@ export const PATHS = {
   /** Rendered configuration. */
   configDir: "/etc/ha-web",
   haproxyConfig: "/etc/ha-web/haproxy.cfg",
+  /** keepalived's config as rendered; the start script writes the final one (with the interface) under runDir. */
+  keepalivedConfig: "/etc/ha-web/keepalived.conf",
+  /** The TLS certificate (PEM); its key beside it as `<path>.key`, mode 0400. */
+  tlsCertificate: "/etc/ha-web/tls/site.pem",
+  tlsKey: "/etc/ha-web/tls/site.pem.key",
+  /** Runtime state the start scripts write (keepalived's final config and pid files). */
+  runDir: "/run/ha-web",
   nginxConfig: "/etc/ha-web/nginx.conf",
   mysqlConfig: "/etc/ha-web/mysql.cnf",
   /** Static files Nginx serves. */

@@ -37,6 +37,9 @@ export const PREREQUISITES: readonly Prerequisite[] = [
   { binary: "python3", check: ["-c", "import yaml"], package: "python3-yaml", usedBy: "parsing the cloud-init YAML with PyYAML (`import yaml`)" },
   { binary: "wget", package: "wget", usedBy: "the HTTP health probe's wget path (templates/healthcheck test)" },
   { binary: "curl", package: "curl", usedBy: "the HTTP health probe's curl path (templates/healthcheck test)" },
+  { binary: "nft", package: "nftables", usedBy: "`nft -c` on the rendered firewall rulesets, the lab's per-namespace firewall" },
+  { binary: "keepalived", package: "keepalived", usedBy: "`keepalived -t` on the rendered configs, the lab's load-balancer pair" },
+  { binary: "openssl", package: "openssl", usedBy: "the lab's self-signed certificate and its TLS handshake checks" },
   // Namespaces and mounts: the database test's sandbox and every lab container.
   { binary: "ip", package: "iproute2", usedBy: "network namespaces (tests and lab)" },
   { binary: "sysctl", package: "procps", usedBy: "the lab's per-namespace sysctls" },

@@ -2,7 +2,7 @@ import { spawnSync } from "child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "fs";
 import { tmpdir } from "os";
 import { join } from "path";
-import { HaproxyConfig, renderHaproxyConfig, validateHaproxyConfig } from "../../templates/haproxy";
+import { HaproxyConfig, MOZILLA_INTERMEDIATE, renderHaproxyConfig, validateHaproxyConfig } from "../../templates/haproxy";
 import { hasBinary } from "../helpers/binaries";
 
 const base: HaproxyConfig = {
@@ -39,7 +39,9 @@ describe("renderHaproxyConfig", () => {
     expect(cfg).toContain("timeout connect 5000ms");
     expect(cfg).toContain("timeout http-request 10000ms");
     expect(cfg).toContain("option forwardfor");
-    expect(cfg).toMatch(/frontend stats\n {4}bind 0\.0\.0\.0:8404/);
+    // Loopback only: the node's own health checks and keepalived; nothing outside the monitoring flow.
+    expect(cfg).toMatch(/frontend stats\n {4}bind 127\.0\.0\.1:8404/);
+    expect(cfg).toContain("stats hide-version");
     expect(cfg).toContain("http-request use-service prometheus-exporter if { path /metrics }");
     expect(cfg).not.toMatch(/^\s*daemon/m); // foreground in containers and under systemd
   });
@@ -59,6 +61,49 @@ describe("renderHaproxyConfig", () => {
     expect(custom).toContain("uri /ready");
     expect(custom).toContain("check inter 500ms fall 2 rise 1");
     expect(custom).not.toContain("resolvers system");
+  });
+
+  test("tells the web tier how the client came in, replacing a client's own header", () => {
+    expect(cfg).toContain("http-request set-header X-Forwarded-Proto http if !{ ssl_fc }");
+    expect(cfg).not.toContain("ssl-default-bind");
+  });
+
+  describe("with TLS", () => {
+    const tls = renderHaproxyConfig({ ...base, tls: { certificatePath: "/etc/ha-web/tls/site.pem" } });
+
+    test("Mozilla intermediate: TLS 1.2 and 1.3 only, its ciphers, no tickets", () => {
+      expect(tls).toContain(`    ssl-default-bind-ciphers ${MOZILLA_INTERMEDIATE.tls12Ciphers.join(":")}`);
+      expect(tls).toContain("    ssl-default-bind-ciphersuites TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256");
+      expect(tls).toContain("    ssl-default-bind-options prefer-client-ciphers ssl-min-ver TLSv1.2 no-tls-tickets");
+    });
+
+    test("HTTPS with HTTP/2 by ALPN, a 308 redirect from HTTP, HSTS on HTTPS answers", () => {
+      expect(tls).toContain("    bind 0.0.0.0:443 ssl crt /etc/ha-web/tls/site.pem alpn h2,http/1.1");
+      expect(tls).toContain("    http-request redirect scheme https code 308 if !{ ssl_fc }");
+      expect(tls).toContain('    http-response set-header Strict-Transport-Security "max-age=63072000; includeSubDomains" if { ssl_fc }');
+      expect(tls).toContain("    http-request set-header X-Forwarded-Proto https if { ssl_fc }");
+    });
+
+    test("redirect, HSTS and HTTP/2 can each be turned off", () => {
+      const off = renderHaproxyConfig({
+        ...base,
+        tls: { certificatePath: "/c.pem", httpsPort: 8443, redirectHttp: false, hstsMaxAgeSeconds: 0, http2: false },
+      });
+      expect(off).toContain("bind 0.0.0.0:8443 ssl crt /c.pem alpn http/1.1");
+      expect(off).not.toContain("redirect scheme");
+      expect(off).not.toContain("Strict-Transport-Security");
+    });
+
+    test.each([
+      [{ httpsPort: 80 }, "tls.httpsPort", /cannot share a port/],
+      [{ httpsPort: 8404 }, "tls.httpsPort", /cannot share a port/],
+      [{ certificatePath: "site.pem" }, "tls.certificatePath", /absolute path/],
+      [{ hstsMaxAgeSeconds: -1 }, "tls.hstsMaxAgeSeconds", /0 or more/],
+    ])("rejects bad TLS input %#", (override, field, message) => {
+      const problems = validateHaproxyConfig({ ...base, tls: { certificatePath: "/c.pem", ...override } });
+      expect(problems.map((p) => p.field)).toContain(field);
+      expect(problems.join("; ")).toMatch(message);
+    });
   });
 
   test("a graceful stop does not cut an idle keep-alive client's next request", () => {
@@ -96,13 +141,22 @@ describe("renderHaproxyConfig", () => {
   });
 });
 
-const haproxy = hasBinary("haproxy") ? test : test.skip;
+const haproxy = hasBinary("haproxy") && hasBinary("openssl") ? test : test.skip;
 haproxy("haproxy -c accepts the rendered configs", () => {
   const dir = mkdtempSync(join(tmpdir(), "haproxy-test-"));
   try {
+    // A throwaway pair: HAProxy loads the key from `<crt>.key` beside the certificate.
+    const cert = join(dir, "site.pem");
+    const openssl = spawnSync(
+      "openssl",
+      ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "1", "-subj", "/CN=test", "-keyout", `${cert}.key`, "-out", cert],
+      { encoding: "utf8" },
+    );
+    expect(openssl.status).toBe(0);
     for (const [name, config] of Object.entries({
       default: base,
       custom: { ...base, algorithm: "leastconn", statsPort: null, runtimeDns: false } as HaproxyConfig,
+      tls: { ...base, tls: { certificatePath: cert } } as HaproxyConfig,
     })) {
       const file = join(dir, `${name}.cfg`);
       writeFileSync(file, renderHaproxyConfig(config));

@@ -126,6 +126,8 @@ class RecordingTarget extends Construct implements DeploymentTarget {
     capabilities: true,
     healthChecks: true,
     secretFiles: true,
+  secretLocations: ["file"],
+  floatingAddresses: false,
   };
   readonly hosts: HostSpec[] = [];
   colocated(_hostName: string, serviceName: string): ColocatedAddress {

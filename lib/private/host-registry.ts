@@ -1,6 +1,13 @@
 import { Construct } from "constructs";
 import { isDnsLabel } from "../../templates/validate";
-import { DeclaredField, HostSpec, ServiceSpec, TargetSupport } from "../targets/target";
+import { DeclaredField, HostSpec, isSecretReference, SecretLocationKind, ServiceSpec, TargetSupport } from "../targets/target";
+
+/** How messages name each place a user-kept secret can live. */
+const SECRET_LOCATION_WORDS: Readonly<Record<SecretLocationKind, string>> = {
+  file: "a file on the deploying machine",
+  "ssm-parameter": "an SSM SecureString parameter",
+  "secrets-manager": "a Secrets Manager secret",
+};
 import { PropValidator, warnProp } from "./validation";
 
 /**
@@ -91,9 +98,26 @@ export function checkSupport(support: TargetSupport, target: Construct, service:
   if (Object.keys(service.secretFiles ?? {}).length > 0)
     v.check(
       support.secretFiles,
-      "secretFiles",
+      prop("secretFiles", "secretFiles"),
       `of ${service.name} cannot be delivered by ${support.name}`,
       "use secretEnvironment, or a target that writes secret files",
+    );
+  for (const source of Object.values(service.secretFiles ?? {})) {
+    if (!isSecretReference(source)) continue;
+    const kind = source.location.kind;
+    v.check(
+      support.secretLocations.includes(kind),
+      prop("secretFiles", "secretFiles"),
+      `is read from ${SECRET_LOCATION_WORDS[kind]} (${source.name}), which ${support.name} cannot read`,
+      `on ${support.name} keep it in ${support.secretLocations.map((k) => SECRET_LOCATION_WORDS[k]).join(" or ")}, or pass its value as a Terraform value`,
+    );
+  }
+  if (service.floatingAddress !== undefined)
+    v.check(
+      support.floatingAddresses,
+      prop("floatingAddress", "floatingAddress"),
+      `asks for a floating address shared by several nodes (service ${service.name}), which ${support.name} cannot give`,
+      "set nodes to 1, or use DockerTarget or AwsTarget",
     );
   v.throwIfInvalid();
   if (!support.healthChecks && declared?.props.healthCheck) {

@@ -30,7 +30,7 @@ export function peerCode(role: ServiceRole, group?: string): string {
 }
 
 /** Fields of a ServiceSpec a target may be unable to honour, by the prop that set them. */
-export type DeclaredField = "artifact" | "command" | "healthCheck" | "user" | "listenPort";
+export type DeclaredField = "artifact" | "command" | "healthCheck" | "user" | "listenPort" | "secretFiles" | "floatingAddress";
 
 /**
  * Which construct declared a service, and which of its props set the fields a
@@ -79,6 +79,12 @@ export type Protocol = "tcp" | "udp" | "vrrp";
 /** Linux capabilities a process needs beyond an unprivileged user's (keepalived: NET_ADMIN). */
 export type Capability = "NET_ADMIN" | "NET_RAW" | "NET_BIND_SERVICE";
 
+/**
+ * Programs a service runs beside its software (Debian package names): the
+ * target installs them (AWS: apt; Docker: an image built on the pinned one).
+ */
+export type Tool = "keepalived" | "iproute2" | "awscli";
+
 /** How a target checks a service's health: a command that exits 0 when healthy. */
 export interface HealthCheck {
   readonly command: readonly string[];
@@ -92,6 +98,30 @@ export interface Secret {
   readonly name: string;
   /** Terraform expression that yields the value at apply time (a token), never the value itself. */
   readonly value: string;
+}
+
+/** Where a secret the user keeps elsewhere lives; the target reads it at deploy or boot time, never at synth. */
+export type SecretLocation =
+  /** A file on the machine that runs Terraform (Docker copies it into the container). */
+  | { readonly kind: "file"; readonly path: string }
+  /** An SSM SecureString parameter (AWS fetches it at boot). */
+  | { readonly kind: "ssm-parameter"; readonly parameterName: string }
+  /** A Secrets Manager secret's string (AWS fetches it at boot). */
+  | { readonly kind: "secrets-manager"; readonly secretId: string };
+
+export type SecretLocationKind = SecretLocation["kind"];
+
+/** A secret the user keeps: only its location is in the synthesized JSON. */
+export interface SecretReference {
+  readonly name: string;
+  readonly location: SecretLocation;
+}
+
+/** The content of a secret file: a value made at deploy time, or the user's reference. */
+export type SecretSource = Secret | SecretReference;
+
+export function isSecretReference(source: SecretSource): source is SecretReference {
+  return (source as SecretReference).location !== undefined;
 }
 
 export interface Ingress {
@@ -137,14 +167,22 @@ export interface ServiceSpec {
   readonly environment: Readonly<Record<string, string>>;
   /** Environment variables whose values are secrets. */
   readonly secretEnvironment: Readonly<Record<string, Secret>>;
-  /** Files (absolute paths) whose whole content is a secret, mode 0400 (Docker: owned by root). @default {} */
-  readonly secretFiles?: Readonly<Record<string, Secret>>;
+  /** Files (absolute paths) whose whole content is a secret, mode 0400 owned by root. @default {} */
+  readonly secretFiles?: Readonly<Record<string, SecretSource>>;
   /** The flows the service accepts: its listeners and who may reach them. */
   readonly ingress: readonly Ingress[];
   readonly egress: readonly Egress[];
   readonly healthCheck: HealthCheck;
   /** Capabilities the process needs. @default none */
   readonly capabilities?: readonly Capability[];
+  /** Programs beyond the software's own that the start script runs. @default none */
+  readonly tools?: readonly Tool[];
+  /**
+   * The floating address group (FloatingAddressRequest.name) this service holds a
+   * share of: the target pins the host's own address and lets the group's peers
+   * exchange VRRP. @default none
+   */
+  readonly floatingAddress?: string;
   /** Persistent data directory (database); its size is the target's to choose. */
   readonly dataVolume?: { readonly mountPath: string };
   /**
@@ -154,8 +192,8 @@ export interface ServiceSpec {
   readonly user?: string;
   /** How long a graceful stop may take before the process is killed. */
   readonly stopTimeoutSeconds: number;
-  /** The listener clients reach from outside the stack (the load balancer's); the target picks the public address and port. */
-  readonly publish?: { readonly port: number };
+  /** The listeners clients reach from outside the stack (the load balancer's); the target picks the public address and ports. */
+  readonly publish?: { readonly ports: readonly number[] };
   /**
    * Names that belong to this service now and may move to another host later
    * (the database writer): peers use them instead of the host's own name. @default []
@@ -200,10 +238,43 @@ export interface DeployedHost {
   readonly address: string;
   /** The provider resources, keyed by service name, for users who need them. */
   readonly resources: Readonly<Record<string, Construct>>;
-  /** Where clients reach a published port (the load balancer), if any. */
-  readonly published?: { readonly address: string; readonly port: number };
+  /** Where clients reach the published listeners (the load balancer), if any: the address, and the public port of each listener port. */
+  readonly published?: { readonly address: string; readonly ports: Readonly<Record<number, number>> };
   /** How peers reach each of the services' movable addresses (a Docker alias; a DNS name on AWS). */
   readonly movableAddresses: Readonly<Record<string, string>>;
+}
+
+/** Hosts that share one address, held by whichever is VRRP master (keepalived). */
+export interface FloatingAddressRequest {
+  /** Group name (the tier's name prefix), unique per target. */
+  readonly name: string;
+  /** The member hosts, first the preferred master. At least two. */
+  readonly members: readonly string[];
+  /** The construct that asks, for messages. */
+  readonly declaredBy: DeclaredBy;
+}
+
+/** What keepalived needs to know on one member. */
+export interface FloatingAddressMember {
+  /** The member's own fixed address (VRRP source). */
+  readonly address: string;
+  /** The other members' fixed addresses (unicast peers). */
+  readonly peerAddresses: readonly string[];
+}
+
+/** How the target realises a floating address. */
+export interface FloatingAddress {
+  /** Where clients reach the group: the virtual address (Docker, lab) or the Elastic IP (AWS, a token). */
+  readonly address: string;
+  /** Addresses keepalived adds while master ("a.b.c.d/n", optionally " dev IFACE"). */
+  readonly virtualAddresses: readonly string[];
+  readonly members: Readonly<Record<string, FloatingAddressMember>>;
+  /** A script to run on becoming master (AWS: moves the Elastic IP), installed on every member. @default none */
+  readonly notifyMaster?: HostFile;
+  /** Programs the members need beyond keepalived (AWS: awscli for the notify script). @default none */
+  readonly tools?: readonly Tool[];
+  /** Extra flows the members need (AWS: HTTPS to the EC2 API is already open). @default none */
+  readonly egress?: readonly Egress[];
 }
 
 /** What a target can honour; a declaration outside it is refused at synth. */
@@ -216,6 +287,10 @@ export interface TargetSupport {
   /** Whether the target runs the services' health checks (else a user-set check is warned about). */
   readonly healthChecks: boolean;
   readonly secretFiles: boolean;
+  /** Where user-kept secrets may live. */
+  readonly secretLocations: readonly SecretLocationKind[];
+  /** Whether the target can give a group of hosts one floating address (keepalived). */
+  readonly floatingAddresses: boolean;
 }
 
 export interface DeploymentTarget {
@@ -229,6 +304,11 @@ export interface DeploymentTarget {
   colocated(hostName: string, serviceName: string): ColocatedAddress;
   /** A secret generated at deploy time. */
   createSecret(scope: Construct, id: string, name: string): Secret;
+  /**
+   * Plans a floating address for hosts not yet added (call before addHost). Only
+   * when `support.floatingAddresses`; the tiers check that first and refuse at synth.
+   */
+  floatingAddress?(scope: Construct, request: FloatingAddressRequest): FloatingAddress;
   /** Deploys a host; the target owns naming, networks, images and dependency order. */
   addHost(scope: Construct, spec: HostSpec): DeployedHost;
 }

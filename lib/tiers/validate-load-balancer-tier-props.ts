@@ -1,6 +1,8 @@
 import { Construct } from "constructs";
 import { HaproxyConfig, validateHaproxyConfig } from "../../templates/haproxy";
+import { ADVERT_INTERVAL_RANGE } from "../../templates/keepalived";
 import { isDnsLabel, isPort } from "../../templates/validate";
+import { TlsCertificate } from "../tls-certificate";
 import { isWholeNumber, PropValidator } from "../private/validation";
 import type { LoadBalancerTierProps } from "./load-balancer-tier";
 
@@ -10,6 +12,9 @@ export interface ResolvedLoadBalancerTierProps {
   readonly namePrefix: string;
   readonly port: number;
   readonly statsPort: number;
+  readonly https: boolean;
+  readonly failover: { readonly virtualRouterId: number; readonly advertIntervalSeconds: number; readonly initialMaster: number };
+  readonly certificate: TlsCertificate;
   /** The config every node renders (with node 1's name). */
   readonly sample: HaproxyConfig;
 }
@@ -38,9 +43,40 @@ export function validateLoadBalancerTierProps(scope: Construct, props: LoadBalan
   v.check(isPort(r.port), "port", `is ${r.port}; it must be a whole number in 1-65535`, "use 80");
   v.check(isPort(r.statsPort), "statsPort", `is ${r.statsPort}; it must be a whole number in 1-65535`, "use 8404");
   v.check(r.port !== r.statsPort, "statsPort", `equals port (${r.port}): two listeners on one port`, "use different ports, for example 80 and 8404");
+  if (!r.https) {
+    for (const prop of ["certificate", "httpsPort", "redirectHttpToHttps", "hsts"] as const) {
+      v.check(props[prop] === undefined, prop, "is set while `https` is false (HTTPS is off, so it would do nothing)", `remove ${prop}, or turn https back on`);
+    }
+  } else {
+    for (const problem of r.certificate.problems()) v.check(false, "certificate", problem, "pass both the certificate and its private key");
+    if (props.hsts) {
+      const age = props.hsts.maxAgeSeconds;
+      v.check(age === undefined || isWholeNumber(age, 1), "hsts.maxAgeSeconds", `is ${age}; it must be a whole number of seconds, at least 1`, "use 63072000 (two years), or hsts: false");
+    }
+  }
+  const f = r.failover;
+  if (props.failover !== undefined) {
+    v.check(r.nodes >= 2, "failover", `is set but nodes is ${r.nodes}: a single node has no one to fail over to`, "use nodes: 2, or remove failover");
+  }
+  v.check(isWholeNumber(f.virtualRouterId, 1, 255), "failover.virtualRouterId", `is ${f.virtualRouterId}; VRRP ids are 1-255`, "use 51, or any id no other VRRP group on the network uses");
+  v.check(
+    isWholeNumber(f.advertIntervalSeconds, ADVERT_INTERVAL_RANGE.min, ADVERT_INTERVAL_RANGE.max),
+    "failover.advertIntervalSeconds",
+    `is ${f.advertIntervalSeconds}; it must be a whole number of seconds from ${ADVERT_INTERVAL_RANGE.min} to ${ADVERT_INTERVAL_RANGE.max}`,
+    "use 1 (keepalived's default: takeover in about 3.6 s)",
+  );
+  v.check(
+    isWholeNumber(f.initialMaster, 1, Math.max(1, r.nodes)),
+    "failover.initialMaster",
+    `is ${f.initialMaster}; it must name one of the ${r.nodes} nodes (1-${r.nodes})`,
+    "use 1",
+  );
   if (v.ok) {
     v.fromTemplate(validateHaproxyConfig(r.sample), {
       httpPort: "checked",
+      "tls.httpsPort": { prop: "httpsPort", fix: "use 443, a port no other listener of the node uses" },
+      "tls.hstsMaxAgeSeconds": "checked",
+      "tls.certificatePath": "checked",
       statsPort: "checked",
       nodeName: "checked",
       user: "checked",

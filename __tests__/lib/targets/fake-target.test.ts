@@ -27,6 +27,8 @@ const FULL: TargetSupport = {
   capabilities: true,
   healthChecks: true,
   secretFiles: true,
+  secretLocations: ["file"],
+  floatingAddresses: false,
 };
 
 /** Records hosts; addresses are `<name>.fake`; no resource is created. */
@@ -56,7 +58,7 @@ class FakeTarget extends Construct implements DeploymentTarget {
       name: spec.name,
       address: `${spec.name}.fake`,
       resources: {},
-      published: publish ? { address: "203.0.113.7", port: publish.port } : undefined,
+      published: publish ? { address: "203.0.113.7", ports: Object.fromEntries(publish.ports.map((p) => [p, p])) } : undefined,
       movableAddresses: movable,
     };
   }

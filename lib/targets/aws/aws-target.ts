@@ -34,6 +34,8 @@ export const AWS_TARGET_SUPPORT: TargetSupport = {
   capabilities: true,
   healthChecks: false,
   secretFiles: false,
+  secretLocations: ["ssm-parameter", "secrets-manager"],
+  floatingAddresses: true,
 };
 
 /** Owner of the official Debian images on AWS. */
@@ -230,7 +232,7 @@ export class AwsTarget extends Construct implements DeploymentTarget {
     }
 
     const publish = spec.services.find((s) => s.publish)?.publish;
-    const published = publish && host.elasticIp ? { address: host.elasticIp.publicIp, port: publish.port } : undefined;
+    const published = publish && host.elasticIp ? { address: host.elasticIp.publicIp, ports: Object.fromEntries(publish.ports.map((p) => [p, p])) } : undefined;
     const resources: Record<string, Construct> = {};
     for (const s of spec.services) resources[s.name] = host.instance;
     return { name: spec.name, address: fqdn, resources, published, movableAddresses };

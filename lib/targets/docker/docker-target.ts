@@ -1,3 +1,6 @@
+import { createHash } from "crypto";
+import { existsSync } from "fs";
+import * as path from "path";
 import { Construct } from "constructs";
 import { AssetType, TerraformAsset } from "cdktf";
 import { Container } from "@cdktf/provider-docker/lib/container";
@@ -7,6 +10,7 @@ import { Volume } from "@cdktf/provider-docker/lib/volume";
 import { DockerProvider } from "@cdktf/provider-docker/lib/provider";
 import { Password } from "@cdktf/provider-random/lib/password";
 import { RandomProvider } from "@cdktf/provider-random/lib/provider";
+import { isIpv4Cidr } from "../../../templates/keepalived";
 import { isPort } from "../../../templates/validate";
 import { escapeTerraformTemplate } from "../../private/terraform-escape";
 import { claimInApp } from "../../private/app-claims";
@@ -16,14 +20,18 @@ import {
   ColocatedAddress,
   DeployedHost,
   DeploymentTarget,
+  FloatingAddress,
+  FloatingAddressRequest,
   FlowPeer,
   HostSpec,
+  isSecretReference,
   peerCode,
   ROLE_CODE,
   Secret,
   ServiceSpec,
   Software,
   TargetSupport,
+  Tool,
 } from "../target";
 import { DEFAULT_DOCKER_IMAGES, imageForVersion } from "./images";
 import { validateDockerTargetProps } from "./validate-docker-target-props";
@@ -56,7 +64,23 @@ export interface DockerTargetProps {
    * @default 8080
    */
   readonly publishPort?: number;
+  /**
+   * Subnet of the edge network, where clients meet the load balancers. Docker
+   * allocates container addresses from its upper half only; the lower half holds
+   * fixed addresses: a load-balancer pair's virtual address (`.10`) and its
+   * members (`.11`, `.12`, ...). A /26 or larger, unused by other networks.
+   * @default "10.213.0.0/24"
+   */
+  readonly edgeSubnet?: string;
 }
+
+/** The defaults of DockerTargetProps. */
+export const DOCKER_TARGET_DEFAULTS = {
+  namePrefix: "haweb",
+  publishAddress: "127.0.0.1",
+  publishPort: 8080,
+  edgeSubnet: "10.213.0.0/24",
+} as const;
 
 /** What DockerTarget honours: every declaration of the contract. */
 export const DOCKER_TARGET_SUPPORT: TargetSupport = {
@@ -66,6 +90,8 @@ export const DOCKER_TARGET_SUPPORT: TargetSupport = {
   capabilities: true,
   healthChecks: true,
   secretFiles: true,
+  secretLocations: ["file"],
+  floatingAddresses: true,
 };
 
 /** Label under which containers record what they were replaced along with. */
@@ -109,9 +135,15 @@ export class DockerTarget extends Construct implements DeploymentTarget {
   private readonly overrides: Partial<Record<Software, string>>;
   private readonly keepImagesLocally: boolean;
   private readonly assets: Record<string, TerraformAsset> = {};
+  private toolsContext?: TerraformAsset;
   private readonly dockerHost: string;
   private readonly registry: HostRegistry;
   private nextPublishPort: number;
+  /** The edge network's subnet, its base address as a number, and its prefix length. */
+  private readonly edge: { subnet: string; base: number; bits: number };
+  /** Fixed addresses on the edge network, by service name (floating address members). */
+  private readonly fixedEdgeAddresses: Record<string, string> = {};
+  private floatingGroups = 0;
 
   constructor(scope: Construct, id: string, props: DockerTargetProps = {}) {
     super(scope, id);
@@ -120,7 +152,17 @@ export class DockerTarget extends Construct implements DeploymentTarget {
     this.overrides = { ...props.images };
     this.keepImagesLocally = props.keepImagesLocally ?? true;
 
-    this.nextPublishPort = props.publishPort ?? 8080;
+    this.nextPublishPort = props.publishPort ?? DOCKER_TARGET_DEFAULTS.publishPort;
+    const edgeSubnet = props.edgeSubnet ?? DOCKER_TARGET_DEFAULTS.edgeSubnet;
+    new PropValidator("DockerTarget", this)
+      .check(
+        isIpv4Cidr(edgeSubnet) && Number(edgeSubnet.split("/")[1]) <= 26 && ipv4ToNumber(edgeSubnet.split("/")[0]) % 2 ** (32 - Number(edgeSubnet.split("/")[1])) === 0,
+        "edgeSubnet",
+        `"${edgeSubnet}" is not a network address of a /26 or larger subnet`,
+        'use a private subnet no other Docker network uses, such as "10.213.0.0/24"',
+      )
+      .throwIfInvalid();
+    this.edge = { subnet: edgeSubnet, base: ipv4ToNumber(edgeSubnet.split("/")[0]), bits: Number(edgeSubnet.split("/")[1]) };
     validateDockerTargetProps(this, props, this.namePrefix, this.publishAddress, { ...DEFAULT_DOCKER_IMAGES, ...props.images }, this.nextPublishPort);
     this.registry = new HostRegistry(this, DOCKER_TARGET_SUPPORT);
     // The provider's default is the local socket: the same engine, whichever way it is written.
@@ -152,15 +194,48 @@ export class DockerTarget extends Construct implements DeploymentTarget {
     return { name, value: password.result };
   }
 
+  /**
+   * A virtual address on the edge network that keepalived moves between the
+   * members: `.10` of the edge subnet for the first group (`.20` for the next),
+   * the members on the addresses after it, all below Docker's allocation range.
+   */
+  floatingAddress(_scope: Construct, request: FloatingAddressRequest): FloatingAddress {
+    const offset = 10 * (this.floatingGroups + 1);
+    this.floatingGroups++;
+    const v = new PropValidator(request.declaredBy.construct, request.declaredBy.scope);
+    v.check(
+      request.members.length >= 2 && request.members.length <= 9,
+      "nodes",
+      `is ${request.members.length}; a floating address on DockerTarget is shared by 2 to 9 nodes`,
+      "use 2 nodes (a pair)",
+    );
+    v.check(
+      offset + 10 < 2 ** (32 - this.edge.bits) / 2,
+      "nodes",
+      `: the edge subnet ${this.edge.subnet} has no room for another floating address`,
+      "give DockerTarget a larger edgeSubnet",
+    );
+    v.throwIfInvalid();
+    const at = (n: number) => numberToIpv4(this.edge.base + n);
+    const addresses = request.members.map((_, i) => at(offset + 1 + i));
+    const members = Object.fromEntries(
+      request.members.map((name, i) => [name, { address: addresses[i], peerAddresses: addresses.filter((_, j) => j !== i) }]),
+    );
+    request.members.forEach((name, i) => {
+      this.fixedEdgeAddresses[name] = addresses[i];
+    });
+    return { address: at(offset), virtualAddresses: [`${at(offset)}/${this.edge.bits}`], members };
+  }
+
   addHost(scope: Construct, spec: HostSpec): DeployedHost {
     this.registry.register(spec);
     const resources: Record<string, Construct> = {};
     const movableAddresses: Record<string, string> = {};
     let published: DeployedHost["published"];
     for (const service of spec.services) {
-      const hostPort = service.publish ? this.claimPublishPort(service.name) : undefined;
-      resources[service.name] = this.addService(scope, spec.name, service, hostPort);
-      if (hostPort !== undefined && !published) published = { address: this.publishAddress, port: hostPort };
+      const hostPorts = Object.fromEntries((service.publish?.ports ?? []).map((port) => [port, this.claimPublishPort(service.name)]));
+      resources[service.name] = this.addService(scope, spec.name, service, hostPorts);
+      if (service.publish && !published) published = { address: this.publishAddress, ports: hostPorts };
       // A movable address is a network alias: moving it is recreating two containers' aliases.
       for (const name of service.movableAddresses ?? []) movableAddresses[name] = name;
     }
@@ -198,7 +273,7 @@ export class DockerTarget extends Construct implements DeploymentTarget {
     return from === "internet" ? "edge" : `${ROLE_CODE[from]}-${to}`;
   }
 
-  private addService(scope: Construct, hostName: string, service: ServiceSpec, hostPort: number | undefined): Container {
+  private addService(scope: Construct, hostName: string, service: ServiceSpec, hostPorts: Record<number, number>): Container {
     const networkNames = new Set<string>();
     const networks: Network[] = [];
     const join = (from: FlowPeer, to: string) => {
@@ -208,10 +283,11 @@ export class DockerTarget extends Construct implements DeploymentTarget {
       networks.push(this.network(boundary, from !== "internet"));
     };
     const own = peerCode(service.role, service.group);
-    for (const ingress of service.ingress) join(ingress.from, own);
-    for (const egress of service.egress) join(service.role, peerCode(egress.to, egress.toGroup));
+    // VRRP needs no network of its own: a floating address's members talk on the edge network, where their fixed addresses are.
+    for (const ingress of service.ingress) if (ingress.protocol !== "vrrp") join(ingress.from, own);
+    for (const egress of service.egress) if (egress.protocol !== "vrrp") join(service.role, peerCode(egress.to, egress.toGroup));
 
-    const image = this.image(this.imageFor(service));
+    const image = this.image(this.imageFor(service), service.tools ?? []);
     // Our start script replaces the image's entrypoint and its default command.
     const [entrypoint, ...command] = service.command.map(escapeTerraformTemplate);
     const run = entrypoint === undefined ? {} : { entrypoint: [entrypoint], command };
@@ -232,14 +308,23 @@ export class DockerTarget extends Construct implements DeploymentTarget {
         ...Object.entries(service.environment).map(([k, value]) => escapeTerraformTemplate(`${k}=${value}`)),
         ...Object.entries(service.secretEnvironment).map(([k, secret]) => `${k}=${secret.value}`),
       ],
-      networksAdvanced: networks.map((network) => ({ name: network.name, aliases: [service.name, ...(service.movableAddresses ?? [])] })),
+      networksAdvanced: networks.map((network) => ({
+        name: network.name,
+        aliases: [service.name, ...(service.movableAddresses ?? [])],
+        // A floating address's members sit on fixed edge addresses: keepalived's unicast peers.
+        ipv4Address: network === this.networks.edge ? this.fixedEdgeAddresses[service.name] : undefined,
+      })),
       capabilities: (service.capabilities ?? []).length > 0 ? { add: [...service.capabilities!] } : undefined,
       upload: [
         // Terraform would read the scripts' ${...} as its own template syntax.
         ...service.files.map((f) => ({ file: f.path, content: escapeTerraformTemplate(f.content), executable: f.executable ?? false })),
         ...(service.artifact?.kind === "bundle" ? [this.bundleUpload(service.artifact.sourcePath, service.artifact.path)] : []),
-        // A reference: Terraform writes the value into the container, never into the JSON.
-        ...Object.entries(service.secretFiles ?? {}).map(([file, secret]) => ({ file, content: secret.value, permissions: "0400" })),
+        // A reference: Terraform writes the value (or copies the user's file) into the container, never into the JSON.
+        ...Object.entries(service.secretFiles ?? {}).map(([file, secret]) =>
+          isSecretReference(secret)
+            ? { file, source: (secret.location as { path: string }).path, permissions: "0400" }
+            : { file, content: secret.value, permissions: "0400" },
+        ),
       ],
       healthcheck: {
         test: ["CMD", ...service.healthCheck.command.map(escapeTerraformTemplate)],
@@ -251,7 +336,10 @@ export class DockerTarget extends Construct implements DeploymentTarget {
       labels,
       stopTimeout: service.stopTimeoutSeconds,
       dependsOn: service.dependsOn.map((name) => this.containers[name]),
-      ports: service.publish && hostPort !== undefined ? [{ internal: service.publish.port, external: hostPort, ip: this.publishAddress }] : undefined,
+      ports:
+        Object.keys(hostPorts).length > 0
+          ? Object.entries(hostPorts).map(([internal, external]) => ({ internal: Number(internal), external, ip: this.publishAddress }))
+          : undefined,
       volumes: service.dataVolume ? [{ volumeName: this.volume(service.name).name, containerPath: service.dataVolume.mountPath }] : undefined,
     });
     this.containers[service.name] = container;
@@ -259,10 +347,14 @@ export class DockerTarget extends Construct implements DeploymentTarget {
   }
 
   private network(boundary: string, internal: boolean): Network {
+    // The edge network has a fixed subnet: its lower half holds the floating addresses, Docker allocates from the upper.
+    const half = numberToIpv4(this.edge.base + 2 ** (32 - this.edge.bits) / 2);
+    const ipam = boundary === "edge" ? { ipamConfig: [{ subnet: this.edge.subnet, ipRange: `${half}/${this.edge.bits + 1}` }] } : {};
     this.networks[boundary] ??= new Network(this, `network-${boundary}`, {
       name: `${this.namePrefix}-${boundary}`,
       internal,
       driver: "bridge",
+      ...ipam,
     });
     return this.networks[boundary];
   }
@@ -272,10 +364,27 @@ export class DockerTarget extends Construct implements DeploymentTarget {
     return this.volumes[serviceName];
   }
 
-  private image(name: string): Image {
-    const id = `image-${name.replace(/[^A-Za-z0-9]+/g, "-")}`;
-    this.images[name] ??= new Image(this, id, { name, keepLocally: this.keepImagesLocally });
-    return this.images[name];
+  /**
+   * The image a service runs: the pinned one, or, when the service needs tools
+   * beside its software (keepalived), an image built on it with Debian's packages
+   * (tools-image/Dockerfile), named after the base and the tools.
+   */
+  private image(name: string, tools: readonly Tool[]): Image {
+    const base = (this.images[name] ??= new Image(this, `image-${name.replace(/[^A-Za-z0-9]+/g, "-")}`, { name, keepLocally: this.keepImagesLocally }));
+    if (tools.length === 0) return base;
+    const packages = [...new Set(tools)].sort();
+    const key = `${name}+${packages.join("+")}`;
+    if (!this.images[key]) {
+      this.toolsContext ??= new TerraformAsset(this, "tools-image-context", { path: toolsImageContext(), type: AssetType.DIRECTORY });
+      const software = name.split(/[:@/]/).filter(Boolean)[0];
+      const tag = createHash("sha256").update(key).digest("hex").slice(0, 12);
+      this.images[key] = new Image(this, `image-${software}-with-${packages.join("-")}`, {
+        name: `${this.namePrefix}-${software}-${packages.join("-")}:${tag}`,
+        keepLocally: this.keepImagesLocally,
+        buildAttribute: { context: this.toolsContext.path, buildArgs: { BASE: name, PACKAGES: packages.join(" ") } },
+      });
+    }
+    return this.images[key];
   }
 
   private bundleUpload(sourcePath: string, file: string) {
@@ -284,4 +393,23 @@ export class DockerTarget extends Construct implements DeploymentTarget {
     const asset = this.assets[sourcePath];
     return { file, source: asset.path, sourceHash: asset.assetHash };
   }
+}
+
+function ipv4ToNumber(address: string): number {
+  return address.split(".").reduce((n, part) => n * 256 + Number(part), 0);
+}
+
+function numberToIpv4(n: number): string {
+  return [24, 16, 8, 0].map((shift) => Math.floor(n / 2 ** shift) % 256).join(".");
+}
+
+/** The Docker build context of images with tools: beside this file in a build, in the repository's lib/ otherwise. */
+function toolsImageContext(): string {
+  const candidates = [
+    path.resolve(__dirname, "tools-image"),
+    ...[3, 4, 5].map((up) => path.resolve(__dirname, ...Array<string>(up).fill(".."), "lib", "targets", "docker", "tools-image")),
+  ];
+  const found = candidates.find((c) => existsSync(path.join(c, "Dockerfile")));
+  if (!found) throw new Error(`DockerTarget: the tools image's Dockerfile is missing (looked in ${candidates.join(", ")}). Fix: run \`npm run build\`.`);
+  return found;
 }

@@ -126,8 +126,8 @@ class RecordingTarget extends Construct implements DeploymentTarget {
     capabilities: true,
     healthChecks: true,
     secretFiles: true,
-  secretLocations: ["file"],
-  floatingAddresses: false,
+    secretLocations: ["file"],
+    floatingAddresses: false,
   };
   readonly hosts: HostSpec[] = [];
   colocated(_hostName: string, serviceName: string): ColocatedAddress {
@@ -153,7 +153,7 @@ describe("stop timeouts and start periods cover the servers' and scripts' own bo
   const target = new RecordingTarget(stack, "target");
   const database = new MysqlCluster(stack, "db", { target, replicas: 1 });
   const web = new WebAppTier(stack, "web", { target, database, nodes: 1 });
-  new LoadBalancerTier(stack, "lb", { target, webTier: web });
+  new LoadBalancerTier(stack, "lb", { target, webTier: web, nodes: 1 });
   const service = (name: string) => target.hosts.flatMap((h) => h.services).find((s) => s.name === name)!;
 
   test("the load balancer outlasts HAProxy's hard-stop-after", () => {

@@ -17,6 +17,9 @@ import {
   Secret,
   TargetSupport,
   WebAppTier,
+  FloatingAddress,
+  FloatingAddressRequest,
+  TlsCertificate,
 } from "../../../lib";
 import { HostRegistry } from "../../../lib/private/host-registry";
 
@@ -28,7 +31,7 @@ const FULL: TargetSupport = {
   healthChecks: true,
   secretFiles: true,
   secretLocations: ["file"],
-  floatingAddresses: false,
+  floatingAddresses: true,
 };
 
 /** Records hosts; addresses are `<name>.fake`; no resource is created. */
@@ -48,6 +51,15 @@ class FakeTarget extends Construct implements DeploymentTarget {
   }
   createSecret(_scope: Construct, _id: string, name: string): Secret {
     return { name, value: `\${fake_secret.${name}.value}` };
+  }
+  /** Documentation addresses (RFC 5737): the virtual one, then one per member. */
+  floatingAddress(_scope: Construct, request: FloatingAddressRequest): FloatingAddress {
+    const addresses = request.members.map((_, i) => `192.0.2.${11 + i}`);
+    return {
+      address: "192.0.2.10",
+      virtualAddresses: ["192.0.2.10/24"],
+      members: Object.fromEntries(request.members.map((m, i) => [m, { address: addresses[i], peerAddresses: addresses.filter((_, j) => j !== i) }])),
+    };
   }
   addHost(_scope: Construct, spec: HostSpec): DeployedHost {
     this.registry.register(spec);
@@ -78,15 +90,17 @@ describe("the tiers on a fake target (no provider)", () => {
   const service = (name: string) => target.hosts.flatMap((h) => h.services).find((s) => s.name === name)!;
 
   test("hosts in dependency order, each a DNS label", () => {
-    expect(target.hosts.map((h) => h.name)).toEqual(["db-primary", "db-replica-1", "web-1", "web-2", "lb-1"]);
-    expect(target.hosts.map((h) => h.role)).toEqual(["database", "database", "web", "web", "load-balancer"]);
+    expect(target.hosts.map((h) => h.name)).toEqual(["db-primary", "db-replica-1", "web-1", "web-2", "lb-1", "lb-2"]);
+    expect(target.hosts.map((h) => h.role)).toEqual(["database", "database", "web", "web", "load-balancer", "load-balancer"]);
   });
 
   test("endpoints come from the target: the writer is the movable address, readers and backends the hosts' addresses", () => {
     expect(database.writerEndpoint).toEqual({ host: "db-writer.moving.fake", port: 3306 });
     expect(database.readerEndpoints).toEqual([{ host: "db-replica-1.fake", port: 3306 }]);
     expect(web.backends.map((b) => b.host)).toEqual(["web-1.fake", "web-2.fake"]);
-    expect(lb.endpoint).toEqual({ host: "203.0.113.7", port: 80, url: "http://203.0.113.7:80" });
+    // A pair: clients reach the floating address; each node stays reachable where the target published it.
+    expect(lb.endpoint).toEqual({ host: "192.0.2.10", port: 443, url: "https://192.0.2.10" });
+    expect(lb.endpoints.map((e) => e.url)).toEqual(["https://203.0.113.7", "https://203.0.113.7"]);
   });
 
   test("the app is wired through the contract: colocated address, bind address, writer, secrets by reference", () => {
@@ -98,7 +112,14 @@ describe("the tiers on a fake target (no provider)", () => {
   });
 
   test("flows, health checks, stop timeouts and facts are declared target-neutrally", () => {
-    expect(service("lb-1").ingress).toEqual([{ port: 80, from: "internet", description: expect.any(String) }]);
+    expect(service("lb-1").ingress).toEqual([
+      { port: 80, from: "internet", description: expect.any(String) },
+      { port: 443, from: "internet", description: expect.any(String) },
+      { port: 0, protocol: "vrrp", from: "load-balancer", description: expect.any(String) },
+    ]);
+    expect(service("lb-1").floatingAddress).toBe("lb");
+    expect(service("lb-1").capabilities).toEqual(["NET_ADMIN", "NET_RAW"]);
+    expect(Object.keys(service("lb-1").secretFiles ?? {})).toEqual(["/etc/ha-web/tls/site.pem", "/etc/ha-web/tls/site.pem.key"]);
     expect(service("web-1-app").egress).toEqual([{ port: 3306, to: "database", toGroup: "db", description: expect.any(String) }]);
     expect(service("db-primary").healthCheck.startPeriodSeconds).toBeGreaterThanOrEqual(120);
     expect(service("db-primary").stopTimeoutSeconds).toBe(60);
@@ -108,6 +129,25 @@ describe("the tiers on a fake target (no provider)", () => {
 });
 
 describe("a target refuses what it cannot honour, under the user's construct and prop", () => {
+  test("a load-balancer pair on a target without floating addresses", () => {
+    const stack = new TerraformStack(new App(), "refuse-pair");
+    const target = new FakeTarget(stack, "target", { ...FULL, floatingAddresses: false });
+    const backends = [{ name: "x", host: "x", port: 80 }];
+    expect(() => new LoadBalancerTier(stack, "lb", { target, backends })).toThrow(
+      /^LoadBalancerTier 'refuse-pair\/lb' has invalid props:\n- prop `nodes` is 2, a pair sharing a virtual address, which FakeTarget cannot give\. Fix: set nodes to 1/,
+    );
+    expect(() => new LoadBalancerTier(stack, "single", { target, backends, nodes: 1, namePrefix: "one" })).not.toThrow();
+  });
+
+  test("a certificate kept where the target cannot read it", () => {
+    const stack = new TerraformStack(new App(), "refuse-cert");
+    const target = new FakeTarget(stack, "target", { ...FULL, secretLocations: ["file"] });
+    const certificate = TlsCertificate.fromSsmParameters("/site/cert", "/site/key");
+    expect(() => new LoadBalancerTier(stack, "lb", { target, backends: [{ name: "x", host: "x", port: 80 }], certificate })).toThrow(
+      /prop `certificate` is read from an SSM SecureString parameter \(tls-certificate\), which FakeTarget cannot read\. Fix: on FakeTarget keep it in a file on the deploying machine/,
+    );
+  });
+
   test("an image on a target that runs bundles only", () => {
     const stack = new TerraformStack(new App(), "refuse");
     const target = new FakeTarget(stack, "target", { ...FULL, artifacts: ["bundle"] });

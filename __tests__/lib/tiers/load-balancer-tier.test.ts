@@ -1,8 +1,8 @@
 import "cdktf/lib/testing/adapters/jest";
 import { Testing, TerraformStack } from "cdktf";
-import { DockerTarget, LoadBalancerTier, LoadBalancerTierProps, MysqlCluster, WebAppTier } from "../../../lib";
+import { DockerTarget, LoadBalancerTier, LoadBalancerTierProps, MysqlCluster, TlsCertificate, WebAppTier } from "../../../lib";
 import { PATHS } from "../../../templates/paths";
-import { containers, synthDocker, uploaded } from "../../helpers/synth";
+import { annotations, containers, synthDocker, uploaded } from "../../helpers/synth";
 
 describe("LoadBalancerTier on Docker", () => {
   let lb!: LoadBalancerTier;
@@ -20,11 +20,54 @@ describe("LoadBalancerTier on Docker", () => {
     expect(cfg).toContain("check inter 1000ms fall 3 rise 2");
   });
 
-  test("is the only container publishing a port, on 127.0.0.1 by default", () => {
+  test("only the load balancers publish ports, on 127.0.0.1 by default: HTTP and HTTPS, each node its own", () => {
     const publishing = Object.values(byName).filter((c) => c.ports?.length);
-    expect(publishing.map((c) => c.name)).toEqual(["haweb-lb-1"]);
-    expect(byName["haweb-lb-1"].ports).toEqual([{ internal: 80, external: 8080, ip: "127.0.0.1" }]);
-    expect(lb.endpoint).toEqual({ host: "127.0.0.1", port: 8080, url: "http://127.0.0.1:8080" });
+    expect(publishing.map((c) => c.name)).toEqual(["haweb-lb-1", "haweb-lb-2"]);
+    expect(byName["haweb-lb-1"].ports).toEqual([
+      { internal: 80, external: 8080, ip: "127.0.0.1" },
+      { internal: 443, external: 8081, ip: "127.0.0.1" },
+    ]);
+    expect(byName["haweb-lb-2"].ports).toEqual([
+      { internal: 80, external: 8082, ip: "127.0.0.1" },
+      { internal: 443, external: 8083, ip: "127.0.0.1" },
+    ]);
+    expect(lb.endpoints.map((e) => e.url)).toEqual(["https://127.0.0.1:8081", "https://127.0.0.1:8083"]);
+  });
+
+  test("a pair by default: keepalived moves a virtual address on the edge network, the endpoint", () => {
+    expect(lb.endpoint).toEqual({ host: "10.213.0.10", port: 443, url: "https://10.213.0.10" });
+    const k1 = uploaded(byName["haweb-lb-1"], PATHS.keepalivedConfig);
+    const k2 = uploaded(byName["haweb-lb-2"], PATHS.keepalivedConfig);
+    expect(k1).toContain("    priority 150");
+    expect(k2).toContain("    priority 100");
+    for (const k of [k1, k2]) {
+      expect(k).toContain("    nopreempt");
+      expect(k).toContain("        10.213.0.10/24");
+      expect(k).toContain(`    script "/bin/sh ${PATHS.binDir}/healthcheck-http.sh 8404 /healthz"`);
+    }
+    expect(k1).toContain("    unicast_src_ip 10.213.0.11\n    unicast_peer {\n        10.213.0.12\n");
+    expect(k2).toContain("    unicast_src_ip 10.213.0.12\n    unicast_peer {\n        10.213.0.11\n");
+    const edge = (c: (typeof byName)[string]) => c.networks_advanced.find((n) => n.name.includes("network-edge")) as { ipv4_address?: string };
+    expect(edge(byName["haweb-lb-1"]).ipv4_address).toBe("10.213.0.11");
+    expect(edge(byName["haweb-lb-2"]).ipv4_address).toBe("10.213.0.12");
+    // keepalived needs these two capabilities, nothing more; the image adds keepalived and ip to the official one.
+    expect((byName["haweb-lb-1"] as unknown as { capabilities: unknown }).capabilities).toEqual({ add: ["NET_ADMIN", "NET_RAW"] });
+    expect(byName["haweb-lb-1"].image).toMatch(/^\$\{docker_image\.docker_image-haproxy-with-iproute2-keepalived_/);
+  });
+
+  test("HTTPS with the default self-signed certificate: the key is a reference, never in the JSON", () => {
+    expect(cfg).toContain(`bind 0.0.0.0:443 ssl crt ${PATHS.tlsCertificate} alpn h2,http/1.1`);
+    expect(cfg).toContain("http-request redirect scheme https code 308 if !{ ssl_fc }");
+    const uploads = byName["haweb-lb-1"].upload as { file: string; content?: string; permissions?: string }[];
+    expect(uploads.find((u) => u.file === PATHS.tlsKey)).toEqual({
+      file: PATHS.tlsKey,
+      content: expect.stringMatching(/^\$\{tls_private_key\.[^}]+\.private_key_pem\}$/),
+      permissions: "0400",
+    });
+    expect(uploads.find((u) => u.file === PATHS.tlsCertificate)?.content).toMatch(/^\$\{tls_self_signed_cert\.[^}]+\.cert_pem\}$/);
+    expect(Object.values(parsed.resource.tls_private_key)).toEqual([expect.objectContaining({ algorithm: "ECDSA", ecdsa_curve: "P256" })]);
+    expect(JSON.stringify(parsed)).not.toMatch(/BEGIN (EC |)PRIVATE KEY/);
+    expect(Object.keys((parsed as { provider: object }).provider)).toContain("tls");
   });
 
   test("starts after the web nodes; health-checked on its stats listener", () => {
@@ -48,13 +91,65 @@ describe("LoadBalancerTier on Docker", () => {
   test("explicit backends work without a web tier", () => {
     const parsedBackends = synthDocker(
       (stack, target) => {
-        new LoadBalancerTier(stack, "lb", { target, backends: [{ name: "legacy-1", host: "legacy-1", port: 8000 }], nodes: 2 });
+        new LoadBalancerTier(stack, "lb", { target, backends: [{ name: "legacy-1", host: "legacy-1", port: 8000 }], nodes: 2, https: false });
       },
       { publishPort: 9000 },
     ).parsed;
     const lbs = containers(parsedBackends);
     expect(uploaded(lbs["haweb-lb-2"], PATHS.haproxyConfig)).toContain("server legacy-1 legacy-1:8000");
     expect(lbs["haweb-lb-2"].ports).toEqual([{ internal: 80, external: 9001, ip: "127.0.0.1" }]);
+    expect(parsedBackends.resource.tls_private_key).toBeUndefined();
+  });
+
+  test("a single node: no keepalived, the node is the endpoint, and a warning says it is a single point of failure", () => {
+    let single!: LoadBalancerTier;
+    const { parsed: p, stack } = synthDocker((stack, target) => {
+      single = new LoadBalancerTier(stack, "lb", { target, backends: [{ name: "w", host: "w", port: 80 }], nodes: 1 });
+    });
+    const c = containers(p)["haweb-lb-1"];
+    expect(c.upload.map((u) => u.file)).not.toContain(PATHS.keepalivedConfig);
+    expect((c as unknown as { capabilities?: unknown }).capabilities).toBeUndefined();
+    expect(single.endpoint.url).toBe("https://127.0.0.1:8081");
+    expect(annotations(stack, "warn")).toEqual([
+      expect.stringMatching(/LoadBalancerTier 'test\/lb': prop `nodes` is 1: the load balancer is a single point of failure/),
+    ]);
+  });
+
+  test("failover settings: virtual router id, advert interval, which node starts as master", () => {
+    const { parsed: p } = synthDocker((stack, target) => {
+      new LoadBalancerTier(stack, "lb", {
+        target,
+        backends: [{ name: "w", host: "w", port: 80 }],
+        failover: { virtualRouterId: 77, advertIntervalSeconds: 2, initialMaster: 2 },
+      });
+    });
+    const k1 = uploaded(containers(p)["haweb-lb-1"], PATHS.keepalivedConfig);
+    const k2 = uploaded(containers(p)["haweb-lb-2"], PATHS.keepalivedConfig);
+    expect(k1).toContain("virtual_router_id 77");
+    expect(k1).toContain("advert_int 2");
+    expect(k1).toContain("priority 100");
+    expect(k2).toContain("priority 150");
+  });
+
+  test("a certificate from files, HSTS and redirect off", () => {
+    const { parsed: p } = synthDocker((stack, target) => {
+      new LoadBalancerTier(stack, "lb", {
+        target,
+        backends: [{ name: "w", host: "w", port: 80 }],
+        certificate: TlsCertificate.fromFiles("/secure/site.crt", "/secure/site.key"),
+        redirectHttpToHttps: false,
+        hsts: false,
+      });
+    });
+    const c = containers(p)["haweb-lb-1"];
+    expect(c.upload.filter((u) => u.file.startsWith("/etc/ha-web/tls/"))).toEqual([
+      { file: PATHS.tlsCertificate, source: "/secure/site.crt", permissions: "0400" },
+      { file: PATHS.tlsKey, source: "/secure/site.key", permissions: "0400" },
+    ]);
+    const haproxy = uploaded(c, PATHS.haproxyConfig);
+    expect(haproxy).not.toContain("redirect scheme");
+    expect(haproxy).not.toContain("Strict-Transport-Security");
+    expect(p.resource.tls_private_key).toBeUndefined();
   });
 });
 
@@ -81,6 +176,22 @@ describe("LoadBalancerTier input checks", () => {
     [{ namePrefix: "-lb" }, /prop `namePrefix` "-lb" does not make valid DNS labels/],
     [{ algorithm: "fastest" as never }, /algorithm "fastest" is not one of roundrobin/],
     [{ backends: [{ name: "web_9", host: "x", port: 80 }] }, /server name "web_9" is not a DNS label/],
+    [{ https: false, hsts: { maxAgeSeconds: 60 } }, /prop `hsts` is set while `https` is false/],
+    [{ https: false, certificate: TlsCertificate.selfSigned() }, /prop `certificate` is set while `https` is false/],
+    [{ certificate: TlsCertificate.fromFiles("/site.crt", "") }, /prop `certificate` is files without a private key\. Fix: pass both/],
+    [{ certificate: TlsCertificate.fromValues("", "key") }, /prop `certificate` is values without a certificate/],
+    [
+      { certificate: TlsCertificate.fromSsmParameters("/c", "/k") },
+      /prop `certificate` is read from an SSM SecureString parameter \(tls-certificate\), which DockerTarget cannot read/,
+    ],
+    [{ hsts: { maxAgeSeconds: 0 } }, /prop `hsts.maxAgeSeconds` is 0/],
+    [{ httpsPort: 80 }, /prop `httpsPort`: tls.httpsPort and httpPort are both 80/],
+    [{ failover: { advertIntervalSeconds: 0 } }, /prop `failover.advertIntervalSeconds` is 0; it must be a whole number of seconds from 1 to 255/],
+    [{ failover: { advertIntervalSeconds: 256 } }, /prop `failover.advertIntervalSeconds` is 256/],
+    [{ failover: { virtualRouterId: 0 } }, /prop `failover.virtualRouterId` is 0; VRRP ids are 1-255/],
+    [{ failover: { virtualRouterId: 256 } }, /prop `failover.virtualRouterId` is 256/],
+    [{ failover: { initialMaster: 3 } }, /prop `failover.initialMaster` is 3; it must name one of the 2 nodes/],
+    [{ nodes: 1, failover: { virtualRouterId: 5 } }, /prop `failover` is set but nodes is 1/],
   ])("rejects %j", (props, message) => {
     expect(() => declare(props)).toThrow(message);
   });

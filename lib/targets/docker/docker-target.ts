@@ -376,7 +376,8 @@ export class DockerTarget extends Construct implements DeploymentTarget {
     const key = `${name}+${packages.join("+")}`;
     if (!this.images[key]) {
       this.toolsContext ??= new TerraformAsset(this, "tools-image-context", { path: toolsImageContext(), type: AssetType.DIRECTORY });
-      const software = name.split(/[:@/]/).filter(Boolean)[0];
+      const repository = name.split("@")[0];
+      const software = repository.slice(repository.lastIndexOf("/") + 1).split(":")[0];
       const tag = createHash("sha256").update(key).digest("hex").slice(0, 12);
       this.images[key] = new Image(this, `image-${software}-with-${packages.join("-")}`, {
         name: `${this.namePrefix}-${software}-${packages.join("-")}:${tag}`,

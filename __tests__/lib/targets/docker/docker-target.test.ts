@@ -24,7 +24,19 @@ describe("DockerTarget", () => {
     const images = Object.values(parsed.resource.docker_image)
       .map((i) => i.name)
       .sort();
-    expect(images).toEqual(["mariadb:10.11.9", DEFAULT_DOCKER_IMAGES.nginx, DEFAULT_DOCKER_IMAGES.node, "registry.local/haproxy:2.6.12"]);
+    expect(images).toEqual([
+      "mariadb:10.11.9",
+      DEFAULT_DOCKER_IMAGES.nginx,
+      DEFAULT_DOCKER_IMAGES.node,
+      "registry.local/haproxy:2.6.12",
+      expect.stringMatching(/^shop-haproxy-iproute2-keepalived:[0-9a-f]{12}$/),
+    ]);
+    // The load balancers' image is the overridden one plus Debian's keepalived and ip.
+    const built = Object.values(parsed.resource.docker_image).find((i) => (i as { build?: unknown }).build) as {
+      build: { build_args: Record<string, string>; context: string };
+    };
+    expect(built.build.build_args).toEqual({ BASE: "registry.local/haproxy:2.6.12", PACKAGES: "iproute2 keepalived" });
+    expect(built.build.context).toMatch(/^assets\/docker_tools-image-context_/);
     const byName = containers(parsed);
     expect(Object.keys(byName).every((n) => n.startsWith("shop-"))).toBe(true);
     expect(byName["shop-lb-1"].ports?.[0].ip).toBe("0.0.0.0");
@@ -60,13 +72,44 @@ describe("DockerTarget", () => {
     const { parsed } = synthDocker(
       (stack, target) => {
         const backends = [{ name: "web-1", host: "web-1", port: 80 }];
-        new LoadBalancerTier(stack, "a", { target, backends, namePrefix: "a" });
+        new LoadBalancerTier(stack, "a", { target, backends, namePrefix: "a", nodes: 1, https: false });
         new LoadBalancerTier(stack, "b", { target, backends, namePrefix: "b", nodes: 2 });
       },
       { publishPort: 9000 },
     );
     const byName = containers(parsed);
-    expect(["haweb-a-1", "haweb-b-1", "haweb-b-2"].map((n) => byName[n].ports?.[0].external)).toEqual([9000, 9001, 9002]);
+    expect(["haweb-a-1", "haweb-b-1", "haweb-b-2"].map((n) => byName[n].ports?.map((p) => `${p.internal}:${p.external}`))).toEqual([
+      ["80:9000"],
+      ["80:9001", "443:9002"],
+      ["80:9003", "443:9004"],
+    ]);
+  });
+
+  test("the edge network has a fixed subnet: floating addresses in its lower half, Docker allocates from the upper", () => {
+    let a!: LoadBalancerTier;
+    let b!: LoadBalancerTier;
+    const { parsed } = synthDocker(
+      (stack, target) => {
+        const backends = [{ name: "web-1", host: "web-1", port: 80 }];
+        a = new LoadBalancerTier(stack, "a", { target, backends, namePrefix: "a" });
+        b = new LoadBalancerTier(stack, "b", { target, backends, namePrefix: "b", failover: { virtualRouterId: 52 } });
+      },
+      { edgeSubnet: "192.168.77.0/24" },
+    );
+    const edge = Object.values(parsed.resource.docker_network).find((n) => (n as { name: string }).name === "haweb-edge");
+    expect(edge).toMatchObject({ ipam_config: [{ subnet: "192.168.77.0/24", ip_range: "192.168.77.128/25" }] });
+    expect([a.endpoint.host, b.endpoint.host]).toEqual(["192.168.77.10", "192.168.77.20"]);
+    expect(b.floatingAddress?.members["b-2"]).toEqual({ address: "192.168.77.22", peerAddresses: ["192.168.77.21"] });
+    // VRRP rides on the edge network: no network of its own.
+    expect(Object.values(parsed.resource.docker_network).map((n) => (n as { name: string }).name)).not.toContain("haweb-lb-lb");
+  });
+
+  test.each([
+    [{ edgeSubnet: "10.213.0.0/27" }, /prop `edgeSubnet` "10\.213\.0\.0\/27" is not a network address of a \/26 or larger subnet/],
+    [{ edgeSubnet: "10.213.0.5/24" }, /prop `edgeSubnet` "10\.213\.0\.5\/24"/],
+    [{ edgeSubnet: "edge" }, /prop `edgeSubnet` "edge"/],
+  ])("rejects %j", (props, message) => {
+    expect(attempt(props)).toThrow(message);
   });
 
   test("rejects a publishPort outside 1-65535", () => {

@@ -36,6 +36,7 @@ test.each([
   ["WebAppTier", "lib/tiers/web-app-tier.ts", "AppServerProps", "app."],
   ["LoadBalancerTier", "lib/tiers/load-balancer-tier.ts", "LoadBalancerTierProps", ""],
   ["LoadBalancerTier", "templates/haproxy.ts", "HaproxyHealthCheck", "healthCheck."],
+  ["LoadBalancerTier", "lib/tiers/load-balancer-tier.ts", "LoadBalancerFailoverProps", "failover."],
 ])("docs/props.md documents every prop of %s (%s %s)", (heading, file, iface, prefix) => {
   const doc = documented(heading);
   // Nested props are documented one by one (app.port) or as a group (timeouts.*Ms).
@@ -43,7 +44,7 @@ test.each([
     .map((m) => `${prefix}${m}`)
     .filter(
       (p) =>
-        !doc.has(p) && !(p === "app" || p === "healthCheck" || p === "timeouts") && ![...doc].some((d) => d.endsWith("*Ms") && p.startsWith(d.split(".")[0])),
+        !doc.has(p) && !(p === "app" || p === "healthCheck" || p === "timeouts" || p === "failover") && ![...doc].some((d) => d.endsWith("*Ms") && p.startsWith(d.split(".")[0])),
     );
   expect(missing).toEqual([]);
   // And no row for a prop that no longer exists.

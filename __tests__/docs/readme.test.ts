@@ -32,7 +32,7 @@ describe("LoadBalancerTier's table matches the rendered haproxy.cfg", () => {
     expect(row("LoadBalancerTier", "port")[1]).toBe("`80`");
     expect(haproxyCfg).toContain("bind 0.0.0.0:80\n");
     expect(row("LoadBalancerTier", "statsPort")[1]).toBe("`8404`");
-    expect(haproxyCfg).toContain("bind 0.0.0.0:8404\n");
+    expect(haproxyCfg).toContain("bind 127.0.0.1:8404\n");
   });
 
   test("retries, and the exact retry-on list the README quotes", () => {

@@ -13,6 +13,11 @@ describe("renderNginxConfig", () => {
     expect(conf).toMatch(/location \/api\/ \{\n\s+proxy_pass http:\/\/app;\n\s+proxy_http_version 1\.1;\n\s+proxy_set_header Connection "";/);
   });
 
+  test("passes on the load balancer's X-Forwarded-Proto (TLS ends there), its own scheme without one", () => {
+    expect(conf).toContain("proxy_set_header X-Forwarded-Proto $forwarded_proto;");
+    expect(conf).toMatch(/map \$http_x_forwarded_proto \$forwarded_proto \{\n\s+default \$http_x_forwarded_proto;\n\s+"" \$scheme;\n\s+\}/);
+  });
+
   test("serves static files, hides its version, has liveness locations", () => {
     expect(conf).toContain(`root ${PATHS.staticRoot};`);
     expect(conf).toContain("server_tokens off;");

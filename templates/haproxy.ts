@@ -150,7 +150,10 @@ export function resolveHaproxyConfig(config: HaproxyConfig) {
     timeouts: { ...d.timeouts, ...Object.fromEntries(Object.entries(t).filter(([, v]) => v !== undefined)) } as { [K in keyof typeof d.timeouts]: number },
     statsPort: config.statsPort === undefined ? d.statsPort : config.statsPort,
     statsBindAddress: config.statsBindAddress ?? d.statsBindAddress,
-    tls: config.tls === undefined ? undefined : { ...d.tls, ...Object.fromEntries(Object.entries(config.tls).filter(([, v]) => v !== undefined)) } as Required<HaproxyTls>,
+    tls:
+      config.tls === undefined
+        ? undefined
+        : ({ ...d.tls, ...Object.fromEntries(Object.entries(config.tls).filter(([, v]) => v !== undefined)) } as Required<HaproxyTls>),
     maxConnections: config.maxConnections ?? d.maxConnections,
     runtimeDns: config.runtimeDns ?? d.runtimeDns,
     user: config.user ?? d.user,
@@ -275,7 +278,11 @@ export function renderHaproxyConfig(config: HaproxyConfig): string {
   if (tls) {
     const alpn = tls.http2 ? " alpn h2,http/1.1" : " alpn http/1.1";
     lines.push(`    bind ${c.bindAddress}:${tls.httpsPort} ssl crt ${tls.certificatePath}${alpn}`);
-    if (tls.redirectHttp) lines.push("    # 308, not 301: the client repeats the same method and body over HTTPS.", "    http-request redirect scheme https code 308 if !{ ssl_fc }");
+    if (tls.redirectHttp)
+      lines.push(
+        "    # 308, not 301: the client repeats the same method and body over HTTPS.",
+        "    http-request redirect scheme https code 308 if !{ ssl_fc }",
+      );
     if (tls.hstsMaxAgeSeconds > 0) {
       const sub = tls.hstsIncludeSubdomains ? "; includeSubDomains" : "";
       lines.push(`    http-response set-header Strict-Transport-Security "max-age=${tls.hstsMaxAgeSeconds}${sub}" if { ssl_fc }`);

@@ -94,7 +94,8 @@ export function validateKeepalivedConfig(config: KeepalivedConfig): ConfigProble
   for (const peer of config.peerAddresses) if (!isIpv4(peer)) add("peerAddresses", `peer "${peer}" is not an IPv4 address`);
   if (config.peerAddresses.includes(config.sourceAddress)) add("peerAddresses", `peerAddresses include this node's own address ${config.sourceAddress}`);
   for (const peer of duplicates([...config.peerAddresses])) add("peerAddresses", `peer ${peer} is listed twice`);
-  if (config.virtualAddresses.length === 0) add("virtualAddresses", "virtualAddresses must hold at least one address (MASTER_MARKER_ADDRESS where an API moves the real one)");
+  if (config.virtualAddresses.length === 0)
+    add("virtualAddresses", "virtualAddresses must hold at least one address (MASTER_MARKER_ADDRESS where an API moves the real one)");
   for (const vip of config.virtualAddresses) {
     const [cidr, dev, iface, extra] = vip.split(" ");
     const devOk = dev === undefined || (dev === "dev" && /^[A-Za-z0-9_.-]{1,15}$/.test(iface ?? "") && extra === undefined);

@@ -70,7 +70,7 @@ export function renderFirewallRuleset(config: FirewallConfig): string {
     "        # What TCP and path MTU discovery need; ping for operators.",
     "        icmp type { echo-request, destination-unreachable, time-exceeded, parameter-problem } accept",
     "        icmpv6 type { echo-request, destination-unreachable, packet-too-big, time-exceeded, parameter-problem, nd-neighbor-solicit, nd-neighbor-advert, nd-router-advert } accept",
-    ...(config.dhcpClient ? ["        udp sport 67 udp dport 68 accept comment \"DHCP offers for this host's own address\""] : []),
+    ...(config.dhcpClient ? ['        udp sport 67 udp dport 68 accept comment "DHCP offers for this host\'s own address"'] : []),
     ...rules,
     "    }",
     "    chain forward {",

@@ -149,7 +149,23 @@ haproxy("haproxy -c accepts the rendered configs", () => {
     const cert = join(dir, "site.pem");
     const openssl = spawnSync(
       "openssl",
-      ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "1", "-subj", "/CN=test", "-keyout", `${cert}.key`, "-out", cert],
+      [
+        "req",
+        "-x509",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-nodes",
+        "-days",
+        "1",
+        "-subj",
+        "/CN=test",
+        "-keyout",
+        `${cert}.key`,
+        "-out",
+        cert,
+      ],
       { encoding: "utf8" },
     );
     expect(openssl.status).toBe(0);

@@ -80,7 +80,13 @@ keepalived("keepalived -t accepts the rendered configs once the start script fil
   try {
     const configs = {
       docker: renderKeepalivedConfig(base),
-      aws: renderKeepalivedConfig({ ...base, virtualAddresses: [MASTER_MARKER_ADDRESS], notifyMasterScript: "/bin/true", virtualRouterId: 200, advertIntervalSeconds: 2 }),
+      aws: renderKeepalivedConfig({
+        ...base,
+        virtualAddresses: [MASTER_MARKER_ADDRESS],
+        notifyMasterScript: "/bin/true",
+        virtualRouterId: 200,
+        advertIntervalSeconds: 2,
+      }),
     };
     // keepalived -t wants an interface that exists and is not loopback: any of this machine's.
     const iface = readdirSync("/sys/class/net").find((n) => n !== "lo");

@@ -1,5 +1,13 @@
 import { Construct } from "constructs";
-import { BalanceAlgorithm, HAPROXY_DEFAULTS, HaproxyHealthCheck, HaproxyServer, HaproxyTimeouts, HaproxyTls, renderHaproxyConfig } from "../../templates/haproxy";
+import {
+  BalanceAlgorithm,
+  HAPROXY_DEFAULTS,
+  HaproxyHealthCheck,
+  HaproxyServer,
+  HaproxyTimeouts,
+  HaproxyTls,
+  renderHaproxyConfig,
+} from "../../templates/haproxy";
 import { KEEPALIVED_DEFAULTS, renderKeepalivedConfig } from "../../templates/keepalived";
 import { HEALTHCHECK_SCRIPT, PATHS } from "../../templates/paths";
 import { renderLoadBalancerStartScript } from "../../templates/scripts/load-balancer";
@@ -168,10 +176,7 @@ export class LoadBalancerTier extends Construct {
       );
     }
     const declaredBy = { construct: "LoadBalancerTier", scope: this, props: { secretFiles: "certificate", floatingAddress: "nodes" } };
-    this.floatingAddress =
-      count > 1
-        ? requireFloatingAddress(props.target, this, { name: prefix, members: names, declaredBy })
-        : undefined;
+    this.floatingAddress = count > 1 ? requireFloatingAddress(props.target, this, { name: prefix, members: names, declaredBy }) : undefined;
     const bound = https ? certificate.bind(this) : undefined;
     const listeners = https ? [port, httpsPort] : [port];
     const statsCheck = ["/bin/sh", HEALTHCHECK_SCRIPT, String(statsPort), "/healthz"].join(" ");
@@ -222,7 +227,9 @@ export class LoadBalancerTier extends Construct {
             ingress: [
               { port, from: "internet", description: https ? "clients to the HTTP listener (redirected to HTTPS)" : "clients to the HTTP listener" },
               ...(https ? [{ port: httpsPort, from: "internet" as const, description: "clients to the HTTPS listener" }] : []),
-              ...(peers.length > 0 ? [{ port: 0, protocol: "vrrp" as const, from: "load-balancer" as const, description: "VRRP adverts between the load balancers" }] : []),
+              ...(peers.length > 0
+                ? [{ port: 0, protocol: "vrrp" as const, from: "load-balancer" as const, description: "VRRP adverts between the load balancers" }]
+                : []),
             ],
             egress: [
               ...[...new Set(this.backends.map((b) => b.port))].map((backendPort) => ({
@@ -230,7 +237,9 @@ export class LoadBalancerTier extends Construct {
                 to: "web" as const,
                 description: "load balancer to the web nodes",
               })),
-              ...(peers.length > 0 ? [{ port: 0, protocol: "vrrp" as const, to: "load-balancer" as const, description: "VRRP adverts between the load balancers" }] : []),
+              ...(peers.length > 0
+                ? [{ port: 0, protocol: "vrrp" as const, to: "load-balancer" as const, description: "VRRP adverts between the load balancers" }]
+                : []),
               ...(this.floatingAddress?.egress ?? []),
             ],
             // keepalived adds and removes the virtual address (NET_ADMIN) and sends VRRP on a raw socket (NET_RAW).

@@ -51,14 +51,24 @@ export function validateLoadBalancerTierProps(scope: Construct, props: LoadBalan
     for (const problem of r.certificate.problems()) v.check(false, "certificate", problem, "pass both the certificate and its private key");
     if (props.hsts) {
       const age = props.hsts.maxAgeSeconds;
-      v.check(age === undefined || isWholeNumber(age, 1), "hsts.maxAgeSeconds", `is ${age}; it must be a whole number of seconds, at least 1`, "use 63072000 (two years), or hsts: false");
+      v.check(
+        age === undefined || isWholeNumber(age, 1),
+        "hsts.maxAgeSeconds",
+        `is ${age}; it must be a whole number of seconds, at least 1`,
+        "use 63072000 (two years), or hsts: false",
+      );
     }
   }
   const f = r.failover;
   if (props.failover !== undefined) {
     v.check(r.nodes >= 2, "failover", `is set but nodes is ${r.nodes}: a single node has no one to fail over to`, "use nodes: 2, or remove failover");
   }
-  v.check(isWholeNumber(f.virtualRouterId, 1, 255), "failover.virtualRouterId", `is ${f.virtualRouterId}; VRRP ids are 1-255`, "use 51, or any id no other VRRP group on the network uses");
+  v.check(
+    isWholeNumber(f.virtualRouterId, 1, 255),
+    "failover.virtualRouterId",
+    `is ${f.virtualRouterId}; VRRP ids are 1-255`,
+    "use 51, or any id no other VRRP group on the network uses",
+  );
   v.check(
     isWholeNumber(f.advertIntervalSeconds, ADVERT_INTERVAL_RANGE.min, ADVERT_INTERVAL_RANGE.max),
     "failover.advertIntervalSeconds",

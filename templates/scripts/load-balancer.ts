@@ -5,17 +5,22 @@ import { SCRIPT_HEADER } from "./shell";
 /**
  * Validates the rendered config, then runs HAProxy in master-worker mode in the
  * foreground. No wait for the web nodes' names: the config's `init-addr
- * last,libc,none` starts HAProxy without them. `exec` makes the master PID 1,
- * so `docker stop`'s SIGUSR1 (the official image's STOPSIGNAL) reaches it: a
- * soft stop, cut at `hard-stop-after` (30 s), which the load balancer's stop
- * timeout (35 s, lib/tiers/load-balancer-tier.ts) outlasts.
+ * last,libc,none` starts HAProxy without them.
  *
- * On a node of a pair (a keepalived.conf is present), keepalived starts first, in
- * the background: the script fills in the interface that reaches the first peer,
- * checks the config, and starts VRRP only (`-P`). keepalived lives and dies with
- * the node: on Docker with the container (HAProxy is PID 1), on a VM with the
- * unit's control group; its own check on HAProxy gives the address up when HAProxy
- * dies or hangs while keepalived lives on.
+ * A single node: `exec` makes HAProxy's master PID 1, so `docker stop`'s SIGUSR1
+ * (the official image's STOPSIGNAL) reaches it: a soft stop, cut at
+ * `hard-stop-after` (30 s), which the load balancer's stop timeout (35 s,
+ * lib/tiers/load-balancer-tier.ts) outlasts.
+ *
+ * A node of a pair (a keepalived.conf is present): the script fills in the
+ * interface that reaches the first peer, checks the config, and starts
+ * keepalived (VRRP only) and HAProxy as its children, staying PID 1 to order
+ * their stop: on SIGUSR1, SIGTERM or SIGINT keepalived stops first (it hands
+ * the address over at once with a priority-0 advert, instead of the backup
+ * waiting out three adverts), then HAProxy gets the signal and finishes its
+ * connections. SIGUSR2 and SIGHUP (reload) go to HAProxy. When HAProxy exits on
+ * its own (a crash), keepalived is stopped too and the script exits with
+ * HAProxy's status. A HAProxy that hangs is keepalived's own check's to find.
  */
 export function renderLoadBalancerStartScript(): string {
   const run = `${PATHS.runDir}/keepalived`;
@@ -24,20 +29,53 @@ export function renderLoadBalancerStartScript(): string {
     `CONFIG=${PATHS.haproxyConfig}`,
     `KEEPALIVED_CONFIG=${PATHS.keepalivedConfig}`,
     'haproxy -c -q -f "$CONFIG"',
-    'if [ -f "$KEEPALIVED_CONFIG" ]; then',
-    "  peer=$(sed -n '/unicast_peer {/{n;s/^ *//;p;q;}' \"$KEEPALIVED_CONFIG\")",
-    "  iface=$(ip -o -4 route get \"$peer\" | sed -n 's/.* dev \\([^ ]*\\).*/\\1/p')",
-    '  if [ -z "$iface" ]; then log "no interface reaches the VRRP peer $peer"; exit 1; fi',
-    `  mkdir -p ${run}`,
-    `  sed "s/${KEEPALIVED_INTERFACE_PLACEHOLDER}/$iface/" "$KEEPALIVED_CONFIG" > ${run}/keepalived.conf`,
-    `  keepalived -t -f ${run}/keepalived.conf`,
-    '  log "starting keepalived (VRRP on $iface, peer $peer)"',
-    "  # -n: no fork (its PID is ours to know); -l -D: log to stdout; -P: VRRP only.",
-    `  keepalived -n -l -D -P -f ${run}/keepalived.conf -p ${run}/keepalived.pid -r ${run}/vrrp.pid &`,
+    'if [ ! -f "$KEEPALIVED_CONFIG" ]; then',
+    '  log "starting haproxy"',
+    "  # -W: master-worker (reload with SIGUSR2); -db: stay in the foreground.",
+    '  exec haproxy -W -db -f "$CONFIG"',
     "fi",
-    'log "starting haproxy"',
-    "# -W: master-worker (reload with SIGUSR2); -db: stay in the foreground.",
-    'exec haproxy -W -db -f "$CONFIG"',
+    "",
+    "peer=$(sed -n '/unicast_peer {/{n;s/^ *//;p;q;}' \"$KEEPALIVED_CONFIG\")",
+    "iface=$(ip -o -4 route get \"$peer\" | sed -n 's/.* dev \\([^ ]*\\).*/\\1/p')",
+    'if [ -z "$iface" ]; then log "no interface reaches the VRRP peer $peer"; exit 1; fi',
+    `mkdir -p ${run}`,
+    `sed "s/${KEEPALIVED_INTERFACE_PLACEHOLDER}/$iface/" "$KEEPALIVED_CONFIG" > ${run}/keepalived.conf`,
+    `keepalived -t -f ${run}/keepalived.conf`,
+    "",
+    "# Stop order: keepalived (hands the address over), then HAProxy (finishes its connections).",
+    'STOPPING=""',
+    "stop_pair() {",
+    '  if [ -n "$STOPPING" ]; then return; fi',
+    "  STOPPING=$1",
+    '  log "$1 received: handing the address over, then stopping haproxy"',
+    '  kill -TERM "$KEEPALIVED_PID" 2>/dev/null || true',
+    '  wait "$KEEPALIVED_PID" 2>/dev/null || true',
+    '  kill -"$1" "$HAPROXY_PID" 2>/dev/null || true',
+    "}",
+    "trap 'stop_pair USR1' USR1",
+    "trap 'stop_pair TERM' TERM",
+    "trap 'stop_pair INT' INT",
+    "trap 'kill -USR2 \"$HAPROXY_PID\" 2>/dev/null || true' USR2",
+    "trap 'kill -HUP \"$HAPROXY_PID\" 2>/dev/null || true' HUP",
+    "",
+    'log "starting keepalived (VRRP on $iface, peer $peer) and haproxy"',
+    "# -n: no fork (its PID is ours to stop); -l -D: log to stdout; -P: VRRP only.",
+    `keepalived -n -l -D -P -f ${run}/keepalived.conf -p ${run}/keepalived.pid -r ${run}/vrrp.pid &`,
+    "KEEPALIVED_PID=$!",
+    'haproxy -W -db -f "$CONFIG" &',
+    "HAPROXY_PID=$!",
+    "# A trapped signal interrupts `wait`: wait again until HAProxy itself has exited.",
+    "status=0",
+    "while :; do",
+    '  if wait "$HAPROXY_PID"; then status=0; else status=$?; fi',
+    '  if ! kill -0 "$HAPROXY_PID" 2>/dev/null; then break; fi',
+    "done",
+    'if [ -z "$STOPPING" ]; then',
+    '  log "haproxy exited with status $status: stopping keepalived"',
+    '  kill -TERM "$KEEPALIVED_PID" 2>/dev/null || true',
+    '  wait "$KEEPALIVED_PID" 2>/dev/null || true',
+    "fi",
+    'exit "$status"',
     "",
   ].join("\n");
 }

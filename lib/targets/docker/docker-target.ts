@@ -156,7 +156,9 @@ export class DockerTarget extends Construct implements DeploymentTarget {
     const edgeSubnet = props.edgeSubnet ?? DOCKER_TARGET_DEFAULTS.edgeSubnet;
     new PropValidator("DockerTarget", this)
       .check(
-        isIpv4Cidr(edgeSubnet) && Number(edgeSubnet.split("/")[1]) <= 26 && ipv4ToNumber(edgeSubnet.split("/")[0]) % 2 ** (32 - Number(edgeSubnet.split("/")[1])) === 0,
+        isIpv4Cidr(edgeSubnet) &&
+          Number(edgeSubnet.split("/")[1]) <= 26 &&
+          ipv4ToNumber(edgeSubnet.split("/")[0]) % 2 ** (32 - Number(edgeSubnet.split("/")[1])) === 0,
         "edgeSubnet",
         `"${edgeSubnet}" is not a network address of a /26 or larger subnet`,
         'use a private subnet no other Docker network uses, such as "10.213.0.0/24"',
@@ -218,9 +220,7 @@ export class DockerTarget extends Construct implements DeploymentTarget {
     v.throwIfInvalid();
     const at = (n: number) => numberToIpv4(this.edge.base + n);
     const addresses = request.members.map((_, i) => at(offset + 1 + i));
-    const members = Object.fromEntries(
-      request.members.map((name, i) => [name, { address: addresses[i], peerAddresses: addresses.filter((_, j) => j !== i) }]),
-    );
+    const members = Object.fromEntries(request.members.map((name, i) => [name, { address: addresses[i], peerAddresses: addresses.filter((_, j) => j !== i) }]));
     request.members.forEach((name, i) => {
       this.fixedEdgeAddresses[name] = addresses[i];
     });

@@ -370,8 +370,8 @@ export class DockerTarget extends Construct implements DeploymentTarget {
    * (tools-image/Dockerfile), named after the base and the tools.
    */
   private image(name: string, tools: readonly Tool[]): Image {
-    const base = (this.images[name] ??= new Image(this, `image-${name.replace(/[^A-Za-z0-9]+/g, "-")}`, { name, keepLocally: this.keepImagesLocally }));
-    if (tools.length === 0) return base;
+    this.images[name] ??= new Image(this, `image-${name.replace(/[^A-Za-z0-9]+/g, "-")}`, { name, keepLocally: this.keepImagesLocally });
+    if (tools.length === 0) return this.images[name];
     const packages = [...new Set(tools)].sort();
     const key = `${name}+${packages.join("+")}`;
     if (!this.images[key]) {

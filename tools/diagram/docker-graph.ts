@@ -1,6 +1,7 @@
 /**
  * The graph of a Docker stack: `docker_container`s described by their ha-web
- * labels, `docker_network`s they share, and ports they publish on the host.
+ * labels, `docker_network`s they share, ports they publish on the host, and the
+ * virtual address a load-balancer pair holds with keepalived.
  */
 import { compareNames, GraphCluster, GraphEdge, GraphNode, INTERNET_NODE_ID, roleRank, StackGraph, uniqueEdges } from "./graph-model";
 import {
@@ -15,9 +16,13 @@ import {
   TerraformResource,
 } from "./terraform-json";
 
-/** One `PORT/PROTO:FROM` entry of the `ha-web.ingress` label. */
+/** One `PORT/PROTO:FROM` entry of the `ha-web.ingress` label (`0/vrrp:load-balancer`: VRRP has no port). */
 interface Ingress {
+  /** `PORT/PROTO` as in the label, e.g. "80/tcp", "0/vrrp". */
   readonly port: string;
+  readonly protocol: string;
+  /** False for a protocol without ports (VRRP, IP protocol 112), written with port 0. */
+  readonly hasPort: boolean;
   readonly from: string;
 }
 
@@ -39,12 +44,16 @@ interface Container {
   readonly networks: readonly string[];
   readonly ingress: readonly Ingress[];
   readonly published: readonly PublishedPort[];
+  /** The `ha-web.floating-address` label: the virtual address keepalived may move to this container. */
+  readonly floatingAddress?: string;
 }
 
 interface Network {
   readonly name: string;
   readonly internal: boolean;
   readonly driver: string;
+  /** IPv4 subnets of its `ipam_config` (CIDR), to tell which network a virtual address lives on. */
+  readonly subnets: readonly string[];
 }
 
 /** Network name -> whether it is internal, for choosing the network a published port arrives on. */
@@ -55,8 +64,9 @@ export function dockerStackGraph(json: TerraformJson, name: string): StackGraph 
   const containers = readContainers(json);
   const networks = readNetworks(json, containers);
   const byName: NetworkIndex = new Map(networks.map((network) => [network.name, network]));
-  const edges = [...publishEdges(containers, byName), ...flowEdges(containers), ...attachmentEdges(containers)];
-  const nodes: GraphNode[] = [...containers.map(containerNode), ...networks.map(networkNode), ...endpointNodes(containers)];
+  const addresses = readFloatingAddresses(containers, byName);
+  const edges = [...publishEdges(containers, byName), ...flowEdges(containers), ...addresses.flatMap(addressEdges), ...attachmentEdges(containers)];
+  const nodes: GraphNode[] = [...containers.map(containerNode), ...networks.map(networkNode), ...addresses.map(addressNode), ...endpointNodes(containers)];
   if (edges.some((edge) => edge.from === INTERNET_NODE_ID)) {
     nodes.unshift({ id: INTERNET_NODE_ID, kind: "internet", label: "internet / host", detail: [] });
   }
@@ -76,17 +86,37 @@ function labelsOf(container: TerraformResource): Map<string, string> {
 
 function parseIngress(value: string | undefined): Ingress[] {
   const entries = (value ?? "").split(/\s+/).filter(Boolean);
-  return entries.flatMap((entry) => {
-    const match = /^(\d+(?:-\d+)?\/[a-z]+):(.+)$/.exec(entry);
-    return match ? [{ port: match[1], from: match[2] }] : [];
+  return entries.flatMap((entry): Ingress[] => {
+    const match = /^((\d+(?:-\d+)?)\/([a-z]+)):(.+)$/.exec(entry);
+    return match ? [{ port: match[1], protocol: match[3], hasPort: match[2] !== "0", from: match[4] }] : [];
   });
 }
 
-/** The image's name (`nginx:1.30-trixie`), following `${docker_image.X.image_id}` to the image resource; a pinned digest is left out of the picture. */
+/** The label of a flow: its port ("80/tcp"), or the protocol's name when it has no port ("VRRP", not "0/vrrp"). */
+function flowLabel(ingress: Ingress): string {
+  return ingress.hasPort ? ingress.port : ingress.protocol.toUpperCase();
+}
+
+/**
+ * The image's name (`nginx:1.30-trixie`), following `${docker_image.X.image_id}`
+ * to the image resource; a pinned digest is left out of the picture. An image
+ * the stack builds on a pinned one with extra Debian packages (its `build`
+ * block's BASE and PACKAGES arguments) reads as the base plus the packages,
+ * e.g. `haproxy:2.6-trixie + iproute2 keepalived`, rather than its generated name.
+ */
 function imageName(json: TerraformJson, value: unknown): string {
+  const withoutDigest = (name: string) => name.replace(/@sha256:[0-9a-f]+$/, "");
   const imageResource = referencedName(value, "docker_image");
-  const name = imageResource ? stringArg(findResource(json, "docker_image", imageResource) ?? {}, "name") : resolveString(json, value);
-  return (name ?? "image").replace(/@sha256:[0-9a-f]+$/, "");
+  const image = imageResource ? findResource(json, "docker_image", imageResource) : undefined;
+  if (!image) return withoutDigest(resolveString(json, value) ?? "image");
+  const buildArgs = listArg(image, "build")[0]?.build_args;
+  const args = typeof buildArgs === "object" && buildArgs !== null ? (buildArgs as TerraformResource) : {};
+  const base = stringArg(args, "BASE");
+  if (base) {
+    const packages = stringArg(args, "PACKAGES");
+    return packages ? `${withoutDigest(base)} + ${packages}` : withoutDigest(base);
+  }
+  return withoutDigest(stringArg(image, "name") ?? "image");
 }
 
 function readContainers(json: TerraformJson): Container[] {
@@ -108,6 +138,7 @@ function readContainers(json: TerraformJson): Container[] {
         if (internal === undefined || external === undefined) return [];
         return [{ ip: stringArg(port, "ip") ?? "0.0.0.0", external, internal, protocol: stringArg(port, "protocol") ?? "tcp" }];
       }),
+      floatingAddress: labels.get("ha-web.floating-address"),
     };
   });
   return containers.sort((a, b) => roleRank(a.role) - roleRank(b.role) || compareNames(a.hostname, b.hostname));
@@ -118,7 +149,10 @@ function readNetworks(json: TerraformJson, containers: readonly Container[]): Ne
   const byName = new Map<string, Network>();
   for (const { body } of resourcesOfType(json, "docker_network")) {
     const networkName = resolveString(json, body.name);
-    if (networkName) byName.set(networkName, { name: networkName, internal: body.internal === true, driver: stringArg(body, "driver") ?? "bridge" });
+    if (networkName) {
+      const subnets = listArg(body, "ipam_config").flatMap((ipam) => stringArg(ipam, "subnet") ?? []);
+      byName.set(networkName, { name: networkName, internal: body.internal === true, driver: stringArg(body, "driver") ?? "bridge", subnets });
+    }
   }
   const used = [...new Set(containers.flatMap((container) => container.networks))];
   const memberRanks = (network: string) =>
@@ -132,7 +166,7 @@ function readNetworks(json: TerraformJson, containers: readonly Container[]): Ne
   };
   return used
     .sort((a, b) => compareRanks(memberRanks(a), memberRanks(b)) || compareNames(a, b))
-    .map((network) => byName.get(network) ?? { name: network, internal: false, driver: "external" });
+    .map((network) => byName.get(network) ?? { name: network, internal: false, driver: "external", subnets: [] });
 }
 
 function tierClusterId(tier: string): string {
@@ -221,24 +255,104 @@ function sharedNetwork(sender: Container, receiver: Container, containers: reado
   return shared.sort((a, b) => size(a) - size(b) || compareNames(a, b))[0];
 }
 
+/** A flow edge and whether it is between peers (a protocol without ports, such as VRRP). */
+interface Flow {
+  readonly edge: GraphEdge;
+  readonly peer: boolean;
+}
+
 /**
  * One arrow per allowed flow: from every container of the ingress' role that
  * shares a network with the receiver. Ingress from the internet that no
  * published port serves is drawn too, marked, since nothing can reach it.
  */
 function flowEdges(containers: readonly Container[]): GraphEdge[] {
-  return containers.flatMap((receiver) =>
-    receiver.ingress.flatMap(({ port, from }): GraphEdge[] => {
-      if (from === "internet") {
-        const isPublished = receiver.published.some((published) => `${published.internal}/${published.protocol}` === port);
-        return isPublished ? [] : [{ from: INTERNET_NODE_ID, to: receiver.nodeId, kind: "flow", label: `${port} (not published)` }];
+  const flows = containers.flatMap((receiver) =>
+    receiver.ingress.flatMap((ingress): Flow[] => {
+      const label = flowLabel(ingress);
+      if (ingress.from === "internet") {
+        const isPublished = receiver.published.some((published) => `${published.internal}/${published.protocol}` === ingress.port);
+        return isPublished ? [] : [{ edge: { from: INTERNET_NODE_ID, to: receiver.nodeId, kind: "flow", label: `${label} (not published)` }, peer: false }];
       }
-      return containers.flatMap((sender): GraphEdge[] => {
-        const network = sender !== receiver && sender.role === from ? sharedNetwork(sender, receiver, containers) : undefined;
-        return network ? [{ from: sender.nodeId, to: receiver.nodeId, kind: "flow", label: port, via: networkNodeId(network) }] : [];
+      return containers.flatMap((sender): Flow[] => {
+        const network = sender !== receiver && sender.role === ingress.from ? sharedNetwork(sender, receiver, containers) : undefined;
+        if (!network) return [];
+        return [{ edge: { from: sender.nodeId, to: receiver.nodeId, kind: "flow", label, via: networkNodeId(network) }, peer: !ingress.hasPort }];
       });
     }),
   );
+  return mergePeerFlows(flows, containers);
+}
+
+/**
+ * A flow without ports (VRRP) allowed both ways between two containers is one
+ * exchange between peers, not a client and a server: keepalived's adverts go
+ * from whichever of the pair is master to the other, and either may be master.
+ * So the pair gets one two-headed edge, from the container drawn first, instead
+ * of two arrows saying the same thing. A portless flow allowed one way only
+ * keeps its one arrow. TCP flows allowed both ways (database replication) stay
+ * two arrows: each direction is a different client reaching a different server.
+ */
+function mergePeerFlows(flows: readonly Flow[], containers: readonly Container[]): GraphEdge[] {
+  const key = (from: string, to: string, label: string) => JSON.stringify([from, to, label]);
+  const peerFlows = new Set(flows.filter((flow) => flow.peer).map(({ edge }) => key(edge.from, edge.to, edge.label)));
+  const order = (nodeId: string) => containers.findIndex((container) => container.nodeId === nodeId);
+  return flows.flatMap(({ edge, peer }): GraphEdge[] => {
+    if (!peer || !peerFlows.has(key(edge.to, edge.from, edge.label))) return [edge];
+    return order(edge.from) < order(edge.to) ? [{ ...edge, bidirectional: true }] : [];
+  });
+}
+
+/** A virtual address (keepalived's) and the containers that may hold it. */
+interface FloatingAddress {
+  readonly nodeId: string;
+  readonly address: string;
+  readonly holders: readonly Container[];
+  /** The network it lives on: the holders' network whose subnet holds it, else their shared network with a route out. */
+  readonly network?: string;
+}
+
+function ipv4ToNumber(address: string): number | undefined {
+  const parts = address.split(".");
+  if (parts.length !== 4 || parts.some((part) => !/^\d{1,3}$/.test(part) || Number(part) > 255)) return undefined;
+  return parts.reduce((n, part) => n * 256 + Number(part), 0);
+}
+
+function inSubnet(address: string, cidr: string): boolean {
+  const [base, bits] = cidr.split("/");
+  const addressNumber = ipv4ToNumber(address);
+  const baseNumber = ipv4ToNumber(base);
+  const prefix = Number(bits);
+  if (addressNumber === undefined || baseNumber === undefined || !Number.isInteger(prefix) || prefix < 0 || prefix > 32) return false;
+  const size = 2 ** (32 - prefix);
+  return Math.floor(addressNumber / size) === Math.floor(baseNumber / size);
+}
+
+function readFloatingAddresses(containers: readonly Container[], networks: NetworkIndex): FloatingAddress[] {
+  const addresses = [...new Set(containers.flatMap((container) => container.floatingAddress ?? []))];
+  return addresses.map((address) => {
+    const holders = containers.filter((container) => container.floatingAddress === address);
+    const shared = holders[0].networks.filter((network) => holders.every((holder) => holder.networks.includes(network)));
+    const network =
+      shared.find((candidate) => networks.get(candidate)?.subnets.some((subnet) => inSubnet(address, subnet))) ??
+      shared.find((candidate) => networks.get(candidate)?.internal === false);
+    return { nodeId: `address:${address}`, address, holders, network };
+  });
+}
+
+function addressNode(address: FloatingAddress): GraphNode {
+  return {
+    id: address.nodeId,
+    kind: "address",
+    label: address.address,
+    detail: ["virtual address (keepalived)", "held by the VRRP master"],
+    cluster: address.network && networkNodeId(address.network),
+  };
+}
+
+/** Virtual address -> each container that may hold it. */
+function addressEdges(address: FloatingAddress): GraphEdge[] {
+  return address.holders.map((holder): GraphEdge => ({ from: address.nodeId, to: holder.nodeId, kind: "address", label: "" }));
 }
 
 function attachmentEdges(containers: readonly Container[]): GraphEdge[] {

@@ -51,6 +51,9 @@ function nodeAttributes(node: GraphNode): string {
       return `${label} shape=ellipse style=filled fillcolor="#e0f2fe" color="#0369a1"`;
     case "endpoint":
       return `${label} shape=cds style=filled fillcolor="#ffedd5" color="#c2410c"`;
+    case "address":
+      // An address that moves between nodes: dashed, in the colour of the ways in.
+      return `${label} style="rounded,filled,dashed" fillcolor="#ffedd5" color="#c2410c"`;
     case "network":
       // The network's cluster is the visible box; the node only carries its name.
       return `${label} shape=plaintext style="" margin=0`;
@@ -82,7 +85,14 @@ function writeCluster(graph: StackGraph, cluster: GraphCluster, names: Map<strin
 const ATTACHMENT_STYLE = 'dir=none style=dashed color="#94a3b8"';
 
 function colourOf(edge: GraphEdge): string {
-  return edge.kind === "publish" ? "#c2410c" : "#1e293b";
+  return edge.kind === "publish" || edge.kind === "address" ? "#c2410c" : "#1e293b";
+}
+
+/** Line style beyond colour and label: ways in are thicker, a virtual address' holders dashed. */
+function lineStyle(edge: GraphEdge): string {
+  if (edge.kind === "publish") return " penwidth=1.5";
+  if (edge.kind === "address") return " style=dashed";
+  return "";
 }
 
 /** The DOT cluster drawn as the box of a network node, for clipping lines at its border (compound=true). */
@@ -95,7 +105,9 @@ function networkBox(graph: StackGraph, networkNode: string, names: Map<string, s
  * sender's plug into the network (its attachment line), then one labelled arrow
  * from the network to each receiver, so N senders and M receivers need N + M
  * lines, not N x M. A receiver's own attachment line is left out: its arrow
- * already connects it.
+ * already connects it. A two-headed edge between peers (VRRP) is drawn
+ * straight between them, beside their plugs, and does not push one below the
+ * other (constraint=false).
  */
 function edgeStatements(graph: StackGraph, names: Map<string, string>): string[] {
   const statements: string[] = [];
@@ -103,16 +115,16 @@ function edgeStatements(graph: StackGraph, names: Map<string, string>): string[]
   for (const edge of graph.edges) {
     if (edge.kind === "attachment") continue;
     const colour = quote(colourOf(edge));
-    const style = `label=${quote(edge.label)} color=${colour} fontcolor=${colour}${edge.kind === "publish" ? " penwidth=1.5" : ""}`;
-    if (edge.via) {
+    const style = `label=${quote(edge.label)} color=${colour} fontcolor=${colour}${lineStyle(edge)}`;
+    if (edge.bidirectional) {
+      statements.push(`${quote(edge.from)} -> ${quote(edge.to)} [${style} dir=both constraint=false]`);
+    } else if (edge.via) {
       arrived.add(`${edge.via} ${edge.to}`);
       const box = networkBox(graph, edge.via, names);
       statements.push(`${quote(edge.via)} -> ${quote(edge.to)} [${style}${box ? ` ltail=${box}` : ""}]`);
       // A sender that is not attached (the published port) gets a line of its own.
       if (!graph.edges.some((other) => other.kind === "attachment" && other.from === edge.from && other.to === edge.via)) {
-        statements.push(
-          `${quote(edge.from)} -> ${quote(edge.via)} [dir=none color=${colour}${edge.kind === "publish" ? " penwidth=1.5" : ""}${box ? ` lhead=${box}` : ""}]`,
-        );
+        statements.push(`${quote(edge.from)} -> ${quote(edge.via)} [dir=none color=${colour}${lineStyle(edge)}${box ? ` lhead=${box}` : ""}]`);
       }
     } else {
       statements.push(`${quote(edge.from)} -> ${quote(edge.to)} [${style}]`);

@@ -17,7 +17,7 @@ export interface GraphCluster {
 }
 
 /** What a node stands for; dot.ts picks shape and colour from it. */
-export type NodeKind = "container" | "instance" | "network" | "internet" | "endpoint" | "placeholder";
+export type NodeKind = "container" | "instance" | "network" | "internet" | "endpoint" | "address" | "placeholder";
 
 export interface GraphNode {
   readonly id: string;
@@ -34,11 +34,12 @@ export interface GraphNode {
 }
 
 /**
- * - flow: traffic the stack allows, labelled with its port ("80/tcp").
+ * - flow: traffic the stack allows, labelled with its port ("80/tcp"), or its protocol when it has none ("VRRP").
  * - publish: the way in from outside (internet -> published port or Elastic IP -> host).
  * - attachment: a container plugged into a Docker network (no direction, no label).
+ * - address: a virtual address -> a node that may hold it (keepalived moves it to the VRRP master).
  */
-export type EdgeKind = "flow" | "publish" | "attachment";
+export type EdgeKind = "flow" | "publish" | "attachment" | "address";
 
 export interface GraphEdge {
   readonly from: string;
@@ -47,6 +48,11 @@ export interface GraphEdge {
   readonly label: string;
   /** The network node the traffic crosses (Docker), drawn as from -- network -> to. */
   readonly via?: string;
+  /**
+   * Both ends send to each other and neither is the client (VRRP peers): one
+   * edge for the pair, drawn with an arrowhead at each end.
+   */
+  readonly bidirectional?: boolean;
 }
 
 /** Everything needed to draw one stack. Arrays are in drawing order (deterministic). */

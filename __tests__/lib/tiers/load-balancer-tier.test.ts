@@ -67,7 +67,7 @@ describe("LoadBalancerTier on Docker", () => {
     expect(uploads.find((u) => u.file === PATHS.tlsCertificate)?.content).toMatch(/^\$\{tls_self_signed_cert\.[^}]+\.cert_pem\}$/);
     expect(Object.values(parsed.resource.tls_private_key)).toEqual([expect.objectContaining({ algorithm: "ECDSA", ecdsa_curve: "P256" })]);
     expect(JSON.stringify(parsed)).not.toMatch(/BEGIN (EC |)PRIVATE KEY/);
-    expect(Object.keys((parsed as { provider: object }).provider)).toContain("tls");
+    expect(Object.keys((parsed as unknown as { provider: object }).provider)).toContain("tls");
   });
 
   test("starts after the web nodes; health-checked on its stats listener", () => {

@@ -1,10 +1,12 @@
 /**
  * The graph of the `local` example stack (Docker), read from its synthesized
  * JSON only: containers by tier, the networks they share, the allowed flows
- * and the published port.
+ * (VRRP between the load-balancer pair included), the published ports and the
+ * pair's virtual address.
  */
 import { Testing } from "cdktf";
 import { LocalStack } from "../../../main";
+import { toDot } from "../../../tools/diagram/dot";
 import { buildStackGraph, StackGraph, TerraformJson } from "../../../tools/diagram/stack-graph";
 import { clusterChain, edgeLines, labelOf } from "./graph-queries";
 
@@ -35,11 +37,12 @@ function networkMembers(g: StackGraph): Record<string, string[]> {
 }
 
 describe("the graph of the local (Docker) example stack", () => {
-  test("is a Docker graph of the 7 containers, each in the box of its tier", () => {
+  test("is a Docker graph of the 8 containers, each in the box of its tier", () => {
     expect(graph.target).toBe("docker");
     const containers = graph.nodes.filter((node) => node.kind === "container");
     expect(Object.fromEntries(containers.map((node) => [node.label, clusterChain(graph, node.id)]))).toEqual({
       "lb-1": ["load-balancer tier"],
+      "lb-2": ["load-balancer tier"],
       "web-1": ["web tier"],
       "web-2": ["web tier"],
       "web-1-app": ["web tier"],
@@ -48,12 +51,14 @@ describe("the graph of the local (Docker) example stack", () => {
       "db-replica-1": ["database tier"],
     });
     expect(containers.find((node) => node.label === "web-1-app")!.detail).toEqual(["app on host web-1", "node:22-trixie-slim"]);
+    // An image the stack builds (HAProxy plus keepalived) reads as its base and packages, not its generated name.
+    expect(containers.find((node) => node.label === "lb-2")!.detail).toEqual(["load-balancer", "haproxy:2.6-trixie + iproute2 keepalived"]);
   });
 
   test("groups the containers under their 5 networks, each a box of its own", () => {
     expect(networkMembers(graph)).toEqual({
-      "haweb-edge": ["lb-1"],
-      "haweb-lb-web": ["lb-1", "web-1", "web-2"],
+      "haweb-edge": ["lb-1", "lb-2"],
+      "haweb-lb-web": ["lb-1", "lb-2", "web-1", "web-2"],
       "haweb-web-app": ["web-1", "web-1-app", "web-2", "web-2-app"],
       "haweb-app-db": ["db-primary", "db-replica-1", "web-1-app", "web-2-app"],
       "haweb-db-db": ["db-primary", "db-replica-1"],
@@ -68,6 +73,7 @@ describe("the graph of the local (Docker) example stack", () => {
     ]);
     // A network between containers of one tier is drawn inside that tier's box.
     expect(clusterChain(graph, "network:haweb-web-app")).toEqual(["haweb-web-app", "web tier"]);
+    expect(clusterChain(graph, "network:haweb-edge")).toEqual(["haweb-edge", "load-balancer tier"]);
     expect(clusterChain(graph, "network:haweb-lb-web")).toEqual(["haweb-lb-web"]);
   });
 
@@ -77,6 +83,9 @@ describe("the graph of the local (Docker) example stack", () => {
       "db-replica-1 -> db-primary [3306/tcp]",
       "lb-1 -> web-1 [80/tcp]",
       "lb-1 -> web-2 [80/tcp]",
+      "lb-1 <-> lb-2 [VRRP]",
+      "lb-2 -> web-1 [80/tcp]",
+      "lb-2 -> web-2 [80/tcp]",
       "web-1 -> web-1-app [3000/tcp]",
       "web-1 -> web-2-app [3000/tcp]",
       "web-1-app -> db-primary [3306/tcp]",
@@ -93,20 +102,70 @@ describe("the graph of the local (Docker) example stack", () => {
     expect(replication?.via).toBe("network:haweb-db-db");
   });
 
-  test("shows the published 127.0.0.1:8080 as the only way in from the internet / host", () => {
+  test("draws VRRP between the load-balancer pair once, two-headed, across the edge network, with no port 0", () => {
+    const vrrp = graph.edges.filter((edge) => edge.label === "VRRP");
+    expect(vrrp).toEqual([{ from: "container:lb-1", to: "container:lb-2", kind: "flow", label: "VRRP", via: "network:haweb-edge", bidirectional: true }]);
+    expect(graph.edges.filter((edge) => edge.label.startsWith("0/"))).toEqual([]);
+    // In DOT: one statement between the two, with both arrowheads, and none back.
+    const dot = toDot(graph);
+    expect(dot).toContain('"container:lb-1" -> "container:lb-2" [label="VRRP"');
+    expect(dot).toMatch(/"container:lb-1" -> "container:lb-2" \[[^\]]*dir=both/);
+    expect(dot).not.toContain('"container:lb-2" -> "container:lb-1"');
+  });
+
+  test("keeps a one-way VRRP flow as one arrow", () => {
+    const changed = graphOfChanged((json) => {
+      // lb-1 no longer accepts VRRP: only lb-2 does, from lb-1.
+      const ingress = container(json, "lb-1").labels.find((entry: any) => entry.label === "ha-web.ingress");
+      ingress.value = ingress.value.replace(/\s*0\/vrrp:load-balancer/, "");
+    });
+    expect(edgeLines(changed, "flow").filter((line) => line.includes("VRRP"))).toEqual(["lb-1 -> lb-2 [VRRP]"]);
+  });
+
+  test("shows the 4 published ports of the two load balancers as the ways in from the internet / host", () => {
     expect(graph.nodes.find((node) => node.kind === "internet")?.label).toBe("internet / host");
-    expect(graph.nodes.filter((node) => node.kind === "endpoint").map((node) => node.label)).toEqual(["127.0.0.1:8080"]);
-    expect(edgeLines(graph, "publish")).toEqual(["127.0.0.1:8080 -> lb-1 [80/tcp]", "internet / host -> 127.0.0.1:8080 [8080/tcp]"]);
-    expect(graph.edges.find((edge) => edge.kind === "publish" && edge.to === "container:lb-1")?.via).toBe("network:haweb-edge");
+    expect(graph.nodes.filter((node) => node.kind === "endpoint").map((node) => node.label)).toEqual([
+      "127.0.0.1:8080",
+      "127.0.0.1:8081",
+      "127.0.0.1:8082",
+      "127.0.0.1:8083",
+    ]);
+    expect(edgeLines(graph, "publish")).toEqual([
+      "127.0.0.1:8080 -> lb-1 [80/tcp]",
+      "127.0.0.1:8081 -> lb-1 [443/tcp]",
+      "127.0.0.1:8082 -> lb-2 [80/tcp]",
+      "127.0.0.1:8083 -> lb-2 [443/tcp]",
+      "internet / host -> 127.0.0.1:8080 [8080/tcp]",
+      "internet / host -> 127.0.0.1:8081 [8081/tcp]",
+      "internet / host -> 127.0.0.1:8082 [8082/tcp]",
+      "internet / host -> 127.0.0.1:8083 [8083/tcp]",
+    ]);
+    const publishedVia = graph.edges.filter((edge) => edge.kind === "publish" && edge.to.startsWith("container:")).map((edge) => edge.via);
+    expect(new Set(publishedVia)).toEqual(new Set(["network:haweb-edge"]));
+  });
+
+  test("shows the pair's virtual address 10.213.0.10 on the edge network, pointing at both load balancers", () => {
+    const address = graph.nodes.find((node) => node.kind === "address");
+    expect(address).toMatchObject({ label: "10.213.0.10", detail: ["virtual address (keepalived)", "held by the VRRP master"] });
+    expect(clusterChain(graph, address!.id)).toEqual(["haweb-edge", "load-balancer tier"]);
+    expect(edgeLines(graph, "address")).toEqual(["10.213.0.10 -> lb-1 []", "10.213.0.10 -> lb-2 []"]);
+    // Without ipam_config the address still lands on the pair's network with a route out.
+    const withoutIpam = graphOfChanged((json) => {
+      for (const network of Object.values<any>(json.resource.docker_network)) delete network.ipam_config;
+    });
+    expect(withoutIpam.nodes.find((node) => node.kind === "address")?.cluster).toBe("network:haweb-edge");
   });
 
   test("draws no arrow between containers that share no network, whatever their ingress says", () => {
     const changed = graphOfChanged((json) => {
-      // lb-1 leaves haweb-lb-web: it keeps only the edge network.
+      // lb-1 leaves haweb-lb-web: it keeps only the edge network, which it still shares with lb-2.
       const lb = container(json, "lb-1");
       lb.networks_advanced = lb.networks_advanced.filter((attachment: any) => !String(attachment.name).includes("lb-web"));
     });
-    expect(edgeLines(changed, "flow").filter((line) => line.startsWith("lb-1"))).toEqual([]);
+    // No arrow to the web nodes any more; VRRP with lb-2 across the edge network is a real flow and stays.
+    expect(edgeLines(changed, "flow").filter((line) => line.startsWith("lb-1"))).toEqual(["lb-1 <-> lb-2 [VRRP]"]);
+    expect(changed.edges.find((edge) => edge.label === "VRRP")?.via).toBe("network:haweb-edge");
+    expect(edgeLines(changed, "flow").filter((line) => line.startsWith("lb-2 ->"))).toEqual(["lb-2 -> web-1 [80/tcp]", "lb-2 -> web-2 [80/tcp]"]);
   });
 
   test("resolves literal network names as well as ${docker_network.X.name} references", () => {
@@ -123,6 +182,11 @@ describe("the graph of the local (Docker) example stack", () => {
 
   test("marks ingress from the internet that no published port serves", () => {
     const changed = graphOfChanged((json) => delete container(json, "lb-1").ports);
-    expect(edgeLines(changed).filter((line) => line.startsWith("internet"))).toEqual(["internet / host -> lb-1 [80/tcp (not published)]"]);
+    expect(edgeLines(changed).filter((line) => line.startsWith("internet"))).toEqual([
+      "internet / host -> 127.0.0.1:8082 [8082/tcp]",
+      "internet / host -> 127.0.0.1:8083 [8083/tcp]",
+      "internet / host -> lb-1 [443/tcp (not published)]",
+      "internet / host -> lb-1 [80/tcp (not published)]",
+    ]);
   });
 });

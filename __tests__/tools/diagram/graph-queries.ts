@@ -8,11 +8,11 @@ export function labelOf(graph: StackGraph, id: string): string {
   return node.label;
 }
 
-/** Every edge as "from -> to [label]" in labels, sorted: easy to read in a failing diff. */
+/** Every edge as "from -> to [label]" ("from <-> to" when two-headed) in labels, sorted: easy to read in a failing diff. */
 export function edgeLines(graph: StackGraph, kind?: GraphEdge["kind"]): string[] {
   return graph.edges
     .filter((edge) => kind === undefined || edge.kind === kind)
-    .map((edge) => `${labelOf(graph, edge.from)} -> ${labelOf(graph, edge.to)} [${edge.label}]`)
+    .map((edge) => `${labelOf(graph, edge.from)} ${edge.bidirectional ? "<->" : "->"} ${labelOf(graph, edge.to)} [${edge.label}]`)
     .sort();
 }
 

@@ -23,7 +23,7 @@ import { APP_ENV } from "../templates/app-environment";
 import { repoRoot } from "../lab/host";
 import { checkPrereqs, prereqMessage } from "../lab/prereqs";
 import { fixedRate, percentile, request } from "../lab/load";
-import { backendServers, haproxyStats, sql, stackOf, watchServerStatus } from "../lab/probes";
+import { backendServers, entryUrl, haproxyStats, sql, stackOf, watchServerStatus } from "../lab/probes";
 import { Lab } from "../lab/runner";
 import { sleep, waitUntil } from "../lab/sys";
 
@@ -99,21 +99,24 @@ async function main() {
       replicas: [replica],
     } = stack.database();
     const lbSpec = lab.container(lb);
-    const lbPort = lbSpec.spec.ports[0]?.internal ?? 80;
+    // HTTPS where the load balancer terminates TLS (plain HTTP only redirects); wrk does not verify the self-signed certificate.
+    const lbFacts = stack.loadBalancer(lb);
+    const lbScheme = lbFacts.httpsPort !== undefined ? "https" : "http";
+    const lbPort = lbFacts.httpsPort ?? lbFacts.listenPort;
     const web1 = lab.container(webNodes[0]);
     // The web node's address on the network it shares with the load balancer.
     const shared = web1.spec.networks.find((n) => lbSpec.spec.networks.some((m) => m.network === n.network))!.network;
     const web1Url = `http://${web1.state.addresses[shared]}:80/api/items`;
-    const entry = lab.entryUrl();
+    const entry = entryUrl(lab);
 
     // Warm up (connection pools, JIT) on both paths, bounded: a short wrk run each.
     for (let i = 0; i < 20; i++) await request(`${entry}/api/items`);
-    for (const url of [`http://127.0.0.1:${lbPort}/api/items`, web1Url])
+    for (const url of [`${lbScheme}://127.0.0.1:${lbPort}/api/items`, web1Url])
       lab.netExec(lb, ["wrk", "-t1", `-c${CONNECTIONS}`, "-d2s", url], { timeoutMs: 20_000 });
 
     // 1 + 2. Through the LB vs one web node directly, same client namespace, same run.
     const before = await backendServers(lab, lb);
-    const viaLb = wrk(lab, lb, `http://127.0.0.1:${lbPort}/api/items`, `load balancer (${lb}:${lbPort}, client in its netns)`);
+    const viaLb = wrk(lab, lb, `${lbScheme}://127.0.0.1:${lbPort}/api/items`, `load balancer (${lb}:${lbPort}, client in its netns)`);
     const after = await backendServers(lab, lb);
     const direct = wrk(lab, lb, web1Url, `one web node directly (${webNodes[0]}, client in ${lb}'s netns)`);
     const published = wrk(lab, undefined, `${entry}/api/items`, `published port (${entry}, host; via the port forwarder)`);

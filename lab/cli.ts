@@ -18,7 +18,7 @@
 import { spawnSync } from "child_process";
 import { join } from "path";
 import { repoRoot, tail } from "./host";
-import { backendServers, stackOf } from "./probes";
+import { backendServers, entryUrl, holdersOf, stackOf } from "./probes";
 import { Lab } from "./runner";
 
 function parse(argv: string[]) {
@@ -63,7 +63,8 @@ async function main(argv: string[]): Promise<number> {
       });
       log(`\nlab up in ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
       await printStatus(lab);
-      log(`\nentry: ${lab.entryUrl()}   try: curl -si ${lab.entryUrl()}/api/items`);
+      const entry = entryUrl(lab);
+      log(`\nentry: ${entry}   try: curl -ksi ${entry}/api/items   (the stack's certificate is self-signed: -k)`);
       return 0;
     }
     case "status":
@@ -144,6 +145,11 @@ async function printStatus(lab: Lab) {
       .join("\n"),
   );
   const runningLbs = stack.hostnames("load-balancer").filter((lb) => rows.find((r) => r.hostname === lb)?.running);
+  const floating = [...new Set(stack.hostnames("load-balancer").map((lb) => stack.loadBalancer(lb).floatingAddress))].filter((a): a is string => !!a);
+  for (const address of floating) {
+    const holders = holdersOf(lab, address);
+    console.log(`\nshared address ${address}: held by ${holders.join(", ") || "nobody"} (reach it from a namespace on its network, not from the host)`);
+  }
   for (const lb of runningLbs) {
     try {
       const servers = Object.values(await backendServers(lab, lb));

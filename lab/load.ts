@@ -1,8 +1,10 @@
 /**
- * Bounded HTTP load for the lab's tests and bench: only to 127.0.0.1 (the
- * published ports), every loop bounded in request count and in time.
+ * Bounded HTTP(S) load for the lab's tests and bench: only to 127.0.0.1 (the
+ * published ports), every loop bounded in request count and in time. HTTPS does
+ * not verify the certificate: the stack's is self-signed (lab/tls.ts made it).
  */
 import * as http from "http";
+import * as https from "https";
 
 export interface HttpResult {
   status: number; // 0 = socket error or timeout
@@ -29,6 +31,16 @@ export function assertLoopback(url: string): URL {
   return u;
 }
 
+/** http or https, by the URL's scheme. */
+function transport(u: URL): { request: typeof https.request } {
+  return u.protocol === "https:" ? https : http;
+}
+
+/** An agent for `url`'s scheme (HTTPS: no certificate verification, the lab's certificate is self-signed). */
+export function agentFor(url: string, opts: http.AgentOptions): http.Agent {
+  return new URL(url).protocol === "https:" ? new https.Agent({ ...opts, rejectUnauthorized: false }) : new http.Agent(opts);
+}
+
 export function request(url: string, opts: { method?: string; body?: unknown; timeoutMs?: number; agent?: http.Agent } = {}): Promise<HttpResult> {
   const u = assertLoopback(url);
   const started = process.hrtime.bigint();
@@ -40,13 +52,14 @@ export function request(url: string, opts: { method?: string; body?: unknown; ti
       settled = true;
       resolve({ ...r, ms: Number(process.hrtime.bigint() - started) / 1e6 });
     };
-    const req = http.request(
+    const req = transport(u).request(
       {
         host: u.hostname,
         port: u.port,
         path: u.pathname + u.search,
         method: opts.method ?? "GET",
         agent: opts.agent,
+        rejectUnauthorized: false,
         timeout: opts.timeoutMs ?? 5000,
         headers: body ? { "content-type": "application/json", "content-length": Buffer.byteLength(body) } : {},
       },
@@ -109,7 +122,7 @@ export async function closedLoop(
   url: string,
   opts: { count: number; concurrency: number; timeoutMs: number; headers?: string[]; method?: string; body?: () => unknown },
 ): Promise<LoadSummary> {
-  const agent = new http.Agent({ keepAlive: true, maxSockets: opts.concurrency });
+  const agent = agentFor(url, { keepAlive: true, maxSockets: opts.concurrency });
   const results: (HttpResult & { atMs: number })[] = [];
   const t0 = Date.now();
   let next = 0;
@@ -148,7 +161,7 @@ export async function fixedRate<T>(
   },
   during?: (elapsed: () => number) => Promise<T>,
 ): Promise<{ summary: LoadSummary; during?: T }> {
-  const agent = new http.Agent({ keepAlive: opts.keepAlive ?? true, maxSockets: opts.maxSockets ?? 64 });
+  const agent = agentFor(url, { keepAlive: opts.keepAlive ?? true, maxSockets: opts.maxSockets ?? 64 });
   const max = Math.ceil((opts.rate * opts.durationMs) / 1000);
   const interval = 1000 / opts.rate;
   const results: (HttpResult & { atMs: number })[] = [];
@@ -197,13 +210,14 @@ export function twoPartRequest(
       sentResolve();
       resolve({ ...r, ms: Number(process.hrtime.bigint() - started) / 1e6 });
     };
-    req = http.request(
+    req = transport(u).request(
       {
         host: u.hostname,
         port: u.port,
         path: u.pathname + u.search,
         method: "POST",
         agent: false,
+        rejectUnauthorized: false,
         timeout: opts.timeoutMs,
         headers: { "content-type": "application/json", "content-length": body.length, connection: "close" },
       },

@@ -1,4 +1,5 @@
 /** What the lab needs from the machine, and a message that says how to get it. */
+import { spawnSync } from "child_process";
 import { readFileSync } from "fs";
 import { hasCommand } from "./sys";
 
@@ -31,6 +32,21 @@ export const BASE_BINARIES: Record<string, string> = {
   chroot: "coreutils",
   dnsmasq: "dnsmasq-base",
   bash: "bash",
+  // The host firewall of every container namespace (lab/firewall.ts); the TLS material of a stack that asks for it (lab/tls.ts).
+  nft: "nftables",
+  openssl: "openssl",
+};
+
+/**
+ * Programs a built image's extra Debian packages (`build_args.PACKAGES`) must
+ * provide on this host; a package not listed here is checked with dpkg-query.
+ */
+export const PACKAGE_BINARIES: Record<string, string[]> = {
+  iproute2: ["ip"],
+  keepalived: ["keepalived"],
+  nftables: ["nft"],
+  openssl: ["openssl"],
+  curl: ["curl"],
 };
 export const BENCH_BINARIES: Record<string, string> = { wrk: "wrk", h2load: "nghttp2-client" };
 
@@ -50,7 +66,7 @@ export interface PrereqReport {
   packages: string[];
 }
 
-export function checkPrereqs(images: string[], opts: { bench?: boolean } = {}): PrereqReport {
+export function checkPrereqs(images: string[], opts: { bench?: boolean; packages?: string[] } = {}): PrereqReport {
   const problems: string[] = [];
   const packages = new Set<string>();
   if (typeof process.getuid !== "function" || process.getuid() !== 0) {
@@ -61,10 +77,23 @@ export function checkPrereqs(images: string[], opts: { bench?: boolean } = {}): 
     const sw = softwareOf(image);
     for (const b of sw.binaries) need[b] = sw.packages.join(" ");
   }
+  const dpkgChecked: string[] = [];
+  for (const p of new Set(opts.packages ?? [])) {
+    const bins = PACKAGE_BINARIES[p];
+    if (bins) for (const b of bins) need[b] = p;
+    else dpkgChecked.push(p);
+  }
   for (const [bin, pkg] of Object.entries(need)) {
     if (!hasCommand(bin)) {
       problems.push(`missing \`${bin}\` (Debian package ${pkg})`);
       for (const p of pkg.split(" ")) packages.add(p);
+    }
+  }
+  for (const p of dpkgChecked) {
+    const r = spawnSync("dpkg-query", ["-W", "-f=${Status}", p], { encoding: "utf8" });
+    if (r.status !== 0 || !/install ok installed/.test(String(r.stdout))) {
+      problems.push(`missing Debian package ${p} (a built image of the stack adds it to its base: build_args.PACKAGES)`);
+      packages.add(p);
     }
   }
   let filesystems = "";

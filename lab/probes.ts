@@ -11,6 +11,28 @@ export function stackOf(lab: Lab): StackFacts {
   return new StackFacts(lab.requireState().plan);
 }
 
+/**
+ * Where a client on the host reaches the stack: the first load balancer's
+ * published HTTPS port (`ha-web.https-port`) as https://127.0.0.1:N, else its
+ * plain HTTP port (`ha-web.listen-port`). Plain HTTP answers only a 308 to HTTPS
+ * when the load balancer terminates TLS.
+ */
+export function entryUrl(lab: Lab, lb?: string): string {
+  const stack = stackOf(lab);
+  const facts = stack.loadBalancer(lb ?? stack.hostnames("load-balancer")[0] ?? "(no load balancer)");
+  return facts.httpsPort !== undefined ? lab.publishedUrl(facts.hostname, facts.httpsPort, "https") : lab.publishedUrl(facts.hostname, facts.listenPort);
+}
+
+/** The load balancers that hold `address` now (`ip -4 addr` in each one's namespace): one, normally. */
+export function holdersOf(lab: Lab, address: string): string[] {
+  return stackOf(lab)
+    .hostnames("load-balancer")
+    .filter((lb) => {
+      const out = lab.netExec(lb, ["ip", "-4", "-o", "addr", "show"], { timeoutMs: 5000 }).stdout;
+      return out.split("\n").some((l) => l.includes(` ${address}/`));
+    });
+}
+
 /** HAProxy's CSV stats of a load-balancer container (its stats listener, from inside its namespace), one record per row. */
 export async function haproxyStats(lab: Lab, lb: string): Promise<Record<string, string>[]> {
   const { statsPort } = stackOf(lab).loadBalancer(lb);

@@ -20,7 +20,7 @@ export function writeUploads(upper: string, c: LabContainer): void {
     mkdirSync(dirname(target), { recursive: true, mode: 0o755 });
     if (u.sourcePath) copyFileSync(u.sourcePath, target);
     else writeFileSync(target, u.content ?? "");
-    chmodSync(target, u.executable ? 0o755 : 0o644);
+    chmodSync(target, u.mode ?? (u.executable ? 0o755 : 0o644));
   }
 }
 

@@ -7,7 +7,11 @@
  *  - one "switch" network namespace holds one Linux bridge per docker_network,
  *    so no interface is ever added to the host's own namespace;
  *  - one network namespace per container, one veth per attached network
- *    (eth0, eth1, ... in network order), a static address in 10.231.<n>.0/24;
+ *    (eth0, eth1, ... in network order), a static address: the network's
+ *    `ipam_config` (a fixed `ipv4_address`, else the next free one of its
+ *    `ip_range`), else 10.231.<n>.0/24;
+ *  - in each container namespace, before its process starts, the stack's host
+ *    firewall (nftables, from the container's flow labels: lab/firewall.ts);
  *  - per container: private mount, UTS and PID namespaces and an overlay root
  *    (lab/rootfs.ts); a dnsmasq as Docker's embedded DNS (lab/dns.ts); published
  *    ports forwarded from the host's 127.0.0.1 (lab/forwarder.ts).
@@ -16,16 +20,18 @@
  * (lab/state.ts), so `down` removes exactly that, also after a crash.
  */
 import { execFile, spawn } from "child_process";
-import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from "fs";
+import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from "fs";
 import { join } from "path";
 import { dnsHosts, startDns } from "./dns";
+import { firewallRuleset } from "./firewall";
 import { startForwarder } from "./forwarder";
 import { assertPortFree, listNetns, mapUser, repoRoot, requireRoot, tail } from "./host";
 import { checkPrereqs, IMAGE_BINARIES, prereqMessage } from "./prereqs";
+import { hostAddresses, ipv4InCidr, parseCidr } from "./ipv4";
 import { layerDirs, startScript, writeEtcFiles, writeUploads } from "./rootfs";
 import { LabContainer, LabPlan, loadPlan } from "./spec";
-import { ContainerState, LabState, readState, stateFileOf, STATE_VERSION, writeState } from "./state";
-import { alive, catchesSignal, childPids, CmdResult, procRef, sh, signalRef, sleep, waitUntil } from "./sys";
+import { ContainerState, LabState, NetworkState, readState, stateFileOf, STATE_VERSION, writeState } from "./state";
+import { alive, catchesSignal, childPids, CmdResult, procRef, ProcRef, procStat, sh, signalRef, sleep, waitUntil } from "./sys";
 
 export interface LabOptions {
   /** Short id (letters/digits, at most 4) in every namespace name: two labs can coexist. @default "a" */
@@ -139,9 +145,24 @@ export class Lab {
     }
     const early = checkPrereqs([]);
     if (!early.ok) throw new Error(prereqMessage(early));
-    const plan = loadPlan(stackFile);
-    const report = checkPrereqs(plan.containers.map((c) => c.image));
-    if (!report.ok) throw new Error(prereqMessage(report));
+    // A fresh state dir first: the plan's TLS material is generated into it (kept until `down`).
+    rmSync(this.stateDir, { recursive: true, force: true });
+    mkdirSync(this.stateDir, { recursive: true, mode: 0o700 });
+    let plan: LabPlan;
+    try {
+      plan = loadPlan(stackFile, { tlsDir: join(this.stateDir, "tls") });
+    } catch (error) {
+      rmSync(this.stateDir, { recursive: true, force: true });
+      throw error;
+    }
+    const report = checkPrereqs(
+      plan.containers.map((c) => c.image),
+      { packages: plan.containers.flatMap((c) => c.packages) },
+    );
+    if (!report.ok) {
+      rmSync(this.stateDir, { recursive: true, force: true });
+      throw new Error(prereqMessage(report));
+    }
     for (const c of plan.containers) for (const p of c.ports) await assertPortFree(p.external + this.portOffset);
     for (const c of plan.containers) {
       if (c.entrypoint.length + c.command.length === 0)
@@ -163,8 +184,8 @@ export class Lab {
       plan,
       portOffset: this.portOffset,
       dnsRunningOnly: this.dnsRunningOnlyOption,
+      clients: {},
     };
-    rmSync(this.stateDir, { recursive: true, force: true });
     this.save();
     mkdirSync(join(this.stateDir, "logs"), { recursive: true });
     this.createNetworks(plan);
@@ -172,6 +193,8 @@ export class Lab {
     plan.containers.forEach((c, i) => {
       this.createContainerNetns(c, i);
     });
+    // Every address is known now: each namespace's firewall, before any process of the stack runs.
+    for (const c of plan.containers) this.applyFirewall(c);
     for (const c of plan.containers) await this.startContainerDns(c);
     this.save();
 
@@ -195,7 +218,19 @@ export class Lab {
     plan.networks.forEach((n, i) => {
       if (i > 250) throw new Error("too many networks");
       const bridge = `hwlbr${i}`;
-      s.networks.push({ name: n.name, internal: n.internal, bridge, subnet: `10.231.${i}.0/24`, prefix: `10.231.${i}` });
+      const subnet = n.subnet ?? `10.231.${i}.0/24`;
+      for (const other of s.networks) {
+        if (ipv4InCidr(parseCidr(subnet).network, other.subnet) || ipv4InCidr(parseCidr(other.subnet).network, subnet))
+          throw new Error(`network ${n.name}: subnet ${subnet} overlaps ${other.name}'s ${other.subnet}`);
+      }
+      s.networks.push({
+        name: n.name,
+        internal: n.internal,
+        bridge,
+        subnet,
+        prefixLength: parseCidr(subnet).prefixLength,
+        ...(n.subnet ? { ipRange: n.ipRange ?? n.subnet } : { prefix: `10.231.${i}` }),
+      });
       this.save();
       sh("ip", ["-n", sw, "link", "add", bridge, "type", "bridge"]);
       sh("ip", ["-n", sw, "link", "set", bridge, "up"]);
@@ -231,12 +266,12 @@ export class Lab {
     sh("ip", ["-n", netns, "addr", "add", "127.0.0.11/32", "dev", "lo"]);
     c.networks.forEach((attachment, ni) => {
       const nw = s.networks.find((n) => n.name === attachment.network)!;
-      const address = `${nw.prefix}.${10 + index}`;
+      const address = this.allocateAddress(nw, c, attachment.ipv4Address, index);
       cs.addresses[nw.name] = address;
       const outer = `hwl${index}n${ni}`;
       sh("ip", ["-n", s.switchNetns!, "link", "add", outer, "type", "veth", "peer", "name", `eth${ni}`, "netns", netns]);
       sh("ip", ["-n", s.switchNetns!, "link", "set", outer, "master", nw.bridge, "up"]);
-      sh("ip", ["-n", netns, "addr", "add", `${address}/24`, "dev", `eth${ni}`]);
+      sh("ip", ["-n", netns, "addr", "add", `${address}/${nw.prefixLength ?? 24}`, "dev", `eth${ni}`]);
       sh("ip", ["-n", netns, "link", "set", `eth${ni}`, "up"]);
     });
     // Docker (20.10+) sets this in every container network namespace by default.
@@ -245,6 +280,104 @@ export class Lab {
       if (!key.startsWith("net.")) throw new Error(`${c.name}: sysctl ${key} is not namespaced per network namespace; the lab cannot apply it`);
       sh("ip", ["netns", "exec", netns, "sysctl", "-q", "-w", `${key}=${value}`]);
     }
+    this.save();
+  }
+
+  /** Addresses of `network` the lab has given out or that a container asks for (`ipv4_address`), plus those of attached namespaces. */
+  private takenAddresses(network: string): Set<string> {
+    const s = this.state!;
+    const taken = new Set<string>();
+    for (const c of s.plan.containers) for (const a of c.networks) if (a.network === network && a.ipv4Address) taken.add(a.ipv4Address);
+    for (const cs of Object.values(s.containers)) if (cs.addresses[network]) taken.add(cs.addresses[network]);
+    for (const cl of Object.values(s.clients ?? {})) if (cl.network === network) taken.add(cl.address);
+    return taken;
+  }
+
+  /**
+   * A container's address on a network: its `ipv4_address` (inside the subnet,
+   * not taken); else, on a network with `ipam_config`, the lowest free address of
+   * its ip_range (Docker's IPAM); else 10.231.<n>.<10 + container index>.
+   */
+  private allocateAddress(nw: NetworkState, c: LabContainer, fixed: string | undefined, index: number): string {
+    const taken = this.takenAddresses(nw.name);
+    if (fixed) {
+      if (!ipv4InCidr(fixed, nw.subnet)) throw new Error(`${c.name}: ipv4_address ${fixed} is outside ${nw.name}'s subnet ${nw.subnet}`);
+      const owner = Object.values(this.state!.containers).find((x) => x.addresses[nw.name] === fixed);
+      if (owner) throw new Error(`${c.name}: ipv4_address ${fixed} on ${nw.name} is already ${owner.name}'s`);
+      return fixed;
+    }
+    if (!nw.ipRange) return `${nw.prefix}.${10 + index}`;
+    const free = hostAddresses(nw.subnet, nw.ipRange).find((a) => !taken.has(a));
+    if (!free) throw new Error(`${c.name}: no free address left in ${nw.name}'s ip_range ${nw.ipRange}`);
+    return free;
+  }
+
+  /**
+   * Loads the container's firewall (lab/firewall.ts: its flow labels rendered by
+   * templates/nftables.ts) into its network namespace with `nft -f`; the file is
+   * kept as `<container dir>/nftables.conf`. A container without a role label gets none.
+   */
+  private applyFirewall(c: LabContainer) {
+    const s = this.state!;
+    const cs = s.containers[c.name];
+    const ruleset = firewallRuleset(s.plan, (name) => s.containers[name].addresses, c);
+    if (ruleset === undefined) return;
+    mkdirSync(cs.dir, { recursive: true });
+    const file = join(cs.dir, "nftables.conf");
+    writeFileSync(file, ruleset);
+    sh("ip", ["netns", "exec", cs.netns, "nft", "-f", file]);
+    cs.firewall = file;
+    this.save();
+  }
+
+  /**
+   * Attaches a namespace of the caller's to a network, as `docker run --network`
+   * would a client: `hwl-<instance>-<name>`, one veth `eth0` into the network's
+   * bridge, `address` (default: the highest free address of the network's
+   * ip_range, else of its subnet; never one of `avoid`). No firewall, no route
+   * beyond the subnet. Recorded in the state before it is created, so `down`
+   * removes it too; `detach` removes it earlier.
+   */
+  attach(name: string, network: string, opts: { address?: string; avoid?: string[] } = {}): { netns: string; address: string; prefixLength: number } {
+    const s = this.requireState();
+    if (!/^[a-z0-9-]{1,20}$/.test(name)) throw new Error(`attach: "${name}": use 1-20 lower-case letters, digits or -`);
+    if (s.plan.containers.some((c) => c.hostname === name)) throw new Error(`attach: "${name}" is a container's hostname`);
+    s.clients ??= {};
+    if (s.clients[name]) throw new Error(`attach: "${name}" is already attached`);
+    const nw = s.networks.find((n) => n.name === network);
+    if (!nw) throw new Error(`attach: no network "${network}" (have: ${s.networks.map((n) => n.name).join(", ")})`);
+    const taken = this.takenAddresses(network);
+    for (const a of opts.avoid ?? []) taken.add(a);
+    const address = opts.address ?? hostAddresses(nw.subnet, nw.ipRange ?? nw.subnet, true).find((a) => !taken.has(a));
+    if (!address || !ipv4InCidr(address, nw.subnet)) throw new Error(`attach: no usable address for ${name} on ${network} (${nw.subnet})`);
+    if (taken.has(address)) throw new Error(`attach: ${address} on ${network} is taken`);
+    const netns = `hwl-${this.instance}-${name}`;
+    const veth = `hwlc${Object.keys(s.clients).length}`;
+    s.clients[name] = { netns, network, address, veth };
+    this.addNetns(netns);
+    sh("ip", ["-n", s.switchNetns!, "link", "add", veth, "type", "veth", "peer", "name", "eth0", "netns", netns]);
+    sh("ip", ["-n", s.switchNetns!, "link", "set", veth, "master", nw.bridge, "up"]);
+    sh("ip", ["-n", netns, "addr", "add", `${address}/${nw.prefixLength ?? 24}`, "dev", "eth0"]);
+    sh("ip", ["-n", netns, "link", "set", "eth0", "up"]);
+    return { netns, address, prefixLength: nw.prefixLength ?? 24 };
+  }
+
+  /** Removes an attached namespace (its veth goes with it), after killing anything still running in it. */
+  async detach(name: string): Promise<void> {
+    const s = this.requireState();
+    const cl = s.clients?.[name];
+    if (!cl) return;
+    if (listNetns().includes(cl.netns)) {
+      const refs = sh("ip", ["netns", "pids", cl.netns], { check: false })
+        .stdout.split("\n")
+        .filter(Boolean)
+        .map((p) => procRef(Number(p)));
+      for (const r of refs) signalRef(r, "SIGKILL");
+      await waitUntil(`processes in ${cl.netns} to exit`, () => refs.every((r) => !alive(r)), { timeoutMs: 5000, intervalMs: 20 });
+      sh("ip", ["netns", "delete", cl.netns]);
+    }
+    s.netns = s.netns.filter((n) => n !== cl.netns);
+    delete s.clients![name];
     this.save();
   }
 
@@ -476,6 +609,38 @@ export class Lab {
     return spec.stopSignal ?? IMAGE_BINARIES.find((i) => i.match.test(spec.image))?.stopSignal ?? "SIGTERM";
   }
 
+  /**
+   * The processes of a running container (`docker top`): every process in its PID
+   * namespace, by host PID (with its start time, so a signal never reaches a reused
+   * PID: signalRef), command name and parent.
+   */
+  processes(nameOrHost: string): { ref: ProcRef; comm: string; ppid: number }[] {
+    const { spec, state: cs } = this.container(nameOrHost);
+    if (!alive(cs.init)) throw new Error(`${spec.hostname} is not running`);
+    const nsOf = (pid: number | string) => {
+      try {
+        return readlinkSync(`/proc/${pid}/ns/pid`);
+      } catch {
+        return undefined;
+      }
+    };
+    const own = nsOf(cs.init!.pid);
+    const out: { ref: ProcRef; comm: string; ppid: number }[] = [];
+    for (const entry of readdirSync("/proc")) {
+      if (!/^\d+$/.test(entry) || nsOf(entry) !== own) continue;
+      const ref = procRef(Number(entry));
+      const stat = procStat(Number(entry));
+      let comm = "";
+      try {
+        comm = readFileSync(`/proc/${entry}/comm`, "utf8").trim();
+      } catch {
+        continue;
+      }
+      if (ref && stat) out.push({ ref, comm, ppid: stat.ppid });
+    }
+    return out;
+  }
+
   /** `docker stop`: the stop signal (stopSignalOf), then SIGKILL after the container's stop_timeout. */
   async stop(nameOrHost: string): Promise<StopResult> {
     const { spec, state: cs } = this.container(nameOrHost);
@@ -511,8 +676,7 @@ export class Lab {
 
   /** Runs a host command inside a container's network namespace only (the host's files). */
   netExec(nameOrHost: string, command: string[], opts: { timeoutMs?: number; check?: boolean } = {}): CmdResult {
-    const { state: cs } = this.container(nameOrHost);
-    return sh("ip", ["netns", "exec", cs.netns, ...command], { timeoutMs: opts.timeoutMs ?? 20_000, check: opts.check ?? false });
+    return sh("ip", ["netns", "exec", this.netnsOf(nameOrHost), ...command], { timeoutMs: opts.timeoutMs ?? 20_000, check: opts.check ?? false });
   }
 
   /**
@@ -524,11 +688,26 @@ export class Lab {
     command: string[],
     opts: { timeoutMs: number; env?: NodeJS.ProcessEnv; onStdout?: (chunk: string) => void },
   ): Promise<AsyncCmdResult> {
-    const { state: cs } = this.container(nameOrHost);
+    return this.netnsSpawn(this.netnsOf(nameOrHost), command, opts);
+  }
+
+  /** The network namespace of a container (hostname or name) or of an attached namespace (attach). */
+  netnsOf(nameOrHost: string): string {
+    const cl = this.requireState().clients?.[nameOrHost];
+    return cl ? cl.netns : this.container(nameOrHost).state.netns;
+  }
+
+  /** Like netSpawn, in a namespace of this lab given by its name (`hwl-<instance>-...`). */
+  netnsSpawn(
+    netns: string,
+    command: string[],
+    opts: { timeoutMs: number; env?: NodeJS.ProcessEnv; onStdout?: (chunk: string) => void },
+  ): Promise<AsyncCmdResult> {
+    if (!this.requireState().netns.includes(netns)) throw new Error(`${netns} is not a namespace of this lab`);
     return new Promise((resolve) => {
       const child = execFile(
         "ip",
-        ["netns", "exec", cs.netns, ...command],
+        ["netns", "exec", netns, ...command],
         { timeout: opts.timeoutMs, killSignal: "SIGKILL", maxBuffer: 8 << 20, env: opts.env ?? process.env },
         (error, stdout, stderr) => {
           resolve({
@@ -645,11 +824,13 @@ export class Lab {
     return this.state;
   }
 
-  /** http://127.0.0.1:<port> of the first published port. */
-  entryUrl(): string {
+  /** `<scheme>://127.0.0.1:<external>` of the port a container publishes for `internal`. */
+  publishedUrl(nameOrHost: string, internal: number, scheme = "http"): string {
     const s = this.requireState();
-    for (const c of s.plan.containers) for (const p of c.ports) return `http://127.0.0.1:${p.external + s.portOffset}`;
-    throw new Error("the stack publishes no port");
+    const { spec } = this.container(nameOrHost);
+    const p = spec.ports.find((x) => x.internal === internal);
+    if (!p) throw new Error(`${spec.hostname} publishes no port for ${internal} (it publishes ${spec.ports.map((x) => x.internal).join(", ") || "none"})`);
+    return `${scheme}://127.0.0.1:${p.external + s.portOffset}`;
   }
 
   /** Every container: running, healthy (its health check run now), addresses, published ports. */

@@ -5,9 +5,11 @@
  * target emits are resolved here; anything else fails loudly with its JSON path.
  */
 import { createHash, randomInt } from "crypto";
-import { existsSync, readFileSync } from "fs";
+import { existsSync, readFileSync, statSync } from "fs";
 import { constants as osConstants } from "os";
 import { dirname, isAbsolute, join, resolve } from "path";
+import { ipv4InCidr, parseCidr } from "./ipv4";
+import { generateTlsMaterial, TLS_RESOURCE_TYPES, TlsMaterial } from "./tls";
 
 export interface LabUpload {
   file: string;
@@ -15,12 +17,16 @@ export interface LabUpload {
   content?: string;
   sourcePath?: string;
   executable: boolean;
+  /** `permissions` (octal, e.g. "0400"): the file's mode; else 0755 if executable, 0644 otherwise. */
+  mode?: number;
 }
 
 export interface LabNetworkAttachment {
   /** Docker network name (resolved). */
   network: string;
   aliases: string[];
+  /** `ipv4_address`: a fixed address (the network must have an `ipam_config` subnet holding it). */
+  ipv4Address?: string;
 }
 
 export interface LabContainer {
@@ -29,8 +35,13 @@ export interface LabContainer {
   /** Docker container name, e.g. "haweb-web-1". */
   name: string;
   hostname: string;
-  /** The Docker image name the container would run (only to pick host binaries). */
+  /**
+   * The Docker image name the container would run (only to pick host binaries);
+   * for a built image (`docker_image.build`), its `BASE` build argument.
+   */
   image: string;
+  /** Debian packages a built image adds to its base (`build_args.PACKAGES`): they must be installed on this host. */
+  packages: string[];
   imageId: string;
   /** Lab container id (what `${docker_container.X.id}` resolves to). */
   id: string;
@@ -58,13 +69,36 @@ export interface LabContainer {
 export interface LabPlan {
   stackDir: string;
   stackFile: string;
-  networks: { key: string; name: string; internal: boolean }[];
+  networks: LabNetwork[];
   volumes: { key: string; name: string }[];
   /** In start order (depends_on respected). */
   containers: LabContainer[];
   /** Generated secrets by resource key (random_password.X.result). */
   secrets: Record<string, string>;
+  /** TLS keys and certificates the lab generated with openssl (tls_private_key, tls_self_signed_cert), by resource key. */
+  tls: TlsMaterial;
   outputs: Record<string, unknown>;
+}
+
+export interface LabNetwork {
+  key: string;
+  name: string;
+  internal: boolean;
+  /** `ipam_config[0].subnet` (else the lab picks 10.231.<n>.0/24). */
+  subnet?: string;
+  /** `ipam_config[0].ip_range`: where dynamic addresses come from (else the whole subnet). */
+  ipRange?: string;
+}
+
+/** Options of planFromJson/loadPlan beyond the JSON. */
+export interface PlanOptions {
+  /** Generated passwords of an earlier plan, by resource key (kept stable). */
+  previousSecrets?: Record<string, string>;
+  /**
+   * Where the TLS material is generated and kept (`<key>.key.pem`, `<key>.cert.pem`):
+   * files already there are reused. Unset: a temporary directory, removed afterwards.
+   */
+  tlsDir?: string;
 }
 
 export class UnresolvableExpressionError extends Error {}
@@ -106,6 +140,7 @@ type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 
 interface Ctx {
   secrets: Record<string, string>;
+  tls: TlsMaterial;
   known: {
     random_password: Set<string>;
     docker_network: Record<string, string>;
@@ -119,23 +154,26 @@ interface Ctx {
  * Loads and resolves `stackFile`. `previousSecrets` keeps generated passwords
  * stable (the lab reuses them across `kill`/`start`, like Terraform state).
  */
-export function loadPlan(stackFile: string, previousSecrets: Record<string, string> = {}): LabPlan {
+export function loadPlan(stackFile: string, opts: PlanOptions = {}): LabPlan {
   if (!existsSync(stackFile)) throw new Error(`synthesized stack not found: ${stackFile} (run \`npm run synth\`)`);
   const raw = JSON.parse(readFileSync(stackFile, "utf8")) as {
     resource?: Record<string, Record<string, Record<string, Json>>>;
     output?: Record<string, { value: Json }>;
   };
-  return planFromJson(raw, dirname(resolve(stackFile)), resolve(stackFile), previousSecrets);
+  return planFromJson(raw, dirname(resolve(stackFile)), resolve(stackFile), opts);
 }
 
 export function planFromJson(
   raw: { resource?: Record<string, Record<string, Record<string, Json>>>; output?: Record<string, { value: Json }> },
   stackDir: string,
   stackFile = join(stackDir, "cdk.tf.json"),
-  previousSecrets: Record<string, string> = {},
+  options: PlanOptions | Record<string, string> = {},
 ): LabPlan {
+  const opts: PlanOptions =
+    "previousSecrets" in options || "tlsDir" in options ? (options as PlanOptions) : { previousSecrets: options as Record<string, string> };
+  const previousSecrets = opts.previousSecrets ?? {};
   const resources = raw.resource ?? {};
-  const supported = new Set(["docker_container", "docker_network", "docker_volume", "docker_image", "random_password"]);
+  const supported = new Set(["docker_container", "docker_network", "docker_volume", "docker_image", "random_password", ...TLS_RESOURCE_TYPES]);
   for (const type of Object.keys(resources)) {
     if (!supported.has(type)) throw new Error(`$.resource.${type}: the lab does not know how to create "${type}" resources`);
   }
@@ -150,8 +188,10 @@ export function planFromJson(
       .update(`hwl:${String(c.name)}:${key}`)
       .digest("hex");
   }
+  const tls = generateTlsMaterial(resources.tls_private_key as never, resources.tls_self_signed_cert as never, opts.tlsDir);
   const ctx: Ctx = {
     secrets,
+    tls,
     known: {
       random_password: new Set(Object.keys(secrets)),
       docker_network: mapField(resources.docker_network, "name", "$.resource.docker_network"),
@@ -160,17 +200,18 @@ export function planFromJson(
       docker_container: containerIds,
     },
   };
-  const images = Object.fromEntries(Object.entries(resources.docker_image ?? {}).map(([, v]) => [`lab-image:${String(v.name)}`, String(v.name)]));
+  const images = Object.fromEntries(Object.entries(resources.docker_image ?? {}).map(([key, v]) => [`lab-image:${String(v.name)}`, imageOf(key, v, stackDir)]));
 
-  const networks = Object.entries(resources.docker_network ?? {}).map(([key, n]) => ({
+  const networks: LabNetwork[] = Object.entries(resources.docker_network ?? {}).map(([key, n]) => ({
     key,
     name: resolveString(String(n.name), `$.resource.docker_network.${key}.name`, ctx),
     internal: n.internal === true,
+    ...ipamOf(n.ipam_config, `$.resource.docker_network.${key}.ipam_config`),
   }));
   for (const [key, n] of Object.entries(resources.docker_network ?? {})) {
     for (const attr of Object.keys(n)) {
-      if (!["//", "name", "internal", "driver", "attachable", "check_duplicate"].includes(attr)) {
-        throw new Error(`$.resource.docker_network.${key}.${attr}: not supported by the lab (only name, internal, driver=bridge)`);
+      if (!["//", "name", "internal", "driver", "attachable", "check_duplicate", "ipam_config"].includes(attr)) {
+        throw new Error(`$.resource.docker_network.${key}.${attr}: not supported by the lab (only name, internal, driver=bridge, ipam_config)`);
       }
     }
     if (n.driver !== undefined && n.driver !== "bridge")
@@ -199,7 +240,8 @@ export function planFromJson(
       key,
       name: String(r.name),
       hostname: String(r.hostname ?? r.name),
-      image,
+      image: image.base,
+      packages: image.packages,
       imageId: String(r.image),
       id: containerIds[key],
       entrypoint: (r.entrypoint as string[] | undefined) ?? [],
@@ -210,21 +252,32 @@ export function planFromJson(
       stopTimeoutSeconds: Number(r.stop_timeout ?? 10),
       stopSignal: r.stop_signal === undefined || r.stop_signal === null ? undefined : signalName(r.stop_signal, `${path}.stop_signal`),
       uploads: ((r.upload as Record<string, Json>[] | undefined) ?? []).map((u, i) => {
-        if (u.content_base64 !== undefined)
-          return { file: String(u.file), content: Buffer.from(String(u.content_base64), "base64").toString("binary"), executable: u.executable === true };
-        if (u.content !== undefined) return { file: String(u.file), content: String(u.content), executable: u.executable === true };
+        const base = { file: String(u.file), executable: u.executable === true, ...uploadMode(u.permissions, `${path}.upload[${i}].permissions`) };
+        for (const attr of Object.keys(u)) {
+          if (!["file", "content", "content_base64", "source", "source_hash", "executable", "permissions"].includes(attr))
+            throw new Error(`${path}.upload[${i}].${attr}: the lab does not emulate this upload attribute`);
+        }
+        if (u.content_base64 !== undefined) return { ...base, content: Buffer.from(String(u.content_base64), "base64").toString("binary") };
+        if (u.content !== undefined) return { ...base, content: String(u.content) };
         if (u.source !== undefined) {
           const src = String(u.source);
           const sourcePath = isAbsolute(src) ? src : join(stackDir, src);
           if (!existsSync(sourcePath)) throw new Error(`${path}.upload[${i}].source: ${sourcePath} does not exist`);
-          return { file: String(u.file), sourcePath, executable: u.executable === true };
+          return { ...base, sourcePath };
         }
         throw new Error(`${path}.upload[${i}]: has neither content, content_base64 nor source`);
       }),
-      networks: ((r.networks_advanced as Record<string, Json>[] | undefined) ?? []).map((n) => ({
-        network: String(n.name),
-        aliases: ((n.aliases as string[] | undefined) ?? []).map(String),
-      })),
+      networks: ((r.networks_advanced as Record<string, Json>[] | undefined) ?? []).map((n, i) => {
+        for (const attr of Object.keys(n)) {
+          if (!["name", "aliases", "ipv4_address"].includes(attr))
+            throw new Error(`${path}.networks_advanced[${i}].${attr}: the lab does not emulate this attribute (name, aliases, ipv4_address)`);
+        }
+        return {
+          network: String(n.name),
+          aliases: ((n.aliases as string[] | undefined) ?? []).map(String),
+          ...(n.ipv4_address ? { ipv4Address: String(n.ipv4_address) } : {}),
+        };
+      }),
       ports: ((r.ports as Record<string, Json>[] | undefined) ?? []).map((p) => ({
         internal: Number(p.internal),
         external: Number(p.external ?? p.internal),
@@ -249,7 +302,7 @@ export function planFromJson(
         .map((d, i) => {
           const m = /^docker_container\.(.+)$/.exec(d);
           if (!m) {
-            if (/^(docker_network|docker_volume|docker_image|random_password)\./.test(d)) return "";
+            if (/^(docker_network|docker_volume|docker_image|random_password|tls_private_key|tls_self_signed_cert)\./.test(d)) return "";
             throw new Error(`${path}.depends_on[${i}]: "${d}" is not a resource the lab creates`);
           }
           if (!resources.docker_container?.[m[1]]) throw new Error(`${path}.depends_on[${i}]: "${d}" is not in this stack`);
@@ -260,15 +313,82 @@ export function planFromJson(
       notes,
     });
     for (const n of containers[containers.length - 1].networks) {
-      if (!networks.some((x) => x.name === n.network))
-        throw new Error(`${path}.networks_advanced: network "${n.network}" is not a docker_network of this stack`);
+      const network = networks.find((x) => x.name === n.network);
+      if (!network) throw new Error(`${path}.networks_advanced: network "${n.network}" is not a docker_network of this stack`);
+      if (n.ipv4Address !== undefined) {
+        if (!network.subnet)
+          throw new Error(
+            `${path}.networks_advanced: ipv4_address ${n.ipv4Address} on network "${n.network}", which has no ipam_config subnet (Docker refuses it too)`,
+          );
+        if (!ipv4InCidr(n.ipv4Address, network.subnet))
+          throw new Error(`${path}.networks_advanced: ipv4_address ${n.ipv4Address} is outside network "${n.network}"'s subnet ${network.subnet}`);
+      }
     }
     for (const v of containers[containers.length - 1].volumes) {
       if (!volumes.some((x) => x.name === v.volume)) throw new Error(`${path}.volumes: volume "${v.volume}" is not a docker_volume of this stack`);
     }
   }
   const outputs = Object.fromEntries(Object.entries(raw.output ?? {}).map(([k, o]) => [k, resolveDeep(o.value, `$.output.${k}.value`, ctx)]));
-  return { stackDir, stackFile, networks, volumes, containers: startOrder(containers), secrets, outputs };
+  return { stackDir, stackFile, networks, volumes, containers: startOrder(containers), secrets, tls, outputs };
+}
+
+/**
+ * A docker_image: a pulled image is its name; a built one (`build`) is the lab's
+ * reading of the Docker target's tools image: `build_args.BASE` (whose host
+ * binaries stand in for it) plus the Debian packages `build_args.PACKAGES`, which
+ * must be installed on this host. Anything else in `build` fails.
+ */
+function imageOf(key: string, v: Record<string, Json>, stackDir: string): { base: string; packages: string[] } {
+  const path = `$.resource.docker_image.${key}`;
+  const build = v.build as Record<string, Json> | undefined;
+  if (build === undefined || build === null) return { base: String(v.name), packages: [] };
+  const b = (Array.isArray(build) ? build[0] : build) as Record<string, Json>;
+  for (const attr of Object.keys(b)) {
+    if (!["context", "build_args", "dockerfile"].includes(attr))
+      throw new Error(`${path}.build.${attr}: the lab knows a built image only as build_args.BASE plus build_args.PACKAGES (context, dockerfile)`);
+  }
+  const context = String(b.context ?? "");
+  const contextPath = isAbsolute(context) ? context : join(stackDir, context);
+  if (!context || !existsSync(contextPath) || !statSync(contextPath).isDirectory()) throw new Error(`${path}.build.context: ${contextPath} is not a directory`);
+  const args = (b.build_args ?? {}) as Record<string, Json>;
+  for (const arg of Object.keys(args)) {
+    if (!["BASE", "PACKAGES"].includes(arg)) throw new Error(`${path}.build.build_args.${arg}: the lab knows a built image only by BASE and PACKAGES`);
+  }
+  if (typeof args.BASE !== "string" || args.BASE.includes("${"))
+    throw new Error(`${path}.build.build_args.BASE: missing or not a literal image name; the lab runs a built image as its base image's host binaries`);
+  const packages = String(args.PACKAGES ?? "")
+    .split(/\s+/)
+    .filter(Boolean);
+  for (const p of packages) if (!/^[a-z0-9][a-z0-9+.-]+$/.test(p)) throw new Error(`${path}.build.build_args.PACKAGES: "${p}" is not a Debian package name`);
+  return { base: args.BASE, packages };
+}
+
+/** `ipam_config`: one IPv4 subnet, optionally an ip_range inside it; nothing else. */
+function ipamOf(value: Json | undefined, path: string): { subnet?: string; ipRange?: string } {
+  if (value === undefined || value === null) return {};
+  const list = (Array.isArray(value) ? value : [value]) as Record<string, Json>[];
+  if (list.length !== 1) throw new Error(`${path}: the lab supports exactly one ipam_config block (IPv4)`);
+  const [c] = list;
+  for (const attr of Object.keys(c)) {
+    if (!["subnet", "ip_range", "gateway"].includes(attr)) throw new Error(`${path}[0].${attr}: not supported by the lab (subnet, ip_range)`);
+  }
+  const subnet = String(c.subnet ?? "");
+  const parsed = parseCidr(subnet, `${path}[0].subnet`);
+  if (parsed.prefixLength > 29) throw new Error(`${path}[0].subnet: ${subnet} is too small for the lab`);
+  if (c.ip_range === undefined || c.ip_range === null) return { subnet };
+  const ipRange = String(c.ip_range);
+  const range = parseCidr(ipRange, `${path}[0].ip_range`);
+  if (range.prefixLength < parsed.prefixLength || !ipv4InCidr(range.network, subnet))
+    throw new Error(`${path}[0].ip_range: ${ipRange} is not inside the subnet ${subnet}`);
+  return { subnet, ipRange };
+}
+
+/** An upload's `permissions` ("0400") as a mode. */
+function uploadMode(value: Json | undefined, path: string): { mode?: number } {
+  if (value === undefined || value === null) return {};
+  const raw = String(value);
+  if (!/^0?[0-7]{3,4}$/.test(raw)) throw new Error(`${path}: "${raw}" is not an octal file mode`);
+  return { mode: Number.parseInt(raw, 8) };
 }
 
 function mapField(group: Record<string, Record<string, Json>> | undefined, field: string, path: string): Record<string, string> {
@@ -304,7 +424,8 @@ export function resolveString(value: string, path: string, ctx: Ctx): string {
       if (replacement === undefined) {
         throw new UnresolvableExpressionError(
           `${path}: cannot resolve Terraform ${value[i] === "%" ? "template directive" : "expression"} ${whole} ` +
-            `(the lab resolves random_password.X.result, docker_network.X.name, docker_volume.X.name, docker_image.X.image_id and docker_container.X.id of this stack; ` +
+            `(the lab resolves random_password.X.result, docker_network.X.name, docker_volume.X.name, docker_image.X.image_id, docker_container.X.id, ` +
+            `tls_private_key.X.private_key_pem and tls_self_signed_cert.X.cert_pem of this stack; ` +
             `a literal "\${" must be written "$\${" in Terraform JSON)`,
         );
       }
@@ -319,9 +440,14 @@ export function resolveString(value: string, path: string, ctx: Ctx): string {
 }
 
 function resolveReference(expr: string, ctx: Ctx): string | undefined {
-  const m = /^(random_password|docker_network|docker_volume|docker_image|docker_container)\.([A-Za-z0-9_-]+)\.([a-z_]+)$/.exec(expr.trim());
+  const m =
+    /^(random_password|docker_network|docker_volume|docker_image|docker_container|tls_private_key|tls_self_signed_cert)\.([A-Za-z0-9_-]+)\.([a-z_]+)$/.exec(
+      expr.trim(),
+    );
   if (!m) return undefined;
   const [, type, key, attr] = m;
+  if (type === "tls_private_key" && attr === "private_key_pem") return ctx.tls.keys[key]?.pem;
+  if (type === "tls_self_signed_cert" && attr === "cert_pem") return ctx.tls.certs[key]?.pem;
   if (type === "random_password" && attr === "result" && ctx.known.random_password.has(key)) return ctx.secrets[key];
   if (type === "docker_network" && attr === "name" && key in ctx.known.docker_network) return ctx.known.docker_network[key];
   if (type === "docker_volume" && attr === "name" && key in ctx.known.docker_volume) return ctx.known.docker_volume[key];

@@ -38,6 +38,12 @@ export interface ContainerFacts {
 /** HAProxy's stats listener and server-check timing (`ha-web.stats-port`, `ha-web.health-check`). */
 export interface LoadBalancerFacts {
   hostname: string;
+  /** Plain HTTP (`ha-web.listen-port`). */
+  listenPort: number;
+  /** HTTPS (`ha-web.https-port`), if the load balancer terminates TLS. */
+  httpsPort?: number;
+  /** The virtual address a load-balancer pair shares (`ha-web.floating-address`), if any. */
+  floatingAddress?: string;
   statsPort: number;
   check: { interMs: number; fall: number; rise: number; path: string };
 }
@@ -117,7 +123,19 @@ export class StackFacts {
 
   loadBalancer(nameOrHost: string): LoadBalancerFacts {
     const c = this.containerWithRole(nameOrHost, "load-balancer");
-    return { hostname: c.hostname, statsPort: portFact(c, "stats-port", why.statsPort), check: parseHealthCheck(c) };
+    const optionalPort = (key: string) => (c.labels[`${FACT_LABEL_PREFIX}${key}`] === undefined ? {} : { [key]: portFact(c, key, why.listenPort) });
+    const floating = c.labels[`${FACT_LABEL_PREFIX}floating-address`]?.trim();
+    if (floating !== undefined && !/^\d+\.\d+\.\d+\.\d+$/.test(floating))
+      throw factError(c, "floating-address", `is "${floating}", not an IPv4 address`, "to find who holds the shared address");
+    const https = optionalPort("https-port")["https-port"];
+    return {
+      hostname: c.hostname,
+      listenPort: portFact(c, "listen-port", why.listenPort),
+      ...(https === undefined ? {} : { httpsPort: https }),
+      ...(floating ? { floatingAddress: floating } : {}),
+      statsPort: portFact(c, "stats-port", why.statsPort),
+      check: parseHealthCheck(c),
+    };
   }
 
   /** The database cluster (`cluster` is needed only when the stack has more than one). */

@@ -16,7 +16,21 @@ export interface NetworkState {
   internal: boolean;
   bridge: string;
   subnet: string;
-  prefix: string;
+  /** The subnet's prefix length (24 for the lab's own 10.231.<n>.0/24). */
+  prefixLength?: number;
+  /** Networks without ipam_config: `10.231.<n>`, addresses `10.231.<n>.<10 + container index>`. */
+  prefix?: string;
+  /** Networks with ipam_config: where dynamic addresses come from (the ip_range, else the subnet). */
+  ipRange?: string;
+}
+
+/** A namespace a test attached to a network (Lab.attach): a client outside the stack. */
+export interface ClientState {
+  netns: string;
+  network: string;
+  address: string;
+  /** Its veth's end in the switch namespace. */
+  veth: string;
 }
 
 /** A published port: the forwarder process and the ports it joins. */
@@ -34,6 +48,8 @@ export interface ContainerState {
   init?: ProcRef;
   dns?: ProcRef;
   forwarders: ForwarderState[];
+  /** The nftables ruleset loaded into its namespace (lab/firewall.ts), if it has one. */
+  firewall?: string;
   created: boolean;
   startedAt?: string;
   stoppedAt?: string;
@@ -58,6 +74,8 @@ export interface LabState {
   portOffset: number;
   /** DNS answers for running containers only (LabOptions.dnsRunningOnly); absent in older state files: false. */
   dnsRunningOnly?: boolean;
+  /** Namespaces attached to a network by Lab.attach, by name (also listed in `netns`). */
+  clients?: Record<string, ClientState>;
 }
 
 /** `<stateDir>/state.json`. */

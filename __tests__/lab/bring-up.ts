@@ -30,7 +30,13 @@ export async function bringUpLocalStack(options: LabOptions & { instance: string
       `another run of instance "${options.instance}" is active (state ${lab.stateFile}); if it is a leftover, remove it with \`npm run lab -- down --instance ${options.instance} --state-dir ${options.stateDir}\``,
     );
   }
-  await lab.up(join(outdir, "stacks", "local", "cdk.tf.json"), { owner: process.pid, healthTimeoutMs: 150_000 });
+  try {
+    await lab.up(join(outdir, "stacks", "local", "cdk.tf.json"), { owner: process.pid, healthTimeoutMs: 150_000 });
+  } catch (error) {
+    // The caller never gets this lab to take down: remove what the failed bring-up created (the state records it).
+    if (lab.state?.owner?.pid === process.pid) await lab.down().catch(() => undefined);
+    throw error;
+  }
   return lab;
 }
 

@@ -18,7 +18,7 @@ import { join } from "path";
 import { listNetns } from "../../lab/host";
 import { checkPrereqs, prereqMessage } from "../../lab/prereqs";
 import { closedLoop, fixedRate, LoadSummary, request } from "../../lab/load";
-import { backendServers, haproxyStats, sql, sqlText, stackOf, watchServerStatus } from "../../lab/probes";
+import { backendServers, entryUrl, haproxyStats, sql, sqlText, stackOf, watchServerStatus } from "../../lab/probes";
 import { Lab } from "../../lab/runner";
 import { StackFacts } from "../../lab/stack";
 import { sleep, waitUntil } from "../../lab/sys";
@@ -64,7 +64,7 @@ describeLab("the lab: the synthesized local Docker stack, run for real", () => {
     lab = await bringUpLocalStack({ instance: INSTANCE, stateDir: STATE_DIR, portOffset: PORT_OFFSET, log: () => undefined }, (dir) => {
       outdir = dir;
     });
-    url = lab.entryUrl();
+    url = entryUrl(lab);
     stack = stackOf(lab);
     [lb] = stack.hostnames("load-balancer");
     webNodes = stack.hostnames("web");

@@ -3,11 +3,15 @@
  * way Terraform would, anything else refused with its JSON path; the containers'
  * labels read as facts (lab/stack.ts), a missing fact refused by name. No root needed.
  */
-import { readFileSync } from "fs";
+import { spawnSync } from "child_process";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "fs";
+import { tmpdir } from "os";
 import { join } from "path";
 import { Testing } from "cdktf";
 import { DESCRIBE_LABEL_PREFIX } from "../../lib/targets/docker/docker-target";
+import { firewallConfig, firewallRuleset } from "../../lab/firewall";
 import { planFromJson } from "../../lab/spec";
+import { ipv4InCidr } from "../../lab/ipv4";
 import { containerFacts, FACT_LABEL_PREFIX, StackFacts } from "../../lab/stack";
 
 type Resources = Record<string, Record<string, Record<string, unknown>>>;
@@ -87,6 +91,112 @@ describe("lab/spec: reading cdk.tf.json", () => {
     expect(() => planFromJson(stack({}, { docker_service: { s: { name: "x" } } }) as never, "/tmp/stack")).toThrow(
       '$.resource.docker_service: the lab does not know how to create "docker_service" resources',
     );
+  });
+
+  test("a network's ipam_config: its subnet and ip_range are kept, a fixed ipv4_address must lie inside the subnet", () => {
+    const s = stack({
+      networks_advanced: [{ name: "${docker_network.net_A.name}", aliases: ["web"], ipv4_address: "10.213.0.11" }],
+    });
+    s.resource.docker_network.net_A.ipam_config = [{ subnet: "10.213.0.0/24", ip_range: "10.213.0.128/25" }];
+    const plan = planFromJson(s as never, "/tmp/stack");
+    expect(plan.networks[0]).toMatchObject({ subnet: "10.213.0.0/24", ipRange: "10.213.0.128/25" });
+    expect(plan.containers[0].networks[0].ipv4Address).toBe("10.213.0.11");
+
+    s.resource.docker_container.web_E.networks_advanced = [{ name: "${docker_network.net_A.name}", ipv4_address: "10.9.0.11" }];
+    expect(() => planFromJson(s as never, "/tmp/stack")).toThrow('ipv4_address 10.9.0.11 is outside network "lab-net"\'s subnet 10.213.0.0/24');
+    s.resource.docker_network.net_A.ipam_config = [{ subnet: "10.213.0.0/24", ip_range: "10.214.0.0/25" }];
+    expect(() => planFromJson(s as never, "/tmp/stack")).toThrow("ip_range: 10.214.0.0/25 is not inside the subnet 10.213.0.0/24");
+    s.resource.docker_network.net_A.ipam_config = [{ subnet: "10.213.0.0/24", aux_address: { x: "10.213.0.5" } }];
+    expect(() => planFromJson(s as never, "/tmp/stack")).toThrow("ipam_config[0].aux_address: not supported by the lab");
+    // Without ipam_config Docker refuses a fixed address, and so does the lab.
+    delete s.resource.docker_network.net_A.ipam_config;
+    expect(() => planFromJson(s as never, "/tmp/stack")).toThrow('ipv4_address 10.9.0.11 on network "lab-net", which has no ipam_config subnet');
+  });
+
+  test("a built image is its BASE build argument's host binaries plus its PACKAGES; anything else in build fails", () => {
+    const dir = mkdtempSync(join(tmpdir(), "hwl-spec-"));
+    try {
+      mkdirSync(join(dir, "ctx"));
+      const s = stack(
+        { image: "${docker_image.built_F.image_id}" },
+        {
+          docker_image: {
+            img_C: { name: "nginx:1.22" },
+            built_F: {
+              name: "haweb-tools:1",
+              build: { context: "ctx", build_args: { BASE: "haproxy:2.6-trixie@sha256:00", PACKAGES: "iproute2 keepalived" } },
+            },
+          },
+        },
+      );
+      const [c] = planFromJson(s as never, dir).containers;
+      expect({ image: c.image, packages: c.packages }).toEqual({ image: "haproxy:2.6-trixie@sha256:00", packages: ["iproute2", "keepalived"] });
+      (s.resource.docker_image.built_F.build as Record<string, unknown>).target = "x";
+      expect(() => planFromJson(s as never, dir)).toThrow(
+        "$.resource.docker_image.built_F.build.target: the lab knows a built image only as build_args.BASE plus build_args.PACKAGES",
+      );
+      s.resource.docker_image.built_F.build = { context: "missing", build_args: { BASE: "haproxy:2.6" } };
+      expect(() => planFromJson(s as never, dir)).toThrow("build.context:");
+      s.resource.docker_image.built_F.build = { context: "ctx", build_args: { PACKAGES: "keepalived" } };
+      expect(() => planFromJson(s as never, dir)).toThrow("build_args.BASE: missing");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test("tls_private_key and tls_self_signed_cert: made with openssl, resolved in uploads, kept across plans in the same directory; upload permissions honoured", () => {
+    const dir = mkdtempSync(join(tmpdir(), "hwl-spec-"));
+    try {
+      const tls = {
+        tls_private_key: { key_G: { algorithm: "ECDSA", ecdsa_curve: "P256" } },
+        tls_self_signed_cert: {
+          cert_H: {
+            private_key_pem: "${tls_private_key.key_G.private_key_pem}",
+            subject: [{ common_name: "localhost" }],
+            dns_names: ["localhost"],
+            validity_period_hours: 8760,
+            allowed_uses: ["digital_signature", "key_encipherment", "server_auth"],
+          },
+        },
+      };
+      const s = stack(
+        {
+          upload: [
+            { file: "/etc/tls/site.pem", content: "${tls_self_signed_cert.cert_H.cert_pem}", permissions: "0400" },
+            { file: "/etc/tls/site.pem.key", content: "${tls_private_key.key_G.private_key_pem}", permissions: "0400" },
+          ],
+        },
+        tls as never,
+      );
+      const plan = planFromJson(s as never, "/tmp/stack", "/tmp/stack/cdk.tf.json", { tlsDir: join(dir, "tls") });
+      const [cert, key] = plan.containers[0].uploads;
+      expect(cert.content).toMatch(/^-----BEGIN CERTIFICATE-----\n/);
+      expect(key.content).toMatch(/^-----BEGIN EC PRIVATE KEY-----\n/);
+      expect([cert.mode, key.mode]).toEqual([0o400, 0o400]);
+      expect(statSync(plan.tls.keys.key_G.file).mode & 0o777).toBe(0o600);
+      const text = spawnSync("openssl", ["x509", "-noout", "-text"], { input: cert.content, encoding: "utf8" }).stdout;
+      expect(text).toMatch(/Subject: CN = localhost/);
+      expect(text).toMatch(/DNS:localhost/);
+      expect(text).toMatch(/TLS Web Server Authentication/);
+      expect(text).toMatch(/ASN1 OID: prime256v1/);
+      // The certificate is the key's.
+      const pub = (args: string[], input: string) => spawnSync("openssl", args, { input, encoding: "utf8" }).stdout;
+      expect(pub(["x509", "-noout", "-pubkey"], cert.content!)).toBe(pub(["ec", "-pubout"], key.content!));
+      // Stable: the same directory gives the same material (a start after a kill reuses it, like the passwords).
+      const again = planFromJson(s as never, "/tmp/stack", "/tmp/stack/cdk.tf.json", { tlsDir: join(dir, "tls") });
+      expect(again.containers[0].uploads.map((u) => u.content)).toEqual([cert.content, key.content]);
+
+      s.resource.tls_self_signed_cert.cert_H.private_key_pem = "-----BEGIN EC PRIVATE KEY-----";
+      expect(() => planFromJson(s as never, "/tmp/stack", "/tmp/stack/cdk.tf.json", { tlsDir: join(dir, "other") })).toThrow(
+        "$.resource.tls_self_signed_cert.cert_H.private_key_pem: must be ${tls_private_key.X.private_key_pem}",
+      );
+      s.resource.tls_private_key.key_G.algorithm = "ED25519";
+      expect(() => planFromJson(s as never, "/tmp/stack", "/tmp/stack/cdk.tf.json", { tlsDir: join(dir, "third") })).toThrow(
+        '$.resource.tls_private_key.key_G.algorithm: "ED25519" is not an algorithm the lab generates',
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   test("starts containers in depends_on order", () => {
@@ -171,7 +281,12 @@ describe("lab/stack: facts from the containers' labels", () => {
     expect(stack.hostnames("load-balancer")).toEqual(["lb-1"]);
     expect(stack.hostnames("web")).toEqual(["web-1"]);
     expect(stack.appOf("web-1")).toBe("web-1-app");
-    expect(stack.loadBalancer("lb-1")).toEqual({ hostname: "lb-1", statsPort: 8404, check: { interMs: 2000, fall: 3, rise: 2, path: "/health" } });
+    expect(stack.loadBalancer("lb-1")).toEqual({
+      hostname: "lb-1",
+      listenPort: 80,
+      statsPort: 8404,
+      check: { interMs: 2000, fall: 3, rise: 2, path: "/health" },
+    });
     const db = stack.database();
     expect({ ...db, dialect: db.dialect.client }).toEqual({
       cluster: "db",
@@ -249,6 +364,45 @@ describe("lab/stack: facts from the containers' labels", () => {
     expect(FACT_LABEL_PREFIX).toBe(DESCRIBE_LABEL_PREFIX);
   });
 
+  test("the firewall of a namespace: its ingress label's flows, a role's sources are that role's addresses on shared networks, malformed entries fail", () => {
+    const stack = labelledStack({
+      "lb-1": { ingress: "80/tcp:internet 443/tcp:internet 0/vrrp:load-balancer" },
+      "web-1": { ingress: "80/tcp:load-balancer" },
+      "web-1-app": { ingress: "3000/tcp:web" },
+      "db-primary": { ingress: "3306/tcp:app 3306/tcp:database" },
+      "db-replica-1": { ingress: "3306/tcp:app 3306/tcp:database" },
+    });
+    const addresses: Record<string, string> = {
+      "haweb-lb-1": "10.0.0.2",
+      "haweb-web-1": "10.0.0.3",
+      "haweb-web-1-app": "10.0.0.4",
+      "haweb-db-primary": "10.0.0.5",
+      "haweb-db-replica-1": "10.0.0.6",
+    };
+    const of = (name: string) => ({ "lab-net": addresses[name] });
+    const config = (host: string) => firewallConfig(stack.plan, of, stack.container(host));
+    expect(config("lb-1")!.rules).toEqual([
+      { protocol: "tcp", port: 80, sources: "any", comment: "80/tcp from internet" },
+      { protocol: "tcp", port: 443, sources: "any", comment: "443/tcp from internet" },
+      // A single load balancer has no VRRP peer: nothing to allow.
+    ]);
+    expect(config("db-primary")!.rules).toEqual([
+      { protocol: "tcp", port: 3306, sources: ["10.0.0.4"], comment: "3306/tcp from app" },
+      { protocol: "tcp", port: 3306, sources: ["10.0.0.6"], comment: "3306/tcp from database" },
+    ]);
+    expect(firewallRuleset(stack.plan, of, stack.container("web-1-app"))).toMatch(/ip saddr \{ 10\.0\.0\.3 \} tcp dport 3000 accept/);
+    for (const [bad, message] of [
+      ["80/tcp:everyone", '"everyone" is neither a role'],
+      ["80:internet", "not PORT/PROTOCOL:FROM"],
+      ["112/vrrp:load-balancer", "a VRRP flow has port 0"],
+    ]) {
+      stack.container("web-1").labels["ha-web.ingress"] = bad;
+      expect(() => config("web-1")).toThrow(`haweb-web-1 ($.resource.docker_container.c_web-1.labels): the label "ha-web.ingress" has "${bad}": ${message}`);
+    }
+    delete stack.container("web-1").labels["ha-web.ingress"];
+    expect(() => config("web-1")).toThrow('the label "ha-web.ingress" is missing; the lab needs it for the namespace\'s firewall');
+  });
+
   test("the synthesized local stack carries every fact the lab's probes read", () => {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const { LocalStack } = require("../../main") as typeof import("../../main");
@@ -270,5 +424,51 @@ describe("lab/stack: facts from the containers' labels", () => {
     // The apps write to the primary's movable address, which the lab's DNS answers with the primary.
     for (const a of stack.hostnames("app")) expect(stack.app(a).writerHost).toBe(db.writerAddress);
     expect(stack.container(db.primary).networks.every((n) => n.aliases.includes(db.writerAddress))).toBe(true);
+    // The pair: both load balancers share one floating address, inside the edge network's subnet and outside its ip_range.
+    const lbs = stack.hostnames("load-balancer").map((lb) => stack.loadBalancer(lb));
+    expect(lbs.map((l) => [l.listenPort, l.httpsPort])).toEqual(lbs.map(() => [80, 443]));
+    const [vip] = new Set(lbs.map((l) => l.floatingAddress));
+    const edge = stack.plan.networks.find((n) => n.subnet !== undefined)!;
+    expect(ipv4InCidr(vip!, edge.subnet!) && !ipv4InCidr(vip!, edge.ipRange!)).toBe(true);
+  });
+
+  test("every container of the synthesized local stack gets a firewall that `nft -c` accepts", () => {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { LocalStack } = require("../../main") as typeof import("../../main");
+    const app = Testing.app();
+    new LocalStack(app, "local");
+    app.synth();
+    const file = join(app.outdir, "stacks", "local", "cdk.tf.json");
+    const plan = planFromJson(JSON.parse(readFileSync(file, "utf8")) as never, join(app.outdir, "stacks", "local"), file);
+    // Addresses as the runner gives them: a fixed ipv4_address, else one per container and network.
+    const of = (name: string) =>
+      Object.fromEntries(
+        plan.containers
+          .find((c) => c.name === name)!
+          .networks.map((n, i) => [n.network, n.ipv4Address ?? `10.231.${i}.${10 + plan.containers.findIndex((c) => c.name === name)}`]),
+      );
+    const rulesets = plan.containers.map((c) => ({ host: c.hostname, ruleset: firewallRuleset(plan, of, c) }));
+    for (const r of rulesets) expect(r.ruleset).toMatch(/policy drop;/);
+    const lbRuleset = rulesets.find((r) => r.host === "lb-1")!.ruleset!;
+    expect(lbRuleset).toMatch(/tcp dport 443 accept/);
+    expect(lbRuleset).toMatch(/ip saddr \{ [^}]*10\.213\.0\.12[^}]* \} ip protocol vrrp accept/);
+    expect(rulesets.find((r) => r.host === "db-primary")!.ruleset).not.toMatch(/dport (80|443) /);
+    if (typeof process.getuid !== "function" || process.getuid() !== 0 || spawnSync("sh", ["-c", "command -v nft"]).status !== 0) {
+      if (process.env.CI && process.env.CI !== "false") throw new Error("CI must check the lab's rulesets with nft -c: run as root with nftables installed");
+      console.warn("skipping nft -c: needs root and nftables");
+      return;
+    }
+    const dir = mkdtempSync(join(tmpdir(), "hwl-nft-"));
+    try {
+      for (const r of rulesets) {
+        const path = join(dir, `${r.host}.nft`);
+        writeFileSync(path, r.ruleset!);
+        // In a network namespace of its own: the check never touches this machine's ruleset.
+        const check = spawnSync("unshare", ["--net", "nft", "-c", "-f", path], { encoding: "utf8", timeout: 20_000 });
+        expect({ host: r.host, status: check.status, stderr: check.stderr }).toEqual({ host: r.host, status: 0, stderr: "" });
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

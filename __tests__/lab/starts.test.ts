@@ -28,7 +28,7 @@ import { join } from "path";
 import { listNetns } from "../../lab/host";
 import { closedLoop, fixedRate, request, twoPartRequest } from "../../lab/load";
 import { checkPrereqs, prereqMessage } from "../../lab/prereqs";
-import { backendServers, haproxyStats, lookupFrom, sql, sqlText, stackOf } from "../../lab/probes";
+import { backendServers, entryUrl, haproxyStats, lookupFrom, sql, sqlText, stackOf } from "../../lab/probes";
 import { Lab, StopResult } from "../../lab/runner";
 import { StackFacts } from "../../lab/stack";
 import { childPids, sleep, waitUntil } from "../../lab/sys";
@@ -141,7 +141,7 @@ describeLab("the lab: starts that survive the real world", () => {
     lab = await bringUpLocalStack({ instance: INSTANCE, stateDir: STATE_DIR, portOffset: PORT_OFFSET, dnsRunningOnly: true, log: () => undefined }, (dir) => {
       outdir = dir;
     });
-    url = lab.entryUrl();
+    url = entryUrl(lab);
     stack = stackOf(lab);
     [lb] = stack.hostnames("load-balancer");
     webNodes = stack.hostnames("web");

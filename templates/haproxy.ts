@@ -278,11 +278,15 @@ export function renderHaproxyConfig(config: HaproxyConfig): string {
   if (tls) {
     const alpn = tls.http2 ? " alpn h2,http/1.1" : " alpn http/1.1";
     lines.push(`    bind ${c.bindAddress}:${tls.httpsPort} ssl crt ${tls.certificatePath}${alpn}`);
-    if (tls.redirectHttp)
+    if (tls.redirectHttp) {
+      // `redirect scheme` would keep the Host header's port: http://h:8080/ must not become https://h:8080/.
+      const port = tls.httpsPort === 443 ? "" : `:${tls.httpsPort}`;
       lines.push(
-        "    # 308, not 301: the client repeats the same method and body over HTTPS.",
+        "    # 308, not 301: the client repeats the same method and body over HTTPS, on the HTTPS port.",
+        `    http-request redirect location https://%[req.hdr(host),regsub(:[0-9]+$,)]${port}%[pathq] code 308 if !{ ssl_fc } { req.hdr(host) -m found }`,
         "    http-request redirect scheme https code 308 if !{ ssl_fc }",
       );
+    }
     if (tls.hstsMaxAgeSeconds > 0) {
       const sub = tls.hstsIncludeSubdomains ? "; includeSubDomains" : "";
       lines.push(`    http-response set-header Strict-Transport-Security "max-age=${tls.hstsMaxAgeSeconds}${sub}" if { ssl_fc }`);

@@ -20,6 +20,7 @@ import { tmpdir } from "os";
 import { join } from "path";
 import { clientFixedRate, ClientLoadSummary, probePorts, PYTHON, sniffHttpRequest } from "../../lab/client";
 import { listNetns } from "../../lab/host";
+import { request } from "../../lab/load";
 import { ipv4InCidr } from "../../lab/ipv4";
 import { checkPrereqs, prereqMessage } from "../../lab/prereqs";
 import { holdersOf, stackOf } from "../../lab/probes";
@@ -233,6 +234,12 @@ describeLab("the lab: the edge (a load-balancer pair, HTTPS, a firewall in every
     expect(plain.stdout).toMatch(/^HTTP\/1\.1 308/);
     expect(plain.stdout).toMatch(new RegExp(`^location: https://${vip.replace(/\./g, "\\.")}/api/items\\?x=1\\s*$`, "im"));
     expect(plain.stdout).not.toMatch(/^strict-transport-security/im);
+    // Through a published loopback port the redirect drops the Host header's port (8080 does not speak TLS): the HTTPS port is 443.
+    const lb1Facts = stack.facts(stack.hostnames("load-balancer")[0]).facts;
+    const publishedHttp = lab.publishedUrl(stack.hostnames("load-balancer")[0], Number(lb1Facts["listen-port"]));
+    const viaLoopback = await request(`${publishedHttp}/api/items?x=2`, { timeoutMs: 5000 });
+    expect(viaLoopback.status).toBe(308);
+    expect(viaLoopback.headers.location).toBe(`https://127.0.0.1/api/items?x=2`);
 
     // What the app receives, read off the wire in the app servers' namespaces (the app echoes no header).
     const marker = `xfp-${randomBytes(6).toString("hex")}`;

@@ -79,6 +79,9 @@ describe("renderHaproxyConfig", () => {
 
     test("HTTPS with HTTP/2 by ALPN, a 308 redirect from HTTP, HSTS on HTTPS answers", () => {
       expect(tls).toContain("    bind 0.0.0.0:443 ssl crt /etc/ha-web/tls/site.pem alpn h2,http/1.1");
+      expect(tls).toContain(
+        "    http-request redirect location https://%[req.hdr(host),regsub(:[0-9]+$,)]%[pathq] code 308 if !{ ssl_fc } { req.hdr(host) -m found }",
+      );
       expect(tls).toContain("    http-request redirect scheme https code 308 if !{ ssl_fc }");
       expect(tls).toContain('    http-response set-header Strict-Transport-Security "max-age=63072000; includeSubDomains" if { ssl_fc }');
       expect(tls).toContain("    http-request set-header X-Forwarded-Proto https if { ssl_fc }");
@@ -90,6 +93,9 @@ describe("renderHaproxyConfig", () => {
         tls: { certificatePath: "/c.pem", httpsPort: 8443, redirectHttp: false, hstsMaxAgeSeconds: 0, http2: false },
       });
       expect(off).toContain("bind 0.0.0.0:8443 ssl crt /c.pem alpn http/1.1");
+      expect(renderHaproxyConfig({ ...base, tls: { certificatePath: "/c.pem", httpsPort: 8443 } })).toContain(
+        "redirect location https://%[req.hdr(host),regsub(:[0-9]+$,)]:8443%[pathq] code 308",
+      );
       expect(off).not.toContain("redirect scheme");
       expect(off).not.toContain("Strict-Transport-Security");
     });

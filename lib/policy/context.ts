@@ -1,4 +1,4 @@
-import { DefaultTokenResolver, StringConcat, TerraformResource, TerraformStack, TerraformVariable, Tokenization } from "cdktf";
+import { DefaultTokenResolver, StringConcat, TerraformLocal, TerraformResource, TerraformStack, TerraformVariable, Tokenization } from "cdktf";
 import { IConstruct } from "constructs";
 import { PolicyContext, ResourceView } from "./types";
 
@@ -31,9 +31,11 @@ export class StackIndex implements PolicyContext {
   public readonly resources: ResourceView[];
   public readonly sensitiveVariables: ReadonlySet<string>;
   private readonly byAddress = new Map<string, ResourceView>();
+  private readonly locals = new Map<string, TerraformLocal>();
 
-  constructor(stack: TerraformStack) {
+  constructor(private readonly stack: TerraformStack) {
     const nodes = stack.node.findAll();
+    for (const n of nodes) if (n instanceof TerraformLocal) this.locals.set(n.friendlyUniqueId, n);
     this.resources = nodes.filter(isTerraformResource).flatMap((r) => viewOf(r) ?? []);
     for (const r of this.resources) this.byAddress.set(r.address, r);
     this.sensitiveVariables = new Set(
@@ -45,6 +47,16 @@ export class StackIndex implements PolicyContext {
     if (typeof reference !== "string") return undefined;
     const m = /^\$\{([a-z0-9_]+)\.([A-Za-z0-9_-]+)(\.[A-Za-z0-9_]+)*\}$/.exec(reference);
     return m ? this.byAddress.get(`${m[1]}.${m[2]}`) : undefined;
+  }
+
+  localValue(name: string): string | undefined {
+    const local = this.locals.get(name);
+    if (!local) return undefined;
+    const synthesized = Tokenization.resolve(local.toTerraform(), { scope: this.stack, preparing: false, resolver: RESOLVER }) as {
+      locals?: Record<string, unknown>;
+    };
+    const value = synthesized.locals?.[name];
+    return typeof value === "string" ? value : undefined;
   }
 
   view(resource: TerraformResource): ResourceView | undefined {

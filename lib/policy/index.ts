@@ -28,6 +28,8 @@ export { CKV_AWS_277 } from "./rules/ckv-aws-277-no-public-all-ports";
 export { CKV_AWS_382 } from "./rules/ckv-aws-382-no-unrestricted-egress";
 export { CKV2_AWS_41 } from "./rules/ckv2-aws-41-instance-iam-role";
 export { HAWEB_AWS_1 } from "./rules/haweb-aws-1-internet-ingress-only-to-load-balancer";
+export { HAWEB_AWS_2 } from "./rules/haweb-aws-2-http-only-with-https";
+export { HAWEB_AWS_3 } from "./rules/haweb-aws-3-vrrp-only-between-load-balancers";
 // CKV_AWS_46's secret heuristics, for checking other text (the AWS target's tests scan delivered user data).
 export { findSecretsInText } from "./secret-scan";
 export type { SecretScanOptions } from "./secret-scan";

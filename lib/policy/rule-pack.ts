@@ -12,6 +12,8 @@ import { CKV_AWS_8 } from "./rules/ckv-aws-8-launch-volumes-encrypted";
 import { CKV_AWS_88 } from "./rules/ckv-aws-88-no-public-ip";
 import { CKV2_AWS_41 } from "./rules/ckv2-aws-41-instance-iam-role";
 import { HAWEB_AWS_1 } from "./rules/haweb-aws-1-internet-ingress-only-to-load-balancer";
+import { HAWEB_AWS_2 } from "./rules/haweb-aws-2-http-only-with-https";
+import { HAWEB_AWS_3 } from "./rules/haweb-aws-3-vrrp-only-between-load-balancers";
 import { PolicyRule } from "./types";
 
 /** Every rule the library ships, in checkov id order. */
@@ -30,4 +32,6 @@ export const HA_WEB_RULES: readonly PolicyRule[] = [
   CKV_AWS_382,
   CKV2_AWS_41,
   HAWEB_AWS_1,
+  HAWEB_AWS_2,
+  HAWEB_AWS_3,
 ];

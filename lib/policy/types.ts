@@ -22,6 +22,10 @@ export interface PolicyContext {
   resolve(reference: unknown): ResourceView | undefined;
   /** Names of the stack's sensitive variables (`var.<name>`). */
   readonly sensitiveVariables: ReadonlySet<string>;
+  /** Every resource of the stack (a rule that compares a resource with its siblings: a group's other rules). */
+  readonly resources?: readonly ResourceView[];
+  /** The value of the stack's local `name` (`local.<name>`), as Terraform will see it, if it is a string. */
+  localValue?(name: string): string | undefined;
 }
 
 /** A rule's verdict on one resource: what is wrong there and how to fix it. */

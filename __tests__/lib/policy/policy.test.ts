@@ -138,7 +138,7 @@ describe("each rule fails, with its message, on a stack made insecure on purpose
     ]);
   });
 
-  test("CKV_AWS_260: port 80 open on a group that is not the load balancer's", () => {
+  test("CKV_AWS_260 (and HAWEB_AWS_2: no HTTPS beside it): port 80 open on a group that is not the load balancer's", () => {
     const errors = errorsOf(
       (s) =>
         new SecurityGroupRule(s, "http-db", {
@@ -154,6 +154,9 @@ describe("each rule fails, with its message, on a stack made insecure on purpose
     expect(errors).toEqual([
       expect.stringMatching(
         /^\[CKV_AWS_260\] aws_security_group_rule\.http-db \(aws\/http-db\): allows ingress from 0\.0\.0\.0\/0 on port 80, and its security group is not the load balancer's\. Fix: open port 80 to the internet only on the load balancer's security group \(tag ha-web:role = load-balancer/,
+      ),
+      expect.stringMatching(
+        /^\[HAWEB_AWS_2\] aws_security_group_rule\.http-db \(aws\/http-db\): allows ingress from 0\.0\.0\.0\/0 on port 80, but its security group takes no HTTPS \(443\)/,
       ),
     ]);
   });

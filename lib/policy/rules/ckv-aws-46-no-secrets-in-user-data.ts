@@ -9,6 +9,12 @@ export function checkNoSecretsInUserData(resource: ResourceView, context: Policy
     ["user_data", c.user_data, resource.type === "aws_launch_template"],
     ["user_data_base64", c.user_data_base64, true],
   ];
+  // Text Terraform encodes itself (AwsTarget: `${base64gzip(local.<name>)}`): the local's text is what to scan.
+  for (const [attribute, value] of [...texts]) {
+    const m = typeof value === "string" ? /^\$\{base64(?:gzip|encode)\(local\.([A-Za-z0-9_-]+)\)\}$/.exec(value) : null;
+    const text = m ? context.localValue?.(m[1]) : undefined;
+    if (text !== undefined) texts.push([`${attribute} (local.${m![1]})`, text, false]);
+  }
   const findings: Finding[] = [];
   for (const [attribute, value, base64] of texts) {
     if (typeof value !== "string") continue;

@@ -1,6 +1,10 @@
 import { Annotations } from "cdktf";
 import { Construct } from "constructs";
 import { DataAwsAmi } from "@cdktf/provider-aws/lib/data-aws-ami";
+import { DataAwsCallerIdentity } from "@cdktf/provider-aws/lib/data-aws-caller-identity";
+import { DataAwsPartition } from "@cdktf/provider-aws/lib/data-aws-partition";
+import { DataAwsRegion } from "@cdktf/provider-aws/lib/data-aws-region";
+import { Eip } from "@cdktf/provider-aws/lib/eip";
 import { AwsProvider } from "@cdktf/provider-aws/lib/provider";
 import { Route53Zone } from "@cdktf/provider-aws/lib/route53-zone";
 import { RandomProvider } from "@cdktf/provider-random/lib/provider";
@@ -9,23 +13,42 @@ import { claimInApp } from "../../private/app-claims";
 import { HostRegistry } from "../../private/host-registry";
 import { escapeTerraformTemplate } from "../../private/terraform-escape";
 import { PropValidator } from "../../private/validation";
-import { ColocatedAddress, DeclaredField, DeployedHost, DeploymentTarget, HostSpec, Secret, ServiceRole, ServiceSpec, TargetSupport } from "../target";
+import { MASTER_MARKER_ADDRESS } from "../../../templates/keepalived";
+import { MOVE_ADDRESS_SCRIPT, renderMoveAddressScript } from "../../../templates/scripts/move-address";
+import {
+  ColocatedAddress,
+  DeclaredField,
+  DeployedHost,
+  DeploymentTarget,
+  FloatingAddress,
+  FloatingAddressRequest,
+  HostSpec,
+  isSecretReference,
+  Secret,
+  ServiceRole,
+  ServiceSpec,
+  TargetSupport,
+} from "../target";
 import { debianPackagesFor } from "./packages";
 import { AssetBucket } from "./private/assets";
-import { HostAssetFetch, USER_DATA_LIMIT_BYTES } from "./private/cloud-init";
+import { HostAssetFetch, HostSecretFile, USER_DATA_LIMIT_BYTES } from "./private/cloud-init";
+import { cidrHost } from "./private/cidr";
+import { renderHostFirewall } from "./private/firewall";
 import { HostRoles } from "./private/iam";
 import { DATA_DEVICE_NAME, HostInstance } from "./private/instances";
-import { AwsNetwork } from "./private/network";
+import { AwsNetwork, SubnetRef } from "./private/network";
 import { SecretStore } from "./private/secrets";
 import { HostSecurityGroups } from "./private/security-groups";
-import { estimatedUserDataSize, renderHostUserData } from "./private/user-data";
+import { ROLE_TAG } from "./tags";
+import { estimatedGzippedUserDataSize, estimatedUserDataSize, renderHostUserData } from "./private/user-data";
 import { AwsTargetProps, CpuArchitecture, DEFAULT_DATA_VOLUME_SIZE_GB, DEFAULT_INSTANCE_TYPES } from "./props";
 import { validateAwsTargetProps } from "./validate-aws-target-props";
 
 /**
  * What AwsTarget honours. No images (VMs install Debian's packages), no health
  * checks (systemd restarts a service that exits; the load balancer checks the
- * web nodes), no secret files yet (secrets arrive as systemd credentials).
+ * web nodes). Secret environment variables arrive as systemd credentials, secret
+ * files are fetched into place at boot; both from SSM (or Secrets Manager).
  */
 export const AWS_TARGET_SUPPORT: TargetSupport = {
   name: "AwsTarget",
@@ -33,7 +56,7 @@ export const AWS_TARGET_SUPPORT: TargetSupport = {
   protocols: ["tcp", "udp", "vrrp"],
   capabilities: true,
   healthChecks: false,
-  secretFiles: false,
+  secretFiles: true,
   secretLocations: ["ssm-parameter", "secrets-manager"],
   floatingAddresses: true,
 };
@@ -69,13 +92,20 @@ export class AwsTarget extends Construct implements DeploymentTarget {
   public readonly amiId: string;
   /** @internal Hosts by name: the instance and its volume, interface and record (may change shape). */
   public readonly hosts: Record<string, HostInstance> = {};
-  /** Size of each host's user data in bytes, references counted at 64 bytes (EC2 allows 16384). */
+  /** Size of each host's user data in bytes as EC2 counts it (gzipped), references counted at 64 bytes (EC2 allows 16384). */
   public readonly userDataSizes: Record<string, number> = {};
+  /** Size of each host's cloud-config text before compression, references counted at 64 bytes. */
+  public readonly userDataTextSizes: Record<string, number> = {};
   private assetBucket?: AssetBucket;
   private readonly props: AwsTargetProps;
   private readonly instanceTypes: Record<ServiceRole, string>;
   private readonly perRole: Partial<Record<ServiceRole, number>> = {};
   private readonly registry: HostRegistry;
+  /** Members of floating address groups, by host name: their subnet and fixed addresses. */
+  private readonly floatingMembers: Record<string, FloatingMemberPlan> = {};
+  /** Floating address groups by name: the Elastic IP and the members' interfaces (known once added). */
+  private readonly floatingGroups: Record<string, FloatingGroupPlan> = {};
+  private arnParts?: { partition: string; region: string; account: string };
 
   constructor(scope: Construct, id: string, props: AwsTargetProps = {}) {
     super(scope, id);
@@ -149,6 +179,110 @@ export class AwsTarget extends Construct implements DeploymentTarget {
     return `${hostName}.${this.privateZoneName}`;
   }
 
+  /**
+   * A load-balancer pair's shared address: an Elastic IP that keepalived's
+   * notify script moves to the new master (`ec2:AssociateAddress`, allowed for
+   * this allocation and the members' interfaces only). Each member lives in its
+   * own availability zone's public subnet, at fixed addresses from the block the
+   * network keeps for them: its primary address (VRRP by unicast, its own
+   * Elastic IP for egress) and a secondary one the shared Elastic IP maps to.
+   */
+  floatingAddress(scope: Construct, request: FloatingAddressRequest): FloatingAddress {
+    const count = request.members.length;
+    const subnets = this.network.publicSubnets;
+    const groupIndex = Object.keys(this.floatingGroups).length;
+    const prop = request.declaredBy.props.floatingAddress ?? "nodes";
+    const v = new PropValidator(request.declaredBy.construct, request.declaredBy.scope);
+    v.check(
+      this.props.existingVpc === undefined,
+      prop,
+      `is ${count}, a pair sharing an Elastic IP: its nodes need fixed addresses, which AwsTarget '${this.node.path}' plans only in a VPC it creates (existingVpc is set)`,
+      "set nodes to 1 on an existing VPC, or let AwsTarget create the VPC",
+    );
+    v.check(
+      this.props.existingVpc !== undefined || (count >= 2 && subnets.length >= count),
+      prop,
+      `is ${count}: each node of a pair needs an availability zone of its own, and AwsTarget '${this.node.path}' has ${subnets.length}`,
+      `give AwsTarget availabilityZones: ${Math.max(count, 2)} or more, or set nodes to 1`,
+    );
+    v.check(
+      groupIndex < MAX_FLOATING_GROUPS,
+      prop,
+      `: AwsTarget '${this.node.path}' already has ${groupIndex} load-balancer pairs, the most its public subnets keep fixed addresses for`,
+      "use fewer load-balancer pairs per AwsTarget",
+    );
+    v.check(
+      this.floatingGroups[request.name] === undefined && request.members.every((m) => this.floatingMembers[m] === undefined && !this.hosts[m]),
+      "namePrefix",
+      `"${request.name}" asks for a floating address whose group or nodes already have one, or are already deployed`,
+      "give each load-balancer tier its own namePrefix",
+    );
+    v.throwIfInvalid();
+
+    const plans = request.members.map((host, i) => {
+      const subnet = subnets[i];
+      // Two addresses per group in each public subnet's fixed block: .224/.225 for the first pair, .226/.227 for the next.
+      const block = subnet.fixedAddresses!;
+      return { host, subnetIndex: i, primary: cidrHost(block, 2 * groupIndex), secondary: cidrHost(block, 2 * groupIndex + 1) };
+    });
+    const tags = { Name: `${this.namePrefix}-${request.name}`, [ROLE_TAG]: "load-balancer" };
+    // Not associated by Terraform: the first master's notify script does it. An aws_eip_association would
+    // be recreated by every apply after a failover, moving the address back (the flap nopreempt avoids).
+    const eip = new Eip(scope, "floating-address", { domain: "vpc", tags, dependsOn: [...this.network.publicEgress] });
+    const group: FloatingGroupPlan = { name: request.name, eip, interfaceIds: [] };
+    this.floatingGroups[request.name] = group;
+    for (const plan of plans) this.floatingMembers[plan.host] = { ...plan, group: request.name, peers: plans.filter((p) => p !== plan).map((p) => p.primary) };
+
+    const arn = this.arn();
+    this.roles.addPolicy("load-balancer", `lb-move-${request.name}`, `move-floating-address-${request.name}`, () => [
+      {
+        Sid: "MoveFloatingAddress",
+        Effect: "Allow",
+        Action: ["ec2:AssociateAddress"],
+        Resource: [
+          `arn:${arn.partition}:ec2:${arn.region}:${arn.account}:elastic-ip/${eip.allocationId}`,
+          ...group.interfaceIds.map((id) => `arn:${arn.partition}:ec2:${arn.region}:${arn.account}:network-interface/${id}`),
+        ],
+      },
+    ]);
+    return {
+      address: eip.publicIp,
+      virtualAddresses: [MASTER_MARKER_ADDRESS],
+      members: Object.fromEntries(plans.map((p) => [p.host, { address: p.primary, peerAddresses: this.floatingMembers[p.host].peers }])),
+      notifyMaster: { path: MOVE_ADDRESS_SCRIPT, content: renderMoveAddressScript({ allocationId: eip.allocationId }), executable: true },
+      tools: ["awscli"],
+    };
+  }
+
+  /** The partition, region and account of the stack's provider, for ARNs (data sources, created once). */
+  private arn(): { partition: string; region: string; account: string } {
+    this.arnParts ??= {
+      partition: new DataAwsPartition(this, "partition").partition,
+      region: new DataAwsRegion(this, "region").region,
+      account: new DataAwsCallerIdentity(this, "caller-identity").accountId,
+    };
+    return this.arnParts;
+  }
+
+  /** ARN of an SSM parameter given by name (or already an ARN). */
+  private parameterArn(nameOrArn: string): string {
+    if (nameOrArn.startsWith("arn:")) return nameOrArn;
+    const a = this.arn();
+    return `arn:${a.partition}:ssm:${a.region}:${a.account}:parameter/${nameOrArn.replace(/^\/+/, "")}`;
+  }
+
+  /** ARN pattern of a Secrets Manager secret given by name (AWS appends 6 random characters) or ARN. */
+  private secretArn(idOrArn: string): string {
+    if (idOrArn.startsWith("arn:")) return idOrArn;
+    const a = this.arn();
+    return `arn:${a.partition}:secretsmanager:${a.region}:${a.account}:secret:${idOrArn}-??????`;
+  }
+
+  /** CIDR blocks of the subnets a role's hosts live in: the load balancers' public ones, everyone else's private ones. */
+  private subnetsOf(role: ServiceRole): string[] {
+    return (role === "load-balancer" ? this.network.publicSubnets : this.network.privateSubnets).map((s: SubnetRef) => s.cidrBlock);
+  }
+
   /** One VM per host: its services under systemd, from cloud-init. */
   addHost(scope: Construct, spec: HostSpec): DeployedHost {
     this.registry.register(spec);
@@ -158,13 +292,54 @@ export class AwsTarget extends Construct implements DeploymentTarget {
     // Spread the nodes of each role over the zones: node i goes to zone i mod n.
     const index = this.perRole[spec.role] ?? 0;
     this.perRole[spec.role] = index + 1;
-    const subnet = subnets[index % subnets.length];
+    const member = this.floatingMembers[spec.name];
+    const undeclared = spec.services.find((s) => s.floatingAddress !== undefined && (member === undefined || member.group !== s.floatingAddress));
+    new PropValidator("AwsTarget", this)
+      .check(
+        undeclared === undefined,
+        `host ${spec.name}`,
+        `runs ${undeclared?.name}, a member of floating address group "${undeclared?.floatingAddress}", which was not planned for this host`,
+        "call floatingAddress() for the group, naming this host, before addHost",
+      )
+      .check(
+        member === undefined || isPublic,
+        `host ${spec.name}`,
+        "holds a floating address but publishes no listener",
+        "publish the listeners of a floating address's members",
+      )
+      .throwIfInvalid();
+    // A member of a pair goes to the zone its fixed addresses were planned in (each member its own zone).
+    const subnet = member ? subnets[member.subnetIndex] : subnets[index % subnets.length];
 
     this.securityGroups.addFlows(spec);
     const profile = this.roles.profileFor(spec.role);
 
     const secrets = spec.services.flatMap((s) => Object.values(s.secretEnvironment)).map((secret) => this.secrets.parameterFor(secret));
-    this.roles.grantParameters(spec.role, [...new Set(secrets.map((s) => s.parameterArn))]);
+    // Secret files: a Terraform value is copied into a SecureString parameter; a reference is read where the user keeps it.
+    const secretFiles: HostSecretFile[] = [];
+    const parameterArns = secrets.map((s) => s.parameterArn);
+    const secretArns: string[] = [];
+    for (const [path, source] of spec.services.flatMap((s) => Object.entries(s.secretFiles ?? {}))) {
+      if (!isSecretReference(source)) {
+        const stored = this.secrets.parameterFor(source);
+        parameterArns.push(stored.parameterArn);
+        secretFiles.push({ path, source: { kind: "ssm-parameter", parameterName: stored.parameterName } });
+      } else if (source.location.kind === "ssm-parameter") {
+        parameterArns.push(this.parameterArn(source.location.parameterName));
+        secretFiles.push({ path, source: { kind: "ssm-parameter", parameterName: source.location.parameterName } });
+      } else if (source.location.kind === "secrets-manager") {
+        secretArns.push(this.secretArn(source.location.secretId));
+        secretFiles.push({ path, source: { kind: "secrets-manager", secretId: source.location.secretId } });
+      }
+    }
+    this.roles.grantParameters(spec.role, [...new Set(parameterArns)]);
+    this.roles.grantSecretsManagerSecrets(spec.role, [...new Set(secretArns)]);
+    const firewall = renderHostFirewall({
+      spec,
+      subnetsOf: (role) => this.subnetsOf(role),
+      vrrpPeers: member?.peers,
+      sshCidr: this.props.sshCidr,
+    });
 
     const assets: HostAssetFetch[] = spec.services
       .flatMap((s) => (s.artifact?.kind === "bundle" ? [s.artifact] : []))
@@ -183,16 +358,19 @@ export class AwsTarget extends Construct implements DeploymentTarget {
         packages: (service) => debianPackagesFor(service.software, service.version, this.props.packages),
         parameterName: (secret) => this.secrets.parameterFor(secret).parameterName,
         assets,
+        secretFiles,
+        firewall,
         volume: withData?.dataVolume && volumeId ? { volumeId, mountPath: withData.dataVolume.mountPath, deviceName: DATA_DEVICE_NAME } : undefined,
         installSsmAgent: this.props.installSsmAgent ?? true,
       });
-      const size = estimatedUserDataSize(text);
+      const size = estimatedGzippedUserDataSize(text);
       this.userDataSizes[spec.name] = size;
+      this.userDataTextSizes[spec.name] = estimatedUserDataSize(text);
       new PropValidator("AwsTarget", this)
         .check(
           size < USER_DATA_LIMIT_BYTES,
           `host ${spec.name}`,
-          `has ${size} bytes of user data, over EC2's limit of ${USER_DATA_LIMIT_BYTES}`,
+          `has ${size} bytes of user data (gzipped), over EC2's limit of ${USER_DATA_LIMIT_BYTES}`,
           "ship big files as assets (S3) instead of inline files, or split the host's services",
         )
         .throwIfInvalid();
@@ -207,6 +385,7 @@ export class AwsTarget extends Construct implements DeploymentTarget {
       zoneId: this.zone.zoneId,
       subnet,
       public: isPublic,
+      fixedAddresses: member ? { primary: member.primary, secondary: member.secondary } : undefined,
       securityGroupIds: this.securityGroups.groupIdsFor(spec),
       instanceProfileName: profile.name,
       instanceType: this.instanceTypes[spec.role],
@@ -222,6 +401,7 @@ export class AwsTarget extends Construct implements DeploymentTarget {
       dependsOn: isPublic ? this.network.publicEgress : this.network.privateEgress,
     });
     this.hosts[spec.name] = host;
+    if (member && host.networkInterface) this.floatingGroups[member.group].interfaceIds.push(host.networkInterface.id);
 
     // A movable address is a DNS name of its own pointing at the host's: a failover updates one record.
     const movableAddresses: Record<string, string> = {};
@@ -281,6 +461,25 @@ export class AwsTarget extends Construct implements DeploymentTarget {
     );
     v.throwIfInvalid();
   }
+}
+
+/** How many load-balancer pairs one AwsTarget plans fixed addresses for (two per pair in each public subnet's /28). */
+export const MAX_FLOATING_GROUPS = 8;
+
+interface FloatingMemberPlan {
+  readonly host: string;
+  readonly group: string;
+  readonly subnetIndex: number;
+  readonly primary: string;
+  readonly secondary: string;
+  readonly peers: readonly string[];
+}
+
+interface FloatingGroupPlan {
+  readonly name: string;
+  readonly eip: Eip;
+  /** The members' network interfaces, filled in as they are added. */
+  readonly interfaceIds: string[];
 }
 
 function debianAmi(scope: Construct, architecture: CpuArchitecture): DataAwsAmi {

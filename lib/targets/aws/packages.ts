@@ -1,4 +1,4 @@
-import { Software } from "../target";
+import { Software, Tool } from "../target";
 
 /**
  * Debian 12 packages per software: the same versions the lab verifies (HAProxy
@@ -51,3 +51,17 @@ export const DISTRIBUTION_UNITS: Readonly<Record<Software, readonly string[]>> =
 
 /** Users that exist on Debian or that the packages create: no need to create them. */
 export const EXISTING_USERS: ReadonlySet<string> = new Set(["root", "nobody", "www-data", "haproxy", "mysql", "daemon"]);
+
+/** Debian 12 packages of the programs a service runs beside its software (keepalived, the AWS CLI). */
+export const DEBIAN_TOOL_PACKAGES: Readonly<Record<Tool, readonly string[]>> = {
+  keepalived: ["keepalived"],
+  iproute2: ["iproute2"],
+  awscli: ["awscli"],
+};
+
+/** The tools' own units, masked like the software's: the start script runs keepalived itself, with our config. */
+export const TOOL_UNITS: Readonly<Record<Tool, readonly string[]>> = {
+  keepalived: ["keepalived.service"],
+  iproute2: [],
+  awscli: [],
+};

@@ -25,13 +25,25 @@ export function resources(parsed: SynthesizedStack, type: string): Record<string
   return (parsed.resource[type] ?? {}) as Record<string, Json>;
 }
 
-/** Instances by their `ha-web:host` tag. */
+/**
+ * Instances by their `ha-web:host` tag. AwsTarget hands Terraform the cloud-config
+ * text as a local and the instance `${base64gzip(local.<name>)}`: each instance
+ * here carries that text as `user_data` too (what the VM reads once gunzipped).
+ */
 export function instancesByHost(parsed: SynthesizedStack): Record<string, Json> {
   const out: Record<string, Json> = {};
   for (const instance of Object.values(resources(parsed, "aws_instance"))) {
-    out[(instance.tags as Record<string, string>)["ha-web:host"]] = instance;
+    const text = userDataText(parsed, instance);
+    out[(instance.tags as Record<string, string>)["ha-web:host"]] = text === undefined ? instance : { ...instance, user_data: text };
   }
   return out;
+}
+
+/** The text behind an instance's `user_data_base64 = ${base64gzip(local.<name>)}`, if it is one. */
+export function userDataText(parsed: SynthesizedStack, instance: Json): string | undefined {
+  const m = /^\$\{base64gzip\(local\.([\w-]+)\)\}$/.exec(String(instance.user_data_base64 ?? ""));
+  const locals = (parsed as { locals?: Record<string, unknown> }).locals ?? {};
+  return m ? String(locals[m[1]]) : undefined;
 }
 
 /** The Terraform address a `${type.name.attr}` reference points to. */

@@ -1,4 +1,5 @@
 import "cdktf/lib/testing/adapters/jest";
+import { randomBytes } from "crypto";
 import { Testing, TerraformStack, TerraformVariable } from "cdktf";
 import { DataAwsAmi } from "@cdktf/provider-aws/lib/data-aws-ami";
 import { EbsVolume } from "@cdktf/provider-aws/lib/ebs-volume";
@@ -39,10 +40,11 @@ const byAddress = (ref: unknown) => {
 const tagName = (r: Json) => (r.tags as Record<string, string>).Name;
 
 describe("AwsTarget on the seed's stack", () => {
-  test("one VM per host: a load balancer, two web nodes (Nginx + app), a primary and a replica", () => {
-    expect(Object.keys(hosts).sort()).toEqual(["db-primary", "db-replica-1", "lb-1", "web-1", "web-2"]);
+  test("one VM per host: a load-balancer pair, two web nodes (Nginx + app), a primary and a replica", () => {
+    expect(Object.keys(hosts).sort()).toEqual(["db-primary", "db-replica-1", "lb-1", "lb-2", "web-1", "web-2"]);
     expect(Object.fromEntries(Object.entries(hosts).map(([h, i]) => [h, i.instance_type]))).toEqual({
       "lb-1": "t3.micro",
+      "lb-2": "t3.micro",
       "web-1": "t3.small",
       "web-2": "t3.small",
       "db-primary": "t3.medium",
@@ -65,15 +67,15 @@ describe("AwsTarget on the seed's stack", () => {
     }
   });
 
-  test("only the load balancer is public: an Elastic IP on its own network interface, in a public subnet", () => {
-    const lb = hosts["lb-1"];
-    expect(lb.subnet_id).toBeUndefined();
-    const nic = byAddress((lb.primary_network_interface as Json).network_interface_id);
-    expect(tagName(byAddress(nic.subnet_id))).toBe("haweb-public-1");
+  test("only the load balancers are public: each an Elastic IP on its own network interface, in a public subnet of its own zone", () => {
+    const nics = ["lb-1", "lb-2"].map((h) => {
+      expect(hosts[h].subnet_id).toBeUndefined();
+      return (hosts[h].primary_network_interface as Json).network_interface_id;
+    });
+    expect(nics.map((n) => tagName(byAddress(byAddress(n).subnet_id)))).toEqual(["haweb-public-1", "haweb-public-2"]);
     const eips = Object.values(resources(parsed, "aws_eip")).filter((e) => e.network_interface);
-    expect(eips).toHaveLength(1);
-    expect(addressOf(eips[0].network_interface)).toBe(addressOf((lb.primary_network_interface as Json).network_interface_id));
-    for (const [name, instance] of Object.entries(hosts).filter(([n]) => n !== "lb-1")) {
+    expect(eips.map((e) => addressOf(e.network_interface)).sort()).toEqual(nics.map(addressOf).sort());
+    for (const [name, instance] of Object.entries(hosts).filter(([n]) => !n.startsWith("lb-"))) {
       expect({ name, public: instance.associate_public_ip_address }).toEqual({ name, public: false });
       expect(tagName(byAddress(instance.subnet_id))).toMatch(/^haweb-private-\d$/);
     }
@@ -138,6 +140,7 @@ describe("AwsTarget on the seed's stack", () => {
       "db-primary.haweb.internal",
       "db-replica-1.haweb.internal",
       "lb-1.haweb.internal",
+      "lb-2.haweb.internal",
       "web-1.haweb.internal",
       "web-2.haweb.internal",
     ]);
@@ -149,8 +152,12 @@ describe("AwsTarget on the seed's stack", () => {
   });
 
   test("outputs the load balancer's public address and the database's private endpoints", () => {
-    expect(parsed.output.url.value).toMatch(/^http:\/\/\$\{aws_eip\..+\.public_ip\}:80$/);
-    expect(parsed.output["load-balancer-public-ips"].value).toEqual([expect.stringMatching(/^\$\{aws_eip\..+\.public_ip\}$/)]);
+    // The pair's shared Elastic IP, over HTTPS; and each node's own address.
+    expect(parsed.output.url.value).toMatch(/^https:\/\/\$\{aws_eip\.load-balancer_floating-address_\w+\.public_ip\}$/);
+    expect(parsed.output["load-balancer-public-ips"].value).toEqual([
+      expect.stringMatching(/^\$\{aws_eip\.load-balancer_lb-1-host_elastic-ip_\w+\.public_ip\}$/),
+      expect.stringMatching(/^\$\{aws_eip\.load-balancer_lb-2-host_elastic-ip_\w+\.public_ip\}$/),
+    ]);
     expect(parsed.output["database-writer"].value).toBe("db-writer.haweb.internal:3306");
     expect(parsed.output["database-endpoints"].value).toEqual(["db-writer.haweb.internal:3306", "db-replica-1.haweb.internal:3306"]);
   });
@@ -172,11 +179,13 @@ describe("security groups derived from the tiers' flows", () => {
   const groupName = (ref: unknown) => String(byAddress(ref).name);
   const rule = (r: Json) => `${groupName(r.security_group_id)} ${r.from_port}/${r.ip_protocol} ${r.cidr_ipv4 ?? groupName(r.referenced_security_group_id)}`;
 
-  test("ingress: internet to the load balancer on 80 only, load balancer to web, app to database, database to database", () => {
+  test("ingress: internet to the load balancer on 80 and 443 only, VRRP between the load balancers, load balancer to web, app to database, database to database", () => {
     expect(Object.values(resources(parsed, "aws_vpc_security_group_ingress_rule")).map(rule).sort()).toEqual([
       "haweb-db 3306/tcp haweb-app",
       "haweb-db 3306/tcp haweb-db",
+      "haweb-lb 443/tcp 0.0.0.0/0",
       "haweb-lb 80/tcp 0.0.0.0/0",
+      "haweb-lb undefined/112 haweb-lb",
       "haweb-web 80/tcp haweb-lb",
     ]);
   });
@@ -188,6 +197,7 @@ describe("security groups derived from the tiers' flows", () => {
       "haweb-egress 443/tcp 0.0.0.0/0",
       "haweb-egress 80/tcp 0.0.0.0/0",
       "haweb-lb 80/tcp haweb-web",
+      "haweb-lb undefined/112 haweb-lb",
     ]);
   });
 
@@ -219,7 +229,7 @@ describe("IAM: one role per host role, nothing broader than it needs", () => {
     expect(resources(parsed, "aws_iam_role_policy_attachment")).toEqual({});
   });
 
-  test("the web role reads the app password and the app bundle; the database role its two passwords; the load balancer nothing", () => {
+  test("the web role reads the app password and the app bundle; the database role its two passwords; the load balancer its certificate and key", () => {
     const web = statements("haweb-web-").filter((s) => s.Sid !== "SessionManager");
     expect(web).toEqual([
       { Sid: "ReadOwnSecrets", Effect: "Allow", Action: ["ssm:GetParameter"], Resource: [expect.stringContaining("app-password")] },
@@ -234,7 +244,64 @@ describe("IAM: one role per host role, nothing broader than it needs", () => {
         Resource: [expect.stringContaining("app-password"), expect.stringContaining("replication-password")],
       },
     ]);
-    expect(statements("haweb-lb-").map((s) => s.Sid)).toEqual(["SessionManager"]);
+    expect(statements("haweb-lb-").filter((s) => s.Sid === "ReadOwnSecrets")).toEqual([
+      {
+        Sid: "ReadOwnSecrets",
+        Effect: "Allow",
+        Action: ["ssm:GetParameter"],
+        Resource: [
+          expect.stringMatching(/^\$\{aws_ssm_parameter\..*tls-certificate.*\.arn\}$/),
+          expect.stringMatching(/^\$\{aws_ssm_parameter\..*tls-private-key.*\.arn\}$/),
+        ],
+      },
+    ]);
+    expect(
+      statements("haweb-lb-")
+        .map((s) => s.Sid)
+        .sort(),
+    ).toEqual(["MoveFloatingAddress", "ReadOwnSecrets", "SessionManager"]);
+  });
+
+  test("the load balancers may move the pair's Elastic IP, and only to the two members' interfaces", () => {
+    const move = statements("haweb-lb-").filter((st) => st.Sid === "MoveFloatingAddress");
+    const arn =
+      "arn:${data.aws_partition.aws_partition_\\w+.partition}:ec2:${data.aws_region.aws_region_\\w+.region}:${data.aws_caller_identity.aws_caller-identity_\\w+.account_id}";
+    const pattern = (rest: string) => new RegExp(`^${arn.replace(/[.$(){}]/g, (c) => `\\${c}`).replace(/\\\\w\+/g, "\\w+")}:${rest}$`);
+    expect(move).toEqual([
+      {
+        Sid: "MoveFloatingAddress",
+        Effect: "Allow",
+        Action: ["ec2:AssociateAddress"],
+        Resource: [
+          expect.stringMatching(pattern("elastic-ip/\\$\\{aws_eip\\.load-balancer_floating-address_\\w+\\.allocation_id\\}")),
+          expect.stringMatching(pattern("network-interface/\\$\\{aws_network_interface\\.load-balancer_lb-1-host_network-interface_\\w+\\.id\\}")),
+          expect.stringMatching(pattern("network-interface/\\$\\{aws_network_interface\\.load-balancer_lb-2-host_network-interface_\\w+\\.id\\}")),
+        ],
+      },
+    ]);
+    // Nothing else of EC2: no Describe*, no wildcard.
+    expect(JSON.stringify(statements("haweb-lb-"))).not.toMatch(/ec2:Describe|ec2:\*/);
+  });
+
+  test("the pair's members get fixed addresses from a reserved block of their own zone's public subnet; the shared Elastic IP is not attached by Terraform", () => {
+    const nics = Object.values(resources(parsed, "aws_network_interface")).map((n) => [
+      tagName(byAddress(n.subnet_id)),
+      n.private_ip_list,
+      n.private_ip_list_enabled,
+    ]);
+    expect(nics).toEqual([
+      ["haweb-public-1", ["10.40.0.224", "10.40.0.225"], true],
+      ["haweb-public-2", ["10.40.1.224", "10.40.1.225"], true],
+    ]);
+    expect(Object.values(resources(parsed, "aws_ec2_subnet_cidr_reservation")).map((r) => [r.cidr_block, r.reservation_type])).toEqual([
+      ["10.40.0.224/28", "explicit"],
+      ["10.40.1.224/28", "explicit"],
+    ]);
+    const shared = Object.entries(resources(parsed, "aws_eip")).filter(([k]) => k.includes("floating-address"));
+    expect(shared).toHaveLength(1);
+    expect(shared[0][1]).toMatchObject({ domain: "vpc", tags: { "ha-web:role": "load-balancer" } });
+    expect(shared[0][1].network_interface).toBeUndefined();
+    expect(resources(parsed, "aws_eip_association")).toEqual({});
   });
 
   test("instances assume their role through EC2 only", () => {
@@ -254,14 +321,24 @@ describe("secrets and the app bundle", () => {
       expect.objectContaining({ length: 32, special: false }),
     ]);
     const parameters = Object.values(resources(parsed, "aws_ssm_parameter"));
-    expect(parameters.map((p) => p.name).sort()).toEqual(["/haweb/db-app-password", "/haweb/db-replication-password"]);
-    for (const p of parameters) expect(p).toMatchObject({ type: "SecureString", value: expect.stringMatching(/^\$\{random_password\..+\.result\}$/) });
+    expect(parameters.map((p) => p.name).sort()).toEqual([
+      "/haweb/db-app-password",
+      "/haweb/db-replication-password",
+      "/haweb/tls-certificate",
+      "/haweb/tls-private-key",
+    ]);
+    const value = (name: string) => parameters.find((p) => p.name === name)?.value;
+    for (const p of parameters) expect(p).toMatchObject({ type: "SecureString" });
+    expect(value("/haweb/db-app-password")).toMatch(/^\$\{random_password\..+\.result\}$/);
+    // The self-signed pair from the tls provider: the key never leaves Terraform's state but for this parameter.
+    expect(value("/haweb/tls-certificate")).toMatch(/^\$\{tls_self_signed_cert\..+\.cert_pem\}$/);
+    expect(value("/haweb/tls-private-key")).toMatch(/^\$\{tls_private_key\..+\.private_key_pem\}$/);
     expect(json).toHaveResourceWithProperties(SsmParameter, { type: "SecureString" });
   });
 
   test("no secret appears in plain text anywhere, and no instance references one", () => {
     // User data names secret files (DB_PASSWORD_FILE=...), which the generic scan cannot tell from values: the policy's scan reads it.
-    const withoutUserData = JSON.parse(json.replace(/"user_data": "(\\.|[^"\\])*"/g, '"user_data": ""'));
+    const withoutUserData = { ...JSON.parse(json), locals: {} };
     expect(findPlainTextSecrets(withoutUserData)).toEqual([]);
     for (const instance of Object.values(hosts)) {
       expect(JSON.stringify(instance)).not.toMatch(/random_password|aws_ssm_parameter\.[^"]*\.value/);
@@ -298,6 +375,12 @@ describe("AwsTarget props", () => {
     const webTier = new WebAppTier(stack, "web", { target, database, nodes: 2 });
     new LoadBalancerTier(stack, "lb", { target, webTier });
   };
+  /** The seed with a single load balancer (what an existing VPC can take: a pair needs subnets AwsTarget plans). */
+  const declareSeedSingleLb = (stack: TerraformStack, target: AwsTarget) => {
+    const database = new MysqlCluster(stack, "database", { target, replicas: 1 });
+    const webTier = new WebAppTier(stack, "web", { target, database, nodes: 2 });
+    new LoadBalancerTier(stack, "lb", { target, webTier, nodes: 1 });
+  };
 
   test("three zones with a NAT gateway each: every private subnet routes through its own zone's gateway", () => {
     const { json: j, parsed: p } = synthAws(declareSeed, { availabilityZones: 3, natGateways: 3 });
@@ -311,7 +394,7 @@ describe("AwsTarget props", () => {
   });
 
   test("an existing VPC: no network resources, hosts in the given subnets, zones looked up", () => {
-    const { parsed: p, target } = synthAws(declareSeed, {
+    const { parsed: p, target } = synthAws(declareSeedSingleLb, {
       existingVpc: { vpcId: "vpc-0abc", publicSubnetIds: ["subnet-pub-a", "subnet-pub-b"], privateSubnetIds: ["subnet-priv-a", "subnet-priv-b"] },
     });
     for (const type of ["aws_vpc", "aws_subnet", "aws_nat_gateway", "aws_flow_log", "aws_internet_gateway"]) expect(p.resource[type]).toBeUndefined();
@@ -372,7 +455,7 @@ describe("AwsTarget props", () => {
   });
 
   test("an existing VPC with one subnet of each kind synthesizes, with a warning that a tier shares one zone", () => {
-    const { stack } = synthAws(declareSeed, { existingVpc: { vpcId: "vpc-0abc", publicSubnetIds: ["subnet-pub"], privateSubnetIds: ["subnet-priv"] } });
+    const { stack } = synthAws(declareSeedSingleLb, { existingVpc: { vpcId: "vpc-0abc", publicSubnetIds: ["subnet-pub"], privateSubnetIds: ["subnet-priv"] } });
     expect(annotations(stack, "warn")).toContainEqual(expect.stringContaining("existingVpc has fewer than two public or private subnets"));
   });
 
@@ -418,7 +501,8 @@ describe("AwsTarget props", () => {
   });
 
   test("user data over EC2's 16 KB is refused at synth time, with the fix", () => {
-    const big = { path: "/etc/ha-web/big.conf", content: "x".repeat(17000) };
+    // User data is gzipped: only content that does not compress (random bytes) is too big.
+    const big = { path: "/etc/ha-web/big.conf", content: randomBytes(15000).toString("base64") };
     expect(() =>
       synthAws((stack, target) =>
         target.addHost(stack, {
@@ -442,7 +526,22 @@ describe("AwsTarget props", () => {
           ],
         }),
       ),
-    ).toThrow(/prop `host big` has \d+ bytes of user data, over EC2's limit of 16384. Fix: ship big files as assets \(S3\)/);
+    ).toThrow(/prop `host big` has \d+ bytes of user data \(gzipped\), over EC2's limit of 16384. Fix: ship big files as assets \(S3\)/);
+  });
+
+  test("a load-balancer group needs a zone per node, and a VPC AwsTarget plans: refused at synth with the fix", () => {
+    // A new VPC has at least two zones (availabilityZones is checked first); three nodes need three.
+    expect(() =>
+      synthAws((stack, target) => {
+        const database = new MysqlCluster(stack, "database", { target, replicas: 0 });
+        new LoadBalancerTier(stack, "lb", { target, webTier: new WebAppTier(stack, "web", { target, database }), nodes: 3 });
+      }),
+    ).toThrow(
+      /LoadBalancerTier 'test\/lb' has invalid props:\n- prop `nodes` is 3: each node of a pair needs an availability zone of its own, and AwsTarget 'test\/aws' has 2\. Fix: give AwsTarget availabilityZones: 3 or more, or set nodes to 1\./,
+    );
+    expect(() =>
+      synthAws(declareSeed, { existingVpc: { vpcId: "vpc-0abc", publicSubnetIds: ["subnet-a", "subnet-b"], privateSubnetIds: ["subnet-c", "subnet-d"] } }),
+    ).toThrow(/prop `nodes` is 2, a pair sharing an Elastic IP: its nodes need fixed addresses.*Fix: set nodes to 1 on an existing VPC/);
   });
 
   test("a host name used twice is refused", () => {

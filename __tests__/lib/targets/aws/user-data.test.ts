@@ -1,4 +1,11 @@
+import { spawnSync } from "child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "fs";
+import { tmpdir } from "os";
+import { join } from "path";
+import { gzipSync } from "zlib";
 import { Testing } from "cdktf";
+import { hasBinary, isRoot } from "../../../helpers/binaries";
+import { expectedTakeoverSeconds } from "../../../../templates/keepalived";
 import { AwsStack } from "../../../../examples/aws-stack";
 import { LocalStack } from "../../../../main";
 import { HostSpec } from "../../../../lib";
@@ -23,6 +30,7 @@ const parsed = JSON.parse(Testing.synth(stack)) as SynthesizedStack;
 spy.mockRestore();
 
 const instances = instancesByHost(parsed);
+const hosts = instances;
 const hostNames = Object.keys(instances).sort();
 const raw = Object.fromEntries(hostNames.map((h) => [h, String(instances[h].user_data)]));
 const delivered = Object.fromEntries(hostNames.map((h) => [h, asDelivered(raw[h])]));
@@ -32,31 +40,36 @@ const written = (host: string, path: string) => docs[host].write_files.find((f) 
 /** The same declaration on Docker: what the containers get uploaded. */
 const docker = containers(JSON.parse(Testing.synth(new LocalStack(Testing.app(), "local"))) as SynthesizedStack);
 
+/** What EC2 counts: the gzipped text (Terraform's base64gzip), before base64. */
+const gzipped = (text: string) => gzipSync(Buffer.from(text, "utf8")).length;
+const HOSTS = ["db-primary", "db-replica-1", "lb-1", "lb-2", "web-1", "web-2"];
+
 afterAll(() => {
-  const sizes = hostNames.map((h) => `${h} ${userDataSize(delivered[h])} B (limit ${USER_DATA_LIMIT_BYTES})`);
+  const sizes = hostNames.map((h) => `${h} ${gzipped(delivered[h])} B gzipped, ${userDataSize(delivered[h])} B text (limit ${USER_DATA_LIMIT_BYTES})`);
   console.info(`user data sizes, as delivered:\n  ${sizes.join("\n  ")}`);
 });
 
 describe("user data of every instance", () => {
   test("one user data per host", () => {
-    expect(hostNames).toEqual(["db-primary", "db-replica-1", "lb-1", "web-1", "web-2"]);
+    expect(hostNames).toEqual(HOSTS);
     expect(specs.map((s) => s.name).sort()).toEqual(hostNames);
   });
 
   const schema = hasCloudInit() ? test : test.skip;
-  schema.each(["db-primary", "db-replica-1", "lb-1", "web-1", "web-2"])("%s passes `cloud-init schema --config-file`", (host) => {
+  schema.each(HOSTS)("%s passes `cloud-init schema --config-file`", (host) => {
     expect(cloudInitSchema(delivered[host], host)).toEqual({ status: 0, output: expect.stringContaining("Valid cloud-config") });
   });
 
-  test.each(["db-primary", "db-replica-1", "lb-1", "web-1", "web-2"])(
-    "%s is under EC2's 16 KB, as delivered and as estimated with worst-case references",
-    (host) => {
-      expect(userDataSize(delivered[host])).toBeLessThan(USER_DATA_LIMIT_BYTES);
-      // The estimate counts each reference as 64 bytes: an upper bound of what is delivered.
-      expect(userDataSize(delivered[host])).toBeLessThanOrEqual(stack.target.userDataSizes[host]);
-      expect(stack.target.userDataSizes[host]).toBeLessThan(USER_DATA_LIMIT_BYTES);
-    },
-  );
+  test.each(HOSTS)("%s is under EC2's 16 KB gzipped, as delivered and as estimated with worst-case references", (host) => {
+    // The instance gets `${base64gzip(local.<text>)}`: EC2 counts the gzipped bytes.
+    expect(hosts[host].user_data_base64).toMatch(/^\$\{base64gzip\(local\.[\w-]+\)\}$/);
+    expect(gzipped(delivered[host])).toBeLessThan(USER_DATA_LIMIT_BYTES);
+    // The estimate counts each reference as 64 hex digits: an upper bound of what is delivered.
+    expect(gzipped(delivered[host])).toBeLessThanOrEqual(stack.target.userDataSizes[host]);
+    expect(userDataSize(delivered[host])).toBeLessThanOrEqual(stack.target.userDataTextSizes[host]);
+    // Room to grow: under half the limit.
+    expect(stack.target.userDataSizes[host]).toBeLessThan(USER_DATA_LIMIT_BYTES / 2);
+  });
 
   test("every file of every service is written byte for byte", () => {
     let files = 0;
@@ -65,7 +78,8 @@ describe("user data of every instance", () => {
         expect({ host: spec.name, path: file.path, content: written(spec.name, file.path) }).toEqual({
           host: spec.name,
           path: file.path,
-          content: file.content,
+          // A deploy-time reference (the Elastic IP's allocation id) arrives filled in: asDelivered's placeholder.
+          content: file.content.replace(/\$\{TfToken\[[^\]]+\]\}/g, "x".repeat(32)),
         });
         files++;
       }
@@ -115,7 +129,7 @@ describe("user data of every instance", () => {
     expect(delivered["db-primary"]).toContain("IDENTIFIED BY '${APP_PASSWORD_SQL}'");
     // Every remaining ${...} is a reference Terraform fills in: the volume id, the bucket.
     const references = Object.values(raw).flatMap((u) => [...u.matchAll(/(?<!\$)\$\{([^}]+)\}/g)].map((m) => m[1].replace(/\..*\./, ".*.")));
-    expect([...new Set(references)].sort()).toEqual(["aws_ebs_volume.*.id", "aws_s3_bucket.*.bucket"]);
+    expect([...new Set(references)].sort()).toEqual(["aws_ebs_volume.*.id", "aws_eip.*.allocation_id", "aws_s3_bucket.*.bucket"]);
     expect(() => escapeTerraformTemplate("x=$${TfToken[TOKEN.1]}")).toThrow(/right before a deploy-time reference/);
   });
 
@@ -141,15 +155,17 @@ describe("user data of every instance", () => {
       expect(written(host, "/opt/ha-web/bin/prepare-host.sh")).toMatch(
         /retry fetch_asset 's3:\/\/haweb-assets-\d+\/assets\/[0-9A-F]+\/server\.js' '\/opt\/ha-web\/app\/server\.js'/,
       );
-    for (const host of ["lb-1", "db-primary", "db-replica-1"]) expect(delivered[host]).not.toContain("s3://");
-    expect(docs["lb-1"].packages).not.toContain("awscli");
+    for (const host of ["lb-1", "lb-2", "db-primary", "db-replica-1"]) expect(delivered[host]).not.toContain("s3://");
   });
 
   test("Debian's packages for each role; the distribution's own units masked first", () => {
-    expect(docs["lb-1"].packages).toEqual(["curl", "haproxy"]);
-    expect(docs["web-1"].packages).toEqual(["awscli", "curl", "nginx", "nodejs"]);
-    expect(docs["db-primary"].packages).toEqual(["awscli", "curl", "mariadb-client", "mariadb-server"]);
+    // The load balancers: keepalived and iproute2 for the pair, the AWS CLI for the address move and the TLS files.
+    expect(docs["lb-1"].packages).toEqual(["awscli", "curl", "haproxy", "iproute2", "keepalived", "nftables"]);
+    expect(docs["web-1"].packages).toEqual(["awscli", "curl", "nftables", "nginx", "nodejs"]);
+    expect(docs["db-primary"].packages).toEqual(["awscli", "curl", "mariadb-client", "mariadb-server", "nftables"]);
     expect(docs["db-primary"].bootcmd).toEqual([["systemctl", "mask", "mariadb.service"]]);
+    // The start script runs keepalived with our config: Debian's own unit must not.
+    expect(docs["lb-1"].bootcmd).toEqual([["systemctl", "mask", "haproxy.service", "keepalived.service"]]);
     expect(docs["web-1"].users).toEqual(["default", expect.objectContaining({ name: "node", system: true })]);
   });
 
@@ -167,6 +183,83 @@ describe("user data of every instance", () => {
     for (const host of hostNames) {
       for (const f of docs[host].write_files.filter((w) => w.path.endsWith(".sh")))
         expect({ host, path: f.path, errors: shellSyntax(f.content) }).toEqual({ host, path: f.path, errors: "" });
+    }
+  });
+});
+
+describe("the load-balancer pair on EC2", () => {
+  const keepalived = (host: string) => written(host, "/etc/ha-web/keepalived.conf") ?? "";
+
+  test("keepalived speaks VRRP by unicast between the members' fixed primary addresses, one per zone's public subnet", () => {
+    expect(keepalived("lb-1")).toContain("    unicast_src_ip 10.40.0.224\n    unicast_peer {\n        10.40.1.224\n    }");
+    expect(keepalived("lb-2")).toContain("    unicast_src_ip 10.40.1.224\n    unicast_peer {\n        10.40.0.224\n    }");
+    // The Elastic IP moves by API: keepalived's own virtual address only marks the master.
+    for (const host of ["lb-1", "lb-2"]) {
+      expect(keepalived(host)).toContain("        169.254.255.1/32 dev lo\n");
+      expect(keepalived(host)).toContain('    notify_master "/opt/ha-web/bin/move-floating-address.sh"');
+    }
+  });
+
+  test("the notify script moves the shared Elastic IP, found by its allocation id, to this node", () => {
+    const script = docs["lb-1"].write_files.find((f) => f.path === "/opt/ha-web/bin/move-floating-address.sh");
+    expect(script?.permissions).toBe("0755");
+    expect(raw["lb-1"]).toMatch(/ALLOCATION_ID='\$\{aws_eip\.load-balancer_floating-address_\w+\.allocation_id\}'/);
+    expect(script?.content).toContain("aws ec2 associate-address --allocation-id");
+    expect(shellSyntax(script?.content ?? "")).toBe("");
+    expect(expectedTakeoverSeconds(1)).toBeLessThan(4);
+  });
+
+  test("the certificate and key are fetched at boot into root-only files before HAProxy starts; nothing secret in user data", () => {
+    const prepare = written("lb-1", "/opt/ha-web/bin/prepare-host.sh") ?? "";
+    expect(prepare).toContain("retry fetch_ssm_file '/haweb/tls-certificate' '/etc/ha-web/tls/site.pem'");
+    expect(prepare).toContain("retry fetch_ssm_file '/haweb/tls-private-key' '/etc/ha-web/tls/site.pem.key'");
+    expect(prepare).toContain("chmod 400 '/etc/ha-web/tls/site.pem.key.tmp'");
+    expect(prepare.indexOf("umask 077")).toBeLessThan(prepare.indexOf("fetch_ssm_file '/haweb/tls-private-key'"));
+    expect(raw["lb-1"]).not.toMatch(/tls_private_key|tls_self_signed_cert|BEGIN (EC )?PRIVATE KEY/);
+    const unit = written("lb-1", "/etc/systemd/system/ha-web-lb-1.service") ?? "";
+    expect(unit).toContain("ExecStartPre=/bin/systemctl is-active --quiet ha-web-prepare.service");
+  });
+});
+
+describe("the firewall on every VM", () => {
+  const ruleset = (host: string) => written(host, "/etc/ha-web/firewall.nft") ?? "";
+
+  test.each(HOSTS)("%s loads its ruleset before the network and before its services, which require it", (host) => {
+    expect(ruleset(host)).toContain("type filter hook input priority filter; policy drop;");
+    expect(ruleset(host)).toContain("udp sport 67 udp dport 68 accept");
+    const unit = written(host, "/etc/systemd/system/ha-web-firewall.service") ?? "";
+    expect(unit).toContain("Before=network-pre.target");
+    expect(unit).toContain("ExecStart=/usr/sbin/nft -f /etc/ha-web/firewall.nft");
+    for (const f of docs[host].write_files.filter((w) => /\/ha-web-(?!firewall|prepare).*\.service$/.test(w.path))) {
+      expect(f.content).toContain("Requires=ha-web-firewall.service");
+      expect(f.content).toMatch(/^After=.*ha-web-firewall\.service/m);
+    }
+    expect(docs[host].runcmd[1]).toEqual(expect.arrayContaining(["ha-web-firewall.service"]));
+  });
+
+  test("only the declared flows come in, from the subnets of the peer role, VRRP from the other member only", () => {
+    const accepts = (host: string) =>
+      ruleset(host)
+        .split("\n")
+        .filter((l) => / accept comment /.test(l) && !/DHCP/.test(l))
+        .map((l) => l.trim().replace(/ comment .*/, ""));
+    expect(accepts("lb-1")).toEqual(["tcp dport 80 accept", "tcp dport 443 accept", "ip saddr { 10.40.1.224 } ip protocol vrrp accept"]);
+    expect(accepts("web-1")).toEqual(["ip saddr { 10.40.0.0/24, 10.40.1.0/24 } tcp dport 80 accept"]);
+    expect(accepts("db-primary")).toEqual(["ip saddr { 10.40.8.0/24, 10.40.9.0/24 } tcp dport 3306 accept"]);
+  });
+
+  const nft = hasBinary("nft") && isRoot() ? test : test.skip;
+  nft("`nft -c -f` accepts every host's ruleset", () => {
+    const dir = mkdtempSync(join(tmpdir(), "aws-nft-"));
+    try {
+      for (const host of HOSTS) {
+        const file = join(dir, `${host}.nft`);
+        writeFileSync(file, ruleset(host));
+        const result = spawnSync("nft", ["-c", "-f", file], { encoding: "utf8" });
+        expect({ host, status: result.status, stderr: result.stderr }).toEqual({ host, status: 0, stderr: "" });
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });

@@ -22,3 +22,14 @@ export function cidrSubnet(cidr: string, newBits: number, index: number): string
   const subnet = (base + index * 2 ** (32 - length)) >>> 0;
   return `${[24, 16, 8, 0].map((shift) => (subnet >>> shift) & 255).join(".")}/${length}`;
 }
+
+/** The address `offset` places after the start of `cidr` (Terraform's cidrhost, for offsets inside the block). */
+export function cidrHost(cidr: string, offset: number): string {
+  const parsed = parseCidr(cidr);
+  if (!parsed) throw new Error(`"${cidr}" is not an IPv4 CIDR block`);
+  const [address, prefix] = parsed;
+  if (offset < 0 || offset >= 2 ** (32 - prefix)) throw new Error(`${cidr} has no host ${offset}`);
+  const base = address & (prefix === 0 ? 0 : (~0 << (32 - prefix)) >>> 0);
+  const host = (base + offset) >>> 0;
+  return [24, 16, 8, 0].map((shift) => (host >>> shift) & 255).join(".");
+}

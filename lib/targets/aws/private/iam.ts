@@ -31,6 +31,7 @@ export const SESSION_MANAGER_ACTIONS = [
 interface Grants {
   readonly parameters: Set<string>;
   readonly objects: Set<string>;
+  readonly secretsManager: Set<string>;
 }
 
 /**
@@ -98,6 +99,27 @@ export class HostRoles extends Construct {
     for (const arn of parameterArns) grants.parameters.add(arn);
   }
 
+  /** Allows the hosts of `role` to read these Secrets Manager secrets (the user's TLS certificate and key). */
+  grantSecretsManagerSecrets(role: ServiceRole, secretArns: readonly string[]): void {
+    if (secretArns.length === 0) return;
+    const grants = this.grantsOf(role);
+    for (const arn of secretArns) grants.secretsManager.add(arn);
+  }
+
+  /**
+   * A policy of its own on `role`'s IAM role, produced at synth time (its
+   * resources may be instances' attributes: a separate resource keeps the
+   * instances free of a dependency on it).
+   */
+  addPolicy(role: ServiceRole, id: string, name: string, statements: () => object[]): IamRolePolicy {
+    const iamRole = this.ensure(role).role;
+    return new IamRolePolicy(this, id, {
+      role: iamRole.id,
+      name,
+      policy: Lazy.stringValue({ produce: () => JSON.stringify({ Version: "2012-10-17", Statement: statements() }) }),
+    });
+  }
+
   /** Allows the hosts of `role` to download this S3 object. */
   grantObject(role: ServiceRole, objectArn: string): void {
     this.grantsOf(role).objects.add(objectArn);
@@ -106,7 +128,7 @@ export class HostRoles extends Construct {
   private grantsOf(role: ServiceRole): Grants {
     const existing = this.grants[role];
     if (existing) return existing;
-    const grants: Grants = { parameters: new Set(), objects: new Set() };
+    const grants: Grants = { parameters: new Set(), objects: new Set(), secretsManager: new Set() };
     this.grants[role] = grants;
     const iamRole = this.ensure(role).role;
     // Hosts are added one by one: the document is produced at synth time, when all grants are known.
@@ -131,6 +153,14 @@ export class HostRoles extends Construct {
           Condition: { StringLike: { "kms:ViaService": "ssm.*.amazonaws.com" } },
         });
       }
+    }
+    if (grants.secretsManager.size > 0) {
+      statements.push({
+        Sid: "ReadOwnSecretsManagerSecrets",
+        Effect: "Allow",
+        Action: ["secretsmanager:GetSecretValue"],
+        Resource: [...grants.secretsManager],
+      });
     }
     if (grants.objects.size > 0) {
       statements.push({ Sid: "ReadAppBundle", Effect: "Allow", Action: ["s3:GetObject"], Resource: [...grants.objects] });

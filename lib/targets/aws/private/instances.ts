@@ -1,4 +1,4 @@
-import { ITerraformDependable } from "cdktf";
+import { Fn, ITerraformDependable, TerraformLocal } from "cdktf";
 import { Construct } from "constructs";
 import { EbsVolume } from "@cdktf/provider-aws/lib/ebs-volume";
 import { Eip } from "@cdktf/provider-aws/lib/eip";
@@ -23,6 +23,12 @@ export interface HostInstanceProps {
   readonly subnet: SubnetRef;
   /** A public host gets a network interface with an Elastic IP (the load balancer). */
   readonly public: boolean;
+  /**
+   * Fixed private addresses of a public host's interface (a member of a
+   * load-balancer pair): the primary one (VRRP, its own Elastic IP) and a
+   * secondary one that the pair's shared Elastic IP is moved to. @default assigned by AWS
+   */
+  readonly fixedAddresses?: { readonly primary: string; readonly secondary: string };
   readonly securityGroupIds: readonly string[];
   readonly instanceProfileName: string;
   readonly instanceType: string;
@@ -32,7 +38,7 @@ export interface HostInstanceProps {
   readonly kmsKeyArn?: string;
   readonly keyName?: string;
   readonly dataVolume?: { readonly sizeGb: number; readonly type: string };
-  /** User data, given the data volume's id (a reference) when there is one. Already escaped for Terraform. */
+  /** User data (the cloud-config text), given the data volume's id (a reference) when there is one. Already escaped for Terraform; gzipped by Terraform. */
   readonly userData: (dataVolumeId: string | undefined) => string;
   /** What must exist before the instance boots (its route to the internet, for packages). */
   readonly dependsOn: readonly ITerraformDependable[];
@@ -52,6 +58,8 @@ export class HostInstance extends Construct {
   public readonly networkInterface?: NetworkInterface;
   public readonly elasticIp?: Eip;
   public readonly record: Route53Record;
+  /** The cloud-config text (a local value, with its references); the instance gets it gzipped. */
+  public readonly userData: TerraformLocal;
 
   constructor(scope: Construct, id: string, props: HostInstanceProps) {
     super(scope, id);
@@ -82,16 +90,24 @@ export class HostInstance extends Construct {
       this.networkInterface = new NetworkInterface(this, "network-interface", {
         subnetId: props.subnet.id,
         securityGroups: [...props.securityGroupIds],
+        ...(props.fixedAddresses ? { privateIpListEnabled: true, privateIpList: [props.fixedAddresses.primary, props.fixedAddresses.secondary] } : {}),
         description: `cdktf-ha-web ${props.role} ${props.hostName}`,
         tags,
       });
-      this.elasticIp = new Eip(this, "elastic-ip", { domain: "vpc", networkInterface: this.networkInterface.id, tags, dependsOn: [...props.dependsOn] });
+      this.elasticIp = new Eip(this, "elastic-ip", {
+        domain: "vpc",
+        networkInterface: this.networkInterface.id,
+        associateWithPrivateIp: props.fixedAddresses?.primary,
+        tags,
+        dependsOn: [...props.dependsOn],
+      });
       dependsOn.push(this.elasticIp);
       network = { primaryNetworkInterface: { networkInterfaceId: this.networkInterface.id } };
     } else {
       network = { subnetId: props.subnet.id, vpcSecurityGroupIds: [...props.securityGroupIds], associatePublicIpAddress: false };
     }
 
+    this.userData = new TerraformLocal(this, "user-data", props.userData(this.dataVolume?.id));
     this.instance = new Instance(this, "instance", {
       ami: props.amiId,
       instanceType: props.instanceType,
@@ -108,7 +124,9 @@ export class HostInstance extends Construct {
         deleteOnTermination: true,
         tags: { ...tags, Name: `${name}-root` },
       },
-      userData: props.userData(this.dataVolume?.id),
+      // gzip (cloud-init reads it as is) keeps the configs well under EC2's 16 KB. Terraform
+      // compresses the text once it has filled in its references; the text stays readable as a local.
+      userDataBase64: Fn.base64gzip(this.userData.asString),
       userDataReplaceOnChange: true,
       tags,
       dependsOn,

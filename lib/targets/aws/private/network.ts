@@ -4,6 +4,7 @@ import { CloudwatchLogGroup } from "@cdktf/provider-aws/lib/cloudwatch-log-group
 import { DataAwsAvailabilityZones } from "@cdktf/provider-aws/lib/data-aws-availability-zones";
 import { DataAwsSubnet } from "@cdktf/provider-aws/lib/data-aws-subnet";
 import { DefaultSecurityGroup } from "@cdktf/provider-aws/lib/default-security-group";
+import { Ec2SubnetCidrReservation } from "@cdktf/provider-aws/lib/ec2-subnet-cidr-reservation";
 import { Eip } from "@cdktf/provider-aws/lib/eip";
 import { FlowLog } from "@cdktf/provider-aws/lib/flow-log";
 import { IamRole } from "@cdktf/provider-aws/lib/iam-role";
@@ -22,6 +23,15 @@ import { cidrSubnet, parseCidr } from "./cidr";
 export interface SubnetRef {
   readonly id: string;
   readonly availabilityZone: string;
+  /** Its CIDR block: literal for the subnets AwsNetwork creates, a reference for an existing VPC's. */
+  readonly cidrBlock: string;
+  /** The block no instance is given an address from unless it asks for it (public subnets this construct creates). */
+  readonly fixedAddresses?: string;
+}
+
+/** The block of a public /24 kept for fixed addresses (the load-balancer pairs'): .224/28, below the broadcast address. */
+export function fixedAddressBlock(subnetCidr: string): string {
+  return cidrSubnet(subnetCidr, 4, 14);
 }
 
 export interface AwsNetworkProps {
@@ -51,6 +61,7 @@ export class AwsNetwork extends Construct {
   public readonly privateEgress: ITerraformDependable[] = [];
   /** What a public host needs before it boots: the route to the internet gateway. */
   public readonly publicEgress: ITerraformDependable[] = [];
+  private readonly publicReservations: Ec2SubnetCidrReservation[] = [];
 
   constructor(scope: Construct, id: string, props: AwsNetworkProps) {
     super(scope, id);
@@ -61,7 +72,7 @@ export class AwsNetwork extends Construct {
       const lookup = (kind: string, ids: readonly string[], into: SubnetRef[]) =>
         ids.forEach((subnetId, i) => {
           const subnet = new DataAwsSubnet(this, `${kind}-subnet-${i + 1}`, { id: subnetId });
-          into.push({ id: subnetId, availabilityZone: subnet.availabilityZone });
+          into.push({ id: subnetId, availabilityZone: subnet.availabilityZone, cidrBlock: subnet.cidrBlock });
         });
       lookup("public", props.existingVpc.publicSubnetIds, this.publicSubnets);
       lookup("private", props.existingVpc.privateSubnetIds, this.privateSubnets);
@@ -94,16 +105,28 @@ export class AwsNetwork extends Construct {
 
     for (let i = 0; i < props.availabilityZones; i++) {
       const zone = Fn.element(zones.names, i);
+      const cidrBlock = cidrSubnet(props.vpcCidr, newBits, i);
       const subnet = new Subnet(this, `public-subnet-${i + 1}`, {
         vpcId: vpc.id,
         availabilityZone: zone,
-        cidrBlock: cidrSubnet(props.vpcCidr, newBits, i),
+        cidrBlock,
         // Only load balancers live here, and they get an Elastic IP: nothing else gets a public address.
         mapPublicIpOnLaunch: false,
         tags: { ...name(`public-${i + 1}`), "ha-web:tier": "public" },
       });
       this.publicEgress.push(new RouteTableAssociation(this, `public-subnet-${i + 1}-routes`, { subnetId: subnet.id, routeTableId: publicRoutes.id }));
-      this.publicSubnets.push({ id: subnet.id, availabilityZone: zone });
+      // AWS hands out addresses of this block only on request: the load-balancer pairs' fixed
+      // addresses (keepalived's peers) never collide with a NAT gateway's or another interface's.
+      const fixedAddresses = fixedAddressBlock(cidrBlock);
+      const reservation = new Ec2SubnetCidrReservation(this, `public-subnet-${i + 1}-fixed-addresses`, {
+        subnetId: subnet.id,
+        cidrBlock: fixedAddresses,
+        reservationType: "explicit",
+        description: "cdktf-ha-web: fixed addresses of load-balancer pairs",
+      });
+      this.publicEgress.push(reservation);
+      this.publicReservations.push(reservation);
+      this.publicSubnets.push({ id: subnet.id, availabilityZone: zone, cidrBlock, fixedAddresses });
     }
 
     for (let i = 0; i < props.natGateways; i++) {
@@ -113,17 +136,18 @@ export class AwsNetwork extends Construct {
           allocationId: eip.allocationId,
           subnetId: this.publicSubnets[i].id,
           tags: name(`nat-${i + 1}`),
-          dependsOn: [igw],
+          dependsOn: [igw, ...this.publicReservations],
         }),
       );
     }
 
     for (let i = 0; i < props.availabilityZones; i++) {
       const zone = Fn.element(zones.names, i);
+      const cidrBlock = cidrSubnet(props.vpcCidr, newBits, 8 + i);
       const subnet = new Subnet(this, `private-subnet-${i + 1}`, {
         vpcId: vpc.id,
         availabilityZone: zone,
-        cidrBlock: cidrSubnet(props.vpcCidr, newBits, 8 + i),
+        cidrBlock,
         mapPublicIpOnLaunch: false,
         tags: { ...name(`private-${i + 1}`), "ha-web:tier": "private" },
       });
@@ -134,7 +158,7 @@ export class AwsNetwork extends Construct {
         new Route(this, `private-default-route-${i + 1}`, { routeTableId: routes.id, destinationCidrBlock: "0.0.0.0/0", natGatewayId: nat.id }),
         new RouteTableAssociation(this, `private-subnet-${i + 1}-routes`, { subnetId: subnet.id, routeTableId: routes.id }),
       );
-      this.privateSubnets.push({ id: subnet.id, availabilityZone: zone });
+      this.privateSubnets.push({ id: subnet.id, availabilityZone: zone, cidrBlock });
     }
 
     if (props.flowLogs) this.addFlowLogs(vpc, props);

@@ -107,6 +107,10 @@ export class HostSecurityGroups extends Construct {
         const key = `${own}-in-${flowCode(ingress.protocol, ingress.port)}-from-${from}`;
         if (this.rules.has(key)) continue;
         this.rules.add(key);
+        // A flow from the own role references the group itself: VRRP (IP protocol 112) between the load
+        // balancers is allowed only among the members of the load-balancer group, which only load-balancer
+        // hosts carry (with one pair per stack: between those two only). Each host's nftables ruleset
+        // narrows it further, to its own pair's fixed addresses.
         new VpcSecurityGroupIngressRule(this, key, {
           securityGroupId: group.id,
           ...protocolAndPorts(ingress.protocol, ingress.port),

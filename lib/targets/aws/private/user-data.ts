@@ -1,6 +1,8 @@
-import { CloudConfigHost, CloudConfigService, HostAssetFetch, HostDataVolume, renderCloudConfig, userDataSize } from "./cloud-init";
+import { createHash } from "crypto";
+import { gzipSync } from "zlib";
+import { CloudConfigHost, CloudConfigService, HostAssetFetch, HostDataVolume, HostSecretFile, renderCloudConfig, userDataSize } from "./cloud-init";
 import { HostSpec, Secret, ServiceSpec } from "../../target";
-import { DISTRIBUTION_UNITS, EXISTING_USERS } from "../packages";
+import { DEBIAN_TOOL_PACKAGES, DISTRIBUTION_UNITS, EXISTING_USERS, TOOL_UNITS } from "../packages";
 
 export interface HostUserDataInput {
   readonly spec: HostSpec;
@@ -11,6 +13,10 @@ export interface HostUserDataInput {
   readonly parameterName: (secret: Secret) => string;
   /** Downloads from S3, by the asset path on the host. */
   readonly assets: readonly HostAssetFetch[];
+  /** The services' secret files, by where each is read from at boot. @default none */
+  readonly secretFiles?: readonly HostSecretFile[];
+  /** The host's nftables ruleset. @default none */
+  readonly firewall?: string;
   readonly volume?: HostDataVolume;
   readonly installSsmAgent: boolean;
 }
@@ -33,16 +39,19 @@ export function cloudConfigHost(input: HostUserDataInput): CloudConfigHost {
     capabilities: service.capabilities,
   }));
   const software = [...new Set(spec.services.map((s) => s.software))];
+  const tools = [...new Set(spec.services.flatMap((s) => s.tools ?? []))];
   return {
     hostName: spec.name,
     fqdn: input.fqdn,
     role: spec.role,
-    packages: [...new Set(spec.services.flatMap((s) => input.packages(s)))],
-    maskUnits: software.flatMap((s) => DISTRIBUTION_UNITS[s]),
+    packages: [...new Set([...spec.services.flatMap((s) => input.packages(s)), ...tools.flatMap((t) => DEBIAN_TOOL_PACKAGES[t])])],
+    maskUnits: [...software.flatMap((s) => DISTRIBUTION_UNITS[s]), ...tools.flatMap((t) => TOOL_UNITS[t])],
     systemUsers: [...new Set(spec.services.map((s) => s.user ?? "root").filter((u) => !EXISTING_USERS.has(u)))],
     files: spec.services.flatMap((s) => s.files),
     services,
     assets: input.assets,
+    secretFiles: input.secretFiles,
+    firewall: input.firewall,
     volume: input.volume,
     installSsmAgent: input.installSsmAgent,
   };
@@ -51,12 +60,25 @@ export function cloudConfigHost(input: HostUserDataInput): CloudConfigHost {
 /** cdktf marks a deploy-time value inside a string as `${TfToken[...]}`. */
 const TOKEN = /\$\{TfToken\[[^\]]+\]\}/g;
 
-/**
- * Size of the user data once Terraform fills in the references, counting each
- * reference as 64 bytes (an S3 bucket name is at most 63, an EBS volume id 21).
- */
+/** The text with each reference as 64 bytes (an S3 bucket name is at most 63, an EBS volume id 21, an allocation id 26). */
+function filled(text: string): string {
+  let n = 0;
+  // Hex digits that differ per reference: they compress about as badly as the real values.
+  return text.replace(TOKEN, () => createHash("sha256").update(String(n++)).digest("hex"));
+}
+
+/** Size of the text once Terraform fills in the references (before compression). */
 export function estimatedUserDataSize(text: string): number {
-  return userDataSize(text.replace(TOKEN, "x".repeat(64)));
+  return userDataSize(filled(text));
+}
+
+/**
+ * Size of the user data EC2 receives: the filled-in text gzipped (Terraform's
+ * base64gzip compresses at the default level, as zlib does here; EC2 counts the
+ * bytes before base64).
+ */
+export function estimatedGzippedUserDataSize(text: string): number {
+  return gzipSync(Buffer.from(filled(text), "utf8")).length;
 }
 
 /** Renders a host's user data (unescaped: what the VM receives), for tests and size checks. */

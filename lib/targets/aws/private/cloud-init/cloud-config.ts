@@ -3,6 +3,7 @@ import { isAbsolutePath } from "../../../../../templates/validate";
 import {
   HostAssetFetch,
   HostDataVolume,
+  HostSecretFile,
   needsPrepare,
   PREPARE_SCRIPT,
   renderPrepareScript,
@@ -10,8 +11,11 @@ import {
   secretFileFor,
   SSM_AGENT_SCRIPT,
 } from "./host-scripts";
-import { PREPARE_UNIT, renderPrepareUnit, renderServiceUnit, serviceUnitName, SYSTEMD_UNIT_DIR } from "./systemd";
+import { FIREWALL_UNIT, PREPARE_UNIT, renderFirewallUnit, renderPrepareUnit, renderServiceUnit, serviceUnitName, SYSTEMD_UNIT_DIR } from "./systemd";
 import { toYaml, YamlValue } from "./yaml";
+
+/** Where a VM's nftables ruleset is installed. */
+export const FIREWALL_RULESET_PATH = `${PATHS.configDir}/firewall.nft`;
 
 /** EC2's hard limit on user data, in bytes (before base64). */
 export const USER_DATA_LIMIT_BYTES = 16384;
@@ -65,6 +69,10 @@ export interface CloudConfigHost {
   readonly files: readonly CloudConfigFile[];
   readonly services: readonly CloudConfigService[];
   readonly assets: readonly HostAssetFetch[];
+  /** Files whose whole content is a secret, fetched at every boot before the services start. @default none */
+  readonly secretFiles?: readonly HostSecretFile[];
+  /** The host's nftables ruleset (`nft -f` text), loaded before the network and the services. @default none */
+  readonly firewall?: string;
   readonly volume?: HostDataVolume;
   /** Install the SSM agent for Session Manager (Debian's images do not ship it). @default true */
   readonly installSsmAgent?: boolean;
@@ -89,6 +97,10 @@ export function validateCloudConfigHost(host: CloudConfigHost): string[] {
       problems.push(`${service.name} keeps data at ${service.dataMount}, but the host mounts no volume there`);
   }
   for (const asset of host.assets) if (!isAbsolutePath(asset.path)) problems.push(`asset path "${asset.path}" must be absolute`);
+  for (const f of host.secretFiles ?? []) {
+    if (!/^\/[A-Za-z0-9_./-]+$/.test(f.path)) problems.push(`secret file path "${f.path}" must be absolute, of letters, digits and ._-/`);
+    if (host.files.some((file) => file.path === f.path)) problems.push(`${f.path} is both a plain file and a secret file`);
+  }
   return problems;
 }
 
@@ -111,15 +123,24 @@ export function renderCloudConfig(host: CloudConfigHost): string {
     host.services.flatMap((s) => s.secrets.map((secret) => ({ parameterName: secret.parameterName, file: secretFileFor(secret.parameterName) }))),
     (s) => s.parameterName,
   );
-  const prepare = needsPrepare({ secrets: secretFetches, assets: host.assets, volume: host.volume });
+  const secretFiles = host.secretFiles ?? [];
+  const prepare = needsPrepare({ secrets: secretFetches, secretFiles, assets: host.assets, volume: host.volume });
 
   const files: { path: string; content: string; permissions: string }[] = [];
   const add = (path: string, content: string, permissions: string) => {
     if (!files.some((f) => f.path === path)) files.push({ path, content, permissions });
   };
+  if (host.firewall !== undefined) {
+    add(FIREWALL_RULESET_PATH, host.firewall, "0640");
+    add(`${SYSTEMD_UNIT_DIR}/${FIREWALL_UNIT}`, renderFirewallUnit({ hostName: host.hostName, rulesetPath: FIREWALL_RULESET_PATH }), "0644");
+  }
   for (const f of allFiles(host)) add(f.path, f.content, f.executable ? "0755" : "0644");
   if (prepare) {
-    add(PREPARE_SCRIPT, renderPrepareScript({ hostName: host.hostName, secrets: secretFetches, assets: host.assets, volume: host.volume }), "0750");
+    add(
+      PREPARE_SCRIPT,
+      renderPrepareScript({ hostName: host.hostName, secrets: secretFetches, secretFiles, assets: host.assets, volume: host.volume }),
+      "0750",
+    );
     add(`${SYSTEMD_UNIT_DIR}/${PREPARE_UNIT}`, renderPrepareUnit({ hostName: host.hostName, scriptPath: PREPARE_SCRIPT }), "0644");
   }
   for (const service of host.services) {
@@ -132,6 +153,7 @@ export function renderCloudConfig(host: CloudConfigHost): string {
       user: service.user,
       after: service.after,
       requiresPrepare: prepare,
+      requiresFirewall: host.firewall !== undefined,
       requiresMount: service.dataMount,
       stopTimeoutSeconds: service.stopTimeoutSeconds ?? (service.dataMount ? 60 : 15),
       capabilities: service.capabilities,
@@ -141,7 +163,11 @@ export function renderCloudConfig(host: CloudConfigHost): string {
   const ssmAgent = host.installSsmAgent ?? true;
   if (ssmAgent) add(SSM_AGENT_SCRIPT, renderSsmAgentInstallScript(), "0750");
 
-  const units = [...(prepare ? [PREPARE_UNIT] : []), ...host.services.map((s) => serviceUnitName(s.name))];
+  const units = [
+    ...(host.firewall !== undefined ? [FIREWALL_UNIT] : []),
+    ...(prepare ? [PREPARE_UNIT] : []),
+    ...host.services.map((s) => serviceUnitName(s.name)),
+  ];
   const runcmd: YamlValue[] = [
     ["systemctl", "daemon-reload"],
     // --no-block: the units wait for the volume and secrets; cloud-init need not.
@@ -149,7 +175,14 @@ export function renderCloudConfig(host: CloudConfigHost): string {
   ];
   if (ssmAgent) runcmd.push(["sh", SSM_AGENT_SCRIPT]);
 
-  const packages = [...new Set([...host.packages, "curl", ...(secretFetches.length > 0 || host.assets.length > 0 ? ["awscli"] : [])])].sort();
+  const packages = [
+    ...new Set([
+      ...host.packages,
+      "curl",
+      ...(secretFetches.length > 0 || secretFiles.length > 0 || host.assets.length > 0 ? ["awscli"] : []),
+      ...(host.firewall !== undefined ? ["nftables"] : []),
+    ]),
+  ].sort();
   const doc: Record<string, YamlValue | undefined> = {
     hostname: host.hostName,
     fqdn: host.fqdn,

@@ -14,6 +14,17 @@ export interface HostSecretFetch {
   readonly file: string;
 }
 
+/**
+ * A file whose whole content is a secret (the load balancer's TLS key), fetched
+ * at every boot into place, mode 0400 owned by root.
+ */
+export interface HostSecretFile {
+  /** Absolute path on the host. */
+  readonly path: string;
+  /** An SSM SecureString parameter (name or ARN), or a Secrets Manager secret (name or ARN). */
+  readonly source: { readonly kind: "ssm-parameter"; readonly parameterName: string } | { readonly kind: "secrets-manager"; readonly secretId: string };
+}
+
 /** A file the host downloads from S3 at boot (too big for user data: the app bundle). */
 export interface HostAssetFetch {
   /** `s3://bucket/key`; the bucket may be a deploy-time reference. */
@@ -37,6 +48,8 @@ export interface HostDataVolume {
 export interface PrepareScriptConfig {
   readonly hostName: string;
   readonly secrets: readonly HostSecretFetch[];
+  /** Secret files written in place (root, 0400). @default none */
+  readonly secretFiles?: readonly HostSecretFile[];
   readonly assets: readonly HostAssetFetch[];
   readonly volume?: HostDataVolume;
   /** Attempts (5 s apart) for each AWS call. @default 60 */
@@ -51,8 +64,8 @@ export function secretFileFor(parameterName: string): string {
 }
 
 /** True when the host needs the prepare step at all. */
-export function needsPrepare(config: Pick<PrepareScriptConfig, "secrets" | "assets" | "volume">): boolean {
-  return config.secrets.length > 0 || config.assets.length > 0 || config.volume !== undefined;
+export function needsPrepare(config: Pick<PrepareScriptConfig, "secrets" | "secretFiles" | "assets" | "volume">): boolean {
+  return config.secrets.length > 0 || (config.secretFiles ?? []).length > 0 || config.assets.length > 0 || config.volume !== undefined;
 }
 
 /** The IMDSv2 helper (a session token first: hop limit 1 and http_tokens=required allow exactly this). */
@@ -84,7 +97,8 @@ export function renderPrepareScript(config: PrepareScriptConfig): string {
     IMDS_FUNCTION,
   ];
   if (config.volume) lines.push(...volumeLines(config.volume));
-  if (config.secrets.length > 0 || config.assets.length > 0) {
+  const secretFiles = config.secretFiles ?? [];
+  if (config.secrets.length > 0 || secretFiles.length > 0 || config.assets.length > 0) {
     lines.push("", 'region() { AWS_DEFAULT_REGION=$(imds placement/region) && [ -n "$AWS_DEFAULT_REGION" ]; }', "retry region", "export AWS_DEFAULT_REGION");
   }
   if (config.secrets.length > 0) {
@@ -102,6 +116,32 @@ export function renderPrepareScript(config: PrepareScriptConfig): string {
       lines.push(`retry fetch_secret ${shellQuote(s.parameterName)} ${shellQuote(s.file)}`, `mv ${shellQuote(`${s.file}.tmp`)} ${shellQuote(s.file)}`);
     }
     lines.push(`log "fetched ${config.secrets.length} secret(s)"`, "umask 022");
+  }
+  if (secretFiles.length > 0) {
+    lines.push(
+      "",
+      "# Secret files (a TLS key): SSM SecureString or Secrets Manager, written in place, root-only (0400).",
+      "fetch_ssm_file() {",
+      '  aws ssm get-parameter --name "$1" --with-decryption --query Parameter.Value --output text >"$2.tmp" && [ -s "$2.tmp" ]',
+      "}",
+      "fetch_sm_file() {",
+      '  aws secretsmanager get-secret-value --secret-id "$1" --query SecretString --output text >"$2.tmp" && [ -s "$2.tmp" ]',
+      "}",
+      "umask 077",
+    );
+    const dirs = new Set<string>();
+    for (const f of secretFiles) {
+      const [fetch, id] = f.source.kind === "ssm-parameter" ? ["fetch_ssm_file", f.source.parameterName] : ["fetch_sm_file", f.source.secretId];
+      const dir = f.path.slice(0, f.path.lastIndexOf("/")) || "/";
+      if (!dirs.has(dir)) lines.push(`mkdir -p ${shellQuote(dir)}`);
+      dirs.add(dir);
+      lines.push(
+        `retry ${fetch} ${shellQuote(id)} ${shellQuote(f.path)}`,
+        `chmod 400 ${shellQuote(`${f.path}.tmp`)}`,
+        `mv ${shellQuote(`${f.path}.tmp`)} ${shellQuote(f.path)}`,
+      );
+    }
+    lines.push(`log "fetched ${secretFiles.length} secret file(s)"`, "umask 022");
   }
   if (config.assets.length > 0) {
     lines.push(

@@ -12,6 +12,9 @@ export function serviceUnitName(serviceName: string): string {
 /** The one-shot unit that prepares a host (secrets, assets, data volume) at every boot. */
 export const PREPARE_UNIT = "ha-web-prepare.service";
 
+/** The one-shot unit that loads the host's nftables ruleset, before the network and every service. */
+export const FIREWALL_UNIT = "ha-web-firewall.service";
+
 export const SYSTEMD_UNIT_DIR = "/etc/systemd/system";
 
 export interface UnitSecret {
@@ -35,6 +38,8 @@ export interface ServiceUnitConfig {
   readonly after?: readonly string[];
   /** Start only after the prepare unit succeeded. @default false */
   readonly requiresPrepare?: boolean;
+  /** Start only with the host firewall loaded (Requires= and After= the firewall unit). @default false */
+  readonly requiresFirewall?: boolean;
   /** A mount point that must be mounted (not the root file system) before the service starts. */
   readonly requiresMount?: string;
   /** @default 15 */
@@ -80,7 +85,8 @@ export function renderServiceUnit(config: ServiceUnitConfig): string {
   const problems = validateServiceUnit(config);
   if (problems.length > 0) throw new Error(`systemd unit: ${problems.join("; ")}`);
   const after = (config.after ?? []).map(serviceUnitName);
-  const ordering = ["network-online.target", ...(config.requiresPrepare ? [PREPARE_UNIT] : []), ...after];
+  const firewall = config.requiresFirewall ? [FIREWALL_UNIT] : [];
+  const ordering = ["network-online.target", ...firewall, ...(config.requiresPrepare ? [PREPARE_UNIT] : []), ...after];
   const unit = [
     "# Rendered by cdktf-ha-web. Do not edit: change the construct props instead.",
     "[Unit]",
@@ -88,6 +94,8 @@ export function renderServiceUnit(config: ServiceUnitConfig): string {
     `Wants=${["network-online.target", ...(config.requiresPrepare ? [PREPARE_UNIT] : []), ...after].join(" ")}`,
     `After=${ordering.join(" ")}`,
   ];
+  // No service without its firewall: if the ruleset fails to load, the service does not start.
+  if (config.requiresFirewall) unit.push(`Requires=${FIREWALL_UNIT}`);
   if (config.requiresMount) unit.push(`RequiresMountsFor=${config.requiresMount}`);
   // Keep restarting: a peer on another host may come up minutes later.
   unit.push("StartLimitIntervalSec=0", "", "[Service]", "Type=simple");
@@ -153,6 +161,39 @@ export function renderPrepareUnit(config: PrepareUnitConfig): string {
     "",
     "[Install]",
     "WantedBy=multi-user.target",
+    "",
+  ].join("\n");
+}
+
+export interface FirewallUnitConfig {
+  readonly hostName: string;
+  /** The `nft -f` file. */
+  readonly rulesetPath: string;
+}
+
+/**
+ * Loads the host's ruleset early at every boot, like Debian's own nftables.service:
+ * before network-pre.target (so no interface is up without it) and before every
+ * service of ours (they Require= it). Reloading replaces the table atomically.
+ */
+export function renderFirewallUnit(config: FirewallUnitConfig): string {
+  return [
+    "# Rendered by cdktf-ha-web. Do not edit: change the construct props instead.",
+    "[Unit]",
+    `Description=cdktf-ha-web: firewall of ${config.hostName} (nftables, from the tiers' flows)`,
+    "DefaultDependencies=no",
+    "Wants=network-pre.target",
+    "Before=network-pre.target shutdown.target",
+    "Conflicts=shutdown.target",
+    "",
+    "[Service]",
+    "Type=oneshot",
+    "RemainAfterExit=yes",
+    `ExecStart=/usr/sbin/nft -f ${config.rulesetPath}`,
+    `ExecReload=/usr/sbin/nft -f ${config.rulesetPath}`,
+    "",
+    "[Install]",
+    "WantedBy=sysinit.target",
     "",
   ].join("\n");
 }

@@ -1,0 +1,65 @@
+import { spawnSync } from "child_process";
+import { MOVE_ADDRESS_SCRIPT, renderMoveAddressScript, validateMoveAddressConfig } from "../../templates/scripts/move-address";
+
+describe("renderMoveAddressScript", () => {
+  const script = renderMoveAddressScript({ allocationId: "eipalloc-0123456789abcdef0" });
+
+  test("is valid POSIX sh", () => {
+    expect(spawnSync("sh", ["-n"], { input: script, encoding: "utf8" }).stderr).toBe("");
+    expect(script.startsWith("#!/bin/sh\n")).toBe(true);
+    expect(MOVE_ADDRESS_SCRIPT).toBe("/opt/ha-web/bin/move-floating-address.sh");
+  });
+
+  test("asks IMDSv2 (a token first) for its own interface, secondary address and region", () => {
+    expect(script).toContain("-X PUT -H 'X-aws-ec2-metadata-token-ttl-seconds: 60' http://169.254.169.254/latest/api/token");
+    expect(script).toContain('eni=$(imds "network/interfaces/macs/$mac/interface-id")');
+    expect(script).toContain('imds "network/interfaces/macs/$mac/local-ipv4s" | grep -vxF "$primary"');
+    expect(script).toContain("region=$(imds placement/region)");
+  });
+
+  test("re-associates the allocation with this interface's secondary address, a bounded number of times", () => {
+    expect(script).toContain("ALLOCATION_ID='eipalloc-0123456789abcdef0'");
+    expect(script).toContain(
+      'aws ec2 associate-address --allocation-id "$ALLOCATION_ID" --network-interface-id "$eni" \\\n  --private-ip-address "$secondary" --allow-reassociation --region "$region"',
+    );
+    expect(script).toContain("attempts=10");
+    expect(renderMoveAddressScript({ allocationId: "eipalloc-1", attempts: 3, region: "eu-west-1" })).toContain("region='eu-west-1'");
+  });
+
+  test("runs for real against stubs: adds the address, then calls the API with what IMDS said", () => {
+    const dir = spawnSync("mktemp", ["-d"], { encoding: "utf8" }).stdout.trim();
+    const stub = (name: string, body: string) => spawnSync("sh", ["-c", `cat >${dir}/${name} && chmod +x ${dir}/${name}`], { input: `#!/bin/sh\n${body}\n` });
+    stub(
+      "curl",
+      [
+        'for a in "$@"; do last=$a; done',
+        'case "$last" in',
+        "  */api/token) echo token ;;",
+        "  */meta-data/mac) echo 0a:00:00:00:00:01 ;;",
+        "  */interface-id) echo eni-0abc ;;",
+        "  */meta-data/local-ipv4) echo 10.40.0.224 ;;",
+        "  */local-ipv4s) printf '10.40.0.224\\n10.40.0.225\\n' ;;",
+        "  */placement/region) echo us-east-1 ;;",
+        "  *) exit 22 ;;",
+        "esac",
+      ].join("\n"),
+    );
+    stub("ip", `echo "ip $*" >>${dir}/calls; [ "$1" = -o ] && echo "2: ens5    inet 10.40.0.224/24 brd 10.40.0.255 scope global ens5" || true`);
+    stub("aws", `echo "aws $*" >>${dir}/calls`);
+    const result = spawnSync("sh", ["-c", script], { encoding: "utf8", env: { ...process.env, PATH: `${dir}:${process.env.PATH}` } });
+    const calls = spawnSync("cat", [`${dir}/calls`], { encoding: "utf8" }).stdout;
+    spawnSync("rm", ["-rf", dir]);
+    expect(result.status).toBe(0);
+    expect(calls).toContain("ip addr replace 10.40.0.225/32 dev ens5");
+    expect(calls).toContain(
+      "aws ec2 associate-address --allocation-id eipalloc-0123456789abcdef0 --network-interface-id eni-0abc --private-ip-address 10.40.0.225 --allow-reassociation --region us-east-1 --output text",
+    );
+  });
+
+  test("rejects input that is not one word", () => {
+    expect(validateMoveAddressConfig({ allocationId: "a b" }).map((p) => p.field)).toEqual(["allocationId"]);
+    expect(validateMoveAddressConfig({ allocationId: "x", region: "" }).map((p) => p.field)).toEqual(["region"]);
+    expect(validateMoveAddressConfig({ allocationId: "x", attempts: 0 }).map((p) => p.field)).toEqual(["attempts"]);
+    expect(() => renderMoveAddressScript({ allocationId: "it's" })).toThrow(/allocationId/);
+  });
+});

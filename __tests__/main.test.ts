@@ -8,6 +8,7 @@ import { Container } from "@cdktf/provider-docker/lib/container";
 import { Network } from "@cdktf/provider-docker/lib/network";
 import { LocalStack } from "../main";
 import { MysqlCluster } from "../lib";
+import { KEEPALIVED_INTERFACE_PLACEHOLDER } from "../templates/keepalived";
 import { PATHS } from "../templates/paths";
 import { hasBinary, isRoot } from "./helpers/binaries";
 import { nginxConfigTest, withNginxStateDir } from "./helpers/nginx";
@@ -20,11 +21,12 @@ const parsed = JSON.parse(json) as SynthesizedStack;
 const byName = containers(parsed);
 
 describe("the local example stack (the seed's topology on Docker)", () => {
-  test("has the seed's nodes: one load balancer, two web nodes with their apps, a primary and a replica", () => {
+  test("has the seed's nodes, its weaknesses fixed: a load-balancer pair, two web nodes with their apps, a primary and a replica", () => {
     expect(Object.keys(byName).sort()).toEqual([
       "haweb-db-primary",
       "haweb-db-replica-1",
       "haweb-lb-1",
+      "haweb-lb-2",
       "haweb-web-1",
       "haweb-web-1-app",
       "haweb-web-2",
@@ -40,14 +42,25 @@ describe("the local example stack (the seed's topology on Docker)", () => {
     expect(Object.keys(parsed.resource.docker_network)).toHaveLength(5);
   });
 
-  test("only the load balancer publishes a port, on 127.0.0.1", () => {
-    expect(json).toHaveResourceWithProperties(Container, { name: "haweb-lb-1", ports: [{ internal: 80, external: 8080, ip: "127.0.0.1" }] });
-    expect(Object.values(byName).filter((c) => c.ports)).toHaveLength(1);
+  test("only the load balancers publish ports, HTTP and HTTPS, on 127.0.0.1", () => {
+    expect(json).toHaveResourceWithProperties(Container, {
+      name: "haweb-lb-1",
+      ports: [
+        { internal: 80, external: 8080, ip: "127.0.0.1" },
+        { internal: 443, external: 8081, ip: "127.0.0.1" },
+      ],
+    });
+    expect(
+      Object.values(byName)
+        .filter((c) => c.ports)
+        .map((c) => c.name),
+    ).toEqual(["haweb-lb-1", "haweb-lb-2"]);
   });
 
-  test("outputs the entry URL and the database endpoints", () => {
+  test("outputs the entry URL (the pair's virtual address, HTTPS) and the database endpoints", () => {
     expect(parsed.output).toMatchObject({
-      url: { value: "http://127.0.0.1:8080" },
+      url: { value: "https://10.213.0.10" },
+      "load-balancer-node-urls": { value: "https://127.0.0.1:8081,https://127.0.0.1:8083" },
       "database-writer": { value: "db-writer:3306" },
       "database-readers": { value: "db-replica-1:3306" },
     });
@@ -81,12 +94,40 @@ describe("the uploaded configs pass the real validators", () => {
   const dir = mkdtempSync(join(tmpdir(), "seed-configs-"));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  const haproxy = hasBinary("haproxy") ? test : test.skip;
-  haproxy("haproxy -c -f on the load balancer's haproxy.cfg", () => {
-    const file = join(dir, "haproxy.cfg");
-    writeFileSync(file, uploaded(byName["haweb-lb-1"], PATHS.haproxyConfig));
+  const haproxy = hasBinary("haproxy") && hasBinary("openssl") ? test : test.skip;
+  haproxy.each(["haweb-lb-1", "haweb-lb-2"])("haproxy -c -f on %s's haproxy.cfg (with a throwaway certificate in place of the deploy-time one)", (name) => {
+    const cert = join(dir, `${name}.pem`);
+    const made = spawnSync("openssl", [
+      "req",
+      "-x509",
+      "-newkey",
+      "ec",
+      "-pkeyopt",
+      "ec_paramgen_curve:P-256",
+      "-nodes",
+      "-days",
+      "1",
+      "-subj",
+      "/CN=t",
+      "-keyout",
+      `${cert}.key`,
+      "-out",
+      cert,
+    ]);
+    expect(made.status).toBe(0);
+    const file = join(dir, `${name}.cfg`);
+    writeFileSync(file, uploaded(byName[name], PATHS.haproxyConfig).replace(PATHS.tlsCertificate, cert));
     const result = spawnSync("haproxy", ["-c", "-f", file], { encoding: "utf8" });
     expect({ status: result.status, stderr: result.status === 0 ? "" : result.stderr }).toEqual({ status: 0, stderr: "" });
+  });
+
+  const keepalived = hasBinary("keepalived") ? test : test.skip;
+  keepalived.each(["haweb-lb-1", "haweb-lb-2"])("keepalived -t on %s's keepalived.conf (the interface filled in as the start script does)", (name) => {
+    const iface = readdirSync("/sys/class/net").find((n) => n !== "lo")!;
+    const file = join(dir, `${name}-keepalived.conf`);
+    writeFileSync(file, uploaded(byName[name], PATHS.keepalivedConfig).replace(KEEPALIVED_INTERFACE_PLACEHOLDER, iface));
+    const result = spawnSync("keepalived", ["-t", "-f", file], { encoding: "utf8" });
+    expect({ status: result.status, out: result.status === 0 ? "" : result.stdout + result.stderr }).toEqual({ status: 0, out: "" });
   });
 
   const nginx = hasBinary("nginx") && isRoot() ? test : test.skip;

@@ -12,7 +12,7 @@ export interface AwsStackProps {
 }
 
 /**
- * `aws`: the seed's stack (one load balancer, two web nodes with their apps, a
+ * `aws`: the seed's stack (a load-balancer pair, two web nodes with their apps, a
  * primary and one replica) on EC2 in a new VPC, in us-east-1 unless
  * `target.region` says otherwise. Synthesizes without AWS credentials;
  * `cdktf deploy aws` needs them.
@@ -26,7 +26,7 @@ export class AwsStack extends TerraformStack {
     const { loadBalancer, database } = declareSeedStack(this, this.target);
     new TerraformOutput(this, "load-balancer-public-ips", {
       value: loadBalancer.endpoints.map((e) => e.host),
-      description: "Elastic IPs of the load balancer nodes (HTTP on port 80)",
+      description: "Each load balancer node's own Elastic IP (HTTPS on 443, HTTP redirected); clients use `url`, the pair's shared address",
     });
     new TerraformOutput(this, "database-endpoints", {
       value: [database.writerEndpoint, ...database.readerEndpoints].map((e) => `${e.host}:${e.port}`),

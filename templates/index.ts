@@ -14,6 +14,7 @@ export * from "./mysql/replication-sql";
 export * from "./scripts/shell";
 export * from "./scripts/healthcheck";
 export * from "./scripts/load-balancer";
+export * from "./scripts/move-address";
 export * from "./scripts/web";
 export * from "./scripts/app";
 export * from "./scripts/database";

@@ -40,13 +40,15 @@ export function awsStackGraph(json: TerraformJson, name: string): StackGraph {
   const subnets = readSubnets(json);
   const instances = readInstances(json, subnets);
   const elasticIps = readElasticIps(json, instances);
-  const flows = ingressEdges(json, instances, elasticIps);
-  const edges = uniqueEdges([...flows, ...elasticIpEdges(elasticIps, flows)]);
+  const shared = readSharedElasticIps(json, instances);
+  const flows = mergePeerFlows(ingressEdges(json, instances, elasticIps), instances);
+  const edges = uniqueEdges([...flows, ...elasticIpEdges(elasticIps, flows), ...shared.flatMap((eip) => sharedElasticIpEdges(eip, flows, elasticIps))]);
   const nodes: GraphNode[] = [
     ...cidrSourceNodes(edges),
     ...instances.map(instanceNode),
     ...emptySubnetPlaceholders(subnets, instances),
     ...elasticIps.map(elasticIpNode),
+    ...shared.map(sharedElasticIpNode),
   ];
   if (edges.some((edge) => edge.from === INTERNET_NODE_ID)) nodes.unshift({ id: INTERNET_NODE_ID, kind: "internet", label: "internet", detail: [] });
   return { name, target: "aws", clusters: [...vpcClusters(json), ...subnets.map(subnetCluster), ...tierClusters(instances)], nodes, edges };
@@ -212,6 +214,61 @@ function readElasticIps(json: TerraformJson, instances: readonly Instance[]): El
   });
 }
 
+/**
+ * An Elastic IP attached to no one in the JSON but tagged with a role: the
+ * address a load-balancer pair shares, which keepalived's notify script moves
+ * to whichever member is master (Terraform never attaches it).
+ */
+interface SharedElasticIp {
+  readonly nodeId: string;
+  readonly name: string;
+  readonly holders: readonly Instance[];
+}
+
+function readSharedElasticIps(json: TerraformJson, instances: readonly Instance[]): SharedElasticIp[] {
+  const associated = new Set(resourcesOfType(json, "aws_eip_association").map(({ body }) => referencedName(body.allocation_id, "aws_eip")));
+  return resourcesOfType(json, "aws_eip").flatMap(({ name, body }): SharedElasticIp[] => {
+    const tags = tagsOf(body);
+    if (body.instance || body.network_interface || associated.has(name) || tags["ha-web:host"] || !tags["ha-web:role"]) return [];
+    const holders = instances.filter((instance) => instance.role === tags["ha-web:role"]);
+    if (holders.length === 0) return [];
+    const eipName = tags.Name ?? name;
+    return [{ nodeId: `eip:${eipName}`, name: eipName, holders }];
+  });
+}
+
+function sharedElasticIpNode(eip: SharedElasticIp): GraphNode {
+  return { id: eip.nodeId, kind: "address", label: "Elastic IP (shared)", detail: [eip.name, "moved by keepalived to the master"] };
+}
+
+/** Shared address -> each member that may hold it; and the internet -> it, on the ports the internet may use to reach its holders. */
+function sharedElasticIpEdges(eip: SharedElasticIp, flows: readonly GraphEdge[], own: readonly ElasticIp[]): GraphEdge[] {
+  const holderTargets = new Set([...eip.holders.map((h) => h.nodeId), ...own.filter((o) => eip.holders.includes(o.instance)).map((o) => o.nodeId)]);
+  const ports = [...new Set(flows.filter((f) => f.from === INTERNET_NODE_ID && holderTargets.has(f.to)).map((f) => f.label))];
+  return [
+    ...ports.map((label): GraphEdge => ({ from: INTERNET_NODE_ID, to: eip.nodeId, kind: "publish", label })),
+    ...eip.holders.map((holder): GraphEdge => ({ from: eip.nodeId, to: holder.nodeId, kind: "address", label: "" })),
+  ];
+}
+
+/** IP protocols without ports, by number, as people name them. */
+const PROTOCOL_NAMES: Readonly<Record<string, string>> = { "112": "VRRP" };
+
+/**
+ * A portless protocol allowed both ways between two instances (VRRP: whoever is
+ * master sends the adverts) is one two-headed edge, as on Docker; TCP both ways
+ * (replication) stays two arrows, a different client each way.
+ */
+function mergePeerFlows(flows: readonly GraphEdge[], instances: readonly Instance[]): GraphEdge[] {
+  const portless = (edge: GraphEdge) => edge.kind === "flow" && Object.values(PROTOCOL_NAMES).includes(edge.label);
+  const has = (from: string, to: string, label: string) => flows.some((f) => f.from === from && f.to === to && f.label === label);
+  const order = (nodeId: string) => instances.findIndex((instance) => instance.nodeId === nodeId);
+  return flows.flatMap((edge): GraphEdge[] => {
+    if (!portless(edge) || !has(edge.to, edge.from, edge.label)) return [edge];
+    return order(edge.from) < order(edge.to) ? [{ ...edge, bidirectional: true }] : [];
+  });
+}
+
 function elasticIpNode(eip: ElasticIp): GraphNode {
   return { id: eip.nodeId, kind: "endpoint", label: "Elastic IP", detail: [eip.name] };
 }
@@ -230,7 +287,7 @@ function portText(rule: TerraformResource): string {
   const from = numberArg(rule, "from_port");
   const to = numberArg(rule, "to_port");
   const ports = from === undefined ? "" : from === to || to === undefined ? `${from}` : `${from}-${to}`;
-  return ports ? `${ports}/${protocol}` : protocol;
+  return ports ? `${ports}/${protocol}` : (PROTOCOL_NAMES[protocol] ?? protocol);
 }
 
 const ANYWHERE = ["0.0.0.0/0", "::/0"];

@@ -28,6 +28,7 @@ describe("the graph of the aws example stack", () => {
     const instances = graph.nodes.filter((node) => node.kind === "instance");
     expect(Object.fromEntries(instances.map((node) => [node.label, clusterChain(graph, node.id)]))).toEqual({
       "lb-1": ["load-balancer tier", "haweb-public-1", "VPC haweb-vpc"],
+      "lb-2": ["load-balancer tier", "haweb-public-2", "VPC haweb-vpc"],
       "web-1": ["web tier", "haweb-private-1", "VPC haweb-vpc"],
       "web-2": ["web tier", "haweb-private-2", "VPC haweb-vpc"],
       "db-primary": ["database tier", "haweb-private-1", "VPC haweb-vpc"],
@@ -38,16 +39,31 @@ describe("the graph of the aws example stack", () => {
   test("tells public from private subnets and numbers their availability zones", () => {
     expect(subnetOf("instance:lb-1").detail).toEqual(["public subnet, AZ #0", "10.40.0.0/24"]);
     expect(subnetOf("instance:web-2").detail).toEqual(["private subnet, AZ #1", "10.40.9.0/24"]);
-    // The second AZ's public subnet holds no instance but is still drawn.
-    const spare = graph.nodes.find((node) => node.kind === "placeholder");
-    expect(spare && clusterChain(graph, spare.id)).toEqual(["haweb-public-2", "VPC haweb-vpc"]);
+    // The pair's second node fills the second zone's public subnet: no empty subnet is left to draw.
+    expect(subnetOf("instance:lb-2").detail).toEqual(["public subnet, AZ #1", "10.40.1.0/24"]);
+    expect(graph.nodes.filter((node) => node.kind === "placeholder")).toEqual([]);
   });
 
-  test("lets the internet in on 80/tcp through the load balancer's Elastic IP, and nowhere else", () => {
-    const eip = graph.nodes.find((node) => node.id.startsWith("eip:"));
-    expect(eip).toMatchObject({ kind: "endpoint", label: "Elastic IP", detail: ["haweb-lb-1"] });
-    expect(edgeLines(graph, "publish")).toEqual(["Elastic IP -> lb-1 [80/tcp]", "internet -> Elastic IP [80/tcp]"]);
-    expect(edgeLines(graph).filter((line) => line.startsWith("internet"))).toEqual(["internet -> Elastic IP [80/tcp]"]);
+  test("lets the internet in on 80 and 443 through the pair's shared Elastic IP and each node's own, and nowhere else", () => {
+    const shared = graph.nodes.find((node) => node.id === "eip:haweb-lb");
+    expect(shared).toMatchObject({ kind: "address", label: "Elastic IP (shared)", detail: ["haweb-lb", "moved by keepalived to the master"] });
+    expect(graph.edges.filter((edge) => edge.from === "eip:haweb-lb" && edge.kind === "address").map((edge) => edge.to)).toEqual([
+      "instance:lb-1",
+      "instance:lb-2",
+    ]);
+    expect(edgeLines(graph, "publish")).toEqual([
+      "Elastic IP -> lb-1 [443/tcp]",
+      "Elastic IP -> lb-1 [80/tcp]",
+      "Elastic IP -> lb-2 [443/tcp]",
+      "Elastic IP -> lb-2 [80/tcp]",
+      "internet -> Elastic IP (shared) [443/tcp]",
+      "internet -> Elastic IP (shared) [80/tcp]",
+      "internet -> Elastic IP [443/tcp]",
+      "internet -> Elastic IP [443/tcp]",
+      "internet -> Elastic IP [80/tcp]",
+      "internet -> Elastic IP [80/tcp]",
+    ]);
+    expect(edgeLines(graph).every((line) => !line.startsWith("internet") || line.includes("-> Elastic IP"))).toBe(true);
   });
 
   test("draws the security-group flows between instances, with their ports", () => {
@@ -56,6 +72,9 @@ describe("the graph of the aws example stack", () => {
       "db-replica-1 -> db-primary [3306/tcp]",
       "lb-1 -> web-1 [80/tcp]",
       "lb-1 -> web-2 [80/tcp]",
+      "lb-1 <-> lb-2 [VRRP]",
+      "lb-2 -> web-1 [80/tcp]",
+      "lb-2 -> web-2 [80/tcp]",
       "web-1 -> db-primary [3306/tcp]",
       "web-1 -> db-replica-1 [3306/tcp]",
       "web-2 -> db-primary [3306/tcp]",
@@ -69,6 +88,7 @@ describe("the graph of the aws example stack", () => {
     for (const [name, rule] of Object.entries<any>(rules)) {
       if (rule.from_port === 80 && rule.referenced_security_group_id) delete rules[name];
     }
-    expect(edgeLines(buildStackGraph(json, "aws"), "flow").filter((line) => line.startsWith("lb-1"))).toEqual([]);
+    // Only the pair's own VRRP is left from lb-1.
+    expect(edgeLines(buildStackGraph(json, "aws"), "flow").filter((line) => line.startsWith("lb-1"))).toEqual(["lb-1 <-> lb-2 [VRRP]"]);
   });
 });

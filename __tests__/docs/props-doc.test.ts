@@ -44,7 +44,9 @@ test.each([
     .map((m) => `${prefix}${m}`)
     .filter(
       (p) =>
-        !doc.has(p) && !(p === "app" || p === "healthCheck" || p === "timeouts" || p === "failover") && ![...doc].some((d) => d.endsWith("*Ms") && p.startsWith(d.split(".")[0])),
+        !doc.has(p) &&
+        !(p === "app" || p === "healthCheck" || p === "timeouts" || p === "failover") &&
+        ![...doc].some((d) => d.endsWith("*Ms") && p.startsWith(d.split(".")[0])),
     );
   expect(missing).toEqual([]);
   // And no row for a prop that no longer exists.

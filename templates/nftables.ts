@@ -53,7 +53,8 @@ export function renderFirewallRuleset(config: FirewallConfig): string {
   assertNoProblems("firewall ruleset", validateFirewallConfig(config));
   const rules = config.rules.map((r) => {
     const from = r.sources === "any" ? "" : `ip saddr { ${[...new Set(r.sources)].join(", ")} } `;
-    const match = r.protocol === "vrrp" ? "ip protocol vrrp" : `${r.protocol} dport ${r.port}`;
+    // VRRP by number: its name needs /etc/protocols (netbase), which a minimal system lacks.
+    const match = r.protocol === "vrrp" ? "ip protocol 112" : `${r.protocol} dport ${r.port}`;
     return `        ${from}${match} accept comment "${r.comment.slice(0, 120)}"`;
   });
   return [

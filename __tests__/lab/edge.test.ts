@@ -129,7 +129,7 @@ describeLab("the lab: the edge (a load-balancer pair, HTTPS, a firewall in every
     }
     const lbRules = run("lb-1", ["nft", "list", "chain", "inet", "ha_web", "input"]).stdout;
     expect(lbRules).toMatch(/tcp dport 443 accept/);
-    expect(lbRules).toMatch(new RegExp(`ip saddr .*${lab.container("lb-2").state.addresses[edge].replace(/\./g, "\\.")}.* ip protocol vrrp accept`));
+    expect(lbRules).toMatch(new RegExp(`ip saddr .*${lab.container("lb-2").state.addresses[edge].replace(/\./g, "\\.")}.* ip protocol (vrrp|112) accept`));
   });
 
   test("2. only 80 and 443 of the virtual address answer from outside; web, app and database ports do not; stats only on the LB's loopback", async () => {

@@ -451,7 +451,7 @@ describe("lab/stack: facts from the containers' labels", () => {
     for (const r of rulesets) expect(r.ruleset).toMatch(/policy drop;/);
     const lbRuleset = rulesets.find((r) => r.host === "lb-1")!.ruleset!;
     expect(lbRuleset).toMatch(/tcp dport 443 accept/);
-    expect(lbRuleset).toMatch(/ip saddr \{ [^}]*10\.213\.0\.12[^}]* \} ip protocol vrrp accept/);
+    expect(lbRuleset).toMatch(/ip saddr \{ [^}]*10\.213\.0\.12[^}]* \} ip protocol 112 accept/);
     expect(rulesets.find((r) => r.host === "db-primary")!.ruleset).not.toMatch(/dport (80|443) /);
     if (typeof process.getuid !== "function" || process.getuid() !== 0 || spawnSync("sh", ["-c", "command -v nft"]).status !== 0) {
       if (process.env.CI && process.env.CI !== "false") throw new Error("CI must check the lab's rulesets with nft -c: run as root with nftables installed");

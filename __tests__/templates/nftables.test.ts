@@ -27,7 +27,7 @@ describe("renderFirewallRuleset", () => {
     expect(text).toContain('iif "lo" accept');
     expect(text).toContain("ct state established,related accept");
     expect(text).toContain('tcp dport 80 accept comment "clients to the HTTP listener"');
-    expect(text).toContain("ip saddr { 10.0.1.12 } ip protocol vrrp accept");
+    expect(text).toContain("ip saddr { 10.0.1.12 } ip protocol 112 accept");
     expect(renderFirewallRuleset(db)).toContain("ip saddr { 10.0.2.0/24, 10.0.3.0/24 } tcp dport 3306 accept");
     expect(renderFirewallRuleset(db)).not.toContain("dport 80");
   });

@@ -243,7 +243,7 @@ describe("the firewall on every VM", () => {
         .split("\n")
         .filter((l) => / accept comment /.test(l) && !/DHCP/.test(l))
         .map((l) => l.trim().replace(/ comment .*/, ""));
-    expect(accepts("lb-1")).toEqual(["tcp dport 80 accept", "tcp dport 443 accept", "ip saddr { 10.40.1.224 } ip protocol vrrp accept"]);
+    expect(accepts("lb-1")).toEqual(["tcp dport 80 accept", "tcp dport 443 accept", "ip saddr { 10.40.1.224 } ip protocol 112 accept"]);
     expect(accepts("web-1")).toEqual(["ip saddr { 10.40.0.0/24, 10.40.1.0/24 } tcp dport 80 accept"]);
     expect(accepts("db-primary")).toEqual(["ip saddr { 10.40.8.0/24, 10.40.9.0/24 } tcp dport 3306 accept"]);
   });

@@ -3,8 +3,9 @@
  * injectable file reader for DB_PASSWORD_FILE). See app/README.md for the contract.
  */
 import { readFileSync } from "node:fs";
+import { isIP } from "node:net";
 import { hostname } from "node:os";
-import { APP_ENV, DEFAULT_APP_PORT } from "../templates/app-environment";
+import { APP_ENV, DEFAULT_APP_METRICS_PORT, DEFAULT_APP_PORT } from "../templates/app-environment";
 
 export const DEFAULT_HTTP_PORT = DEFAULT_APP_PORT;
 export const DEFAULT_BIND_ADDRESS = "0.0.0.0";
@@ -12,6 +13,17 @@ export const DEFAULT_DB_PORT = 3306;
 export const DEFAULT_DB_HOST = "127.0.0.1";
 export const DEFAULT_DB_NAME = "app";
 export const DEFAULT_DB_USER = "app";
+
+/** The metrics listener's variables: part of the tier's APP_ENV contract (templates/app-environment.ts). */
+export const METRICS_ENV = {
+  /** Port of the separate Prometheus listener (`GET /metrics`). */
+  port: APP_ENV.metricsPort,
+  /** Its listen address; unset means BIND_ADDRESS. */
+  bindAddress: APP_ENV.metricsBindAddress,
+} as const;
+
+/** The Prometheus listener's default port (9464, as the OpenTelemetry Prometheus exporter uses). */
+export const DEFAULT_METRICS_PORT = DEFAULT_APP_METRICS_PORT;
 
 /** One MySQL/MariaDB server as configured (host name kept verbatim for X-Db-Node). */
 export interface DbEndpoint {
@@ -23,6 +35,10 @@ export interface AppConfig {
   /** HTTP listen port (0 = ephemeral). */
   readonly port: number;
   readonly bindAddress: string;
+  /** Port of the separate metrics listener (0 = ephemeral); never the app port. */
+  readonly metricsPort: number;
+  /** Listen address of the metrics listener (defaults to bindAddress). */
+  readonly metricsBindAddress: string;
   /** Web node this app instance belongs to; sent as X-Web-Node. */
   readonly nodeName: string;
   readonly writer: DbEndpoint;
@@ -97,6 +113,16 @@ export function parseReaderHosts(value: string | undefined, defaultPort = DEFAUL
   return out;
 }
 
+/**
+ * A listen address: an IP literal or a host name (letters, digits, dots, hyphens).
+ * Rejects what is clearly not one (a URL, a port, spaces).
+ */
+export function parseBindAddress(value: string, what: string): string {
+  if (isIP(value) !== 0) return value;
+  if (/^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*$/.test(value) && value.length <= 253) return value;
+  throw new ConfigError(`${what}: invalid listen address ${JSON.stringify(value)}`);
+}
+
 /** DB_PASSWORD_FILE (trimmed file content) wins over DB_PASSWORD; neither set -> "". */
 export function resolvePassword(env: Env, readFile: (path: string) => string): string {
   const file = str(env, APP_ENV.passwordFile);
@@ -124,9 +150,22 @@ export function loadConfig(env: Env = process.env, deps: ConfigDeps = {}): AppCo
   // DB_WRITER_HOST may itself carry a port ("db:3307"); DB_WRITER_PORT is the default then.
   const writer = parseHostPort(writerHost, writerPort, "DB_WRITER_HOST");
 
+  const port = portStr === undefined ? DEFAULT_HTTP_PORT : parsePort(portStr, "PORT", true);
+  const bindAddress = str(env, APP_ENV.bindAddress) ?? DEFAULT_BIND_ADDRESS;
+  const metricsPortStr = str(env, METRICS_ENV.port);
+  const metricsPort = metricsPortStr === undefined ? DEFAULT_METRICS_PORT : parsePort(metricsPortStr, "METRICS_PORT", true);
+  // Metrics never share the app's port: what reaches the app (Nginx, the load balancer) must not reach them.
+  if (metricsPort !== 0 && metricsPort === port) {
+    throw new ConfigError(`METRICS_PORT: must differ from PORT (${port}): metrics are served on their own listener`);
+  }
+  const metricsBind = str(env, METRICS_ENV.bindAddress);
+  const metricsBindAddress = metricsBind === undefined ? bindAddress : parseBindAddress(metricsBind, "METRICS_BIND_ADDRESS");
+
   return {
-    port: portStr === undefined ? DEFAULT_HTTP_PORT : parsePort(portStr, "PORT", true),
-    bindAddress: str(env, APP_ENV.bindAddress) ?? DEFAULT_BIND_ADDRESS,
+    port,
+    bindAddress,
+    metricsPort,
+    metricsBindAddress,
     nodeName: str(env, APP_ENV.nodeName) ?? getHostname(),
     writer,
     readers: parseReaderHosts(env[APP_ENV.readerHosts], DEFAULT_DB_PORT),
@@ -142,6 +181,8 @@ export function describeConfig(c: AppConfig): Record<string, unknown> {
   return {
     port: c.port,
     bindAddress: c.bindAddress,
+    metricsPort: c.metricsPort,
+    metricsBindAddress: c.metricsBindAddress,
     nodeName: c.nodeName,
     writer: ep(c.writer),
     readers: c.readers.map(ep),

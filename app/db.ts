@@ -19,6 +19,16 @@ export interface InsertResult {
   serverId: string;
 }
 
+/** Connections of one pool at one instant. */
+export interface PoolStats {
+  /** Checked out (running a query, or still connecting). */
+  used: number;
+  /** Open and idle in the pool. */
+  free: number;
+  /** Requests waiting for a connection. */
+  queued: number;
+}
+
 /** One database server (a pool in the real implementation). */
 export interface DbNode {
   /** Configured host name; sent as X-Db-Node. */
@@ -26,6 +36,8 @@ export interface DbNode {
   readonly role: DbRole;
   select(sql: string, params?: readonly unknown[]): Promise<SelectResult>;
   insert(sql: string, params?: readonly unknown[]): Promise<InsertResult>;
+  /** The pool's connections now, or undefined when they cannot be read. Optional: fakes may omit it. */
+  poolStats?(): PoolStats | undefined;
 }
 
 export interface Db {
@@ -98,6 +110,32 @@ function acquire(pool: mysql.Pool, timeoutMs: number): Promise<mysql.PoolConnect
       },
     );
   });
+}
+
+function queueLength(q: unknown): number | undefined {
+  const n = (q as { length?: unknown } | null | undefined)?.length;
+  return typeof n === "number" && Number.isInteger(n) && n >= 0 ? n : undefined;
+}
+
+/**
+ * Reads a mysql2 pool's connection counts. mysql2 (3.x) has no public API for
+ * them, so this reads its internals (`_allConnections`, `_freeConnections`,
+ * `_connectionQueue` of the core pool behind the promise wrapper) and returns
+ * undefined, never throws, when their shape is not the one expected.
+ */
+export function readPoolStats(pool: unknown): PoolStats | undefined {
+  try {
+    const wrapped = pool as { pool?: unknown } | null | undefined;
+    const core = (wrapped?.pool ?? wrapped) as Record<string, unknown> | null | undefined;
+    if (core === null || typeof core !== "object") return undefined;
+    const all = queueLength(core._allConnections);
+    const free = queueLength(core._freeConnections);
+    const queued = queueLength(core._connectionQueue);
+    if (all === undefined || free === undefined || queued === undefined) return undefined;
+    return { used: Math.max(0, all - free), free, queued };
+  } catch {
+    return undefined;
+  }
 }
 
 class MysqlNode implements DbNode {
@@ -189,6 +227,10 @@ class MysqlNode implements DbNode {
       return res;
     });
     return { insertId: value.insertId, serverId };
+  }
+
+  poolStats(): PoolStats | undefined {
+    return readPoolStats(this.pool);
   }
 
   close(): Promise<void> {

@@ -27,6 +27,23 @@ export function splitTarget(url: string | undefined): RequestTarget {
 
 const READ = ["GET", "HEAD"] as const;
 
+const ITEM_PATH = /^\/api\/items\/([^/]+)$/;
+
+/** The route patterns the app serves, plus `other` for every unknown path. */
+export const ROUTE_PATTERNS = ["/health", "/api/items", "/api/items/:id", "other"] as const;
+export type RoutePattern = (typeof ROUTE_PATTERNS)[number];
+
+/**
+ * The pattern a path belongs to, whatever the method: a bounded set for metric
+ * labels (never the raw path, whose ids and typos are unbounded).
+ */
+export function routePattern(path: string): RoutePattern {
+  if (path === "/health") return "/health";
+  if (path === "/api/items") return "/api/items";
+  if (ITEM_PATH.test(path)) return "/api/items/:id";
+  return "other";
+}
+
 export function matchRoute(method: string, path: string): Route {
   const m = method.toUpperCase();
   const isRead = (READ as readonly string[]).includes(m);
@@ -39,7 +56,7 @@ export function matchRoute(method: string, path: string): Route {
     if (m === "POST") return { kind: "createItem" };
     return { kind: "methodNotAllowed", allow: [...READ, "POST"] };
   }
-  const item = /^\/api\/items\/([^/]+)$/.exec(path);
+  const item = ITEM_PATH.exec(path);
   if (item) {
     return isRead ? { kind: "getItem", rawId: item[1] } : { kind: "methodNotAllowed", allow: READ };
   }

@@ -17,12 +17,17 @@
  *   DB_USER           user, default "app"
  *   DB_PASSWORD       password, default empty
  *   DB_PASSWORD_FILE  file whose trimmed content is the password (wins over DB_PASSWORD)
+ *   METRICS_PORT      port of the separate Prometheus listener (GET /metrics), default 9464;
+ *                     must differ from PORT (0 = ephemeral)
+ *   METRICS_BIND_ADDRESS  its listen address, default BIND_ADDRESS
  *
  * Routes:
  *   GET  /health               liveness, never touches the database
  *   GET  /api/items            latest 100 items, from a replica (round-robin, fallback to writer)
  *   GET  /api/items/:id        one item; ?consistency=strong reads from the writer
  *   POST /api/items            {"name": "..."} -> INSERT on the writer, 201 {id, name}
+ *
+ * Metrics (app/metrics.ts) are served only on the metrics listener, never on PORT.
  *
  * Response headers: X-Web-Node always; X-Db-Node, X-Db-Role, X-Db-Server-Id when a
  * database query served the response.
@@ -31,8 +36,9 @@ import * as http from "node:http";
 import type { AddressInfo } from "node:net";
 import { AppConfig, ConfigError, describeConfig, loadConfig } from "./config";
 import { createMysqlDb, Db, DbNode, InsertResult, Row } from "./db";
+import { AppMetrics, createMetrics, createMetricsServer, instrumentRequest } from "./metrics";
 import { Clock, ReaderSelector, readWithFallback } from "./readers";
-import { matchRoute, splitTarget } from "./routes";
+import { matchRoute, routePattern, splitTarget } from "./routes";
 import { MAX_BODY_BYTES, parseItemId, parseJson, validateNewItem } from "./validation";
 
 export const LIST_ITEMS_SQL = "SELECT id, name, created_at FROM items ORDER BY id DESC LIMIT 100";
@@ -145,6 +151,8 @@ export interface ServerOptions {
   clock?: Clock;
   /** How long a failed replica is skipped (default 2000 ms). */
   readerCooldownMs?: number;
+  /** Where requests and reads are counted (none: not counted). Served by createMetricsServer, not here. */
+  metrics?: AppMetrics;
 }
 
 export interface AppServer extends http.Server {
@@ -158,6 +166,7 @@ export interface AppServer extends http.Server {
  */
 export function createServer(config: AppConfig, db: Db, options: ServerOptions = {}): AppServer {
   const log = options.logger ?? consoleLogger;
+  const metrics = options.metrics;
   const selector = new ReaderSelector(db.readers.length, {
     clock: options.clock,
     cooldownMs: options.readerCooldownMs,
@@ -170,12 +179,24 @@ export function createServer(config: AppConfig, db: Db, options: ServerOptions =
 
   /** Replica read with fallback, or writer only when `strong`. */
   async function read<T>(strong: boolean, fn: (node: DbNode) => Promise<T>): Promise<{ value: T; node: DbNode }> {
+    let result: { value: T; node: DbNode };
     try {
-      if (strong) return { value: await fn(db.writer), node: db.writer };
-      return await readWithFallback(db.readers, db.writer, selector, fn, onReaderError);
+      if (strong) {
+        result = { value: await fn(db.writer), node: db.writer };
+      } else {
+        // A read reaching the writer although replicas are configured is a fallback
+        // (counted when sent, whether the writer then answers or not).
+        const tracked = (node: DbNode): Promise<T> => {
+          if (node === db.writer && db.readers.length > 0) metrics?.recordFallback();
+          return fn(node);
+        };
+        result = await readWithFallback(db.readers, db.writer, selector, tracked, onReaderError);
+      }
     } catch (err) {
       throw new DbUnavailableError(err);
     }
+    metrics?.recordRead(result.node.role);
+    return result;
   }
 
   async function handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
@@ -247,6 +268,7 @@ export function createServer(config: AppConfig, db: Db, options: ServerOptions =
   }
 
   const server = http.createServer((req, res) => {
+    if (metrics) instrumentRequest(metrics, routePattern(splitTarget(req.url).path), req, res);
     handle(req, res).catch((err: unknown) => {
       if (res.headersSent) {
         res.destroy();
@@ -338,9 +360,17 @@ export async function main(env: NodeJS.ProcessEnv = process.env, log: Logger = c
     throw err;
   }
   const db = createMysqlDb(config);
-  const server = createServer(config, db, { logger: log });
+  const metrics = createMetrics({ db });
+  const server = createServer(config, db, { logger: log, metrics });
+  const metricsServer = createMetricsServer(metrics, (err) => log.error("metrics collection failed", errInfo(err)));
   const addr = await listen(server, config.port, config.bindAddress);
-  log.info("listening", { address: addr.address, port: addr.port, config: describeConfig(config) });
+  const metricsAddr = await listen(metricsServer, config.metricsPort, config.metricsBindAddress);
+  log.info("listening", {
+    address: addr.address,
+    port: addr.port,
+    metrics: { address: metricsAddr.address, port: metricsAddr.port, path: "/metrics" },
+    config: describeConfig(config),
+  });
 
   let stopping = false;
   const stop = (signal: NodeJS.Signals) => {
@@ -350,6 +380,9 @@ export async function main(env: NodeJS.ProcessEnv = process.env, log: Logger = c
     }
     stopping = true;
     log.info("shutting down", { signal });
+    // Scrapes are short: the metrics listener just stops.
+    metricsServer.close();
+    metricsServer.closeAllConnections();
     const hardStop = setTimeout(() => {
       log.warn("shutdown grace period exceeded, exiting");
       process.exit(0);

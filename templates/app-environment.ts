@@ -21,7 +21,14 @@ export const APP_ENV = {
   password: "DB_PASSWORD",
   /** The path of a file holding the password (the AWS target: a systemd credential). */
   passwordFile: "DB_PASSWORD_FILE",
+  /** Port of the app's Prometheus `/metrics` listener (never the public app port). */
+  metricsPort: "METRICS_PORT",
+  /** Address the metrics listener binds to (default: BIND_ADDRESS). */
+  metricsBindAddress: "METRICS_BIND_ADDRESS",
 } as const;
+
+/** Port of the app's metrics listener unless told otherwise (the demo app's default too). */
+export const DEFAULT_APP_METRICS_PORT = 9464;
 
 /** Port the application server listens on unless told otherwise (the demo app's default too). */
 export const DEFAULT_APP_PORT = 3000;

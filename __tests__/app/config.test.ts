@@ -10,6 +10,8 @@ describe("loadConfig", () => {
     expect(c).toEqual({
       port: 3000,
       bindAddress: "0.0.0.0",
+      metricsPort: 9464,
+      metricsBindAddress: "0.0.0.0",
       nodeName: "host-a",
       writer: { host: "127.0.0.1", port: 3306 },
       readers: [],
@@ -126,5 +128,46 @@ describe("parseHostPort / parseReaderHosts", () => {
     ]);
     expect(parseReaderHosts(undefined)).toEqual([]);
     expect(parseReaderHosts("")).toEqual([]);
+  });
+});
+
+describe("metrics listener configuration", () => {
+  const load = (env: Record<string, string>) => loadConfig(env, { hostname: () => "h", readFile: noFile });
+
+  test("defaults: port 9464 on the app's bind address", () => {
+    expect(load({})).toMatchObject({ metricsPort: 9464, metricsBindAddress: "0.0.0.0" });
+    expect(load({ BIND_ADDRESS: "127.0.0.1" })).toMatchObject({ metricsPort: 9464, metricsBindAddress: "127.0.0.1" });
+  });
+
+  test("METRICS_PORT and METRICS_BIND_ADDRESS", () => {
+    expect(load({ BIND_ADDRESS: "127.0.0.1", METRICS_PORT: "9100", METRICS_BIND_ADDRESS: "10.0.1.5" })).toMatchObject({
+      bindAddress: "127.0.0.1",
+      metricsPort: 9100,
+      metricsBindAddress: "10.0.1.5",
+    });
+    expect(load({ METRICS_BIND_ADDRESS: " :: " }).metricsBindAddress).toBe("::");
+    expect(load({ METRICS_BIND_ADDRESS: "web-1-app" }).metricsBindAddress).toBe("web-1-app");
+    // blank -> defaults; 0 -> ephemeral (tests)
+    expect(load({ METRICS_PORT: " ", METRICS_BIND_ADDRESS: "" })).toMatchObject({ metricsPort: 9464, metricsBindAddress: "0.0.0.0" });
+    expect(load({ METRICS_PORT: "0", PORT: "0" }).metricsPort).toBe(0);
+  });
+
+  test.each(["metrics", "9464x", "-1", "65536", "99999"])("rejects METRICS_PORT=%j", (v) => {
+    expect(() => load({ METRICS_PORT: v })).toThrow(ConfigError);
+    expect(() => load({ METRICS_PORT: v })).toThrow(/^METRICS_PORT: /);
+  });
+
+  test("METRICS_PORT must differ from PORT (metrics never on the app's listener)", () => {
+    expect(() => load({ METRICS_PORT: "3000" })).toThrow("METRICS_PORT: must differ from PORT (3000)");
+    expect(() => load({ PORT: "9464" })).toThrow(/must differ from PORT/);
+    expect(() => load({ PORT: "8080", METRICS_PORT: "8080", METRICS_BIND_ADDRESS: "127.0.0.1" })).toThrow(ConfigError);
+  });
+
+  test.each(["http://0.0.0.0", "0.0.0.0:9464", "a b", "-bad", "bad-", "a..b", "[::1]"])("rejects METRICS_BIND_ADDRESS=%j", (v) => {
+    expect(() => load({ METRICS_BIND_ADDRESS: v })).toThrow(/^METRICS_BIND_ADDRESS: invalid listen address/);
+  });
+
+  test("describeConfig shows the metrics listener", () => {
+    expect(describeConfig(load({ METRICS_PORT: "9100" }))).toMatchObject({ metricsPort: 9100, metricsBindAddress: "0.0.0.0" });
   });
 });

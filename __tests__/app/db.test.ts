@@ -8,7 +8,8 @@
 import * as http from "node:http";
 import * as net from "node:net";
 import type { AppConfig } from "../../app/config";
-import { createMysqlDb } from "../../app/db";
+import { createMysqlDb, readPoolStats } from "../../app/db";
+import { createMetrics } from "../../app/metrics";
 import { createServer, listen, shutdown, silentLogger } from "../../app/server";
 
 async function closedPort(): Promise<number> {
@@ -68,6 +69,8 @@ describe("mysql2 db layer failure handling", () => {
     return {
       port: 0,
       bindAddress: "127.0.0.1",
+      metricsPort: 0,
+      metricsBindAddress: "127.0.0.1",
       nodeName: "web-t",
       writer: { host: "127.0.0.1", port: refused },
       readers: [
@@ -103,6 +106,46 @@ describe("mysql2 db layer failure handling", () => {
     } finally {
       await db.close();
     }
+  });
+
+  test("pool stats from mysql2's pool: idle, connecting (used) and queued", async () => {
+    const db = createMysqlDb(cfg(), { connectionLimit: 1, connectTimeoutMs: 300, acquireTimeoutMs: 1000 });
+    try {
+      // lazy pools: nothing open yet
+      expect(db.writer.poolStats?.()).toEqual({ used: 0, free: 0, queued: 0 });
+      const silent = db.readers[0];
+      // limit 1 against the black hole: one connection stuck connecting, the second request waits
+      const a = silent.select("SELECT 1").catch(() => undefined);
+      const b = silent.select("SELECT 1").catch(() => undefined);
+      await new Promise((r) => setTimeout(r, 20)); // well inside the 300 ms connect timeout
+      expect(silent.poolStats?.()).toEqual({ used: 1, free: 0, queued: 1 });
+      const text = await createMetrics({ db, defaultMetrics: false }).render();
+      expect(text).toContain('db_pool_connections{pool="replica",state="used"} 1');
+      expect(text).toContain('db_pool_connections{pool="replica",state="queued"} 1');
+      expect(text).toContain('db_pool_connections{pool="primary",state="free"} 0');
+      await Promise.all([a, b]);
+      // the failed connection left the pool
+      expect(silent.poolStats?.()).toMatchObject({ used: 0, free: 0 });
+    } finally {
+      await db.close();
+    }
+  });
+
+  test("readPoolStats is defensive about mysql2's internals", () => {
+    for (const junk of [undefined, null, 42, "pool", {}, { pool: {} }, { pool: { _allConnections: [], _freeConnections: 1 } }]) {
+      expect(readPoolStats(junk)).toBeUndefined();
+    }
+    const throwing = {
+      get _allConnections(): unknown {
+        throw new Error("changed");
+      },
+    };
+    expect(readPoolStats(throwing)).toBeUndefined();
+    expect(readPoolStats({ _allConnections: { length: 3 }, _freeConnections: { length: 1 }, _connectionQueue: { length: 0 } })).toEqual({
+      used: 2,
+      free: 1,
+      queued: 0,
+    });
   });
 
   test("HTTP: dead replicas and writer -> 503, replicas then skipped by the breaker", async () => {

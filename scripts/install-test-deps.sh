@@ -1,7 +1,7 @@
 #!/bin/sh
 # Installs the Debian 12 packages the tests, the lab and its benchmark run for real:
 # the validators (haproxy -c, nginx -t, cloud-init schema, systemd-analyze verify,
-# PyYAML, nft -c, keepalived -t), the servers standing in for the official images (HAProxy, Nginx, MariaDB,
+# PyYAML, nft -c, keepalived -t, promtool, amtool), the servers standing in for the official images (HAProxy, Nginx, MariaDB,
 # Node.js), dnsmasq as the per-namespace resolver, the namespace tools and the load
 # generators (wrk, h2load). The list is __tests__/helpers/prerequisites.ts's (a test
 # compares them); what every Debian has (util-linux, mount, coreutils, bash) is not in it.
@@ -14,7 +14,7 @@ if ! command -v apt-get >/dev/null 2>&1; then
   echo "$0: needs apt-get (Debian 12); elsewhere install the programs listed in __tests__/helpers/prerequisites.ts" >&2
   exit 1
 fi
-pkgs="haproxy nginx mariadb-server mariadb-client cloud-init systemd python3 python3-yaml nftables keepalived openssl iproute2 procps dnsmasq-base wget curl wrk nghttp2-client"
+pkgs="haproxy nginx mariadb-server mariadb-client cloud-init systemd python3 python3-yaml nftables keepalived openssl iproute2 procps dnsmasq-base wget curl wrk nghttp2-client prometheus prometheus-alertmanager"
 # The lab runs the app with the node on PATH; Debian's nodejs only where there is none.
 command -v node >/dev/null 2>&1 || pkgs="$pkgs nodejs"
 

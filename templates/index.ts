@@ -18,3 +18,8 @@ export * from "./scripts/move-address";
 export * from "./scripts/web";
 export * from "./scripts/app";
 export * from "./scripts/database";
+export * from "./monitoring/common";
+export * from "./monitoring/prometheus";
+export * from "./monitoring/alertmanager";
+export * from "./monitoring/alert-rules";
+export * from "./monitoring/grafana-dashboard";

@@ -39,6 +39,8 @@ export const PREREQUISITES: readonly Prerequisite[] = [
   { binary: "curl", package: "curl", usedBy: "the HTTP health probe's curl path (templates/healthcheck test)" },
   { binary: "nft", package: "nftables", usedBy: "`nft -c` on the rendered firewall rulesets, the lab's per-namespace firewall" },
   { binary: "keepalived", package: "keepalived", usedBy: "`keepalived -t` on the rendered configs, the lab's load-balancer pair" },
+  { binary: "promtool", package: "prometheus", usedBy: "`promtool check config`, `check rules` and `test rules` on the rendered monitoring files" },
+  { binary: "amtool", package: "prometheus-alertmanager", usedBy: "`amtool check-config` on the rendered Alertmanager configs" },
   { binary: "openssl", package: "openssl", usedBy: "the lab's self-signed certificate and its TLS handshake checks" },
   // Namespaces and mounts: the database test's sandbox and every lab container.
   { binary: "ip", package: "iproute2", usedBy: "network namespaces (tests and lab)" },

@@ -34,6 +34,13 @@ export interface KeepalivedConfig {
   readonly checkCommand: string;
   /** Script run on becoming master (moves an Elastic IP on AWS). @default none */
   readonly notifyMasterScript?: string;
+  /**
+   * Seconds keepalived waits before running VRRP. The preferred master starts at
+   * once and the others a little later, so the preferred one wins when they
+   * start together (with nopreempt, the first to time out stays master).
+   * @default 0
+   */
+  readonly startupDelaySeconds?: number;
 }
 
 /**
@@ -53,6 +60,8 @@ export const KEEPALIVED_DEFAULTS = {
   check: { intervalSeconds: 1, timeoutSeconds: 1, fall: 2, rise: 2 },
   /** The first node's priority; each further node 50 lower. */
   basePriority: 150,
+  /** How much later than the preferred master the other nodes start VRRP. */
+  backupStartupDelaySeconds: 5,
 } as const;
 
 const IPV4 = /^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}$/;
@@ -105,6 +114,9 @@ export function validateKeepalivedConfig(config: KeepalivedConfig): ConfigProble
     add("interface", `interface "${config.interface}" is not a network interface name`);
   if (config.notifyMasterScript !== undefined && !isAbsolutePath(config.notifyMasterScript))
     add("notifyMasterScript", `notifyMasterScript "${config.notifyMasterScript}" is not an absolute path`);
+  const delay = config.startupDelaySeconds ?? 0;
+  if (!Number.isInteger(delay) || delay < 0 || delay > 600)
+    add("startupDelaySeconds", `startupDelaySeconds is ${delay}; it must be a whole number of seconds from 0 to 600`);
   if (!config.checkCommand.trim() || /["\n]/.test(config.checkCommand)) add("checkCommand", "checkCommand must be one line without double quotes");
   return problems;
 }
@@ -124,6 +136,9 @@ export function renderKeepalivedConfig(config: KeepalivedConfig): string {
     "    # Gratuitous ARPs after taking over, so neighbours learn the address's new owner at once.",
     "    vrrp_garp_master_delay 1",
     "    vrrp_garp_master_repeat 3",
+    ...((config.startupDelaySeconds ?? 0) > 0
+      ? [`    # Not the preferred master: let it win a start shared with this node.`, `    vrrp_startup_delay ${config.startupDelaySeconds}`]
+      : []),
     "}",
     "",
     "# HAProxy answers its own health URL: a dead or frozen HAProxy fails this within about 2 s.",

@@ -374,6 +374,8 @@ describeLab("the lab: the edge (a load-balancer pair, HTTPS, a firewall in every
     console.log(`failover after HAProxy was frozen on ${other}: ${JSON.stringify(freeze)}`);
     timings["1c address moved ms"] = backAt - frozenAt;
     expect(holders()).toEqual([master]);
+    // keepalived's check (every 1 s, 1 s timeout, fall 2) plus the backup's skew: about 2.5-3.5 s; 6 s is the bound.
+    expect(backAt - frozenAt).toBeLessThan(6000);
 
     // 1d. The continued node recovers (its check passes again) and stays a backup: no flap.
     await waitUntil(`${other}'s check to pass again`, () => lab.healthy(other), { timeoutMs: 15_000, intervalMs: 200 });

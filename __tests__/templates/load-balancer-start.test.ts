@@ -91,6 +91,12 @@ real("the load balancer's start script on a node of a pair (HAProxy + keepalived
     expect(stopped).toMatchObject({ exitedInTime: true, code: 0 });
     expect(node.output()).toContain("USR1 received: handing the address over, then stopping haproxy");
     expect(holdsVip()).toBe(false);
+    // The order: keepalived is gone (it logged its stop) before HAProxy's master is told to stop.
+    const out = node.output();
+    const keepalivedStopped = out.search(/Stopped Keepalived|Stopping/);
+    const haproxyStopping = out.search(/Exiting Master process|Proxy http stopped|soft-stop/i);
+    expect(keepalivedStopped).toBeGreaterThan(-1);
+    expect(haproxyStopping).toBeGreaterThan(keepalivedStopped);
   }, 60000);
 
   /** Host PIDs of HAProxy's master (PID 1's haproxy child) and its workers. */
@@ -123,6 +129,30 @@ real("the load balancer's start script on a node of a pair (HAProxy + keepalived
     }
     await becomesMaster(node);
     expect((await node.stop("SIGUSR1", 35000)).exitedInTime).toBe(true);
+  }, 60000);
+
+  test("when keepalived dies, HAProxy is soft-stopped and the script exits 1 (its supervisor restarts the node, both)", async () => {
+    const node = start();
+    await becomesMaster(node);
+    const pid1 = await node.pid1();
+    const descendants = (pid: number): number[] => {
+      const kids = sandbox
+        .exec(["cat", `/proc/${pid}/task/${pid}/children`])
+        .stdout.trim()
+        .split(/\s+/)
+        .filter(Boolean)
+        .map(Number);
+      return kids.flatMap((k) => [k, ...descendants(k)]);
+    };
+    const comm = (pid: number) => sandbox.exec(["cat", `/proc/${pid}/comm`]).stdout.trim();
+    const keepaliveds = descendants(pid1).filter((pid) => comm(pid) === "keepalived");
+    expect(keepaliveds.length).toBeGreaterThan(0);
+    for (const pid of keepaliveds) process.kill(pid, "SIGKILL");
+    await waitFor("the start script to exit", () => !node.running(), 40, 250);
+    expect(node.child.exitCode).toBe(1);
+    expect(node.output()).toContain("keepalived exited: stopping haproxy, the node gives up its share");
+    // A SIGKILLed keepalived cannot remove its address; the next start's keepalived does ("removing VIPs").
+    sandbox.exec(["ip", "addr", "del", `${VIP}/24`, "dev", "eth9"]);
   }, 60000);
 
   test("when HAProxy dies, keepalived is stopped (the address is given up at once) and the script exits with HAProxy's status", async () => {

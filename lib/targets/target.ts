@@ -85,6 +85,9 @@ export type Capability = "NET_ADMIN" | "NET_RAW" | "NET_BIND_SERVICE";
  */
 export type Tool = "keepalived" | "iproute2" | "awscli";
 
+/** Signals a service may be stopped with. */
+export type StopSignal = "SIGTERM" | "SIGQUIT" | "SIGUSR1" | "SIGINT";
+
 /** How a target checks a service's health: a command that exits 0 when healthy. */
 export interface HealthCheck {
   readonly command: readonly string[];
@@ -192,6 +195,11 @@ export interface ServiceSpec {
   readonly user?: string;
   /** How long a graceful stop may take before the process is killed. */
   readonly stopTimeoutSeconds: number;
+  /**
+   * The signal that stops the service gracefully, sent to its main process only
+   * (HAProxy: SIGUSR1, a soft stop; Nginx: SIGQUIT). @default "SIGTERM"
+   */
+  readonly stopSignal?: StopSignal;
   /** The listeners clients reach from outside the stack (the load balancer's); the target picks the public address and ports. */
   readonly publish?: { readonly ports: readonly number[] };
   /**

@@ -35,7 +35,12 @@ export interface LoadBalancerFailoverProps {
    * 3 adverts plus a skew (about 3.6 s at 1 s). @default 1
    */
   readonly advertIntervalSeconds?: number;
-  /** Which node (1-based) starts as master; the others start as backups. A node that comes back never takes over again. @default 1 */
+  /**
+   * The preferred master (1-based): it starts VRRP at once, the others 5 s later,
+   * so it wins when they start within a few seconds of each other; a node that
+   * starts much earlier becomes master, and a node that comes back never takes
+   * over again (nopreempt). @default 1
+   */
   readonly initialMaster?: number;
 }
 
@@ -206,6 +211,7 @@ export class LoadBalancerTier extends Construct {
             virtualAddresses: this.floatingAddress.virtualAddresses,
             checkCommand: statsCheck,
             notifyMasterScript: notify?.path,
+            startupDelaySeconds: rank === 0 ? 0 : KEEPALIVED_DEFAULTS.backupStartupDelaySeconds,
           }),
         });
         if (notify) files.push(notify);
@@ -249,6 +255,8 @@ export class LoadBalancerTier extends Construct {
             healthCheck: { command: httpHealthCheck(statsPort, "/healthz"), startPeriodSeconds: LB_START_PERIOD_SECONDS },
             user: "root", // binds its ports, then drops privileges
             stopTimeoutSeconds: LB_STOP_TIMEOUT_SECONDS,
+            // HAProxy's soft stop; on a pair the start script stops keepalived first (templates/scripts/load-balancer.ts).
+            stopSignal: "SIGUSR1",
             publish: { ports: listeners },
             // Only the web tier's nodes are ours to wait for; explicit backends live elsewhere.
             dependsOn: [...(props.webTier?.dependables ?? [])],

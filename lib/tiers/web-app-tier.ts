@@ -196,6 +196,8 @@ export class WebAppTier extends Construct implements IWebBackends {
         },
         user: "root", // binds its port, then drops privileges
         stopTimeoutSeconds: WEB_STOP_TIMEOUT_SECONDS,
+        // Nginx's graceful stop: workers finish their requests (the official image's STOPSIGNAL too).
+        stopSignal: "SIGQUIT",
         dependsOn: [appName],
         restartWith: [appName],
         facts: { "listen-port": String(this.port), "status-port": statusPort === null ? "" : String(statusPort) },

@@ -1,5 +1,5 @@
 import { createHash } from "crypto";
-import { existsSync } from "fs";
+import { existsSync, readFileSync } from "fs";
 import * as path from "path";
 import { Construct } from "constructs";
 import { AssetType, TerraformAsset } from "cdktf";
@@ -322,7 +322,7 @@ export class DockerTarget extends Construct implements DeploymentTarget {
         // A reference: Terraform writes the value (or copies the user's file) into the container, never into the JSON.
         ...Object.entries(service.secretFiles ?? {}).map(([file, secret]) =>
           isSecretReference(secret)
-            ? { file, source: (secret.location as { path: string }).path, permissions: "0400" }
+            ? { file, ...fileSource((secret.location as { path: string }).path), permissions: "0400" }
             : { file, content: secret.value, permissions: "0400" },
         ),
       ],
@@ -335,6 +335,8 @@ export class DockerTarget extends Construct implements DeploymentTarget {
       },
       labels,
       stopTimeout: service.stopTimeoutSeconds,
+      // Explicit, not the image's STOPSIGNAL: a built or user image may differ from the official one.
+      stopSignal: service.stopSignal ?? "SIGTERM",
       dependsOn: service.dependsOn.map((name) => this.containers[name]),
       ports:
         Object.keys(hostPorts).length > 0
@@ -413,4 +415,9 @@ function toolsImageContext(): string {
   const found = candidates.find((c) => existsSync(path.join(c, "Dockerfile")));
   if (!found) throw new Error(`DockerTarget: the tools image's Dockerfile is missing (looked in ${candidates.join(", ")}). Fix: run \`npm run build\`.`);
   return found;
+}
+
+/** A file Terraform copies from the deploying machine, with its content's hash: a changed file replaces the container. */
+function fileSource(path: string): { source: string; sourceHash?: string } {
+  return existsSync(path) ? { source: path, sourceHash: createHash("sha256").update(readFileSync(path)).digest("hex") } : { source: path };
 }

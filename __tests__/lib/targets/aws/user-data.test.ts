@@ -190,6 +190,16 @@ describe("user data of every instance", () => {
 describe("the load-balancer pair on EC2", () => {
   const keepalived = (host: string) => written(host, "/etc/ha-web/keepalived.conf") ?? "";
 
+  test("a stop signals the main process only, with its graceful signal: the pair's script hands the address over, then HAProxy drains", () => {
+    const lb = written("lb-1", "/etc/systemd/system/ha-web-lb-1.service") ?? "";
+    expect(lb).toContain("KillSignal=SIGUSR1\nKillMode=mixed\n");
+    expect(written("web-1", "/etc/systemd/system/ha-web-web-1.service")).toContain("KillSignal=SIGQUIT\nKillMode=mixed\n");
+    expect(written("web-1", "/etc/systemd/system/ha-web-web-1-app.service")).toContain("KillSignal=SIGTERM\nKillMode=mixed\n");
+    // The preferred master starts VRRP at once, the other 5 s later.
+    expect(keepalived("lb-1")).not.toContain("vrrp_startup_delay");
+    expect(keepalived("lb-2")).toContain("    vrrp_startup_delay 5\n");
+  });
+
   test("keepalived speaks VRRP by unicast between the members' fixed primary addresses, one per zone's public subnet", () => {
     expect(keepalived("lb-1")).toContain("    unicast_src_ip 10.40.0.224\n    unicast_peer {\n        10.40.1.224\n    }");
     expect(keepalived("lb-2")).toContain("    unicast_src_ip 10.40.1.224\n    unicast_peer {\n        10.40.0.224\n    }");

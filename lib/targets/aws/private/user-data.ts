@@ -36,6 +36,7 @@ export function cloudConfigHost(input: HostUserDataInput): CloudConfigHost {
     after: service.dependsOn.filter((name) => local.has(name)),
     dataMount: service.dataVolume?.mountPath,
     stopTimeoutSeconds: service.stopTimeoutSeconds,
+    stopSignal: service.stopSignal,
     capabilities: service.capabilities,
   }));
   const software = [...new Set(spec.services.map((s) => s.software))];

@@ -50,6 +50,8 @@ export interface CloudConfigService {
   readonly dataMount?: string;
   /** @default 15 (60 with a data volume) */
   readonly stopTimeoutSeconds?: number;
+  /** @default "SIGTERM" */
+  readonly stopSignal?: string;
   /** Capabilities a non-root service is granted (ambient). @default none */
   readonly capabilities?: readonly string[];
 }
@@ -156,6 +158,7 @@ export function renderCloudConfig(host: CloudConfigHost): string {
       requiresFirewall: host.firewall !== undefined,
       requiresMount: service.dataMount,
       stopTimeoutSeconds: service.stopTimeoutSeconds ?? (service.dataMount ? 60 : 15),
+      stopSignal: service.stopSignal,
       capabilities: service.capabilities,
     });
     add(`${SYSTEMD_UNIT_DIR}/${serviceUnitName(service.name)}`, unit, "0644");

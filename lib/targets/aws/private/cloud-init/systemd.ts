@@ -44,6 +44,8 @@ export interface ServiceUnitConfig {
   readonly requiresMount?: string;
   /** @default 15 */
   readonly stopTimeoutSeconds?: number;
+  /** The graceful stop signal, sent to the main process only. @default "SIGTERM" */
+  readonly stopSignal?: string;
   /** Linux capabilities (without the CAP_ prefix) granted to a non-root user as ambient capabilities. @default none */
   readonly capabilities?: readonly string[];
 }
@@ -125,6 +127,10 @@ export function renderServiceUnit(config: ServiceUnitConfig): string {
     `ExecStart=${config.command.map((w, i) => (i === 0 ? w : systemdQuote(w))).join(" ")}`,
     "Restart=always",
     "RestartSec=3",
+    // As docker stop does: the graceful signal to the main process only (a start script that
+    // orders the stop of its children, HAProxy's soft stop), SIGKILL to the rest once it exits.
+    `KillSignal=${config.stopSignal ?? "SIGTERM"}`,
+    "KillMode=mixed",
     `TimeoutStopSec=${config.stopTimeoutSeconds ?? 15}`,
     "",
     "[Install]",

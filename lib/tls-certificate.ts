@@ -1,4 +1,6 @@
-import { TerraformStack } from "cdktf";
+import { existsSync } from "fs";
+import { resolve } from "path";
+import { TerraformStack, Token } from "cdktf";
 import { Construct } from "constructs";
 import { PrivateKey } from "@cdktf/provider-tls/lib/private-key";
 import { TlsProvider } from "@cdktf/provider-tls/lib/provider";
@@ -20,7 +22,7 @@ export interface SelfSignedCertificateProps {
   readonly commonName?: string;
   /** DNS names in the certificate. @default ["localhost"] */
   readonly dnsNames?: string[];
-  /** Validity in days. @default 365 */
+  /** Validity in days; a deploy in its last 30 days (or last third) renews it. @default 365 */
   readonly validityDays?: number;
 }
 
@@ -43,15 +45,24 @@ export abstract class TlsCertificate {
     return new SelfSignedTlsCertificate(props);
   }
 
-  /** PEM files on the machine that runs `cdktf deploy` (DockerTarget): Terraform copies them into the containers. */
+  /**
+   * PEM files on the machine that runs synth and `cdktf deploy` (DockerTarget):
+   * Terraform copies them into the containers (a changed file replaces them).
+   * Relative paths are resolved against the working directory at synth.
+   */
   static fromFiles(certificatePath: string, privateKeyPath: string): TlsCertificate {
+    const absolute = (p: string) => (p.trim() === "" ? "" : resolve(p));
     return new ReferencedTlsCertificate("files", [
-      { name: "tls-certificate", location: { kind: "file", path: certificatePath } },
-      { name: "tls-private-key", location: { kind: "file", path: privateKeyPath } },
+      { name: "tls-certificate", location: { kind: "file", path: absolute(certificatePath) } },
+      { name: "tls-private-key", location: { kind: "file", path: absolute(privateKeyPath) } },
     ]);
   }
 
-  /** Terraform values (tokens: a variable, another resource's attribute). Both targets; the values stay in state. */
+  /**
+   * Terraform values (tokens: a sensitive variable, another resource's attribute).
+   * Both targets; the values stay in state. The key must be such a reference: a
+   * literal would be written into the synthesized JSON, and is refused.
+   */
   static fromValues(certificatePem: string, privateKeyPem: string): TlsCertificate {
     return new ReferencedTlsCertificate("values", [
       { name: "tls-certificate", value: certificatePem },
@@ -107,6 +118,8 @@ class SelfSignedTlsCertificate extends TlsCertificate {
       subject: [{ commonName: this.props.commonName ?? d.commonName }],
       dnsNames: this.props.dnsNames ?? [...d.dnsNames],
       validityPeriodHours: 24 * (this.props.validityDays ?? d.validityDays),
+      // A deploy in the last 30 days of its validity (or the last third, if shorter) replaces it.
+      earlyRenewalHours: Math.floor(24 * Math.min(30, (this.props.validityDays ?? d.validityDays) / 3)),
       allowedUses: ["digital_signature", "key_encipherment", "server_auth"],
     });
     this.bound = {
@@ -131,6 +144,13 @@ class ReferencedTlsCertificate extends TlsCertificate {
     const [cert, key] = this.sources.map(describeSource);
     if (!cert) out.push(`is ${this.kind} without a certificate`);
     if (!key) out.push(`is ${this.kind} without a private key`);
+    const keySource = this.sources[1];
+    if (key && "value" in keySource && !Token.isUnresolved(keySource.value))
+      out.push("is values with a literal private key, which would be written into the synthesized JSON in plain text");
+    for (const source of this.sources) {
+      if ("location" in source && source.location.kind === "file" && source.location.path && !existsSync(source.location.path))
+        out.push(`reads ${source.name} from ${source.location.path}, which does not exist`);
+    }
     return out;
   }
 

@@ -48,7 +48,14 @@ export function validateLoadBalancerTierProps(scope: Construct, props: LoadBalan
       v.check(props[prop] === undefined, prop, "is set while `https` is false (HTTPS is off, so it would do nothing)", `remove ${prop}, or turn https back on`);
     }
   } else {
-    for (const problem of r.certificate.problems()) v.check(false, "certificate", problem, "pass both the certificate and its private key");
+    for (const problem of r.certificate.problems()) {
+      const fix = problem.includes("literal private key")
+        ? "pass the key as a Terraform reference (a sensitive TerraformVariable, a data source), or use TlsCertificate.fromFiles, fromSsmParameters or fromSecretsManager"
+        : problem.includes("does not exist")
+          ? "give the path of an existing PEM file (relative paths are resolved against the directory synth runs in)"
+          : "pass both the certificate and its private key";
+      v.check(false, "certificate", problem, fix);
+    }
     if (props.hsts) {
       const age = props.hsts.maxAgeSeconds;
       v.check(

@@ -1,4 +1,8 @@
 import "cdktf/lib/testing/adapters/jest";
+import { createHash } from "crypto";
+import { mkdtempSync, rmSync, writeFileSync } from "fs";
+import { tmpdir } from "os";
+import { join } from "path";
 import { Testing, TerraformStack } from "cdktf";
 import { DockerTarget, LoadBalancerTier, LoadBalancerTierProps, MysqlCluster, TlsCertificate, WebAppTier } from "../../../lib";
 import { PATHS } from "../../../templates/paths";
@@ -131,20 +135,29 @@ describe("LoadBalancerTier on Docker", () => {
     expect(k2).toContain("priority 150");
   });
 
-  test("a certificate from files, HSTS and redirect off", () => {
-    const { parsed: p } = synthDocker((stack, target) => {
-      new LoadBalancerTier(stack, "lb", {
-        target,
-        backends: [{ name: "w", host: "w", port: 80 }],
-        certificate: TlsCertificate.fromFiles("/secure/site.crt", "/secure/site.key"),
-        redirectHttpToHttps: false,
-        hsts: false,
-      });
-    });
+  test("a certificate from files (copied by Terraform, replaced when they change), HSTS and redirect off", () => {
+    const dir = mkdtempSync(join(tmpdir(), "lb-cert-"));
+    let p!: ReturnType<typeof synthDocker>["parsed"];
+    try {
+      writeFileSync(join(dir, "site.crt"), "certificate");
+      writeFileSync(join(dir, "site.key"), "key");
+      p = synthDocker((stack, target) => {
+        new LoadBalancerTier(stack, "lb", {
+          target,
+          backends: [{ name: "w", host: "w", port: 80 }],
+          certificate: TlsCertificate.fromFiles(join(dir, "site.crt"), join(dir, "site.key")),
+          redirectHttpToHttps: false,
+          hsts: false,
+        });
+      }).parsed;
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
     const c = containers(p)["haweb-lb-1"];
+    const sha = (text: string) => createHash("sha256").update(text).digest("hex");
     expect(c.upload.filter((u) => u.file.startsWith("/etc/ha-web/tls/"))).toEqual([
-      { file: PATHS.tlsCertificate, source: "/secure/site.crt", permissions: "0400" },
-      { file: PATHS.tlsKey, source: "/secure/site.key", permissions: "0400" },
+      { file: PATHS.tlsCertificate, source: join(dir, "site.crt"), source_hash: sha("certificate"), permissions: "0400" },
+      { file: PATHS.tlsKey, source: join(dir, "site.key"), source_hash: sha("key"), permissions: "0400" },
     ]);
     const haproxy = uploaded(c, PATHS.haproxyConfig);
     expect(haproxy).not.toContain("redirect scheme");
@@ -179,7 +192,15 @@ describe("LoadBalancerTier input checks", () => {
     [{ https: false, hsts: { maxAgeSeconds: 60 } }, /prop `hsts` is set while `https` is false/],
     [{ https: false, certificate: TlsCertificate.selfSigned() }, /prop `certificate` is set while `https` is false/],
     [{ certificate: TlsCertificate.fromFiles("/site.crt", "") }, /prop `certificate` is files without a private key\. Fix: pass both/],
-    [{ certificate: TlsCertificate.fromValues("", "key") }, /prop `certificate` is values without a certificate/],
+    [{ certificate: TlsCertificate.fromValues("", "${var.key}") }, /prop `certificate` is values without a certificate/],
+    [
+      { certificate: TlsCertificate.fromValues("cert", "-----BEGIN PRIVATE KEY-----") },
+      /prop `certificate` is values with a literal private key, which would be written into the synthesized JSON in plain text\. Fix: pass the key as a Terraform reference/,
+    ],
+    [
+      { certificate: TlsCertificate.fromFiles("/nowhere/site.crt", "/nowhere/site.key") },
+      /prop `certificate` reads tls-certificate from \/nowhere\/site\.crt, which does not exist/,
+    ],
     [
       { certificate: TlsCertificate.fromSsmParameters("/c", "/k") },
       /prop `certificate` is read from an SSM SecureString parameter \(tls-certificate\), which DockerTarget cannot read/,

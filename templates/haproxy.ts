@@ -283,7 +283,7 @@ export function renderHaproxyConfig(config: HaproxyConfig): string {
       const port = tls.httpsPort === 443 ? "" : `:${tls.httpsPort}`;
       lines.push(
         "    # 308, not 301: the client repeats the same method and body over HTTPS, on the HTTPS port.",
-        `    http-request redirect location https://%[req.hdr(host),regsub(:[0-9]+$,)]${port}%[pathq] code 308 if !{ ssl_fc } { req.hdr(host) -m found }`,
+        `    http-request redirect location https://%[req.hdr(host),regsub(:[0-9]+$,)]${port}%[pathq] code 308 if !{ ssl_fc } { req.hdr(host) -m reg . }`,
         "    http-request redirect scheme https code 308 if !{ ssl_fc }",
       );
     }

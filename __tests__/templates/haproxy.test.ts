@@ -80,7 +80,7 @@ describe("renderHaproxyConfig", () => {
     test("HTTPS with HTTP/2 by ALPN, a 308 redirect from HTTP, HSTS on HTTPS answers", () => {
       expect(tls).toContain("    bind 0.0.0.0:443 ssl crt /etc/ha-web/tls/site.pem alpn h2,http/1.1");
       expect(tls).toContain(
-        "    http-request redirect location https://%[req.hdr(host),regsub(:[0-9]+$,)]%[pathq] code 308 if !{ ssl_fc } { req.hdr(host) -m found }",
+        "    http-request redirect location https://%[req.hdr(host),regsub(:[0-9]+$,)]%[pathq] code 308 if !{ ssl_fc } { req.hdr(host) -m reg . }",
       );
       expect(tls).toContain("    http-request redirect scheme https code 308 if !{ ssl_fc }");
       expect(tls).toContain('    http-response set-header Strict-Transport-Security "max-age=63072000; includeSubDomains" if { ssl_fc }');

@@ -22,11 +22,12 @@ describe("renderMoveAddressScript", () => {
     expect(script).toContain(
       'aws ec2 associate-address --allocation-id "$ALLOCATION_ID" --network-interface-id "$eni" \\\n  --private-ip-address "$secondary" --allow-reassociation --region "$region"',
     );
-    expect(script).toContain("attempts=10");
+    expect(script).toContain("attempts=30");
     expect(renderMoveAddressScript({ allocationId: "eipalloc-1", attempts: 3, region: "eu-west-1" })).toContain("region='eu-west-1'");
   });
 
-  test("runs for real against stubs: adds the address, then calls the API with what IMDS said", () => {
+  /** Runs `text` with stub curl (IMDS), ip and aws (`awsBody`) first on PATH; returns its status, output and the stubs' calls. */
+  const runWithStubs = (text: string, awsBody: string) => {
     const dir = spawnSync("mktemp", ["-d"], { encoding: "utf8" }).stdout.trim();
     const stub = (name: string, body: string) => spawnSync("sh", ["-c", `cat >${dir}/${name} && chmod +x ${dir}/${name}`], { input: `#!/bin/sh\n${body}\n` });
     stub(
@@ -45,16 +46,34 @@ describe("renderMoveAddressScript", () => {
       ].join("\n"),
     );
     stub("ip", `echo "ip $*" >>${dir}/calls; [ "$1" = -o ] && echo "2: ens5    inet 10.40.0.224/24 brd 10.40.0.255 scope global ens5" || true`);
-    stub("aws", `echo "aws $*" >>${dir}/calls`);
-    const result = spawnSync("sh", ["-c", script], { encoding: "utf8", env: { ...process.env, PATH: `${dir}:${process.env.PATH}` } });
+    stub("aws", awsBody.replace(/CALLS/g, `${dir}/calls`));
+    const result = spawnSync("sh", ["-c", text], { encoding: "utf8", env: { ...process.env, PATH: `${dir}:${process.env.PATH}` } });
     const calls = spawnSync("cat", [`${dir}/calls`], { encoding: "utf8" }).stdout;
     spawnSync("rm", ["-rf", dir]);
+    return { result, calls };
+  };
+
+  test("runs for real against stubs: adds the address, then calls the API with what IMDS said", () => {
+    const { result, calls } = runWithStubs(script, 'echo "aws $*" >>CALLS');
     expect(result.status).toBe(0);
     expect(calls).toContain("ip addr replace 10.40.0.225/32 dev ens5");
     expect(calls).toContain(
       "aws ec2 associate-address --allocation-id eipalloc-0123456789abcdef0 --network-interface-id eni-0abc --private-ip-address 10.40.0.225 --allow-reassociation --region us-east-1 --output text",
     );
   });
+
+  test("keeps trying, backing off, while the API refuses (a policy still propagating); gives up after the bound", () => {
+    // The stub fails its first two calls, then succeeds: three attempts, 1 s and 2 s apart.
+    const flaky = 'echo "aws $*" >>CALLS; [ "$(grep -c "^aws " CALLS)" -ge 3 ]';
+    const retried = runWithStubs(renderMoveAddressScript({ allocationId: "eipalloc-1", attempts: 5 }), flaky);
+    expect(retried.result.status).toBe(0);
+    expect(retried.calls.match(/^aws ec2 associate-address/gm)).toHaveLength(3);
+    expect(retried.result.stderr).toContain("associate-address failed (attempt 2 of 5): retrying");
+    const refused = runWithStubs(renderMoveAddressScript({ allocationId: "eipalloc-1", attempts: 2 }), 'echo "aws $*" >>CALLS; exit 255');
+    expect(refused.result.status).toBe(1);
+    expect(refused.calls.match(/^aws ec2 associate-address/gm)).toHaveLength(2);
+    expect(refused.result.stderr).toContain("could not move eipalloc-1 to eni-0abc after 2 attempts");
+  }, 20000);
 
   test("rejects input that is not one word", () => {
     expect(validateMoveAddressConfig({ allocationId: "a b" }).map((p) => p.field)).toEqual(["allocationId"]);

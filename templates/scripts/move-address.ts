@@ -22,7 +22,12 @@ export interface MoveAddressConfig {
   readonly allocationId: string;
   /** The AWS region, or undefined to read it from the instance metadata. @default from IMDS */
   readonly region?: string;
-  /** Attempts of the API call, 1 s apart. @default 10 */
+  /**
+   * Attempts of the API call, 1 s apart at first and up to 10 s apart: the
+   * default covers about 4 minutes (a role's new policy can take that long to
+   * reach EC2 on a first boot). keepalived runs the script once per takeover.
+   * @default 30
+   */
   readonly attempts?: number;
 }
 
@@ -31,7 +36,7 @@ export function validateMoveAddressConfig(config: MoveAddressConfig): ConfigProb
   const oneWord = (v: string) => v.trim() !== "" && !/[\s'"\\]/.test(v);
   if (!oneWord(config.allocationId)) problems.push(new ConfigProblem("allocationId", `allocationId "${config.allocationId}" must be one word`));
   if (config.region !== undefined && !oneWord(config.region)) problems.push(new ConfigProblem("region", `region "${config.region}" must be one word`));
-  const attempts = config.attempts ?? 10;
+  const attempts = config.attempts ?? 30;
   if (!Number.isInteger(attempts) || attempts < 1 || attempts > 120) problems.push(new ConfigProblem("attempts", `attempts ${attempts} is outside 1-120`));
   return problems;
 }
@@ -39,7 +44,7 @@ export function validateMoveAddressConfig(config: MoveAddressConfig): ConfigProb
 /** Renders the notify_master script (POSIX sh; needs curl, iproute2 and the AWS CLI). */
 export function renderMoveAddressScript(config: MoveAddressConfig): string {
   assertNoProblems("move-address script", validateMoveAddressConfig(config));
-  const attempts = config.attempts ?? 10;
+  const attempts = config.attempts ?? 30;
   return [
     SCRIPT_HEADER,
     "# keepalived runs this on becoming master: the group's Elastic IP moves to this node.",
@@ -69,7 +74,10 @@ export function renderMoveAddressScript(config: MoveAddressConfig): string {
     '  --private-ip-address "$secondary" --allow-reassociation --region "$region" --output text >/dev/null; do',
     "  n=$((n + 1))",
     '  if [ "$n" -ge "$attempts" ]; then log "could not move $ALLOCATION_ID to $eni after $n attempts"; exit 1; fi',
-    "  sleep 1",
+    '  log "associate-address failed (attempt $n of $attempts): retrying"',
+    "  # Backing off, 1 s to 10 s: an IAM policy still propagating, an API throttle.",
+    '  delay=$n; if [ "$delay" -gt 10 ]; then delay=10; fi',
+    '  sleep "$delay"',
     "done",
     'log "moved $ALLOCATION_ID to $eni ($secondary)"',
     "",

@@ -40,6 +40,7 @@ export type {
   ServiceRole,
   ServiceSpec,
   Software,
+  StopSignal,
   TargetSupport,
   Tool,
 } from "./targets/target";

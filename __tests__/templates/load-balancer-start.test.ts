@@ -76,6 +76,12 @@ real("the load balancer's start script on a node of a pair (HAProxy + keepalived
     }
   });
 
+  // Each test starts on a clean link: its node stopped, the address gone even if keepalived could not remove it.
+  afterEach(async () => {
+    for (const node of nodes) await node.kill();
+    if (holdsVip()) sandbox.exec(["ip", "addr", "del", `${VIP}/24`, "dev", "eth9"]);
+  }, 30000);
+
   afterAll(async () => {
     for (const node of nodes) await node.kill();
     await sandbox?.cleanup();
@@ -123,7 +129,8 @@ real("the load balancer's start script on a node of a pair (HAProxy + keepalived
       await waitFor("keepalived to give the address up", () => !holdsVip(), 40, 250);
       // Two failed checks, 1 s apart, each cut at its 1 s timeout.
       expect(Date.now() - frozenAt).toBeLessThan(6000);
-      expect(node.output()).toMatch(/Entering FAULT STATE/);
+      // keepalived's log reaches the pipe a little after the address goes: wait for the line.
+      await waitFor("keepalived to log its FAULT state", () => /Entering FAULT STATE/.test(node.output()), 40, 250);
     } finally {
       for (const pid of pids) process.kill(pid, "SIGCONT");
     }
@@ -151,8 +158,7 @@ real("the load balancer's start script on a node of a pair (HAProxy + keepalived
     await waitFor("the start script to exit", () => !node.running(), 40, 250);
     expect(node.child.exitCode).toBe(1);
     expect(node.output()).toContain("keepalived exited: stopping haproxy, the node gives up its share");
-    // A SIGKILLed keepalived cannot remove its address; the next start's keepalived does ("removing VIPs").
-    sandbox.exec(["ip", "addr", "del", `${VIP}/24`, "dev", "eth9"]);
+    // A SIGKILLed keepalived cannot remove its address (the next start's keepalived does, "removing VIPs"): afterEach does here.
   }, 60000);
 
   test("when HAProxy dies, keepalived is stopped (the address is given up at once) and the script exits with HAProxy's status", async () => {

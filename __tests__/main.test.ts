@@ -10,6 +10,7 @@ import { LocalStack } from "../main";
 import { MysqlCluster } from "../lib";
 import { KEEPALIVED_INTERFACE_PLACEHOLDER } from "../templates/keepalived";
 import { PATHS } from "../templates/paths";
+import { writeThrowawayCertificate } from "./helpers/tls";
 import { hasBinary, isRoot } from "./helpers/binaries";
 import { nginxConfigTest, withNginxStateDir } from "./helpers/nginx";
 import { findPlainTextSecrets } from "./helpers/secrets";
@@ -97,24 +98,7 @@ describe("the uploaded configs pass the real validators", () => {
   const haproxy = hasBinary("haproxy") && hasBinary("openssl") ? test : test.skip;
   haproxy.each(["haweb-lb-1", "haweb-lb-2"])("haproxy -c -f on %s's haproxy.cfg (with a throwaway certificate in place of the deploy-time one)", (name) => {
     const cert = join(dir, `${name}.pem`);
-    const made = spawnSync("openssl", [
-      "req",
-      "-x509",
-      "-newkey",
-      "ec",
-      "-pkeyopt",
-      "ec_paramgen_curve:P-256",
-      "-nodes",
-      "-days",
-      "1",
-      "-subj",
-      "/CN=t",
-      "-keyout",
-      `${cert}.key`,
-      "-out",
-      cert,
-    ]);
-    expect(made.status).toBe(0);
+    writeThrowawayCertificate(cert);
     const file = join(dir, `${name}.cfg`);
     writeFileSync(file, uploaded(byName[name], PATHS.haproxyConfig).replace(PATHS.tlsCertificate, cert));
     const result = spawnSync("haproxy", ["-c", "-f", file], { encoding: "utf8" });

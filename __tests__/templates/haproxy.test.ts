@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "fs";
 import { tmpdir } from "os";
 import { join } from "path";
 import { HaproxyConfig, MOZILLA_INTERMEDIATE, renderHaproxyConfig, validateHaproxyConfig } from "../../templates/haproxy";
+import { writeThrowawayCertificate } from "../helpers/tls";
 import { hasBinary } from "../helpers/binaries";
 
 const base: HaproxyConfig = {
@@ -153,28 +154,7 @@ haproxy("haproxy -c accepts the rendered configs", () => {
   try {
     // A throwaway pair: HAProxy loads the key from `<crt>.key` beside the certificate.
     const cert = join(dir, "site.pem");
-    const openssl = spawnSync(
-      "openssl",
-      [
-        "req",
-        "-x509",
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:P-256",
-        "-nodes",
-        "-days",
-        "1",
-        "-subj",
-        "/CN=test",
-        "-keyout",
-        `${cert}.key`,
-        "-out",
-        cert,
-      ],
-      { encoding: "utf8" },
-    );
-    expect(openssl.status).toBe(0);
+    writeThrowawayCertificate(cert);
     for (const [name, config] of Object.entries({
       default: base,
       custom: { ...base, algorithm: "leastconn", statsPort: null, runtimeDns: false } as HaproxyConfig,

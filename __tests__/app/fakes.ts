@@ -3,6 +3,7 @@
  * (one FakeNode per server, sharing one table) and a raw HTTP request helper.
  */
 import * as http from "node:http";
+import type { AppConfig } from "../../app/config";
 import type { Db, DbNode, DbRole, InsertResult, PoolStats, Row, SelectResult } from "../../app/db";
 import { GET_ITEM_SQL, INSERT_ITEM_SQL, LIST_ITEMS_SQL } from "../../app/server";
 
@@ -103,3 +104,17 @@ export function request(port: number, method: string, path: string, body?: strin
     req.end();
   });
 }
+
+/** A node's config for the HTTP tests: ephemeral ports on loopback, no replica. */
+export const TEST_CONFIG: AppConfig = {
+  port: 0,
+  bindAddress: "127.0.0.1",
+  metricsPort: 0,
+  metricsBindAddress: "127.0.0.1",
+  nodeName: "web-1",
+  writer: { host: "db-primary", port: 3306 },
+  readers: [],
+  database: "app",
+  user: "app",
+  password: "top-secret-password",
+};

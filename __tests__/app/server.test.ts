@@ -1,20 +1,9 @@
 import * as http from "node:http";
 import type { AppConfig } from "../../app/config";
 import { AppServer, INSERT_ITEM_SQL, createServer, listen, shutdown, silentLogger } from "../../app/server";
-import { makeDb, request } from "./fakes";
+import { makeDb, request, TEST_CONFIG } from "./fakes";
 
-const config: AppConfig = {
-  port: 0,
-  bindAddress: "127.0.0.1",
-  metricsPort: 0,
-  metricsBindAddress: "127.0.0.1",
-  nodeName: "web-1",
-  writer: { host: "db-primary", port: 3306 },
-  readers: [],
-  database: "app",
-  user: "app",
-  password: "top-secret-password",
-};
+const config: AppConfig = TEST_CONFIG;
 
 async function start(readerCount: number) {
   let now = 1_000_000;

@@ -8,7 +8,26 @@ import { App } from "cdktf";
 import { existsSync, mkdtempSync, rmSync } from "fs";
 import { tmpdir } from "os";
 import { join } from "path";
+import { checkPrereqs, prereqMessage } from "../../lab/prereqs";
 import { Lab, LabOptions } from "../../lab/runner";
+
+/**
+ * `describe` when this machine can run the local stack in the lab (the servers
+ * the images stand for, keepalived and ip for the load-balancer pair, plus
+ * the packages and problems a file adds); else `describe.skip` with a warning
+ * naming `what` — never in CI, where a missing prerequisite fails the run.
+ */
+export function describeWhenLabRuns(what: string, extra: { packages?: string[]; problems?: readonly string[] } = {}): jest.Describe {
+  const r = checkPrereqs(["haproxy:2.6", "nginx:1.22", "mariadb:10.11", "node:20-bookworm-slim"], {
+    packages: ["iproute2", "keepalived", ...(extra.packages ?? [])],
+  });
+  const problems = [...(r.ok ? [] : [prereqMessage(r)]), ...(extra.problems ?? [])];
+  if (problems.length === 0) return describe;
+  const unavailable = problems.join("\n");
+  if (process.env.CI && process.env.CI !== "false") throw new Error(`CI must run the lab end-to-end tests, never skip them:\n${unavailable}`);
+  console.warn(`\n*** SKIPPING ${what} (CI is not set) ***\n${unavailable}\n`);
+  return describe.skip;
+}
 
 /** Synthesizes the `local` example stack, then `lab.up` on it; refuses to run over another live run of the same instance. */
 export async function bringUpLocalStack(options: LabOptions & { instance: string; stateDir: string }, onOutdir: (outdir: string) => void): Promise<Lab> {

@@ -22,12 +22,11 @@ import { clientFixedRate, ClientLoadSummary, probePorts, PYTHON, sniffHttpReques
 import { listNetns } from "../../lab/host";
 import { request } from "../../lab/load";
 import { ipv4InCidr } from "../../lab/ipv4";
-import { checkPrereqs, prereqMessage } from "../../lab/prereqs";
 import { holdersOf, stackOf } from "../../lab/probes";
 import { Lab } from "../../lab/runner";
 import { StackFacts } from "../../lab/stack";
 import { alive, signalRef, sleep, waitUntil } from "../../lab/sys";
-import { bringUpLocalStack, tearDown } from "./bring-up";
+import { bringUpLocalStack, describeWhenLabRuns, tearDown } from "./bring-up";
 import { takeLabTurn } from "./take-turns";
 
 const INSTANCE = "e";
@@ -36,15 +35,11 @@ const PORT_OFFSET = Number(process.env.LAB_PORT_OFFSET ?? 0) + 200;
 const TURN_WAIT_MS = 420_000;
 const CLIENT = "client";
 
-const unavailable = (() => {
-  const r = checkPrereqs(["haproxy:2.6", "nginx:1.22", "mariadb:10.11", "node:20-bookworm-slim"], { packages: ["iproute2", "keepalived", "curl"] });
-  const problems = r.ok ? [] : [prereqMessage(r)];
-  if (!existsSync(PYTHON)) problems.push(`missing ${PYTHON} (Debian package python3): the X-Forwarded-Proto check sniffs the app's requests with it`);
-  return problems.length === 0 ? undefined : problems.join("\n");
-})();
-if (unavailable && process.env.CI && process.env.CI !== "false") throw new Error(`CI must run the lab end-to-end tests, never skip them:\n${unavailable}`);
-if (unavailable) console.warn(`\n*** SKIPPING the lab edge scenarios (CI is not set) ***\n${unavailable}\n`);
-const describeLab = unavailable ? describe.skip : describe;
+const describeLab = describeWhenLabRuns("the lab edge scenarios", {
+  // curl and python3 run in the client and app namespaces.
+  packages: ["curl"],
+  problems: existsSync(PYTHON) ? [] : [`missing ${PYTHON} (Debian package python3): the X-Forwarded-Proto check sniffs the app's requests with it`],
+});
 
 describeLab("the lab: the edge (a load-balancer pair, HTTPS, a firewall in every namespace)", () => {
   let lab: Lab;

@@ -16,13 +16,12 @@ import { existsSync } from "fs";
 import { tmpdir } from "os";
 import { join } from "path";
 import { listNetns } from "../../lab/host";
-import { checkPrereqs, prereqMessage } from "../../lab/prereqs";
 import { closedLoop, fixedRate, LoadSummary, request } from "../../lab/load";
 import { backendServers, entryUrl, haproxyStats, sql, sqlText, stackOf, watchServerStatus } from "../../lab/probes";
 import { Lab } from "../../lab/runner";
 import { StackFacts } from "../../lab/stack";
 import { sleep, waitUntil } from "../../lab/sys";
-import { bringUpLocalStack, tearDown } from "./bring-up";
+import { bringUpLocalStack, describeWhenLabRuns, tearDown } from "./bring-up";
 import { takeLabTurn } from "./take-turns";
 
 const INSTANCE = "t";
@@ -31,13 +30,7 @@ const PORT_OFFSET = Number(process.env.LAB_PORT_OFFSET ?? 0);
 /** How long this file waits for starts.test.ts to finish when jest runs them in parallel (take-turns.ts). */
 const TURN_WAIT_MS = 420_000;
 
-const unavailable = (() => {
-  const r = checkPrereqs(["haproxy:2.6", "nginx:1.22", "mariadb:10.11", "node:20-bookworm-slim"]);
-  return r.ok ? undefined : prereqMessage(r);
-})();
-if (unavailable && process.env.CI && process.env.CI !== "false") throw new Error(`CI must run the lab end-to-end tests, never skip them:\n${unavailable}`);
-if (unavailable) console.warn(`\n*** SKIPPING the lab end-to-end tests (CI is not set) ***\n${unavailable}\n`);
-const describeLab = unavailable ? describe.skip : describe;
+const describeLab = describeWhenLabRuns("the lab end-to-end tests");
 
 describeLab("the lab: the synthesized local Docker stack, run for real", () => {
   let lab: Lab;

@@ -27,12 +27,11 @@ import { tmpdir } from "os";
 import { join } from "path";
 import { listNetns } from "../../lab/host";
 import { closedLoop, fixedRate, request, twoPartRequest } from "../../lab/load";
-import { checkPrereqs, prereqMessage } from "../../lab/prereqs";
 import { backendServers, entryUrl, haproxyStats, lookupFrom, sql, sqlText, stackOf } from "../../lab/probes";
 import { Lab, StopResult } from "../../lab/runner";
 import { StackFacts } from "../../lab/stack";
 import { childPids, sleep, waitUntil } from "../../lab/sys";
-import { bringUpLocalStack, tearDown } from "./bring-up";
+import { bringUpLocalStack, describeWhenLabRuns, tearDown } from "./bring-up";
 import { takeLabTurn } from "./take-turns";
 
 const INSTANCE = "s";
@@ -41,13 +40,7 @@ const PORT_OFFSET = Number(process.env.LAB_PORT_OFFSET ?? 0) + 100;
 /** How long this file waits for lab.test.ts to finish when jest runs them in parallel. */
 const TURN_WAIT_MS = 420_000;
 
-const unavailable = (() => {
-  const r = checkPrereqs(["haproxy:2.6", "nginx:1.22", "mariadb:10.11", "node:20-bookworm-slim"]);
-  return r.ok ? undefined : prereqMessage(r);
-})();
-if (unavailable && process.env.CI && process.env.CI !== "false") throw new Error(`CI must run the lab end-to-end tests, never skip them:\n${unavailable}`);
-if (unavailable) console.warn(`\n*** SKIPPING the lab start scenarios (CI is not set) ***\n${unavailable}\n`);
-const describeLab = unavailable ? describe.skip : describe;
+const describeLab = describeWhenLabRuns("the lab start scenarios");
 
 describeLab("the lab: starts that survive the real world", () => {
   let lab: Lab;

@@ -11,8 +11,9 @@ export * from "./tiers/app-artifact";
 export * from "./tiers/mysql-cluster";
 export * from "./tiers/web-app-tier";
 export * from "./tiers/load-balancer-tier";
+export * from "./tiers/monitoring-tier";
 export * from "./targets/docker/docker-target";
-export { DEFAULT_DOCKER_IMAGES, DOCKER_IMAGES_BY_VERSION, imageForVersion } from "./targets/docker/images";
+export { DEBIAN_PACKAGED_SOFTWARE, DEFAULT_DOCKER_IMAGES, DOCKER_IMAGES_BY_VERSION, imageForVersion } from "./targets/docker/images";
 export type {
   Artifact,
   ArtifactKind,
@@ -31,7 +32,10 @@ export type {
   HostFile,
   HostSpec,
   Ingress,
+  MetricsEndpoint,
+  MetricsPort,
   Protocol,
+  PublishAudience,
   Secret,
   SecretLocation,
   SecretLocationKind,

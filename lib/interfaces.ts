@@ -1,4 +1,5 @@
-import { Secret } from "./targets/target";
+import type { MysqlEngine } from "../templates/mysql/engine";
+import { MetricsEndpoint, Secret } from "./targets/target";
 
 /** Where a service is reached: a host name (or address) and a port. */
 export interface Endpoint {
@@ -54,4 +55,15 @@ export interface IWebBackends {
 /** Where clients reach the load balancer. */
 export interface LoadBalancerEndpoint extends Endpoint {
   readonly url: string;
+}
+
+/**
+ * Something Prometheus watches: what every tier provides (its exporters'
+ * endpoints), and what a MonitoringTier is given to generate its scrape jobs.
+ */
+export interface IMonitored {
+  /** Where Prometheus scrapes its nodes, with the job and machine of each. */
+  readonly metricsEndpoints: readonly MetricsEndpoint[];
+  /** The database engine, when it is a database: it picks the exporter's metric names in the alert rules. @default none */
+  readonly engine?: MysqlEngine;
 }

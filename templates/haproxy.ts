@@ -98,6 +98,15 @@ export interface HaproxyConfig {
    * @default "127.0.0.1"
    */
   readonly statsBindAddress?: string;
+  /**
+   * A listener that serves only Prometheus' `/metrics`, for the monitoring hosts
+   * (the stats page stays on loopback); `null` serves none. Firewalls and
+   * security groups open it to the monitoring hosts only.
+   * @default null
+   */
+  readonly metricsPort?: number | null;
+  /** Address the metrics listener binds to. @default "0.0.0.0" */
+  readonly metricsBindAddress?: string;
   /** HTTPS on `tls.httpsPort`, with a redirect and HSTS; `undefined` serves HTTP only. @default undefined */
   readonly tls?: HaproxyTls;
   /** Global connection limit. @default 4096 */
@@ -123,6 +132,8 @@ export const HAPROXY_DEFAULTS = {
   timeouts: { connectMs: 5000, clientMs: 50000, serverMs: 50000, httpRequestMs: 10000, httpKeepAliveMs: 10000, queueMs: 30000, checkMs: 2000 },
   statsPort: 8404,
   statsBindAddress: "127.0.0.1",
+  metricsPort: null as number | null,
+  metricsBindAddress: "0.0.0.0",
   tls: { httpsPort: 443, redirectHttp: true, hstsMaxAgeSeconds: 63072000, hstsIncludeSubdomains: true, http2: true },
   maxConnections: 4096,
   runtimeDns: true,
@@ -150,6 +161,8 @@ export function resolveHaproxyConfig(config: HaproxyConfig) {
     timeouts: { ...d.timeouts, ...Object.fromEntries(Object.entries(t).filter(([, v]) => v !== undefined)) } as { [K in keyof typeof d.timeouts]: number },
     statsPort: config.statsPort === undefined ? d.statsPort : config.statsPort,
     statsBindAddress: config.statsBindAddress ?? d.statsBindAddress,
+    metricsPort: config.metricsPort === undefined ? d.metricsPort : config.metricsPort,
+    metricsBindAddress: config.metricsBindAddress ?? d.metricsBindAddress,
     tls:
       config.tls === undefined
         ? undefined
@@ -174,6 +187,12 @@ export function validateHaproxyConfig(config: HaproxyConfig): ConfigProblem[] {
   if (!isPort(c.httpPort)) add("httpPort", `httpPort ${c.httpPort} is outside 1-65535`);
   if (c.statsPort !== null && !isPort(c.statsPort)) add("statsPort", `statsPort ${c.statsPort} is outside 1-65535`);
   if (c.statsPort === c.httpPort) add("statsPort", `statsPort and httpPort are both ${c.httpPort}: two listeners cannot share a port`);
+  if (c.metricsPort !== null) {
+    if (!isPort(c.metricsPort)) add("metricsPort", `metricsPort ${c.metricsPort} is outside 1-65535`);
+    const others = [c.httpPort, c.statsPort, c.tls?.httpsPort];
+    if (others.includes(c.metricsPort)) add("metricsPort", `metricsPort ${c.metricsPort} is the port of another listener; two listeners cannot share a port`);
+    if (!isHostName(c.metricsBindAddress)) add("metricsBindAddress", `metricsBindAddress "${c.metricsBindAddress}" is not an address`);
+  }
   if (c.tls) {
     const tls = c.tls;
     if (!isPort(tls.httpsPort)) add("tls.httpsPort", `tls.httpsPort ${tls.httpsPort} is outside 1-65535`);
@@ -325,6 +344,17 @@ export function renderHaproxyConfig(config: HaproxyConfig): string {
       "    stats uri /stats",
       "    stats hide-version",
       "    stats refresh 10s",
+      "",
+    );
+  }
+  if (c.metricsPort !== null) {
+    lines.push(
+      "# Prometheus' scrape endpoint, reachable from the monitoring hosts: /metrics and nothing else.",
+      "frontend metrics",
+      `    bind ${c.metricsBindAddress}:${c.metricsPort}`,
+      "    http-request set-log-level silent",
+      "    http-request use-service prometheus-exporter if { path /metrics }",
+      "    http-request deny deny_status 404",
       "",
     );
   }

@@ -33,6 +33,13 @@ export const PATHS = {
   mysqlDataDir: "/var/lib/mysql/data",
   mysqlRunDir: "/run/mysqld",
   mysqlSocket: "/run/mysqld/mysqld.sock",
+  prometheusConfig: "/etc/ha-web/prometheus.yml",
+  alertRules: "/etc/ha-web/alert-rules.yml",
+  alertmanagerConfig: "/etc/ha-web/alertmanager.yml",
+  /** Mount point of Prometheus' data volume (its TSDB): a named volume on Docker, its own EBS volume on AWS. */
+  prometheusVolume: "/var/lib/ha-web/prometheus",
+  /** Alertmanager's silences and notification log (kept with its host, not on a volume). */
+  alertmanagerDataDir: "/var/lib/ha-web/alertmanager",
 } as const;
 
 /** Path of the start script for a role. */

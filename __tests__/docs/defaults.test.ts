@@ -6,7 +6,7 @@
 import { readFileSync } from "fs";
 import { join } from "path";
 import * as ts from "typescript";
-import { LOAD_BALANCER_TIER_DEFAULTS, MYSQL_CLUSTER_DEFAULTS, WEB_APP_TIER_DEFAULTS } from "../../lib";
+import { LOAD_BALANCER_TIER_DEFAULTS, MONITORING_TIER_DEFAULTS, MYSQL_CLUSTER_DEFAULTS, WEB_APP_TIER_DEFAULTS } from "../../lib";
 import { HAPROXY_DEFAULTS } from "../../templates/haproxy";
 import { DEFAULT_ENGINE_VERSION } from "../../templates/mysql/engine";
 import { MYSQL_DEFAULTS } from "../../templates/mysql/my-cnf";
@@ -42,8 +42,10 @@ test.each<[string, string, string, Record<string, unknown>]>([
     "lib/tiers/web-app-tier.ts",
     "AppServerProps",
     "WEB_APP_TIER_DEFAULTS.appPort",
-    { port: WEB_APP_TIER_DEFAULTS.appPort, user: WEB_APP_TIER_DEFAULTS.appUser },
+    { port: WEB_APP_TIER_DEFAULTS.appPort, user: WEB_APP_TIER_DEFAULTS.appUser, metricsPort: WEB_APP_TIER_DEFAULTS.appMetricsPort },
   ],
+  ["lib/tiers/monitoring-tier.ts", "MonitoringTierProps", "MONITORING_TIER_DEFAULTS", { ...MONITORING_TIER_DEFAULTS }],
+  ["lib/tiers/mysql-cluster.ts", "MysqlExporterProps", "MYSQL_CLUSTER_DEFAULTS.exporter", { ...MYSQL_CLUSTER_DEFAULTS.exporter }],
   [
     "lib/tiers/load-balancer-tier.ts",
     "LoadBalancerTierProps",

@@ -37,6 +37,7 @@ test.each([
   ["LoadBalancerTier", "lib/tiers/load-balancer-tier.ts", "LoadBalancerTierProps", ""],
   ["LoadBalancerTier", "templates/haproxy.ts", "HaproxyHealthCheck", "healthCheck."],
   ["LoadBalancerTier", "lib/tiers/load-balancer-tier.ts", "LoadBalancerFailoverProps", "failover."],
+  ["MonitoringTier", "lib/tiers/monitoring-tier.ts", "MonitoringTierProps", ""],
 ])("docs/props.md documents every prop of %s (%s %s)", (heading, file, iface, prefix) => {
   const doc = documented(heading);
   // Nested props are documented one by one (app.port) or as a group (timeouts.*Ms).

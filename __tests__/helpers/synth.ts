@@ -20,6 +20,8 @@ export interface DockerContainerJson {
   restart: string;
   upload: { file: string; content?: string; source?: string; executable?: boolean }[];
   networks_advanced: { name: string; aliases: string[] }[];
+  /** A sidecar's: `container:<owner>`. */
+  network_mode?: string;
   ports?: { internal: number; external: number; ip: string }[];
   volumes?: { volume_name: string; container_path: string }[];
   healthcheck: { test: string[] };

@@ -47,6 +47,20 @@ describe("renderHaproxyConfig", () => {
     expect(cfg).not.toMatch(/^\s*daemon/m); // foreground in containers and under systemd
   });
 
+  test("a metrics listener for the monitoring hosts serves /metrics and nothing else; none by default", () => {
+    expect(cfg).not.toContain("frontend metrics");
+    const withMetrics = renderHaproxyConfig({ ...base, metricsPort: 8405 });
+    const frontend = withMetrics.split("frontend metrics\n")[1].trimEnd();
+    expect(frontend).toBe(
+      [
+        "    bind 0.0.0.0:8405",
+        "    http-request set-log-level silent",
+        "    http-request use-service prometheus-exporter if { path /metrics }",
+        "    http-request deny deny_status 404",
+      ].join("\n"),
+    );
+  });
+
   test("algorithm, ports, health check and stats are configurable", () => {
     const custom = renderHaproxyConfig({
       ...base,
@@ -121,6 +135,8 @@ describe("renderHaproxyConfig", () => {
     [{ servers: [] }, /at least one web node/],
     [{ httpPort: 70000 }, /httpPort 70000 is outside 1-65535/],
     [{ statsPort: 80 }, /two listeners cannot share a port/],
+    [{ metricsPort: 8404 }, /metricsPort 8404 is the port of another listener/],
+    [{ metricsPort: 0 }, /metricsPort 0 is outside 1-65535/],
     [{ servers: [{ name: "Web_1", host: "web-1", port: 80 }] }, /not a DNS label/],
     [
       {
@@ -159,6 +175,7 @@ haproxy("haproxy -c accepts the rendered configs", () => {
       default: base,
       custom: { ...base, algorithm: "leastconn", statsPort: null, runtimeDns: false } as HaproxyConfig,
       tls: { ...base, tls: { certificatePath: cert } } as HaproxyConfig,
+      metrics: { ...base, metricsPort: 8405, tls: { certificatePath: cert } } as HaproxyConfig,
     })) {
       const file = join(dir, `${name}.cfg`);
       writeFileSync(file, renderHaproxyConfig(config));

@@ -144,6 +144,7 @@ class RecordingTarget extends Construct implements DeploymentTarget {
       resources: {},
       published: undefined,
       movableAddresses: Object.fromEntries(spec.services.flatMap((s) => s.movableAddresses ?? []).map((n) => [n, n])),
+      metrics: [],
     };
   }
 }

@@ -7,15 +7,15 @@ import { Construct } from "constructs";
  */
 
 /** The roles that flows between services are written in (network boundaries, security groups). */
-export type ServiceRole = "load-balancer" | "web" | "app" | "database";
+export type ServiceRole = "load-balancer" | "web" | "app" | "database" | "monitoring";
 /** Short code of each role, used in resource names (networks, security groups). */
-export const ROLE_CODE: Readonly<Record<ServiceRole, string>> = { "load-balancer": "lb", web: "web", app: "app", database: "db" };
+export const ROLE_CODE: Readonly<Record<ServiceRole, string>> = { "load-balancer": "lb", web: "web", app: "app", database: "db", monitoring: "mon" };
 
 /** A flow source: another role, or clients on the internet. */
 export type FlowPeer = ServiceRole | "internet";
 
 /** The default flow group of each role: the default name prefix of the tier that runs it. */
-const DEFAULT_GROUP: Readonly<Record<ServiceRole, string>> = { "load-balancer": "lb", web: "web", app: "web", database: "db" };
+const DEFAULT_GROUP: Readonly<Record<ServiceRole, string>> = { "load-balancer": "lb", web: "web", app: "web", database: "db", monitoring: "monitoring" };
 
 /**
  * Code of a role's peers in network and security group names. Databases are
@@ -45,8 +45,14 @@ export interface DeclaredBy {
   readonly props: Partial<Record<DeclaredField, string>>;
 }
 
-/** Which binaries a service needs: the target maps it to an image or a package. */
-export type Software = "haproxy" | "nginx" | "node" | "mariadb" | "mysql";
+/**
+ * Which binaries a service needs: the target maps it to an image or a package.
+ * The monitoring programs are Debian's packages on every target (Docker: a
+ * Debian image with the package), so their binaries and flags are the same
+ * everywhere: `prometheus`, `prometheus-alertmanager`,
+ * `prometheus-nginx-exporter`, `prometheus-mysqld-exporter`.
+ */
+export type Software = "haproxy" | "nginx" | "node" | "mariadb" | "mysql" | "prometheus" | "alertmanager" | "nginx-exporter" | "mysqld-exporter";
 
 export interface HostFile {
   /** Absolute path on the host (or in the container). */
@@ -141,7 +147,8 @@ export interface Egress {
   readonly port: number;
   /** @default "tcp" */
   readonly protocol?: Protocol;
-  readonly to: ServiceRole;
+  /** A role, or anywhere outside the stack ("internet": Alertmanager's webhook receiver). */
+  readonly to: ServiceRole | "internet";
   /** The peer's flow group (a database cluster's name prefix). @default the role's default group */
   readonly toGroup?: string;
   readonly description: string;
@@ -172,6 +179,13 @@ export interface ServiceSpec {
   readonly secretEnvironment: Readonly<Record<string, Secret>>;
   /** Files (absolute paths) whose whole content is a secret, mode 0400 owned by root. @default {} */
   readonly secretFiles?: Readonly<Record<string, SecretSource>>;
+  /**
+   * Another service of the same host whose network this one shares (a sidecar:
+   * an exporter reading its server's loopback-only status). Its listeners are
+   * reached at that service's address; Docker runs it in that container's
+   * network namespace, a VM shares one anyway. @default its own
+   */
+  readonly sharesNetworkWith?: string;
   /** The flows the service accepts: its listeners and who may reach them. */
   readonly ingress: readonly Ingress[];
   readonly egress: readonly Egress[];
@@ -186,8 +200,12 @@ export interface ServiceSpec {
    * exchange VRRP. @default none
    */
   readonly floatingAddress?: string;
-  /** Persistent data directory (database); its size is the target's to choose. */
-  readonly dataVolume?: { readonly mountPath: string };
+  /**
+   * Persistent data directory (database, Prometheus). `sizeGb` is what the
+   * service asks for; a target with sized volumes (AWS) gives it, Docker's named
+   * volumes grow with the disk. @default size: the target's (AwsTarget `dataVolumeSizeGb`)
+   */
+  readonly dataVolume?: { readonly mountPath: string; readonly sizeGb?: number };
   /**
    * User the process starts as. Our start scripts start as root and drop
    * privileges themselves (HAProxy, Nginx, mysqld). @default the image's user (Docker), root (VM)
@@ -200,8 +218,15 @@ export interface ServiceSpec {
    * (HAProxy: SIGUSR1, a soft stop; Nginx: SIGQUIT). @default "SIGTERM"
    */
   readonly stopSignal?: StopSignal;
-  /** The listeners clients reach from outside the stack (the load balancer's); the target picks the public address and ports. */
-  readonly publish?: { readonly ports: readonly number[] };
+  /**
+   * Listeners reached from outside the stack. `internet` (the load balancer's):
+   * the target picks a public address and ports. `operators` (Prometheus' UI):
+   * Docker publishes them on its publish address (loopback by default); AWS gives
+   * them no public address (reach them through SSM port forwarding).
+   */
+  readonly publish?: { readonly ports: readonly number[] /** @default "internet" */; readonly audience?: PublishAudience };
+  /** Prometheus endpoints the service serves (each port also needs an ingress from "monitoring"). @default none */
+  readonly metrics?: readonly MetricsPort[];
   /**
    * Names that belong to this service now and may move to another host later
    * (the database writer): peers use them instead of the host's own name. @default []
@@ -222,6 +247,34 @@ export interface ServiceSpec {
   readonly facts?: Readonly<Record<string, string>>;
   /** The construct and props behind the service, for targets' messages. */
   readonly declaredBy?: DeclaredBy;
+}
+
+/** Who reaches a published listener. */
+export type PublishAudience = "internet" | "operators";
+
+/** A Prometheus endpoint a service serves. */
+export interface MetricsPort {
+  /** The scrape job it belongs to (one per kind of exporter: "haproxy", "nginx", "app", "mysql", "node"). */
+  readonly job: string;
+  readonly port: number;
+  /** @default "/metrics" */
+  readonly path?: string;
+}
+
+/** Where Prometheus scrapes one endpoint: what a target reports for each MetricsPort, and for its own exporters. */
+export interface MetricsEndpoint {
+  readonly job: string;
+  /** The role and flow group of the service that serves it: Prometheus' flows are written to them. */
+  readonly role: ServiceRole;
+  /** @default the role's default group */
+  readonly group?: string;
+  readonly port: number;
+  /** "host:port", reachable from the monitoring hosts. */
+  readonly address: string;
+  /** @default "/metrics" */
+  readonly path?: string;
+  /** The machine it measures (the host's name): the shipped alert rules join on this `node` label. */
+  readonly node: string;
 }
 
 /** A machine: one VM on AWS; on Docker, one container per service. */
@@ -250,6 +303,11 @@ export interface DeployedHost {
   readonly published?: { readonly address: string; readonly ports: Readonly<Record<number, number>> };
   /** How peers reach each of the services' movable addresses (a Docker alias; a DNS name on AWS). */
   readonly movableAddresses: Readonly<Record<string, string>>;
+  /**
+   * Where Prometheus scrapes the host: its services' `metrics`, and what the
+   * target runs on every machine itself (AWS: the node exporter, job "node").
+   */
+  readonly metrics: readonly MetricsEndpoint[];
 }
 
 /** Hosts that share one address, held by whichever is VRRP master (keepalived). */
@@ -319,4 +377,9 @@ export interface DeploymentTarget {
   floatingAddress?(scope: Construct, request: FloatingAddressRequest): FloatingAddress;
   /** Deploys a host; the target owns naming, networks, images and dependency order. */
   addHost(scope: Construct, spec: HostSpec): DeployedHost;
+  /**
+   * Exporters the target runs on every machine it creates (AWS: the node
+   * exporter): a monitoring host scrapes its own on loopback. @default none
+   */
+  readonly hostExporters?: readonly MetricsPort[];
 }

@@ -11,10 +11,11 @@ import {
 import { KEEPALIVED_DEFAULTS, renderKeepalivedConfig } from "../../templates/keepalived";
 import { HEALTHCHECK_SCRIPT, PATHS } from "../../templates/paths";
 import { renderLoadBalancerStartScript } from "../../templates/scripts/load-balancer";
-import { IWebBackends, LoadBalancerEndpoint, WebNode } from "../interfaces";
+import { MONITORING_PORTS } from "../../templates/scripts/monitoring";
+import { IMonitored, IWebBackends, LoadBalancerEndpoint, WebNode } from "../interfaces";
 import { httpHealthCheck, httpHealthcheckFile, startCommand, startScriptFile } from "../private/host-files";
 import { PropValidator, warnProp } from "../private/validation";
-import { DeployedHost, DeploymentTarget, FloatingAddress, FloatingAddressRequest, Tool } from "../targets/target";
+import { DeployedHost, DeploymentTarget, FloatingAddress, FloatingAddressRequest, MetricsEndpoint, Tool } from "../targets/target";
 import { TlsCertificate } from "../tls-certificate";
 import { validateLoadBalancerTierProps } from "./validate-load-balancer-tier-props";
 
@@ -63,6 +64,13 @@ export interface LoadBalancerTierProps {
   readonly port?: number;
   /** Port of the stats page and Prometheus `/metrics`, on the node's loopback only. @default 8404 */
   readonly statsPort?: number;
+  /**
+   * Port of a listener serving only HAProxy's Prometheus `/metrics`, which only
+   * the monitoring hosts reach (security groups, firewalls, Docker networks).
+   * `null`: none.
+   * @default 8405
+   */
+  readonly metricsPort?: number | null;
   /** @default "roundrobin" */
   readonly algorithm?: BalanceAlgorithm;
   /** Active health checks of the web nodes. @default GET of the web tier's health path every 2 s, fall 3, rise 2 */
@@ -96,6 +104,7 @@ export const LOAD_BALANCER_TIER_DEFAULTS = {
   namePrefix: "lb",
   port: HAPROXY_DEFAULTS.httpPort,
   statsPort: HAPROXY_DEFAULTS.statsPort,
+  metricsPort: MONITORING_PORTS.haproxyMetrics,
   https: true,
   httpsPort: HAPROXY_DEFAULTS.tls.httpsPort,
   redirectHttpToHttps: HAPROXY_DEFAULTS.tls.redirectHttp,
@@ -119,7 +128,7 @@ const LB_STOP_TIMEOUT_SECONDS = 35;
  * default two nodes sharing a virtual address (keepalived), and HTTPS with a
  * redirect from HTTP and HSTS.
  */
-export class LoadBalancerTier extends Construct {
+export class LoadBalancerTier extends Construct implements IMonitored {
   /** Where clients reach the tier: the pair's virtual address (Elastic IP on AWS), or the single node. */
   public readonly endpoint: LoadBalancerEndpoint;
   /** Where clients reach each node directly (published ports on Docker). */
@@ -131,6 +140,8 @@ export class LoadBalancerTier extends Construct {
   public readonly floatingAddress?: FloatingAddress;
   /** Whether the tier serves HTTPS. */
   public readonly https: boolean;
+  /** HAProxy's metrics endpoints (hand the tier to a MonitoringTier). */
+  public readonly metricsEndpoints: readonly MetricsEndpoint[];
 
   constructor(scope: Construct, id: string, props: LoadBalancerTierProps) {
     super(scope, id);
@@ -139,6 +150,7 @@ export class LoadBalancerTier extends Construct {
     const prefix = props.namePrefix ?? d.namePrefix;
     const port = props.port ?? d.port;
     const statsPort = props.statsPort ?? d.statsPort;
+    const metricsPort = props.metricsPort === undefined ? d.metricsPort : props.metricsPort;
     const https = props.https ?? d.https;
     const httpsPort = props.httpsPort ?? d.httpsPort;
     const hsts = props.hsts === false ? false : { ...d.hsts, ...props.hsts };
@@ -161,6 +173,7 @@ export class LoadBalancerTier extends Construct {
       nodeName: `${prefix}-1`,
       httpPort: port,
       statsPort,
+      metricsPort,
       servers,
       algorithm: props.algorithm,
       healthCheck,
@@ -236,7 +249,9 @@ export class LoadBalancerTier extends Construct {
               ...(peers.length > 0
                 ? [{ port: 0, protocol: "vrrp" as const, from: "load-balancer" as const, description: "VRRP adverts between the load balancers" }]
                 : []),
+              ...(metricsPort === null ? [] : [{ port: metricsPort, from: "monitoring" as const, description: "Prometheus scrapes HAProxy's metrics" }]),
             ],
+            metrics: metricsPort === null ? [] : [{ job: "haproxy", port: metricsPort }],
             egress: [
               ...[...new Set(this.backends.map((b) => b.port))].map((backendPort) => ({
                 port: backendPort,
@@ -276,6 +291,7 @@ export class LoadBalancerTier extends Construct {
       const publicPort = published.ports[https ? httpsPort : port] ?? (https ? httpsPort : port);
       this.endpoints.push(endpointAt(published.address, publicPort, https));
     });
+    this.metricsEndpoints = this.hosts.flatMap((h) => h.metrics);
     this.endpoint = this.floatingAddress ? endpointAt(this.floatingAddress.address, https ? httpsPort : port, https) : this.endpoints[0];
   }
 }

@@ -3,10 +3,11 @@ import { DEFAULT_ENGINE_VERSION, DIALECTS, MysqlEngine } from "../../templates/m
 import { MYSQL_DEFAULTS, renderMyCnf } from "../../templates/mysql/my-cnf";
 import { PATHS } from "../../templates/paths";
 import { databaseStartWaitSeconds, renderPrimaryStartScript, renderReplicaStartScript } from "../../templates/scripts/database";
+import { MONITORING_PORTS, renderMysqldExporterStartScript } from "../../templates/scripts/monitoring";
 import { SECRET_ENV } from "../../templates/scripts/shell";
-import { Endpoint, IDatabase } from "../interfaces";
-import { startCommand, startScriptFile } from "../private/host-files";
-import { DeployedHost, DeploymentTarget, Secret, ServiceSpec } from "../targets/target";
+import { Endpoint, IDatabase, IMonitored } from "../interfaces";
+import { httpHealthCheck, httpHealthcheckFile, startCommand, startScriptFile } from "../private/host-files";
+import { DeployedHost, DeploymentTarget, MetricsEndpoint, Secret, ServiceSpec } from "../targets/target";
 import { validateMysqlClusterProps } from "./validate-mysql-cluster-props";
 
 export interface MysqlClusterProps {
@@ -41,6 +42,23 @@ export interface MysqlClusterProps {
   readonly innodbBufferPoolSize?: string;
   /** Create the demo app's `items` table. @default true */
   readonly createDemoSchema?: boolean;
+  /**
+   * The MySQL exporter (prometheus-mysqld-exporter) beside every node, logged
+   * in as a least-privilege user the bootstrap creates; only the monitoring
+   * hosts reach its port. `false`: no exporter, no user.
+   * @default port 9104, user "exporter", password generated at deploy time
+   */
+  readonly exporter?: MysqlExporterProps | false;
+}
+
+/** The MySQL exporter beside every database node. */
+export interface MysqlExporterProps {
+  /** @default 9104 */
+  readonly port?: number;
+  /** Its database user (PROCESS, replication monitoring, SELECT on performance_schema; 3 connections). @default "exporter" */
+  readonly user?: string;
+  /** Its password, as a reference. @default generated at deploy time */
+  readonly password?: Secret;
 }
 
 /** The defaults of MysqlClusterProps (the one source for code, docs and tests). */
@@ -52,7 +70,13 @@ export const MYSQL_CLUSTER_DEFAULTS = {
   database: "appdb",
   appUser: "app",
   replicationUser: "repl",
+  exporter: { port: MONITORING_PORTS.mysqldExporter, user: "exporter" },
 } as const;
+
+/** An exporter holds no state: it stops at once. */
+const EXPORTER_STOP_TIMEOUT_SECONDS = 5;
+/** The exporter answers (mysql_up 0) before its server does. */
+const EXPORTER_START_PERIOD_SECONDS = 20;
 
 /**
  * On top of the start scripts' bounded waits (databaseStartWaitSeconds): creating
@@ -81,7 +105,7 @@ const DATABASE_STOP_TIMEOUT_SECONDS = 60;
  * `writerEndpoint` (a stable name that a failover can move) and reads from
  * `readerEndpoints`.
  */
-export class MysqlCluster extends Construct implements IDatabase {
+export class MysqlCluster extends Construct implements IDatabase, IMonitored {
   public readonly engine: MysqlEngine;
   /** Prefix of the node names; also scopes the cluster's network and security group. */
   public readonly namePrefix: string;
@@ -100,6 +124,11 @@ export class MysqlCluster extends Construct implements IDatabase {
   public readonly replicaHosts: DeployedHost[];
   public readonly dependables: readonly string[];
   public readonly flowGroup: string;
+  /** The exporter's user and password reference; undefined with `exporter: false`. */
+  public readonly exporterUser?: string;
+  public readonly exporterPassword?: Secret;
+  /** The exporters' endpoints (hand the cluster to a MonitoringTier). */
+  public readonly metricsEndpoints: readonly MetricsEndpoint[];
 
   constructor(scope: Construct, id: string, props: MysqlClusterProps) {
     super(scope, id);
@@ -128,6 +157,11 @@ export class MysqlCluster extends Construct implements IDatabase {
     this.appPassword = props.appPassword ?? props.target.createSecret(this, "app-password", `${prefix}-app-password`);
     this.replicationPassword = props.replicationPassword ?? props.target.createSecret(this, "replication-password", `${prefix}-replication-password`);
 
+    const exporter = props.exporter === false ? undefined : { ...d.exporter, ...props.exporter };
+    this.exporterUser = exporter?.user;
+    this.exporterPassword = exporter ? (exporter.password ?? props.target.createSecret(this, "exporter-password", `${prefix}-exporter-password`)) : undefined;
+    const exporterOf = (node: string): ServiceSpec[] => (exporter ? [this.exporterService(node, exporter.port, exporter.user, this.exporterPassword!)] : []);
+
     const primaryName = `${prefix}-primary`;
     const writerName = `${prefix}-writer`;
     const common = { engine: this.engine, version: this.version, port: this.port, semiSync: props.semiSync, innodbBufferPoolSize: props.innodbBufferPoolSize };
@@ -145,14 +179,20 @@ export class MysqlCluster extends Construct implements IDatabase {
               appUser: this.appUser,
               replicationUser: this.replicationUser,
               createDemoSchema: props.createDemoSchema,
+              exporterUser: exporter?.user,
             }),
             scriptRole: "db-primary",
-            secrets: { [SECRET_ENV.appPassword]: this.appPassword, [SECRET_ENV.replicationPassword]: this.replicationPassword },
+            secrets: {
+              [SECRET_ENV.appPassword]: this.appPassword,
+              [SECRET_ENV.replicationPassword]: this.replicationPassword,
+              ...(this.exporterPassword ? { [SECRET_ENV.exporterPassword]: this.exporterPassword } : {}),
+            },
             dbRole: "primary",
           }),
           // The writer's name belongs to the primary until a failover moves it.
           movableAddresses: [writerName],
         },
+        ...exporterOf(primaryName),
       ],
     });
 
@@ -172,12 +212,42 @@ export class MysqlCluster extends Construct implements IDatabase {
         secrets: { [SECRET_ENV.replicationPassword]: this.replicationPassword },
         dbRole: "replica",
       });
-      this.replicaHosts.push(props.target.addHost(this, { name, role: "database", services: [service] }));
+      this.replicaHosts.push(props.target.addHost(this, { name, role: "database", services: [service, ...exporterOf(name)] }));
     }
 
     this.writerEndpoint = { host: this.primaryHost.movableAddresses[writerName], port: this.port };
     this.readerEndpoints = this.replicaHosts.map((r) => ({ host: r.address, port: this.port }));
     this.dependables = [primaryName];
+    this.metricsEndpoints = [this.primaryHost, ...this.replicaHosts].flatMap((h) => h.metrics);
+  }
+
+  /** The exporter beside a database node: it reads the server on the node's loopback. */
+  private exporterService(node: string, port: number, user: string, password: Secret): ServiceSpec {
+    return {
+      name: `${node}-exporter`,
+      role: "database",
+      group: this.namePrefix,
+      software: "mysqld-exporter",
+      sharesNetworkWith: node,
+      command: startCommand("mysqld-exporter"),
+      files: [
+        startScriptFile("mysqld-exporter", renderMysqldExporterStartScript({ host: "127.0.0.1", port: this.port, user, listenAddress: `:${port}` })),
+        httpHealthcheckFile(),
+      ],
+      environment: {},
+      secretEnvironment: { [SECRET_ENV.exporterPassword]: password },
+      ingress: [{ port, from: "monitoring", description: "Prometheus scrapes the MySQL exporter" }],
+      egress: [],
+      metrics: [{ job: "mysql", port }],
+      healthCheck: { command: httpHealthCheck(port, "/metrics"), startPeriodSeconds: EXPORTER_START_PERIOD_SECONDS },
+      user: "root", // the start script writes its credentials file, then drops to the prometheus user
+      stopTimeoutSeconds: EXPORTER_STOP_TIMEOUT_SECONDS,
+      dependsOn: [node],
+      // It lives in the server's network namespace: a new server container needs a new exporter.
+      restartWith: [node],
+      facts: { "listen-port": String(port), cluster: this.namePrefix },
+      declaredBy: { construct: "MysqlCluster", scope: this, props: {} },
+    };
   }
 
   private databaseService(

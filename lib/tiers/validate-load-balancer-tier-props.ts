@@ -95,6 +95,8 @@ export function validateLoadBalancerTierProps(scope: Construct, props: LoadBalan
       "tls.hstsMaxAgeSeconds": "checked",
       "tls.certificatePath": "checked",
       statsPort: "checked",
+      metricsPort: { prop: "metricsPort", fix: "use 8405, a port no other listener of the node uses, or null for none" },
+      metricsBindAddress: "checked",
       nodeName: "checked",
       user: "checked",
       maxConnections: "checked",

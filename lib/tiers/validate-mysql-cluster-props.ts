@@ -49,7 +49,30 @@ export function validateMysqlClusterProps(scope: Construct, props: MysqlClusterP
     );
   }
   v.check(r.appUser !== r.replicationUser, "replicationUser", `equals appUser ("${r.appUser}")`, "give replication its own user");
-  for (const [prop, secret] of Object.entries({ appPassword: props.appPassword, replicationPassword: props.replicationPassword })) {
+  const exporter = props.exporter === false ? undefined : props.exporter;
+  if (exporter?.port !== undefined) {
+    v.check(isPort(exporter.port), "exporter.port", `is ${exporter.port}; it must be a whole number in 1-65535`, "use 9104");
+    v.check(exporter.port !== r.port, "exporter.port", `is the database's own port (${r.port})`, "use 9104");
+  }
+  if (exporter?.user !== undefined) {
+    v.check(
+      isSqlIdentifier(exporter.user),
+      "exporter.user",
+      `"${exporter.user}" is not a valid SQL identifier`,
+      'use letters, digits and _, for example "exporter"',
+    );
+    v.check(
+      ![r.appUser, r.replicationUser].includes(exporter.user),
+      "exporter.user",
+      `"${exporter.user}" is also appUser or replicationUser`,
+      "give the exporter its own user",
+    );
+  }
+  for (const [prop, secret] of Object.entries({
+    appPassword: props.appPassword,
+    replicationPassword: props.replicationPassword,
+    "exporter.password": exporter?.password,
+  })) {
     if (secret === undefined) continue;
     v.check(
       !isLiteral(secret.value),

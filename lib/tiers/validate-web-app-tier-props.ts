@@ -19,6 +19,8 @@ export interface ResolvedWebAppTierProps {
   readonly appPathPrefix: string;
   readonly healthPath: string;
   readonly statusPort: number | null;
+  readonly exporterPort: number | null;
+  readonly appMetricsPort: number | null;
 }
 
 /**
@@ -47,12 +49,28 @@ export function validateWebAppTierProps(scope: Construct, props: WebAppTierProps
   v.check(isPort(r.appPort), "app.port", `is ${r.appPort}; it must be a whole number in 1-65535`, "use 3000");
   if (r.statusPort !== null)
     v.check(isPort(r.statusPort), "statusPort", `is ${r.statusPort}; it must be a whole number in 1-65535, or null to turn stub_status off`, "use 8081");
-  const listeners = [r.port, r.appPort, ...(r.statusPort === null ? [] : [r.statusPort])];
+  if (r.exporterPort !== null) {
+    v.check(isPort(r.exporterPort), "exporterPort", `is ${r.exporterPort}; it must be a whole number in 1-65535, or null for no Nginx exporter`, "use 9113");
+    v.check(
+      r.statusPort !== null,
+      "exporterPort",
+      "is set but statusPort is null: the Nginx exporter reads stub_status",
+      "leave statusPort on, or set exporterPort to null",
+    );
+  }
+  if (r.appMetricsPort !== null)
+    v.check(
+      isPort(r.appMetricsPort),
+      "app.metricsPort",
+      `is ${r.appMetricsPort}; it must be a whole number in 1-65535, or null for no app metrics`,
+      "use 9464",
+    );
+  const listeners = [r.port, r.appPort, r.statusPort, r.exporterPort, r.appMetricsPort].filter((p): p is number => p !== null);
   v.check(
     new Set(listeners).size === listeners.length,
     "port",
-    `, app.port and statusPort (${listeners.join(", ")}) put two listeners on one port (on a VM, Nginx and the app share the host)`,
-    "give Nginx, the app and stub_status different ports",
+    `, app.port, statusPort, exporterPort and app.metricsPort (${listeners.join(", ")}) put two listeners on one port (on a VM, Nginx, the app and the exporter share the host)`,
+    "give each listener its own port",
   );
 
   const custom = app.artifact !== undefined || app.command !== undefined;

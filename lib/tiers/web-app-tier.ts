@@ -1,14 +1,15 @@
 import { Construct } from "constructs";
-import { APP_ENV, DEFAULT_APP_PORT } from "../../templates/app-environment";
+import { APP_ENV, DEFAULT_APP_METRICS_PORT, DEFAULT_APP_PORT } from "../../templates/app-environment";
+import { MONITORING_PORTS, renderNginxExporterStartScript } from "../../templates/scripts/monitoring";
 import { NGINX_DEFAULTS, renderIndexHtml, renderNginxConfig } from "../../templates/nginx";
 import { PATHS } from "../../templates/paths";
 import { renderAppStartScript } from "../../templates/scripts/app";
 import { renderWebStartScript, WEB_START_SCRIPT_DEFAULTS } from "../../templates/scripts/web";
-import { IDatabase, IWebBackends, WebNode } from "../interfaces";
+import { IDatabase, IMonitored, IWebBackends, WebNode } from "../interfaces";
 import { demoAppBundlePath } from "../private/app-bundle";
 import { httpHealthCheck, httpHealthcheckFile, startCommand, startScriptFile } from "../private/host-files";
 import { warnProp } from "../private/validation";
-import { Artifact, DeclaredField, DeployedHost, DeploymentTarget, ServiceSpec } from "../targets/target";
+import { Artifact, DeclaredField, DeployedHost, DeploymentTarget, MetricsEndpoint, ServiceSpec } from "../targets/target";
 import { AppArtifact } from "./app-artifact";
 import { validateWebAppTierProps } from "./validate-web-app-tier-props";
 
@@ -40,6 +41,13 @@ export interface AppServerProps {
   readonly healthCheck?: string[];
   /** User the app runs as. @default "node" for the demo app and bundles, else the image's user */
   readonly user?: string;
+  /**
+   * Port of the app's Prometheus `/metrics` listener (the demo app serves it with
+   * prom-client; your app must serve it there, bound to METRICS_BIND_ADDRESS).
+   * Only the monitoring hosts reach it. `null`: the app serves no metrics.
+   * @default 9464
+   */
+  readonly metricsPort?: number | null;
 }
 
 export interface WebAppTierProps {
@@ -56,8 +64,14 @@ export interface WebAppTierProps {
   readonly appPathPrefix?: string;
   /** Liveness path (proxied to the app) that the load balancer checks. The demo app answers only /health. @default "/health" */
   readonly healthPath?: string;
-  /** Port of Nginx's stub_status on 127.0.0.1; `null` disables it. @default 8081 */
+  /** Port of Nginx's stub_status on 127.0.0.1; `null` disables it (and the Nginx exporter). @default 8081 */
   readonly statusPort?: number | null;
+  /**
+   * Port of the Nginx exporter (prometheus-nginx-exporter) beside every Nginx,
+   * reading its stub_status; only the monitoring hosts reach it. `null`: none.
+   * @default 9113
+   */
+  readonly exporterPort?: number | null;
   readonly app?: AppServerProps;
 }
 
@@ -70,12 +84,16 @@ export const WEB_APP_TIER_DEFAULTS = {
   healthPath: NGINX_DEFAULTS.healthPath,
   statusPort: NGINX_DEFAULTS.statusPort,
   appPort: DEFAULT_APP_PORT,
+  appMetricsPort: DEFAULT_APP_METRICS_PORT,
+  exporterPort: MONITORING_PORTS.nginxExporter,
   /** The user the demo app and bundles run as (the official Node.js image has it; the AWS target creates it). */
   appUser: "node",
 } as const;
 
 /** Web nodes and apps start fast; a bit of slack for a cold VM or image. */
 const WEB_START_PERIOD_SECONDS = 20;
+/** An exporter holds no state: it stops at once. */
+const EXPORTER_STOP_TIMEOUT_SECONDS = 5;
 /** Nginx and the app drain in-flight requests on SIGTERM within this. */
 const WEB_STOP_TIMEOUT_SECONDS = 15;
 
@@ -84,7 +102,7 @@ const WEB_STOP_TIMEOUT_SECONDS = 15;
  * front of an application server that writes to the database's writer and reads
  * from its readers.
  */
-export class WebAppTier extends Construct implements IWebBackends {
+export class WebAppTier extends Construct implements IWebBackends, IMonitored {
   /** The web nodes, as the load balancer sees them. */
   public readonly backends: WebNode[];
   public readonly hosts: DeployedHost[];
@@ -92,6 +110,8 @@ export class WebAppTier extends Construct implements IWebBackends {
   public readonly appPort: number;
   public readonly healthPath: string;
   public readonly dependables: readonly string[];
+  /** The Nginx exporters' and the apps' metrics endpoints (hand the tier to a MonitoringTier). */
+  public readonly metricsEndpoints: readonly MetricsEndpoint[];
 
   constructor(scope: Construct, id: string, props: WebAppTierProps) {
     super(scope, id);
@@ -104,6 +124,8 @@ export class WebAppTier extends Construct implements IWebBackends {
     this.healthPath = props.healthPath ?? d.healthPath;
     const appPathPrefix = props.appPathPrefix ?? d.appPathPrefix;
     const statusPort = props.statusPort === undefined ? d.statusPort : props.statusPort;
+    const exporterPort = statusPort === null ? null : props.exporterPort === undefined ? d.exporterPort : props.exporterPort;
+    const appMetricsPort = app.metricsPort === undefined ? d.appMetricsPort : app.metricsPort;
     validateWebAppTierProps(this, props, {
       nodes: count,
       namePrefix: prefix,
@@ -112,6 +134,8 @@ export class WebAppTier extends Construct implements IWebBackends {
       appPathPrefix,
       healthPath: this.healthPath,
       statusPort,
+      exporterPort: props.exporterPort === undefined ? exporterPort : props.exporterPort,
+      appMetricsPort,
     });
     if (count === 1) {
       warnProp("WebAppTier", this, "nodes", "is 1: the single web node is a single point of failure", "use nodes: 2 or more");
@@ -155,9 +179,15 @@ export class WebAppTier extends Construct implements IWebBackends {
           [APP_ENV.readerHosts]: db.readerEndpoints.map((r) => `${r.host}:${r.port}`).join(","),
           [APP_ENV.database]: db.databaseName,
           [APP_ENV.user]: db.appUser,
+          // Its own listener on every address: the firewalls open it to the monitoring hosts only.
+          ...(appMetricsPort === null ? {} : { [APP_ENV.metricsPort]: String(appMetricsPort), [APP_ENV.metricsBindAddress]: "0.0.0.0" }),
         },
         secretEnvironment: { [APP_ENV.password]: db.appPassword },
-        ingress: [{ port: this.appPort, from: "web", description: "Nginx to its application server" }],
+        ingress: [
+          { port: this.appPort, from: "web", description: "Nginx to its application server" },
+          ...(appMetricsPort === null ? [] : [{ port: appMetricsPort, from: "monitoring" as const, description: "Prometheus scrapes the app's metrics" }]),
+        ],
+        metrics: appMetricsPort === null ? [] : [{ job: "app", port: appMetricsPort }],
         egress: [{ port: db.writerEndpoint.port, to: "database", toGroup: db.flowGroup, description: "application server to MySQL" }],
         healthCheck: { command: app.healthCheck ?? httpHealthCheck(this.appPort, this.healthPath), startPeriodSeconds: WEB_START_PERIOD_SECONDS },
         user: app.user ?? (isImage ? undefined : d.appUser),
@@ -203,11 +233,45 @@ export class WebAppTier extends Construct implements IWebBackends {
         facts: { "listen-port": String(this.port), "status-port": statusPort === null ? "" : String(statusPort) },
         declaredBy: { construct: "WebAppTier", scope: this, props: {} },
       };
+      const exporter: ServiceSpec[] =
+        exporterPort === null || statusPort === null
+          ? []
+          : [
+              {
+                name: `${name}-nginx-exporter`,
+                role: "web",
+                software: "nginx-exporter",
+                // Beside Nginx, on its loopback: stub_status never leaves the node.
+                sharesNetworkWith: name,
+                command: startCommand("nginx-exporter"),
+                files: [
+                  startScriptFile(
+                    "nginx-exporter",
+                    renderNginxExporterStartScript({ scrapeUri: `http://127.0.0.1:${statusPort}/stub_status`, listenAddress: `:${exporterPort}` }),
+                  ),
+                  httpHealthcheckFile(),
+                ],
+                environment: {},
+                secretEnvironment: {},
+                ingress: [{ port: exporterPort, from: "monitoring", description: "Prometheus scrapes the Nginx exporter" }],
+                egress: [],
+                metrics: [{ job: "nginx", port: exporterPort }],
+                healthCheck: { command: httpHealthCheck(exporterPort, "/metrics"), startPeriodSeconds: WEB_START_PERIOD_SECONDS },
+                user: "root", // owns nothing; the start script drops to the prometheus user
+                stopTimeoutSeconds: EXPORTER_STOP_TIMEOUT_SECONDS,
+                dependsOn: [name],
+                // It lives in Nginx's network namespace: a new Nginx needs a new exporter.
+                restartWith: [name],
+                facts: { "listen-port": String(exporterPort) },
+                declaredBy: { construct: "WebAppTier", scope: this, props: {} },
+              },
+            ];
       // The app first: Nginx resolves its upstream once, at start-up.
-      const host = props.target.addHost(this, { name, role: "web", services: [appService, nginxService] });
+      const host = props.target.addHost(this, { name, role: "web", services: [appService, nginxService, ...exporter] });
       this.hosts.push(host);
       this.backends.push({ name, host: host.address, port: this.port });
     }
     this.dependables = this.backends.map((b) => b.name);
+    this.metricsEndpoints = this.hosts.flatMap((h) => h.metrics);
   }
 }

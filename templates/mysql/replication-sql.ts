@@ -26,7 +26,24 @@ export interface PrimaryInitSqlConfig {
   readonly allowedHost?: string;
   /** Create the demo app's `items` table. @default true */
   readonly createDemoSchema?: boolean;
+  /**
+   * The Prometheus exporter's user (prometheus-mysqld-exporter), created with
+   * only what it reads: PROCESS, the replication monitoring privilege, SELECT on
+   * performance_schema, at most 3 connections. @default none
+   */
+  readonly exporter?: { readonly user: string; readonly password: SqlQuotedText };
 }
+
+/**
+ * The privileges mysqld_exporter's default collectors need: PROCESS (InnoDB and
+ * process state), reading replica status (MariaDB 10.5+ split it from
+ * REPLICATION CLIENT into SLAVE MONITOR, and REPLICATION CLIENT became BINLOG
+ * MONITOR), and SELECT on performance_schema. Nothing that reads or writes data.
+ */
+export const EXPORTER_GRANTS: Readonly<Record<MysqlEngine, string>> = {
+  mariadb: "PROCESS, BINLOG MONITOR, SLAVE MONITOR",
+  mysql: "PROCESS, REPLICATION CLIENT",
+};
 
 export interface ReplicaInitSqlConfig {
   readonly engine: MysqlEngine;
@@ -46,6 +63,12 @@ export function validatePrimaryInitSqlConfig(config: PrimaryInitSqlConfig): Conf
       problems.push(new ConfigProblem(key, `${key} "${value}" is not a valid identifier (letters, digits, _; at most 32; not a system schema)`));
   }
   if (config.appUser === config.replicationUser) problems.push(new ConfigProblem("replicationUser", "appUser and replicationUser must differ"));
+  if (config.exporter !== undefined) {
+    if (!isSqlIdentifier(config.exporter.user))
+      problems.push(new ConfigProblem("exporter.user", `exporter.user "${config.exporter.user}" is not a valid identifier (letters, digits, _; at most 32)`));
+    if ([config.appUser, config.replicationUser].includes(config.exporter.user))
+      problems.push(new ConfigProblem("exporter.user", "the exporter's user must differ from appUser and replicationUser"));
+  }
   if (config.allowedHost !== undefined && !/^[A-Za-z0-9.%_-]+$/.test(config.allowedHost))
     problems.push(new ConfigProblem("allowedHost", `allowedHost "${config.allowedHost}" is not a host pattern`));
   return problems;
@@ -76,8 +99,17 @@ export function renderPrimaryInitSql(config: PrimaryInitSqlConfig): string {
     "-- The application: data access on its own schema, nothing else.",
     `CREATE USER '${config.appUser}'@'${host}' IDENTIFIED BY '${config.appPassword}';`,
     `GRANT SELECT, INSERT, UPDATE, DELETE ON ${config.database}.* TO '${config.appUser}'@'${host}';`,
-    "",
   );
+  if (config.exporter) {
+    const user = `'${config.exporter.user}'@'${host}'`;
+    lines.push(
+      "-- The Prometheus exporter: server and replication state, performance_schema; no data, at most 3 connections.",
+      `CREATE USER ${user} IDENTIFIED BY '${config.exporter.password}' WITH MAX_USER_CONNECTIONS 3;`,
+      `GRANT ${EXPORTER_GRANTS[config.engine]} ON *.* TO ${user};`,
+      `GRANT SELECT ON performance_schema.* TO ${user};`,
+    );
+  }
+  lines.push("");
   return lines.join("\n");
 }
 

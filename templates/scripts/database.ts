@@ -34,6 +34,8 @@ export interface PrimaryStartScriptConfig extends DatabaseScriptCommon {
   readonly allowedHost?: string;
   /** @default true */
   readonly createDemoSchema?: boolean;
+  /** The Prometheus exporter's user, created with its password from $HAWEB_DB_EXPORTER_PASSWORD (SECRET_ENV). @default none */
+  readonly exporterUser?: string;
 }
 
 export interface ReplicaStartScriptConfig extends DatabaseScriptCommon {
@@ -72,8 +74,13 @@ export function renderPrimaryStartScript(config: PrimaryStartScriptConfig): stri
     replicationPassword: "${REPLICATION_PASSWORD_SQL}",
     allowedHost: config.allowedHost,
     createDemoSchema: config.createDemoSchema,
+    exporter: config.exporterUser === undefined ? undefined : { user: config.exporterUser, password: "${EXPORTER_PASSWORD_SQL}" },
   });
-  const secrets = [...readSqlSecret("APP_PASSWORD", SECRET_ENV.appPassword), ...readSqlSecret("REPLICATION_PASSWORD", SECRET_ENV.replicationPassword)];
+  const secrets = [
+    ...readSqlSecret("APP_PASSWORD", SECRET_ENV.appPassword),
+    ...readSqlSecret("REPLICATION_PASSWORD", SECRET_ENV.replicationPassword),
+    ...(config.exporterUser === undefined ? [] : readSqlSecret("EXPORTER_PASSWORD", SECRET_ENV.exporterPassword)),
+  ];
   return renderDatabaseScript(config, "primary", secrets, sql, []);
 }
 

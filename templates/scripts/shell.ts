@@ -6,6 +6,8 @@ export const SECRET_ENV = {
   appPassword: "HAWEB_DB_APP_PASSWORD",
   /** Password of the replication user. */
   replicationPassword: "HAWEB_DB_REPLICATION_PASSWORD",
+  /** Password of the Prometheus exporter's database user. */
+  exporterPassword: "HAWEB_DB_EXPORTER_PASSWORD",
 } as const;
 
 export const SCRIPT_HEADER = [

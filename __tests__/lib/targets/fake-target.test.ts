@@ -13,6 +13,7 @@ import {
   DeploymentTarget,
   HostSpec,
   LoadBalancerTier,
+  MonitoringTier,
   MysqlCluster,
   Secret,
   TargetSupport,
@@ -72,6 +73,17 @@ class FakeTarget extends Construct implements DeploymentTarget {
       resources: {},
       published: publish ? { address: "203.0.113.7", ports: Object.fromEntries(publish.ports.map((p) => [p, p])) } : undefined,
       movableAddresses: movable,
+      metrics: spec.services.flatMap((s) =>
+        (s.metrics ?? []).map((m) => ({
+          job: m.job,
+          role: s.role,
+          group: s.group,
+          port: m.port,
+          path: m.path,
+          address: `${spec.name}.fake:${m.port}`,
+          node: spec.name,
+        })),
+      ),
     };
   }
 }
@@ -80,18 +92,23 @@ function declareSeed(target: FakeTarget, stack: Construct) {
   const database = new MysqlCluster(stack, "db", { target, replicas: 1 });
   const web = new WebAppTier(stack, "web", { target, database, nodes: 2 });
   const lb = new LoadBalancerTier(stack, "lb", { target, webTier: web });
-  return { database, web, lb };
+  const monitoring = new MonitoringTier(stack, "monitoring", {
+    target,
+    monitor: [database, web, lb],
+    receiver: { webhookUrl: "https://hooks.example.com:8443/alerts" },
+  });
+  return { database, web, lb, monitoring };
 }
 
 describe("the tiers on a fake target (no provider)", () => {
   const stack = new TerraformStack(Testing.app(), "fake");
   const target = new FakeTarget(stack, "target");
-  const { database, web, lb } = declareSeed(target, stack);
+  const { database, web, lb, monitoring } = declareSeed(target, stack);
   const service = (name: string) => target.hosts.flatMap((h) => h.services).find((s) => s.name === name)!;
 
   test("hosts in dependency order, each a DNS label", () => {
-    expect(target.hosts.map((h) => h.name)).toEqual(["db-primary", "db-replica-1", "web-1", "web-2", "lb-1", "lb-2"]);
-    expect(target.hosts.map((h) => h.role)).toEqual(["database", "database", "web", "web", "load-balancer", "load-balancer"]);
+    expect(target.hosts.map((h) => h.name)).toEqual(["db-primary", "db-replica-1", "web-1", "web-2", "lb-1", "lb-2", "monitoring"]);
+    expect(target.hosts.map((h) => h.role)).toEqual(["database", "database", "web", "web", "load-balancer", "load-balancer", "monitoring"]);
   });
 
   test("endpoints come from the target: the writer is the movable address, readers and backends the hosts' addresses", () => {
@@ -116,6 +133,7 @@ describe("the tiers on a fake target (no provider)", () => {
       { port: 80, from: "internet", description: expect.any(String) },
       { port: 443, from: "internet", description: expect.any(String) },
       { port: 0, protocol: "vrrp", from: "load-balancer", description: expect.any(String) },
+      { port: 8405, from: "monitoring", description: expect.any(String) },
     ]);
     expect(service("lb-1").floatingAddress).toBe("lb");
     expect(service("lb-1").capabilities).toEqual(["NET_ADMIN", "NET_RAW"]);
@@ -125,6 +143,36 @@ describe("the tiers on a fake target (no provider)", () => {
     expect(service("db-primary").stopTimeoutSeconds).toBe(60);
     expect(service("db-primary").facts).toMatchObject({ engine: "mariadb", "db-role": "primary" });
     expect(service("lb-1").facts).toMatchObject({ "stats-port": "8404", "health-check": "inter=2000 fall=3 rise=2 path=/health" });
+  });
+
+  test("the monitoring host: one scrape job per exporter kind from the tiers, a flow to each exporter port, one to the receiver", () => {
+    expect(monitoring.scrapeJobs.map((j) => [j.job, j.targets.map((t) => `${t.address} node=${t.labels.node}`)])).toEqual([
+      ["mysql", ["db-primary.fake:9104 node=db-primary", "db-replica-1.fake:9104 node=db-replica-1"]],
+      ["app", ["web-1.fake:9464 node=web-1", "web-2.fake:9464 node=web-2"]],
+      ["nginx", ["web-1.fake:9113 node=web-1", "web-2.fake:9113 node=web-2"]],
+      ["haproxy", ["lb-1.fake:8405 node=lb-1", "lb-2.fake:8405 node=lb-2"]],
+      ["prometheus", ["127.0.0.1:9090 node=monitoring"]],
+      ["alertmanager", ["127.0.0.1:9093 node=monitoring"]],
+    ]);
+    expect(service("monitoring").egress.map((e) => `${e.port}->${e.to}${e.toGroup ? `/${e.toGroup}` : ""}`)).toEqual([
+      "9104->database/db",
+      "9464->app",
+      "9113->web",
+      "8405->load-balancer",
+    ]);
+    expect(service("monitoring").ingress).toEqual([]);
+    expect(service("monitoring").publish).toEqual({ ports: [9090], audience: "operators" });
+    expect(service("monitoring").dataVolume).toEqual({ mountPath: "/var/lib/ha-web/prometheus", sizeGb: undefined });
+    expect(service("monitoring-alertmanager").sharesNetworkWith).toBe("monitoring");
+    expect(service("monitoring-alertmanager").egress).toEqual([{ port: 8443, to: "internet", description: expect.any(String) }]);
+    // Every exporter's port is open to the monitoring hosts, and only to them.
+    for (const name of ["db-primary-exporter", "web-1-nginx-exporter", "lb-1", "web-1-app"])
+      expect(
+        service(name)
+          .ingress.filter((i) => i.from === "monitoring")
+          .map((i) => i.port),
+      ).toEqual([service(name).metrics![0].port]);
+    expect(monitoring.prometheusUrl).toBe("http://203.0.113.7:9090");
   });
 });
 

@@ -14,8 +14,16 @@ describe("MysqlCluster on Docker", () => {
   const byName = containers(parsed);
 
   test("one primary and `replicas` replicas with deterministic, unique server ids", () => {
-    expect(Object.keys(byName).sort()).toEqual(["haweb-db-primary", "haweb-db-replica-1", "haweb-db-replica-2"]);
-    const ids = Object.values(byName).map((c) => /server_id = (\d+)/.exec(uploaded(c, PATHS.mysqlConfig))?.[1]);
+    expect(Object.keys(byName).sort()).toEqual([
+      "haweb-db-primary",
+      "haweb-db-primary-exporter",
+      "haweb-db-replica-1",
+      "haweb-db-replica-1-exporter",
+      "haweb-db-replica-2",
+      "haweb-db-replica-2-exporter",
+    ]);
+    const servers = ["haweb-db-primary", "haweb-db-replica-1", "haweb-db-replica-2"].map((n) => byName[n]);
+    const ids = servers.map((c) => /server_id = (\d+)/.exec(uploaded(c, PATHS.mysqlConfig))?.[1]);
     expect(ids).toEqual(["1", "2", "3"]);
     expect(uploaded(byName["haweb-db-replica-2"], PATHS.mysqlConfig)).toContain("read_only = ON");
   });
@@ -43,7 +51,8 @@ describe("MysqlCluster on Docker", () => {
   });
 
   test("passwords are generated at deploy time and passed by reference", () => {
-    expect(Object.keys(parsed.resource.random_password)).toHaveLength(2);
+    // The app's, replication's and the exporter's.
+    expect(Object.keys(parsed.resource.random_password)).toHaveLength(3);
     const env = byName["haweb-db-primary"].env;
     expect(env).toContainEqual(expect.stringMatching(new RegExp(`^${SECRET_ENV.appPassword}=\\$\\{random_password\\.[^}]+\\.result\\}$`)));
     expect(byName["haweb-db-replica-1"].env).toEqual([expect.stringMatching(new RegExp(`^${SECRET_ENV.replicationPassword}=\\$\\{random_password\\.`))]);
@@ -55,7 +64,39 @@ describe("MysqlCluster on Docker", () => {
     expect(networks.map((n) => [n.name, n.internal]).sort()).toEqual([
       ["haweb-app-db", true],
       ["haweb-db-db", true],
+      ["haweb-mon-db", true],
     ]);
+  });
+
+  test("a MySQL exporter beside every node, in its network namespace, logged in as a least-privilege user", () => {
+    for (const node of ["db-primary", "db-replica-1"]) {
+      const exporter = byName[`haweb-${node}-exporter`];
+      expect(exporter.network_mode).toMatch(new RegExp(`^container:\\$\\{docker_container\\.db_${node}-container_[0-9A-F]+\\.name\\}$`));
+      expect(exporter.env).toEqual([
+        expect.stringMatching(new RegExp(`^${SECRET_ENV.exporterPassword}=\\$\\{random_password\\.db_exporter-password_[0-9A-F]+\\.result\\}$`)),
+      ]);
+      const script = uploaded(exporter, `${PATHS.binDir}/start-mysqld-exporter.sh`);
+      expect(script).toContain("prometheus-mysqld-exporter");
+      expect(script).toContain("host=%s\\nport=%s");
+      expect(exporter.labels).toContainEqual({ label: "ha-web.ingress", value: "9104/tcp:monitoring" });
+    }
+    // The primary's bootstrap creates the user (replicas get it through the binlog).
+    const bootstrap = uploaded(byName["haweb-db-primary"], `${PATHS.binDir}/start-db-primary.sh`);
+    expect(bootstrap).toContain("CREATE USER 'exporter'@'%' IDENTIFIED BY '${EXPORTER_PASSWORD_SQL}' WITH MAX_USER_CONNECTIONS 3;");
+    expect(bootstrap).toContain("GRANT PROCESS, BINLOG MONITOR, SLAVE MONITOR ON *.* TO 'exporter'@'%';");
+    expect(bootstrap).toContain("GRANT SELECT ON performance_schema.* TO 'exporter'@'%';");
+    expect(cluster.metricsEndpoints.map((e) => [e.job, e.address, e.node, e.group])).toEqual([
+      ["mysql", "db-primary:9104", "db-primary", "db"],
+      ["mysql", "db-replica-1:9104", "db-replica-1", "db"],
+      ["mysql", "db-replica-2:9104", "db-replica-2", "db"],
+    ]);
+  });
+
+  test("exporter: false runs no exporter and creates no exporter user", () => {
+    const quiet = synthDocker((stack, target) => new MysqlCluster(stack, "db", { target, replicas: 1, exporter: false })).parsed;
+    expect(Object.keys(containers(quiet)).sort()).toEqual(["haweb-db-primary", "haweb-db-replica-1"]);
+    expect(uploaded(containers(quiet)["haweb-db-primary"], `${PATHS.binDir}/start-db-primary.sh`)).not.toContain("exporter");
+    expect(Object.keys(quiet.resource.random_password)).toHaveLength(2);
   });
 
   test("MySQL 8.4 renders its own syntax and image", () => {
@@ -71,13 +112,13 @@ describe("MysqlCluster on Docker", () => {
       new MysqlCluster(stack, "db", { target, replicas: 0, appPassword: { name: "app", value: variable.stringValue } });
     }).parsed;
     expect(containers(parsedVar)["haweb-db-primary"].env).toContain(`${SECRET_ENV.appPassword}=\${var.db_app_password}`);
-    expect(Object.keys(parsedVar.resource.random_password)).toHaveLength(1); // only the replication password
+    expect(Object.keys(parsedVar.resource.random_password)).toHaveLength(2); // the replication and the exporter password
   });
 
   test("replicas: 0 gives a primary only, and reads go to the writer", () => {
     let solo!: MysqlCluster;
     const parsedSolo = synthDocker((stack, target) => (solo = new MysqlCluster(stack, "db", { target, replicas: 0 }))).parsed;
-    expect(Object.keys(containers(parsedSolo))).toEqual(["haweb-db-primary"]);
+    expect(Object.keys(containers(parsedSolo))).toEqual(["haweb-db-primary", "haweb-db-primary-exporter"]);
     expect(solo.readerEndpoints).toEqual([]);
   });
 });
@@ -136,9 +177,9 @@ describe("MysqlCluster props that do nothing on a target, and several clusters",
       Object.entries(parsed.resource.docker_network).map(([key, n]) => [`\${docker_network.${key}.name}`, String(n.name)]),
     );
     const networksOf = (c: string) => byName[c].networks_advanced.map((n) => networkNames[n.name]).sort();
-    expect(networksOf("haweb-db-primary")).toEqual(["haweb-app-db", "haweb-db-db"]);
-    expect(networksOf("haweb-stats-primary")).toEqual(["haweb-app-stats-db", "haweb-db-stats-db"]);
-    expect(networksOf("haweb-web-1-app")).toEqual(["haweb-app-db", "haweb-web-app"]);
-    expect(networksOf("haweb-report-1-app")).toEqual(["haweb-app-stats-db", "haweb-web-app"]);
+    expect(networksOf("haweb-db-primary")).toEqual(["haweb-app-db", "haweb-db-db", "haweb-mon-db"]);
+    expect(networksOf("haweb-stats-primary")).toEqual(["haweb-app-stats-db", "haweb-db-stats-db", "haweb-mon-stats-db"]);
+    expect(networksOf("haweb-web-1-app")).toEqual(["haweb-app-db", "haweb-mon-app", "haweb-web-app"]);
+    expect(networksOf("haweb-report-1-app")).toEqual(["haweb-app-stats-db", "haweb-mon-app", "haweb-web-app"]);
   });
 });

@@ -51,10 +51,55 @@ describe("WebAppTier on Docker", () => {
     expect(byName["haweb-web-1"].labels).toContainEqual({ label: "ha-web.restart-with.web-1-app", value: expect.stringContaining("docker_container.") });
   });
 
-  test("web and app sit on their own internal networks", () => {
+  test("web and app sit on their own internal networks; the monitoring networks reach only their metrics ports", () => {
     const aliases = (name: string) => byName[name].networks_advanced.map((n) => n.name);
-    expect(aliases("haweb-web-1")).toEqual([expect.stringContaining("network-lb-web"), expect.stringContaining("network-web-app")]);
-    expect(aliases("haweb-web-1-app")).toEqual([expect.stringContaining("network-web-app"), expect.stringContaining("network-app-db")]);
+    // mon-web: Prometheus to the Nginx exporter beside Nginx; mon-app: to the app's metrics listener.
+    expect(aliases("haweb-web-1")).toEqual([
+      expect.stringContaining("network-lb-web"),
+      expect.stringContaining("network-mon-web"),
+      expect.stringContaining("network-web-app"),
+    ]);
+    expect(aliases("haweb-web-1-app")).toEqual([
+      expect.stringContaining("network-web-app"),
+      expect.stringContaining("network-mon-app"),
+      expect.stringContaining("network-app-db"),
+    ]);
+  });
+
+  test("an Nginx exporter beside every Nginx, in its network namespace, reading stub_status on loopback", () => {
+    const exporter = byName["haweb-web-1-nginx-exporter"];
+    expect(exporter.network_mode).toBe("container:${docker_container.web_web-1-container_319E331E.name}");
+    expect(exporter.networks_advanced).toBeUndefined();
+    expect(exporter.command).toEqual([`${PATHS.binDir}/start-nginx-exporter.sh`]);
+    const script = uploaded(exporter, `${PATHS.binDir}/start-nginx-exporter.sh`);
+    expect(script).toContain("--nginx.scrape-uri='http://127.0.0.1:8081/stub_status'");
+    expect(script).toContain("--web.listen-address=':9113'");
+    // A new Nginx container is a new network namespace: the exporter follows it.
+    expect(exporter.labels).toContainEqual({ label: "ha-web.restart-with.web-1", value: expect.stringContaining("docker_container.") });
+    expect(exporter.labels).toContainEqual({ label: "ha-web.ingress", value: "9113/tcp:monitoring" });
+  });
+
+  test("the app serves its metrics on their own port, on every address, for Prometheus only", () => {
+    expect(byName["haweb-web-1-app"].env).toEqual(expect.arrayContaining(["METRICS_PORT=9464", "METRICS_BIND_ADDRESS=0.0.0.0"]));
+    expect(byName["haweb-web-1-app"].labels).toContainEqual({ label: "ha-web.ingress", value: "3000/tcp:web 9464/tcp:monitoring" });
+    expect(web.metricsEndpoints).toEqual([
+      { job: "app", role: "app", group: undefined, port: 9464, path: undefined, address: "web-1-app:9464", node: "web-1" },
+      { job: "nginx", role: "web", group: undefined, port: 9113, path: undefined, address: "web-1:9113", node: "web-1" },
+      { job: "app", role: "app", group: undefined, port: 9464, path: undefined, address: "web-2-app:9464", node: "web-2" },
+      { job: "nginx", role: "web", group: undefined, port: 9113, path: undefined, address: "web-2:9113", node: "web-2" },
+    ]);
+  });
+
+  test("exporterPort: null and app.metricsPort: null turn the web tier's metrics off", () => {
+    const quiet = synthDocker((stack, target) => {
+      const database = new MysqlCluster(stack, "db", { target, replicas: 0, exporter: false });
+      const w = new WebAppTier(stack, "web", { target, database, nodes: 1, exporterPort: null, app: { metricsPort: null } });
+      expect(w.metricsEndpoints).toEqual([]);
+    });
+    const names = Object.keys(containers(quiet.parsed));
+    expect(names.filter((n) => /exporter/.test(n))).toEqual([]);
+    expect(containers(quiet.parsed)["haweb-web-1-app"].env.filter((e) => e.startsWith("METRICS_"))).toEqual([]);
+    expect(Object.values(quiet.parsed.resource.docker_network).map((n) => n.name)).not.toContain("haweb-mon-web");
   });
 
   test("a custom app image replaces the demo app", () => {
@@ -96,7 +141,16 @@ describe("WebAppTier input checks", () => {
     [{ nodes: 0 }, /WebAppTier 'bad\/web'[\s\S]*prop `nodes` is 0; a web tier needs a whole number of at least 1 node/],
     [{ nodes: 2.5 }, /prop `nodes` is 2\.5/],
     [{ port: 70000 }, /prop `port` is 70000; it must be a whole number in 1-65535/],
-    [{ port: 3000 }, /two listeners on one port \(on a VM, Nginx and the app share the host\)\. Fix: give Nginx, the app and stub_status different ports/],
+    [{ port: 3000 }, /two listeners on one port \(on a VM, Nginx, the app and the exporter share the host\)\. Fix: give each listener its own port/],
+    [
+      { exporterPort: 8081 },
+      /prop `port` , app\.port, statusPort, exporterPort and app\.metricsPort \(80, 3000, 8081, 8081, 9464\) put two listeners on one port/,
+    ],
+    [{ app: { metricsPort: 70000 } }, /prop `app\.metricsPort` is 70000; it must be a whole number in 1-65535, or null for no app metrics\. Fix: use 9464/],
+    [
+      { statusPort: null, exporterPort: 9113 },
+      /prop `exporterPort` is set but statusPort is null: the Nginx exporter reads stub_status\. Fix: leave statusPort on, or set exporterPort to null/,
+    ],
     [{ app: { port: 0 } }, /prop `app\.port` is 0/],
     [{ namePrefix: "Web Nodes" }, /prop `namePrefix` "Web Nodes" does not make valid DNS labels/],
     [

@@ -24,16 +24,17 @@ import {
   FloatingAddressRequest,
   FlowPeer,
   HostSpec,
+  Ingress,
   isSecretReference,
+  MetricsEndpoint,
   peerCode,
   ROLE_CODE,
   Secret,
   ServiceSpec,
   Software,
   TargetSupport,
-  Tool,
 } from "../target";
-import { DEFAULT_DOCKER_IMAGES, imageForVersion } from "./images";
+import { DEBIAN_PACKAGED_SOFTWARE, DEFAULT_DOCKER_IMAGES, imageForVersion } from "./images";
 import { validateDockerTargetProps } from "./validate-docker-target-props";
 
 export interface DockerTargetProps {
@@ -229,17 +230,48 @@ export class DockerTarget extends Construct implements DeploymentTarget {
 
   addHost(scope: Construct, spec: HostSpec): DeployedHost {
     this.registry.register(spec);
+    this.checkSidecars(spec);
     const resources: Record<string, Construct> = {};
     const movableAddresses: Record<string, string> = {};
+    const metrics: MetricsEndpoint[] = [];
     let published: DeployedHost["published"];
     for (const service of spec.services) {
       const hostPorts = Object.fromEntries((service.publish?.ports ?? []).map((port) => [port, this.claimPublishPort(service.name)]));
-      resources[service.name] = this.addService(scope, spec.name, service, hostPorts);
+      // A sidecar's listeners and peers are its network owner's: that container joins their networks.
+      const sidecars = spec.services.filter((s) => s.sharesNetworkWith === service.name);
+      resources[service.name] = this.addService(scope, spec.name, service, hostPorts, sidecars);
       if (service.publish && !published) published = { address: this.publishAddress, ports: hostPorts };
       // A movable address is a network alias: moving it is recreating two containers' aliases.
       for (const name of service.movableAddresses ?? []) movableAddresses[name] = name;
+      // Prometheus reaches a sidecar at its network owner's alias.
+      const alias = service.sharesNetworkWith ?? service.name;
+      for (const m of service.metrics ?? [])
+        metrics.push({ job: m.job, role: service.role, group: service.group, port: m.port, path: m.path, address: `${alias}:${m.port}`, node: spec.name });
     }
-    return { name: spec.name, address: spec.name, resources, published, movableAddresses };
+    return { name: spec.name, address: spec.name, resources, published, movableAddresses, metrics };
+  }
+
+  /** A sidecar shares the network of an earlier service of its own host, and publishes nothing itself. */
+  private checkSidecars(spec: HostSpec): void {
+    const v = new PropValidator("DockerTarget", this);
+    spec.services.forEach((service, i) => {
+      const owner = service.sharesNetworkWith;
+      if (owner === undefined) return;
+      const earlier = spec.services.slice(0, i).find((s) => s.name === owner);
+      v.check(
+        earlier !== undefined && earlier.sharesNetworkWith === undefined,
+        "sharesNetworkWith",
+        `of ${service.name} names ${owner}, which is not an earlier service of host ${spec.name} with a network of its own`,
+        "declare the service that owns the network first, on the same host",
+      );
+      v.check(
+        service.publish === undefined,
+        "publish",
+        `of ${service.name}: a service sharing another's network publishes no port`,
+        "publish it from the owner",
+      );
+    });
+    v.throwIfInvalid();
   }
 
   /** The next free host port, checked against the other stacks of the app on this engine. */
@@ -270,24 +302,33 @@ export class DockerTarget extends Construct implements DeploymentTarget {
    * talk share a network, and each database cluster has its own.
    */
   boundaryName(from: FlowPeer, to: string): string {
-    return from === "internet" ? "edge" : `${ROLE_CODE[from]}-${to}`;
+    if (from === "internet") return "edge";
+    // Outbound to anywhere (Alertmanager's receiver): a network of the role's own, with a route out.
+    return to === "internet" ? `${ROLE_CODE[from]}-out` : `${ROLE_CODE[from]}-${to}`;
   }
 
-  private addService(scope: Construct, hostName: string, service: ServiceSpec, hostPorts: Record<number, number>): Container {
+  private addService(scope: Construct, hostName: string, service: ServiceSpec, hostPorts: Record<number, number>, sidecars: readonly ServiceSpec[]): Container {
     const networkNames = new Set<string>();
     const networks: Network[] = [];
     const join = (from: FlowPeer, to: string) => {
       const boundary = this.boundaryName(from, to);
       if (networkNames.has(boundary)) return;
       networkNames.add(boundary);
-      networks.push(this.network(boundary, from !== "internet"));
+      networks.push(this.network(boundary, from !== "internet" && to !== "internet"));
     };
     const own = peerCode(service.role, service.group);
+    const ingress: Ingress[] = [...service.ingress, ...sidecars.flatMap((s) => s.ingress)];
+    const egress = [...service.egress, ...sidecars.flatMap((s) => s.egress)];
     // VRRP needs no network of its own: a floating address's members talk on the edge network, where their fixed addresses are.
-    for (const ingress of service.ingress) if (ingress.protocol !== "vrrp") join(ingress.from, own);
-    for (const egress of service.egress) if (egress.protocol !== "vrrp") join(service.role, peerCode(egress.to, egress.toGroup));
+    // A sidecar joins no network: it lives in its owner's network namespace.
+    if (service.sharesNetworkWith === undefined) {
+      for (const flow of ingress) if (flow.protocol !== "vrrp") join(flow.from, own);
+      for (const flow of egress) if (flow.protocol !== "vrrp") join(service.role, flow.to === "internet" ? "internet" : peerCode(flow.to, flow.toGroup));
+    }
+    const owner = service.sharesNetworkWith === undefined ? undefined : this.containers[service.sharesNetworkWith];
 
-    const image = this.image(this.imageFor(service), service.tools ?? []);
+    const packaged = DEBIAN_PACKAGED_SOFTWARE[service.software];
+    const image = this.image(this.imageFor(service), [...(service.tools ?? []), ...(packaged && !this.overrides[service.software] ? [packaged] : [])]);
     // Our start script replaces the image's entrypoint and its default command.
     const [entrypoint, ...command] = service.command.map(escapeTerraformTemplate);
     const run = entrypoint === undefined ? {} : { entrypoint: [entrypoint], command };
@@ -298,7 +339,8 @@ export class DockerTarget extends Construct implements DeploymentTarget {
 
     const container = new Container(scope, `${service.name}-container`, {
       name: `${this.namePrefix}-${service.name}`,
-      hostname: service.name,
+      // A sidecar has its owner's network namespace, hostname included.
+      ...(owner ? { networkMode: `container:${owner.name}` } : { hostname: service.name }),
       image: image.imageId,
       ...run,
       user: service.user,
@@ -308,12 +350,14 @@ export class DockerTarget extends Construct implements DeploymentTarget {
         ...Object.entries(service.environment).map(([k, value]) => escapeTerraformTemplate(`${k}=${value}`)),
         ...Object.entries(service.secretEnvironment).map(([k, secret]) => `${k}=${secret.value}`),
       ],
-      networksAdvanced: networks.map((network) => ({
-        name: network.name,
-        aliases: [service.name, ...(service.movableAddresses ?? [])],
-        // A floating address's members sit on fixed edge addresses: keepalived's unicast peers.
-        ipv4Address: network === this.networks.edge ? this.fixedEdgeAddresses[service.name] : undefined,
-      })),
+      networksAdvanced: owner
+        ? undefined
+        : networks.map((network) => ({
+            name: network.name,
+            aliases: [service.name, ...(service.movableAddresses ?? [])],
+            // A floating address's members sit on fixed edge addresses: keepalived's unicast peers.
+            ipv4Address: network === this.networks.edge ? this.fixedEdgeAddresses[service.name] : undefined,
+          })),
       capabilities: (service.capabilities ?? []).length > 0 ? { add: [...service.capabilities!] } : undefined,
       upload: [
         // Terraform would read the scripts' ${...} as its own template syntax.
@@ -371,7 +415,7 @@ export class DockerTarget extends Construct implements DeploymentTarget {
    * beside its software (keepalived), an image built on it with Debian's packages
    * (tools-image/Dockerfile), named after the base and the tools.
    */
-  private image(name: string, tools: readonly Tool[]): Image {
+  private image(name: string, tools: readonly string[]): Image {
     this.images[name] ??= new Image(this, `image-${name.replace(/[^A-Za-z0-9]+/g, "-")}`, { name, keepLocally: this.keepImagesLocally });
     if (tools.length === 0) return this.images[name];
     const packages = [...new Set(tools)].sort();

@@ -11,12 +11,30 @@ import { Software } from "../target";
  * - node: the 22 LTS line, slim, on Debian 13 (trixie), like haproxy and nginx.
  * - mariadb: the 10.11 LTS line; the official image is Ubuntu-based (22.04, jammy), not Debian.
  * - mysql: the 8.4 LTS line; the official image is Oracle Linux 9 (slim) based.
+ * - prometheus, alertmanager, nginx-exporter, mysqld-exporter: Debian 13 (trixie)
+ *   slim, to which DockerTarget adds the Debian package (DEBIAN_PACKAGED_SOFTWARE):
+ *   the same binaries, names and flags as on a VM and in the lab. Their version
+ *   key is the Debian release.
  *
  * Each value is `name:tag@sha256:<manifest-list digest>`, as published in
  * docker-library/repo-info (`repos/<name>/remote/<tag>.md`). Refresh the digests
  * with `node scripts/refresh-image-pins.mjs --from <repo-info file>...`, which
  * rewrites only these strings; a new tag or version is a one-line edit here.
  */
+/** The official Debian 13 image, slim: the base of the monitoring programs' images. */
+const DEBIAN_TRIXIE_SLIM = "debian:trixie-slim@sha256:3a39a0592364683e6bab97937b72cad5a8fa6dcbbee90edb3bb48c7f8e94f258";
+
+/**
+ * Software that comes from a Debian package on every target: DockerTarget builds
+ * its image as the pinned Debian image plus this package (like the tools image).
+ */
+export const DEBIAN_PACKAGED_SOFTWARE: Readonly<Partial<Record<Software, string>>> = {
+  prometheus: "prometheus",
+  alertmanager: "prometheus-alertmanager",
+  "nginx-exporter": "prometheus-nginx-exporter",
+  "mysqld-exporter": "prometheus-mysqld-exporter",
+};
+
 export const DOCKER_IMAGES_BY_VERSION: Readonly<Record<Software, Readonly<Record<string, string>>>> = {
   haproxy: {
     "2.6": "haproxy:2.6-trixie@sha256:27d5ea8c22a63b2f072974b3d15e34816ee7f19fa68d13e37ec1d69e2a5df8d1",
@@ -33,6 +51,10 @@ export const DOCKER_IMAGES_BY_VERSION: Readonly<Record<Software, Readonly<Record
   mysql: {
     "8.4": "mysql:8.4@sha256:85b9bf2e29cf836ecb8c2a15a935d4ba0c606631dff1dd79531a11983c638f2a",
   },
+  prometheus: { "13": DEBIAN_TRIXIE_SLIM },
+  alertmanager: { "13": DEBIAN_TRIXIE_SLIM },
+  "nginx-exporter": { "13": DEBIAN_TRIXIE_SLIM },
+  "mysqld-exporter": { "13": DEBIAN_TRIXIE_SLIM },
 };
 
 /**
@@ -47,6 +69,10 @@ export const DEFAULT_DOCKER_IMAGES: Readonly<Record<Software, string>> = {
   node: DOCKER_IMAGES_BY_VERSION.node["22"],
   mariadb: DOCKER_IMAGES_BY_VERSION.mariadb["10.11"],
   mysql: DOCKER_IMAGES_BY_VERSION.mysql["8.4"],
+  prometheus: DEBIAN_TRIXIE_SLIM,
+  alertmanager: DEBIAN_TRIXIE_SLIM,
+  "nginx-exporter": DEBIAN_TRIXIE_SLIM,
+  "mysqld-exporter": DEBIAN_TRIXIE_SLIM,
 };
 
 /**

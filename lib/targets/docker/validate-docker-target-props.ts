@@ -6,6 +6,7 @@ import { isDnsLabel, isDockerName, isImageReference, isPort } from "../../../tem
 import { httpHealthCheck } from "../../private/host-files";
 import { PropValidator, warnProp } from "../../private/validation";
 import { Software } from "../target";
+import { MONITORING_USER } from "../../../templates/scripts/monitoring";
 import type { DockerTargetProps } from "./docker-target";
 import { DEFAULT_DOCKER_IMAGES } from "./images";
 
@@ -72,6 +73,10 @@ const SOFTWARE_BINARIES: Readonly<Record<Software, readonly string[]>> = {
   node: ["node"],
   mariadb: [DIALECTS.mariadb.server, DIALECTS.mariadb.initializeCommand("", "").split(" ")[0], DIALECTS.mariadb.client, DIALECTS.mariadb.admin],
   mysql: [DIALECTS.mysql.server, DIALECTS.mysql.client, DIALECTS.mysql.admin],
+  prometheus: ["prometheus", "promtool", "setpriv"],
+  alertmanager: ["prometheus-alertmanager", "setpriv"],
+  "nginx-exporter": ["prometheus-nginx-exporter", "setpriv"],
+  "mysqld-exporter": ["prometheus-mysqld-exporter", "setpriv"],
 };
 
 /** Users (and groups) the software drops to: they must exist in the image. */
@@ -81,6 +86,10 @@ const SOFTWARE_USERS: Readonly<Record<Software, string>> = {
   node: "the user node (the app's default user)",
   mariadb: "the user and group mysql",
   mysql: "the user and group mysql",
+  prometheus: `the user and group ${MONITORING_USER}`,
+  alertmanager: `the user and group ${MONITORING_USER}`,
+  "nginx-exporter": `the user and group ${MONITORING_USER}`,
+  "mysqld-exporter": `the user and group ${MONITORING_USER}`,
 };
 
 /** The POSIX tools the start scripts call besides the software's own binaries. */

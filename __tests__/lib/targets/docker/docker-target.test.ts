@@ -25,16 +25,24 @@ describe("DockerTarget", () => {
       .map((i) => i.name)
       .sort();
     expect(images).toEqual([
+      DEFAULT_DOCKER_IMAGES["nginx-exporter"],
       "mariadb:10.11.9",
       DEFAULT_DOCKER_IMAGES.nginx,
       DEFAULT_DOCKER_IMAGES.node,
       "registry.local/haproxy:2.6.12",
+      // The exporters: the Debian image plus their Debian package each.
+      expect.stringMatching(/^shop-debian-prometheus-mysqld-exporter:[0-9a-f]{12}$/),
+      expect.stringMatching(/^shop-debian-prometheus-nginx-exporter:[0-9a-f]{12}$/),
       expect.stringMatching(/^shop-haproxy-iproute2-keepalived:[0-9a-f]{12}$/),
     ]);
+    type Built = { name: string; build: { build_args: Record<string, string>; context: string } };
+    const builds = Object.values(parsed.resource.docker_image).filter((i) => (i as { build?: unknown }).build) as unknown as Built[];
+    expect(builds.find((b) => b.name.startsWith("shop-debian-prometheus-nginx-exporter"))?.build.build_args).toEqual({
+      BASE: DEFAULT_DOCKER_IMAGES["nginx-exporter"],
+      PACKAGES: "prometheus-nginx-exporter",
+    });
     // The load balancers' image is the overridden one plus Debian's keepalived and ip.
-    const built = Object.values(parsed.resource.docker_image).find((i) => (i as { build?: unknown }).build) as {
-      build: { build_args: Record<string, string>; context: string };
-    };
+    const built = builds.find((b) => b.name.startsWith("shop-haproxy"))!;
     expect(built.build.build_args).toEqual({ BASE: "registry.local/haproxy:2.6.12", PACKAGES: "iproute2 keepalived" });
     expect(built.build.context).toMatch(/^assets\/docker_tools-image-context_/);
     const byName = containers(parsed);

@@ -7,7 +7,7 @@ import { readFileSync } from "fs";
 import { join } from "path";
 import { Testing, TerraformStack } from "cdktf";
 import { DockerTarget, MysqlCluster } from "../../../../lib";
-import { DEFAULT_DOCKER_IMAGES, DOCKER_IMAGES_BY_VERSION, imageForVersion } from "../../../../lib/targets/docker/images";
+import { DEBIAN_PACKAGED_SOFTWARE, DEFAULT_DOCKER_IMAGES, DOCKER_IMAGES_BY_VERSION, imageForVersion } from "../../../../lib/targets/docker/images";
 import { isImageReference } from "../../../../lib/targets/docker/validate-docker-target-props";
 import { Software } from "../../../../lib/targets/target";
 import { SUPPORTED_ENGINE_VERSIONS } from "../../../../templates/mysql/engine";
@@ -21,7 +21,8 @@ describe("DOCKER_IMAGES_BY_VERSION and DEFAULT_DOCKER_IMAGES", () => {
       for (const image of Object.values(DOCKER_IMAGES_BY_VERSION[software])) {
         expect(image).toMatch(PINNED);
         expect(isImageReference(image)).toBe(true);
-        expect(PINNED.exec(image)?.[1]).toBe(software);
+        // The monitoring programs are Debian's packages on the official Debian image.
+        expect(PINNED.exec(image)?.[1]).toBe(software in DEBIAN_PACKAGED_SOFTWARE ? "debian" : software);
       }
     }
   });
@@ -30,7 +31,9 @@ describe("DOCKER_IMAGES_BY_VERSION and DEFAULT_DOCKER_IMAGES", () => {
     for (const software of softwares) {
       for (const [version, image] of Object.entries(DOCKER_IMAGES_BY_VERSION[software])) {
         const tag = PINNED.exec(image)?.[2] ?? "";
-        expect(tag === version || tag.startsWith(`${version}-`)).toBe(true);
+        // The Debian image's version is the Debian release: 13 is trixie.
+        if (software in DEBIAN_PACKAGED_SOFTWARE) expect([version, tag]).toEqual(["13", "trixie-slim"]);
+        else expect(tag === version || tag.startsWith(`${version}-`)).toBe(true);
       }
     }
     // One Debian base for the images that offer Debian: trixie (haproxy and nginx have no bookworm tag any more).
@@ -77,7 +80,13 @@ describe("imageForVersion", () => {
       Object.values(parsed.resource.docker_image)
         .map((i) => i.name)
         .sort(),
-    ).toEqual([DEFAULT_DOCKER_IMAGES.mariadb, DEFAULT_DOCKER_IMAGES.mysql]);
+    ).toEqual([
+      DEFAULT_DOCKER_IMAGES["mysqld-exporter"],
+      // The exporter's image: the Debian image plus prometheus-mysqld-exporter, built at deploy time.
+      expect.stringMatching(/^haweb-debian-prometheus-mysqld-exporter:[0-9a-f]{12}$/),
+      DEFAULT_DOCKER_IMAGES.mariadb,
+      DEFAULT_DOCKER_IMAGES.mysql,
+    ]);
   });
 });
 

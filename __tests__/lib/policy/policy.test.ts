@@ -26,11 +26,11 @@ function errorsOf(mutate: (stack: AwsStack) => void): string[] {
 }
 
 const host = (stack: AwsStack, name: string) => stack.target.hosts[name];
-const group = (stack: AwsStack, role: "load-balancer" | "web" | "database") => stack.target.securityGroups.forRole(role);
+const group = (stack: AwsStack, role: "load-balancer" | "web" | "database" | "monitoring") => stack.target.securityGroups.forRole(role);
 const openIngress = (
   stack: AwsStack,
   id: string,
-  role: "load-balancer" | "web" | "database",
+  role: "load-balancer" | "web" | "database" | "monitoring",
   port: number,
   extra: Partial<{ ipProtocol: string; cidrIpv6: string }> = {},
 ) =>
@@ -260,6 +260,25 @@ describe("each rule fails, with its message, on a stack made insecure on purpose
       expect.stringMatching(/^\[CKV_AWS_46\] aws_instance\.web_web-1-host_instance_\w+ .*: user_data contains a literal value for DB_PASSWORD\./),
       expect.stringMatching(
         /^\[CKV_AWS_46\] aws_instance\.web_web-2-host_instance_\w+ .*: user_data contains a reference to random_password\.leak\.result, a secret value\./,
+      ),
+    ]);
+  });
+
+  test("the monitoring host is no exception: Prometheus' UI opened to the internet, a public IP on it, its data volume unencrypted", () => {
+    const errors = errorsOf((s) => {
+      openIngress(s, "prometheus-ui", "monitoring", 9090);
+      host(s, "monitoring").instance.addOverride("associate_public_ip_address", true);
+      host(s, "monitoring").dataVolume?.addOverride("encrypted", false);
+    });
+    expect(errors.sort()).toEqual([
+      expect.stringMatching(
+        /^\[CKV_AWS_3\] aws_ebs_volume\.monitoring_monitoring-host_data-volume_\w+ \(aws\/monitoring\/monitoring-host\/data-volume\): the EBS volume is not encrypted\./,
+      ),
+      expect.stringMatching(
+        /^\[CKV_AWS_88\] aws_instance\.monitoring_monitoring-host_instance_\w+ .*: associate_public_ip_address is true on a host that is not a load balancer\./,
+      ),
+      expect.stringMatching(
+        /^\[HAWEB_AWS_1\] aws_vpc_security_group_ingress_rule\.prometheus-ui \(aws\/prometheus-ui\): allows ingress from 0\.0\.0\.0\/0 on port 9090; only the load balancer may take traffic from the internet/,
       ),
     ]);
   });

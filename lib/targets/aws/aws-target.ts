@@ -24,6 +24,8 @@ import {
   FloatingAddressRequest,
   HostSpec,
   isSecretReference,
+  MetricsEndpoint,
+  MetricsPort,
   Secret,
   ServiceRole,
   ServiceSpec,
@@ -37,8 +39,9 @@ import { renderHostFirewall } from "./private/firewall";
 import { HostRoles } from "./private/iam";
 import { DATA_DEVICE_NAME, HostInstance } from "./private/instances";
 import { AwsNetwork, SubnetRef } from "./private/network";
+import { AWS_HOST_EXPORTERS, NODE_EXPORTER, nodeExporterIngress } from "./private/node-exporter";
 import { SecretStore } from "./private/secrets";
-import { HostSecurityGroups } from "./private/security-groups";
+import { hostGroupOf, HostSecurityGroups } from "./private/security-groups";
 import { ROLE_TAG } from "./tags";
 import { estimatedGzippedUserDataSize, estimatedUserDataSize, renderHostUserData } from "./private/user-data";
 import { AwsTargetProps, CpuArchitecture, DEFAULT_DATA_VOLUME_SIZE_GB, DEFAULT_INSTANCE_TYPES } from "./props";
@@ -70,10 +73,13 @@ export const DEBIAN_AMI_OWNER = "136693071363";
  * cloud-init from Debian's packages. Secure by default: private subnets for
  * everything but the load balancers, security groups derived from the declared
  * flows, IMDSv2 only, encrypted volumes, secrets in SSM Parameter Store fetched
- * at boot by a least-privilege instance role, no SSH and no key pair.
+ * at boot by a least-privilege instance role, no SSH and no key pair. Every VM
+ * runs the node exporter (port 9100), which only the monitoring hosts reach.
  */
 export class AwsTarget extends Construct implements DeploymentTarget {
   public readonly support = AWS_TARGET_SUPPORT;
+  /** The node exporter on every VM (job "node", port 9100): a monitoring host scrapes its own on loopback. */
+  public readonly hostExporters: readonly MetricsPort[] = AWS_HOST_EXPORTERS;
   /** Prefix of names, tags and SSM parameter paths. */
   public readonly namePrefix: string;
   /** The private hosted zone's domain: hosts are `<host>.<privateZoneName>`. */
@@ -287,7 +293,10 @@ export class AwsTarget extends Construct implements DeploymentTarget {
   addHost(scope: Construct, spec: HostSpec): DeployedHost {
     this.registry.register(spec);
     for (const service of spec.services) this.checkOnVm(service);
-    const isPublic = spec.services.some((s) => s.publish !== undefined || s.ingress.some((i) => i.from === "internet"));
+    this.checkNodeExporter(spec);
+    // Only listeners for the internet make a host public; the operators' (Prometheus' UI) stay private: SSM port forwarding.
+    const publishes = (s: ServiceSpec) => s.publish !== undefined && (s.publish.audience ?? "internet") === "internet";
+    const isPublic = spec.services.some((s) => publishes(s) || s.ingress.some((i) => i.from === "internet"));
     const subnets = isPublic ? this.network.publicSubnets : this.network.privateSubnets;
     // Spread the nodes of each role over the zones: node i goes to zone i mod n.
     const index = this.perRole[spec.role] ?? 0;
@@ -311,7 +320,8 @@ export class AwsTarget extends Construct implements DeploymentTarget {
     // A member of a pair goes to the zone its fixed addresses were planned in (each member its own zone).
     const subnet = member ? subnets[member.subnetIndex] : subnets[index % subnets.length];
 
-    this.securityGroups.addFlows(spec);
+    const hostIngress = [nodeExporterIngress()];
+    this.securityGroups.addFlows(spec, hostIngress);
     const profile = this.roles.profileFor(spec.role);
 
     const secrets = spec.services.flatMap((s) => Object.values(s.secretEnvironment)).map((secret) => this.secrets.parameterFor(secret));
@@ -339,6 +349,7 @@ export class AwsTarget extends Construct implements DeploymentTarget {
       subnetsOf: (role) => this.subnetsOf(role),
       vrrpPeers: member?.peers,
       sshCidr: this.props.sshCidr,
+      hostIngress,
     });
 
     const assets: HostAssetFetch[] = spec.services
@@ -362,6 +373,7 @@ export class AwsTarget extends Construct implements DeploymentTarget {
         firewall,
         volume: withData?.dataVolume && volumeId ? { volumeId, mountPath: withData.dataVolume.mountPath, deviceName: DATA_DEVICE_NAME } : undefined,
         installSsmAgent: this.props.installSsmAgent ?? true,
+        nodeExporter: true,
       });
       const size = estimatedGzippedUserDataSize(text);
       this.userDataSizes[spec.name] = size;
@@ -395,7 +407,7 @@ export class AwsTarget extends Construct implements DeploymentTarget {
       kmsKeyArn: this.props.kmsKeyArn,
       keyName: this.props.keyName,
       dataVolume: withData?.dataVolume
-        ? { sizeGb: this.props.dataVolumeSizeGb ?? DEFAULT_DATA_VOLUME_SIZE_GB, type: this.props.dataVolumeType ?? "gp3" }
+        ? { sizeGb: withData.dataVolume.sizeGb ?? this.props.dataVolumeSizeGb ?? DEFAULT_DATA_VOLUME_SIZE_GB, type: this.props.dataVolumeType ?? "gp3" }
         : undefined,
       userData,
       dependsOn: isPublic ? this.network.publicEgress : this.network.privateEgress,
@@ -411,11 +423,53 @@ export class AwsTarget extends Construct implements DeploymentTarget {
       movableAddresses[name] = address;
     }
 
-    const publish = spec.services.find((s) => s.publish)?.publish;
+    const publish = spec.services.find(publishes)?.publish;
     const published = publish && host.elasticIp ? { address: host.elasticIp.publicIp, ports: Object.fromEntries(publish.ports.map((p) => [p, p])) } : undefined;
     const resources: Record<string, Construct> = {};
     for (const s of spec.services) resources[s.name] = host.instance;
-    return { name: spec.name, address: fqdn, resources, published, movableAddresses };
+    return { name: spec.name, address: fqdn, resources, published, movableAddresses, metrics: this.metricsOf(spec, fqdn) };
+  }
+
+  /**
+   * Where Prometheus scrapes a host: its services' metrics ports, at the host's
+   * private name (a sidecar shares the VM, so its own port is on it too), and the
+   * node exporter, under the host's own role and group (its security group opens 9100).
+   */
+  private metricsOf(spec: HostSpec, fqdn: string): MetricsEndpoint[] {
+    const endpoint = (job: string, role: ServiceRole, group: string | undefined, port: number, path: string | undefined): MetricsEndpoint => ({
+      job,
+      role,
+      ...(group === undefined ? {} : { group }),
+      port,
+      ...(path === undefined ? {} : { path }),
+      address: `${fqdn}:${port}`,
+      node: spec.name,
+    });
+    return [
+      ...spec.services.flatMap((s) => (s.metrics ?? []).map((m) => endpoint(m.job, s.role, s.group, m.port, m.path))),
+      ...this.hostExporters.map((e) => endpoint(e.job, spec.role, hostGroupOf(spec), e.port, e.path)),
+    ];
+  }
+
+  /** The node exporter's name and port are the target's on every VM: no service of a host may take them. */
+  private checkNodeExporter(spec: HostSpec): void {
+    for (const service of spec.services) {
+      const declared = service.declaredBy;
+      new PropValidator(declared?.construct ?? "AwsTarget", declared?.scope ?? this)
+        .check(
+          service.name !== NODE_EXPORTER.service,
+          "service name",
+          `"${service.name}" is the name of the node exporter's unit, which AwsTarget runs on every VM`,
+          "give the service (the tier's namePrefix) another name",
+        )
+        .check(
+          !service.ingress.some((i) => (i.protocol ?? "tcp") === "tcp" && i.port === NODE_EXPORTER.port),
+          declared?.props.listenPort ?? "ingress",
+          `makes ${service.name} listen on ${NODE_EXPORTER.port}, where AwsTarget runs the node exporter on every VM`,
+          `use a port other than ${NODE_EXPORTER.port}`,
+        )
+        .throwIfInvalid();
+    }
   }
 
   private bucket(): AssetBucket {
@@ -451,6 +505,13 @@ export class AwsTarget extends Construct implements DeploymentTarget {
       prop("user", "user"),
       `is "${user}": a VM runs ${service.name} as a named user that cloud-init creates`,
       'use a user name, for example "node"',
+    );
+    const outside = service.egress.filter((e) => e.to === "internet" && (e.protocol === "vrrp" || !(e.port >= 1 && e.port <= 65535)));
+    v.check(
+      outside.length === 0,
+      "egress",
+      `of ${service.name} to the internet is ${outside.map((e) => `${e.protocol ?? "tcp"}/${e.port}`).join(", ")}: AwsTarget opens egress to the internet on one TCP or UDP port only, never all traffic`,
+      "name the receiver's port (1-65535) over TCP or UDP",
     );
     const low = service.ingress.map((i) => i.port).filter((port) => port > 0 && port < 1024);
     v.check(

@@ -1,8 +1,10 @@
+import { MONITORING_USER } from "../../../templates/scripts/monitoring";
 import { Software, Tool } from "../target";
 
 /**
  * Debian 12 packages per software: the same versions the lab verifies (HAProxy
- * 2.6, Nginx 1.22, MariaDB 10.11, Node.js 18; the demo app is built for Node.js 18).
+ * 2.6, Nginx 1.22, MariaDB 10.11, Node.js 18; the demo app is built for Node.js 18;
+ * Prometheus 2.42, Alertmanager 0.25 and Debian's Nginx and MySQL exporters).
  * MySQL 8.4 has no Debian package: pass `packages.mysql` to use it.
  */
 export const DEFAULT_DEBIAN_PACKAGES: Readonly<Record<Software, readonly string[]>> = {
@@ -11,6 +13,10 @@ export const DEFAULT_DEBIAN_PACKAGES: Readonly<Record<Software, readonly string[
   node: ["nodejs"],
   mariadb: ["mariadb-server", "mariadb-client"],
   mysql: [],
+  prometheus: ["prometheus"],
+  alertmanager: ["prometheus-alertmanager"],
+  "nginx-exporter": ["prometheus-nginx-exporter"],
+  "mysqld-exporter": ["prometheus-mysqld-exporter"],
 };
 
 /** Debian 12 packages per software and version (major.minor): what `version` props pick. */
@@ -47,10 +53,17 @@ export const DISTRIBUTION_UNITS: Readonly<Record<Software, readonly string[]>> =
   node: [],
   mariadb: ["mariadb.service"],
   mysql: ["mysql.service"],
+  prometheus: ["prometheus.service"],
+  alertmanager: ["prometheus-alertmanager.service"],
+  "nginx-exporter": ["prometheus-nginx-exporter.service"],
+  "mysqld-exporter": ["prometheus-mysqld-exporter.service"],
 };
 
-/** Users that exist on Debian or that the packages create: no need to create them. */
-export const EXISTING_USERS: ReadonlySet<string> = new Set(["root", "nobody", "www-data", "haproxy", "mysql", "daemon"]);
+/**
+ * Users that exist on Debian or that the packages create: no need to create them.
+ * `prometheus` comes with every monitoring package (and the node exporter every VM gets).
+ */
+export const EXISTING_USERS: ReadonlySet<string> = new Set(["root", "nobody", "www-data", "haproxy", "mysql", "daemon", MONITORING_USER]);
 
 /** Debian 12 packages of the programs a service runs beside its software (keepalived, the AWS CLI). */
 export const DEBIAN_TOOL_PACKAGES: Readonly<Record<Tool, readonly string[]>> = {

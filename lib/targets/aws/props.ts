@@ -5,7 +5,7 @@ export interface ExistingVpc {
   readonly vpcId: string;
   /** Subnets with a route to an internet gateway: the load balancers go here. At least one (two for HA). */
   readonly publicSubnetIds: readonly string[];
-  /** Subnets with a route to a NAT gateway: web, app and database nodes. At least one (two for HA). */
+  /** Subnets with a route to a NAT gateway: web, app, database and monitoring nodes. At least one (two for HA). */
   readonly privateSubnetIds: readonly string[];
 }
 
@@ -42,8 +42,9 @@ export interface AwsTargetProps {
   /** Route 53 private hosted zone through which the hosts reach each other (`<host>.<zone>`). @default "haweb.internal" */
   readonly privateZoneName?: string;
   /**
-   * Instance type per host role. A web host runs Nginx and the app together.
-   * @default { "load-balancer": "t3.micro", web: "t3.small", app: "t3.small", database: "t3.medium" }
+   * Instance type per host role. A web host runs Nginx and the app together; the
+   * monitoring host Prometheus and Alertmanager.
+   * @default { "load-balancer": "t3.micro", web: "t3.small", app: "t3.small", database: "t3.medium", monitoring: "t3.small" }
    */
   readonly instanceTypes?: Partial<Record<ServiceRole, string>>;
   /** CPU architecture of the instance types; selects the Debian 12 image. @default "x86_64" */
@@ -58,9 +59,13 @@ export interface AwsTargetProps {
   readonly replaceOnNewAmi?: boolean;
   /** Size of every root volume (encrypted gp3), in GiB. @default 10 */
   readonly rootVolumeSizeGb?: number;
-  /** Size of each database node's data volume (EBS, encrypted), in GiB. @default 20 */
+  /**
+   * Size of each data volume (EBS, encrypted), in GiB: every database node's, and
+   * the monitoring host's (Prometheus' samples; keep MonitoringTier's
+   * retentionSize under it). @default 20
+   */
   readonly dataVolumeSizeGb?: number;
-  /** EBS type of the database data volumes (always encrypted). @default "gp3" */
+  /** EBS type of the data volumes (always encrypted). @default "gp3" */
   readonly dataVolumeType?: "gp3" | "gp2";
   /**
    * Customer managed KMS key for volumes and secrets. The instance roles get
@@ -93,7 +98,7 @@ export interface AwsTargetProps {
   readonly tags?: Readonly<Record<string, string>>;
 }
 
-/** Size of a database node's data volume when dataVolumeSizeGb is unset, in GiB. */
+/** Size of a data volume (a database node's, the monitoring host's) when dataVolumeSizeGb is unset, in GiB. */
 export const DEFAULT_DATA_VOLUME_SIZE_GB = 20;
 
 export const DEFAULT_INSTANCE_TYPES: Readonly<Record<ServiceRole, string>> = {
@@ -101,6 +106,10 @@ export const DEFAULT_INSTANCE_TYPES: Readonly<Record<ServiceRole, string>> = {
   web: "t3.small",
   app: "t3.small",
   database: "t3.medium",
+  // 2 GiB: Prometheus (a few thousand series from a handful of hosts, 15 s scrapes; its head block
+  // and a WAL replay at start want some hundreds of MB), Alertmanager and the node exporter. A
+  // t3.micro's 1 GiB leaves too little for the page cache its queries read through.
+  monitoring: "t3.small",
 };
 
 /** Allowed values of a CloudWatch Logs retention. */

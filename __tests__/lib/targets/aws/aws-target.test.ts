@@ -12,7 +12,7 @@ import { SsmParameter } from "@cdktf/provider-aws/lib/ssm-parameter";
 import { VolumeAttachment } from "@cdktf/provider-aws/lib/volume-attachment";
 import { VpcSecurityGroupIngressRule } from "@cdktf/provider-aws/lib/vpc-security-group-ingress-rule";
 import { AwsStack } from "../../../../examples/aws-stack";
-import { AppArtifact, LoadBalancerTier, MysqlCluster, WebAppTier } from "../../../../lib";
+import { AppArtifact, DeployedHost, LoadBalancerTier, MonitoringTier, MysqlCluster, ServiceSpec, WebAppTier } from "../../../../lib";
 import { demoAppBundlePath } from "../../../../lib/private/app-bundle";
 import { AwsTarget, AwsTargetProps } from "../../../../lib/targets/aws";
 import { cidrSubnet } from "../../../../lib/targets/aws/private/cidr";
@@ -23,8 +23,17 @@ import { findPlainTextSecrets } from "../../../helpers/secrets";
 import { annotations, SynthesizedStack } from "../../../helpers/synth";
 import { addressOf, asDelivered, instancesByHost, Json, resources, synthAws } from "./aws-helpers";
 
-/** The example `aws` stack (the seed's topology), synthesized once for the whole file. */
+/** What the target returned for each host of the seed's stack, captured as the tiers add them. */
+const deployed: Record<string, DeployedHost> = {};
+const addHost = AwsTarget.prototype.addHost;
+const spy = jest.spyOn(AwsTarget.prototype, "addHost").mockImplementation(function (this: AwsTarget, scope, spec) {
+  const host = addHost.call(this, scope, spec);
+  deployed[spec.name] = host;
+  return host;
+});
+/** The example `aws` stack (the seed's topology, with its monitoring host), synthesized once for the whole file. */
 const seed = new AwsStack(Testing.app(), "aws");
+spy.mockRestore();
 const json = Testing.synth(seed);
 const parsed = JSON.parse(json) as SynthesizedStack & {
   resource: Record<string, Record<string, Json>>;
@@ -40,8 +49,8 @@ const byAddress = (ref: unknown) => {
 const tagName = (r: Json) => (r.tags as Record<string, string>).Name;
 
 describe("AwsTarget on the seed's stack", () => {
-  test("one VM per host: a load-balancer pair, two web nodes (Nginx + app), a primary and a replica", () => {
-    expect(Object.keys(hosts).sort()).toEqual(["db-primary", "db-replica-1", "lb-1", "lb-2", "web-1", "web-2"]);
+  test("one VM per host: a load-balancer pair, two web nodes (Nginx + app), a primary and a replica, the monitoring host", () => {
+    expect(Object.keys(hosts).sort()).toEqual(["db-primary", "db-replica-1", "lb-1", "lb-2", "monitoring", "web-1", "web-2"]);
     expect(Object.fromEntries(Object.entries(hosts).map(([h, i]) => [h, i.instance_type]))).toEqual({
       "lb-1": "t3.micro",
       "lb-2": "t3.micro",
@@ -49,6 +58,7 @@ describe("AwsTarget on the seed's stack", () => {
       "web-2": "t3.small",
       "db-primary": "t3.medium",
       "db-replica-1": "t3.medium",
+      monitoring: "t3.small",
     });
   });
 
@@ -122,9 +132,9 @@ describe("AwsTarget on the seed's stack", () => {
     });
   });
 
-  test("each database node keeps its data on its own encrypted gp3 volume in its zone", () => {
+  test("each database node keeps its data on its own encrypted gp3 volume in its zone (and the monitoring host, see below)", () => {
     const volumes = Object.values(resources(parsed, "aws_ebs_volume"));
-    expect(volumes.map(tagName).sort()).toEqual(["haweb-db-primary-data", "haweb-db-replica-1-data"]);
+    expect(volumes.map(tagName).sort()).toEqual(["haweb-db-primary-data", "haweb-db-replica-1-data", "haweb-monitoring-data"]);
     for (const v of volumes) expect(v).toMatchObject({ encrypted: true, type: "gp3", size: 20 });
     expect(json).toHaveResourceWithProperties(VolumeAttachment, { device_name: "/dev/sdf", stop_instance_before_detaching: true });
     // The volume's zone is its host's subnet's zone.
@@ -141,6 +151,7 @@ describe("AwsTarget on the seed's stack", () => {
       "db-replica-1.haweb.internal",
       "lb-1.haweb.internal",
       "lb-2.haweb.internal",
+      "monitoring.haweb.internal",
       "web-1.haweb.internal",
       "web-2.haweb.internal",
     ]);
@@ -179,18 +190,26 @@ describe("security groups derived from the tiers' flows", () => {
   const groupName = (ref: unknown) => String(byAddress(ref).name);
   const rule = (r: Json) => `${groupName(r.security_group_id)} ${r.from_port}/${r.ip_protocol} ${r.cidr_ipv4 ?? groupName(r.referenced_security_group_id)}`;
 
-  test("ingress: internet to the load balancer on 80 and 443 only, VRRP between the load balancers, load balancer to web, app to database, database to database", () => {
+  test("ingress: internet to the load balancer on 80 and 443 only, VRRP between the load balancers, load balancer to web, app to database, database to database, monitoring to every exporter", () => {
     expect(Object.values(resources(parsed, "aws_vpc_security_group_ingress_rule")).map(rule).sort()).toEqual([
+      "haweb-app 9464/tcp haweb-mon",
       "haweb-db 3306/tcp haweb-app",
       "haweb-db 3306/tcp haweb-db",
+      "haweb-db 9100/tcp haweb-mon",
+      "haweb-db 9104/tcp haweb-mon",
       "haweb-lb 443/tcp 0.0.0.0/0",
       "haweb-lb 80/tcp 0.0.0.0/0",
+      "haweb-lb 8405/tcp haweb-mon",
+      "haweb-lb 9100/tcp haweb-mon",
       "haweb-lb undefined/112 haweb-lb",
+      "haweb-mon 9100/tcp haweb-mon",
       "haweb-web 80/tcp haweb-lb",
+      "haweb-web 9100/tcp haweb-mon",
+      "haweb-web 9113/tcp haweb-mon",
     ]);
   });
 
-  test("egress: each role to its peers' ports; every host 80 and 443 to the internet (packages, AWS APIs); nothing else", () => {
+  test("egress: each role to its peers' ports; monitoring to every exporter and to the webhook's port; every host 80 and 443 to the internet (packages, AWS APIs); nothing else", () => {
     expect(Object.values(resources(parsed, "aws_vpc_security_group_egress_rule")).map(rule).sort()).toEqual([
       "haweb-app 3306/tcp haweb-db",
       "haweb-db 3306/tcp haweb-db",
@@ -198,6 +217,14 @@ describe("security groups derived from the tiers' flows", () => {
       "haweb-egress 80/tcp 0.0.0.0/0",
       "haweb-lb 80/tcp haweb-web",
       "haweb-lb undefined/112 haweb-lb",
+      "haweb-mon 443/tcp 0.0.0.0/0",
+      "haweb-mon 8405/tcp haweb-lb",
+      "haweb-mon 9100/tcp haweb-db",
+      "haweb-mon 9100/tcp haweb-lb",
+      "haweb-mon 9100/tcp haweb-web",
+      "haweb-mon 9104/tcp haweb-db",
+      "haweb-mon 9113/tcp haweb-web",
+      "haweb-mon 9464/tcp haweb-app",
     ]);
   });
 
@@ -223,13 +250,13 @@ describe("IAM: one role per host role, nothing broader than it needs", () => {
   const statements = (prefix: string) => documents(prefix).flatMap((d) => d.Statement);
 
   test("Session Manager's minimum for every role; no managed policy that allows reading every parameter", () => {
-    for (const prefix of ["haweb-lb-", "haweb-web-", "haweb-db-"]) {
+    for (const prefix of ["haweb-lb-", "haweb-web-", "haweb-db-", "haweb-mon-"]) {
       expect(statements(prefix)).toContainEqual({ Sid: "SessionManager", Effect: "Allow", Action: SESSION_MANAGER_ACTIONS, Resource: "*" });
     }
     expect(resources(parsed, "aws_iam_role_policy_attachment")).toEqual({});
   });
 
-  test("the web role reads the app password and the app bundle; the database role its two passwords; the load balancer its certificate and key", () => {
+  test("the web role reads the app password and the app bundle; the database role its three passwords; the load balancer its certificate and key; the monitoring role nothing", () => {
     const web = statements("haweb-web-").filter((s) => s.Sid !== "SessionManager");
     expect(web).toEqual([
       { Sid: "ReadOwnSecrets", Effect: "Allow", Action: ["ssm:GetParameter"], Resource: [expect.stringContaining("app-password")] },
@@ -241,9 +268,10 @@ describe("IAM: one role per host role, nothing broader than it needs", () => {
         Sid: "ReadOwnSecrets",
         Effect: "Allow",
         Action: ["ssm:GetParameter"],
-        Resource: [expect.stringContaining("app-password"), expect.stringContaining("replication-password")],
+        Resource: [expect.stringContaining("app-password"), expect.stringContaining("replication-password"), expect.stringContaining("exporter-password")],
       },
     ]);
+    expect(statements("haweb-mon-").filter((s) => s.Sid !== "SessionManager")).toEqual([]);
     expect(statements("haweb-lb-").filter((s) => s.Sid === "ReadOwnSecrets")).toEqual([
       {
         Sid: "ReadOwnSecrets",
@@ -305,7 +333,9 @@ describe("IAM: one role per host role, nothing broader than it needs", () => {
   });
 
   test("instances assume their role through EC2 only", () => {
-    for (const role of Object.values(resources(parsed, "aws_iam_role")).filter((r) => String(r.name_prefix).match(/^haweb-(lb|web|db)-$/))) {
+    const roles = Object.values(resources(parsed, "aws_iam_role")).filter((r) => String(r.name_prefix).match(/^haweb-(lb|web|db|mon)-$/));
+    expect(roles).toHaveLength(4);
+    for (const role of roles) {
       expect(JSON.parse(String(role.assume_role_policy))).toEqual({
         Version: "2012-10-17",
         Statement: [{ Effect: "Allow", Principal: { Service: "ec2.amazonaws.com" }, Action: "sts:AssumeRole" }],
@@ -319,10 +349,12 @@ describe("secrets and the app bundle", () => {
     expect(Object.values(resources(parsed, "random_password"))).toEqual([
       expect.objectContaining({ length: 32, special: false }),
       expect.objectContaining({ length: 32, special: false }),
+      expect.objectContaining({ length: 32, special: false }),
     ]);
     const parameters = Object.values(resources(parsed, "aws_ssm_parameter"));
     expect(parameters.map((p) => p.name).sort()).toEqual([
       "/haweb/db-app-password",
+      "/haweb/db-exporter-password",
       "/haweb/db-replication-password",
       "/haweb/tls-certificate",
       "/haweb/tls-private-key",
@@ -366,6 +398,155 @@ describe("secrets and the app bundle", () => {
     // The bundle's hash changes with every app change; the snapshot is about the stack.
     const stable = json.replace(/\b[0-9A-F]{32}\b/g, "<hash>");
     expect(stable).toMatchSnapshot();
+  });
+});
+
+describe("monitoring on EC2: the monitoring host, the node exporter on every VM, the scrape flows", () => {
+  const groupName = (ref: unknown) => String(byAddress(ref).name);
+  const ingress = Object.values(resources(parsed, "aws_vpc_security_group_ingress_rule"));
+  const egress = Object.values(resources(parsed, "aws_vpc_security_group_egress_rule"));
+  /** The groups of a host: on the instance, or on the network interface of a load balancer. */
+  const groupsOf = (host: string) => {
+    const nic = (hosts[host].primary_network_interface as Json | undefined)?.network_interface_id;
+    return ((nic ? byAddress(nic).security_groups : hosts[host].vpc_security_group_ids) as string[]).map(groupName).sort();
+  };
+  /** The ports Prometheus scrapes on other hosts: HAProxy, node, MySQL and Nginx exporters, the app. */
+  const SCRAPED_PORTS = [8405, 9100, 9104, 9113, 9464];
+
+  test("the monitoring host: a t3.small in a private subnet, no public address, the monitoring and egress groups, its own instance role", () => {
+    const mon = hosts.monitoring;
+    expect(mon).toMatchObject({
+      instance_type: "t3.small",
+      associate_public_ip_address: false,
+      monitoring: true,
+      tags: { "ha-web:role": "monitoring", "ha-web:host": "monitoring" },
+    });
+    expect(mon.primary_network_interface).toBeUndefined();
+    expect(tagName(byAddress(mon.subnet_id))).toMatch(/^haweb-private-\d$/);
+    expect(groupsOf("monitoring")).toEqual(["haweb-egress", "haweb-mon"]);
+    expect(byAddress(byAddress(mon.iam_instance_profile).role).name_prefix).toBe("haweb-mon-");
+    // No Elastic IP is the monitoring host's.
+    expect(JSON.stringify(resources(parsed, "aws_eip"))).not.toMatch(/monitoring/);
+  });
+
+  test("Prometheus' UI is for operators: nothing published, no rule opens 9090, prometheusUrl is the private name (SSM port forwarding)", () => {
+    expect(deployed.monitoring.published).toBeUndefined();
+    expect(parsed.output["prometheus-url"].value).toBe("http://monitoring.haweb.internal:9090");
+    expect(ingress.filter((r) => r.from_port === 9090 || r.from_port === 9093)).toEqual([]);
+    // The monitoring group takes in only other monitoring hosts' scrapes of its node exporter.
+    expect(ingress.filter((r) => groupName(r.security_group_id) === "haweb-mon").map((r) => [r.from_port, groupName(r.referenced_security_group_id)])).toEqual([
+      [9100, "haweb-mon"],
+    ]);
+  });
+
+  test("Prometheus' samples live on the host's own encrypted gp3 EBS volume in its zone, attached as /dev/sdf", () => {
+    const [key, volume] = Object.entries(resources(parsed, "aws_ebs_volume")).find(([, v]) => tagName(v) === "haweb-monitoring-data") ?? [];
+    expect(volume).toMatchObject({ encrypted: true, type: "gp3", size: 20, tags: { "ha-web:role": "monitoring", "ha-web:host": "monitoring" } });
+    expect(volume?.availability_zone).toBe(byAddress(hosts.monitoring.subnet_id).availability_zone);
+    const attachment = Object.values(resources(parsed, "aws_volume_attachment")).find((a) => addressOf(a.volume_id) === `aws_ebs_volume.${key}`);
+    expect(attachment).toMatchObject({ device_name: "/dev/sdf", stop_instance_before_detaching: true });
+    expect(addressOf(attachment?.instance_id)).toMatch(/^aws_instance\.monitoring_monitoring-host_instance_/);
+    // The prepare step mounts it where Prometheus keeps its TSDB, found by the volume id; Prometheus waits for the mount.
+    const userData = String(hosts.monitoring.user_data);
+    expect(userData).toContain(`VOLUME_ID='\${aws_ebs_volume.${key}.id}'`);
+    expect(userData).toContain(`MOUNT='${PATHS.prometheusVolume}'`);
+    expect(userData).toContain(`RequiresMountsFor=${PATHS.prometheusVolume}\n`);
+  });
+
+  test("MonitoringTier's storageSizeGb sizes its volume; AwsTarget's dataVolumeSizeGb stays the databases'", () => {
+    const { parsed: sized } = synthAws(
+      (stack, target) => {
+        const database = new MysqlCluster(stack, "db", { target, replicas: 0 });
+        new MonitoringTier(stack, "monitoring", { target, monitor: [database], receiver: { webhookUrl: "https://hooks.example.com/a" }, storageSizeGb: 100 });
+      },
+      { dataVolumeSizeGb: 50 },
+    );
+    const sizes = Object.values(resources(sized, "aws_ebs_volume")).map((v) => [tagName(v), v.size]);
+    expect(sizes.sort()).toEqual([
+      ["haweb-db-primary-data", 50],
+      ["haweb-monitoring-data", 100],
+    ]);
+  });
+
+  test("the node exporter's port 9100 is open on every VM's role group, from the monitoring group only", () => {
+    const node = ingress.filter((r) => r.from_port === 9100);
+    expect(node.map((r) => [groupName(r.security_group_id), r.to_port, r.ip_protocol, groupName(r.referenced_security_group_id), r.cidr_ipv4])).toEqual(
+      expect.arrayContaining([
+        ["haweb-lb", 9100, "tcp", "haweb-mon", undefined],
+        ["haweb-web", 9100, "tcp", "haweb-mon", undefined],
+        ["haweb-db", 9100, "tcp", "haweb-mon", undefined],
+        ["haweb-mon", 9100, "tcp", "haweb-mon", undefined],
+      ]),
+    );
+    expect(node).toHaveLength(4);
+    // Every instance carries a group that takes 9100 from the monitoring group.
+    const open = new Set(node.map((r) => groupName(r.security_group_id)));
+    for (const host of Object.keys(hosts)) expect({ host, open: groupsOf(host).some((g) => open.has(g)) }).toEqual({ host, open: true });
+  });
+
+  test("every exporter port (node, HAProxy, Nginx, MySQL, the app) is open from the monitoring group only, never from a CIDR", () => {
+    const scraped = ingress.filter((r) => SCRAPED_PORTS.includes(Number(r.from_port)));
+    expect(new Set(scraped.map((r) => r.from_port))).toEqual(new Set(SCRAPED_PORTS));
+    for (const r of scraped) {
+      expect({ port: r.from_port, to: r.to_port, cidr: r.cidr_ipv4, from: groupName(r.referenced_security_group_id) }).toEqual({
+        port: r.from_port,
+        to: r.from_port,
+        cidr: undefined,
+        from: "haweb-mon",
+      });
+    }
+    // ... and Prometheus may reach each of them, on that port, by group.
+    const out = egress.filter((r) => groupName(r.security_group_id) === "haweb-mon" && r.referenced_security_group_id);
+    expect(out.map((r) => `${r.from_port}->${groupName(r.referenced_security_group_id)}`).sort()).toEqual(
+      scraped
+        .filter((r) => groupName(r.security_group_id) !== "haweb-mon")
+        .map((r) => `${r.from_port}->${groupName(r.security_group_id)}`)
+        .sort(),
+    );
+  });
+
+  test("Alertmanager reaches the internet on the webhook's port only (443 for the example's https URL): no other egress to a CIDR but the shared mirrors/APIs group's", () => {
+    const open = egress.filter((r) => r.cidr_ipv4 !== undefined || r.cidr_ipv6 !== undefined);
+    expect(open.map((r) => [groupName(r.security_group_id), r.ip_protocol, r.from_port, r.to_port, r.cidr_ipv4]).sort()).toEqual([
+      ["haweb-egress", "tcp", 443, 443, "0.0.0.0/0"],
+      ["haweb-egress", "tcp", 80, 80, "0.0.0.0/0"],
+      ["haweb-mon", "tcp", 443, 443, "0.0.0.0/0"],
+    ]);
+    expect(open.find((r) => groupName(r.security_group_id) === "haweb-mon")?.description).toBe("Alertmanager notifies the receiver");
+  });
+
+  test("every host reports its metrics endpoints at its private name: its services' ports, and the node exporter under its own role", () => {
+    const node = (host: string, role: string, group?: string) => ({
+      job: "node",
+      role,
+      ...(group ? { group } : {}),
+      port: 9100,
+      address: `${host}.haweb.internal:9100`,
+      node: host,
+    });
+    expect(Object.keys(deployed).sort()).toEqual(Object.keys(hosts).sort());
+    expect(deployed["lb-1"].metrics).toEqual([
+      { job: "haproxy", role: "load-balancer", port: 8405, address: "lb-1.haweb.internal:8405", node: "lb-1" },
+      node("lb-1", "load-balancer"),
+    ]);
+    expect(deployed["web-2"].metrics).toEqual([
+      { job: "app", role: "app", port: 9464, address: "web-2.haweb.internal:9464", node: "web-2" },
+      { job: "nginx", role: "web", port: 9113, address: "web-2.haweb.internal:9113", node: "web-2" },
+      node("web-2", "web"),
+    ]);
+    expect(deployed["db-replica-1"].metrics).toEqual([
+      { job: "mysql", role: "database", group: "db", port: 9104, address: "db-replica-1.haweb.internal:9104", node: "db-replica-1" },
+      node("db-replica-1", "database", "db"),
+    ]);
+    expect(deployed.monitoring.metrics).toEqual([node("monitoring", "monitoring")]);
+    expect(seed.target.hostExporters).toEqual([{ job: "node", port: 9100 }]);
+  });
+
+  test("Prometheus scrapes every VM's node exporter: the others at their private names, its own on loopback", () => {
+    const config = String(hosts.monitoring.user_data);
+    for (const host of Object.keys(hosts).filter((h) => h !== "monitoring")) expect(config).toContain(`${host}.haweb.internal:9100`);
+    expect(config).toContain("127.0.0.1:9100");
+    expect(config).not.toContain("monitoring.haweb.internal:9100");
   });
 });
 
@@ -475,6 +656,7 @@ describe("AwsTarget props", () => {
         .sort(),
     ).toEqual([
       ["/haweb/app", "${var.db_app_password}"],
+      ["/haweb/db-exporter-password", expect.stringMatching(/^\$\{random_password\./)],
       ["/haweb/db-replication-password", expect.stringMatching(/^\$\{random_password\./)],
     ]);
   });
@@ -663,6 +845,101 @@ describe("AwsTarget props", () => {
     const egress = Object.keys(resources(parsed, "aws_vpc_security_group_egress_rule"));
     expect(egress.some((key) => key.includes("app-out-3306-to-db_"))).toBe(true);
     expect(egress.some((key) => key.includes("app-out-3306-to-stats-db"))).toBe(false);
+  });
+
+  test("a monitoring host with an email receiver: egress to the SMTP port only; instanceTypes.monitoring and dataVolumeSizeGb size it; the policy passes", () => {
+    const { stack, parsed: p } = synthAws(
+      (s, target) => {
+        const database = new MysqlCluster(s, "database", { target, replicas: 1 });
+        const web = new WebAppTier(s, "web", { target, database, nodes: 2 });
+        const lb = new LoadBalancerTier(s, "lb", { target, webTier: web });
+        new MonitoringTier(s, "monitoring", {
+          target,
+          monitor: [database, web, lb],
+          receiver: { email: { to: "ops@example.com", from: "alerts@example.com", smarthost: "smtp.example.com:587" } },
+        });
+      },
+      { instanceTypes: { monitoring: "t3.medium" }, dataVolumeSizeGb: 50 },
+    );
+    const egressRules = Object.values(resources(p, "aws_vpc_security_group_egress_rule"));
+    const groupOf = (r: Json) => {
+      const [type, name] = addressOf(r.security_group_id).split(".");
+      return String(p.resource[type][name].name);
+    };
+    expect(egressRules.filter((r) => r.cidr_ipv4 && groupOf(r) === "haweb-mon").map((r) => [r.ip_protocol, r.from_port, r.to_port, r.cidr_ipv4])).toEqual([
+      ["tcp", 587, 587, "0.0.0.0/0"],
+    ]);
+    const instances = instancesByHost(p);
+    expect(instances.monitoring.instance_type).toBe("t3.medium");
+    const volumes = Object.values(resources(p, "aws_ebs_volume"));
+    expect(volumes.map((v) => [tagName(v), v.size, v.encrypted])).toContainEqual(["haweb-monitoring-data", 50, true]);
+    expect(checkPolicy(stack)).toEqual([]);
+  });
+
+  test("without a monitoring tier every VM still runs the node exporter, open to the monitoring group only (empty until a monitoring host joins it)", () => {
+    const { parsed: p } = synthAws(declareSeed);
+    const groupOf = (ref: unknown) => {
+      const [type, name] = addressOf(ref).split(".");
+      return String(p.resource[type][name].name);
+    };
+    const node = Object.values(resources(p, "aws_vpc_security_group_ingress_rule")).filter((r) => r.from_port === 9100);
+    expect(node.map((r) => `${groupOf(r.security_group_id)} from ${groupOf(r.referenced_security_group_id)}`).sort()).toEqual([
+      "haweb-db from haweb-mon",
+      "haweb-lb from haweb-mon",
+      "haweb-web from haweb-mon",
+    ]);
+    for (const [host, instance] of Object.entries(instancesByHost(p))) {
+      expect({ host, unit: String(instance.user_data).includes("ExecStart=/usr/bin/prometheus-node-exporter --web.listen-address=:9100\n") }).toEqual({
+        host,
+        unit: true,
+      });
+    }
+  });
+
+  /** A bare service for addHost, on a role of the caller's choice. */
+  const bare = (name: string, overrides: Partial<ServiceSpec> = {}): ServiceSpec => ({
+    name,
+    role: "web",
+    software: "nginx",
+    command: ["/bin/true"],
+    files: [],
+    environment: {},
+    secretEnvironment: {},
+    ingress: [],
+    egress: [],
+    healthCheck: { command: ["/bin/true"], startPeriodSeconds: 1 },
+    stopTimeoutSeconds: 15,
+    dependsOn: [],
+    ...overrides,
+  });
+
+  test.each<[string, ServiceSpec, RegExp]>([
+    [
+      "a service named like the node exporter's unit",
+      bare("node-exporter"),
+      /prop `service name` "node-exporter" is the name of the node exporter's unit, which AwsTarget runs on every VM\. Fix: give the service/,
+    ],
+    [
+      "a listener on the node exporter's port",
+      bare("metrics", { ingress: [{ port: 9100, from: "monitoring", description: "mine" }] }),
+      /prop `ingress` makes metrics listen on 9100, where AwsTarget runs the node exporter on every VM\. Fix: use a port other than 9100/,
+    ],
+    [
+      "egress to the internet without a port",
+      bare("notifier", { egress: [{ port: 0, protocol: "vrrp", to: "internet", description: "anything" }] }),
+      /prop `egress` of notifier to the internet is vrrp\/0: AwsTarget opens egress to the internet on one TCP or UDP port only, never all traffic/,
+    ],
+  ])("refuses %s at synth, with the fix", (_, service, message) => {
+    expect(() => synthAws((stack, target) => target.addHost(stack, { name: "h", role: "web", services: [service] }))).toThrow(message);
+  });
+
+  test("an app listening on the node exporter's port is refused under the tier's prop", () => {
+    expect(() =>
+      synthAws((stack, target) => {
+        const database = new MysqlCluster(stack, "db", { target, replicas: 0 });
+        new WebAppTier(stack, "web", { target, database, app: { port: 9100 } });
+      }),
+    ).toThrow(/WebAppTier 'test\/web' has invalid props:\n- prop `app\.port` makes web-1-app listen on 9100, where AwsTarget runs the node exporter/);
   });
 
   test("reports every bad prop at once", () => {

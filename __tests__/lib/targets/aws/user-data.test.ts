@@ -42,7 +42,7 @@ const docker = containers(JSON.parse(Testing.synth(new LocalStack(Testing.app(),
 
 /** What EC2 counts: the gzipped text (Terraform's base64gzip), before base64. */
 const gzipped = (text: string) => gzipSync(Buffer.from(text, "utf8")).length;
-const HOSTS = ["db-primary", "db-replica-1", "lb-1", "lb-2", "web-1", "web-2"];
+const HOSTS = ["db-primary", "db-replica-1", "lb-1", "lb-2", "monitoring", "web-1", "web-2"];
 
 afterAll(() => {
   const sizes = hostNames.map((h) => `${h} ${gzipped(delivered[h])} B gzipped, ${userDataSize(delivered[h])} B text (limit ${USER_DATA_LIMIT_BYTES})`);
@@ -143,6 +143,35 @@ describe("user data of every instance", () => {
     expect(written("web-1", "/etc/systemd/system/ha-web-web-1-app.service")).toContain("Environment=DB_PASSWORD_FILE=%d/DB_PASSWORD");
   });
 
+  test.each(HOSTS)("%s runs the node exporter: Debian's package without its collectors, our unit as prometheus, once the firewall is up", (host) => {
+    const unit = written(host, "/etc/systemd/system/ha-web-node-exporter.service") ?? "";
+    expect(unit).toContain("User=prometheus\n");
+    expect(unit).toContain("ExecStart=/usr/bin/prometheus-node-exporter --web.listen-address=:9100\n");
+    expect(unit).toContain("Requires=ha-web-firewall.service\n");
+    // It measures the machine even when the prepare step (volume, secrets) fails.
+    expect(unit).not.toContain("ha-web-prepare");
+    expect(docs[host].runcmd[1]).toEqual(expect.arrayContaining(["ha-web-node-exporter.service"]));
+    expect(docs[host].packages).toContain("prometheus-node-exporter");
+    expect(docs[host].bootcmd?.[0]).toContain("prometheus-node-exporter.service");
+    // Its recommended collectors (ipmitool, smartmontools, nvme-cli and root timers) are pinned away, before apt runs.
+    expect(written(host, "/etc/apt/preferences.d/ha-web")).toBe(
+      "# Rendered by cdktf-ha-web: packages this host never installs.\n\nPackage: prometheus-node-exporter-collectors\nPin: version *\nPin-Priority: -1\n",
+    );
+  });
+
+  test("the monitoring host mounts its EBS volume where Prometheus keeps its TSDB; Prometheus and Alertmanager run as root (their scripts drop to prometheus)", () => {
+    const prepare = written("monitoring", "/opt/ha-web/bin/prepare-host.sh") ?? "";
+    expect(prepare).toContain("VOLUME_ID='vol-0123456789abcdef0'");
+    expect(prepare).toContain("MOUNT='/var/lib/ha-web/prometheus'");
+    const prometheus = written("monitoring", "/etc/systemd/system/ha-web-monitoring.service") ?? "";
+    expect(prometheus).toContain("RequiresMountsFor=/var/lib/ha-web/prometheus\n");
+    expect(prometheus).toContain("ExecStartPre=/usr/bin/mountpoint -q /var/lib/ha-web/prometheus\n");
+    expect(prometheus).not.toMatch(/^User=/m);
+    const alertmanager = written("monitoring", "/etc/systemd/system/ha-web-monitoring-alertmanager.service") ?? "";
+    expect(alertmanager).toMatch(/^After=.*ha-web-monitoring\.service$/m);
+    expect(alertmanager).not.toContain("RequiresMountsFor");
+  });
+
   test("the database host formats and mounts its own EBS volume, found by the volume id", () => {
     const prepare = written("db-primary", "/opt/ha-web/bin/prepare-host.sh") ?? "";
     expect(prepare).toContain("VOLUME_ID='vol-0123456789abcdef0'");
@@ -160,13 +189,32 @@ describe("user data of every instance", () => {
 
   test("Debian's packages for each role; the distribution's own units masked first", () => {
     // The load balancers: keepalived and iproute2 for the pair, the AWS CLI for the address move and the TLS files.
-    expect(docs["lb-1"].packages).toEqual(["awscli", "curl", "haproxy", "iproute2", "keepalived", "nftables"]);
-    expect(docs["web-1"].packages).toEqual(["awscli", "curl", "nftables", "nginx", "nodejs"]);
-    expect(docs["db-primary"].packages).toEqual(["awscli", "curl", "mariadb-client", "mariadb-server", "nftables"]);
-    expect(docs["db-primary"].bootcmd).toEqual([["systemctl", "mask", "mariadb.service"]]);
+    expect(docs["lb-1"].packages).toEqual(["awscli", "curl", "haproxy", "iproute2", "keepalived", "nftables", "prometheus-node-exporter"]);
+    expect(docs["web-1"].packages).toEqual(["awscli", "curl", "nftables", "nginx", "nodejs", "prometheus-nginx-exporter", "prometheus-node-exporter"]);
+    expect(docs["db-primary"].packages).toEqual([
+      "awscli",
+      "curl",
+      "mariadb-client",
+      "mariadb-server",
+      "nftables",
+      "prometheus-mysqld-exporter",
+      "prometheus-node-exporter",
+    ]);
+    // Nothing to fetch from SSM or S3 on the monitoring host: no AWS CLI.
+    expect(docs.monitoring.packages).toEqual(["curl", "nftables", "prometheus", "prometheus-alertmanager", "prometheus-node-exporter"]);
+    expect(docs["db-primary"].bootcmd).toEqual([
+      ["systemctl", "mask", "mariadb.service", "prometheus-mysqld-exporter.service", "prometheus-node-exporter.service"],
+    ]);
     // The start script runs keepalived with our config: Debian's own unit must not.
-    expect(docs["lb-1"].bootcmd).toEqual([["systemctl", "mask", "haproxy.service", "keepalived.service"]]);
+    expect(docs["lb-1"].bootcmd).toEqual([["systemctl", "mask", "haproxy.service", "keepalived.service", "prometheus-node-exporter.service"]]);
+    expect(docs["web-1"].bootcmd).toEqual([["systemctl", "mask", "nginx.service", "prometheus-nginx-exporter.service", "prometheus-node-exporter.service"]]);
+    expect(docs.monitoring.bootcmd).toEqual([
+      ["systemctl", "mask", "prometheus.service", "prometheus-alertmanager.service", "prometheus-node-exporter.service"],
+    ]);
     expect(docs["web-1"].users).toEqual(["default", expect.objectContaining({ name: "node", system: true })]);
+    // The monitoring programs run as the user their packages create: cloud-init creates none.
+    expect(docs.monitoring.users).toBeUndefined();
+    expect(docs["db-primary"].users).toBeUndefined();
   });
 
   const verify = hasSystemdAnalyze() ? test : test.skip;
@@ -253,9 +301,27 @@ describe("the firewall on every VM", () => {
         .split("\n")
         .filter((l) => / accept comment /.test(l) && !/DHCP/.test(l))
         .map((l) => l.trim().replace(/ comment .*/, ""));
-    expect(accepts("lb-1")).toEqual(["tcp dport 80 accept", "tcp dport 443 accept", "ip saddr { 10.40.1.224 } ip protocol 112 accept"]);
-    expect(accepts("web-1")).toEqual(["ip saddr { 10.40.0.0/24, 10.40.1.0/24 } tcp dport 80 accept"]);
-    expect(accepts("db-primary")).toEqual(["ip saddr { 10.40.8.0/24, 10.40.9.0/24 } tcp dport 3306 accept"]);
+    expect(accepts("lb-1")).toEqual([
+      "tcp dport 80 accept",
+      "tcp dport 443 accept",
+      "ip saddr { 10.40.1.224 } ip protocol 112 accept",
+      // Prometheus, from the private subnets the monitoring host lives in.
+      "ip saddr { 10.40.8.0/24, 10.40.9.0/24 } tcp dport 8405 accept",
+      "ip saddr { 10.40.8.0/24, 10.40.9.0/24 } tcp dport 9100 accept",
+    ]);
+    expect(accepts("web-1")).toEqual([
+      "ip saddr { 10.40.8.0/24, 10.40.9.0/24 } tcp dport 9464 accept",
+      "ip saddr { 10.40.0.0/24, 10.40.1.0/24 } tcp dport 80 accept",
+      "ip saddr { 10.40.8.0/24, 10.40.9.0/24 } tcp dport 9113 accept",
+      "ip saddr { 10.40.8.0/24, 10.40.9.0/24 } tcp dport 9100 accept",
+    ]);
+    expect(accepts("db-primary")).toEqual([
+      "ip saddr { 10.40.8.0/24, 10.40.9.0/24 } tcp dport 3306 accept",
+      "ip saddr { 10.40.8.0/24, 10.40.9.0/24 } tcp dport 9104 accept",
+      "ip saddr { 10.40.8.0/24, 10.40.9.0/24 } tcp dport 9100 accept",
+    ]);
+    // Nothing reaches Prometheus' UI or Alertmanager from outside the host: operators forward a port through SSM.
+    expect(accepts("monitoring")).toEqual(["ip saddr { 10.40.8.0/24, 10.40.9.0/24 } tcp dport 9100 accept"]);
   });
 
   const nft = hasBinary("nft") && isRoot() ? test : test.skip;

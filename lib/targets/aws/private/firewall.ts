@@ -1,6 +1,6 @@
 import { Token } from "cdktf";
 import { FirewallRule, renderFirewallRuleset } from "../../../../templates/nftables";
-import { FlowPeer, HostSpec, Protocol, ServiceRole } from "../../target";
+import { FlowPeer, HostSpec, Ingress, Protocol, ServiceRole } from "../../target";
 
 export interface HostFirewallInput {
   readonly spec: HostSpec;
@@ -10,6 +10,8 @@ export interface HostFirewallInput {
   readonly vrrpPeers?: readonly string[];
   /** Opt-in SSH source (AwsTarget's sshCidr). */
   readonly sshCidr?: string;
+  /** Flows to what the target itself runs on the host (the node exporter), as the host's own role's. @default none */
+  readonly hostIngress?: readonly Ingress[];
 }
 
 /**
@@ -33,7 +35,8 @@ export function hostFirewallRules(input: HostFirewallInput): FirewallRule[] {
     if (!rule.comments.includes(text)) rule.comments.push(text);
     byFlow.set(key, rule);
   };
-  for (const service of spec.services) {
+  const flows = [...spec.services, { role: spec.role, ingress: input.hostIngress ?? [] }];
+  for (const service of flows) {
     for (const ingress of service.ingress) {
       if (colocated(service.role, ingress.from)) continue;
       const protocol = ingress.protocol ?? "tcp";

@@ -2,7 +2,7 @@ import { Construct } from "constructs";
 import { SecurityGroup } from "@cdktf/provider-aws/lib/security-group";
 import { VpcSecurityGroupEgressRule } from "@cdktf/provider-aws/lib/vpc-security-group-egress-rule";
 import { VpcSecurityGroupIngressRule } from "@cdktf/provider-aws/lib/vpc-security-group-ingress-rule";
-import { FlowPeer, HostSpec, peerCode, Protocol, ROLE_CODE, ServiceRole } from "../../target";
+import { Egress, FlowPeer, HostSpec, Ingress, peerCode, Protocol, ROLE_CODE, ServiceRole } from "../../target";
 import { ROLE_TAG } from "../tags";
 
 export interface HostSecurityGroupsProps {
@@ -12,11 +12,17 @@ export interface HostSecurityGroupsProps {
   readonly sshCidr?: string;
 }
 
+/** The flow group of a host's own role: that of its first service of that role (a database cluster's), if any. */
+export function hostGroupOf(spec: HostSpec): string | undefined {
+  return spec.services.find((s) => s.role === spec.role)?.group;
+}
+
 /**
  * Security groups derived from the services' declared flows: one group per
  * service role (a web host carries the web and app groups), one rule per flow
  * between hosts. Flows between services on the same host (Nginx to its app) go
- * over loopback and get no rule. Every host also carries the `egress` group:
+ * over loopback and get no rule. Egress to "internet" (Alertmanager's receiver)
+ * is 0.0.0.0/0 on that port only. Every host also carries the `egress` group:
  * TCP 80 to Debian's mirrors and TCP 443 to AWS's APIs, nothing else.
  */
 export class HostSecurityGroups extends Construct {
@@ -85,18 +91,27 @@ export class HostSecurityGroups extends Construct {
     return this.groups[code];
   }
 
-  /** Ids of the groups an instance of `spec` carries. */
+  /** Ids of the groups an instance of `spec` carries: its services' roles' and its own role's. */
   groupIdsFor(spec: HostSpec): string[] {
-    const groups = [...new Map(spec.services.map((s) => [peerCode(s.role, s.group), this.forRole(s.role, s.group)])).values()];
+    const roles = [...spec.services.map((s) => ({ role: s.role, group: s.group })), { role: spec.role, group: hostGroupOf(spec) }];
+    const groups = [...new Map(roles.map((r) => [peerCode(r.role, r.group), this.forRole(r.role, r.group)])).values()];
     return [...groups.map((g) => g.id), this.egress.id, ...(this.ssh ? [this.ssh.id] : [])];
   }
 
-  /** Adds a rule for every flow of `spec`'s services that crosses to another host. */
-  addFlows(spec: HostSpec): void {
+  /**
+   * Adds a rule for every flow of `spec`'s services that crosses to another host,
+   * and for `hostIngress`: flows to what the target itself runs on the host (the
+   * node exporter), on the group of the host's own role.
+   */
+  addFlows(spec: HostSpec, hostIngress: readonly Ingress[] = []): void {
     const hostRoles = new Set(spec.services.map((s) => s.role));
     // A peer of another role that runs on this very host is reached over loopback.
     const colocated = (own: ServiceRole, peer: FlowPeer) => peer !== "internet" && peer !== own && hostRoles.has(peer);
-    for (const service of spec.services) {
+    const flows: { role: ServiceRole; group?: string; ingress: readonly Ingress[]; egress: readonly Egress[] }[] = [
+      ...spec.services,
+      { role: spec.role, group: hostGroupOf(spec), ingress: hostIngress, egress: [] },
+    ];
+    for (const service of flows) {
       const group = this.forRole(service.role, service.group);
       const own = peerCode(service.role, service.group);
       // A peer of the same role is of the same cluster (replicas to their primary).
@@ -121,13 +136,15 @@ export class HostSecurityGroups extends Construct {
       }
       for (const egress of service.egress) {
         if (colocated(service.role, egress.to)) continue;
-        const key = `${own}-out-${flowCode(egress.protocol, egress.port)}-to-${peerCode(egress.to, egress.toGroup)}`;
+        const to = egress.to === "internet" ? "internet" : peerCode(egress.to, egress.toGroup);
+        const key = `${own}-out-${flowCode(egress.protocol, egress.port)}-to-${to}`;
         if (this.rules.has(key)) continue;
         this.rules.add(key);
+        // Anywhere outside the stack (a webhook or SMTP receiver): that one port only, never all traffic (CKV_AWS_382).
         new VpcSecurityGroupEgressRule(this, key, {
           securityGroupId: group.id,
           ...protocolAndPorts(egress.protocol, egress.port),
-          referencedSecurityGroupId: this.forRole(egress.to, egress.toGroup).id,
+          ...(egress.to === "internet" ? { cidrIpv4: "0.0.0.0/0" } : { referencedSecurityGroupId: this.forRole(egress.to, egress.toGroup).id }),
           description: ruleDescription(egress.description),
           tags: { Name: `${this.props.namePrefix}-${key}` },
         });

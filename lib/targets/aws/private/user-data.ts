@@ -3,6 +3,7 @@ import { gzipSync } from "zlib";
 import { CloudConfigHost, CloudConfigService, HostAssetFetch, HostDataVolume, HostSecretFile, renderCloudConfig, userDataSize } from "./cloud-init";
 import { HostSpec, Secret, ServiceSpec } from "../../target";
 import { DEBIAN_TOOL_PACKAGES, DISTRIBUTION_UNITS, EXISTING_USERS, TOOL_UNITS } from "../packages";
+import { NODE_EXPORTER, nodeExporterService } from "./node-exporter";
 
 export interface HostUserDataInput {
   readonly spec: HostSpec;
@@ -19,6 +20,8 @@ export interface HostUserDataInput {
   readonly firewall?: string;
   readonly volume?: HostDataVolume;
   readonly installSsmAgent: boolean;
+  /** Run the node exporter (NODE_EXPORTER) beside the services. @default false */
+  readonly nodeExporter?: boolean;
 }
 
 /** The framework-free description of a host's boot, from its HostSpec. */
@@ -41,15 +44,29 @@ export function cloudConfigHost(input: HostUserDataInput): CloudConfigHost {
   }));
   const software = [...new Set(spec.services.map((s) => s.software))];
   const tools = [...new Set(spec.services.flatMap((s) => s.tools ?? []))];
+  const node = input.nodeExporter ?? false;
   return {
     hostName: spec.name,
     fqdn: input.fqdn,
     role: spec.role,
-    packages: [...new Set([...spec.services.flatMap((s) => input.packages(s)), ...tools.flatMap((t) => DEBIAN_TOOL_PACKAGES[t])])],
-    maskUnits: [...software.flatMap((s) => DISTRIBUTION_UNITS[s]), ...tools.flatMap((t) => TOOL_UNITS[t])],
+    packages: [
+      ...new Set([
+        ...spec.services.flatMap((s) => input.packages(s)),
+        ...tools.flatMap((t) => DEBIAN_TOOL_PACKAGES[t]),
+        ...(node ? [NODE_EXPORTER.package] : []),
+      ]),
+    ],
+    maskUnits: [
+      ...new Set([
+        ...software.flatMap((s) => DISTRIBUTION_UNITS[s]),
+        ...tools.flatMap((t) => TOOL_UNITS[t]),
+        ...(node ? [NODE_EXPORTER.distributionUnit] : []),
+      ]),
+    ],
+    heldBackPackages: node ? [...NODE_EXPORTER.heldBack] : [],
     systemUsers: [...new Set(spec.services.map((s) => s.user ?? "root").filter((u) => !EXISTING_USERS.has(u)))],
     files: spec.services.flatMap((s) => s.files),
-    services,
+    services: node ? [...services, nodeExporterService()] : services,
     assets: input.assets,
     secretFiles: input.secretFiles,
     firewall: input.firewall,

@@ -3,10 +3,12 @@ import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writ
 import { tmpdir } from "os";
 import { join } from "path";
 import {
+  APT_PREFERENCES_PATH,
   CloudConfigHost,
   PREPARE_SCRIPT,
   PREPARE_UNIT,
   renderCloudConfig,
+  renderAptHoldBack,
   renderPrepareScript,
   renderServiceUnit,
   renderSsmAgentInstallScript,
@@ -193,6 +195,45 @@ describe("renderCloudConfig", () => {
     }
   });
 
+  test("held-back packages are pinned away (priority -1) in a file cloud-init writes before apt runs; a service may start without the prepare step", () => {
+    const host: CloudConfigHost = {
+      ...dbHost,
+      packages: [...dbHost.packages, "prometheus-node-exporter"],
+      heldBackPackages: ["prometheus-node-exporter-collectors"],
+      services: [
+        ...dbHost.services,
+        {
+          name: "node-exporter",
+          role: "machine metrics",
+          command: ["/usr/bin/prometheus-node-exporter", "--web.listen-address=:9100"],
+          environment: {},
+          secrets: [],
+          user: "prometheus",
+          requiresPrepare: false,
+        },
+      ],
+    };
+    const text = renderCloudConfig(host);
+    const doc = parseYaml(text) as CloudConfigDoc;
+    expect(file(doc, APT_PREFERENCES_PATH)).toEqual({
+      path: "/etc/apt/preferences.d/ha-web",
+      permissions: "0644",
+      owner: "root:root",
+      content: renderAptHoldBack(["prometheus-node-exporter-collectors"]),
+    });
+    expect(renderAptHoldBack(["a-b"])).toContain("\nPackage: a-b\nPin: version *\nPin-Priority: -1\n");
+    const exporter = file(doc, "/etc/systemd/system/ha-web-node-exporter.service")?.content ?? "";
+    expect(exporter).not.toContain("ha-web-prepare");
+    expect(exporter).toContain("User=prometheus");
+    // The others still wait for it.
+    expect(file(doc, "/etc/systemd/system/ha-web-db-primary.service")?.content).toContain(
+      "ExecStartPre=/bin/systemctl is-active --quiet ha-web-prepare.service",
+    );
+    if (hasCloudInit()) expect(cloudInitSchema(text, "held-back")).toEqual({ status: 0, output: expect.stringContaining("Valid cloud-config") });
+    // Without held-back packages, no pin file.
+    expect(file(docs.db, APT_PREFERENCES_PATH)).toBeUndefined();
+  });
+
   test("the SSM agent is installed after the services are enabled, unless turned off", () => {
     expect(docs.web.runcmd[docs.web.runcmd.length - 1]).toEqual(["sh", `${PATHS.binDir}/install-ssm-agent.sh`]);
     expect(renderSsmAgentInstallScript()).toContain("https://s3.$region.amazonaws.com/amazon-ssm-$region/latest/$arch/amazon-ssm-agent.deb");
@@ -205,6 +246,9 @@ describe("renderCloudConfig", () => {
     [{ ...lbHost, services: [{ ...lbHost.services[0], dataMount: "/data" }] }, /keeps data at \/data, but the host mounts no volume there/],
     [{ ...lbHost, packages: ["Bad Name"] }, /"Bad Name" is not a Debian package name/],
     [{ ...lbHost, files: [{ path: "relative.cfg", content: "" }] }, /file path "relative.cfg" must be absolute/],
+    [{ ...lbHost, heldBackPackages: ["haproxy"] }, /haproxy is both installed and held back/],
+    [{ ...lbHost, heldBackPackages: ["Bad Pin"] }, /"Bad Pin" is not a Debian package name/],
+    [{ ...lbHost, services: [lbHost.services[0], lbHost.services[0]] }, /two services have the same name/],
   ])("rejects an inconsistent host (%#)", (host, message) => {
     expect(validateCloudConfigHost(host).join("; ")).toMatch(message);
     expect(() => renderCloudConfig(host)).toThrow(message);

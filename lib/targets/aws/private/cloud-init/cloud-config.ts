@@ -17,6 +17,9 @@ import { toYaml, YamlValue } from "./yaml";
 /** Where a VM's nftables ruleset is installed. */
 export const FIREWALL_RULESET_PATH = `${PATHS.configDir}/firewall.nft`;
 
+/** The apt pin that keeps held-back packages off the host (written before any package is installed). */
+export const APT_PREFERENCES_PATH = "/etc/apt/preferences.d/ha-web";
+
 /** EC2's hard limit on user data, in bytes (before base64). */
 export const USER_DATA_LIMIT_BYTES = 16384;
 
@@ -54,6 +57,8 @@ export interface CloudConfigService {
   readonly stopSignal?: string;
   /** Capabilities a non-root service is granted (ambient). @default none */
   readonly capabilities?: readonly string[];
+  /** Start only once the prepare step succeeded (when the host has one). @default true */
+  readonly requiresPrepare?: boolean;
 }
 
 export interface CloudConfigHost {
@@ -65,6 +70,8 @@ export interface CloudConfigHost {
   readonly packages: readonly string[];
   /** Distribution units masked before the packages are installed (they would fight ours for ports and data). */
   readonly maskUnits: readonly string[];
+  /** Packages apt must never install, not even as a recommendation (an apt pin at priority -1). @default none */
+  readonly heldBackPackages?: readonly string[];
   /** Unprivileged system users the services run as, created before the packages. */
   readonly systemUsers: readonly string[];
   /** The services' files (start scripts, configs), written byte for byte. */
@@ -89,10 +96,13 @@ export function validateCloudConfigHost(host: CloudConfigHost): string[] {
     if (seen !== undefined && seen !== file.content) problems.push(`two different files at ${file.path}`);
     byPath.set(file.path, file.content);
   }
-  for (const pkg of host.packages) if (!/^[a-z0-9][a-z0-9+.-]+$/.test(pkg)) problems.push(`"${pkg}" is not a Debian package name`);
+  for (const pkg of [...host.packages, ...(host.heldBackPackages ?? [])])
+    if (!/^[a-z0-9][a-z0-9+.-]+$/.test(pkg)) problems.push(`"${pkg}" is not a Debian package name`);
+  for (const pkg of host.heldBackPackages ?? []) if (host.packages.includes(pkg)) problems.push(`${pkg} is both installed and held back`);
   for (const unit of host.maskUnits) if (!/^[A-Za-z0-9@_.-]+\.service$/.test(unit)) problems.push(`"${unit}" is not a unit name`);
   for (const user of host.systemUsers) if (!/^[a-z_][a-z0-9_-]*$/.test(user)) problems.push(`"${user}" is not a user name`);
   const names = new Set(host.services.map((s) => s.name));
+  if (names.size < host.services.length) problems.push("two services have the same name (and would share a unit)");
   for (const service of host.services) {
     for (const dep of service.after ?? []) if (!names.has(dep)) problems.push(`${service.name} starts after ${dep}, which is not on this host`);
     if (service.dataMount && service.dataMount !== host.volume?.mountPath)
@@ -132,6 +142,8 @@ export function renderCloudConfig(host: CloudConfigHost): string {
   const add = (path: string, content: string, permissions: string) => {
     if (!files.some((f) => f.path === path)) files.push({ path, content, permissions });
   };
+  const heldBack = host.heldBackPackages ?? [];
+  if (heldBack.length > 0) add(APT_PREFERENCES_PATH, renderAptHoldBack(heldBack), "0644");
   if (host.firewall !== undefined) {
     add(FIREWALL_RULESET_PATH, host.firewall, "0640");
     add(`${SYSTEMD_UNIT_DIR}/${FIREWALL_UNIT}`, renderFirewallUnit({ hostName: host.hostName, rulesetPath: FIREWALL_RULESET_PATH }), "0644");
@@ -154,7 +166,7 @@ export function renderCloudConfig(host: CloudConfigHost): string {
       secrets: service.secrets.map((s) => ({ env: s.env, sourcePath: secretFileFor(s.parameterName) })),
       user: service.user,
       after: service.after,
-      requiresPrepare: prepare,
+      requiresPrepare: prepare && (service.requiresPrepare ?? true),
       requiresFirewall: host.firewall !== undefined,
       requiresMount: service.dataMount,
       stopTimeoutSeconds: service.stopTimeoutSeconds ?? (service.dataMount ? 60 : 15),
@@ -206,6 +218,16 @@ export function renderCloudConfig(host: CloudConfigHost): string {
     `# Files under ${PATHS.binDir} and ${PATHS.configDir} are the same ones the Docker target uploads.`,
   ].join("\n");
   return `${header}\n${toYaml(doc)}`;
+}
+
+/**
+ * An apt preferences file that keeps packages off the host: priority -1 means
+ * "never install", so a recommendation of them is skipped. cloud-init writes
+ * files (init stage) before it installs packages (final stage).
+ */
+export function renderAptHoldBack(packages: readonly string[]): string {
+  const stanzas = packages.map((p) => `Package: ${p}\nPin: version *\nPin-Priority: -1\n`);
+  return `# Rendered by cdktf-ha-web: packages this host never installs.\n\n${stanzas.join("\n")}`;
 }
 
 /** Size in bytes of user data, as EC2 counts it (UTF-8, before base64). */

@@ -1,9 +1,24 @@
 /**
  * The graph of an AWS stack: `aws_instance`s in their `aws_subnet`s, arrows from
  * `aws_vpc_security_group_ingress_rule`s between the security groups the
- * instances carry, and Elastic IPs as the way in.
+ * instances carry, Elastic IPs as the way in, a role's own egress rules to the
+ * internet as its way out, and the monitoring host's scrapes one arrow per tier box.
  */
-import { compareNames, GraphCluster, GraphEdge, GraphNode, INTERNET_NODE_ID, roleRank, StackGraph, uniqueEdges } from "./graph-model";
+import {
+  besideMiddleTarget,
+  compareNames,
+  everywhereLine,
+  GraphCluster,
+  GraphEdge,
+  GraphNode,
+  INTERNET_NODE_ID,
+  MONITORING_ROLE,
+  roleRank,
+  ScrapeFlow,
+  StackGraph,
+  summarizeScrapes,
+  uniqueEdges,
+} from "./graph-model";
 import { findResource, listArg, numberArg, referencedName, resourcesOfType, stringArg, tagsOf, TerraformJson, TerraformResource } from "./terraform-json";
 
 interface Instance {
@@ -41,16 +56,33 @@ export function awsStackGraph(json: TerraformJson, name: string): StackGraph {
   const instances = readInstances(json, subnets);
   const elasticIps = readElasticIps(json, instances);
   const shared = readSharedElasticIps(json, instances);
-  const flows = mergePeerFlows(ingressEdges(json, instances, elasticIps), instances);
-  const edges = uniqueEdges([...flows, ...elasticIpEdges(elasticIps, flows), ...shared.flatMap((eip) => sharedElasticIpEdges(eip, flows, elasticIps))]);
+  const { flows: ingress, scrapes } = splitScrapes(ingressEdges(json, instances, elasticIps), instances);
+  const flows = mergePeerFlows(ingress, instances);
+  const { edges: summaries, everywhere } = summarizeScrapes(scrapes);
+  const edges = uniqueEdges([
+    ...flows,
+    ...egressEdges(json, instances),
+    ...summaries,
+    ...elasticIpEdges(elasticIps, flows),
+    ...shared.flatMap((eip) => sharedElasticIpEdges(eip, flows, elasticIps)),
+  ]);
+  const order = instances.map((instance) => instance.nodeId);
+  const instanceNodes = instances.map((instance): GraphNode => {
+    const node = instanceNode(instance);
+    const beside = besideMiddleTarget(summaries, instance.nodeId, order);
+    const ports = everywhere.get(instance.nodeId);
+    return { ...node, ...(ports ? { detail: [...node.detail, everywhereLine(ports)] } : {}), ...(beside ? { alignWith: beside } : {}) };
+  });
   const nodes: GraphNode[] = [
     ...cidrSourceNodes(edges),
-    ...instances.map(instanceNode),
+    ...instanceNodes,
     ...emptySubnetPlaceholders(subnets, instances),
     ...elasticIps.map(elasticIpNode),
     ...shared.map(sharedElasticIpNode),
   ];
-  if (edges.some((edge) => edge.from === INTERNET_NODE_ID)) nodes.unshift({ id: INTERNET_NODE_ID, kind: "internet", label: "internet", detail: [] });
+  if (edges.some((edge) => edge.from === INTERNET_NODE_ID || edge.to === INTERNET_NODE_ID)) {
+    nodes.unshift({ id: INTERNET_NODE_ID, kind: "internet", label: "internet", detail: [] });
+  }
   return { name, target: "aws", clusters: [...vpcClusters(json), ...subnets.map(subnetCluster), ...tierClusters(instances)], nodes, edges };
 }
 
@@ -249,6 +281,47 @@ function sharedElasticIpEdges(eip: SharedElasticIp, flows: readonly GraphEdge[],
     ...ports.map((label): GraphEdge => ({ from: INTERNET_NODE_ID, to: eip.nodeId, kind: "publish", label })),
     ...eip.holders.map((holder): GraphEdge => ({ from: eip.nodeId, to: holder.nodeId, kind: "address", label: "" })),
   ];
+}
+
+/**
+ * The monitoring host's flows to instances of other tier boxes are scrapes,
+ * summarised one arrow per box (see summarizeScrapes); the rest are drawn as is.
+ */
+function splitScrapes(edges: readonly GraphEdge[], instances: readonly Instance[]): { flows: GraphEdge[]; scrapes: ScrapeFlow[] } {
+  const byId = new Map(instances.map((instance) => [instance.nodeId, instance]));
+  const boxOf = (instance: Instance) => (instance.subnet ? tierClusterId(instance.subnet, instance.role) : undefined);
+  const flows: GraphEdge[] = [];
+  const scrapes: ScrapeFlow[] = [];
+  for (const edge of edges) {
+    const sender = byId.get(edge.from);
+    const receiver = byId.get(edge.to);
+    const box = receiver && boxOf(receiver);
+    if (sender?.role === MONITORING_ROLE && box && box !== boxOf(sender)) {
+      scrapes.push({ from: edge.from, to: edge.to, toCluster: box, label: edge.label });
+    } else {
+      flows.push(edge);
+    }
+  }
+  return { flows, scrapes };
+}
+
+/**
+ * A role's own way out: egress rules to anywhere on a group tagged with an
+ * ha-web role (Alertmanager's to its receiver), from every instance carrying
+ * it. The untagged group every host carries (package mirrors, AWS APIs) is
+ * plumbing, not a flow of the stack, and is left out, as are group-to-group
+ * egress rules, the mirror of the ingress ones drawn already.
+ */
+function egressEdges(json: TerraformJson, instances: readonly Instance[]): GraphEdge[] {
+  return resourcesOfType(json, "aws_vpc_security_group_egress_rule").flatMap(({ body }): GraphEdge[] => {
+    const group = referencedName(body.security_group_id, "aws_security_group");
+    if (!group || !tagsOf(findResource(json, "aws_security_group", group) ?? {})["ha-web:role"]) return [];
+    const cidr = stringArg(body, "cidr_ipv4") ?? stringArg(body, "cidr_ipv6");
+    if (!cidr || !ANYWHERE.includes(cidr)) return [];
+    return instances
+      .filter((instance) => instance.securityGroups.includes(group))
+      .map((instance): GraphEdge => ({ from: instance.nodeId, to: INTERNET_NODE_ID, kind: "flow", label: portText(body) }));
+  });
 }
 
 /** IP protocols without ports, by number, as people name them. */

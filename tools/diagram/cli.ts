@@ -2,8 +2,9 @@
  * npm run diagram -- [--stack FILE | STACKNAME] [--out FILE]
  *
  * Draws a synthesized stack as an SVG: tiers and networks (Docker) or subnets
- * (AWS) as boxes, allowed traffic as arrows labelled with ports, and the way
- * in from the internet.
+ * (AWS) as boxes, allowed traffic as arrows labelled with ports, the way in
+ * from the internet and a role's way out, sidecars as lines of their owner's
+ * box, and the monitoring host's scrapes as one teal arrow per tier.
  *
  *   --stack NAME   cdktf.out/stacks/NAME/cdk.tf.json (after `npm run synth`); default: local
  *   --stack FILE   any synthesized cdk.tf.json

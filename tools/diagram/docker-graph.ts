@@ -1,13 +1,31 @@
 /**
  * The graph of a Docker stack: `docker_container`s described by their ha-web
- * labels, `docker_network`s they share, ports they publish on the host, and the
- * virtual address a load-balancer pair holds with keepalived.
+ * labels, `docker_network`s they share, ports they publish on the host, the
+ * virtual address a load-balancer pair holds with keepalived, and the monitoring
+ * host's scrapes. A sidecar (`network_mode = "container:OWNER"`) is no machine
+ * of its own: it is drawn as a line in its owner's box, and what it accepts is
+ * accepted by the owner's network namespace.
  */
-import { compareNames, GraphCluster, GraphEdge, GraphNode, INTERNET_NODE_ID, roleRank, StackGraph, uniqueEdges } from "./graph-model";
+import {
+  besideMiddleTarget,
+  compareNames,
+  everywhereLine,
+  GraphCluster,
+  GraphEdge,
+  GraphNode,
+  INTERNET_NODE_ID,
+  MONITORING_ROLE,
+  roleRank,
+  ScrapeFlow,
+  StackGraph,
+  summarizeScrapes,
+  uniqueEdges,
+} from "./graph-model";
 import {
   findResource,
   listArg,
   numberArg,
+  parseReference,
   referencedName,
   resolveString,
   resourcesOfType,
@@ -33,6 +51,16 @@ interface PublishedPort {
   readonly protocol: string;
 }
 
+/** A container in another's network namespace, drawn as a line of its owner. */
+interface Sidecar {
+  /** What it runs: the packages its image adds to a base, or the image's name. */
+  readonly software: string;
+  readonly role: string;
+  readonly ingress: readonly Ingress[];
+  /** The `ha-web.listen-port` label, for a sidecar nothing else may reach. */
+  readonly listenPort?: string;
+}
+
 /** What the diagram needs of one container, read from its arguments and labels. */
 interface Container {
   readonly nodeId: string;
@@ -42,8 +70,10 @@ interface Container {
   readonly host: string;
   readonly image: string;
   readonly networks: readonly string[];
+  /** What its network namespace accepts: its own ingress and its sidecars'. */
   readonly ingress: readonly Ingress[];
   readonly published: readonly PublishedPort[];
+  readonly sidecars: readonly Sidecar[];
   /** The `ha-web.floating-address` label: the virtual address keepalived may move to this container. */
   readonly floatingAddress?: string;
 }
@@ -62,15 +92,44 @@ type NetworkIndex = ReadonlyMap<string, Network>;
 /** Builds the graph of a stack of `docker_container`s (see stack-graph.ts for the entry point). */
 export function dockerStackGraph(json: TerraformJson, name: string): StackGraph {
   const containers = readContainers(json);
-  const networks = readNetworks(json, containers);
-  const byName: NetworkIndex = new Map(networks.map((network) => [network.name, network]));
+  const allNetworks = readNetworks(json, containers);
+  const byName: NetworkIndex = new Map(allNetworks.map((network) => [network.name, network]));
   const addresses = readFloatingAddresses(containers, byName);
-  const edges = [...publishEdges(containers, byName), ...flowEdges(containers), ...addresses.flatMap(addressEdges), ...attachmentEdges(containers)];
-  const nodes: GraphNode[] = [...containers.map(containerNode), ...networks.map(networkNode), ...addresses.map(addressNode), ...endpointNodes(containers)];
-  if (edges.some((edge) => edge.from === INTERNET_NODE_ID)) {
+  const published = publishEdges(containers, byName);
+  const { flows, scrapes } = splitScrapes(flowEdges(containers), containers);
+  // A network that only scrapes cross is named on their summary arrows instead of drawn as a box.
+  const crossed = new Set([
+    ...[...published, ...flows].flatMap((edge) => (edge.via ? [networkOfNodeId(edge.via)] : [])),
+    ...addresses.flatMap((a) => a.network ?? []),
+  ]);
+  const scrapeOnly = new Set(scrapes.flatMap((scrape) => (scrape.network && !crossed.has(scrape.network) ? [scrape.network] : [])));
+  const networks = allNetworks.filter((network) => !scrapeOnly.has(network.name));
+  const { edges: summaries, everywhere } = summarizeScrapes(scrapes);
+  const edges = [
+    ...published,
+    ...flows,
+    ...outboundEdges(containers, networks),
+    ...summaries,
+    ...addresses.flatMap(addressEdges),
+    ...attachmentEdges(containers, scrapeOnly),
+  ];
+  const order = containers.map((container) => container.nodeId);
+  const containerNodes = containers.map((container): GraphNode => {
+    const node = containerNode(container);
+    const beside = besideMiddleTarget(summaries, container.nodeId, order);
+    const ports = everywhere.get(container.nodeId);
+    return { ...node, ...(ports ? { detail: [...node.detail, everywhereLine(ports)] } : {}), ...(beside ? { alignWith: beside } : {}) };
+  });
+  const nodes: GraphNode[] = [...containerNodes, ...networks.map(networkNode), ...addresses.map(addressNode), ...endpointNodes(containers)];
+  if (edges.some((edge) => edge.from === INTERNET_NODE_ID || edge.to === INTERNET_NODE_ID)) {
     nodes.unshift({ id: INTERNET_NODE_ID, kind: "internet", label: "internet / host", detail: [] });
   }
-  const clusters = [...tierClusters(containers), ...networks.map((network) => networkCluster(network, containers))];
+  const scrapeNetworks = (tier: string) =>
+    allNetworks.filter((network) => scrapeOnly.has(network.name) && scrapes.some((scrape) => scrape.network === network.name && scrape.fromCluster === tier));
+  const clusters = [
+    ...tierClusters(containers).map((cluster) => withScrapeNetworks(cluster, scrapeNetworks(cluster.id))),
+    ...networks.map((network) => networkCluster(network, containers)),
+  ];
   return { name, target: "docker", clusters, nodes, edges: uniqueEdges(edges) };
 }
 
@@ -97,6 +156,12 @@ function flowLabel(ingress: Ingress): string {
   return ingress.hasPort ? ingress.port : ingress.protocol.toUpperCase();
 }
 
+/** An image as the picture names it: the image (or the base it is built on) and the packages a build adds. */
+interface ImageName {
+  readonly name: string;
+  readonly packages?: string;
+}
+
 /**
  * The image's name (`nginx:1.30-trixie`), following `${docker_image.X.image_id}`
  * to the image resource; a pinned digest is left out of the picture. An image
@@ -104,34 +169,81 @@ function flowLabel(ingress: Ingress): string {
  * block's BASE and PACKAGES arguments) reads as the base plus the packages,
  * e.g. `haproxy:2.6-trixie + iproute2 keepalived`, rather than its generated name.
  */
-function imageName(json: TerraformJson, value: unknown): string {
+function readImage(json: TerraformJson, value: unknown): ImageName {
   const withoutDigest = (name: string) => name.replace(/@sha256:[0-9a-f]+$/, "");
   const imageResource = referencedName(value, "docker_image");
   const image = imageResource ? findResource(json, "docker_image", imageResource) : undefined;
-  if (!image) return withoutDigest(resolveString(json, value) ?? "image");
+  if (!image) return { name: withoutDigest(resolveString(json, value) ?? "image") };
   const buildArgs = listArg(image, "build")[0]?.build_args;
   const args = typeof buildArgs === "object" && buildArgs !== null ? (buildArgs as TerraformResource) : {};
   const base = stringArg(args, "BASE");
-  if (base) {
-    const packages = stringArg(args, "PACKAGES");
-    return packages ? `${withoutDigest(base)} + ${packages}` : withoutDigest(base);
-  }
-  return withoutDigest(stringArg(image, "name") ?? "image");
+  if (base) return { name: withoutDigest(base), packages: stringArg(args, "PACKAGES") || undefined };
+  return { name: withoutDigest(stringArg(image, "name") ?? "image") };
 }
 
+function imageText(image: ImageName): string {
+  return image.packages ? `${image.name} + ${image.packages}` : image.name;
+}
+
+/**
+ * The container whose network namespace a container joins
+ * (`network_mode = "container:${docker_container.X.name}"`, or the literal
+ * container name), as that container's Terraform name.
+ */
+function networkOwner(json: TerraformJson, body: TerraformResource): string | undefined {
+  const mode = stringArg(body, "network_mode");
+  const match = mode ? /^container:(.+)$/.exec(mode) : null;
+  if (!match) return undefined;
+  const reference = parseReference(match[1]);
+  if (reference) return reference.type === "docker_container" ? reference.name : undefined;
+  return resourcesOfType(json, "docker_container").find(({ body: other }) => resolveString(json, other.name) === match[1])?.name;
+}
+
+/**
+ * Sidecar -> owner, by Terraform name: containers in the network namespace of
+ * another container of the stack that has a network of its own.
+ */
+function readOwners(json: TerraformJson): Map<string, string> {
+  const owners = new Map<string, string>();
+  for (const { name, body } of resourcesOfType(json, "docker_container")) {
+    const owner = networkOwner(json, body);
+    const ownerBody = owner === undefined ? undefined : findResource(json, "docker_container", owner);
+    if (owner !== undefined && ownerBody && networkOwner(json, ownerBody) === undefined) owners.set(name, owner);
+  }
+  return owners;
+}
+
+function readSidecar(json: TerraformJson, body: TerraformResource): Sidecar {
+  const labels = labelsOf(body);
+  const image = readImage(json, body.image);
+  return {
+    software: image.packages ?? image.name,
+    role: labels.get("ha-web.role") ?? "unknown",
+    ingress: parseIngress(labels.get("ha-web.ingress")),
+    listenPort: labels.get("ha-web.listen-port"),
+  };
+}
+
+/** Containers with a network of their own, each with the sidecars in its namespace. */
 function readContainers(json: TerraformJson): Container[] {
-  const containers = resourcesOfType(json, "docker_container").map(({ name, body }): Container => {
+  const owners = readOwners(json);
+  const all = resourcesOfType(json, "docker_container");
+  const sidecarsOf = (owner: string) => all.filter(({ name }) => owners.get(name) === owner).map(({ body }) => readSidecar(json, body));
+  const machines = all.filter(({ name }) => !owners.has(name));
+  const containers = machines.map(({ name, body }): Container => {
     const labels = labelsOf(body);
     const hostname = stringArg(body, "hostname") ?? stringArg(body, "name") ?? name;
+    const own = sidecarsOf(name);
     return {
       nodeId: `container:${hostname}`,
       hostname,
       role: labels.get("ha-web.role") ?? "unknown",
       tier: labels.get("ha-web.tier") ?? "untiered",
       host: labels.get("ha-web.host") ?? hostname,
-      image: imageName(json, body.image),
+      image: imageText(readImage(json, body.image)),
       networks: listArg(body, "networks_advanced").flatMap((attachment) => resolveString(json, attachment.name) ?? []),
-      ingress: parseIngress(labels.get("ha-web.ingress")),
+      ingress: [...parseIngress(labels.get("ha-web.ingress")), ...own.flatMap((sidecar) => sidecar.ingress)],
+      sidecars: own,
       published: listArg(body, "ports").flatMap((port) => {
         const internal = numberArg(port, "internal");
         const external = numberArg(port, "external");
@@ -183,12 +295,35 @@ function tierClusters(containers: readonly Container[]): GraphCluster[] {
   }));
 }
 
+/**
+ * "+ prometheus-nginx-exporter :9113": what a sidecar runs and the ports others
+ * may reach it on; one nothing else reaches shows its listening port as local.
+ */
+function sidecarLine(sidecar: Sidecar): string {
+  const ports = [...new Set(sidecar.ingress.map((ingress) => (ingress.hasPort ? `:${ingress.port.split("/")[0]}` : flowLabel(ingress))))];
+  const where = ports.length > 0 ? ` ${ports.join(" ")}` : sidecar.listenPort ? ` :${sidecar.listenPort} (local only)` : "";
+  return `+ ${sidecar.software}${where}`;
+}
+
+/**
+ * The networks only the tier's scrapes cross are not drawn (their arrows go
+ * straight to the tiers): the tier's box names them instead.
+ */
+function withScrapeNetworks(cluster: GraphCluster, networks: readonly Network[]): GraphCluster {
+  if (networks.length === 0) return cluster;
+  const names = networks.map((network) => network.name);
+  const pairs = names.filter((_, i) => i % 2 === 0).map((_, i) => names.slice(2 * i, 2 * i + 2).join(", "));
+  const kind = networks.every((network) => network.internal) ? "internal networks" : "networks";
+  return { ...cluster, detail: [...cluster.detail, `scrapes across ${kind}`, ...pairs] };
+}
+
 function containerNode(container: Container): GraphNode {
   return {
     id: container.nodeId,
     kind: "container",
     label: container.hostname,
     detail: container.host === container.hostname ? [container.role, container.image] : [`${container.role} on host ${container.host}`, container.image],
+    ...(container.sidecars.length > 0 ? { sidecars: container.sidecars.map(sidecarLine) } : {}),
     role: container.role,
     cluster: tierClusterId(container.tier),
   };
@@ -196,6 +331,10 @@ function containerNode(container: Container): GraphNode {
 
 function networkNodeId(network: string): string {
   return `network:${network}`;
+}
+
+function networkOfNodeId(nodeId: string): string {
+  return nodeId.slice(networkNodeId("").length);
 }
 
 function networkCluster(network: Network, containers: readonly Container[]): GraphCluster {
@@ -275,13 +414,70 @@ function flowEdges(containers: readonly Container[]): GraphEdge[] {
         return isPublished ? [] : [{ edge: { from: INTERNET_NODE_ID, to: receiver.nodeId, kind: "flow", label: `${label} (not published)` }, peer: false }];
       }
       return containers.flatMap((sender): Flow[] => {
-        const network = sender !== receiver && sender.role === ingress.from ? sharedNetwork(sender, receiver, containers) : undefined;
+        const network = sender !== receiver && actsAs(sender, ingress.from) ? sharedNetwork(sender, receiver, containers) : undefined;
         if (!network) return [];
         return [{ edge: { from: sender.nodeId, to: receiver.nodeId, kind: "flow", label, via: networkNodeId(network) }, peer: !ingress.hasPort }];
       });
     }),
   );
   return mergePeerFlows(flows, containers);
+}
+
+/** Whether a container (or one of its sidecars, which send from its network namespace) has the role. */
+function actsAs(container: Container, role: string): boolean {
+  return container.role === role || container.sidecars.some((sidecar) => sidecar.role === role);
+}
+
+/** A scrape on Docker: also the sender's tier and the network it crosses. */
+interface DockerScrape extends ScrapeFlow {
+  readonly fromCluster: string;
+  readonly network?: string;
+}
+
+/**
+ * The monitoring host's flows into other tiers are scrapes, summarised one
+ * arrow per target tier (see summarizeScrapes); every other flow is drawn as is.
+ */
+function splitScrapes(edges: readonly GraphEdge[], containers: readonly Container[]): { flows: GraphEdge[]; scrapes: DockerScrape[] } {
+  const byId = new Map(containers.map((container) => [container.nodeId, container]));
+  const flows: GraphEdge[] = [];
+  const scrapes: DockerScrape[] = [];
+  for (const edge of edges) {
+    const sender = byId.get(edge.from);
+    const receiver = byId.get(edge.to);
+    if (sender && receiver && sender.role === MONITORING_ROLE && receiver.tier !== sender.tier && !edge.bidirectional) {
+      const network = edge.via === undefined ? undefined : networkOfNodeId(edge.via);
+      scrapes.push({
+        from: edge.from,
+        to: edge.to,
+        toCluster: tierClusterId(receiver.tier),
+        fromCluster: tierClusterId(sender.tier),
+        label: edge.label,
+        network,
+      });
+    } else {
+      flows.push(edge);
+    }
+  }
+  return { flows, scrapes };
+}
+
+/**
+ * A network with a route out that lets nothing in from the internet exists for
+ * going out (Alertmanager's route to its receiver): its members -> the
+ * internet, across it. Docker limits no port there, so the arrow says
+ * "outbound". The edge network's route out only serves its way in, and is not drawn.
+ */
+function outboundEdges(containers: readonly Container[], networks: readonly Network[]): GraphEdge[] {
+  return networks
+    .filter((network) => !network.internal)
+    .flatMap((network) => {
+      const members = containers.filter((container) => container.networks.includes(network.name));
+      if (members.some((member) => member.ingress.some((ingress) => ingress.from === "internet"))) return [];
+      return members.map(
+        (member): GraphEdge => ({ from: member.nodeId, to: INTERNET_NODE_ID, kind: "flow", label: "outbound", via: networkNodeId(network.name) }),
+      );
+    });
 }
 
 /**
@@ -355,8 +551,11 @@ function addressEdges(address: FloatingAddress): GraphEdge[] {
   return address.holders.map((holder): GraphEdge => ({ from: address.nodeId, to: holder.nodeId, kind: "address", label: "" }));
 }
 
-function attachmentEdges(containers: readonly Container[]): GraphEdge[] {
+/** Each container's plug into each network drawn (not into the scrape-only ones, named on the scrape arrows instead). */
+function attachmentEdges(containers: readonly Container[], hidden: ReadonlySet<string>): GraphEdge[] {
   return containers.flatMap((container) =>
-    container.networks.map((network): GraphEdge => ({ from: container.nodeId, to: networkNodeId(network), kind: "attachment", label: "" })),
+    container.networks
+      .filter((network) => !hidden.has(network))
+      .map((network): GraphEdge => ({ from: container.nodeId, to: networkNodeId(network), kind: "attachment", label: "" })),
   );
 }

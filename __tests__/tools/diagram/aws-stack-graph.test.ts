@@ -1,7 +1,8 @@
 /**
  * The graph of the `aws` example stack, read from its synthesized JSON only:
  * instances in public/private subnets of the VPC, arrows from security-group
- * ingress rules, and the load balancer's Elastic IP as the way in.
+ * ingress rules, the load balancer's Elastic IP as the way in, and the
+ * monitoring host's scrapes (one arrow per tier box) and way out.
  */
 import { Testing } from "cdktf";
 import { AwsStack } from "../../../main";
@@ -33,6 +34,7 @@ describe("the graph of the aws example stack", () => {
       "web-2": ["web tier", "haweb-private-2", "VPC haweb-vpc"],
       "db-primary": ["database tier", "haweb-private-1", "VPC haweb-vpc"],
       "db-replica-1": ["database tier", "haweb-private-2", "VPC haweb-vpc"],
+      monitoring: ["monitoring tier", "haweb-private-1", "VPC haweb-vpc"],
     });
   });
 
@@ -75,11 +77,50 @@ describe("the graph of the aws example stack", () => {
       "lb-1 <-> lb-2 [VRRP]",
       "lb-2 -> web-1 [80/tcp]",
       "lb-2 -> web-2 [80/tcp]",
+      // Alertmanager's way out to its receiver; the monitoring host's scrapes are summaries, not flows (below).
+      "monitoring -> internet [443/tcp]",
       "web-1 -> db-primary [3306/tcp]",
       "web-1 -> db-replica-1 [3306/tcp]",
       "web-2 -> db-primary [3306/tcp]",
       "web-2 -> db-replica-1 [3306/tcp]",
     ]);
+  });
+
+  test("draws the monitoring host's scrapes one arrow per tier box, the node exporter's port said once on the host", () => {
+    expect(edgeLines(graph, "scrape")).toEqual([
+      "monitoring -> VPC haweb-vpc / haweb-private-1 / database tier [9104/tcp]",
+      "monitoring -> VPC haweb-vpc / haweb-private-1 / web tier [9113, 9464/tcp]",
+      "monitoring -> VPC haweb-vpc / haweb-private-2 / database tier [9104/tcp]",
+      "monitoring -> VPC haweb-vpc / haweb-private-2 / web tier [9113, 9464/tcp]",
+      "monitoring -> VPC haweb-vpc / haweb-public-1 / load-balancer tier [8405/tcp]",
+      "monitoring -> VPC haweb-vpc / haweb-public-2 / load-balancer tier [8405/tcp]",
+    ]);
+    const monitoring = graph.nodes.find((node) => node.id === "instance:monitoring")!;
+    // 9100 (every VM's node exporter) is open to it on every box: one line on the host instead of on six arrows.
+    expect(monitoring.detail).toEqual(["monitoring", "t3.small", "scrapes 9100/tcp on every tier"]);
+    // Level with the middle of the boxes it watches (the second web node's), so its arrows fan out up and down.
+    expect(monitoring.alignWith).toBe("instance:web-2");
+  });
+
+  test("keeps a port on every arrow when some box is scraped on that port only", () => {
+    const json = JSON.parse(JSON.stringify(synthesized));
+    const rules = json.resource.aws_vpc_security_group_ingress_rule;
+    for (const [name, rule] of Object.entries<any>(rules)) if (rule.from_port === 8405) delete rules[name];
+    const changed = buildStackGraph(json, "aws");
+    expect(edgeLines(changed, "scrape").filter((line) => line.includes("load-balancer tier") || line.includes("haweb-private-1 / web"))).toEqual([
+      "monitoring -> VPC haweb-vpc / haweb-private-1 / web tier [9100, 9113, 9464/tcp]",
+      "monitoring -> VPC haweb-vpc / haweb-public-1 / load-balancer tier [9100/tcp]",
+      "monitoring -> VPC haweb-vpc / haweb-public-2 / load-balancer tier [9100/tcp]",
+    ]);
+    expect(changed.nodes.find((node) => node.id === "instance:monitoring")!.detail).toEqual(["monitoring", "t3.small"]);
+  });
+
+  test("draws a role's own egress to the internet, not the group every host carries for mirrors and AWS APIs", () => {
+    expect(edgeLines(graph).filter((line) => line.includes("-> internet"))).toEqual(["monitoring -> internet [443/tcp]"]);
+    // The same rule on a group without a role is plumbing, like the shared egress group: not drawn.
+    const json = JSON.parse(JSON.stringify(synthesized));
+    for (const group of Object.values<any>(json.resource.aws_security_group)) delete group.tags?.["ha-web:role"];
+    expect(edgeLines(buildStackGraph(json, "aws")).filter((line) => line.includes("-> internet"))).toEqual([]);
   });
 
   test("follows a rule's referenced group: without the lb -> web rule, no lb -> web arrow", () => {

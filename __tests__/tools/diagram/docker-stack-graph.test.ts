@@ -1,8 +1,9 @@
 /**
  * The graph of the `local` example stack (Docker), read from its synthesized
- * JSON only: containers by tier, the networks they share, the allowed flows
- * (VRRP between the load-balancer pair included), the published ports and the
- * pair's virtual address.
+ * JSON only: containers by tier (sidecars folded into their owners), the
+ * networks they share, the allowed flows (VRRP between the load-balancer pair
+ * included), the published ports, the pair's virtual address, and the
+ * monitoring host's scrapes and way out.
  */
 import { Testing } from "cdktf";
 import { LocalStack } from "../../../main";
@@ -25,6 +26,13 @@ function container(json: any, hostname: string): any {
   return Object.values<any>(json.resource.docker_container).find((body) => body.hostname === hostname);
 }
 
+/** Terraform names of the sidecar containers (in another container's network namespace) whose name ends with `suffix`. */
+function sidecarNames(json: any, suffix: string): string[] {
+  return Object.entries<any>(json.resource.docker_container)
+    .filter(([, body]) => String(body.network_mode ?? "").startsWith("container:") && String(body.name).endsWith(suffix))
+    .map(([name]) => name);
+}
+
 /** Network label -> labels of the containers plugged into it. */
 function networkMembers(g: StackGraph): Record<string, string[]> {
   const members: Record<string, string[]> = {};
@@ -37,7 +45,7 @@ function networkMembers(g: StackGraph): Record<string, string[]> {
 }
 
 describe("the graph of the local (Docker) example stack", () => {
-  test("is a Docker graph of the 8 containers, each in the box of its tier", () => {
+  test("is a Docker graph of the 9 containers with networks of their own, each in the box of its tier", () => {
     expect(graph.target).toBe("docker");
     const containers = graph.nodes.filter((node) => node.kind === "container");
     expect(Object.fromEntries(containers.map((node) => [node.label, clusterChain(graph, node.id)]))).toEqual({
@@ -49,19 +57,37 @@ describe("the graph of the local (Docker) example stack", () => {
       "web-2-app": ["web tier"],
       "db-primary": ["database tier"],
       "db-replica-1": ["database tier"],
+      monitoring: ["monitoring tier"],
     });
     expect(containers.find((node) => node.label === "web-1-app")!.detail).toEqual(["app on host web-1", "node:22-trixie-slim"]);
     // An image the stack builds (HAProxy plus keepalived) reads as its base and packages, not its generated name.
     expect(containers.find((node) => node.label === "lb-2")!.detail).toEqual(["load-balancer", "haproxy:2.6-trixie + iproute2 keepalived"]);
   });
 
-  test("groups the containers under their 5 networks, each a box of its own", () => {
+  test("folds each sidecar into its owner's box as a line: what it runs and the ports others reach it on", () => {
+    const sidecars = Object.fromEntries(graph.nodes.filter((node) => node.sidecars).map((node) => [node.label, node.sidecars]));
+    expect(sidecars).toEqual({
+      "web-1": ["+ prometheus-nginx-exporter :9113"],
+      "web-2": ["+ prometheus-nginx-exporter :9113"],
+      "db-primary": ["+ prometheus-mysqld-exporter :9104"],
+      "db-replica-1": ["+ prometheus-mysqld-exporter :9104"],
+      // Nothing else may reach Alertmanager: its port is Prometheus' business only.
+      monitoring: ["+ prometheus-alertmanager :9093 (local only)"],
+    });
+    // No node of their own, under any name: 5 sidecars in the JSON, 9 machines in the picture.
+    expect(sidecarNames(synthesized, "")).toHaveLength(5);
+    expect(graph.nodes.filter((node) => /exporter|alertmanager/.test(node.label))).toEqual([]);
+    expect(graph.nodes.find((node) => node.label === "monitoring")!.detail).toEqual(["monitoring", "debian:trixie-slim + prometheus"]);
+  });
+
+  test("groups the containers under their 6 drawn networks, each a box of its own", () => {
     expect(networkMembers(graph)).toEqual({
       "haweb-edge": ["lb-1", "lb-2"],
       "haweb-lb-web": ["lb-1", "lb-2", "web-1", "web-2"],
       "haweb-web-app": ["web-1", "web-1-app", "web-2", "web-2-app"],
       "haweb-app-db": ["db-primary", "db-replica-1", "web-1-app", "web-2-app"],
       "haweb-db-db": ["db-primary", "db-replica-1"],
+      "haweb-mon-out": ["monitoring"],
     });
     const networkBoxes = graph.clusters.filter((cluster) => cluster.kind === "network");
     expect(networkBoxes.map((cluster) => [cluster.label, cluster.detail])).toEqual([
@@ -70,6 +96,7 @@ describe("the graph of the local (Docker) example stack", () => {
       ["haweb-web-app", ["internal bridge, no route out"]],
       ["haweb-app-db", ["internal bridge, no route out"]],
       ["haweb-db-db", ["internal bridge, no route out"]],
+      ["haweb-mon-out", ["bridge network"]],
     ]);
     // A network between containers of one tier is drawn inside that tier's box.
     expect(clusterChain(graph, "network:haweb-web-app")).toEqual(["haweb-web-app", "web tier"]);
@@ -86,6 +113,8 @@ describe("the graph of the local (Docker) example stack", () => {
       "lb-1 <-> lb-2 [VRRP]",
       "lb-2 -> web-1 [80/tcp]",
       "lb-2 -> web-2 [80/tcp]",
+      // Not from an ingress label: the monitoring host's way out (see below). Its scrapes are summaries, not flows.
+      "monitoring -> internet / host [outbound]",
       "web-1 -> web-1-app [3000/tcp]",
       "web-1 -> web-2-app [3000/tcp]",
       "web-1-app -> db-primary [3306/tcp]",
@@ -122,26 +151,92 @@ describe("the graph of the local (Docker) example stack", () => {
     expect(edgeLines(changed, "flow").filter((line) => line.includes("VRRP"))).toEqual(["lb-1 -> lb-2 [VRRP]"]);
   });
 
-  test("shows the 4 published ports of the two load balancers as the ways in from the internet / host", () => {
+  test("shows the 5 published ports, the load balancers' and Prometheus', as the ways in from the internet / host", () => {
     expect(graph.nodes.find((node) => node.kind === "internet")?.label).toBe("internet / host");
     expect(graph.nodes.filter((node) => node.kind === "endpoint").map((node) => node.label)).toEqual([
       "127.0.0.1:8080",
       "127.0.0.1:8081",
       "127.0.0.1:8082",
       "127.0.0.1:8083",
+      "127.0.0.1:8084",
     ]);
     expect(edgeLines(graph, "publish")).toEqual([
       "127.0.0.1:8080 -> lb-1 [80/tcp]",
       "127.0.0.1:8081 -> lb-1 [443/tcp]",
       "127.0.0.1:8082 -> lb-2 [80/tcp]",
       "127.0.0.1:8083 -> lb-2 [443/tcp]",
+      "127.0.0.1:8084 -> monitoring [9090/tcp]",
       "internet / host -> 127.0.0.1:8080 [8080/tcp]",
       "internet / host -> 127.0.0.1:8081 [8081/tcp]",
       "internet / host -> 127.0.0.1:8082 [8082/tcp]",
       "internet / host -> 127.0.0.1:8083 [8083/tcp]",
+      "internet / host -> 127.0.0.1:8084 [8084/tcp]",
     ]);
-    const publishedVia = graph.edges.filter((edge) => edge.kind === "publish" && edge.to.startsWith("container:")).map((edge) => edge.via);
-    expect(new Set(publishedVia)).toEqual(new Set(["network:haweb-edge"]));
+    // Each arrives over its container's network with a route out: Prometheus' over its own, the only one it has.
+    const publishedVia = graph.edges
+      .filter((edge) => edge.kind === "publish" && edge.to.startsWith("container:"))
+      .map((edge) => `${labelOf(graph, edge.to)} ${edge.via}`);
+    expect(new Set(publishedVia)).toEqual(new Set(["lb-1 network:haweb-edge", "lb-2 network:haweb-edge", "monitoring network:haweb-mon-out"]));
+    // In DOT the published ports keep their order left to right.
+    expect(toDot(graph)).toContain(
+      '{ rank=same; "published:127.0.0.1:8080/tcp" -> "published:127.0.0.1:8081/tcp" -> "published:127.0.0.1:8082/tcp" -> "published:127.0.0.1:8083/tcp" -> "published:127.0.0.1:8084/tcp" [style=invis] }',
+    );
+  });
+
+  test("draws the monitoring host's scrapes as one arrow per tier, labelled with the ports, beside the middle tier", () => {
+    expect(edgeLines(graph, "scrape")).toEqual([
+      "monitoring -> database tier [9104/tcp]",
+      "monitoring -> load-balancer tier [8405/tcp]",
+      "monitoring -> web tier [9113, 9464/tcp]",
+    ]);
+    // Each is anchored on the first receiver of its tier, and ends at the tier's box.
+    expect(graph.edges.filter((edge) => edge.kind === "scrape").map((edge) => [edge.to, edge.toCluster])).toEqual([
+      ["container:lb-1", "tier:local/load-balancer"],
+      ["container:web-1", "tier:local/web"],
+      ["container:db-primary", "tier:local/database"],
+    ]);
+    // The networks only scrapes cross are no boxes: the monitoring tier's box names them.
+    expect(graph.clusters.find((cluster) => cluster.label === "monitoring tier")!.detail).toEqual([
+      "local/monitoring",
+      "scrapes across internal networks",
+      "haweb-mon-lb, haweb-mon-web",
+      "haweb-mon-app, haweb-mon-db",
+    ]);
+    expect(graph.nodes.filter((node) => node.label.startsWith("haweb-mon-") && node.label !== "haweb-mon-out")).toEqual([]);
+    // Level with the web tier, the middle of the three it watches: arrows up, across and down.
+    expect(graph.nodes.find((node) => node.label === "monitoring")!.alignWith).toBe("container:web-1");
+    // No port is scraped in every tier here, so none is said once on the host instead.
+    expect(graph.nodes.find((node) => node.label === "monitoring")!.detail.some((line) => line.startsWith("scrapes"))).toBe(false);
+  });
+
+  test("scrapes a sidecar's port at its owner: without the Nginx exporters, the web tier is scraped on the apps' port only", () => {
+    const changed = graphOfChanged((json) => {
+      for (const name of sidecarNames(json, "-nginx-exporter")) delete json.resource.docker_container[name];
+    });
+    expect(edgeLines(changed, "scrape")).toContain("monitoring -> web tier [9464/tcp]");
+    expect(changed.nodes.find((node) => node.label === "web-1")!.sidecars).toBeUndefined();
+  });
+
+  test("finds a sidecar's owner by a literal container name as well as by a ${docker_container.X.name} reference", () => {
+    const changed = graphOfChanged((json) => {
+      for (const body of Object.values<any>(json.resource.docker_container)) {
+        const match = /^container:\$\{docker_container\.([^.]+)\.name\}$/.exec(body.network_mode ?? "");
+        if (match) body.network_mode = `container:${json.resource.docker_container[match[1]].name}`;
+      }
+    });
+    expect(changed).toEqual(graph);
+  });
+
+  test("draws the monitoring host's way out to the internet across its own network, and no way out for the edge network", () => {
+    expect(edgeLines(graph).filter((line) => line.endsWith("[outbound]"))).toEqual(["monitoring -> internet / host [outbound]"]);
+    expect(graph.edges.find((edge) => edge.label === "outbound")?.via).toBe("network:haweb-mon-out");
+    // In DOT it points up at the internet, written the other way round so the internet stays on top.
+    expect(toDot(graph)).toMatch(/"internet" -> "network:haweb-mon-out" \[label="outbound"[^\]]*dir=back[^\]]*lhead=cluster_\d+\]/);
+    // An internal network is no way out, whatever the ingress of its members.
+    const internal = graphOfChanged((json) => {
+      for (const network of Object.values<any>(json.resource.docker_network)) if (network.name.endsWith("mon-out")) network.internal = true;
+    });
+    expect(edgeLines(internal).filter((line) => line.endsWith("[outbound]"))).toEqual([]);
   });
 
   test("shows the pair's virtual address 10.213.0.10 on the edge network, pointing at both load balancers", () => {
@@ -171,7 +266,8 @@ describe("the graph of the local (Docker) example stack", () => {
   test("resolves literal network names as well as ${docker_network.X.name} references", () => {
     const changed = graphOfChanged((json) => {
       for (const body of Object.values<any>(json.resource.docker_container)) {
-        for (const attachment of body.networks_advanced) {
+        // A sidecar has no networks of its own.
+        for (const attachment of body.networks_advanced ?? []) {
           const key = /^\$\{docker_network\.([^.]+)\.name\}$/.exec(attachment.name)![1];
           attachment.name = json.resource.docker_network[key].name;
         }
@@ -185,6 +281,7 @@ describe("the graph of the local (Docker) example stack", () => {
     expect(edgeLines(changed).filter((line) => line.startsWith("internet"))).toEqual([
       "internet / host -> 127.0.0.1:8082 [8082/tcp]",
       "internet / host -> 127.0.0.1:8083 [8083/tcp]",
+      "internet / host -> 127.0.0.1:8084 [8084/tcp]",
       "internet / host -> lb-1 [443/tcp (not published)]",
       "internet / host -> lb-1 [80/tcp (not published)]",
     ]);

@@ -45,6 +45,47 @@ describe("dot", () => {
     expect(await renderSvg(toDot(tricky))).toBe(svg);
   });
 
+  test("draws a scrape to its tier's box, unranked, in the monitoring colour; a way out up to the internet; sidecars as lines", async () => {
+    const monitored: StackGraph = {
+      name: "m",
+      target: "docker",
+      clusters: [
+        { id: "tier:web", kind: "tier", label: "web tier", detail: [] },
+        { id: "tier:mon", kind: "tier", label: "monitoring tier", detail: [] },
+        { id: "network:out", kind: "network", label: "out", detail: [] },
+      ],
+      nodes: [
+        { id: "internet", kind: "internet", label: "internet / host", detail: [] },
+        { id: "container:web", kind: "container", label: "web", detail: ["web"], sidecars: ["+ exporter :9113"], role: "web", cluster: "tier:web" },
+        { id: "container:mon", kind: "container", label: "mon", detail: [], role: "monitoring", cluster: "tier:mon", alignWith: "container:web" },
+        { id: "network:out", kind: "network", label: "out", detail: [], cluster: "network:out" },
+        { id: "published:1", kind: "endpoint", label: "p1", detail: [] },
+        { id: "published:2", kind: "endpoint", label: "p2", detail: [] },
+      ],
+      edges: [
+        { from: "internet", to: "published:1", kind: "publish", label: "1/tcp" },
+        { from: "internet", to: "published:2", kind: "publish", label: "2/tcp" },
+        { from: "container:mon", to: "container:web", toCluster: "tier:web", kind: "scrape", label: "9113/tcp" },
+        { from: "container:mon", to: "internet", kind: "flow", label: "outbound", via: "network:out" },
+        { from: "container:mon", to: "network:out", kind: "attachment", label: "" },
+      ],
+    };
+    const dot = toDot(monitored);
+    // The scrape ends at the web tier's box (cluster_0), does not rank its ends, and is teal.
+    expect(dot).toContain('"container:mon" -> "container:web" [label="9113/tcp" color="#0f766e" fontcolor="#0f766e" constraint=false lhead=cluster_0]');
+    // The way out: written internet -> network with its head at the internet, clipped at the network's box.
+    expect(dot).toContain('"internet" -> "network:out" [label="outbound" color="#1e293b" fontcolor="#1e293b" dir=back lhead=cluster_2]');
+    expect(dot).not.toContain('-> "internet"');
+    // The monitoring host's plug into its network is drawn as an attachment (the arrow leaves from the network).
+    expect(dot).toContain('"container:mon" -> "network:out" [dir=none style=dashed');
+    expect(dot).toContain('<font point-size="9" color="#0f766e">+ exporter :9113</font>');
+    expect(dot).toContain('{ rank=same; "container:mon"; "container:web" }');
+    expect(dot).toContain('{ rank=same; "published:1" -> "published:2" [style=invis] }');
+    expect(dot).toContain("teal: monitoring; one arrow per tier it scrapes, with the ports");
+    // And Graphviz takes it all without a warning.
+    expect(await renderSvg(dot)).toContain("+ exporter :9113");
+  });
+
   test("rendering fails loudly on invalid DOT", async () => {
     await expect(renderSvg("digraph { a -> }")).rejects.toThrow(/Graphviz could not render/);
   });

@@ -8,11 +8,30 @@ export function labelOf(graph: StackGraph, id: string): string {
   return node.label;
 }
 
-/** Every edge as "from -> to [label]" ("from <-> to" when two-headed) in labels, sorted: easy to read in a failing diff. */
+/** A box by its labels, outermost first: "haweb-public-1 / load-balancer tier". */
+export function clusterPath(graph: StackGraph, clusterId: string): string {
+  const chain: string[] = [];
+  for (let id: string | undefined = clusterId; id; ) {
+    const cluster = graph.clusters.find((candidate) => candidate.id === id);
+    if (!cluster) throw new Error(`no cluster ${id}`);
+    chain.unshift(cluster.label);
+    id = cluster.parent;
+  }
+  return chain.join(" / ");
+}
+
+/**
+ * Every edge as "from -> to [label]" ("from <-> to" when two-headed; "to" is the
+ * box for an arrow that ends at one, such as a scrape) in labels, sorted: easy to
+ * read in a failing diff.
+ */
 export function edgeLines(graph: StackGraph, kind?: GraphEdge["kind"]): string[] {
   return graph.edges
     .filter((edge) => kind === undefined || edge.kind === kind)
-    .map((edge) => `${labelOf(graph, edge.from)} ${edge.bidirectional ? "<->" : "->"} ${labelOf(graph, edge.to)} [${edge.label}]`)
+    .map((edge) => {
+      const to = edge.toCluster ? clusterPath(graph, edge.toCluster) : labelOf(graph, edge.to);
+      return `${labelOf(graph, edge.from)} ${edge.bidirectional ? "<->" : "->"} ${to} [${edge.label}]`;
+    })
     .sort();
 }
 

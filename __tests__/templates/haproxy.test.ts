@@ -54,6 +54,9 @@ describe("renderHaproxyConfig", () => {
     expect(frontend).toBe(
       [
         "    bind 0.0.0.0:8405",
+        "    # Prometheus keeps an idle keep-alive connection between scrapes: at a soft stop, close it at",
+        "    # once instead of waiting for its next scrape (or timeout http-keep-alive) as the defaults do.",
+        "    no option idle-close-on-response",
         "    http-request set-log-level silent",
         "    http-request use-service prometheus-exporter if { path /metrics }",
         "    http-request deny deny_status 404",

@@ -10,7 +10,12 @@ import {
   renderNginxExporterStartScript,
   renderPrometheusStartScript,
 } from "../../templates/scripts/monitoring";
-import { hasBinary } from "../helpers/binaries";
+import { renderAlertmanagerConfig } from "../../templates/monitoring/alertmanager";
+import { PATHS } from "../../templates/paths";
+import { SIDECAR_CHECK_SECONDS } from "../../templates/scripts/monitoring";
+import { hasBinary, isRoot } from "../helpers/binaries";
+import { NamespaceSandbox, waitFor } from "../helpers/namespace-sandbox";
+import { Pid1Node, startAsPid1 } from "./pid1";
 
 const scripts = {
   prometheus: renderPrometheusStartScript({
@@ -31,16 +36,28 @@ const scripts = {
 
 /** The long flags a script passes to its binary (`--name=`), in order. */
 function flagsOf(script: string): string[] {
-  const exec = script.slice(script.indexOf("exec setpriv"));
+  const exec = script.slice(script.indexOf("setpriv --reuid"));
   return [...exec.matchAll(/ --([a-z][a-z0-9.-]+)=/g)].map((m) => m[1]).filter((f) => !["reuid", "regid"].includes(f));
 }
 
 describe("monitoring start scripts", () => {
-  test.each(Object.entries(scripts))("%s: valid sh, drops to the prometheus user, runs in the foreground", (binary, script) => {
+  test.each(Object.entries(scripts))("%s: valid sh, drops to the prometheus user", (binary, script) => {
     const parsed = spawnSync("sh", ["-n"], { input: script, encoding: "utf8" });
     expect(parsed.stderr).toBe("");
     expect(parsed.status).toBe(0);
-    expect(script).toContain(`exec setpriv --reuid=prometheus --regid=prometheus --init-groups -- ${binary} \\`);
+    expect(script).toContain(`setpriv --reuid=prometheus --regid=prometheus --init-groups -- ${binary} \\`);
+  });
+
+  test("Prometheus is exec'd (it owns its namespace); the sidecars run under a script that watches their namespace", () => {
+    expect(scripts.prometheus).toContain("exec setpriv --reuid=prometheus");
+    for (const sidecar of ["prometheus-alertmanager", "prometheus-nginx-exporter", "prometheus-mysqld-exporter"] as const) {
+      expect(scripts[sidecar]).not.toContain("exec setpriv");
+      expect(scripts[sidecar]).toContain("if ! has_interfaces; then");
+    }
+  });
+
+  test("the Nginx exporter waits for stub_status, bounded", () => {
+    expect(scripts["prometheus-nginx-exporter"]).toContain('if [ "$waited" -ge 120 ]; then');
   });
 
   test("Prometheus checks its config first and keeps its data where it is told", () => {
@@ -57,7 +74,7 @@ describe("monitoring start scripts", () => {
     const script = scripts["prometheus-mysqld-exporter"];
     expect(script).toContain("umask 077");
     expect(script).toContain("unset PASSWORD HAWEB_DB_EXPORTER_PASSWORD HAWEB_DB_EXPORTER_PASSWORD_FILE");
-    const exec = script.slice(script.indexOf("exec setpriv"));
+    const exec = script.slice(script.indexOf("setpriv --reuid"));
     expect(exec).not.toMatch(/PASSWORD/);
   });
 
@@ -96,4 +113,66 @@ binaries("the flags are the installed programs' own", () => {
     expect(flags.length).toBeGreaterThan(0);
     expect(flags.filter((f) => !new RegExp(`-{1,2}${f.replace(/\./g, "\\.")}[=\\s]`).test(text))).toEqual([]);
   });
+});
+
+// A sidecar whose server's container restarted is left in a namespace with only `lo`: it must exit so the restart policy re-joins it.
+const sandboxed = process.env.CI || (hasBinary("prometheus-alertmanager") && hasBinary("unshare") && isRoot()) ? describe : describe.skip;
+sandboxed("a sidecar's start script in a real network namespace (Alertmanager, as a container's PID 1)", () => {
+  let sandbox: NamespaceSandbox;
+  const nodes: Pid1Node[] = [];
+  const script = `${PATHS.binDir}/start-alertmanager.sh`;
+  const start = (name: string) => {
+    const node = startAsPid1(sandbox, name, {
+      files: {
+        [script]: { content: scripts["prometheus-alertmanager"], executable: true },
+        ["/etc/ha-web/alertmanager.yml"]: { content: renderAlertmanagerConfig({ receiver: { webhookUrl: "http://192.0.2.9:9095/" } }) },
+      },
+      mounts: {},
+      command: ["/bin/sh", script],
+      env: {},
+    });
+    nodes.push(node);
+    return node;
+  };
+
+  beforeAll(() => {
+    sandbox = new NamespaceSandbox("sidecar");
+  });
+  afterAll(async () => {
+    for (const node of nodes) await node.kill();
+    await sandbox?.cleanup();
+  }, 60000);
+
+  test("with only lo (its server's namespace is gone) it stops the program and exits 1 within one check", async () => {
+    const node = start("orphan");
+    await waitFor("the script to give up", () => !node.running(), 40, 250);
+    expect(node.output()).toContain("no interface besides lo any more");
+    expect(node.child.exitCode).toBe(1);
+  }, 30000);
+
+  test("with an interface it keeps running; a stop signal stops the program and the script at once", async () => {
+    for (const args of [
+      ["link", "add", "eth9", "type", "veth", "peer", "name", "eth9p"],
+      ["link", "set", "eth9", "up"],
+    ]) {
+      const r = sandbox.exec(["ip", ...args]);
+      if (r.status !== 0) throw new Error(`ip ${args.join(" ")}: ${r.stderr}`);
+    }
+    const node = start("served");
+    await waitFor(
+      "Alertmanager to answer on 127.0.0.1:9093",
+      () => {
+        if (!node.running()) throw new Error(`the start script exited: ${node.output()}`);
+        return sandbox.exec(["bash", "-c", "exec 3<>/dev/tcp/127.0.0.1/9093"]).status === 0;
+      },
+      80,
+      250,
+    );
+    // Longer than a check: it is still there.
+    await new Promise((resolve) => setTimeout(resolve, (SIDECAR_CHECK_SECONDS + 1) * 1000));
+    expect(node.running()).toBe(true);
+    const stopped = await node.stop("SIGTERM", 10000);
+    expect(stopped).toMatchObject({ exitedInTime: true, code: 143 });
+    expect(stopped.elapsedMs).toBeLessThan(5000);
+  }, 60000);
 });

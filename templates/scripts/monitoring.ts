@@ -1,6 +1,6 @@
 import { PATHS } from "../paths";
 import { assertNoProblems, ConfigProblem, isHostName, isPort } from "../validate";
-import { READ_SECRET_FUNCTION, SCRIPT_HEADER, SECRET_ENV, shellQuote } from "./shell";
+import { READ_SECRET_FUNCTION, SCRIPT_HEADER, SECRET_ENV, shellQuote, STOP_WHILE_WAITING } from "./shell";
 
 /**
  * Start scripts of the monitoring programs. Every target runs Debian's packages
@@ -30,6 +30,56 @@ export const MONITORING_PORTS = {
  * directory (an EBS volume or a fresh named volume is root's), then drops.
  */
 const RUN_AS_MONITORING_USER = `setpriv --reuid=${MONITORING_USER} --regid=${MONITORING_USER} --init-groups --`;
+
+/** How often a sidecar checks that its network namespace still has its interfaces. */
+export const SIDECAR_CHECK_SECONDS = 5;
+/** How long the Nginx exporter waits for stub_status before it gives up (the restart policy takes over). */
+export const NGINX_EXPORTER_WAIT_SECONDS = 120;
+
+/**
+ * Runs a sidecar's program (an exporter, Alertmanager) under the start script
+ * instead of exec'ing it. A sidecar lives in its server's network namespace
+ * (Docker's `network_mode: container:`): when the server's container restarts or
+ * is replaced, Docker gives the server a new namespace and the old one keeps
+ * only `lo`, where the sidecar would run on, unreachable (docker/for-linux#1299).
+ * So the script checks every few seconds that the namespace still has an
+ * interface besides `lo` and exits 1 when it has not: the restart policy then
+ * starts the sidecar again, joined to the server's new namespace. On a VM or in
+ * the lab the interfaces never go away. A stop signal is passed to the program
+ * and the script exits when it has.
+ */
+function superviseSidecar(program: readonly string[]): string[] {
+  return [
+    "# /proc/net/dev lists this process's network namespace's interfaces.",
+    'has_interfaces() { awk -F: \'NR > 2 { gsub(/[ \t]/, "", $1); if ($1 != "lo") found = 1 } END { exit !found }\' /proc/net/dev; }',
+    ...program.map((line, i) => (i === program.length - 1 ? `${line} &` : line)),
+    "PROGRAM=$!",
+    'NAP=""',
+    "stop_sidecar() {",
+    "  trap '' TERM INT QUIT",
+    '  if [ -n "$NAP" ]; then kill "$NAP" 2>/dev/null || true; fi',
+    '  kill -TERM "$PROGRAM" 2>/dev/null || true',
+    '  wait "$PROGRAM" || true',
+    '  exit "$1"',
+    "}",
+    "trap 'stop_sidecar 143' TERM",
+    "trap 'stop_sidecar 130' INT",
+    "trap 'stop_sidecar 131' QUIT",
+    'while kill -0 "$PROGRAM" 2>/dev/null; do',
+    "  if ! has_interfaces; then",
+    '    log "this network namespace has no interface besides lo any more (its server was restarted or replaced): exiting, so the restart policy joins the new one"',
+    "    stop_sidecar 1",
+    "  fi",
+    `  sleep ${SIDECAR_CHECK_SECONDS} & NAP=$!`,
+    '  wait "$NAP" || true',
+    '  NAP=""',
+    "done",
+    "status=0",
+    'wait "$PROGRAM" || status=$?',
+    'log "the program exited with status $status"',
+    'exit "$status"',
+  ];
+}
 
 export interface PrometheusStartScriptConfig {
   /** Where the rendered prometheus.yml is. */
@@ -123,11 +173,13 @@ export function renderAlertmanagerStartScript(config: AlertmanagerStartScriptCon
     `chown -R ${MONITORING_USER}:${MONITORING_USER} "$DATA"`,
     'log "starting alertmanager"',
     "# --cluster.listen-address= (empty) turns the gossip cluster off: one Alertmanager, no extra port.",
-    `exec ${RUN_AS_MONITORING_USER} prometheus-alertmanager \\`,
-    '  --config.file="$CONFIG" \\',
-    '  --storage.path="$DATA" \\',
-    "  --cluster.listen-address= \\",
-    `  --web.listen-address=${shellQuote(config.listenAddress)}`,
+    ...superviseSidecar([
+      `${RUN_AS_MONITORING_USER} prometheus-alertmanager \\`,
+      '  --config.file="$CONFIG" \\',
+      '  --storage.path="$DATA" \\',
+      "  --cluster.listen-address= \\",
+      `  --web.listen-address=${shellQuote(config.listenAddress)}`,
+    ]),
     "",
   ].join("\n");
 }
@@ -140,12 +192,34 @@ export function renderNginxExporterStartScript(config: NginxExporterStartScriptC
       : [new ConfigProblem("scrapeUri", `scrapeUri "${config.scrapeUri}" is not an http URL`)]),
     ...listenProblems("listenAddress", config.listenAddress),
   ]);
+  const stub = /^http:\/\/([^/:]+):(\d+)\//.exec(config.scrapeUri)!;
   return [
     SCRIPT_HEADER,
+    `STUB_HOST=${shellQuote(stub[1])}`,
+    `STUB_PORT=${stub[2]}`,
+    "# Debian 12's exporter (0.11) gives up at once when stub_status does not answer as it starts,",
+    "# and Nginx may start after it (Nginx waits for its app): wait until the port accepts",
+    "# connections (bash's /dev/tcp) instead of exiting and relying on a restart policy.",
+    STOP_WHILE_WAITING,
+    "if command -v bash >/dev/null 2>&1; then",
+    "  waited=0",
+    `  until bash -c 'exec 3<>"/dev/tcp/$0/$1"' "$STUB_HOST" "$STUB_PORT" 2>/dev/null; do`,
+    '    if [ "$waited" -eq 0 ]; then log "waiting for stub_status on $STUB_HOST:$STUB_PORT (nginx not up yet)"; fi',
+    `    if [ "$waited" -ge ${NGINX_EXPORTER_WAIT_SECONDS} ]; then`,
+    `      log "stub_status on $STUB_HOST:$STUB_PORT did not answer within ${NGINX_EXPORTER_WAIT_SECONDS} s: not starting (is nginx running?)"`,
+    "      exit 1",
+    "    fi",
+    "    waited=$((waited + 1))",
+    "    pause 1",
+    "  done",
+    "fi",
+    "trap - TERM INT QUIT",
     'log "starting the nginx exporter"',
-    `exec ${RUN_AS_MONITORING_USER} prometheus-nginx-exporter \\`,
-    `  --nginx.scrape-uri=${shellQuote(config.scrapeUri)} \\`,
-    `  --web.listen-address=${shellQuote(config.listenAddress)}`,
+    ...superviseSidecar([
+      `${RUN_AS_MONITORING_USER} prometheus-nginx-exporter \\`,
+      `  --nginx.scrape-uri=${shellQuote(config.scrapeUri)} \\`,
+      `  --web.listen-address=${shellQuote(config.listenAddress)}`,
+    ]),
     "",
   ].join("\n");
 }
@@ -176,9 +250,11 @@ export function renderMysqldExporterStartScript(config: MysqldExporterStartScrip
     `chown ${MONITORING_USER}:${MONITORING_USER} "$CNF"`,
     `unset PASSWORD ${SECRET_ENV.exporterPassword} ${SECRET_ENV.exporterPassword}_FILE`,
     'log "starting the mysqld exporter"',
-    `exec ${RUN_AS_MONITORING_USER} prometheus-mysqld-exporter \\`,
-    '  --config.my-cnf="$CNF" \\',
-    `  --web.listen-address=${shellQuote(config.listenAddress)}`,
+    ...superviseSidecar([
+      `${RUN_AS_MONITORING_USER} prometheus-mysqld-exporter \\`,
+      '  --config.my-cnf="$CNF" \\',
+      `  --web.listen-address=${shellQuote(config.listenAddress)}`,
+    ]),
     "",
   ].join("\n");
 }

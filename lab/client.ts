@@ -210,3 +210,71 @@ export function sniffHttpRequest(
 
 /** Debian's python3 (not a user's shim that may not exist inside a namespace's environment). */
 export const PYTHON = "/usr/bin/python3";
+
+/** One HTTP request a webhook receiver got: wall-clock arrival (ms), method, path and the body as sent. */
+export interface ReceivedWebhook {
+  at: number;
+  method: string;
+  path: string;
+  body: string;
+}
+
+const RECEIVER_SOURCE = `
+const http = require("http");
+const [port, ms, max] = process.argv.slice(1).map(Number);
+let n = 0;
+const server = http.createServer((req, res) => {
+  let body = "";
+  req.setEncoding("utf8");
+  req.on("data", (d) => { if (body.length < 1048576) body += d; });
+  req.on("end", () => {
+    process.stdout.write("webhook " + JSON.stringify({ at: Date.now(), method: req.method, path: req.url, body }) + "\\n");
+    res.writeHead(200, { "content-type": "text/plain" });
+    res.end("ok\\n");
+    if (++n >= max) setTimeout(() => process.exit(0), 100);
+  });
+});
+server.listen(port, "0.0.0.0", () => process.stdout.write("ready\\n"));
+setTimeout(() => process.exit(0), ms);
+`;
+
+/**
+ * An HTTP server in namespace `on` (an attached client's), listening on every
+ * address at `port`, answering 200 to everything and recording each request: a
+ * stand-in for an alert receiver (Alertmanager's webhook). Bounded: it exits after
+ * `timeoutMs` or `maxRequests` requests (and `Lab.detach`/`down` kill it with its
+ * namespace). `received` fills as requests arrive; `ready` resolves once it listens.
+ */
+export function webhookReceiver(
+  lab: Lab,
+  on: string,
+  port: number,
+  opts: { timeoutMs: number; maxRequests?: number },
+): { ready: Promise<void>; received: ReceivedWebhook[]; done: Promise<void> } {
+  const received: ReceivedWebhook[] = [];
+  let buffered = "";
+  let readyResolve: () => void = () => undefined;
+  let readyReject: (e: Error) => void = () => undefined;
+  const ready = new Promise<void>((resolve, reject) => {
+    readyResolve = resolve;
+    readyReject = reject;
+  });
+  const run = lab.netSpawn(on, [process.execPath, "-e", RECEIVER_SOURCE, String(port), String(opts.timeoutMs), String(opts.maxRequests ?? 1000)], {
+    timeoutMs: opts.timeoutMs + 5000,
+    onStdout: (chunk) => {
+      buffered += chunk;
+      let i = buffered.indexOf("\n");
+      while (i >= 0) {
+        const line = buffered.slice(0, i);
+        buffered = buffered.slice(i + 1);
+        if (line === "ready") readyResolve();
+        else if (line.startsWith("webhook ")) received.push(JSON.parse(line.slice("webhook ".length)) as ReceivedWebhook);
+        i = buffered.indexOf("\n");
+      }
+    },
+  });
+  const done = run.then((r) => {
+    readyReject(new Error(`the webhook receiver in ${on} exited before listening: ${r.error ?? ""} ${r.stderr}`));
+  });
+  return { ready, received, done };
+}

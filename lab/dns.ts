@@ -7,13 +7,17 @@ import { procRef, ProcRef } from "./sys";
 /**
  * The names a container can resolve (hosts-file lines): every member, name and
  * aliases, of every network it is on; only the members `listed` accepts (Docker
- * answers for running containers only, see LabOptions.dnsRunningOnly).
+ * answers for running containers only, see LabOptions.dnsRunningOnly); plus the
+ * names of the namespaces a test attached to one of those networks with aliases
+ * (Lab.attach), as Docker answers for a client run with `--network-alias`.
+ * A sidecar (no networks of its own) is in no record: it asks its owner's server.
  */
 export function dnsHosts(
   plan: LabPlan,
   addressesOf: (container: string) => Record<string, string>,
   c: LabContainer,
   listed: (container: string) => boolean = () => true,
+  clients: readonly { network: string; address: string; names: string[] }[] = [],
 ): string {
   const lines: string[] = [];
   for (const attachment of c.networks) {
@@ -24,6 +28,7 @@ export function dnsHosts(
       const address = addressesOf(peer.name)[attachment.network];
       lines.push(`${address} ${[...new Set([...on.aliases, peer.name])].join(" ")}`);
     }
+    for (const cl of clients) if (cl.network === attachment.network) lines.push(`${cl.address} ${[...new Set(cl.names)].join(" ")}`);
   }
   return lines.join("\n") + "\n";
 }

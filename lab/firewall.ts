@@ -47,21 +47,36 @@ export function parseIngress(c: LabContainer): IngressEntry[] {
 }
 
 /**
- * The firewall of container `c`: its ingress flows with the lab's addresses, or
- * undefined for a container without a role label (an unlabelled container runs
- * without one; a labelled one without `ha-web.ingress` fails).
+ * The firewall of the network namespace container `c` runs in: its own ingress
+ * flows and those of its sidecars (containers with `network_mode =
+ * "container:<c>"`, which share the namespace; a sidecar's own label lists only
+ * its own flows), with the lab's addresses. For a sidecar, its owner's
+ * namespace's firewall. Undefined when no container of the namespace has a role
+ * label (an unlabelled container runs without one); a labelled one without
+ * `ha-web.ingress` fails.
  */
 export function firewallConfig(plan: LabPlan, addressesOf: (container: string) => Record<string, string>, c: LabContainer): FirewallConfig | undefined {
-  if (c.labels[`${FACT_LABEL_PREFIX}role`] === undefined) return undefined;
-  if (c.labels[INGRESS_LABEL] === undefined)
-    throw new MissingFactError(
-      `${c.name} ($.resource.docker_container.${c.key}.labels): the label "${INGRESS_LABEL}" is missing; the lab needs it for the namespace's firewall. ` +
-        "The Docker target writes it on every container: synthesize the stack again (npm run synth).",
-    );
-  const ownNetworks = new Set(c.networks.map((n) => n.network));
+  const owner = c.networkOf === undefined ? c : plan.containers.find((x) => x.name === c.networkOf);
+  if (!owner) throw new Error(`${c.name}: network_mode names ${c.networkOf}, which is not in the plan`);
+  const members = [owner, ...plan.containers.filter((x) => x.networkOf === owner.name)];
+  const labelled = members.filter((m) => m.labels[`${FACT_LABEL_PREFIX}role`] !== undefined);
+  if (labelled.length === 0) return undefined;
+  for (const m of labelled) {
+    if (m.labels[INGRESS_LABEL] === undefined)
+      throw new MissingFactError(
+        `${m.name} ($.resource.docker_container.${m.key}.labels): the label "${INGRESS_LABEL}" is missing; the lab needs it for the namespace's firewall. ` +
+          "The Docker target writes it on every container: synthesize the stack again (npm run synth).",
+      );
+  }
+  const ownNetworks = new Set(owner.networks.map((n) => n.network));
+  const memberNames = new Set(members.map((m) => m.name));
+  // A peer's networks and addresses are those of the namespace it runs in (a sidecar's: its owner's).
+  const namespaceOf = (p: LabContainer) => (p.networkOf === undefined ? p : (plan.containers.find((x) => x.name === p.networkOf) ?? p));
   const sourcesOf = (role: string): string[] =>
     plan.containers
-      .filter((p) => p.name !== c.name && p.labels[`${FACT_LABEL_PREFIX}role`] === role)
+      .filter((p) => !memberNames.has(p.name) && p.labels[`${FACT_LABEL_PREFIX}role`] === role)
+      .map(namespaceOf)
+      .filter((p) => !memberNames.has(p.name))
       .flatMap((p) =>
         p.networks
           .filter((n) => ownNetworks.has(n.network))
@@ -69,7 +84,7 @@ export function firewallConfig(plan: LabPlan, addressesOf: (container: string) =
           .filter(Boolean),
       );
   const rules: FirewallRule[] = [];
-  for (const e of parseIngress(c)) {
+  for (const e of labelled.flatMap((m) => parseIngress(m))) {
     const comment = `${e.protocol === "vrrp" ? "vrrp" : `${e.port}/${e.protocol}`} from ${e.from}`;
     if (e.from === "internet") {
       rules.push({ protocol: e.protocol, port: e.port, sources: "any", comment });
@@ -79,10 +94,10 @@ export function firewallConfig(plan: LabPlan, addressesOf: (container: string) =
     // No peer of that role shares a network (a single load balancer's VRRP flow): nothing to allow.
     if (sources.length > 0) rules.push({ protocol: e.protocol, port: e.port, sources, comment });
   }
-  return { hostName: c.hostname, rules };
+  return { hostName: owner.hostname, rules };
 }
 
-/** The `nft -f` file of container `c` (renderFirewallRuleset), or undefined (see firewallConfig). */
+/** The `nft -f` file of the namespace container `c` runs in (renderFirewallRuleset), or undefined (see firewallConfig). */
 export function firewallRuleset(plan: LabPlan, addressesOf: (container: string) => Record<string, string>, c: LabContainer): string | undefined {
   const config = firewallConfig(plan, addressesOf, c);
   return config ? renderFirewallRuleset(config) : undefined;

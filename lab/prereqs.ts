@@ -21,6 +21,15 @@ export const IMAGE_BINARIES: { match: RegExp; software: string; binaries: string
     stopSignal: "SIGTERM",
   },
   { match: /^(docker\.io\/)?(library\/)?node(:|@|$)/, software: "node", binaries: ["node"], packages: ["nodejs"], stopSignal: "SIGTERM" },
+  // The base of the monitoring programs' images (build_args.BASE; their PACKAGES bring the programs, PACKAGE_BINARIES):
+  // a shell and util-linux's setpriv (the start scripts drop to the prometheus user with it). No STOPSIGNAL: SIGTERM.
+  {
+    match: /^(docker\.io\/)?(library\/)?debian(:|@|$)/,
+    software: "debian",
+    binaries: ["sh", "setpriv"],
+    packages: ["dash", "util-linux"],
+    stopSignal: "SIGTERM",
+  },
 ];
 
 /** Always needed: namespaces, mounts, the per-namespace DNS server, and bash for the HTTP health probe. */
@@ -47,6 +56,11 @@ export const PACKAGE_BINARIES: Record<string, string[]> = {
   nftables: ["nft"],
   openssl: ["openssl"],
   curl: ["curl"],
+  // The monitoring tier's images (Debian's packages: Prometheus 2.42, Alertmanager 0.25, nginx exporter 0.11, mysqld exporter 0.14 on Debian 12).
+  prometheus: ["prometheus", "promtool"],
+  "prometheus-alertmanager": ["prometheus-alertmanager"],
+  "prometheus-nginx-exporter": ["prometheus-nginx-exporter"],
+  "prometheus-mysqld-exporter": ["prometheus-mysqld-exporter"],
 };
 export const BENCH_BINARIES: Record<string, string> = { wrk: "wrk", h2load: "nghttp2-client" };
 
@@ -54,7 +68,7 @@ export function softwareOf(image: string): (typeof IMAGE_BINARIES)[number] {
   const found = IMAGE_BINARIES.find((i) => i.match.test(image));
   if (!found) {
     throw new Error(
-      `image "${image}": the lab runs host binaries from Debian packages and knows haproxy, nginx, mariadb and node images only (mysql 8 has no Debian 12 package)`,
+      `image "${image}": the lab runs host binaries from Debian packages and knows haproxy, nginx, mariadb, node and debian images only (mysql 8 has no Debian 12 package)`,
     );
   }
   return found;

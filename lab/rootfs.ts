@@ -37,10 +37,17 @@ export function writeEtcFiles(upper: string, hostname: string, ownAddresses: str
 
 /**
  * The script run inside fresh mount, UTS and PID namespaces: overlay root, /dev,
- * /proc, /sys, fresh tmpfs on /tmp, /run and /dev/shm, named volumes, hostname,
+ * /proc, /sys, fresh tmpfs on /tmp, /run and /dev/shm, named volumes, hostname
+ * (a sidecar's: its network owner's),
  * then `exec chroot` into the entrypoint + command (passed as "$@").
  */
-export function startScript(c: LabContainer, dirs: { upper: string; work: string; root: string }, volumeDir: (name: string) => string, runAs: RunAs): string {
+export function startScript(
+  c: LabContainer,
+  dirs: { upper: string; work: string; root: string },
+  volumeDir: (name: string) => string,
+  runAs: RunAs,
+  hostname: string = c.hostname,
+): string {
   const lines = [
     "set -e",
     `R=${q(dirs.root)}`,
@@ -56,7 +63,7 @@ export function startScript(c: LabContainer, dirs: { upper: string; work: string
     lines.push(`mkdir -p "$R"${q(v.containerPath)}`, `mount --bind ${q(volumeDir(v.volume))} "$R"${q(v.containerPath)}`);
     if (v.readOnly) lines.push(`mount -o remount,bind,ro "$R"${q(v.containerPath)}`);
   }
-  lines.push(`hostname ${q(c.hostname)}`);
+  lines.push(`hostname ${q(hostname)}`);
   const userspec = runAs.uid === 0 ? "" : `--userspec=${runAs.uid}:${runAs.gid} --groups=${runAs.gid} `;
   lines.push(`exec chroot ${userspec}"$R" "$@"`);
   return lines.join("\n");

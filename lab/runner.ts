@@ -199,7 +199,7 @@ export class Lab {
     this.save();
 
     // Start in depends_on order (Terraform creates a container once its dependencies are created and running).
-    for (const c of plan.containers) await this.startContainer(c.name);
+    for (const c of plan.containers) await this.startContainer(c.name, { sidecars: false });
     for (const c of plan.containers) for (const p of c.ports) await this.publishPort(c, p);
     this.save();
     await this.waitHealthy(
@@ -250,6 +250,23 @@ export class Lab {
   /** A container's network namespace: 127.0.0.11 for its DNS, one veth per network, its net.* sysctls. */
   private createContainerNetns(c: LabContainer, index: number) {
     const s = this.state!;
+    if (c.networkOf !== undefined) {
+      // A sidecar (`network_mode = "container:X"`): X's namespace, which plan order created first; nothing of its own.
+      const owner = s.containers[c.networkOf];
+      if (!owner) throw new Error(`${c.name}: joins the network of ${c.networkOf}, which the lab has not created (start order)`);
+      s.containers[c.name] = {
+        name: c.name,
+        hostname: c.hostname,
+        netns: owner.netns,
+        dir: join(this.stateDir, "containers", c.name),
+        addresses: {},
+        forwarders: [],
+        created: false,
+        runAs: mapUser(c.user),
+      };
+      this.save();
+      return;
+    }
     const netns = `hwl-${this.instance}-${c.hostname}`;
     const cs: ContainerState = {
       name: c.name,
@@ -320,6 +337,8 @@ export class Lab {
   private applyFirewall(c: LabContainer) {
     const s = this.state!;
     const cs = s.containers[c.name];
+    // A sidecar's flows are in its owner's ruleset (lab/firewall.ts): one ruleset per namespace.
+    if (c.networkOf !== undefined) return;
     const ruleset = firewallRuleset(s.plan, (name) => s.containers[name].addresses, c);
     if (ruleset === undefined) return;
     mkdirSync(cs.dir, { recursive: true });
@@ -338,7 +357,11 @@ export class Lab {
    * beyond the subnet. Recorded in the state before it is created, so `down`
    * removes it too; `detach` removes it earlier.
    */
-  attach(name: string, network: string, opts: { address?: string; avoid?: string[] } = {}): { netns: string; address: string; prefixLength: number } {
+  attach(
+    name: string,
+    network: string,
+    opts: { address?: string; avoid?: string[]; aliases?: string[] } = {},
+  ): { netns: string; address: string; prefixLength: number } {
     const s = this.requireState();
     if (!/^[a-z0-9-]{1,20}$/.test(name)) throw new Error(`attach: "${name}": use 1-20 lower-case letters, digits or -`);
     if (s.plan.containers.some((c) => c.hostname === name)) throw new Error(`attach: "${name}" is a container's hostname`);
@@ -351,15 +374,49 @@ export class Lab {
     const address = opts.address ?? hostAddresses(nw.subnet, nw.ipRange ?? nw.subnet, true).find((a) => !taken.has(a));
     if (!address || !ipv4InCidr(address, nw.subnet)) throw new Error(`attach: no usable address for ${name} on ${network} (${nw.subnet})`);
     if (taken.has(address)) throw new Error(`attach: ${address} on ${network} is taken`);
+    const aliases = opts.aliases ?? [];
+    for (const a of aliases) if (!/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/.test(a)) throw new Error(`attach: alias "${a}" is not a DNS label`);
     const netns = `hwl-${this.instance}-${name}`;
     const veth = `hwlc${Object.keys(s.clients).length}`;
-    s.clients[name] = { netns, network, address, veth };
+    s.clients[name] = { netns, network, address, veth, ...(aliases.length > 0 ? { aliases } : {}) };
     this.addNetns(netns);
     sh("ip", ["-n", s.switchNetns!, "link", "add", veth, "type", "veth", "peer", "name", "eth0", "netns", netns]);
     sh("ip", ["-n", s.switchNetns!, "link", "set", veth, "master", nw.bridge, "up"]);
     sh("ip", ["-n", netns, "addr", "add", `${address}/${nw.prefixLength ?? 24}`, "dev", "eth0"]);
     sh("ip", ["-n", netns, "link", "set", "eth0", "up"]);
+    if (aliases.length > 0) this.rewriteDnsHosts();
     return { netns, address, prefixLength: nw.prefixLength ?? 24 };
+  }
+
+  /**
+   * The attached namespaces that have DNS names (attach's `aliases`): the
+   * containers on the same network resolve `<name>` and each alias to its
+   * address, as Docker's DNS answers a `docker run --network N --network-alias A` client.
+   */
+  private dnsClients(): { network: string; address: string; names: string[] }[] {
+    return Object.entries(this.state?.clients ?? {})
+      .filter(([, cl]) => (cl.aliases ?? []).length > 0)
+      .map(([name, cl]) => ({ network: cl.network, address: cl.address, names: [name, ...(cl.aliases ?? [])] }));
+  }
+
+  /**
+   * Rewrites every running DNS server's hosts file now (after attach/detach of a
+   * client with aliases) and makes it re-read it (SIGHUP, sent only to a dnsmasq
+   * that has its handler: every one has by then, `up` waited for it). The caller
+   * waits for the name to resolve (probes.lookupFrom), bounded.
+   */
+  private rewriteDnsHosts(): void {
+    const s = this.requireState();
+    const listed = this.dnsListed();
+    for (const c of s.plan.containers) {
+      const cs = s.containers[c.name];
+      if (!cs?.dns || !alive(cs.dns)) continue;
+      writeFileSync(
+        join(cs.dir, "dns.hosts"),
+        dnsHosts(s.plan, (name) => s.containers[name].addresses, c, listed, this.dnsClients()),
+      );
+      if (catchesSignal(cs.dns, "SIGHUP")) signalRef(cs.dns, "SIGHUP");
+    }
   }
 
   /** Removes an attached namespace (its veth goes with it), after killing anything still running in it. */
@@ -379,6 +436,7 @@ export class Lab {
     s.netns = s.netns.filter((n) => n !== cl.netns);
     delete s.clients![name];
     this.save();
+    if ((cl.aliases ?? []).length > 0) this.rewriteDnsHosts();
   }
 
   private addNetns(name: string) {
@@ -391,8 +449,10 @@ export class Lab {
   private async startContainerDns(c: LabContainer) {
     const s = this.state!;
     const cs = s.containers[c.name];
+    // A sidecar asks its owner's DNS server (127.0.0.11 of the namespace it joins).
+    if (c.networkOf !== undefined) return;
     mkdirSync(cs.dir, { recursive: true });
-    const hosts = dnsHosts(s.plan, (name) => s.containers[name].addresses, c, this.dnsListed());
+    const hosts = dnsHosts(s.plan, (name) => s.containers[name].addresses, c, this.dnsListed(), this.dnsClients());
     cs.dns = startDns(cs.netns, hosts, join(cs.dir, "dns.hosts"), join(this.stateDir, "logs", `${c.hostname}.dns.log`));
     this.save();
     await this.dnsReady(c.name);
@@ -434,7 +494,7 @@ export class Lab {
       if (!cs?.dns) continue;
       writeFileSync(
         join(cs.dir, "dns.hosts"),
-        dnsHosts(s.plan, (name) => s.containers[name].addresses, c, listed),
+        dnsHosts(s.plan, (name) => s.containers[name].addresses, c, listed, this.dnsClients()),
       );
       await this.dnsReady(c.name);
       signalRef(cs.dns, "SIGHUP");
@@ -476,20 +536,29 @@ export class Lab {
     return alive(state.init) || alive(state.proc);
   }
 
-  /** `docker start`: the container's entrypoint + command as PID 1 of fresh PID, mount and UTS namespaces. */
-  async startContainer(nameOrHost: string): Promise<void> {
+  /**
+   * `docker start`: the container's entrypoint + command as PID 1 of fresh PID,
+   * mount and UTS namespaces. A sidecar (`network_mode = "container:X"`) runs in
+   * X's network namespace, with X's hostname, and needs X running. Starting X also
+   * starts its sidecars that are not running (they were stopped with it: stop, kill),
+   * after X, unless `sidecars` is false.
+   */
+  async startContainer(nameOrHost: string, opts: { sidecars?: boolean } = {}): Promise<void> {
     const { spec: c, state: cs } = this.container(nameOrHost);
     if (this.isUp(c.name)) throw new Error(`${c.hostname} is already running`);
+    if (c.networkOf !== undefined && !this.isUp(c.networkOf))
+      throw new Error(`${c.hostname}: cannot start: it joins the network of ${c.networkOf}, which is not running (Docker refuses it too)`);
+    const uts = this.utsHostname(c);
     const dirs = layerDirs(cs.dir);
     for (const d of Object.values(dirs)) mkdirSync(d, { recursive: true, mode: 0o755 });
     if (!cs.created) {
       writeUploads(dirs.upper, c);
       cs.created = true;
     }
-    writeEtcFiles(dirs.upper, c.hostname, Object.values(cs.addresses));
+    writeEtcFiles(dirs.upper, uts, Object.values(this.addressesOf(c.name)));
     // Docker registers the container's names with its DNS when it starts, before the process runs.
-    await this.refreshDns(c.name);
-    const script = startScript(c, dirs, (volume) => this.state!.volumes.find((x) => x.name === volume)!.dir, cs.runAs);
+    if (c.networkOf === undefined) await this.refreshDns(c.name);
+    const script = startScript(c, dirs, (volume) => this.state!.volumes.find((x) => x.name === volume)!.dir, cs.runAs, uts);
 
     const logFile = this.logFile(c.hostname);
     writeFileSync(logFile, `--- ${new Date().toISOString()} lab: starting ${c.name}\n`, { flag: "a" });
@@ -537,6 +606,26 @@ export class Lab {
     cs.stoppedAt = undefined;
     this.save();
     if (!cs.init) throw new Error(`${c.hostname}: the container process did not start (see ${logFile})`);
+    if (opts.sidecars !== false) for (const sc of this.sidecarsOf(c.name)) if (!this.isUp(sc)) await this.startContainer(sc);
+  }
+
+  /** Container names of the sidecars of `nameOrHost` (`network_mode = "container:<it>"`), in start order. */
+  sidecarsOf(nameOrHost: string): string[] {
+    const { spec } = this.container(nameOrHost);
+    return this.requireState()
+      .plan.containers.filter((x) => x.networkOf === spec.name)
+      .map((x) => x.name);
+  }
+
+  /** A container's addresses by network: a sidecar's are those of the container whose network it joins. */
+  addressesOf(nameOrHost: string): Record<string, string> {
+    const { spec, state } = this.container(nameOrHost);
+    return spec.networkOf === undefined ? state.addresses : this.container(spec.networkOf).state.addresses;
+  }
+
+  /** The host name a container sees (UTS, /etc/hostname, $HOSTNAME): a sidecar has its network owner's, as on Docker. */
+  private utsHostname(c: LabContainer): string {
+    return c.networkOf === undefined ? c.hostname : this.container(c.networkOf).spec.hostname;
   }
 
   /**
@@ -572,7 +661,7 @@ export class Lab {
   /** The container's `env`, plus what Docker adds (PATH, HOSTNAME, HOME). */
   containerEnv(c: LabContainer): NodeJS.ProcessEnv {
     const cs = this.state!.containers[c.name];
-    const env: NodeJS.ProcessEnv = { PATH: DEFAULT_PATH, HOSTNAME: c.hostname, HOME: cs.runAs.uid === 0 ? "/root" : "/nonexistent" };
+    const env: NodeJS.ProcessEnv = { PATH: DEFAULT_PATH, HOSTNAME: this.utsHostname(c), HOME: cs.runAs.uid === 0 ? "/root" : "/nonexistent" };
     for (const kv of c.env) {
       const i = kv.indexOf("=");
       if (i > 0) env[kv.slice(0, i)] = kv.slice(i + 1);
@@ -587,11 +676,19 @@ export class Lab {
       signalRef(cs.init, signal);
       return;
     }
+    // Its sidecars with it, at the same moment: on Docker they would be left in a namespace without its
+    // network; the lab keeps the namespace, so a sidecar left running would go on answering.
+    const sidecars = Promise.all(
+      this.sidecarsOf(spec.name)
+        .filter((sc) => this.isUp(sc))
+        .map((sc) => this.kill(sc)),
+    );
     signalRef(cs.init, "SIGKILL");
     await waitUntil(`${spec.hostname} to exit`, () => !alive(cs.init), { timeoutMs: 10_000, intervalMs: 20 }).catch(() => signalRef(cs.proc, "SIGKILL"));
     await waitUntil(`${spec.hostname}'s namespace holder to exit`, () => !alive(cs.proc), { timeoutMs: 5_000, intervalMs: 20 }).catch(() => {
       signalRef(cs.proc, "SIGKILL");
     });
+    await sidecars;
     if (alive(cs.init) || alive(cs.proc)) throw new Error(`${spec.hostname} survived SIGKILL (pid ${cs.init?.pid}/${cs.proc?.pid})`);
     cs.stoppedAt = new Date().toISOString();
     this.save();
@@ -646,12 +743,19 @@ export class Lab {
     const { spec, state: cs } = this.container(nameOrHost);
     const signal = this.stopSignalOf(spec.name);
     const started = Date.now();
+    // Its sidecars are stopped with it, at the same moment (each with its own stop signal and timeout); the result is the container's own.
+    const sidecars = Promise.all(
+      this.sidecarsOf(spec.name)
+        .filter((sc) => this.isUp(sc))
+        .map((sc) => this.stop(sc)),
+    );
     signalRef(cs.init, signal);
     const exited = await waitUntil(`${spec.hostname} to stop`, () => !alive(cs.init), { timeoutMs: spec.stopTimeoutSeconds * 1000, intervalMs: 50 }).then(
       () => true,
       () => false,
     );
     const ms = Date.now() - started;
+    await sidecars;
     await this.kill(spec.name);
     return { signal, ms, killed: !exited };
   }
@@ -671,6 +775,27 @@ export class Lab {
       input: opts.input,
       check: opts.check ?? true,
       env: this.containerEnv(spec),
+    });
+  }
+
+  /** Like exec, without blocking the event loop: resolves when the command ends, SIGKILLed after `timeoutMs`. */
+  execAsync(nameOrHost: string, command: string[], opts: { timeoutMs: number }): Promise<AsyncCmdResult> {
+    const { spec, state: cs } = this.container(nameOrHost);
+    if (!alive(cs.init)) throw new Error(`${spec.hostname} is not running`);
+    return new Promise((resolve) => {
+      execFile(
+        "nsenter",
+        ["-t", String(cs.init!.pid), "-m", "-u", "-n", "-p", "-r", "-w", "--", ...command],
+        { timeout: opts.timeoutMs, killSignal: "SIGKILL", maxBuffer: 8 << 20, env: this.containerEnv(spec) },
+        (error, stdout, stderr) => {
+          resolve({
+            status: error ? (typeof error.code === "number" ? error.code : null) : 0,
+            stdout: String(stdout),
+            stderr: String(stderr),
+            error: error?.message,
+          });
+        },
+      );
     });
   }
 
@@ -844,7 +969,7 @@ export class Lab {
         hostname: c.hostname,
         running,
         healthy: running && this.healthy(c.name),
-        addresses: cs.addresses,
+        addresses: this.addressesOf(c.name),
         ports: cs.forwarders.map((f) => `127.0.0.1:${f.external}->${f.internal}${alive(f) ? "" : " (forwarder dead)"}`),
         pid: cs.init?.pid,
       };

@@ -59,8 +59,13 @@ export interface LabContainer {
   volumes: { volume: string; containerPath: string; readOnly: boolean }[];
   healthcheck?: { test: string[]; intervalMs: number; timeoutMs: number; retries: number; startPeriodMs: number };
   sysctls: Record<string, string>;
-  /** Resource keys of containers this one depends on (Terraform depends_on). */
+  /** Resource keys of containers this one depends on (Terraform depends_on, plus the network owner of `networkOf`). */
   dependsOn: string[];
+  /**
+   * `network_mode = "container:<name>"`: the container name whose network namespace
+   * this one joins (a sidecar). It has no networks, hostname, ports or sysctls of its own.
+   */
+  networkOf?: string;
   labels: Record<string, string>;
   /** Attributes the lab accepts but treats differently from Docker (listed in lab/README.md). */
   notes: string[];
@@ -134,6 +139,7 @@ const KNOWN_CONTAINER_KEYS = new Set([
   "rm",
   "init",
   "working_dir",
+  "network_mode",
 ]);
 
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
@@ -147,6 +153,8 @@ interface Ctx {
     docker_volume: Record<string, string>;
     docker_image: Record<string, string>;
     docker_container: Record<string, string>;
+    /** Container names by resource key (`${docker_container.X.name}`: a sidecar's network_mode). */
+    docker_container_name: Record<string, string>;
   };
 }
 
@@ -198,6 +206,11 @@ export function planFromJson(
       docker_volume: mapField(resources.docker_volume, "name", "$.resource.docker_volume"),
       docker_image: Object.fromEntries(Object.entries(resources.docker_image ?? {}).map(([k, v]) => [k, `lab-image:${String(v.name)}`])),
       docker_container: containerIds,
+      docker_container_name: Object.fromEntries(
+        Object.entries(resources.docker_container ?? {})
+          .filter(([, c]) => typeof c.name === "string" && !c.name.includes("${"))
+          .map(([k, c]) => [k, String(c.name)]),
+      ),
     },
   };
   const images = Object.fromEntries(Object.entries(resources.docker_image ?? {}).map(([key, v]) => [`lab-image:${String(v.name)}`, imageOf(key, v, stackDir)]));
@@ -231,6 +244,7 @@ export function planFromJson(
     }
     const r = resolveDeep(c, path, ctx) as Record<string, Json>;
     const notes: string[] = [];
+    const networkOf = networkModeOf(r, path, resources.docker_container ?? {}, ctx.known.docker_container_name);
     const image = images[String(r.image)];
     if (!image) throw new Error(`${path}.image: "${String(c.image)}" is not a docker_image of this stack`);
     const healthcheck = r.healthcheck as Record<string, Json> | undefined;
@@ -298,7 +312,8 @@ export function planFromJson(
           }
         : undefined,
       sysctls,
-      dependsOn: ((c.depends_on as string[] | undefined) ?? [])
+      ...(networkOf ? { networkOf: networkOf.name } : {}),
+      dependsOn: [...((c.depends_on as string[] | undefined) ?? []), ...(networkOf ? [`docker_container.${networkOf.key}`] : [])]
         .map((d, i) => {
           const m = /^docker_container\.(.+)$/.exec(d);
           if (!m) {
@@ -308,7 +323,7 @@ export function planFromJson(
           if (!resources.docker_container?.[m[1]]) throw new Error(`${path}.depends_on[${i}]: "${d}" is not in this stack`);
           return m[1];
         })
-        .filter(Boolean),
+        .filter((d, i, all) => d !== "" && all.indexOf(d) === i),
       labels: Object.fromEntries(((r.labels as Record<string, Json>[] | undefined) ?? []).map((l) => [String(l.label), String(l.value)])),
       notes,
     });
@@ -328,8 +343,42 @@ export function planFromJson(
       if (!volumes.some((x) => x.name === v.volume)) throw new Error(`${path}.volumes: volume "${v.volume}" is not a docker_volume of this stack`);
     }
   }
+  for (const c of containers) {
+    const owner = c.networkOf === undefined ? undefined : containers.find((x) => x.name === c.networkOf);
+    if (owner?.networkOf !== undefined)
+      throw new Error(
+        `$.resource.docker_container.${c.key}.network_mode: "container:${owner.name}" joins a container that itself joins ${owner.networkOf}'s network; the lab supports one level (join ${owner.networkOf} directly)`,
+      );
+  }
   const outputs = Object.fromEntries(Object.entries(raw.output ?? {}).map(([k, o]) => [k, resolveDeep(o.value, `$.output.${k}.value`, ctx)]));
   return { stackDir, stackFile, networks, volumes, containers: startOrder(containers), secrets, tls, outputs };
+}
+
+/**
+ * `network_mode`: unset, or `container:<name>` of another container of this
+ * stack (a sidecar: it joins that container's network namespace, as Docker's
+ * `--network container:NAME`). Like Docker, such a container has no networks,
+ * hostname, published ports or sysctls of its own; any other mode fails.
+ */
+function networkModeOf(
+  r: Record<string, Json>,
+  path: string,
+  containers: Record<string, Record<string, Json>>,
+  names: Record<string, string>,
+): { key: string; name: string } | undefined {
+  const mode = r.network_mode;
+  if (mode === undefined || mode === null) return undefined;
+  const m = /^container:(.+)$/.exec(String(mode));
+  if (!m) throw new Error(`${path}.network_mode: "${String(mode)}" is not supported by the lab (only "container:<name>" of a container of this stack)`);
+  const key = Object.keys(containers).find((k) => names[k] === m[1]);
+  if (key === undefined) throw new Error(`${path}.network_mode: "${String(mode)}" names no docker_container of this stack`);
+  if (names[key] === r.name) throw new Error(`${path}.network_mode: a container cannot join its own network`);
+  for (const attr of ["networks_advanced", "hostname", "ports", "sysctls"]) {
+    const v = r[attr];
+    if (v !== undefined && v !== null && !(Array.isArray(v) && v.length === 0))
+      throw new Error(`${path}.${attr}: conflicts with network_mode "container:${m[1]}" (Docker refuses it: the container has ${m[1]}'s network)`);
+  }
+  return { key, name: m[1] };
 }
 
 /**
@@ -424,7 +473,7 @@ export function resolveString(value: string, path: string, ctx: Ctx): string {
       if (replacement === undefined) {
         throw new UnresolvableExpressionError(
           `${path}: cannot resolve Terraform ${value[i] === "%" ? "template directive" : "expression"} ${whole} ` +
-            `(the lab resolves random_password.X.result, docker_network.X.name, docker_volume.X.name, docker_image.X.image_id, docker_container.X.id, ` +
+            `(the lab resolves random_password.X.result, docker_network.X.name, docker_volume.X.name, docker_image.X.image_id, docker_container.X.id, docker_container.X.name, ` +
             `tls_private_key.X.private_key_pem and tls_self_signed_cert.X.cert_pem of this stack; ` +
             `a literal "\${" must be written "$\${" in Terraform JSON)`,
         );
@@ -453,6 +502,7 @@ function resolveReference(expr: string, ctx: Ctx): string | undefined {
   if (type === "docker_volume" && attr === "name" && key in ctx.known.docker_volume) return ctx.known.docker_volume[key];
   if (type === "docker_image" && attr === "image_id" && key in ctx.known.docker_image) return ctx.known.docker_image[key];
   if (type === "docker_container" && attr === "id" && key in ctx.known.docker_container) return ctx.known.docker_container[key];
+  if (type === "docker_container" && attr === "name" && key in ctx.known.docker_container_name) return ctx.known.docker_container_name[key];
   return undefined;
 }
 

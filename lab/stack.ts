@@ -18,7 +18,7 @@ import { LabContainer, LabPlan } from "./spec";
 export const FACT_LABEL_PREFIX = "ha-web.";
 
 /** The roles a container can have (ServiceRole in lib/targets/target.ts). */
-export const ROLES = ["load-balancer", "web", "app", "database"] as const;
+export const ROLES = ["load-balancer", "web", "app", "database", "monitoring"] as const;
 export type Role = (typeof ROLES)[number];
 
 /** A fact the lab needs is absent or malformed in the synthesized stack. */
@@ -111,9 +111,22 @@ export class StackFacts {
     return containerFacts(this.container(nameOrHost));
   }
 
-  /** Hostnames of the containers labelled with `role`, in start order (unlabelled containers have none). */
-  hostnames(role: Role): string[] {
-    return this.plan.containers.filter((c) => c.labels[`${FACT_LABEL_PREFIX}role`] === role).map((c) => c.hostname);
+  /**
+   * Hostnames of the containers labelled with `role`, in start order (unlabelled
+   * containers have none). Sidecars (a container in another's network namespace,
+   * `network_mode = "container:..."`: an exporter beside its server) are left out
+   * unless `sidecars` is set: `hostnames("web")` are the web nodes.
+   */
+  hostnames(role: Role, opts: { sidecars?: boolean } = {}): string[] {
+    return this.plan.containers
+      .filter((c) => c.labels[`${FACT_LABEL_PREFIX}role`] === role && (opts.sidecars || c.networkOf === undefined))
+      .map((c) => c.hostname);
+  }
+
+  /** The sidecars of a container (those in its network namespace), by hostname, in start order. */
+  sidecarsOf(nameOrHost: string): string[] {
+    const owner = this.container(nameOrHost);
+    return this.plan.containers.filter((c) => c.networkOf === owner.name).map((c) => c.hostname);
   }
 
   /** A short description of every container's role, by container name (`database replica (mariadb 10.11)`). */
@@ -140,7 +153,8 @@ export class StackFacts {
 
   /** The database cluster (`cluster` is needed only when the stack has more than one). */
   database(cluster?: string): DatabaseFacts {
-    const members = this.plan.containers.filter((c) => c.labels[`${FACT_LABEL_PREFIX}role`] === "database");
+    // The servers only: an exporter beside a server shares its role, not its db-role.
+    const members = this.plan.containers.filter((c) => c.labels[`${FACT_LABEL_PREFIX}role`] === "database" && c.networkOf === undefined);
     const clusters = [...new Set(members.map((c) => requiredFact(c, "cluster", "to group the database servers")))];
     const name = cluster ?? (clusters.length === 1 ? clusters[0] : undefined);
     if (name === undefined)
@@ -200,7 +214,9 @@ export class StackFacts {
   /** The app server that runs on the same host as web node `webHostname`. */
   appOf(webHostname: string): string {
     const host = this.facts(webHostname).host;
-    const app = this.plan.containers.find((c) => c.labels[`${FACT_LABEL_PREFIX}role`] === "app" && c.labels[`${FACT_LABEL_PREFIX}host`] === host);
+    const app = this.plan.containers.find(
+      (c) => c.labels[`${FACT_LABEL_PREFIX}role`] === "app" && c.labels[`${FACT_LABEL_PREFIX}host`] === host && c.networkOf === undefined,
+    );
     if (!app) throw new MissingFactError(`no container labelled ha-web.role=app with ha-web.host=${host} (the host of ${webHostname})`);
     return app.hostname;
   }
@@ -226,11 +242,14 @@ export function describeRole(c: LabContainer): string {
     case "load-balancer":
       return "load balancer";
     case "database":
+      if (c.networkOf !== undefined) return `database exporter (beside ${c.networkOf})`;
       return `database ${label("db-role") ?? "?"} (${[label("engine") ?? "?", label("engine-version")].filter(Boolean).join(" ")})`;
+    case "monitoring":
+      return label("monitoring-role") ? `monitoring ${label("monitoring-role")}` : "monitoring";
     case undefined:
       return "?";
     default:
-      return label("role");
+      return c.networkOf !== undefined ? `${label("role")} sidecar (beside ${c.networkOf})` : label("role");
   }
 }
 

@@ -31,6 +31,8 @@ export interface ClientState {
   address: string;
   /** Its veth's end in the switch namespace. */
   veth: string;
+  /** DNS names besides its own (attach's `aliases`): the containers on its network resolve them to `address`. */
+  aliases?: string[];
 }
 
 /** A published port: the forwarder process and the ports it joins. */

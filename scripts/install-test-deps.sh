@@ -2,7 +2,7 @@
 # Installs the Debian 12 packages the tests, the lab and its benchmark run for real:
 # the validators (haproxy -c, nginx -t, cloud-init schema, systemd-analyze verify,
 # PyYAML, nft -c, keepalived -t, promtool, amtool), the servers standing in for the official images (HAProxy, Nginx, MariaDB,
-# Node.js), dnsmasq as the per-namespace resolver, the namespace tools and the load
+# Node.js) and for the monitoring images (Prometheus, Alertmanager, the nginx and mysqld exporters), dnsmasq as the per-namespace resolver, the namespace tools and the load
 # generators (wrk, h2load). The list is __tests__/helpers/prerequisites.ts's (a test
 # compares them); what every Debian has (util-linux, mount, coreutils, bash) is not in it.
 # Installs only what is missing, so it is safe to run again. Services are not started:
@@ -14,7 +14,7 @@ if ! command -v apt-get >/dev/null 2>&1; then
   echo "$0: needs apt-get (Debian 12); elsewhere install the programs listed in __tests__/helpers/prerequisites.ts" >&2
   exit 1
 fi
-pkgs="haproxy nginx mariadb-server mariadb-client cloud-init systemd python3 python3-yaml nftables keepalived openssl iproute2 procps dnsmasq-base wget curl wrk nghttp2-client prometheus prometheus-alertmanager"
+pkgs="haproxy nginx mariadb-server mariadb-client cloud-init systemd python3 python3-yaml nftables keepalived openssl iproute2 procps dnsmasq-base wget curl wrk nghttp2-client prometheus prometheus-alertmanager prometheus-nginx-exporter prometheus-mysqld-exporter"
 # The lab runs the app with the node on PATH; Debian's nodejs only where there is none.
 command -v node >/dev/null 2>&1 || pkgs="$pkgs nodejs"
 

@@ -41,12 +41,18 @@ export const PREREQUISITES: readonly Prerequisite[] = [
   { binary: "keepalived", package: "keepalived", usedBy: "`keepalived -t` on the rendered configs, the lab's load-balancer pair" },
   { binary: "promtool", package: "prometheus", usedBy: "`promtool check config`, `check rules` and `test rules` on the rendered monitoring files" },
   { binary: "amtool", package: "prometheus-alertmanager", usedBy: "`amtool check-config` on the rendered Alertmanager configs" },
+  // The monitoring tier in the lab (its images are Debian's packages on a debian base): __tests__/lab/monitoring.test.ts.
+  { binary: "prometheus", package: "prometheus", usedBy: "the lab's monitoring host (Prometheus)" },
+  { binary: "prometheus-alertmanager", package: "prometheus-alertmanager", usedBy: "the lab's monitoring host (Alertmanager)" },
+  { binary: "prometheus-nginx-exporter", package: "prometheus-nginx-exporter", usedBy: "the lab's web nodes' exporter sidecars" },
+  { binary: "prometheus-mysqld-exporter", package: "prometheus-mysqld-exporter", usedBy: "the lab's database exporter sidecars" },
   { binary: "openssl", package: "openssl", usedBy: "the lab's self-signed certificate and its TLS handshake checks" },
   // Namespaces and mounts: the database test's sandbox and every lab container.
   { binary: "ip", package: "iproute2", usedBy: "network namespaces (tests and lab)" },
   { binary: "sysctl", package: "procps", usedBy: "the lab's per-namespace sysctls" },
   { binary: "unshare", package: "util-linux", essential: true, usedBy: "mount and PID namespaces (tests and lab)" },
   { binary: "nsenter", package: "util-linux", essential: true, usedBy: "`lab exec`" },
+  { binary: "setpriv", package: "util-linux", essential: true, usedBy: "the monitoring start scripts (drop to the prometheus user), in the lab" },
   { binary: "mountpoint", package: "util-linux", essential: true, usedBy: "the test sandbox" },
   { binary: "mount", package: "mount", essential: true, usedBy: "overlay and bind mounts (tests and lab)" },
   { binary: "chroot", package: "coreutils", essential: true, usedBy: "the test sandbox and the lab's containers" },

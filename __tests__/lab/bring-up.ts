@@ -10,16 +10,30 @@ import { tmpdir } from "os";
 import { join } from "path";
 import { checkPrereqs, prereqMessage } from "../../lab/prereqs";
 import { Lab, LabOptions } from "../../lab/runner";
+import type { SeedStackOptions } from "../../examples/seed-stack";
+
+/**
+ * The Debian packages of the local stack's built images (build_args.PACKAGES): keepalived
+ * and ip for the load-balancer pair, and the monitoring tier's programs.
+ */
+export const LOCAL_STACK_PACKAGES = [
+  "iproute2",
+  "keepalived",
+  "prometheus",
+  "prometheus-alertmanager",
+  "prometheus-nginx-exporter",
+  "prometheus-mysqld-exporter",
+] as const;
 
 /**
  * `describe` when this machine can run the local stack in the lab (the servers
- * the images stand for, keepalived and ip for the load-balancer pair, plus
- * the packages and problems a file adds); else `describe.skip` with a warning
- * naming `what` — never in CI, where a missing prerequisite fails the run.
+ * the images stand for, the packages its built images add, plus the packages and
+ * problems a file adds); else `describe.skip` with a warning naming `what` —
+ * never in CI, where a missing prerequisite fails the run.
  */
 export function describeWhenLabRuns(what: string, extra: { packages?: string[]; problems?: readonly string[] } = {}): jest.Describe {
-  const r = checkPrereqs(["haproxy:2.6", "nginx:1.22", "mariadb:10.11", "node:20-bookworm-slim"], {
-    packages: ["iproute2", "keepalived", ...(extra.packages ?? [])],
+  const r = checkPrereqs(["haproxy:2.6", "nginx:1.22", "mariadb:10.11", "node:20-bookworm-slim", "debian:trixie-slim"], {
+    packages: [...LOCAL_STACK_PACKAGES, ...(extra.packages ?? [])],
   });
   const problems = [...(r.ok ? [] : [prereqMessage(r)]), ...(extra.problems ?? [])];
   if (problems.length === 0) return describe;
@@ -29,8 +43,16 @@ export function describeWhenLabRuns(what: string, extra: { packages?: string[]; 
   return describe.skip;
 }
 
-/** Synthesizes the `local` example stack, then `lab.up` on it; refuses to run over another live run of the same instance. */
-export async function bringUpLocalStack(options: LabOptions & { instance: string; stateDir: string }, onOutdir: (outdir: string) => void): Promise<Lab> {
+/**
+ * Synthesizes the `local` example stack (with `stackOptions`: declareSeedStack's,
+ * e.g. the monitoring tier's receiver and timings), then `lab.up` on it; refuses to
+ * run over another live run of the same instance.
+ */
+export async function bringUpLocalStack(
+  options: LabOptions & { instance: string; stateDir: string },
+  onOutdir: (outdir: string) => void,
+  stackOptions: SeedStackOptions = {},
+): Promise<Lab> {
   if (!existsSync(join(__dirname, "..", "..", "dist", "app", "server.js"))) {
     throw new Error("dist/app/server.js is missing: run `npm run build` first (npm test does)");
   }
@@ -40,7 +62,7 @@ export async function bringUpLocalStack(options: LabOptions & { instance: string
   // Loaded lazily: only when the lab can run at all.
   const { LocalStack } = require("../../main") as typeof import("../../main");
   const app = new App({ outdir });
-  new LocalStack(app, "local");
+  new LocalStack(app, "local", stackOptions);
   app.synth();
 
   const lab = new Lab(options);

@@ -9,6 +9,7 @@ import { tmpdir } from "os";
 import { join } from "path";
 import { Testing } from "cdktf";
 import { DESCRIBE_LABEL_PREFIX } from "../../lib/targets/docker/docker-target";
+import { dnsHosts } from "../../lab/dns";
 import { firewallConfig, firewallRuleset } from "../../lab/firewall";
 import { planFromJson } from "../../lab/spec";
 import { ipv4InCidr } from "../../lab/ipv4";
@@ -197,6 +198,47 @@ describe("lab/spec: reading cdk.tf.json", () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  test('network_mode "container:X": a sidecar in X\'s namespace, started after X; other modes and what Docker refuses with it fail', () => {
+    const s = stack();
+    const web = s.resource.docker_container.web_E;
+    const sidecar = {
+      name: "lab-web-exporter",
+      image: "${docker_image.img_C.image_id}",
+      command: ["/exporter.sh"],
+      network_mode: "container:${docker_container.web_E.name}",
+      labels: [{ label: "ha-web.ingress", value: "9113/tcp:monitoring" }],
+    };
+    s.resource.docker_container = { a_exporter: sidecar, web_E: web };
+    const plan = planFromJson(s as never, "/tmp/stack");
+    // Terraform creates it after the container it names (the reference is a dependency), whatever the names' order.
+    expect(plan.containers.map((c) => c.name)).toEqual(["lab-web", "lab-web-exporter"]);
+    const exporter = plan.containers[1];
+    expect({ networkOf: exporter.networkOf, dependsOn: exporter.dependsOn, networks: exporter.networks, hostname: exporter.hostname }).toEqual({
+      networkOf: "lab-web",
+      dependsOn: ["web_E"],
+      networks: [],
+      hostname: "lab-web-exporter",
+    });
+    expect(plan.containers[0].networkOf).toBeUndefined();
+
+    for (const [patch, message] of [
+      [{ network_mode: "host" }, 'a_exporter.network_mode: "host" is not supported by the lab (only "container:<name>"'],
+      [{ network_mode: "container:elsewhere" }, 'a_exporter.network_mode: "container:elsewhere" names no docker_container of this stack'],
+      [{ hostname: "x" }, 'a_exporter.hostname: conflicts with network_mode "container:lab-web"'],
+      [{ networks_advanced: [{ name: "${docker_network.net_A.name}" }] }, "a_exporter.networks_advanced: conflicts with network_mode"],
+      [{ ports: [{ internal: 9113, external: 9113 }] }, "a_exporter.ports: conflicts with network_mode"],
+    ] as const) {
+      s.resource.docker_container.a_exporter = { ...sidecar, ...patch };
+      expect(() => planFromJson(s as never, "/tmp/stack")).toThrow(message);
+    }
+    // One level only: a container joining a sidecar's network is refused (join the owner).
+    s.resource.docker_container.a_exporter = sidecar;
+    s.resource.docker_container.b_second = { ...sidecar, name: "lab-second", network_mode: "container:${docker_container.a_exporter.name}" };
+    expect(() => planFromJson(s as never, "/tmp/stack")).toThrow(
+      'b_second.network_mode: "container:lab-web-exporter" joins a container that itself joins lab-web',
+    );
   });
 
   test("starts containers in depends_on order", () => {
@@ -403,6 +445,77 @@ describe("lab/stack: facts from the containers' labels", () => {
     expect(() => config("web-1")).toThrow('the label "ha-web.ingress" is missing; the lab needs it for the namespace\'s firewall');
   });
 
+  test("a sidecar's flows join its owner's ruleset (one per namespace); role look-ups list the servers, not their sidecars", () => {
+    const base = labelledStack({ "lb-1": { ingress: "443/tcp:internet" }, "web-1": { ingress: "80/tcp:load-balancer" } });
+    const plan = base.plan;
+    const sidecar = (name: string, owner: string, labels: Record<string, string>) => ({
+      ...plan.containers.find((c) => c.hostname === owner)!,
+      key: `c_${name}`,
+      name: `haweb-${name}`,
+      hostname: `haweb-${name}`,
+      networks: [],
+      dependsOn: [`c_${owner}`],
+      networkOf: `haweb-${owner}`,
+      labels: Object.fromEntries(Object.entries(labels).map(([k, v]) => [`ha-web.${k}`, v])),
+    });
+    plan.containers.push(
+      sidecar("web-1-nginx-exporter", "web-1", { role: "web", host: "web-1", ingress: "9113/tcp:monitoring" }),
+      sidecar("db-replica-1-exporter", "db-replica-1", { role: "database", host: "db-replica-1", cluster: "db", ingress: "9104/tcp:monitoring" }),
+      {
+        ...plan.containers.find((c) => c.hostname === "lb-1")!,
+        key: "c_monitoring",
+        name: "haweb-monitoring",
+        hostname: "monitoring",
+        networkOf: undefined,
+        labels: { "ha-web.role": "monitoring", "ha-web.host": "monitoring", "ha-web.ingress": "" },
+      },
+    );
+    const stack = new StackFacts(plan);
+    for (const c of plan.containers) c.labels["ha-web.ingress"] ??= "3306/tcp:app 3306/tcp:database 3000/tcp:web";
+    const addresses: Record<string, string> = {
+      "haweb-lb-1": "10.0.0.2",
+      "haweb-web-1": "10.0.0.3",
+      "haweb-web-1-app": "10.0.0.4",
+      "haweb-db-primary": "10.0.0.5",
+      "haweb-db-replica-1": "10.0.0.6",
+      "haweb-monitoring": "10.0.0.9",
+    };
+    const of = (name: string): Record<string, string> => (addresses[name] ? { "lab-net": addresses[name] } : {});
+    const web = firewallConfig(plan, of, stack.container("web-1"))!;
+    expect(web.rules).toEqual([
+      { protocol: "tcp", port: 80, sources: ["10.0.0.2"], comment: "80/tcp from load-balancer" },
+      { protocol: "tcp", port: 9113, sources: ["10.0.0.9"], comment: "9113/tcp from monitoring" },
+    ]);
+    // The sidecar's own view is its namespace's: the same ruleset.
+    expect(firewallConfig(plan, of, stack.container("haweb-web-1-nginx-exporter"))).toEqual(web);
+    // The replica's exporter shares the database role, not its namespace's peers: only the primary is a database peer.
+    expect(firewallConfig(plan, of, stack.container("db-replica-1"))!.rules).toContainEqual({
+      protocol: "tcp",
+      port: 3306,
+      sources: ["10.0.0.5"],
+      comment: "3306/tcp from database",
+    });
+    expect(firewallRuleset(plan, of, stack.container("db-replica-1"))).toMatch(/ip saddr \{ 10\.0\.0\.9 \} tcp dport 9104 accept/);
+    expect(firewallConfig(plan, of, stack.container("monitoring"))!.rules).toEqual([]);
+
+    expect(stack.hostnames("web")).toEqual(["web-1"]);
+    expect(stack.hostnames("web", { sidecars: true })).toEqual(["web-1", "haweb-web-1-nginx-exporter"]);
+    expect(stack.sidecarsOf("web-1")).toEqual(["haweb-web-1-nginx-exporter"]);
+    expect(stack.database().replicas).toEqual(["db-replica-1"]);
+    expect(stack.roles()).toMatchObject({
+      "haweb-db-replica-1-exporter": "database exporter (beside haweb-db-replica-1)",
+      "haweb-web-1-nginx-exporter": "web sidecar (beside haweb-web-1)",
+      "haweb-monitoring": "monitoring",
+    });
+    // The DNS: a sidecar is in no record; a client attached with aliases is, on its network.
+    const hosts = dnsHosts(plan, of, stack.container("monitoring"), () => true, [
+      { network: "lab-net", address: "10.0.0.250", names: ["receiver", "alert-receiver"] },
+      { network: "other-net", address: "10.1.0.250", names: ["elsewhere"] },
+    ]);
+    expect(hosts).toContain("10.0.0.250 receiver alert-receiver\n");
+    expect(hosts).not.toMatch(/exporter|elsewhere/);
+  });
+
   test("the synthesized local stack carries every fact the lab's probes read", () => {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const { LocalStack } = require("../../main") as typeof import("../../main");
@@ -430,6 +543,22 @@ describe("lab/stack: facts from the containers' labels", () => {
     const [vip] = new Set(lbs.map((l) => l.floatingAddress));
     const edge = stack.plan.networks.find((n) => n.subnet !== undefined)!;
     expect(ipv4InCidr(vip!, edge.subnet!) && !ipv4InCidr(vip!, edge.ipRange!)).toBe(true);
+    // The monitoring tier: Prometheus on a host of its own, Alertmanager and the exporters as sidecars beside their servers.
+    expect(stack.hostnames("monitoring")).toEqual(["monitoring"]);
+    expect(Object.fromEntries(["monitoring", ...stack.hostnames("web"), db.primary, ...db.replicas].map((h) => [h, stack.sidecarsOf(h).length]))).toEqual({
+      monitoring: 1,
+      "web-1": 1,
+      "web-2": 1,
+      "db-primary": 1,
+      "db-replica-1": 1,
+    });
+    // Alertmanager's receiver is reached on the one network that is not internal besides the edge.
+    expect(
+      stack.plan.networks
+        .filter((n) => !n.internal)
+        .map((n) => n.name)
+        .sort(),
+    ).toEqual(["haweb-edge", "haweb-mon-out"]);
   });
 
   test("every container of the synthesized local stack gets a firewall that `nft -c` accepts", () => {

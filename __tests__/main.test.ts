@@ -22,28 +22,35 @@ const parsed = JSON.parse(json) as SynthesizedStack;
 const byName = containers(parsed);
 
 describe("the local example stack (the seed's topology on Docker)", () => {
-  test("has the seed's nodes, its weaknesses fixed: a load-balancer pair, two web nodes with their apps, a primary and a replica", () => {
+  test("has the seed's nodes, its weaknesses fixed: a load-balancer pair, two web nodes with their apps, a primary and a replica, all watched", () => {
     expect(Object.keys(byName).sort()).toEqual([
       "haweb-db-primary",
+      "haweb-db-primary-exporter",
       "haweb-db-replica-1",
+      "haweb-db-replica-1-exporter",
       "haweb-lb-1",
       "haweb-lb-2",
+      "haweb-monitoring",
+      "haweb-monitoring-alertmanager",
       "haweb-web-1",
       "haweb-web-1-app",
+      "haweb-web-1-nginx-exporter",
       "haweb-web-2",
       "haweb-web-2-app",
+      "haweb-web-2-nginx-exporter",
     ]);
   });
 
-  test("one network per tier boundary; only the edge network reaches outside", () => {
+  test("one network per tier boundary; only the edge network and the monitoring host's way out reach outside", () => {
     expect(json).toHaveResourceWithProperties(Network, { name: "haweb-edge", internal: false });
-    for (const boundary of ["lb-web", "web-app", "app-db", "db-db"]) {
+    expect(json).toHaveResourceWithProperties(Network, { name: "haweb-mon-out", internal: false });
+    for (const boundary of ["lb-web", "web-app", "app-db", "db-db", "mon-lb", "mon-web", "mon-app", "mon-db"]) {
       expect(json).toHaveResourceWithProperties(Network, { name: `haweb-${boundary}`, internal: true });
     }
-    expect(Object.keys(parsed.resource.docker_network)).toHaveLength(5);
+    expect(Object.keys(parsed.resource.docker_network)).toHaveLength(10);
   });
 
-  test("only the load balancers publish ports, HTTP and HTTPS, on 127.0.0.1", () => {
+  test("only the load balancers (HTTP and HTTPS) and Prometheus' UI publish ports, on 127.0.0.1", () => {
     expect(json).toHaveResourceWithProperties(Container, {
       name: "haweb-lb-1",
       ports: [
@@ -55,7 +62,8 @@ describe("the local example stack (the seed's topology on Docker)", () => {
       Object.values(byName)
         .filter((c) => c.ports)
         .map((c) => c.name),
-    ).toEqual(["haweb-lb-1", "haweb-lb-2"]);
+    ).toEqual(["haweb-lb-1", "haweb-lb-2", "haweb-monitoring"]);
+    expect(byName["haweb-monitoring"].ports).toEqual([{ internal: 9090, external: 8084, ip: "127.0.0.1" }]);
   });
 
   test("outputs the entry URL (the pair's virtual address, HTTPS) and the database endpoints", () => {

@@ -135,11 +135,28 @@ test("the README's 'Use it in your project', run as written with the packed tarb
     Object.values(containers)
       .map((c) => c.name)
       .sort(),
-  ).toEqual(["haweb-db-primary", "haweb-db-replica-1", "haweb-lb-1", "haweb-lb-2", "haweb-web-1", "haweb-web-1-app", "haweb-web-2", "haweb-web-2-app"]);
+  ).toEqual([
+    "haweb-db-primary",
+    "haweb-db-primary-exporter",
+    "haweb-db-replica-1",
+    "haweb-db-replica-1-exporter",
+    "haweb-lb-1",
+    "haweb-lb-2",
+    "haweb-monitoring",
+    "haweb-monitoring-alertmanager",
+    "haweb-web-1",
+    "haweb-web-1-app",
+    "haweb-web-1-nginx-exporter",
+    "haweb-web-2",
+    "haweb-web-2-app",
+    "haweb-web-2-nginx-exporter",
+  ]);
   expect(stack.output.url.value).toBe("https://10.213.0.10");
-  // The load balancers' image (HAProxy plus keepalived) is built from a context that travels inside the package.
-  const built = Object.values(stack.resource.docker_image as Record<string, { build?: { context: string } }>).find((i) => i.build)!;
-  expect(existsSync(join(stackDir, built.build!.context, "Dockerfile"))).toBe(true);
+  expect(stack.output.prometheus.value).toBe("http://127.0.0.1:8084");
+  // The built images (HAProxy plus keepalived, the monitoring programs) come from a context that travels inside the package.
+  const builds = Object.values(stack.resource.docker_image as Record<string, { build?: { context: string } }>).filter((i) => i.build);
+  expect(builds.length).toBe(5); // HAProxy + keepalived; Prometheus, Alertmanager and the two exporters (Debian + their package)
+  for (const built of builds) expect(existsSync(join(stackDir, built.build!.context, "Dockerfile"))).toBe(true);
   // The demo app bundle travels inside the package and is copied next to the stack.
   const app = Object.values(containers).find((c) => c.name === "haweb-web-1-app")!;
   const source = app.upload.find((u) => u.source)!.source!;

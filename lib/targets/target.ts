@@ -143,6 +143,7 @@ export interface Ingress {
   readonly description: string;
 }
 
+/** A flow a service opens: to a role's listener, or to anywhere outside the stack. */
 export interface Egress {
   readonly port: number;
   /** @default "tcp" */
@@ -256,6 +257,7 @@ export type PublishAudience = "internet" | "operators";
 export interface MetricsPort {
   /** The scrape job it belongs to (one per kind of exporter: "haproxy", "nginx", "app", "mysql", "node"). */
   readonly job: string;
+  /** The port the endpoint listens on. */
   readonly port: number;
   /** @default "/metrics" */
   readonly path?: string;
@@ -263,11 +265,13 @@ export interface MetricsPort {
 
 /** Where Prometheus scrapes one endpoint: what a target reports for each MetricsPort, and for its own exporters. */
 export interface MetricsEndpoint {
+  /** The scrape job it belongs to (MetricsPort.job). */
   readonly job: string;
   /** The role and flow group of the service that serves it: Prometheus' flows are written to them. */
   readonly role: ServiceRole;
   /** @default the role's default group */
   readonly group?: string;
+  /** The port it listens on (Prometheus' flow goes to it). */
   readonly port: number;
   /** "host:port", reachable from the monitoring hosts. */
   readonly address: string;

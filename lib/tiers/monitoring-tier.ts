@@ -43,6 +43,7 @@ export interface MonitoringNotificationProps {
   readonly groupBy?: readonly string[];
 }
 
+/** The props of MonitoringTier: what it watches, where alerts go, how long data is kept. */
 export interface MonitoringTierProps {
   readonly target: DeploymentTarget;
   /** What to watch: the tiers (LoadBalancerTier, WebAppTier, MysqlCluster) or anything IMonitored. Its scrape jobs come from them. */
@@ -107,12 +108,15 @@ const PROMETHEUS_STOP_TIMEOUT_SECONDS = 60;
  * host reaches the exporters' ports.
  */
 export class MonitoringTier extends Construct {
+  /** The monitoring host (Prometheus, with Alertmanager beside it). */
   public readonly host: DeployedHost;
   /** Where operators reach Prometheus' UI: the published port on Docker, the host's private address on AWS. */
   public readonly prometheusUrl: string;
-  /** The rendered files, for tests and for users who run their own Prometheus. */
+  /** The rendered prometheus.yml, for tests and for users who run their own Prometheus. */
   public readonly prometheusConfig: string;
+  /** The rendered alert rules file (the shipped rules with the tier's thresholds, and extra rules). */
   public readonly alertRules: string;
+  /** The rendered alertmanager.yml (the receiver and the notification timing). */
   public readonly alertmanagerConfig: string;
   /** The Grafana dashboard of the stack (import it: Dashboards > New > Import). */
   public readonly dashboardJson: string;

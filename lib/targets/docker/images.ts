@@ -1,5 +1,19 @@
 import { Software } from "../target";
 
+/** The official Debian 13 image, slim: the base of the monitoring programs' images. */
+const DEBIAN_TRIXIE_SLIM = "debian:trixie-slim@sha256:3a39a0592364683e6bab97937b72cad5a8fa6dcbbee90edb3bb48c7f8e94f258";
+
+/**
+ * Software that comes from a Debian package on every target: DockerTarget builds
+ * its image as the pinned Debian image plus this package (like the tools image).
+ */
+export const DEBIAN_PACKAGED_SOFTWARE: Readonly<Partial<Record<Software, string>>> = {
+  prometheus: "prometheus",
+  alertmanager: "prometheus-alertmanager",
+  "nginx-exporter": "prometheus-nginx-exporter",
+  "mysqld-exporter": "prometheus-mysqld-exporter",
+};
+
 /**
  * The official image of each software, per version (major.minor; Node.js: its
  * major), pinned by the digest of the tag's manifest list (the multi-platform
@@ -21,20 +35,6 @@ import { Software } from "../target";
  * with `node scripts/refresh-image-pins.mjs --from <repo-info file>...`, which
  * rewrites only these strings; a new tag or version is a one-line edit here.
  */
-/** The official Debian 13 image, slim: the base of the monitoring programs' images. */
-const DEBIAN_TRIXIE_SLIM = "debian:trixie-slim@sha256:3a39a0592364683e6bab97937b72cad5a8fa6dcbbee90edb3bb48c7f8e94f258";
-
-/**
- * Software that comes from a Debian package on every target: DockerTarget builds
- * its image as the pinned Debian image plus this package (like the tools image).
- */
-export const DEBIAN_PACKAGED_SOFTWARE: Readonly<Partial<Record<Software, string>>> = {
-  prometheus: "prometheus",
-  alertmanager: "prometheus-alertmanager",
-  "nginx-exporter": "prometheus-nginx-exporter",
-  "mysqld-exporter": "prometheus-mysqld-exporter",
-};
-
 export const DOCKER_IMAGES_BY_VERSION: Readonly<Record<Software, Readonly<Record<string, string>>>> = {
   haproxy: {
     "2.6": "haproxy:2.6-trixie@sha256:27d5ea8c22a63b2f072974b3d15e34816ee7f19fa68d13e37ec1d69e2a5df8d1",

@@ -87,9 +87,9 @@ describe("the local example stack (the seed's topology on Docker)", () => {
 
   test("shell and SQL expansions are escaped so Terraform passes them through literally", () => {
     const raw = byName["haweb-db-primary"].upload.find((u) => u.file.endsWith("start-db-primary.sh"))!.content!;
-    expect(raw).toContain("IDENTIFIED BY '$${APP_PASSWORD_SQL}'");
+    expect(raw).toContain("PASSWORD('$${APP_PASSWORD_SQL}')");
     expect(raw).not.toMatch(/(^|[^$])\$\{(?!TfToken)/);
-    expect(uploaded(byName["haweb-db-primary"], `${PATHS.binDir}/start-db-primary.sh`)).toContain("IDENTIFIED BY '${APP_PASSWORD_SQL}'");
+    expect(uploaded(byName["haweb-db-primary"], `${PATHS.binDir}/start-db-primary.sh`)).toContain("PASSWORD('${APP_PASSWORD_SQL}')");
   });
 
   test("whole-stack snapshot", () => {

@@ -33,6 +33,12 @@ export const PATHS = {
   mysqlDataDir: "/var/lib/mysql/data",
   mysqlRunDir: "/run/mysqld",
   mysqlSocket: "/run/mysqld/mysqld.sock",
+  /**
+   * Where a container finds its secret environment values as files (Docker):
+   * `<dir>/<NAME>`, with `<NAME>_FILE` pointing at it, so `docker inspect` shows
+   * no secret. (VMs get systemd credentials the same way.)
+   */
+  secretsDir: "/etc/ha-web/secrets",
   prometheusConfig: "/etc/ha-web/prometheus.yml",
   alertRules: "/etc/ha-web/alert-rules.yml",
   alertmanagerConfig: "/etc/ha-web/alertmanager.yml",

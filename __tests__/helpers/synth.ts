@@ -18,7 +18,7 @@ export interface DockerContainerJson {
   env: string[];
   user: string;
   restart: string;
-  upload: { file: string; content?: string; source?: string; executable?: boolean }[];
+  upload: { file: string; content?: string; source?: string; executable?: boolean; permissions?: string }[];
   networks_advanced: { name: string; aliases: string[] }[];
   /** A sidecar's: `container:<owner>`. */
   network_mode?: string;
@@ -68,3 +68,15 @@ export function annotations(scope: Construct, level: "warn" | "error"): string[]
 }
 
 export { App };
+
+/**
+ * The secret a container reads through NAME_FILE: its env names the file, the
+ * file's content is the value's reference (never the value). Undefined when the
+ * container has no such secret.
+ */
+export function secretFileOf(container: DockerContainerJson, name: string): string | undefined {
+  const entry = container.env.find((e) => e.startsWith(`${name}_FILE=`));
+  if (!entry || container.env.some((e) => e.startsWith(`${name}=`))) return undefined;
+  const file = container.upload.find((u) => u.file === entry.slice(name.length + 6));
+  return file?.permissions === "0444" ? file.content : undefined;
+}

@@ -2,7 +2,7 @@ import "cdktf/lib/testing/adapters/jest";
 import { Testing, TerraformStack } from "cdktf";
 import { AppArtifact, DockerTarget, MysqlCluster, WebAppTier, WebAppTierProps } from "../../../lib";
 import { PATHS } from "../../../templates/paths";
-import { annotations, containers, synthDocker, uploaded } from "../../helpers/synth";
+import { annotations, containers, secretFileOf, synthDocker, uploaded } from "../../helpers/synth";
 
 describe("WebAppTier on Docker", () => {
   let web!: WebAppTier;
@@ -35,9 +35,11 @@ describe("WebAppTier on Docker", () => {
         "DB_READER_HOSTS=db-replica-1:3306,db-replica-2:3306",
         "DB_NAME=appdb",
         "DB_USER=app",
-        expect.stringMatching(/^DB_PASSWORD=\$\{random_password\.[^}]+\.result\}$/),
+        "DB_PASSWORD_FILE=/etc/ha-web/secrets/DB_PASSWORD",
       ]),
     );
+    // The password is a file the app reads (docker inspect shows its path), whose content Terraform fills in.
+    expect(secretFileOf(byName["haweb-web-1-app"], "DB_PASSWORD")).toMatch(/^\$\{random_password\.[^}]+\.result\}$/);
   });
 
   test("ships the demo app bundle as an asset, runs it as the node user", () => {
@@ -115,7 +117,7 @@ describe("WebAppTier on Docker", () => {
     );
     const app = custom["haweb-web-1-app"];
     expect(app.entrypoint).toBeUndefined();
-    expect(app.upload.map((u) => u.file)).toEqual([`${PATHS.binDir}/healthcheck-http.sh`]);
+    expect(app.upload.map((u) => u.file)).toEqual([`${PATHS.binDir}/healthcheck-http.sh`, `${PATHS.secretsDir}/DB_PASSWORD`]);
     expect(app.healthcheck.test).toEqual(["CMD", "/bin/sh", `${PATHS.binDir}/healthcheck-http.sh`, "8000", "/health"]);
     expect(app.env).toEqual(expect.arrayContaining(["PORT=8000", "FEATURE=on"]));
     expect(uploaded(custom["haweb-web-1"], PATHS.nginxConfig)).toContain("server web-1-app:8000");

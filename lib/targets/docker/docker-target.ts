@@ -11,6 +11,7 @@ import { DockerProvider } from "@cdktf/provider-docker/lib/provider";
 import { Password } from "@cdktf/provider-random/lib/password";
 import { RandomProvider } from "@cdktf/provider-random/lib/provider";
 import { isIpv4Cidr } from "../../../templates/keepalived";
+import { PATHS } from "../../../templates/paths";
 import { isPort } from "../../../templates/validate";
 import { escapeTerraformTemplate } from "../../private/terraform-escape";
 import { claimInApp } from "../../private/app-claims";
@@ -348,7 +349,8 @@ export class DockerTarget extends Construct implements DeploymentTarget {
       mustRun: true,
       env: [
         ...Object.entries(service.environment).map(([k, value]) => escapeTerraformTemplate(`${k}=${value}`)),
-        ...Object.entries(service.secretEnvironment).map(([k, secret]) => `${k}=${secret.value}`),
+        // A secret is a file the service reads through NAME_FILE (as on a VM): `docker inspect` shows the path, not the value.
+        ...Object.keys(service.secretEnvironment).map((k) => `${k}_FILE=${PATHS.secretsDir}/${k}`),
       ],
       networksAdvanced: owner
         ? undefined
@@ -363,6 +365,8 @@ export class DockerTarget extends Construct implements DeploymentTarget {
         // Terraform would read the scripts' ${...} as its own template syntax.
         ...service.files.map((f) => ({ file: f.path, content: escapeTerraformTemplate(f.content), executable: f.executable ?? false })),
         ...(service.artifact?.kind === "bundle" ? [this.bundleUpload(service.artifact.sourcePath, service.artifact.path)] : []),
+        // Readable by the service's own user (the app runs as "node" from the start); nobody else lives in the container.
+        ...Object.entries(service.secretEnvironment).map(([k, secret]) => ({ file: `${PATHS.secretsDir}/${k}`, content: secret.value, permissions: "0444" })),
         // A reference: Terraform writes the value (or copies the user's file) into the container, never into the JSON.
         ...Object.entries(service.secretFiles ?? {}).map(([file, secret]) =>
           isSecretReference(secret)

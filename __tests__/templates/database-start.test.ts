@@ -6,7 +6,7 @@
  * `docker stop`. Needs root (namespaces), mariadb-server and util-linux's unshare.
  */
 import { spawnSync } from "child_process";
-import { existsSync, lchownSync, lstatSync, mkdirSync, readdirSync, writeFileSync } from "fs";
+import { existsSync, lchownSync, lstatSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "fs";
 import { join } from "path";
 import { renderMyCnf } from "../../templates/mysql/my-cnf";
 import { PATHS } from "../../templates/paths";
@@ -157,6 +157,17 @@ real("the database start script on a real volume (MariaDB, as a container's PID 
     const stop = await node.stop("SIGTERM", 60000);
     expect({ exitedInTime: stop.exitedInTime, code: stop.code }).toEqual({ exitedInTime: true, code: 0 });
   }, 180000);
+
+  test("no password is written in clear anywhere in the data directory: binlog, tables, logs (MariaDB logs CREATE USER as written)", async () => {
+    // The primary of the tests before created its users at the bootstrap and has since served and written.
+    const files = walk(volume()).filter((path) => lstatSync(path).isFile());
+    expect(files.some((path) => /\.0000\d+$/.test(path))).toBe(true); // the binlog is there to be searched
+    const holding = files.filter((path) => {
+      const bytes = readFileSync(path);
+      return Object.values(env).some((password) => bytes.includes(password));
+    });
+    expect(holding).toEqual([]);
+  }, 60000);
 
   test("data without the marker is still refused, untouched", async () => {
     mkdirSync(dataDir("foreign"), { recursive: true });

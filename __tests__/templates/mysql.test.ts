@@ -103,7 +103,14 @@ describe("database start scripts", () => {
   test("never contain a secret: they read it from the environment at run time", () => {
     const script = renderPrimaryStartScript({ engine: "mariadb", database: "appdb", appUser: "app", replicationUser: "repl" });
     expect(script).toContain(`APP_PASSWORD=$(read_secret ${SECRET_ENV.appPassword})`);
-    expect(script).toContain("IDENTIFIED BY '${APP_PASSWORD_SQL}'");
+    // MariaDB: from the hash computed in the session, so the binlog carries no password (renderCreateUser).
+    expect(script).toContain("SET @ha_web_hash = PASSWORD('${APP_PASSWORD_SQL}');");
+    expect(script).toContain("EXECUTE IMMEDIATE CONCAT('CREATE USER ''app''@''%'' IDENTIFIED BY PASSWORD ''', @ha_web_hash, '''');");
+    expect(script).not.toMatch(/IDENTIFIED BY '/);
+    // MySQL 8.4 logs the salted hash itself: the plain form stays.
+    expect(renderPrimaryStartScript({ engine: "mysql", database: "appdb", appUser: "app", replicationUser: "repl" })).toContain(
+      "CREATE USER 'app'@'%' IDENTIFIED BY '${APP_PASSWORD_SQL}';",
+    );
     expect(script).toContain('exec mariadbd --defaults-file="$CONF" --user=mysql');
   });
 

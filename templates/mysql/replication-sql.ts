@@ -92,25 +92,43 @@ export function renderPrimaryInitSql(config: PrimaryInitSqlConfig): string {
       ") ENGINE=InnoDB;",
     );
   }
+  const createUser = (user: string, password: SqlQuotedText, options = "") => renderCreateUser(config.engine, `'${user}'@'${host}'`, password, options);
   lines.push(
     "-- Replication: only what a replica needs to stream the binlog (and report its state).",
-    `CREATE USER '${config.replicationUser}'@'${host}' IDENTIFIED BY '${config.replicationPassword}';`,
+    ...createUser(config.replicationUser, config.replicationPassword),
     `GRANT REPLICATION SLAVE, REPLICATION CLIENT ON *.* TO '${config.replicationUser}'@'${host}';`,
     "-- The application: data access on its own schema, nothing else.",
-    `CREATE USER '${config.appUser}'@'${host}' IDENTIFIED BY '${config.appPassword}';`,
+    ...createUser(config.appUser, config.appPassword),
     `GRANT SELECT, INSERT, UPDATE, DELETE ON ${config.database}.* TO '${config.appUser}'@'${host}';`,
   );
   if (config.exporter) {
     const user = `'${config.exporter.user}'@'${host}'`;
     lines.push(
       "-- The Prometheus exporter: server and replication state, performance_schema; no data, at most 3 connections.",
-      `CREATE USER ${user} IDENTIFIED BY '${config.exporter.password}' WITH MAX_USER_CONNECTIONS 3;`,
+      ...createUser(config.exporter.user, config.exporter.password, " WITH MAX_USER_CONNECTIONS 3"),
       `GRANT ${EXPORTER_GRANTS[config.engine]} ON *.* TO ${user};`,
       `GRANT SELECT ON performance_schema.* TO ${user};`,
     );
   }
   lines.push("");
   return lines.join("\n");
+}
+
+/**
+ * `CREATE USER` that writes no password in clear to the binlog (which replicas
+ * copy into their relay logs). MariaDB logs `IDENTIFIED BY '<password>'` as
+ * written, so the user is created from the password's hash, computed in the
+ * session: the logged statement carries only the hash. MySQL 8.4 logs the
+ * statement rewritten with the salted caching_sha2 hash already.
+ */
+export function renderCreateUser(engine: MysqlEngine, user: string, password: SqlQuotedText, options = ""): string[] {
+  if (engine === "mysql") return [`CREATE USER ${user} IDENTIFIED BY '${password}'${options};`];
+  const inString = (text: string) => text.replace(/'/g, "''");
+  return [
+    `SET @ha_web_hash = PASSWORD('${password}');`,
+    `EXECUTE IMMEDIATE CONCAT('CREATE USER ${inString(user)} IDENTIFIED BY PASSWORD ''', @ha_web_hash, '''${inString(options)}');`,
+    "SET @ha_web_hash = NULL;",
+  ];
 }
 
 export function validateReplicaInitSqlConfig(config: ReplicaInitSqlConfig): ConfigProblem[] {

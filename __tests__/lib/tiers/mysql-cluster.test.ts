@@ -4,7 +4,7 @@ import { Image } from "@cdktf/provider-docker/lib/image";
 import { DEFAULT_DOCKER_IMAGES, DockerTarget, MysqlCluster, MysqlClusterProps, WebAppTier } from "../../../lib";
 import { PATHS } from "../../../templates/paths";
 import { SECRET_ENV } from "../../../templates/scripts/shell";
-import { annotations, containers, synthDocker, uploaded } from "../../helpers/synth";
+import { annotations, containers, secretFileOf, synthDocker, uploaded } from "../../helpers/synth";
 
 describe("MysqlCluster on Docker", () => {
   let cluster!: MysqlCluster;
@@ -53,9 +53,10 @@ describe("MysqlCluster on Docker", () => {
   test("passwords are generated at deploy time and passed by reference", () => {
     // The app's, replication's and the exporter's.
     expect(Object.keys(parsed.resource.random_password)).toHaveLength(3);
-    const env = byName["haweb-db-primary"].env;
-    expect(env).toContainEqual(expect.stringMatching(new RegExp(`^${SECRET_ENV.appPassword}=\\$\\{random_password\\.[^}]+\\.result\\}$`)));
-    expect(byName["haweb-db-replica-1"].env).toEqual([expect.stringMatching(new RegExp(`^${SECRET_ENV.replicationPassword}=\\$\\{random_password\\.`))]);
+    // Files the start scripts read through NAME_FILE: docker inspect shows no secret.
+    expect(secretFileOf(byName["haweb-db-primary"], SECRET_ENV.appPassword)).toMatch(/^\$\{random_password\.[^}]+\.result\}$/);
+    expect(byName["haweb-db-replica-1"].env).toEqual([`${SECRET_ENV.replicationPassword}_FILE=${PATHS.secretsDir}/${SECRET_ENV.replicationPassword}`]);
+    expect(secretFileOf(byName["haweb-db-replica-1"], SECRET_ENV.replicationPassword)).toMatch(/^\$\{random_password\./);
   });
 
   test("replicas start after the primary; the database networks are internal", () => {
@@ -72,9 +73,7 @@ describe("MysqlCluster on Docker", () => {
     for (const node of ["db-primary", "db-replica-1"]) {
       const exporter = byName[`haweb-${node}-exporter`];
       expect(exporter.network_mode).toMatch(new RegExp(`^container:\\$\\{docker_container\\.db_${node}-container_[0-9A-F]+\\.name\\}$`));
-      expect(exporter.env).toEqual([
-        expect.stringMatching(new RegExp(`^${SECRET_ENV.exporterPassword}=\\$\\{random_password\\.db_exporter-password_[0-9A-F]+\\.result\\}$`)),
-      ]);
+      expect(secretFileOf(exporter, SECRET_ENV.exporterPassword)).toMatch(/^\$\{random_password\.db_exporter-password_[0-9A-F]+\.result\}$/);
       const script = uploaded(exporter, `${PATHS.binDir}/start-mysqld-exporter.sh`);
       expect(script).toContain("prometheus-mysqld-exporter");
       expect(script).toContain("host=%s\\nport=%s");
@@ -82,7 +81,10 @@ describe("MysqlCluster on Docker", () => {
     }
     // The primary's bootstrap creates the user (replicas get it through the binlog).
     const bootstrap = uploaded(byName["haweb-db-primary"], `${PATHS.binDir}/start-db-primary.sh`);
-    expect(bootstrap).toContain("CREATE USER 'exporter'@'%' IDENTIFIED BY '${EXPORTER_PASSWORD_SQL}' WITH MAX_USER_CONNECTIONS 3;");
+    expect(bootstrap).toContain("SET @ha_web_hash = PASSWORD('${EXPORTER_PASSWORD_SQL}');");
+    expect(bootstrap).toContain(
+      "EXECUTE IMMEDIATE CONCAT('CREATE USER ''exporter''@''%'' IDENTIFIED BY PASSWORD ''', @ha_web_hash, ''' WITH MAX_USER_CONNECTIONS 3');",
+    );
     expect(bootstrap).toContain("GRANT PROCESS, BINLOG MONITOR, SLAVE MONITOR ON *.* TO 'exporter'@'%';");
     expect(bootstrap).toContain("GRANT SELECT ON performance_schema.* TO 'exporter'@'%';");
     expect(cluster.metricsEndpoints.map((e) => [e.job, e.address, e.node, e.group])).toEqual([
@@ -111,7 +113,7 @@ describe("MysqlCluster on Docker", () => {
       const variable = new TerraformVariable(stack, "db_app_password", { type: "string", sensitive: true });
       new MysqlCluster(stack, "db", { target, replicas: 0, appPassword: { name: "app", value: variable.stringValue } });
     }).parsed;
-    expect(containers(parsedVar)["haweb-db-primary"].env).toContain(`${SECRET_ENV.appPassword}=\${var.db_app_password}`);
+    expect(secretFileOf(containers(parsedVar)["haweb-db-primary"], SECRET_ENV.appPassword)).toBe("${var.db_app_password}");
     expect(Object.keys(parsedVar.resource.random_password)).toHaveLength(2); // the replication and the exporter password
   });
 

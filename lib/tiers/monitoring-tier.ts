@@ -9,7 +9,7 @@ import { MONITORING_PORTS, renderAlertmanagerStartScript, renderPrometheusStartS
 import { IMonitored } from "../interfaces";
 import { httpHealthCheck, httpHealthcheckFile, startCommand, startScriptFile } from "../private/host-files";
 import { DeployedHost, DeploymentTarget, Egress, MetricsEndpoint, ServiceSpec } from "../targets/target";
-import { egressPortOf, validateMonitoringTierProps } from "./validate-monitoring-tier-props";
+import { alertRulesConfigOf, egressPortOf, validateMonitoringTierProps } from "./validate-monitoring-tier-props";
 
 /** Overrides of the shipped alert rules. */
 export interface MonitoringAlertRulesProps {
@@ -164,19 +164,7 @@ export class MonitoringTier extends Construct {
       alertmanagers: [`127.0.0.1:${d.alertmanagerPort}`],
       jobs: this.scrapeJobs,
     });
-    this.alertRules = renderAlertRules({
-      engine,
-      thresholds: {
-        replicationLagSeconds: rules.replicationLagSeconds,
-        http5xxRatio: rules.http5xxRatio,
-        http5xxMinRequestsPerSecond: rules.http5xxMinRequestsPerSecond,
-        diskFreeRatio: rules.diskFreeRatio,
-        rateWindow: rules.rateWindow,
-        for: rules.for,
-      },
-      disabled: rules.disabled,
-      extraRules: rules.extraRules,
-    });
+    this.alertRules = renderAlertRules(alertRulesConfigOf(rules, engine));
     this.alertmanagerConfig = renderAlertmanagerConfig({ receiver: props.receiver, ...props.notifications });
     this.dashboardJson = renderGrafanaDashboard({ engine, rateWindow: rules.rateWindow });
 

@@ -1,5 +1,5 @@
 import { Construct } from "constructs";
-import { validateAlertRulesConfig } from "../../templates/monitoring/alert-rules";
+import { AlertRulesConfig, validateAlertRulesConfig } from "../../templates/monitoring/alert-rules";
 import { AlertReceiver, validateAlertmanagerConfig } from "../../templates/monitoring/alertmanager";
 import { isPositivePrometheusDuration } from "../../templates/monitoring/common";
 import { validatePrometheusConfig } from "../../templates/monitoring/prometheus";
@@ -7,7 +7,7 @@ import { MysqlEngine } from "../../templates/mysql/engine";
 import { isDnsLabel, isPort } from "../../templates/validate";
 import { PropValidator } from "../private/validation";
 import { MetricsEndpoint } from "../targets/target";
-import type { MonitoringTierProps } from "./monitoring-tier";
+import type { MonitoringAlertRulesProps, MonitoringTierProps } from "./monitoring-tier";
 
 /** The props with their defaults filled in, as the tier uses them. */
 export interface ResolvedMonitoringTierProps {
@@ -18,6 +18,12 @@ export interface ResolvedMonitoringTierProps {
   readonly engines: readonly MysqlEngine[];
   readonly endpoints: readonly MetricsEndpoint[];
   readonly storageSizeGb?: number;
+}
+
+/** The template's config for the tier's `alertRules` prop: one mapping for the validation and the rendering. */
+export function alertRulesConfigOf(rules: MonitoringAlertRulesProps = {}, engine: MysqlEngine): AlertRulesConfig {
+  const { disabled, extraRules, ...thresholds } = rules;
+  return { engine, thresholds, disabled, extraRules };
 }
 
 /** The port Alertmanager connects to for the receiver (the URL's, or the SMTP server's). */
@@ -90,32 +96,16 @@ export function validateMonitoringTierProps(scope: Construct, props: MonitoringT
       groupBy: { prop: "notifications.groupBy", fix: 'use label names such as ["alertname", "job"]' },
     });
   }
-  const rules = props.alertRules ?? {};
-  v.fromTemplate(
-    validateAlertRulesConfig({
-      engine: r.engines[0] ?? "mariadb",
-      thresholds: {
-        replicationLagSeconds: rules.replicationLagSeconds,
-        http5xxRatio: rules.http5xxRatio,
-        http5xxMinRequestsPerSecond: rules.http5xxMinRequestsPerSecond,
-        diskFreeRatio: rules.diskFreeRatio,
-        rateWindow: rules.rateWindow,
-        for: rules.for,
-      },
-      disabled: rules.disabled,
-      extraRules: rules.extraRules,
-    }),
-    {
-      engine: "checked",
-      jobs: "checked",
-      thresholds: { prop: "alertRules", fix: "see the README's Monitoring section for each threshold's range" },
-      disabled: { prop: "alertRules.disabled", fix: "name shipped alerts only (the README's table)" },
-      extraRules: {
-        prop: "alertRules.extraRules",
-        fix: "give each rule a unique alert name, an expression, a for: duration, a severity, a summary and a description",
-      },
+  v.fromTemplate(validateAlertRulesConfig(alertRulesConfigOf(props.alertRules, r.engines[0] ?? "mariadb")), {
+    engine: "checked",
+    jobs: "checked",
+    thresholds: { prop: "alertRules", fix: "see the README's Monitoring section for each threshold's range" },
+    disabled: { prop: "alertRules.disabled", fix: "name shipped alerts only (the README's table)" },
+    extraRules: {
+      prop: "alertRules.extraRules",
+      fix: "give each rule a unique alert name, an expression, a for: duration, a severity, a summary and a description",
     },
-  );
+  });
   v.fromTemplate(
     validatePrometheusConfig({
       scrapeInterval: props.scrapeInterval,

@@ -27,7 +27,7 @@ export const DEBIAN_PACKAGED_SOFTWARE: Readonly<Partial<Record<Software, string>
  * - mysql: the 8.4 LTS line; the official image is Oracle Linux 9 (slim) based.
  * - prometheus, alertmanager, nginx-exporter, mysqld-exporter: Debian 13 (trixie)
  *   slim, to which DockerTarget adds the Debian package (DEBIAN_PACKAGED_SOFTWARE):
- *   the same binaries, names and flags as on a VM and in the lab. Their version
+ *   the same programs and flag names as on a VM and in the lab (Debian 13's versions, where the tests verify Debian 12's). Their version
  *   key is the Debian release.
  *
  * Each value is `name:tag@sha256:<manifest-list digest>`, as published in

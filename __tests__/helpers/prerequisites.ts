@@ -46,7 +46,11 @@ export const PREREQUISITES: readonly Prerequisite[] = [
   { binary: "prometheus-alertmanager", package: "prometheus-alertmanager", usedBy: "the lab's monitoring host (Alertmanager)" },
   { binary: "prometheus-nginx-exporter", package: "prometheus-nginx-exporter", usedBy: "the lab's web nodes' exporter sidecars" },
   { binary: "prometheus-mysqld-exporter", package: "prometheus-mysqld-exporter", usedBy: "the lab's database exporter sidecars" },
-  { binary: "prometheus-node-exporter", package: "prometheus-node-exporter", usedBy: "systemd-analyze verify of the AWS node exporter unit (it names the binary)" },
+  {
+    binary: "prometheus-node-exporter",
+    package: "prometheus-node-exporter",
+    usedBy: "systemd-analyze verify of the AWS node exporter unit (it names the binary)",
+  },
   { binary: "openssl", package: "openssl", usedBy: "the lab's self-signed certificate and its TLS handshake checks" },
   // Namespaces and mounts: the database test's sandbox and every lab container.
   { binary: "ip", package: "iproute2", usedBy: "network namespaces (tests and lab)" },

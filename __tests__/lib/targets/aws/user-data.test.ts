@@ -125,8 +125,8 @@ describe("user data of every instance", () => {
   });
 
   test("shell expansions reach the VM as written: Terraform's template syntax is escaped", () => {
-    expect(raw["db-primary"]).toContain("IDENTIFIED BY '$${APP_PASSWORD_SQL}'");
-    expect(delivered["db-primary"]).toContain("IDENTIFIED BY '${APP_PASSWORD_SQL}'");
+    expect(raw["db-primary"]).toContain("PASSWORD('$${APP_PASSWORD_SQL}')");
+    expect(delivered["db-primary"]).toContain("PASSWORD('${APP_PASSWORD_SQL}')");
     // Every remaining ${...} is a reference Terraform fills in: the volume id, the bucket.
     const references = Object.values(raw).flatMap((u) => [...u.matchAll(/(?<!\$)\$\{([^}]+)\}/g)].map((m) => m[1].replace(/\..*\./, ".*.")));
     expect([...new Set(references)].sort()).toEqual(["aws_ebs_volume.*.id", "aws_eip.*.allocation_id", "aws_s3_bucket.*.bucket"]);

@@ -41,13 +41,19 @@ describe("the local example stack (the seed's topology on Docker)", () => {
     ]);
   });
 
-  test("one network per tier boundary; only the edge network and the monitoring host's way out reach outside", () => {
+  test("one network per tier boundary; only the edge network and the monitoring host's way out reach outside, Prometheus' publish network only the host", () => {
     expect(json).toHaveResourceWithProperties(Network, { name: "haweb-edge", internal: false });
     expect(json).toHaveResourceWithProperties(Network, { name: "haweb-mon-out", internal: false });
-    for (const boundary of ["lb-web", "web-app", "app-db", "db-db", "mon-lb", "mon-web", "mon-app", "mon-db"]) {
+    for (const boundary of ["lb-web", "web-app", "app-db", "db-db", "mon-lb", "mon-web", "mon-app", "mon-db", "mon-mon"]) {
       expect(json).toHaveResourceWithProperties(Network, { name: `haweb-${boundary}`, internal: true });
     }
-    expect(Object.keys(parsed.resource.docker_network)).toHaveLength(10);
+    // Prometheus' published UI needs a non-internal network to be forwarded; without masquerading it is no way out.
+    expect(json).toHaveResourceWithProperties(Network, {
+      name: "haweb-mon-pub",
+      internal: false,
+      options: { "com.docker.network.bridge.enable_ip_masquerade": "false" },
+    });
+    expect(Object.keys(parsed.resource.docker_network)).toHaveLength(12);
   });
 
   test("only the load balancers (HTTP and HTTPS) and Prometheus' UI publish ports, on 127.0.0.1", () => {

@@ -223,9 +223,14 @@ export function planFromJson(
   }));
   for (const [key, n] of Object.entries(resources.docker_network ?? {})) {
     for (const attr of Object.keys(n)) {
-      if (!["//", "name", "internal", "driver", "attachable", "check_duplicate", "ipam_config"].includes(attr)) {
-        throw new Error(`$.resource.docker_network.${key}.${attr}: not supported by the lab (only name, internal, driver=bridge, ipam_config)`);
+      if (!["//", "name", "internal", "driver", "attachable", "check_duplicate", "ipam_config", "options"].includes(attr)) {
+        throw new Error(`$.resource.docker_network.${key}.${attr}: not supported by the lab (only name, internal, driver=bridge, ipam_config, options)`);
       }
+    }
+    // Masquerading off is the lab's own behaviour (nothing is routed out of it); any other option would go unmodelled.
+    for (const [option, value] of Object.entries((n.options ?? {}) as Record<string, unknown>)) {
+      if (option !== "com.docker.network.bridge.enable_ip_masquerade" || value !== "false")
+        throw new Error(`$.resource.docker_network.${key}.options.${option}: not supported by the lab (only enable_ip_masquerade=false)`);
     }
     if (n.driver !== undefined && n.driver !== "bridge")
       throw new Error(`$.resource.docker_network.${key}.driver: "${String(n.driver)}" is not supported by the lab (bridge only)`);

@@ -112,6 +112,11 @@ describeLab("the lab: the synthesized local Docker stack, run for real", () => {
     const started = Date.now();
     const primaryId = sql(lab, primary, "SELECT @@server_id")[0][0];
     const replicaIds = replicas.map((r) => sql(lab, r, "SELECT @@server_id")[0][0]);
+    // Semi-sync (on by default): the primary waits for its replicas' acknowledgements; a replica waits for nobody.
+    const semiSync = (node: string) => Object.fromEntries(sql(lab, node, "SHOW GLOBAL STATUS LIKE 'Rpl_semi_sync_%'").map(([k, v]) => [k, v]));
+    const acknowledgedBefore = Number(semiSync(primary).Rpl_semi_sync_master_yes_tx);
+    expect(semiSync(primary)).toMatchObject({ Rpl_semi_sync_master_status: "ON", Rpl_semi_sync_master_clients: String(replicas.length) });
+    for (const replica of replicas) expect(semiSync(replica)).toMatchObject({ Rpl_semi_sync_master_status: "OFF", Rpl_semi_sync_slave_status: "ON" });
     const ids: number[] = [];
     const lags: number[] = [];
     for (let i = 0; i < 10; i++) {
@@ -136,6 +141,9 @@ describeLab("the lab: the synthesized local Docker stack, run for real", () => {
       }
     }
     expect(Math.max(...lags)).toBeLessThanOrEqual(1000);
+    // Every one of the 10 writes was acknowledged by a replica before the client heard of it, none without.
+    expect(Number(semiSync(primary).Rpl_semi_sync_master_yes_tx) - acknowledgedBefore).toBeGreaterThanOrEqual(10);
+    expect(semiSync(primary).Rpl_semi_sync_master_no_tx).toBe("0");
     // Reads through the load balancer are served by a replica, visibly in the headers.
     for (let i = 0; i < 10; i++) {
       const r = await request(`${url}/api/items/${ids[i]}`);

@@ -175,15 +175,19 @@ describeLab("the lab: monitoring (Prometheus, Alertmanager, exporters, the shipp
     expect(alertmanagerYml).toContain(STACK_OPTIONS.alertWebhookUrl);
 
     // The receiver: outside the stack, on the monitoring host's outbound network, named alert-receiver in its DNS.
-    const outbound = lab.requireState().networks.filter((n) => !n.internal && lab.addressesOf(monitoring)[n.name] !== undefined);
+    // Alertmanager is a container of its own (not in Prometheus' namespace): it alone has the way out.
+    const alertmanager = `${monitoring}-alertmanager`;
+    // Prometheus' one network that is not internal carries only its published port: no masquerading, no way out.
+    expect(Object.keys(lab.addressesOf(monitoring)).filter((n) => !lab.requireState().networks.find((x) => x.name === n)?.internal)).toEqual(["haweb-mon-pub"]);
+    const outbound = lab.requireState().networks.filter((n) => !n.internal && lab.addressesOf(alertmanager)[n.name] !== undefined);
     expect(outbound.map((n) => n.name)).toEqual(["haweb-mon-out"]);
     const client = lab.attach(RECEIVER, outbound[0].name, { aliases: [RECEIVER_ALIAS] });
     receiver = webhookReceiver(lab, RECEIVER, RECEIVER_PORT, { timeoutMs: RECEIVER_LIFETIME_MS });
     await receiver.ready;
     await waitUntil(
-      `${RECEIVER_ALIAS} to resolve to ${client.address} on ${monitoring}`,
+      `${RECEIVER_ALIAS} to resolve to ${client.address} on ${alertmanager}`,
       async () => {
-        const answer = await lookupFrom(lab, monitoring, RECEIVER_ALIAS);
+        const answer = await lookupFrom(lab, alertmanager, RECEIVER_ALIAS);
         return Array.isArray(answer) && answer.length === 1 && answer[0] === client.address;
       },
       { timeoutMs: 5000, intervalMs: 100 },

@@ -543,22 +543,23 @@ describe("lab/stack: facts from the containers' labels", () => {
     const [vip] = new Set(lbs.map((l) => l.floatingAddress));
     const edge = stack.plan.networks.find((n) => n.subnet !== undefined)!;
     expect(ipv4InCidr(vip!, edge.subnet!) && !ipv4InCidr(vip!, edge.ipRange!)).toBe(true);
-    // The monitoring tier: Prometheus on a host of its own, Alertmanager and the exporters as sidecars beside their servers.
-    expect(stack.hostnames("monitoring")).toEqual(["monitoring"]);
+    // The monitoring tier: Prometheus and Alertmanager, each a container of its own; the exporters as sidecars beside their servers.
+    expect(stack.hostnames("monitoring")).toEqual(["monitoring", "monitoring-alertmanager"]);
     expect(Object.fromEntries(["monitoring", ...stack.hostnames("web"), db.primary, ...db.replicas].map((h) => [h, stack.sidecarsOf(h).length]))).toEqual({
-      monitoring: 1,
+      monitoring: 0,
       "web-1": 1,
       "web-2": 1,
       "db-primary": 1,
       "db-replica-1": 1,
     });
-    // Alertmanager's receiver is reached on the one network that is not internal besides the edge.
+    // Alertmanager's receiver is reached on the one network that is not internal besides the edge, and
+    // Prometheus' published port arrives over mon-pub (not internal, not masqueraded: the host only).
     expect(
       stack.plan.networks
         .filter((n) => !n.internal)
         .map((n) => n.name)
         .sort(),
-    ).toEqual(["haweb-edge", "haweb-mon-out"]);
+    ).toEqual(["haweb-edge", "haweb-mon-out", "haweb-mon-pub"]);
   });
 
   test("every container of the synthesized local stack gets a firewall that `nft -c` accepts", () => {

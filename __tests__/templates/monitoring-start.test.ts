@@ -10,7 +10,6 @@ import {
   renderNginxExporterStartScript,
   renderPrometheusStartScript,
 } from "../../templates/scripts/monitoring";
-import { renderAlertmanagerConfig } from "../../templates/monitoring/alertmanager";
 import { PATHS } from "../../templates/paths";
 import { SIDECAR_CHECK_SECONDS } from "../../templates/scripts/monitoring";
 import { hasBinary, isRoot } from "../helpers/binaries";
@@ -48,11 +47,12 @@ describe("monitoring start scripts", () => {
     expect(script).toContain(`setpriv --reuid=prometheus --regid=prometheus --init-groups -- ${binary} \\`);
   });
 
-  test("Prometheus is exec'd (it owns its namespace); the sidecars run under a script that watches their namespace", () => {
+  test("Prometheus and Alertmanager are exec'd (each owns its namespace); the exporter sidecars run under a script that watches theirs", () => {
     expect(scripts.prometheus).toContain("exec setpriv --reuid=prometheus");
-    for (const sidecar of ["prometheus-alertmanager", "prometheus-nginx-exporter", "prometheus-mysqld-exporter"] as const) {
+    expect(scripts["prometheus-alertmanager"]).toContain("exec setpriv --reuid=prometheus");
+    for (const sidecar of ["prometheus-nginx-exporter", "prometheus-mysqld-exporter"] as const) {
       expect(scripts[sidecar]).not.toContain("exec setpriv");
-      expect(scripts[sidecar]).toContain("if ! has_interfaces; then");
+      expect(scripts[sidecar]).toContain("if ! has_network; then");
     }
   });
 
@@ -116,20 +116,18 @@ binaries("the flags are the installed programs' own", () => {
 });
 
 // A sidecar whose server's container restarted is left in a namespace with only `lo`: it must exit so the restart policy re-joins it.
-const sandboxed = process.env.CI || (hasBinary("prometheus-alertmanager") && hasBinary("unshare") && isRoot()) ? describe : describe.skip;
-sandboxed("a sidecar's start script in a real network namespace (Alertmanager, as a container's PID 1)", () => {
+const sandboxed = process.env.CI || (hasBinary("prometheus-mysqld-exporter") && hasBinary("unshare") && isRoot()) ? describe : describe.skip;
+sandboxed("a sidecar's start script in a real network namespace (the MySQL exporter, as a container's PID 1)", () => {
   let sandbox: NamespaceSandbox;
   const nodes: Pid1Node[] = [];
-  const script = `${PATHS.binDir}/start-alertmanager.sh`;
+  const script = `${PATHS.binDir}/start-mysqld-exporter.sh`;
+  // The exporter serves /metrics (mysql_up 0) whether or not a server answers: enough to watch the script.
   const start = (name: string) => {
     const node = startAsPid1(sandbox, name, {
-      files: {
-        [script]: { content: scripts["prometheus-alertmanager"], executable: true },
-        ["/etc/ha-web/alertmanager.yml"]: { content: renderAlertmanagerConfig({ receiver: { webhookUrl: "http://192.0.2.9:9095/" } }) },
-      },
+      files: { [script]: { content: scripts["prometheus-mysqld-exporter"], executable: true } },
       mounts: {},
       command: ["/bin/sh", script],
-      env: {},
+      env: { HAWEB_DB_EXPORTER_PASSWORD: "exporter-secret" },
     });
     nodes.push(node);
     return node;
@@ -146,13 +144,36 @@ sandboxed("a sidecar's start script in a real network namespace (Alertmanager, a
   test("with only lo (its server's namespace is gone) it stops the program and exits 1 within one check", async () => {
     const node = start("orphan");
     await waitFor("the script to give up", () => !node.running(), 40, 250);
-    expect(node.output()).toContain("no interface besides lo any more");
+    expect(node.output()).toContain("no route any more");
     expect(node.child.exitCode).toBe(1);
   }, 30000);
 
-  test("with an interface it keeps running; a stop signal stops the program and the script at once", async () => {
+  test("an interface without a route (a tunnel module's tunl0 in every namespace) does not count as a network", async () => {
+    const r = sandbox.exec(["ip", "link", "add", "eth8", "type", "veth", "peer", "name", "eth8p"]);
+    if (r.status !== 0) throw new Error(`ip link add: ${r.stderr}`);
+    sandbox.exec(["ip", "link", "set", "eth8", "up"]);
+    const node = start("no-route");
+    await waitFor("the script to give up", () => !node.running(), 40, 250);
+    expect(node.child.exitCode).toBe(1);
+  }, 30000);
+
+  test("a password my.cnf cannot carry is refused with a reason, before anything starts", async () => {
+    const node = startAsPid1(sandbox, "bad-password", {
+      files: { [`${PATHS.binDir}/start-mysqld-exporter.sh`]: { content: scripts["prometheus-mysqld-exporter"], executable: true } },
+      mounts: {},
+      command: ["/bin/sh", `${PATHS.binDir}/start-mysqld-exporter.sh`],
+      env: { HAWEB_DB_EXPORTER_PASSWORD: "secret#rest" },
+    });
+    nodes.push(node);
+    await waitFor("the refusal", () => !node.running(), 40, 250);
+    expect(node.child.exitCode).toBe(64);
+    expect(node.output()).toContain("holds a character my.cnf cannot carry");
+  }, 30000);
+
+  test("with a network it keeps running; a stop signal stops the program and the script at once", async () => {
     for (const args of [
       ["link", "add", "eth9", "type", "veth", "peer", "name", "eth9p"],
+      ["addr", "add", "192.0.2.9/24", "dev", "eth9"],
       ["link", "set", "eth9", "up"],
     ]) {
       const r = sandbox.exec(["ip", ...args]);
@@ -160,10 +181,10 @@ sandboxed("a sidecar's start script in a real network namespace (Alertmanager, a
     }
     const node = start("served");
     await waitFor(
-      "Alertmanager to answer on 127.0.0.1:9093",
+      "the exporter to answer on 127.0.0.1:9104",
       () => {
         if (!node.running()) throw new Error(`the start script exited: ${node.output()}`);
-        return sandbox.exec(["bash", "-c", "exec 3<>/dev/tcp/127.0.0.1/9093"]).status === 0;
+        return sandbox.exec(["bash", "-c", "exec 3<>/dev/tcp/127.0.0.1/9104"]).status === 0;
       },
       80,
       250,

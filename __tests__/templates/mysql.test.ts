@@ -117,7 +117,7 @@ describe("database start scripts", () => {
   test("MySQL scripts initialize with mysqld --initialize-insecure and use mysqladmin", () => {
     const script = renderReplicaStartScript({ engine: "mysql", primaryHost: "db-primary", replicationUser: "repl" });
     expect(script).toContain("mysqld --defaults-file=$CONF --initialize-insecure");
-    expect(script).toContain("--skip-replica-start --read-only=OFF --super-read-only=OFF");
+    expect(script).toContain("--skip-replica-start --loose-rpl-semi-sync-source-enabled=OFF --read-only=OFF --super-read-only=OFF");
     expect(script).toContain("mysqladmin --no-defaults --host='db-primary'");
     expect(script).not.toMatch(/mariadb/);
   });

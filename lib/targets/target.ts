@@ -141,6 +141,13 @@ export interface Ingress {
   readonly from: FlowPeer;
   /** Why this flow exists (security group rule descriptions). */
   readonly description: string;
+  /**
+   * The peer is a service of the same host (Prometheus to its Alertmanager): a VM
+   * carries the flow over loopback and opens nothing for it; Docker, where each
+   * service is a container, still gives the two a network.
+   * @default false
+   */
+  readonly withinHost?: boolean;
 }
 
 /** A flow a service opens: to a role's listener, or to anywhere outside the stack. */
@@ -153,6 +160,8 @@ export interface Egress {
   /** The peer's flow group (a database cluster's name prefix). @default the role's default group */
   readonly toGroup?: string;
   readonly description: string;
+  /** The peer is a service of the same host (see `Ingress.withinHost`). @default false */
+  readonly withinHost?: boolean;
 }
 
 /**

@@ -8,6 +8,7 @@ import { PATHS } from "../../templates/paths";
 import { MONITORING_PORTS, renderAlertmanagerStartScript, renderPrometheusStartScript } from "../../templates/scripts/monitoring";
 import { IMonitored } from "../interfaces";
 import { httpHealthCheck, httpHealthcheckFile, startCommand, startScriptFile } from "../private/host-files";
+import { warnProp } from "../private/validation";
 import { DeployedHost, DeploymentTarget, Egress, MetricsEndpoint, ServiceSpec } from "../targets/target";
 import { alertRulesConfigOf, egressPortOf, validateMonitoringTierProps } from "./validate-monitoring-tier-props";
 
@@ -141,12 +142,27 @@ export class MonitoringTier extends Construct {
       address: `127.0.0.1:${e.port}`,
       node: prefix,
     }));
+    // Alertmanager runs as a service of its own on the host (not in Prometheus' network namespace: on
+    // Docker such a sidecar can stay down after a reboot), reached where the target says.
+    const alertmanagerName = `${prefix}-alertmanager`;
+    const alertmanagerAt = props.target ? props.target.colocated(prefix, alertmanagerName) : { address: "127.0.0.1", bindAddress: "127.0.0.1" };
+    const alertmanagerAddress = `${alertmanagerAt.address}:${d.alertmanagerPort}`;
     const self: MetricsEndpoint[] = [
       { job: "prometheus", role: "monitoring", port, address: `127.0.0.1:${port}`, node: prefix },
-      { job: "alertmanager", role: "monitoring", port: d.alertmanagerPort, address: `127.0.0.1:${d.alertmanagerPort}`, node: prefix },
+      { job: "alertmanager", role: "monitoring", port: d.alertmanagerPort, address: alertmanagerAddress, node: prefix },
     ];
     this.scrapeJobs = jobsOf([...endpoints, ...own, ...self]);
     const rules = props.alertRules ?? {};
+    if (engine === "mysql") {
+      // Known gap: the exporter reads MySQL 8.4's replicas with SHOW REPLICA STATUS from 0.16 on (upstream #837).
+      warnProp(
+        "MonitoringTier",
+        this,
+        "monitor",
+        "watches a MySQL 8.4 cluster: its replica status (the replication alerts, the lag panel) needs prometheus-mysqld-exporter 0.16 or later, and Debian ships older ones (12: 0.14, 13: 0.15), which report none",
+        'run a newer exporter: DockerTarget images["mysqld-exporter"], AwsTarget packages["mysqld-exporter"]',
+      );
+    }
     validateMonitoringTierProps(this, props, {
       namePrefix: prefix,
       port,
@@ -161,7 +177,7 @@ export class MonitoringTier extends Construct {
       evaluationInterval: props.evaluationInterval ?? d.evaluationInterval,
       externalLabels: props.externalLabels,
       ruleFiles: [PATHS.alertRules],
-      alertmanagers: [`127.0.0.1:${d.alertmanagerPort}`],
+      alertmanagers: [alertmanagerAddress],
       jobs: this.scrapeJobs,
     });
     this.alertRules = renderAlertRules(alertRulesConfigOf(rules, engine));
@@ -199,7 +215,10 @@ export class MonitoringTier extends Construct {
       environment: {},
       secretEnvironment: {},
       ingress: [],
-      egress: [...scrapeEgress.values()],
+      egress: [
+        ...scrapeEgress.values(),
+        { port: d.alertmanagerPort, to: "monitoring", description: "Prometheus sends alerts to Alertmanager", withinHost: true },
+      ],
       healthCheck: { command: httpHealthCheck(port, "/-/ready"), startPeriodSeconds: PROMETHEUS_START_PERIOD_SECONDS },
       dataVolume: { mountPath: PATHS.prometheusVolume, sizeGb: props.storageSizeGb },
       user: "root", // owns its data directory, then drops to the prometheus user
@@ -211,11 +230,9 @@ export class MonitoringTier extends Construct {
     };
     const receiverPort = egressPortOf(props.receiver);
     const alertmanager: ServiceSpec = {
-      name: `${prefix}-alertmanager`,
+      name: alertmanagerName,
       role: "monitoring",
       software: "alertmanager",
-      // Beside Prometheus, on its loopback: nothing else talks to Alertmanager.
-      sharesNetworkWith: prefix,
       command: startCommand("alertmanager"),
       files: [
         { path: PATHS.alertmanagerConfig, content: this.alertmanagerConfig },
@@ -224,20 +241,19 @@ export class MonitoringTier extends Construct {
           renderAlertmanagerStartScript({
             configPath: PATHS.alertmanagerConfig,
             storageDir: PATHS.alertmanagerDataDir,
-            listenAddress: `127.0.0.1:${d.alertmanagerPort}`,
+            listenAddress: `${alertmanagerAt.bindAddress}:${d.alertmanagerPort}`,
           }),
         ),
         httpHealthcheckFile(),
       ],
       environment: {},
       secretEnvironment: {},
-      ingress: [],
+      ingress: [{ port: d.alertmanagerPort, from: "monitoring", description: "Prometheus sends alerts to Alertmanager", withinHost: true }],
       egress: receiverPort === undefined ? [] : [{ port: receiverPort, to: "internet", description: "Alertmanager notifies the receiver" }],
       healthCheck: { command: httpHealthCheck(d.alertmanagerPort, "/-/ready"), startPeriodSeconds: 30 },
       user: "root", // owns its storage directory, then drops to the prometheus user
       stopTimeoutSeconds: 10,
-      dependsOn: [prefix],
-      restartWith: [prefix],
+      dependsOn: [],
       facts: { "listen-port": String(d.alertmanagerPort), "monitoring-role": "alertmanager" },
       declaredBy,
     };

@@ -36,8 +36,30 @@ export interface MysqlClusterProps {
   readonly appPassword?: Secret;
   /** Password of the replication user, as a reference. @default generated at deploy time */
   readonly replicationPassword?: Secret;
-  /** Semi-synchronous replication (AFTER_SYNC). @default false */
+  /**
+   * Semi-synchronous replication with the AFTER_SYNC wait point: the primary
+   * acknowledges a commit only once a replica has it in its relay log, and no
+   * other session sees the transaction before that, so a failover to the most
+   * advanced replica loses no acknowledged write. Costs one network round trip
+   * per commit. MariaDB's built-in `rpl_semi_sync_master_*`/`_slave_*`
+   * variables; MySQL 8.4's `semisync_source`/`semisync_replica` plugins.
+   * @default true when the cluster has at least one replica (false without one: nobody could acknowledge)
+   */
   readonly semiSync?: boolean;
+  /**
+   * How long the primary waits for a replica's acknowledgement before it falls
+   * back to asynchronous replication (and commits without one). The trade-off:
+   * a longer timeout keeps the no-loss guarantee through longer replica outages
+   * but stalls every commit that long when no replica answers; after the
+   * fallback a failover can lose the writes acknowledged since. The monitoring
+   * tier's `MysqlSemiSyncFellBackToAsync` alert fires on it; the primary switches back
+   * by itself once a replica catches up.
+   * With one replica, its outage stalls the first commit after it for this long
+   * (then commits go on asynchronously); with two or more, one acknowledgement
+   * suffices and a single replica's outage stalls nothing.
+   * @default 1000 (1 s; the servers' own default, 10 s, would stall that commit past a web request's patience)
+   */
+  readonly semiSyncTimeoutMs?: number;
   /** @default "128M" */
   readonly innodbBufferPoolSize?: string;
   /** Create the demo app's `items` table. @default true */
@@ -70,6 +92,7 @@ export const MYSQL_CLUSTER_DEFAULTS = {
   database: "appdb",
   appUser: "app",
   replicationUser: "repl",
+  semiSyncTimeoutMs: MYSQL_DEFAULTS.semiSyncTimeoutMs,
   exporter: { port: MONITORING_PORTS.mysqldExporter, user: "exporter" },
 } as const;
 
@@ -117,6 +140,8 @@ export class MysqlCluster extends Construct implements IDatabase, IMonitored {
   /** Reference to the application user's password (hand it to the app). */
   public readonly appPassword: Secret;
   public readonly replicationPassword: Secret;
+  /** Whether commits wait for a replica's acknowledgement (semi-synchronous replication, AFTER_SYNC). */
+  public readonly semiSync: boolean;
   /** The writer: `<prefix>-writer`, which belongs to the primary today. */
   public readonly writerEndpoint: Endpoint;
   public readonly readerEndpoints: Endpoint[];
@@ -141,6 +166,7 @@ export class MysqlCluster extends Construct implements IDatabase, IMonitored {
     this.appUser = props.appUser ?? d.appUser;
     this.replicationUser = props.replicationUser ?? d.replicationUser;
     const prefix = props.namePrefix ?? d.namePrefix;
+    this.semiSync = props.semiSync ?? replicaCount > 0;
     validateMysqlClusterProps(this, props, {
       replicas: replicaCount,
       engine: this.engine,
@@ -164,7 +190,14 @@ export class MysqlCluster extends Construct implements IDatabase, IMonitored {
 
     const primaryName = `${prefix}-primary`;
     const writerName = `${prefix}-writer`;
-    const common = { engine: this.engine, version: this.version, port: this.port, semiSync: props.semiSync, innodbBufferPoolSize: props.innodbBufferPoolSize };
+    const common = {
+      engine: this.engine,
+      version: this.version,
+      port: this.port,
+      semiSync: this.semiSync,
+      semiSyncTimeoutMs: props.semiSyncTimeoutMs,
+      innodbBufferPoolSize: props.innodbBufferPoolSize,
+    };
 
     this.primaryHost = props.target.addHost(this, {
       name: primaryName,

@@ -4,6 +4,7 @@ import { AlertReceiver, validateAlertmanagerConfig } from "../../templates/monit
 import { isPositivePrometheusDuration } from "../../templates/monitoring/common";
 import { validatePrometheusConfig } from "../../templates/monitoring/prometheus";
 import { MysqlEngine } from "../../templates/mysql/engine";
+import { MONITORING_PORTS } from "../../templates/scripts/monitoring";
 import { isDnsLabel, isPort } from "../../templates/validate";
 import { PropValidator } from "../private/validation";
 import { MetricsEndpoint } from "../targets/target";
@@ -73,6 +74,22 @@ export function validateMonitoringTierProps(scope: Construct, props: MonitoringT
     'use lower-case letters, digits and dashes, for example "monitoring"',
   );
   v.check(isPort(r.port), "port", `is ${r.port}; it must be a whole number in 1-65535`, "use 9090");
+  // The host's other listeners: Alertmanager's, and what the target runs on every machine (the node exporter).
+  const taken = [MONITORING_PORTS.alertmanager, ...(props.target?.hostExporters ?? []).map((e) => e.port)];
+  v.check(!taken.includes(r.port), "port", `is ${r.port}, a port another program of the monitoring host listens on (${taken.join(", ")})`, "use 9090");
+  const webhook = props.receiver !== undefined && props.receiver !== null && "webhookUrl" in props.receiver ? props.receiver.webhookUrl : undefined;
+  let credentials = false;
+  try {
+    credentials = webhook !== undefined && (new URL(webhook).username !== "" || new URL(webhook).password !== "");
+  } catch {
+    // Not a URL: the receiver check below says so.
+  }
+  v.check(
+    !credentials,
+    "receiver.webhookUrl",
+    "carries a user name or password, which would be written in plain text into the synthesized JSON and the host's files",
+    "point Alertmanager at a relay that holds the credentials, or use a URL without them",
+  );
   v.check(isPositivePrometheusDuration(r.retention), "retention", `"${r.retention}" is not a duration`, 'use a Prometheus duration such as "15d"');
   v.check(
     props.retentionSize === undefined || /^[0-9]+(B|KB|MB|GB|TB|PB)$/.test(props.retentionSize),

@@ -103,6 +103,7 @@ export function validateMysqlClusterProps(scope: Construct, props: MysqlClusterP
         serverId: 1,
         port: r.port,
         semiSync: props.semiSync,
+        semiSyncTimeoutMs: props.semiSyncTimeoutMs,
         innodbBufferPoolSize: props.innodbBufferPoolSize,
       }),
       {
@@ -110,7 +111,7 @@ export function validateMysqlClusterProps(scope: Construct, props: MysqlClusterP
         serverId: "checked",
         port: "checked",
         innodbBufferPoolSize: { prop: "innodbBufferPoolSize", fix: 'use a size of at least 5M, written like "128M" or "2G"' },
-        semiSyncTimeoutMs: { prop: "semiSync", fix: "see the message" },
+        semiSyncTimeoutMs: { prop: "semiSyncTimeoutMs", fix: "give a whole number of milliseconds, such as 10000" },
         maxConnections: "checked",
       },
     );

@@ -31,6 +31,8 @@ export interface EngineDialect {
   readonly logReplicaUpdates: string;
   /** Privileges of the replication user. */
   readonly replicationGrants: string;
+  /** Option that keeps a server from waiting for semi-sync acknowledgements (`loose-`: harmless when semi-sync is off). */
+  readonly semiSyncPrimaryOff: string;
 }
 
 export const DIALECTS: Readonly<Record<MysqlEngine, EngineDialect>> = {
@@ -44,6 +46,7 @@ export const DIALECTS: Readonly<Record<MysqlEngine, EngineDialect>> = {
     skipReplicaStart: "--skip-slave-start",
     logReplicaUpdates: "log_slave_updates",
     replicationGrants: "REPLICATION SLAVE, REPLICATION CLIENT",
+    semiSyncPrimaryOff: "--loose-rpl-semi-sync-master-enabled=OFF",
   },
   mysql: {
     engine: "mysql",
@@ -54,6 +57,7 @@ export const DIALECTS: Readonly<Record<MysqlEngine, EngineDialect>> = {
     skipReplicaStart: "--skip-replica-start",
     logReplicaUpdates: "log_replica_updates",
     replicationGrants: "REPLICATION SLAVE, REPLICATION CLIENT",
+    semiSyncPrimaryOff: "--loose-rpl-semi-sync-source-enabled=OFF",
   },
 };
 

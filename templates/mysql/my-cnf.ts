@@ -9,7 +9,12 @@ export const MYSQL_DEFAULTS = {
   port: 3306,
   innodbBufferPoolSize: "128M",
   maxConnections: 200,
-  semiSyncTimeoutMs: 10000,
+  /**
+   * 1 s, not the servers' 10 s: with one replica, its outage holds the commit that
+   * finds it gone for the whole timeout, longer than a web request should wait
+   * (the lab's replica-failure scenario saw those writes time out at 10 s).
+   */
+  semiSyncTimeoutMs: 1000,
 } as const;
 
 export interface MyCnfConfig {
@@ -31,10 +36,11 @@ export interface MyCnfConfig {
   /**
    * Semi-synchronous replication with the AFTER_SYNC wait point: a commit returns
    * only once a replica has the transaction. Falls back to async after
-   * `semiSyncTimeoutMs` without an acknowledgement. @default false
+   * `semiSyncTimeoutMs` without an acknowledgement. The source side is on for the
+   * primary only (see renderMyCnf); every node is a semi-sync replica. @default false
    */
   readonly semiSync?: boolean;
-  /** @default 10000 */
+  /** @default 1000 */
   readonly semiSyncTimeoutMs?: number;
 }
 
@@ -118,10 +124,15 @@ export function renderMyCnf(config: MyCnfConfig): string {
   }
   if (config.semiSync) {
     const timeout = config.semiSyncTimeoutMs ?? MYSQL_DEFAULTS.semiSyncTimeoutMs;
+    // Only the primary waits for acknowledgements: a replica's applier would otherwise wait for
+    // acknowledgements from replicas of its own (log_slave_updates) that do not exist. Every node
+    // is a semi-sync replica and carries the wait point and timeout, so a promotion only has to
+    // turn the source side on (ha-web-db-failover does, and turns it off on a node that rejoins).
     lines.push("", "# Semi-sync: commits wait for a replica's acknowledgement (AFTER_SYNC: nobody sees data a failover could lose).");
+    const source = replica ? "OFF" : "ON";
     if (config.engine === "mariadb") {
       lines.push(
-        "rpl_semi_sync_master_enabled = ON",
+        `rpl_semi_sync_master_enabled = ${source}`,
         "rpl_semi_sync_slave_enabled = ON",
         "rpl_semi_sync_master_wait_point = AFTER_SYNC",
         `rpl_semi_sync_master_timeout = ${timeout}`,
@@ -130,7 +141,7 @@ export function renderMyCnf(config: MyCnfConfig): string {
       lines.push(
         "plugin_load_add = semisync_source.so",
         "plugin_load_add = semisync_replica.so",
-        "rpl_semi_sync_source_enabled = ON",
+        `rpl_semi_sync_source_enabled = ${source}`,
         "rpl_semi_sync_replica_enabled = ON",
         "rpl_semi_sync_source_wait_point = AFTER_SYNC",
         `rpl_semi_sync_source_timeout = ${timeout}`,

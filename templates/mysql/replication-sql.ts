@@ -45,6 +45,9 @@ export const EXPORTER_GRANTS: Readonly<Record<MysqlEngine, string>> = {
   mysql: "PROCESS, REPLICATION CLIENT",
 };
 
+/** Where the exporter's user may log in from: its own node's loopback (it shares the server's network namespace). */
+export const EXPORTER_HOST = "127.0.0.1";
+
 export interface ReplicaInitSqlConfig {
   readonly engine: MysqlEngine;
   readonly primaryHost: string;
@@ -102,10 +105,11 @@ export function renderPrimaryInitSql(config: PrimaryInitSqlConfig): string {
     `GRANT SELECT, INSERT, UPDATE, DELETE ON ${config.database}.* TO '${config.appUser}'@'${host}';`,
   );
   if (config.exporter) {
-    const user = `'${config.exporter.user}'@'${host}'`;
+    // The exporter runs beside its server and logs in over loopback (skip_name_resolve: as 127.0.0.1), from nowhere else.
+    const user = `'${config.exporter.user}'@'${EXPORTER_HOST}'`;
     lines.push(
-      "-- The Prometheus exporter: server and replication state, performance_schema; no data, at most 3 connections.",
-      ...createUser(config.exporter.user, config.exporter.password, " WITH MAX_USER_CONNECTIONS 3"),
+      "-- The Prometheus exporter, from its own node only: server and replication state, performance_schema; no data, at most 3 connections.",
+      ...renderCreateUser(config.engine, user, config.exporter.password, " WITH MAX_USER_CONNECTIONS 3"),
       `GRANT ${EXPORTER_GRANTS[config.engine]} ON *.* TO ${user};`,
       `GRANT SELECT ON performance_schema.* TO ${user};`,
     );

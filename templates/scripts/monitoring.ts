@@ -1,4 +1,5 @@
 import { PATHS } from "../paths";
+import { isPositivePrometheusDuration } from "../monitoring/common";
 import { assertNoProblems, ConfigProblem, isHostName, isPort } from "../validate";
 import { READ_SECRET_FUNCTION, SCRIPT_HEADER, SECRET_ENV, shellQuote, STOP_WHILE_WAITING } from "./shell";
 
@@ -37,7 +38,7 @@ export const SIDECAR_CHECK_SECONDS = 5;
 export const NGINX_EXPORTER_WAIT_SECONDS = 120;
 
 /**
- * Runs a sidecar's program (an exporter, Alertmanager) under the start script
+ * Runs a sidecar's program (an exporter) under the start script
  * instead of exec'ing it. A sidecar lives in its server's network namespace
  * (Docker's `network_mode: container:`): when the server's container restarts or
  * is replaced, Docker gives the server a new namespace and the old one keeps
@@ -50,24 +51,29 @@ export const NGINX_EXPORTER_WAIT_SECONDS = 120;
  */
 function superviseSidecar(program: readonly string[]): string[] {
   return [
-    "# /proc/net/dev lists this process's network namespace's interfaces.",
-    'has_interfaces() { awk -F: \'NR > 2 { gsub(/[ \t]/, "", $1); if ($1 != "lo") found = 1 } END { exit !found }\' /proc/net/dev; }',
-    ...program.map((line, i) => (i === program.length - 1 ? `${line} &` : line)),
-    "PROGRAM=$!",
+    "# /proc/net/route lists this process's network namespace's routes: an orphaned namespace has none.",
+    "# (Interfaces alone can mislead: tunnel modules put tunl0, sit0, ... into every namespace.)",
+    "has_network() { awk 'NR > 1 && $1 != \"lo\" { found = 1 } END { exit !found }' /proc/net/route; }",
+    'PROGRAM=""',
     'NAP=""',
     "stop_sidecar() {",
     "  trap '' TERM INT QUIT",
     '  if [ -n "$NAP" ]; then kill "$NAP" 2>/dev/null || true; fi',
-    '  kill -TERM "$PROGRAM" 2>/dev/null || true',
-    '  wait "$PROGRAM" || true',
+    '  if [ -n "$PROGRAM" ]; then',
+    '    kill -TERM "$PROGRAM" 2>/dev/null || true',
+    '    wait "$PROGRAM" || true',
+    "  fi",
     '  exit "$1"',
     "}",
+    "# Trapped before the program starts: a stop at any moment ends both.",
     "trap 'stop_sidecar 143' TERM",
     "trap 'stop_sidecar 130' INT",
     "trap 'stop_sidecar 131' QUIT",
+    ...program.map((line, i) => (i === program.length - 1 ? `${line} &` : line)),
+    "PROGRAM=$!",
     'while kill -0 "$PROGRAM" 2>/dev/null; do',
-    "  if ! has_interfaces; then",
-    '    log "this network namespace has no interface besides lo any more (its server was restarted or replaced): exiting, so the restart policy joins the new one"',
+    "  if ! has_network; then",
+    '    log "this network namespace has no route any more (its server was restarted or replaced): exiting, so the restart policy joins the new one"',
     "    stop_sidecar 1",
     "  fi",
     `  sleep ${SIDECAR_CHECK_SECONDS} & NAP=$!`,
@@ -132,7 +138,7 @@ export function renderPrometheusStartScript(config: PrometheusStartScriptConfig)
     ...pathProblems("configPath", config.configPath),
     ...pathProblems("dataDir", config.dataDir),
     ...listenProblems("listenAddress", config.listenAddress),
-    ...(/^[0-9]+(ms|s|m|h|d|w|y)$/.test(config.retentionTime)
+    ...(isPositivePrometheusDuration(config.retentionTime)
       ? []
       : [new ConfigProblem("retentionTime", `retentionTime "${config.retentionTime}" is not a duration`)]),
     ...(config.retentionSize === undefined || /^[0-9]+(B|KB|MB|GB|TB|PB)$/.test(config.retentionSize)
@@ -173,13 +179,11 @@ export function renderAlertmanagerStartScript(config: AlertmanagerStartScriptCon
     `chown -R ${MONITORING_USER}:${MONITORING_USER} "$DATA"`,
     'log "starting alertmanager"',
     "# --cluster.listen-address= (empty) turns the gossip cluster off: one Alertmanager, no extra port.",
-    ...superviseSidecar([
-      `${RUN_AS_MONITORING_USER} prometheus-alertmanager \\`,
-      '  --config.file="$CONFIG" \\',
-      '  --storage.path="$DATA" \\',
-      "  --cluster.listen-address= \\",
-      `  --web.listen-address=${shellQuote(config.listenAddress)}`,
-    ]),
+    `exec ${RUN_AS_MONITORING_USER} prometheus-alertmanager \\`,
+    '  --config.file="$CONFIG" \\',
+    '  --storage.path="$DATA" \\',
+    "  --cluster.listen-address= \\",
+    `  --web.listen-address=${shellQuote(config.listenAddress)}`,
     "",
   ].join("\n");
 }
@@ -239,6 +243,16 @@ export function renderMysqldExporterStartScript(config: MysqldExporterStartScrip
     SCRIPT_HEADER,
     READ_SECRET_FUNCTION,
     `PASSWORD=$(read_secret ${SECRET_ENV.exporterPassword})`,
+    "# The exporter reads my.cnf with go-ini: # and ; start a comment, quotes are stripped, a line break starts",
+    "# another key. A password with one of them would never log in: refuse it, saying why.",
+    `NL='`,
+    `'`,
+    'case "$PASSWORD" in',
+    `  *[\\#\\;\\"\\'\\\`]* | *"$NL"*)`,
+    '    log "the exporter password holds a character my.cnf cannot carry (# ; quotes, backtick, line break): use letters, digits and other punctuation"',
+    "    exit 64",
+    "    ;;",
+    "esac",
     `RUN=${PATHS.runDir}/mysqld-exporter`,
     'mkdir -p "$RUN"',
     `chown ${MONITORING_USER}:${MONITORING_USER} "$RUN"`,

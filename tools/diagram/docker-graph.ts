@@ -81,6 +81,8 @@ interface Container {
 interface Network {
   readonly name: string;
   readonly internal: boolean;
+  /** Whether Docker masquerades its traffic to the outside (off: the host reaches it, it reaches nothing beyond). */
+  readonly masquerade: boolean;
   readonly driver: string;
   /** IPv4 subnets of its `ipam_config` (CIDR), to tell which network a virtual address lives on. */
   readonly subnets: readonly string[];
@@ -103,15 +105,18 @@ export function dockerStackGraph(json: TerraformJson, name: string): StackGraph 
     ...addresses.flatMap((a) => a.network ?? []),
   ]);
   const scrapeOnly = new Set(scrapes.flatMap((scrape) => (scrape.network && !crossed.has(scrape.network) ? [scrape.network] : [])));
-  const networks = allNetworks.filter((network) => !scrapeOnly.has(network.name));
+  const within = monitoringNetworks(allNetworks, containers, scrapeOnly);
+  const folded = new Set([...scrapeOnly, ...within.map((network) => network.name)]);
+  const networks = allNetworks.filter((network) => !folded.has(network.name));
   const { edges: summaries, everywhere } = summarizeScrapes(scrapes);
   const edges = [
     ...published,
-    ...flows,
+    // A flow across a folded network goes straight from sender to receiver.
+    ...flows.map(({ via, ...edge }): GraphEdge => (via && folded.has(networkOfNodeId(via)) ? edge : { ...edge, ...(via ? { via } : {}) })),
     ...outboundEdges(containers, networks),
     ...summaries,
     ...addresses.flatMap(addressEdges),
-    ...attachmentEdges(containers, scrapeOnly),
+    ...attachmentEdges(containers, folded),
   ];
   const order = containers.map((container) => container.nodeId);
   const containerNodes = containers.map((container): GraphNode => {
@@ -127,7 +132,12 @@ export function dockerStackGraph(json: TerraformJson, name: string): StackGraph 
   const scrapeNetworks = (tier: string) =>
     allNetworks.filter((network) => scrapeOnly.has(network.name) && scrapes.some((scrape) => scrape.network === network.name && scrape.fromCluster === tier));
   const clusters = [
-    ...tierClusters(containers).map((cluster) => withScrapeNetworks(cluster, scrapeNetworks(cluster.id))),
+    ...tierClusters(containers).map((cluster) =>
+      withNetworksWithin(
+        withScrapeNetworks(cluster, scrapeNetworks(cluster.id)),
+        within.filter((network) => containers.some((c) => c.networks.includes(network.name) && tierClusterId(c.tier) === cluster.id)),
+      ),
+    ),
     ...networks.map((network) => networkCluster(network, containers)),
   ];
   return { name, target: "docker", clusters, nodes, edges: uniqueEdges(edges) };
@@ -263,7 +273,9 @@ function readNetworks(json: TerraformJson, containers: readonly Container[]): Ne
     const networkName = resolveString(json, body.name);
     if (networkName) {
       const subnets = listArg(body, "ipam_config").flatMap((ipam) => stringArg(ipam, "subnet") ?? []);
-      byName.set(networkName, { name: networkName, internal: body.internal === true, driver: stringArg(body, "driver") ?? "bridge", subnets });
+      const options = (body.options ?? {}) as Record<string, unknown>;
+      const masquerade = options["com.docker.network.bridge.enable_ip_masquerade"] !== "false";
+      byName.set(networkName, { name: networkName, internal: body.internal === true, masquerade, driver: stringArg(body, "driver") ?? "bridge", subnets });
     }
   }
   const used = [...new Set(containers.flatMap((container) => container.networks))];
@@ -278,7 +290,7 @@ function readNetworks(json: TerraformJson, containers: readonly Container[]): Ne
   };
   return used
     .sort((a, b) => compareRanks(memberRanks(a), memberRanks(b)) || compareNames(a, b))
-    .map((network) => byName.get(network) ?? { name: network, internal: false, driver: "external", subnets: [] });
+    .map((network) => byName.get(network) ?? { name: network, internal: false, masquerade: true, driver: "external", subnets: [] });
 }
 
 function tierClusterId(tier: string): string {
@@ -317,6 +329,31 @@ function withScrapeNetworks(cluster: GraphCluster, networks: readonly Network[])
   return { ...cluster, detail: [...cluster.detail, `scrapes across ${kind}`, ...pairs] };
 }
 
+/**
+ * The monitoring tier's own internal networks (Prometheus -> Alertmanager):
+ * between monitoring containers only, they carry a flow or two inside the tier
+ * and are not drawn as boxes, like the networks its scrapes cross; the arrows go
+ * straight between the containers, and the tier's box names the networks.
+ */
+function monitoringNetworks(networks: readonly Network[], containers: readonly Container[], scrapeOnly: ReadonlySet<string>): Network[] {
+  return networks.filter((network) => {
+    const members = containers.filter((container) => container.networks.includes(network.name));
+    return (
+      network.internal &&
+      !scrapeOnly.has(network.name) &&
+      members.length > 1 &&
+      members.every((member) => member.role === MONITORING_ROLE) &&
+      new Set(members.map((member) => member.tier)).size === 1
+    );
+  });
+}
+
+/** The tier's box names the networks within it that are not drawn (see monitoringNetworks). */
+function withNetworksWithin(cluster: GraphCluster, networks: readonly Network[]): GraphCluster {
+  if (networks.length === 0) return cluster;
+  return { ...cluster, detail: [...cluster.detail, `within the tier: ${networks.map((network) => network.name).join(", ")}`] };
+}
+
 function containerNode(container: Container): GraphNode {
   return {
     id: container.nodeId,
@@ -350,7 +387,8 @@ function networkNode(network: Network): GraphNode {
 }
 
 function networkKindText(network: Network): string {
-  return network.internal ? `internal ${network.driver}, no route out` : `${network.driver} network`;
+  if (network.internal) return `internal ${network.driver}, no route out`;
+  return network.masquerade ? `${network.driver} network` : `${network.driver}, host only (no masquerading)`;
 }
 
 function endpointNodeId(port: PublishedPort): string {
@@ -372,14 +410,23 @@ function endpointNodes(containers: readonly Container[]): GraphNode[] {
 
 /**
  * internet -> published host port -> container port; Docker forwards a
- * published port over a network with a route out, so the arrow crosses it.
+ * published port over a network with a route out, so the arrow crosses it. A
+ * container on internal networks only has no such network, and Docker does not
+ * forward its published ports (moby/moby#36174): the arrow says so.
  */
 function publishEdges(containers: readonly Container[], networks: NetworkIndex): GraphEdge[] {
   return containers.flatMap((container) => {
-    const routed = container.networks.find((network) => networks.get(network)?.internal === false);
+    const routed = container.networks.find((network) => networks.get(network)?.internal !== true);
+    const unreachable = routed === undefined && container.networks.length > 0 ? " (unreachable:\ninternal networks only)" : "";
     return container.published.flatMap((port): GraphEdge[] => [
       { from: INTERNET_NODE_ID, to: endpointNodeId(port), kind: "publish", label: `${port.external}/${port.protocol}` },
-      { from: endpointNodeId(port), to: container.nodeId, kind: "publish", label: `${port.internal}/${port.protocol}`, via: routed && networkNodeId(routed) },
+      {
+        from: endpointNodeId(port),
+        to: container.nodeId,
+        kind: "publish",
+        label: `${port.internal}/${port.protocol}${unreachable}`,
+        ...(routed ? { via: networkNodeId(routed) } : {}),
+      },
     ]);
   });
 }
@@ -469,15 +516,18 @@ function splitScrapes(edges: readonly GraphEdge[], containers: readonly Containe
  * "outbound". The edge network's route out only serves its way in, and is not drawn.
  */
 function outboundEdges(containers: readonly Container[], networks: readonly Network[]): GraphEdge[] {
-  return networks
-    .filter((network) => !network.internal)
-    .flatMap((network) => {
-      const members = containers.filter((container) => container.networks.includes(network.name));
-      if (members.some((member) => member.ingress.some((ingress) => ingress.from === "internet"))) return [];
-      return members.map(
-        (member): GraphEdge => ({ from: member.nodeId, to: INTERNET_NODE_ID, kind: "flow", label: "outbound", via: networkNodeId(network.name) }),
-      );
-    });
+  return (
+    networks
+      // Without masquerading a network only joins its containers to the host (a published port): no way out.
+      .filter((network) => !network.internal && network.masquerade)
+      .flatMap((network) => {
+        const members = containers.filter((container) => container.networks.includes(network.name));
+        if (members.some((member) => member.ingress.some((ingress) => ingress.from === "internet"))) return [];
+        return members.map(
+          (member): GraphEdge => ({ from: member.nodeId, to: INTERNET_NODE_ID, kind: "flow", label: "outbound", via: networkNodeId(network.name) }),
+        );
+      })
+  );
 }
 
 /**

@@ -50,7 +50,7 @@ function htmlLabel(title: string, lines: readonly string[], titleSize = 12, alig
 }
 
 function nodeAttributes(node: GraphNode): string {
-  // A node's sidecars are lines of its own box, in the monitoring colour (they are its exporters and Alertmanager).
+  // A node's sidecars are lines of its own box, in the monitoring colour (they are its exporters).
   const label = `label=${htmlLabel(node.label, node.detail, 12, "center", node.sidecars)}`;
   switch (node.kind) {
     case "internet":

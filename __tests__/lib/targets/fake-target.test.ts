@@ -152,18 +152,22 @@ describe("the tiers on a fake target (no provider)", () => {
       ["nginx", ["web-1.fake:9113 node=web-1", "web-2.fake:9113 node=web-2"]],
       ["haproxy", ["lb-1.fake:8405 node=lb-1", "lb-2.fake:8405 node=lb-2"]],
       ["prometheus", ["127.0.0.1:9090 node=monitoring"]],
-      ["alertmanager", ["127.0.0.1:9093 node=monitoring"]],
+      ["alertmanager", ["monitoring-alertmanager.monitoring.local:9093 node=monitoring"]],
     ]);
     expect(service("monitoring").egress.map((e) => `${e.port}->${e.to}${e.toGroup ? `/${e.toGroup}` : ""}`)).toEqual([
       "9104->database/db",
       "9464->app",
       "9113->web",
       "8405->load-balancer",
+      "9093->monitoring",
     ]);
     expect(service("monitoring").ingress).toEqual([]);
     expect(service("monitoring").publish).toEqual({ ports: [9090], audience: "operators" });
     expect(service("monitoring").dataVolume).toEqual({ mountPath: "/var/lib/ha-web/prometheus", sizeGb: undefined });
-    expect(service("monitoring-alertmanager").sharesNetworkWith).toBe("monitoring");
+    // Alertmanager: a service of its own on the host, which only Prometheus reaches.
+    expect(service("monitoring-alertmanager").sharesNetworkWith).toBeUndefined();
+    // Within the host: a VM carries it over loopback and opens nothing; Docker gives the two containers a network.
+    expect(service("monitoring-alertmanager").ingress).toEqual([{ port: 9093, from: "monitoring", description: expect.any(String), withinHost: true }]);
     expect(service("monitoring-alertmanager").egress).toEqual([{ port: 8443, to: "internet", description: expect.any(String) }]);
     // Every exporter's port is open to the monitoring hosts, and only to them.
     for (const name of ["db-primary-exporter", "web-1-nginx-exporter", "lb-1", "web-1-app"])

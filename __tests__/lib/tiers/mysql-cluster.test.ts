@@ -83,10 +83,10 @@ describe("MysqlCluster on Docker", () => {
     const bootstrap = uploaded(byName["haweb-db-primary"], `${PATHS.binDir}/start-db-primary.sh`);
     expect(bootstrap).toContain("SET @ha_web_hash = PASSWORD('${EXPORTER_PASSWORD_SQL}');");
     expect(bootstrap).toContain(
-      "EXECUTE IMMEDIATE CONCAT('CREATE USER ''exporter''@''%'' IDENTIFIED BY PASSWORD ''', @ha_web_hash, ''' WITH MAX_USER_CONNECTIONS 3');",
+      "EXECUTE IMMEDIATE CONCAT('CREATE USER ''exporter''@''127.0.0.1'' IDENTIFIED BY PASSWORD ''', @ha_web_hash, ''' WITH MAX_USER_CONNECTIONS 3');",
     );
-    expect(bootstrap).toContain("GRANT PROCESS, BINLOG MONITOR, SLAVE MONITOR ON *.* TO 'exporter'@'%';");
-    expect(bootstrap).toContain("GRANT SELECT ON performance_schema.* TO 'exporter'@'%';");
+    expect(bootstrap).toContain("GRANT PROCESS, BINLOG MONITOR, SLAVE MONITOR ON *.* TO 'exporter'@'127.0.0.1';");
+    expect(bootstrap).toContain("GRANT SELECT ON performance_schema.* TO 'exporter'@'127.0.0.1';");
     expect(cluster.metricsEndpoints.map((e) => [e.job, e.address, e.node, e.group])).toEqual([
       ["mysql", "db-primary:9104", "db-primary", "db"],
       ["mysql", "db-replica-1:9104", "db-replica-1", "db"],
@@ -122,6 +122,29 @@ describe("MysqlCluster on Docker", () => {
     const parsedSolo = synthDocker((stack, target) => (solo = new MysqlCluster(stack, "db", { target, replicas: 0 }))).parsed;
     expect(Object.keys(containers(parsedSolo))).toEqual(["haweb-db-primary", "haweb-db-primary-exporter"]);
     expect(solo.readerEndpoints).toEqual([]);
+    // Nobody could acknowledge a commit: semi-sync stays off by default.
+    expect(solo.semiSync).toBe(false);
+    expect(uploaded(containers(parsedSolo)["haweb-db-primary"], PATHS.mysqlConfig)).not.toContain("rpl_semi_sync");
+  });
+
+  test("semi-synchronous replication with AFTER_SYNC is on by default with replicas: the primary waits, every node acknowledges", () => {
+    expect(cluster.semiSync).toBe(true);
+    for (const name of ["haweb-db-primary", "haweb-db-replica-1", "haweb-db-replica-2"]) {
+      const cnf = uploaded(byName[name], PATHS.mysqlConfig);
+      // The primary waits for acknowledgements; a replica's applier must not (it has no replicas of its own).
+      const source = name.endsWith("primary") ? "ON" : "OFF";
+      expect(cnf).toContain(`rpl_semi_sync_master_enabled = ${source}\nrpl_semi_sync_slave_enabled = ON\nrpl_semi_sync_master_wait_point = AFTER_SYNC\n`);
+      expect(cnf).toContain("rpl_semi_sync_master_timeout = 1000\n");
+    }
+    // The bootstrap server has no replica to wait for.
+    expect(uploaded(byName["haweb-db-primary"], `${PATHS.binDir}/start-db-primary.sh`)).toContain("--loose-rpl-semi-sync-master-enabled=OFF");
+  });
+
+  test("semiSyncTimeoutMs sets the fallback timeout; semiSync: false turns it off", () => {
+    const tuned = containers(synthDocker((stack, target) => new MysqlCluster(stack, "db", { target, semiSyncTimeoutMs: 2500 })).parsed);
+    expect(uploaded(tuned["haweb-db-primary"], PATHS.mysqlConfig)).toContain("rpl_semi_sync_master_timeout = 2500\n");
+    const off = containers(synthDocker((stack, target) => new MysqlCluster(stack, "db", { target, semiSync: false })).parsed);
+    expect(uploaded(off["haweb-db-replica-1"], PATHS.mysqlConfig)).not.toContain("rpl_semi_sync");
   });
 });
 
@@ -152,6 +175,10 @@ describe("MysqlCluster rejects bad input at synth time", () => {
     ],
     [{ innodbBufferPoolSize: "1M" }, /prop `innodbBufferPoolSize`: innodbBufferPoolSize "1M" is below the 5M the servers accept/],
     [{ replicas: 0, semiSync: true }, /prop `semiSync` is on with replicas: 0: no replica could acknowledge a commit/],
+    [
+      { semiSyncTimeoutMs: 0 },
+      /prop `semiSyncTimeoutMs`: semiSyncTimeoutMs is 0; it must be a whole number of milliseconds, at least 1\. Fix: give a whole number of milliseconds/,
+    ],
   ])("%j", (props, message) => {
     expect(attempt(props)).toThrow(message);
   });

@@ -3,7 +3,7 @@
  * JSON only: containers by tier (sidecars folded into their owners), the
  * networks they share, the allowed flows (VRRP between the load-balancer pair
  * included), the published ports, the pair's virtual address, and the
- * monitoring host's scrapes and way out.
+ * monitoring tier's scrapes, alerts and way out.
  */
 import { Testing } from "cdktf";
 import { LocalStack } from "../../../main";
@@ -45,7 +45,7 @@ function networkMembers(g: StackGraph): Record<string, string[]> {
 }
 
 describe("the graph of the local (Docker) example stack", () => {
-  test("is a Docker graph of the 9 containers with networks of their own, each in the box of its tier", () => {
+  test("is a Docker graph of the 10 containers with networks of their own, each in the box of its tier", () => {
     expect(graph.target).toBe("docker");
     const containers = graph.nodes.filter((node) => node.kind === "container");
     expect(Object.fromEntries(containers.map((node) => [node.label, clusterChain(graph, node.id)]))).toEqual({
@@ -58,10 +58,16 @@ describe("the graph of the local (Docker) example stack", () => {
       "db-primary": ["database tier"],
       "db-replica-1": ["database tier"],
       monitoring: ["monitoring tier"],
+      "monitoring-alertmanager": ["monitoring tier"],
     });
     expect(containers.find((node) => node.label === "web-1-app")!.detail).toEqual(["app on host web-1", "node:22-trixie-slim"]);
     // An image the stack builds (HAProxy plus keepalived) reads as its base and packages, not its generated name.
     expect(containers.find((node) => node.label === "lb-2")!.detail).toEqual(["load-balancer", "haproxy:2.6-trixie + iproute2 keepalived"]);
+    // Alertmanager is a container of its own (no sidecar of Prometheus), on the monitoring host.
+    expect(containers.find((node) => node.label === "monitoring-alertmanager")!.detail).toEqual([
+      "monitoring on host monitoring",
+      "debian:trixie-slim + prometheus-alertmanager",
+    ]);
   });
 
   test("folds each sidecar into its owner's box as a line: what it runs and the ports others reach it on", () => {
@@ -71,23 +77,23 @@ describe("the graph of the local (Docker) example stack", () => {
       "web-2": ["+ prometheus-nginx-exporter :9113"],
       "db-primary": ["+ prometheus-mysqld-exporter :9104"],
       "db-replica-1": ["+ prometheus-mysqld-exporter :9104"],
-      // Nothing else may reach Alertmanager: its port is Prometheus' business only.
-      monitoring: ["+ prometheus-alertmanager :9093 (local only)"],
     });
-    // No node of their own, under any name: 5 sidecars in the JSON, 9 machines in the picture.
-    expect(sidecarNames(synthesized, "")).toHaveLength(5);
-    expect(graph.nodes.filter((node) => /exporter|alertmanager/.test(node.label))).toEqual([]);
+    // No node of their own, under any name: 4 sidecars in the JSON, 10 machines in the picture.
+    expect(sidecarNames(synthesized, "")).toHaveLength(4);
+    expect(graph.nodes.filter((node) => /exporter/.test(node.label))).toEqual([]);
     expect(graph.nodes.find((node) => node.label === "monitoring")!.detail).toEqual(["monitoring", "debian:trixie-slim + prometheus"]);
   });
 
-  test("groups the containers under their 6 drawn networks, each a box of its own", () => {
+  test("groups the containers under their 7 drawn networks, each a box of its own", () => {
     expect(networkMembers(graph)).toEqual({
       "haweb-edge": ["lb-1", "lb-2"],
       "haweb-lb-web": ["lb-1", "lb-2", "web-1", "web-2"],
       "haweb-web-app": ["web-1", "web-1-app", "web-2", "web-2-app"],
       "haweb-app-db": ["db-primary", "db-replica-1", "web-1-app", "web-2-app"],
       "haweb-db-db": ["db-primary", "db-replica-1"],
-      "haweb-mon-out": ["monitoring"],
+      // Alertmanager's way out; Prometheus has none. haweb-mon-mon, between the two, is folded (see the scrapes).
+      "haweb-mon-out": ["monitoring-alertmanager"],
+      "haweb-mon-pub": ["monitoring"],
     });
     const networkBoxes = graph.clusters.filter((cluster) => cluster.kind === "network");
     expect(networkBoxes.map((cluster) => [cluster.label, cluster.detail])).toEqual([
@@ -97,6 +103,7 @@ describe("the graph of the local (Docker) example stack", () => {
       ["haweb-app-db", ["internal bridge, no route out"]],
       ["haweb-db-db", ["internal bridge, no route out"]],
       ["haweb-mon-out", ["bridge network"]],
+      ["haweb-mon-pub", ["bridge, host only (no masquerading)"]],
     ]);
     // A network between containers of one tier is drawn inside that tier's box.
     expect(clusterChain(graph, "network:haweb-web-app")).toEqual(["haweb-web-app", "web tier"]);
@@ -113,8 +120,10 @@ describe("the graph of the local (Docker) example stack", () => {
       "lb-1 <-> lb-2 [VRRP]",
       "lb-2 -> web-1 [80/tcp]",
       "lb-2 -> web-2 [80/tcp]",
-      // Not from an ingress label: the monitoring host's way out (see below). Its scrapes are summaries, not flows.
-      "monitoring -> internet / host [outbound]",
+      // Prometheus sends alerts to Alertmanager, straight across the tier's own network (not drawn, see the scrapes).
+      "monitoring -> monitoring-alertmanager [9093/tcp]",
+      // Not from an ingress label: Alertmanager's way out (see below). The scrapes are summaries, not flows.
+      "monitoring-alertmanager -> internet / host [outbound]",
       "web-1 -> web-1-app [3000/tcp]",
       "web-1 -> web-2-app [3000/tcp]",
       "web-1-app -> db-primary [3306/tcp]",
@@ -129,6 +138,8 @@ describe("the graph of the local (Docker) example stack", () => {
     // Replication is drawn across the database-only network, not the one shared with the apps.
     const replication = graph.edges.find((edge) => edge.from === "container:db-replica-1" && edge.to === "container:db-primary");
     expect(replication?.via).toBe("network:haweb-db-db");
+    const alerts = graph.edges.find((edge) => edge.from === "container:monitoring" && edge.to === "container:monitoring-alertmanager");
+    expect(alerts).toEqual({ from: "container:monitoring", to: "container:monitoring-alertmanager", kind: "flow", label: "9093/tcp" });
   });
 
   test("draws VRRP between the load-balancer pair once, two-headed, across the edge network, with no port 0", () => {
@@ -165,6 +176,7 @@ describe("the graph of the local (Docker) example stack", () => {
       "127.0.0.1:8081 -> lb-1 [443/tcp]",
       "127.0.0.1:8082 -> lb-2 [80/tcp]",
       "127.0.0.1:8083 -> lb-2 [443/tcp]",
+      // Across haweb-mon-pub: Docker forwards a published port only over a non-internal network (moby/moby#36174).
       "127.0.0.1:8084 -> monitoring [9090/tcp]",
       "internet / host -> 127.0.0.1:8080 [8080/tcp]",
       "internet / host -> 127.0.0.1:8081 [8081/tcp]",
@@ -172,11 +184,20 @@ describe("the graph of the local (Docker) example stack", () => {
       "internet / host -> 127.0.0.1:8083 [8083/tcp]",
       "internet / host -> 127.0.0.1:8084 [8084/tcp]",
     ]);
-    // Each arrives over its container's network with a route out: Prometheus' over its own, the only one it has.
+    // Each arrives over its container's non-internal network: Prometheus' is haweb-mon-pub, which reaches only the host.
     const publishedVia = graph.edges
       .filter((edge) => edge.kind === "publish" && edge.to.startsWith("container:"))
       .map((edge) => `${labelOf(graph, edge.to)} ${edge.via}`);
-    expect(new Set(publishedVia)).toEqual(new Set(["lb-1 network:haweb-edge", "lb-2 network:haweb-edge", "monitoring network:haweb-mon-out"]));
+    expect(new Set(publishedVia)).toEqual(new Set(["lb-1 network:haweb-edge", "lb-2 network:haweb-edge", "monitoring network:haweb-mon-pub"]));
+    // On internal networks only, Docker forwards no published port (moby/moby#36174): the arrow says so.
+    const unrouted = graphOfChanged((json) => {
+      const pubKey = Object.keys(json.resource.docker_network).find((key) => json.resource.docker_network[key].name.endsWith("mon-pub"))!;
+      const prometheus = container(json, "monitoring");
+      prometheus.networks_advanced = prometheus.networks_advanced.filter((n: { name: string }) => !n.name.includes(pubKey));
+    });
+    expect(unrouted.edges.find((edge) => edge.kind === "publish" && edge.to === "container:monitoring")).toMatchObject({
+      label: "9090/tcp (unreachable:\ninternal networks only)",
+    });
     // In DOT the published ports keep their order left to right.
     expect(toDot(graph)).toContain(
       '{ rank=same; "published:127.0.0.1:8080/tcp" -> "published:127.0.0.1:8081/tcp" -> "published:127.0.0.1:8082/tcp" -> "published:127.0.0.1:8083/tcp" -> "published:127.0.0.1:8084/tcp" [style=invis] }',
@@ -201,8 +222,10 @@ describe("the graph of the local (Docker) example stack", () => {
       "scrapes across internal networks",
       "haweb-mon-lb, haweb-mon-web",
       "haweb-mon-app, haweb-mon-db",
+      // Nor is the tier's own network, Prometheus -> Alertmanager: its arrow goes straight.
+      "within the tier: haweb-mon-mon",
     ]);
-    expect(graph.nodes.filter((node) => node.label.startsWith("haweb-mon-") && node.label !== "haweb-mon-out")).toEqual([]);
+    expect(graph.nodes.filter((node) => node.label.startsWith("haweb-mon-") && !["haweb-mon-out", "haweb-mon-pub"].includes(node.label))).toEqual([]);
     // Level with the web tier, the middle of the three it watches: arrows up, across and down.
     expect(graph.nodes.find((node) => node.label === "monitoring")!.alignWith).toBe("container:web-1");
     // No port is scraped in every tier here, so none is said once on the host instead.
@@ -227,8 +250,8 @@ describe("the graph of the local (Docker) example stack", () => {
     expect(changed).toEqual(graph);
   });
 
-  test("draws the monitoring host's way out to the internet across its own network, and no way out for the edge network", () => {
-    expect(edgeLines(graph).filter((line) => line.endsWith("[outbound]"))).toEqual(["monitoring -> internet / host [outbound]"]);
+  test("draws Alertmanager's way out to the internet across its own network, and no way out for the edge network", () => {
+    expect(edgeLines(graph).filter((line) => line.endsWith("[outbound]"))).toEqual(["monitoring-alertmanager -> internet / host [outbound]"]);
     expect(graph.edges.find((edge) => edge.label === "outbound")?.via).toBe("network:haweb-mon-out");
     // In DOT it points up at the internet, written the other way round so the internet stays on top.
     expect(toDot(graph)).toMatch(/"internet" -> "network:haweb-mon-out" \[label="outbound"[^\]]*dir=back[^\]]*lhead=cluster_\d+\]/);

@@ -96,6 +96,9 @@ export const DOCKER_TARGET_SUPPORT: TargetSupport = {
   floatingAddresses: true,
 };
 
+/** The bridge driver's option that turns masquerading (NAT to the outside) off for a network. */
+const NO_MASQUERADE_OPTION = "com.docker.network.bridge.enable_ip_masquerade";
+
 /** Label under which containers record what they were replaced along with. */
 export const RESTART_WITH_LABEL_PREFIX = "ha-web.restart-with.";
 
@@ -311,11 +314,14 @@ export class DockerTarget extends Construct implements DeploymentTarget {
   private addService(scope: Construct, hostName: string, service: ServiceSpec, hostPorts: Record<number, number>, sidecars: readonly ServiceSpec[]): Container {
     const networkNames = new Set<string>();
     const networks: Network[] = [];
+    let routedOut = false;
     const join = (from: FlowPeer, to: string) => {
       const boundary = this.boundaryName(from, to);
       if (networkNames.has(boundary)) return;
       networkNames.add(boundary);
-      networks.push(this.network(boundary, from !== "internet" && to !== "internet"));
+      const internal = from !== "internet" && to !== "internet";
+      routedOut ||= !internal;
+      networks.push(this.network(boundary, internal));
     };
     const own = peerCode(service.role, service.group);
     const ingress: Ingress[] = [...service.ingress, ...sidecars.flatMap((s) => s.ingress)];
@@ -325,6 +331,14 @@ export class DockerTarget extends Construct implements DeploymentTarget {
     if (service.sharesNetworkWith === undefined) {
       for (const flow of ingress) if (flow.protocol !== "vrrp") join(flow.from, own);
       for (const flow of egress) if (flow.protocol !== "vrrp") join(service.role, flow.to === "internet" ? "internet" : peerCode(flow.to, flow.toGroup));
+    }
+    // Docker forwards a published port only to a container on a non-internal network (moby/moby#36174).
+    // A service published to operators (Prometheus) with no route out otherwise gets a network of its
+    // own for it, without masquerading: the host reaches it, it reaches nothing beyond the host.
+    if (Object.keys(hostPorts).length > 0 && !routedOut) {
+      const boundary = `${ROLE_CODE[service.role]}-pub`;
+      networkNames.add(boundary);
+      networks.push(this.network(boundary, false, { [NO_MASQUERADE_OPTION]: "false" }));
     }
     const owner = service.sharesNetworkWith === undefined ? undefined : this.containers[service.sharesNetworkWith];
 
@@ -396,7 +410,7 @@ export class DockerTarget extends Construct implements DeploymentTarget {
     return container;
   }
 
-  private network(boundary: string, internal: boolean): Network {
+  private network(boundary: string, internal: boolean, options?: Record<string, string>): Network {
     // The edge network has a fixed subnet: its lower half holds the floating addresses, Docker allocates from the upper.
     const half = numberToIpv4(this.edge.base + 2 ** (32 - this.edge.bits) / 2);
     const ipam = boundary === "edge" ? { ipamConfig: [{ subnet: this.edge.subnet, ipRange: `${half}/${this.edge.bits + 1}` }] } : {};
@@ -404,6 +418,7 @@ export class DockerTarget extends Construct implements DeploymentTarget {
       name: `${this.namePrefix}-${boundary}`,
       internal,
       driver: "bridge",
+      ...(options ? { options } : {}),
       ...ipam,
     });
     return this.networks[boundary];

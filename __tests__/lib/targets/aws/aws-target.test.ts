@@ -432,8 +432,8 @@ describe("monitoring on EC2: the monitoring host, the node exporter on every VM,
   test("Prometheus' UI is for operators: nothing published, no rule opens 9090, prometheusUrl is the private name (SSM port forwarding)", () => {
     expect(deployed.monitoring.published).toBeUndefined();
     expect(parsed.output["prometheus-url"].value).toBe("http://monitoring.haweb.internal:9090");
-    expect(ingress.filter((r) => r.from_port === 9090 || r.from_port === 9093)).toEqual([]);
-    // The monitoring group takes in only other monitoring hosts' scrapes of its node exporter.
+    expect(ingress.filter((r) => r.from_port === 9090)).toEqual([]);
+    // The monitoring group takes in only scrapes of its node exporter: Prometheus' alerts reach Alertmanager over loopback, with no rule.
     expect(ingress.filter((r) => groupName(r.security_group_id) === "haweb-mon").map((r) => [r.from_port, groupName(r.referenced_security_group_id)])).toEqual([
       [9100, "haweb-mon"],
     ]);

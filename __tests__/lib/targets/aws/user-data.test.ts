@@ -102,6 +102,11 @@ describe("user data of every instance", () => {
             expect(onAws).toBe(renderWebStartScript({ appHost: "127.0.0.1" }));
             onAws = renderWebStartScript({ appHost: `${service.name}-app` });
           }
+          // Alertmanager, Prometheus' only client, listens where the target colocates it: loopback on a VM, every address of its container.
+          if (upload.file.endsWith("start-alertmanager.sh")) {
+            expect(onAws).toContain("--web.listen-address='127.0.0.1:9093'");
+            onAws = onAws?.replace("--web.listen-address='127.0.0.1:9093'", "--web.listen-address='0.0.0.0:9093'");
+          }
           // As Terraform delivers it: undo `$${` escapes, should the Docker target escape its uploads too.
           const onDocker = upload.content?.replace(/\$\$\{/g, "${").replace(/%%\{/g, "%{");
           expect({ file: upload.file, content: onAws }).toEqual({ file: upload.file, content: onDocker });
@@ -116,6 +121,7 @@ describe("user data of every instance", () => {
         "web-1-app:/opt/ha-web/bin/start-app.sh",
         "db-primary:/opt/ha-web/bin/start-db-primary.sh",
         "db-replica-1:/opt/ha-web/bin/start-db-replica.sh",
+        "monitoring-alertmanager:/opt/ha-web/bin/start-alertmanager.sh",
       ]),
     );
   });
@@ -168,7 +174,8 @@ describe("user data of every instance", () => {
     expect(prometheus).toContain("ExecStartPre=/usr/bin/mountpoint -q /var/lib/ha-web/prometheus\n");
     expect(prometheus).not.toMatch(/^User=/m);
     const alertmanager = written("monitoring", "/etc/systemd/system/ha-web-monitoring-alertmanager.service") ?? "";
-    expect(alertmanager).toMatch(/^After=.*ha-web-monitoring\.service$/m);
+    // Alertmanager does not wait for Prometheus: alerting keeps its own lifecycle.
+    expect(alertmanager).not.toMatch(/ha-web-monitoring\.service/);
     expect(alertmanager).not.toContain("RequiresMountsFor");
   });
 

@@ -38,7 +38,7 @@ export function hostFirewallRules(input: HostFirewallInput): FirewallRule[] {
   const flows = [...spec.services, { role: spec.role, ingress: input.hostIngress ?? [] }];
   for (const service of flows) {
     for (const ingress of service.ingress) {
-      if (colocated(service.role, ingress.from)) continue;
+      if (ingress.withinHost || colocated(service.role, ingress.from)) continue;
       const protocol = ingress.protocol ?? "tcp";
       if (protocol === "vrrp") add("vrrp", undefined, input.vrrpPeers ?? [], ingress.description);
       else add(protocol, ingress.port, ingress.from === "internet" ? "any" : input.subnetsOf(ingress.from), ingress.description);

@@ -117,7 +117,7 @@ export class HostSecurityGroups extends Construct {
       // A peer of the same role is of the same cluster (replicas to their primary).
       const peerGroup = (role: ServiceRole) => this.forRole(role, role === service.role ? service.group : undefined);
       for (const ingress of service.ingress) {
-        if (colocated(service.role, ingress.from)) continue;
+        if (ingress.withinHost || colocated(service.role, ingress.from)) continue;
         const from = ingress.from === "internet" ? "internet" : peerCode(ingress.from, ingress.from === service.role ? service.group : undefined);
         const key = `${own}-in-${flowCode(ingress.protocol, ingress.port)}-from-${from}`;
         if (this.rules.has(key)) continue;
@@ -135,7 +135,7 @@ export class HostSecurityGroups extends Construct {
         });
       }
       for (const egress of service.egress) {
-        if (colocated(service.role, egress.to)) continue;
+        if (egress.withinHost || colocated(service.role, egress.to)) continue;
         const to = egress.to === "internet" ? "internet" : peerCode(egress.to, egress.toGroup);
         const key = `${own}-out-${flowCode(egress.protocol, egress.port)}-to-${to}`;
         if (this.rules.has(key)) continue;

@@ -169,6 +169,34 @@ real("the database start script on a real volume (MariaDB, as a container's PID 
     expect(holding).toEqual([]);
   }, 60000);
 
+  test("the writer's name decides the role at every start: writable where it points, read-only (and no semi-sync source) elsewhere", async () => {
+    // The volume of the tests before, started by a script that looks the writer up. The writer is given as
+    // an address (getent resolves it as it would a name): this node's own loopback, or another node's.
+    const scriptFor = (writerHost: string) =>
+      renderPrimaryStartScript({ engine: "mariadb", database: "appdb", appUser: "app", replicationUser: "repl", writerHost, semiSync: true });
+    const roleOf = (run: string) => client(run, "SELECT @@read_only, @@rpl_semi_sync_master_enabled").stdout.trim();
+
+    const here = start({ script: scriptFor("127.0.0.1") });
+    await serving(here.node, here.run);
+    expect(here.node.output()).toContain("(primary; configured as primary)");
+    expect(roleOf(here.run)).toBe("0\t1");
+    await here.node.stop("SIGTERM", 60000);
+
+    // After a failover the name points at another node: this one comes back read-only, not as a second primary.
+    const elsewhere = start({ script: scriptFor("192.0.2.10") });
+    await serving(elsewhere.node, elsewhere.run);
+    expect(elsewhere.node.output()).toContain("(replica; configured as primary)");
+    expect(roleOf(elsewhere.run)).toBe("1\t0");
+    // The app's user is refused (root keeps READ_ONLY ADMIN, as on every read-only MariaDB).
+    const asApp = spawnSync(
+      "mariadb",
+      ["--no-defaults", `--socket=${join(elsewhere.run, "mysqld.sock")}`, "-uapp", "-papp-secret", "-e", "INSERT INTO appdb.items (name) VALUES ('refused')"],
+      { encoding: "utf8", timeout: 10000 },
+    );
+    expect(asApp.stderr).toMatch(/read-only/);
+    await elsewhere.node.stop("SIGTERM", 60000);
+  }, 240000);
+
   test("data without the marker is still refused, untouched", async () => {
     mkdirSync(dataDir("foreign"), { recursive: true });
     writeFileSync(join(dataDir("foreign"), "ibdata1"), "not ours");

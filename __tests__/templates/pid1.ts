@@ -66,6 +66,17 @@ export function startAsPid1(
   };
   const kill = async () => {
     if (!running()) return;
+    // SIGKILL to PID 1 ends every process of the namespace, as Docker's kill does. Killing only unshare is not
+    // enough: --kill-child's parent-death signal is cleared when PID 1 execs a server that changes its uid.
+    const cmdline = read(`/proc/${child.pid}/cmdline`).split("\0");
+    const first = read(`/proc/${child.pid}/task/${child.pid}/children`).trim().split(/\s+/)[0];
+    if (cmdline[0] === "unshare" && first) {
+      try {
+        process.kill(Number(first), "SIGKILL");
+      } catch {
+        // already gone
+      }
+    }
     child.kill("SIGKILL");
     await exited;
   };

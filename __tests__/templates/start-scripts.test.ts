@@ -133,6 +133,9 @@ class RecordingTarget extends Construct implements DeploymentTarget {
   colocated(_hostName: string, serviceName: string): ColocatedAddress {
     return { address: serviceName, bindAddress: "0.0.0.0" };
   }
+  movableAddress(name: string): string {
+    return name;
+  }
   createSecret(_scope: Construct, _id: string, name: string): Secret {
     return { name, value: `\${secret.${name}}` };
   }

@@ -381,6 +381,13 @@ export interface DeploymentTarget {
    * all of its networks on Docker; loopback on a VM.
    */
   colocated(hostName: string, serviceName: string): ColocatedAddress;
+  /**
+   * The address a movable name (`ServiceSpec.movableAddresses`, the writer) will
+   * have once its host is added: known up front, so the host's own files can name
+   * it (the database start scripts decide their role by it). Must equal what
+   * `addHost` then returns in `DeployedHost.movableAddresses`.
+   */
+  movableAddress(name: string): string;
   /** A secret generated at deploy time. */
   createSecret(scope: Construct, id: string, name: string): Secret;
   /**

@@ -190,6 +190,8 @@ export class MysqlCluster extends Construct implements IDatabase, IMonitored {
 
     const primaryName = `${prefix}-primary`;
     const writerName = `${prefix}-writer`;
+    // Each node decides at start whether it is the primary by where this name points (see writerHost).
+    const writerAddress = props.target.movableAddress(writerName);
     const common = {
       engine: this.engine,
       version: this.version,
@@ -208,6 +210,8 @@ export class MysqlCluster extends Construct implements IDatabase, IMonitored {
             cnf: renderMyCnf({ ...common, role: "primary", serverId: 1 }),
             script: renderPrimaryStartScript({
               engine: this.engine,
+              writerHost: writerAddress,
+              semiSync: this.semiSync,
               database: this.databaseName,
               appUser: this.appUser,
               replicationUser: this.replicationUser,
@@ -237,7 +241,10 @@ export class MysqlCluster extends Construct implements IDatabase, IMonitored {
         cnf: renderMyCnf({ ...common, role: "replica", serverId: i + 1 }),
         script: renderReplicaStartScript({
           engine: this.engine,
-          primaryHost: this.primaryHost.address,
+          writerHost: writerAddress,
+          semiSync: this.semiSync,
+          // The writer's name, not the first primary's host: a replica built after a failover follows the new primary.
+          primaryHost: writerAddress,
           primaryPort: this.port,
           replicationUser: this.replicationUser,
         }),
@@ -248,6 +255,12 @@ export class MysqlCluster extends Construct implements IDatabase, IMonitored {
       this.replicaHosts.push(props.target.addHost(this, { name, role: "database", services: [service, ...exporterOf(name)] }));
     }
 
+    if (this.primaryHost.movableAddresses[writerName] !== writerAddress) {
+      // The start scripts name the writer by the address the target promised: a target that breaks that promise is a bug.
+      throw new Error(
+        `MysqlCluster '${this.node.path}': the target gave the writer '${writerName}' the address ${this.primaryHost.movableAddresses[writerName]}, but movableAddress() said ${writerAddress}; fix the target so both agree`,
+      );
+    }
     this.writerEndpoint = { host: this.primaryHost.movableAddresses[writerName], port: this.port };
     this.readerEndpoints = this.replicaHosts.map((r) => ({ host: r.address, port: this.port }));
     this.dependables = [primaryName];

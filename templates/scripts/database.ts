@@ -18,10 +18,23 @@ export const DATABASE_SCRIPT_DEFAULTS = {
   primaryWaitIntervalSeconds: 2,
   /** Connect timeout of each of those attempts: an address nobody answers costs this on top of the interval. */
   primaryConnectTimeoutSeconds: 2,
+  /** Seconds a start waits for the writer's name to resolve (1 s apart) before it takes the configured role. */
+  writerWaitSeconds: 30,
 } as const;
 
 interface DatabaseScriptCommon {
   readonly engine: MysqlEngine;
+  /**
+   * The writer's movable name (`db-writer`): at every start the node looks it up
+   * and runs as the primary (writable, the semi-sync source) if it points at one
+   * of the node's own addresses, else as a read-only replica. A promotion moves
+   * the name, so a restarted node comes back as what it is now, never as a
+   * second writable primary. Unresolvable for `writerWaitSeconds`: the
+   * configured role. @default none (the configured role, from the option file)
+   */
+  readonly writerHost?: string;
+  /** Whether the cluster runs semi-sync (the primary's source side is set with the role). @default false */
+  readonly semiSync?: boolean;
   /** Attempts to wait for the bootstrap server's socket (0.5 s apart). @default 120 (DATABASE_SCRIPT_DEFAULTS) */
   readonly bootstrapWaitAttempts?: number;
 }
@@ -228,9 +241,55 @@ function renderDatabaseScript(
     `  find "$DATADIR" \\( \\! -user mysql -o \\! -group mysql \\) -exec chown -h mysql:mysql '{}' +`,
     "fi",
     'chmod 750 "$DATADIR"',
-    "trap - EXIT TERM INT QUIT",
-    `log "starting ${d.server} (${role})"`,
-    `exec ${d.server} --defaults-file="$CONF" --user=mysql`,
+    ...(config.writerHost === undefined
+      ? ["trap - EXIT TERM INT QUIT", `log "starting ${d.server} (${role})"`, `exec ${d.server} --defaults-file="$CONF" --user=mysql`]
+      : [
+          ...roleByWriterName(config, role),
+          "trap - EXIT TERM INT QUIT",
+          `log "starting ${d.server} ($ROLE; configured as ${role})"`,
+          `exec ${d.server} --defaults-file="$CONF" --user=mysql $ROLE_OPTIONS`,
+        ]),
     "",
   ].join("\n");
+}
+
+/**
+ * Shell that sets ROLE and ROLE_OPTIONS from where the writer's name points:
+ * the node's own addresses are the /32 "host LOCAL" entries of
+ * /proc/net/fib_trie (no `ip` needed: the official images lack it); the name
+ * resolves through getent (libc, in every image).
+ */
+function roleByWriterName(config: DatabaseScriptCommon, configured: "primary" | "replica"): string[] {
+  const mysql = config.engine === "mysql";
+  const readOnly = (on: "ON" | "OFF") => (mysql ? `--read-only=${on} --super-read-only=${on}` : `--read-only=${on}`);
+  const semiSync = (on: "ON" | "OFF") => (config.semiSync ? ` --loose-rpl-semi-sync-${mysql ? "source" : "master"}-enabled=${on}` : "");
+  const wait = DATABASE_SCRIPT_DEFAULTS.writerWaitSeconds;
+  return [
+    "# The writer's name decides the role at every start (a promotion moves it): never two writable primaries.",
+    `WRITER=${shellQuote(config.writerHost!)}`,
+    "own_addresses() { awk '/32 host LOCAL/ { print prev } { prev = $2 }' /proc/net/fib_trie | sort -u; }",
+    // An address is itself (getent would want a reverse entry for it); a name resolves through getent.
+    "writer_addresses() {",
+    '  case "$WRITER" in',
+    '    *[!0-9.]*) { getent ahostsv4 "$WRITER"; getent hosts "$WRITER"; } 2>/dev/null | awk \'$1 ~ /^[0-9]+([.][0-9]+)+$/ { print $1 }\' | sort -u ;;',
+    '    *) echo "$WRITER" ;;',
+    "  esac",
+    "}",
+    `ROLE=${configured}`,
+    "i=0",
+    'until [ -n "$(writer_addresses)" ]; do',
+    "  i=$((i + 1))",
+    `  if [ "$i" -ge ${wait} ]; then log "$WRITER does not resolve after ${wait} s: starting as configured (${configured})"; break; fi`,
+    "  pause 1",
+    "done",
+    'if [ -n "$(writer_addresses)" ]; then',
+    "  ROLE=replica",
+    '  for address in $(writer_addresses); do if own_addresses | grep -qxF "$address"; then ROLE=primary; fi; done',
+    "fi",
+    'if [ "$ROLE" = primary ]; then',
+    `  ROLE_OPTIONS="${readOnly("OFF")}${semiSync("ON")}"`,
+    "else",
+    `  ROLE_OPTIONS="${readOnly("ON")}${semiSync("OFF")}"`,
+    "fi",
+  ];
 }

@@ -50,6 +50,9 @@ class FakeTarget extends Construct implements DeploymentTarget {
   colocated(hostName: string, serviceName: string): ColocatedAddress {
     return { address: `${serviceName}.${hostName}.local`, bindAddress: "192.0.2.1" };
   }
+  movableAddress(name: string): string {
+    return `${name}.moving.fake`;
+  }
   createSecret(_scope: Construct, _id: string, name: string): Secret {
     return { name, value: `\${fake_secret.${name}.value}` };
   }
@@ -65,7 +68,7 @@ class FakeTarget extends Construct implements DeploymentTarget {
   addHost(_scope: Construct, spec: HostSpec): DeployedHost {
     this.registry.register(spec);
     this.hosts.push(spec);
-    const movable = Object.fromEntries(spec.services.flatMap((s) => s.movableAddresses ?? []).map((n) => [n, `${n}.moving.fake`]));
+    const movable = Object.fromEntries(spec.services.flatMap((s) => s.movableAddresses ?? []).map((n) => [n, this.movableAddress(n)]));
     const publish = spec.services.find((s) => s.publish)?.publish;
     return {
       name: spec.name,

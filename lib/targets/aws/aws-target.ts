@@ -175,6 +175,11 @@ export class AwsTarget extends Construct implements DeploymentTarget {
     return { address: "127.0.0.1", bindAddress: "127.0.0.1" };
   }
 
+  movableAddress(name: string): string {
+    // A CNAME in the private zone, which a promotion updates.
+    return this.fqdn(name);
+  }
+
   /** A 32-character password generated at deploy time, stored as an SSM SecureString. */
   createSecret(scope: Construct, id: string, name: string): Secret {
     return this.secrets.create(scope, id, name);

@@ -195,6 +195,11 @@ export class DockerTarget extends Construct implements DeploymentTarget {
     return { address: serviceName, bindAddress: "0.0.0.0" };
   }
 
+  movableAddress(name: string): string {
+    // A network alias, which a promotion moves between containers.
+    return name;
+  }
+
   createSecret(scope: Construct, id: string, name: string): Secret {
     // Alphanumeric, so the value is safe in every config syntax; 32 characters (~190 bits).
     const password = new Password(scope, id, { length: 32, special: false });

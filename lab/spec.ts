@@ -129,6 +129,8 @@ const KNOWN_CONTAINER_KEYS = new Set([
   "labels",
   "stop_timeout",
   "stop_signal",
+  // Terraform's own meta-argument (ignore_changes on a database node's networks): no effect on a running container.
+  "lifecycle",
   "sysctls",
   "capabilities",
   "wait",

@@ -18,6 +18,7 @@ export * from "./scripts/move-address";
 export * from "./scripts/web";
 export * from "./scripts/app";
 export * from "./scripts/database";
+export * from "./scripts/database-failover";
 export * from "./monitoring/common";
 export * from "./monitoring/prometheus";
 export * from "./monitoring/alertmanager";

@@ -8,9 +8,15 @@ import { ChildProcess, spawn, spawnSync } from "child_process";
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "fs";
 import { tmpdir } from "os";
 import { join } from "path";
-import { FAILOVER_GRANTS, FAILOVER_USER_DEFAULT, renderFailoverUserSql } from "../../templates/mysql/failover-sql";
 import { renderMyCnf } from "../../templates/mysql/my-cnf";
-import { escapeSqlString, renderPrimaryInitSql, renderReplicaInitSql } from "../../templates/mysql/replication-sql";
+import {
+  escapeSqlString,
+  FAILOVER_GRANTS,
+  FAILOVER_USER_DEFAULT,
+  renderFailoverUserSql,
+  renderPrimaryInitSql,
+  renderReplicaInitSql,
+} from "../../templates/mysql/replication-sql";
 import {
   DATABASE_FAILOVER_DEFAULTS,
   DatabaseFailoverScriptConfig,

@@ -136,6 +136,12 @@ class RecordingTarget extends Construct implements DeploymentTarget {
   movableAddress(name: string): string {
     return name;
   }
+  hostAddress(hostName: string): string {
+    return hostName;
+  }
+  moveAddressCommand(_name: string): string | undefined {
+    return undefined;
+  }
   createSecret(_scope: Construct, _id: string, name: string): Secret {
     return { name, value: `\${secret.${name}}` };
   }

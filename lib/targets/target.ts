@@ -242,6 +242,13 @@ export interface ServiceSpec {
    * (the database writer): peers use them instead of the host's own name. @default []
    */
   readonly movableAddresses?: readonly string[];
+  /**
+   * Movable names (another service's `movableAddresses`, the writer) that this
+   * service's host may point at another host, as a database promotion does. The
+   * target grants exactly that and nothing more (AWS: an UPSERT of that one DNS
+   * record); `DeploymentTarget.moveAddressCommand` says how. @default []
+   */
+  readonly movesAddresses?: readonly string[];
   /** Services that must exist before this one starts. */
   readonly dependsOn: readonly string[];
   /**
@@ -388,6 +395,19 @@ export interface DeploymentTarget {
    * `addHost` then returns in `DeployedHost.movableAddresses`.
    */
   movableAddress(name: string): string;
+  /**
+   * The address other hosts will reach the host `hostName` by, known before it is
+   * added (a database node's failover script lists its peers). Must equal the
+   * `DeployedHost.address` that `addHost` then returns.
+   */
+  hostAddress(hostName: string): string;
+  /**
+   * A POSIX shell snippet that points the movable `name` at the host whose
+   * address is in `$NEW_PRIMARY_HOST`, run (by `sh -c`) on a host whose service
+   * lists `name` in `movesAddresses`. Undefined when no host can do it: the name
+   * is moved from outside (Docker: the network alias, by the operator or the lab).
+   */
+  moveAddressCommand(name: string): string | undefined;
   /** A secret generated at deploy time. */
   createSecret(scope: Construct, id: string, name: string): Secret;
   /**

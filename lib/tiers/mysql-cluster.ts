@@ -1,13 +1,15 @@
 import { Construct } from "constructs";
 import { DEFAULT_ENGINE_VERSION, DIALECTS, MysqlEngine } from "../../templates/mysql/engine";
 import { MYSQL_DEFAULTS, renderMyCnf } from "../../templates/mysql/my-cnf";
+import { FAILOVER_USER_DEFAULT } from "../../templates/mysql/replication-sql";
 import { PATHS } from "../../templates/paths";
 import { databaseStartWaitSeconds, renderPrimaryStartScript, renderReplicaStartScript } from "../../templates/scripts/database";
+import { DATABASE_FAILOVER_DEFAULTS, DATABASE_FAILOVER_SCRIPT_NAME, renderDatabaseFailoverScript } from "../../templates/scripts/database-failover";
 import { MONITORING_PORTS, renderMysqldExporterStartScript } from "../../templates/scripts/monitoring";
 import { SECRET_ENV } from "../../templates/scripts/shell";
 import { Endpoint, IDatabase, IMonitored } from "../interfaces";
 import { httpHealthCheck, httpHealthcheckFile, startCommand, startScriptFile } from "../private/host-files";
-import { DeployedHost, DeploymentTarget, MetricsEndpoint, Secret, ServiceSpec } from "../targets/target";
+import { DeployedHost, DeploymentTarget, HostFile, MetricsEndpoint, Secret, ServiceSpec } from "../targets/target";
 import { validateMysqlClusterProps } from "./validate-mysql-cluster-props";
 
 export interface MysqlClusterProps {
@@ -71,6 +73,29 @@ export interface MysqlClusterProps {
    * @default port 9104, user "exporter", password generated at deploy time
    */
   readonly exporter?: MysqlExporterProps | false;
+  /**
+   * The manual failover: `ha-web-db-failover` (status, promote, rejoin; see the
+   * README's runbook) installed on every node, a least-privilege database user
+   * for it (FAILOVER_GRANTS) that the bootstrap creates, and the right to move
+   * the writer's name where the target has one (AWS: an UPSERT of the writer's
+   * DNS record, nothing else). `false`: none of it.
+   * @default on when the cluster has a replica: user "failover", password generated at deploy time
+   */
+  readonly failover?: MysqlFailoverProps | false;
+}
+
+/** The failover script on every database node. */
+export interface MysqlFailoverProps {
+  /** Its database user. @default "failover" */
+  readonly user?: string;
+  /** Its password, as a reference. @default generated at deploy time */
+  readonly password?: Secret;
+  /**
+   * Seconds a promotion waits for a replica to catch up (apply its relay log, or
+   * receive everything a reachable old primary has) before it refuses.
+   * @default 30
+   */
+  readonly catchUpTimeoutSeconds?: number;
 }
 
 /** The MySQL exporter beside every database node. */
@@ -94,6 +119,7 @@ export const MYSQL_CLUSTER_DEFAULTS = {
   replicationUser: "repl",
   semiSyncTimeoutMs: MYSQL_DEFAULTS.semiSyncTimeoutMs,
   exporter: { port: MONITORING_PORTS.mysqldExporter, user: "exporter" },
+  failover: { user: FAILOVER_USER_DEFAULT, catchUpTimeoutSeconds: DATABASE_FAILOVER_DEFAULTS.catchUpTimeoutSeconds },
 } as const;
 
 /** An exporter holds no state: it stops at once. */
@@ -152,6 +178,9 @@ export class MysqlCluster extends Construct implements IDatabase, IMonitored {
   /** The exporter's user and password reference; undefined with `exporter: false`. */
   public readonly exporterUser?: string;
   public readonly exporterPassword?: Secret;
+  /** The failover script's database user and password reference; undefined with `failover: false` or no replica. */
+  public readonly failoverUser?: string;
+  public readonly failoverPassword?: Secret;
   /** The exporters' endpoints (hand the cluster to a MonitoringTier). */
   public readonly metricsEndpoints: readonly MetricsEndpoint[];
 
@@ -192,6 +221,29 @@ export class MysqlCluster extends Construct implements IDatabase, IMonitored {
     const writerName = `${prefix}-writer`;
     // Each node decides at start whether it is the primary by where this name points (see writerHost).
     const writerAddress = props.target.movableAddress(writerName);
+    const nodeNames = [primaryName, ...Array.from({ length: replicaCount }, (_, i) => `${prefix}-replica-${i + 1}`)];
+
+    const failover = props.failover === false || replicaCount === 0 ? undefined : { ...d.failover, ...props.failover };
+    this.failoverUser = failover?.user;
+    this.failoverPassword = failover ? (failover.password ?? props.target.createSecret(this, "failover-password", `${prefix}-failover-password`)) : undefined;
+    // The same script on every node: any survivor can run the promotion.
+    const failoverFiles: HostFile[] = failover
+      ? [
+          {
+            path: `${PATHS.binDir}/${DATABASE_FAILOVER_SCRIPT_NAME}`,
+            executable: true,
+            content: renderDatabaseFailoverScript({
+              engine: this.engine,
+              nodes: nodeNames.map((name) => ({ name, host: props.target.hostAddress(name), port: this.port })),
+              failoverUser: failover.user,
+              replicationUser: this.replicationUser,
+              catchUpTimeoutSeconds: failover.catchUpTimeoutSeconds,
+              moveWriterCommand: props.target.moveAddressCommand(writerName),
+            }),
+          },
+        ]
+      : [];
+    const failoverSecrets: Record<string, Secret> = this.failoverPassword ? { [SECRET_ENV.failoverPassword]: this.failoverPassword } : {};
     const common = {
       engine: this.engine,
       version: this.version,
@@ -217,14 +269,18 @@ export class MysqlCluster extends Construct implements IDatabase, IMonitored {
               replicationUser: this.replicationUser,
               createDemoSchema: props.createDemoSchema,
               exporterUser: exporter?.user,
+              failoverUser: failover?.user,
             }),
             scriptRole: "db-primary",
             secrets: {
               [SECRET_ENV.appPassword]: this.appPassword,
               [SECRET_ENV.replicationPassword]: this.replicationPassword,
               ...(this.exporterPassword ? { [SECRET_ENV.exporterPassword]: this.exporterPassword } : {}),
+              ...failoverSecrets,
             },
             dbRole: "primary",
+            extraFiles: failoverFiles,
+            movesWriter: failover ? writerName : undefined,
           }),
           // The writer's name belongs to the primary until a failover moves it.
           movableAddresses: [writerName],
@@ -249,12 +305,22 @@ export class MysqlCluster extends Construct implements IDatabase, IMonitored {
           replicationUser: this.replicationUser,
         }),
         scriptRole: "db-replica",
-        secrets: { [SECRET_ENV.replicationPassword]: this.replicationPassword },
+        secrets: { [SECRET_ENV.replicationPassword]: this.replicationPassword, ...failoverSecrets },
         dbRole: "replica",
+        extraFiles: failoverFiles,
+        movesWriter: failover ? writerName : undefined,
       });
       this.replicaHosts.push(props.target.addHost(this, { name, role: "database", services: [service, ...exporterOf(name)] }));
     }
 
+    // The failover script lists its peers by the addresses the target promised.
+    for (const host of [this.primaryHost, ...this.replicaHosts]) {
+      if (failover && host.address !== props.target.hostAddress(host.name)) {
+        throw new Error(
+          `MysqlCluster '${this.node.path}': the target gave ${host.name} the address ${host.address}, but hostAddress() said ${props.target.hostAddress(host.name)}; fix the target so both agree`,
+        );
+      }
+    }
     if (this.primaryHost.movableAddresses[writerName] !== writerAddress) {
       // The start scripts name the writer by the address the target promised: a target that breaks that promise is a bug.
       throw new Error(
@@ -299,7 +365,15 @@ export class MysqlCluster extends Construct implements IDatabase, IMonitored {
   private databaseService(
     name: string,
     dependsOn: string[],
-    r: { cnf: string; script: string; scriptRole: string; secrets: Record<string, Secret>; dbRole: "primary" | "replica" },
+    r: {
+      cnf: string;
+      script: string;
+      scriptRole: string;
+      secrets: Record<string, Secret>;
+      dbRole: "primary" | "replica";
+      extraFiles: HostFile[];
+      movesWriter?: string;
+    },
   ): ServiceSpec {
     const d = DIALECTS[this.engine];
     return {
@@ -309,7 +383,7 @@ export class MysqlCluster extends Construct implements IDatabase, IMonitored {
       software: this.engine,
       version: this.version,
       command: startCommand(r.scriptRole),
-      files: [{ path: PATHS.mysqlConfig, content: r.cnf }, startScriptFile(r.scriptRole, r.script)],
+      files: [{ path: PATHS.mysqlConfig, content: r.cnf }, startScriptFile(r.scriptRole, r.script), ...r.extraFiles],
       environment: {},
       secretEnvironment: r.secrets,
       ingress: [
@@ -322,6 +396,7 @@ export class MysqlCluster extends Construct implements IDatabase, IMonitored {
         startPeriodSeconds: r.dbRole === "primary" ? DATABASE_PRIMARY_START_PERIOD_SECONDS : DATABASE_REPLICA_START_PERIOD_SECONDS,
       },
       dataVolume: { mountPath: PATHS.mysqlVolume },
+      ...(r.movesWriter ? { movesAddresses: [r.movesWriter] } : {}),
       user: "root", // binds its port, then drops privileges
       stopTimeoutSeconds: DATABASE_STOP_TIMEOUT_SECONDS,
       dependsOn,

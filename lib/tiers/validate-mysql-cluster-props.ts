@@ -68,10 +68,34 @@ export function validateMysqlClusterProps(scope: Construct, props: MysqlClusterP
       "give the exporter its own user",
     );
   }
+  const failover = props.failover === false ? undefined : props.failover;
+  if (failover?.user !== undefined) {
+    v.check(
+      isSqlIdentifier(failover.user),
+      "failover.user",
+      `"${failover.user}" is not a valid SQL identifier`,
+      'use letters, digits and _, for example "failover"',
+    );
+    v.check(
+      ![r.appUser, r.replicationUser, exporter?.user ?? "exporter"].includes(failover.user),
+      "failover.user",
+      `"${failover.user}" is also the app's, the replication's or the exporter's user`,
+      "give the failover script its own user",
+    );
+  }
+  if (failover?.catchUpTimeoutSeconds !== undefined) {
+    v.check(
+      isWholeNumber(failover.catchUpTimeoutSeconds, 1) && failover.catchUpTimeoutSeconds <= 3600,
+      "failover.catchUpTimeoutSeconds",
+      `is ${failover.catchUpTimeoutSeconds}; it must be a whole number of seconds from 1 to 3600`,
+      "use 30",
+    );
+  }
   for (const [prop, secret] of Object.entries({
     appPassword: props.appPassword,
     replicationPassword: props.replicationPassword,
     "exporter.password": exporter?.password,
+    "failover.password": failover?.password,
   })) {
     if (secret === undefined) continue;
     v.check(

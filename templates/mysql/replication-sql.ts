@@ -32,6 +32,11 @@ export interface PrimaryInitSqlConfig {
    * performance_schema, at most 3 connections. @default none
    */
   readonly exporter?: { readonly user: string; readonly password: SqlQuotedText };
+  /**
+   * The user `ha-web-db-failover` logs in as (FAILOVER_GRANTS: replication and
+   * read-only administration, no data access), from `allowedHost`. @default none
+   */
+  readonly failover?: { readonly user: string; readonly password: SqlQuotedText };
 }
 
 /**
@@ -71,6 +76,12 @@ export function validatePrimaryInitSqlConfig(config: PrimaryInitSqlConfig): Conf
       problems.push(new ConfigProblem("exporter.user", `exporter.user "${config.exporter.user}" is not a valid identifier (letters, digits, _; at most 32)`));
     if ([config.appUser, config.replicationUser].includes(config.exporter.user))
       problems.push(new ConfigProblem("exporter.user", "the exporter's user must differ from appUser and replicationUser"));
+  }
+  if (config.failover !== undefined) {
+    if (!isSqlIdentifier(config.failover.user))
+      problems.push(new ConfigProblem("failover.user", `failover.user "${config.failover.user}" is not a valid identifier (letters, digits, _; at most 32)`));
+    if ([config.appUser, config.replicationUser, config.exporter?.user].includes(config.failover.user))
+      problems.push(new ConfigProblem("failover.user", "the failover user must differ from appUser, replicationUser and the exporter's user"));
   }
   if (config.allowedHost !== undefined && !/^[A-Za-z0-9.%_-]+$/.test(config.allowedHost))
     problems.push(new ConfigProblem("allowedHost", `allowedHost "${config.allowedHost}" is not a host pattern`));
@@ -112,6 +123,12 @@ export function renderPrimaryInitSql(config: PrimaryInitSqlConfig): string {
       ...renderCreateUser(config.engine, user, config.exporter.password, " WITH MAX_USER_CONNECTIONS 3"),
       `GRANT ${EXPORTER_GRANTS[config.engine]} ON *.* TO ${user};`,
       `GRANT SELECT ON performance_schema.* TO ${user};`,
+    );
+  }
+  if (config.failover) {
+    lines.push(
+      "-- The failover script: fences, promotes and repoints nodes; reads no data.",
+      ...renderFailoverUserSql(config.engine, config.failover.user, config.failover.password, host),
     );
   }
   lines.push("");
@@ -182,4 +199,46 @@ export function renderReplicaInitSql(config: ReplicaInitSqlConfig): string {
   }
   lines.push("");
   return lines.join("\n");
+}
+
+/** Name of the database user `ha-web-db-failover` logs in as. */
+export const FAILOVER_USER_DEFAULT = "failover";
+
+/**
+ * The least privileges `ha-web-db-failover` needs; no data access at all.
+ *
+ * MariaDB 10.11 (each checked against the real server, which names the
+ * privilege it misses): READ_ONLY ADMIN (SET GLOBAL read_only), REPLICATION
+ * SLAVE ADMIN (STOP/START SLAVE, CHANGE MASTER, RESET SLAVE, SET GLOBAL
+ * gtid_slave_pos and rpl_semi_sync_slave_enabled), RELOAD (RESET SLAVE ALL
+ * asks for it), REPLICATION MASTER ADMIN
+ * (SET GLOBAL rpl_semi_sync_master_enabled), SLAVE MONITOR (SHOW SLAVE STATUS),
+ * SHUTDOWN, PROCESS (every session in the process list) and CONNECTION ADMIN
+ * (KILL another user's session). Not needed: BINLOG MONITOR (the script reads
+ * @@gtid_binlog_pos, never SHOW MASTER STATUS); MASTER_GTID_WAIT() and SHOW
+ * GLOBAL STATUS need nothing.
+ *
+ * MySQL 8.4: SYSTEM_VARIABLES_ADMIN (read_only, super_read_only, the semi-sync
+ * variables), REPLICATION_SLAVE_ADMIN (STOP/START REPLICA, CHANGE REPLICATION
+ * SOURCE, RESET REPLICA), REPLICATION CLIENT (SHOW REPLICA STATUS), SHUTDOWN,
+ * PROCESS and CONNECTION_ADMIN (KILL). GTID_SUBSET() and
+ * WAIT_FOR_EXECUTED_GTID_SET() need nothing.
+ */
+export const FAILOVER_GRANTS: Readonly<Record<MysqlEngine, string>> = {
+  mariadb: "READ_ONLY ADMIN, REPLICATION SLAVE ADMIN, RELOAD, REPLICATION MASTER ADMIN, SLAVE MONITOR, SHUTDOWN, PROCESS, CONNECTION ADMIN",
+  mysql: "SYSTEM_VARIABLES_ADMIN, REPLICATION_SLAVE_ADMIN, REPLICATION CLIENT, SHUTDOWN, PROCESS, CONNECTION_ADMIN",
+};
+
+/**
+ * Statements that create the failover user on the primary (they replicate to
+ * every node): `CREATE USER` without the password in clear in the binlog (see
+ * renderCreateUser), then the grants of FAILOVER_GRANTS.
+ *
+ * @param user a SQL identifier (not validated here: the caller's config is)
+ * @param password escaped text for single quotes (escapeSqlString, or a shell reference such as `${FAILOVER_PASSWORD_SQL}`)
+ * @param host host pattern the user may connect from
+ */
+export function renderFailoverUserSql(engine: MysqlEngine, user: string, password: SqlQuotedText, host = "%"): string[] {
+  const account = `'${user}'@'${host}'`;
+  return [...renderCreateUser(engine, account, password), `GRANT ${FAILOVER_GRANTS[engine]} ON *.* TO ${account};`];
 }

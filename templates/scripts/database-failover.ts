@@ -6,7 +6,7 @@ import { READ_SECRET_FUNCTION, SCRIPT_HEADER, SECRET_ENV, shellQuote } from "./s
 export const DATABASE_FAILOVER_SCRIPT_NAME = "ha-web-db-failover";
 
 /** Environment variable (or `<NAME>_FILE`) holding the failover user's password. */
-export const FAILOVER_PASSWORD_ENV = "HAWEB_DB_FAILOVER_PASSWORD";
+export const FAILOVER_PASSWORD_ENV = SECRET_ENV.failoverPassword;
 
 /** The bounded waits of `ha-web-db-failover`. */
 export const DATABASE_FAILOVER_DEFAULTS = {
@@ -335,18 +335,23 @@ function helperFunctions(d: FailoverDialect): string[] {
     "  done",
     "}",
     "",
-    "# The old primary: the reachable writable node, else the node the replicas replicate from.",
+    "# The old primary: the reachable writable node, else the node the replicas replicate from; when they",
+    "# replicate from a name that is no node (the writer's), the one unreachable node (several: unknown).",
     "find_old_primary() {",
     "  set -- $WRITABLE",
     '  if [ $# -gt 1 ]; then refuse "several nodes are writable ($WRITABLE): fence all but one by hand first"; fi',
     "  if [ $# -eq 1 ]; then OLD=$1; OLD_REACHABLE=yes; return 0; fi",
-    '  if [ -n "$SOURCE_ADDRESS" ]; then',
-    "    OLD=$(node_by_address $SOURCE_ADDRESS)",
-    '    if [ -z "$OLD" ]; then step "replicas replicate from $SOURCE_ADDRESS, which is no configured node: treating it as unreachable"; return 0; fi',
+    '  [ -n "$SOURCE_ADDRESS" ] || fail "no writable node and no replica: cannot tell which node is the primary"',
+    "  OLD=$(node_by_address $SOURCE_ADDRESS)",
+    '  if [ -n "$OLD" ]; then',
     '    if in_list "$OLD" "$REACHABLE"; then OLD_REACHABLE=yes; fi',
     "    return 0",
     "  fi",
-    '  fail "no writable node and no replica: cannot tell which node is the primary"',
+    '  unreachable=""',
+    '  for n in $(node_names); do in_list "$n" "$REACHABLE" || unreachable="$unreachable $n"; done',
+    "  set -- $unreachable",
+    '  if [ $# -eq 1 ]; then OLD=$1; step "replicas replicate from $SOURCE_ADDRESS (no node name): $OLD, the only unreachable node, was the primary"; return 0; fi',
+    '  step "replicas replicate from $SOURCE_ADDRESS, which is no configured node; unreachable nodes:${unreachable:- none}"',
     "}",
     "",
     "# wait_until_has NODE TARGET: bounded wait until NODE has every GTID of TARGET; MISSING holds what it lacks.",

@@ -49,6 +49,8 @@ export interface PrimaryStartScriptConfig extends DatabaseScriptCommon {
   readonly createDemoSchema?: boolean;
   /** The Prometheus exporter's user, created with its password from $HAWEB_DB_EXPORTER_PASSWORD (SECRET_ENV). @default none */
   readonly exporterUser?: string;
+  /** The failover script's user (FAILOVER_GRANTS), created with its password from $HAWEB_DB_FAILOVER_PASSWORD (SECRET_ENV). @default none */
+  readonly failoverUser?: string;
 }
 
 export interface ReplicaStartScriptConfig extends DatabaseScriptCommon {
@@ -88,11 +90,13 @@ export function renderPrimaryStartScript(config: PrimaryStartScriptConfig): stri
     allowedHost: config.allowedHost,
     createDemoSchema: config.createDemoSchema,
     exporter: config.exporterUser === undefined ? undefined : { user: config.exporterUser, password: "${EXPORTER_PASSWORD_SQL}" },
+    failover: config.failoverUser === undefined ? undefined : { user: config.failoverUser, password: "${FAILOVER_PASSWORD_SQL}" },
   });
   const secrets = [
     ...readSqlSecret("APP_PASSWORD", SECRET_ENV.appPassword),
     ...readSqlSecret("REPLICATION_PASSWORD", SECRET_ENV.replicationPassword),
     ...(config.exporterUser === undefined ? [] : readSqlSecret("EXPORTER_PASSWORD", SECRET_ENV.exporterPassword)),
+    ...(config.failoverUser === undefined ? [] : readSqlSecret("FAILOVER_PASSWORD", SECRET_ENV.failoverPassword)),
   ];
   return renderDatabaseScript(config, "primary", secrets, sql, []);
 }

@@ -8,6 +8,8 @@ export const SECRET_ENV = {
   replicationPassword: "HAWEB_DB_REPLICATION_PASSWORD",
   /** Password of the Prometheus exporter's database user. */
   exporterPassword: "HAWEB_DB_EXPORTER_PASSWORD",
+  /** Password of the failover script's database user (ha-web-db-failover). */
+  failoverPassword: "HAWEB_DB_FAILOVER_PASSWORD",
 } as const;
 
 export const SCRIPT_HEADER = [

@@ -53,6 +53,12 @@ class FakeTarget extends Construct implements DeploymentTarget {
   movableAddress(name: string): string {
     return `${name}.moving.fake`;
   }
+  hostAddress(hostName: string): string {
+    return `${hostName}.fake`;
+  }
+  moveAddressCommand(name: string): string | undefined {
+    return `fake-move ${name} "$NEW_PRIMARY_HOST"`;
+  }
   createSecret(_scope: Construct, _id: string, name: string): Secret {
     return { name, value: `\${fake_secret.${name}.value}` };
   }

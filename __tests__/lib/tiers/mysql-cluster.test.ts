@@ -51,11 +51,14 @@ describe("MysqlCluster on Docker", () => {
   });
 
   test("passwords are generated at deploy time and passed by reference", () => {
-    // The app's, replication's and the exporter's.
-    expect(Object.keys(parsed.resource.random_password)).toHaveLength(3);
+    // The app's, replication's, the exporter's and the failover script's.
+    expect(Object.keys(parsed.resource.random_password)).toHaveLength(4);
     // Files the start scripts read through NAME_FILE: docker inspect shows no secret.
     expect(secretFileOf(byName["haweb-db-primary"], SECRET_ENV.appPassword)).toMatch(/^\$\{random_password\.[^}]+\.result\}$/);
-    expect(byName["haweb-db-replica-1"].env).toEqual([`${SECRET_ENV.replicationPassword}_FILE=${PATHS.secretsDir}/${SECRET_ENV.replicationPassword}`]);
+    expect(byName["haweb-db-replica-1"].env).toEqual([
+      `${SECRET_ENV.replicationPassword}_FILE=${PATHS.secretsDir}/${SECRET_ENV.replicationPassword}`,
+      `${SECRET_ENV.failoverPassword}_FILE=${PATHS.secretsDir}/${SECRET_ENV.failoverPassword}`,
+    ]);
     expect(secretFileOf(byName["haweb-db-replica-1"], SECRET_ENV.replicationPassword)).toMatch(/^\$\{random_password\./);
   });
 
@@ -98,7 +101,38 @@ describe("MysqlCluster on Docker", () => {
     const quiet = synthDocker((stack, target) => new MysqlCluster(stack, "db", { target, replicas: 1, exporter: false })).parsed;
     expect(Object.keys(containers(quiet)).sort()).toEqual(["haweb-db-primary", "haweb-db-replica-1"]);
     expect(uploaded(containers(quiet)["haweb-db-primary"], `${PATHS.binDir}/start-db-primary.sh`)).not.toContain("exporter");
-    expect(Object.keys(quiet.resource.random_password)).toHaveLength(2);
+    expect(Object.keys(quiet.resource.random_password)).toHaveLength(3); // the app's, replication's and failover's
+  });
+
+  test("failover: the same ha-web-db-failover on every node, listing every node; its user created by the bootstrap; its password a file", () => {
+    const script = uploaded(byName["haweb-db-primary"], `${PATHS.binDir}/ha-web-db-failover`);
+    for (const node of ["haweb-db-replica-1", "haweb-db-replica-2"]) expect(uploaded(byName[node], `${PATHS.binDir}/ha-web-db-failover`)).toBe(script);
+    expect(script).toContain("NODES='db-primary db-primary 3306\ndb-replica-1 db-replica-1 3306\ndb-replica-2 db-replica-2 3306'");
+    // Docker: no host can move a network alias; the script says so and the operator (or the lab) moves it.
+    expect(script).toContain("MOVE_WRITER_COMMAND=''");
+    const bootstrap = uploaded(byName["haweb-db-primary"], `${PATHS.binDir}/start-db-primary.sh`);
+    expect(bootstrap).toContain(
+      "GRANT READ_ONLY ADMIN, REPLICATION SLAVE ADMIN, RELOAD, REPLICATION MASTER ADMIN, SLAVE MONITOR, SHUTDOWN, PROCESS, CONNECTION ADMIN ON *.* TO 'failover'@'%';",
+    );
+    expect(bootstrap).toContain("read_secret HAWEB_DB_FAILOVER_PASSWORD");
+    expect(secretFileOf(byName["haweb-db-replica-2"], SECRET_ENV.failoverPassword)).toMatch(/^\$\{random_password\.db_failover-password_[0-9A-F]+\.result\}$/);
+    expect(cluster.failoverUser).toBe("failover");
+  });
+
+  test("failover: false (or no replica) installs no script and creates no user", () => {
+    for (const props of [{ replicas: 1, failover: false as const }, { replicas: 0 }]) {
+      const off = containers(synthDocker((stack, target) => new MysqlCluster(stack, "db", { target, ...props })).parsed);
+      expect(off["haweb-db-primary"].upload.map((u: { file: string }) => u.file)).not.toContain(`${PATHS.binDir}/ha-web-db-failover`);
+      expect(uploaded(off["haweb-db-primary"], `${PATHS.binDir}/start-db-primary.sh`)).not.toContain("failover");
+    }
+  });
+
+  test("failover props are validated at synth, naming the prop and the fix", () => {
+    const bad = (failover: MysqlClusterProps["failover"]) => () => synthDocker((stack, target) => new MysqlCluster(stack, "db", { target, failover }));
+    expect(bad({ user: "app" })).toThrow(/failover\.user.*give the failover script its own user/s);
+    expect(bad({ user: "bad-name" })).toThrow(/failover\.user.*not a valid SQL identifier/);
+    expect(bad({ catchUpTimeoutSeconds: 0 })).toThrow(/failover\.catchUpTimeoutSeconds.*use 30/s);
+    expect(bad({ password: { name: "x", value: "plain" } })).toThrow(/failover\.password.*literal string/);
   });
 
   test("MySQL 8.4 renders its own syntax and image", () => {
@@ -114,7 +148,8 @@ describe("MysqlCluster on Docker", () => {
       new MysqlCluster(stack, "db", { target, replicas: 0, appPassword: { name: "app", value: variable.stringValue } });
     }).parsed;
     expect(secretFileOf(containers(parsedVar)["haweb-db-primary"], SECRET_ENV.appPassword)).toBe("${var.db_app_password}");
-    expect(Object.keys(parsedVar.resource.random_password)).toHaveLength(2); // the replication and the exporter password
+    // replicas: 0 has no failover: the replication and the exporter password
+    expect(Object.keys(parsedVar.resource.random_password)).toHaveLength(2);
   });
 
   test("replicas: 0 gives a primary only, and reads go to the writer", () => {

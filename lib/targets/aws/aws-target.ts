@@ -9,12 +9,14 @@ import { AwsProvider } from "@cdktf/provider-aws/lib/provider";
 import { Route53Zone } from "@cdktf/provider-aws/lib/route53-zone";
 import { RandomProvider } from "@cdktf/provider-random/lib/provider";
 import { Route53Record } from "@cdktf/provider-aws/lib/route53-record";
+import { S3Object } from "@cdktf/provider-aws/lib/s3-object";
 import { claimInApp } from "../../private/app-claims";
 import { HostRegistry } from "../../private/host-registry";
 import { escapeTerraformTemplate } from "../../private/terraform-escape";
 import { PropValidator } from "../../private/validation";
 import { MASTER_MARKER_ADDRESS } from "../../../templates/keepalived";
 import { MOVE_ADDRESS_SCRIPT, renderMoveAddressScript } from "../../../templates/scripts/move-address";
+import { isDnsLabel } from "../../../templates/validate";
 import {
   ColocatedAddress,
   DeclaredField,
@@ -22,6 +24,7 @@ import {
   DeploymentTarget,
   FloatingAddress,
   FloatingAddressRequest,
+  HostFile,
   HostSpec,
   isSecretReference,
   MetricsEndpoint,
@@ -40,10 +43,11 @@ import { HostRoles } from "./private/iam";
 import { DATA_DEVICE_NAME, HostInstance } from "./private/instances";
 import { AwsNetwork, SubnetRef } from "./private/network";
 import { AWS_HOST_EXPORTERS, NODE_EXPORTER, nodeExporterIngress } from "./private/node-exporter";
+import { MOVABLE_RECORD_TTL_SECONDS, renderRoute53MoveCommand } from "./private/route53-move";
 import { SecretStore } from "./private/secrets";
 import { hostGroupOf, HostSecurityGroups } from "./private/security-groups";
 import { ROLE_TAG } from "./tags";
-import { estimatedGzippedUserDataSize, estimatedUserDataSize, renderHostUserData } from "./private/user-data";
+import { estimatedGzippedUserDataSize, estimatedUserDataSize, isInlineFile, renderHostUserData } from "./private/user-data";
 import { AwsTargetProps, CpuArchitecture, DEFAULT_DATA_VOLUME_SIZE_GB, DEFAULT_INSTANCE_TYPES } from "./props";
 import { validateAwsTargetProps } from "./validate-aws-target-props";
 
@@ -112,6 +116,8 @@ export class AwsTarget extends Construct implements DeploymentTarget {
   /** Floating address groups by name: the Elastic IP and the members' interfaces (known once added). */
   private readonly floatingGroups: Record<string, FloatingGroupPlan> = {};
   private arnParts?: { partition: string; region: string; account: string };
+  /** The private zone's ARN, one token for every grant (each `zone.arn` read is a new token). */
+  private readonly zoneArn: string;
 
   constructor(scope: Construct, id: string, props: AwsTargetProps = {}) {
     super(scope, id);
@@ -159,6 +165,7 @@ export class AwsTarget extends Construct implements DeploymentTarget {
       vpc: [{ vpcId: this.network.vpcId }],
       tags: { Name: `${this.namePrefix}-private-zone` },
     });
+    this.zoneArn = this.zone.arn;
     this.amiId = props.amiId ?? debianAmi(this, props.architecture ?? "x86_64").id;
     this.securityGroups = new HostSecurityGroups(this, "security-groups", { namePrefix: this.namePrefix, vpcId: this.network.vpcId, sshCidr: props.sshCidr });
     this.roles = new HostRoles(this, "iam", {
@@ -175,9 +182,33 @@ export class AwsTarget extends Construct implements DeploymentTarget {
     return { address: "127.0.0.1", bindAddress: "127.0.0.1" };
   }
 
+  /** A CNAME in the private zone, which a promotion updates. */
   movableAddress(name: string): string {
-    // A CNAME in the private zone, which a promotion updates.
     return this.fqdn(name);
+  }
+
+  /** The host's record in the private zone. */
+  hostAddress(hostName: string): string {
+    return this.fqdn(hostName);
+  }
+
+  /**
+   * UPSERTs the name's CNAME in the private zone to `$NEW_PRIMARY_HOST` with the
+   * AWS CLI (Route 53 in us-east-1, its global endpoint's region), then waits for
+   * the change; refuses a NEW_PRIMARY_HOST that is not a host name. The zone id is
+   * a reference Terraform fills in. The hosts whose services list the name in
+   * `movesAddresses` may make exactly this change (see addHost).
+   */
+  moveAddressCommand(name: string): string | undefined {
+    new PropValidator("AwsTarget", this)
+      .check(
+        isDnsLabel(name),
+        "movesAddresses",
+        `names "${name}", which is not a DNS label: AwsTarget moves it as the CNAME <name>.${this.privateZoneName}`,
+        "use the name of a movableAddresses entry: lower-case letters, digits and dashes, at most 63",
+      )
+      .throwIfInvalid();
+    return renderRoute53MoveCommand({ zoneId: this.zone.zoneId, recordName: this.fqdn(name), ttl: MOVABLE_RECORD_TTL_SECONDS });
   }
 
   /** A 32-character password generated at deploy time, stored as an SSM SecureString. */
@@ -357,13 +388,24 @@ export class AwsTarget extends Construct implements DeploymentTarget {
       hostIngress,
     });
 
-    const assets: HostAssetFetch[] = spec.services
-      .flatMap((s) => (s.artifact?.kind === "bundle" ? [s.artifact] : []))
+    const assetObjects: S3Object[] = [];
+    const bundles = spec.services.flatMap((s) => (s.artifact?.kind === "bundle" ? [s.artifact] : []));
+    const assets: HostAssetFetch[] = bundles
+      .filter((a, i) => bundles.findIndex((b) => b.path === a.path && b.sourcePath === a.sourcePath) === i)
       .map((a) => {
         const stored = this.bucket().add(a.sourcePath, "assets");
         this.roles.grantObject(spec.role, stored.objectArn);
+        assetObjects.push(stored.object);
         return { s3Uri: stored.s3Uri, path: a.path };
       });
+    // Files too big for user data (the database failover script) are S3 objects, fetched by the prepare step.
+    for (const file of this.s3Files(spec)) {
+      const stored = this.bucket().addText(file.content, file.path.slice(file.path.lastIndexOf("/") + 1), "files");
+      this.roles.grantObject(spec.role, stored.objectArn);
+      assetObjects.push(stored.object);
+      assets.push({ s3Uri: stored.s3Uri, path: file.path, executable: file.executable ?? false });
+    }
+    this.grantMoves(spec);
 
     const withData = spec.services.find((s) => s.dataVolume);
     const fqdn = this.fqdn(spec.name);
@@ -416,6 +458,7 @@ export class AwsTarget extends Construct implements DeploymentTarget {
         : undefined,
       userData,
       dependsOn: isPublic ? this.network.publicEgress : this.network.privateEgress,
+      assets: [...new Set(assetObjects)],
     });
     this.hosts[spec.name] = host;
     if (member && host.networkInterface) this.floatingGroups[member.group].interfaceIds.push(host.networkInterface.id);
@@ -424,7 +467,17 @@ export class AwsTarget extends Construct implements DeploymentTarget {
     const movableAddresses: Record<string, string> = {};
     for (const name of spec.services.flatMap((s) => s.movableAddresses ?? [])) {
       const address = this.fqdn(name);
-      new Route53Record(scope, `${name}-dns-record`, { zoneId: this.zone.zoneId, name: address, type: "CNAME", ttl: 30, records: [fqdn] });
+      new Route53Record(scope, `${name}-dns-record`, {
+        zoneId: this.zone.zoneId,
+        name: address,
+        type: "CNAME",
+        ttl: MOVABLE_RECORD_TTL_SECONDS,
+        records: [fqdn],
+        // A promotion (moveAddressCommand) repoints the record: the next deploy must not point the writer back at
+        // the old primary. The price: Terraform no longer corrects a hand edit of the target either (it still
+        // recreates a deleted record, pointing at the first host).
+        lifecycle: { ignoreChanges: ["records"] },
+      });
       movableAddresses[name] = address;
     }
 
@@ -475,6 +528,55 @@ export class AwsTarget extends Construct implements DeploymentTarget {
         )
         .throwIfInvalid();
     }
+  }
+
+  /**
+   * The host's service files too big for user data (over INLINE_FILE_LIMIT_BYTES),
+   * once per path. Two different files at one path are refused, as cloud-init's are.
+   */
+  private s3Files(spec: HostSpec): HostFile[] {
+    const byPath = new Map<string, HostFile>();
+    const v = new PropValidator("AwsTarget", this);
+    for (const file of spec.services.flatMap((s) => s.files).filter((f) => !isInlineFile(f))) {
+      const seen = byPath.get(file.path);
+      v.check(
+        seen === undefined || (seen.content === file.content && (seen.executable ?? false) === (file.executable ?? false)),
+        `host ${spec.name}`,
+        `has two different files at ${file.path}`,
+        "give each file of a host its own path",
+      );
+      byPath.set(file.path, file);
+    }
+    v.throwIfInvalid();
+    return [...byPath.values()];
+  }
+
+  /**
+   * The names a host's services may move (`movesAddresses`, a database
+   * promotion): each a DNS label, refused otherwise; its role may UPSERT exactly
+   * those CNAMEs of the private zone. Nothing for a host that moves nothing.
+   */
+  private grantMoves(spec: HostSpec): void {
+    const names: string[] = [];
+    for (const service of spec.services) {
+      const declared = service.declaredBy;
+      const v = new PropValidator(declared?.construct ?? "AwsTarget", declared?.scope ?? this);
+      for (const name of service.movesAddresses ?? []) {
+        v.check(
+          isDnsLabel(name),
+          "movesAddresses",
+          `of ${service.name} names "${name}", which is not a DNS label: AwsTarget moves it as the CNAME <name>.${this.privateZoneName}`,
+          "use the name of a movableAddresses entry: lower-case letters, digits and dashes, at most 63",
+        );
+        names.push(name);
+      }
+      v.throwIfInvalid();
+    }
+    this.roles.grantRecordUpserts(
+      spec.role,
+      this.zoneArn,
+      [...new Set(names)].map((n) => this.fqdn(n)),
+    );
   }
 
   private bucket(): AssetBucket {

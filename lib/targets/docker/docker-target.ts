@@ -195,9 +195,23 @@ export class DockerTarget extends Construct implements DeploymentTarget {
     return { address: serviceName, bindAddress: "0.0.0.0" };
   }
 
+  /** A network alias, which a promotion moves between containers. */
   movableAddress(name: string): string {
-    // A network alias, which a promotion moves between containers.
     return name;
+  }
+
+  /** The container's name, which is also its alias on every network it joins. */
+  hostAddress(hostName: string): string {
+    return hostName;
+  }
+
+  /**
+   * None: a container cannot move a network alias (that takes the Docker API).
+   * The operator does (`docker network disconnect` / `connect --alias`, see the
+   * README's runbook); the lab's `promote` does it in its DNS.
+   */
+  moveAddressCommand(_name: string): string | undefined {
+    return undefined;
   }
 
   createSecret(scope: Construct, id: string, name: string): Secret {
@@ -402,6 +416,10 @@ export class DockerTarget extends Construct implements DeploymentTarget {
       },
       labels,
       stopTimeout: service.stopTimeoutSeconds,
+      // A node that may take a movable alias (a database promotion moves the writer's by hand): the next deploy
+      // must not give it back to the first primary. The trade-off: a changed network of these containers needs
+      // `cdktf deploy -replace` (or a taint) to take effect.
+      ...((service.movesAddresses ?? []).length > 0 ? { lifecycle: { ignoreChanges: ["networks_advanced"] } } : {}),
       // Explicit, not the image's STOPSIGNAL: a built or user image may differ from the official one.
       stopSignal: service.stopSignal ?? "SIGTERM",
       dependsOn: service.dependsOn.map((name) => this.containers[name]),

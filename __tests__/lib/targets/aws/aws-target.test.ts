@@ -156,10 +156,19 @@ describe("AwsTarget on the seed's stack", () => {
       "web-2.haweb.internal",
     ]);
     for (const r of hostRecords) expect(r).toMatchObject({ ttl: 30, records: [expect.stringMatching(/^\$\{aws_instance\..+\.private_ip\}$/)] });
-    // The writer is a name of its own that a failover repoints: a CNAME to the primary today.
+    // The writer is a name of its own that a failover repoints: a CNAME to the primary today. Terraform creates it
+    // but leaves its target alone afterwards: the next deploy after a promotion must not point it back.
     expect(records.filter((r) => r.type !== "A")).toEqual([
-      expect.objectContaining({ name: "db-writer.haweb.internal", type: "CNAME", ttl: 30, records: ["db-primary.haweb.internal"] }),
+      expect.objectContaining({
+        name: "db-writer.haweb.internal",
+        type: "CNAME",
+        ttl: 30,
+        records: ["db-primary.haweb.internal"],
+        lifecycle: { ignore_changes: ["records"] },
+      }),
     ]);
+    // The host records follow their instances' addresses.
+    for (const r of hostRecords) expect(r.lifecycle).toBeUndefined();
   });
 
   test("outputs the load balancer's public address and the database's private endpoints", () => {
@@ -243,6 +252,23 @@ describe("security groups derived from the tiers' flows", () => {
   });
 });
 
+/** The statement that lets a database node move the writer: UPSERTs of that one CNAME, in the private zone only. */
+const WRITER_MOVE = {
+  Sid: "MoveOwnRecords",
+  Effect: "Allow",
+  Action: ["route53:ChangeResourceRecordSets"],
+  Resource: [expect.stringMatching(/^\$\{aws_route53_zone\.aws_private-zone_\w+\.arn\}$/)],
+  Condition: {
+    "ForAllValues:StringEquals": {
+      "route53:ChangeResourceRecordSetsNormalizedRecordNames": ["db-writer.haweb.internal"],
+      "route53:ChangeResourceRecordSetsRecordTypes": ["CNAME"],
+      "route53:ChangeResourceRecordSetsActions": ["UPSERT"],
+    },
+  },
+};
+/** What the CLI's waiter polls: the status of a change. */
+const WAIT_FOR_CHANGES = { Sid: "WaitForRecordChanges", Effect: "Allow", Action: ["route53:GetChange"], Resource: ["arn:aws:route53:::change/*"] };
+
 describe("IAM: one role per host role, nothing broader than it needs", () => {
   const policies = Object.values(resources(parsed, "aws_iam_role_policy"));
   const roleOf = (p: Json) => String(byAddress(p.role).name_prefix);
@@ -256,11 +282,11 @@ describe("IAM: one role per host role, nothing broader than it needs", () => {
     expect(resources(parsed, "aws_iam_role_policy_attachment")).toEqual({});
   });
 
-  test("the web role reads the app password and the app bundle; the database role its three passwords; the load balancer its certificate and key; the monitoring role nothing", () => {
+  test("the web role reads the app password and the app bundle; the database role its four passwords, its failover script and moves the writer; the load balancer its certificate and key; the monitoring role nothing", () => {
     const web = statements("haweb-web-").filter((s) => s.Sid !== "SessionManager");
     expect(web).toEqual([
       { Sid: "ReadOwnSecrets", Effect: "Allow", Action: ["ssm:GetParameter"], Resource: [expect.stringContaining("app-password")] },
-      { Sid: "ReadAppBundle", Effect: "Allow", Action: ["s3:GetObject"], Resource: [expect.stringMatching(/\.arn\}\/assets\/[0-9A-F]+\/server\.js$/)] },
+      { Sid: "ReadOwnAssets", Effect: "Allow", Action: ["s3:GetObject"], Resource: [expect.stringMatching(/\.arn\}\/assets\/[0-9A-F]+\/server\.js$/)] },
     ]);
     const db = statements("haweb-db-").filter((s) => s.Sid !== "SessionManager");
     expect(db).toEqual([
@@ -268,8 +294,22 @@ describe("IAM: one role per host role, nothing broader than it needs", () => {
         Sid: "ReadOwnSecrets",
         Effect: "Allow",
         Action: ["ssm:GetParameter"],
-        Resource: [expect.stringContaining("app-password"), expect.stringContaining("replication-password"), expect.stringContaining("exporter-password")],
+        Resource: [
+          expect.stringContaining("app-password"),
+          expect.stringContaining("replication-password"),
+          expect.stringContaining("exporter-password"),
+          expect.stringContaining("failover-password"),
+        ],
       },
+      // One object: the same failover script on both nodes.
+      {
+        Sid: "ReadOwnAssets",
+        Effect: "Allow",
+        Action: ["s3:GetObject"],
+        Resource: [expect.stringMatching(/\.arn\}\/files\/[0-9a-f]{64}\/ha-web-db-failover$/)],
+      },
+      WRITER_MOVE,
+      WAIT_FOR_CHANGES,
     ]);
     expect(statements("haweb-mon-").filter((s) => s.Sid !== "SessionManager")).toEqual([]);
     expect(statements("haweb-lb-").filter((s) => s.Sid === "ReadOwnSecrets")).toEqual([
@@ -288,6 +328,15 @@ describe("IAM: one role per host role, nothing broader than it needs", () => {
         .map((s) => s.Sid)
         .sort(),
     ).toEqual(["MoveFloatingAddress", "ReadOwnSecrets", "SessionManager"]);
+  });
+
+  test("a promotion may UPSERT exactly the writer's CNAME in the private zone, and nothing else of Route 53", () => {
+    const move = statements("haweb-db-").find((st) => st.Sid === "MoveOwnRecords");
+    expect(move).toEqual(WRITER_MOVE);
+    const zone = Object.keys(resources(parsed, "aws_route53_zone"))[0];
+    expect((move?.Resource as string[] | undefined) ?? []).toEqual([`\${aws_route53_zone.${zone}.arn}`]);
+    // No other role touches Route 53.
+    for (const prefix of ["haweb-lb-", "haweb-web-", "haweb-mon-"]) expect(JSON.stringify(statements(prefix))).not.toContain("route53");
   });
 
   test("the load balancers may move the pair's Elastic IP, and only to the two members' interfaces", () => {
@@ -344,9 +393,88 @@ describe("IAM: one role per host role, nothing broader than it needs", () => {
   });
 });
 
+describe("moving a name (the writer) from a host: IAM, validation", () => {
+  /** A host of `role` with one service that moves `moves` (and, optionally, holds the movable name). */
+  const host = (name: string, role: ServiceSpec["role"], extra: Partial<ServiceSpec> = {}) => ({
+    name,
+    role,
+    services: [
+      {
+        name,
+        role,
+        software: "nginx" as const,
+        command: ["/bin/true"],
+        files: [],
+        environment: {},
+        secretEnvironment: {},
+        ingress: [],
+        egress: [],
+        healthCheck: { command: ["/bin/true"], startPeriodSeconds: 1 },
+        stopTimeoutSeconds: 15,
+        dependsOn: [],
+        ...extra,
+      },
+    ],
+  });
+  const statementsOf = (synth: ReturnType<typeof synthAws>, prefix: string) =>
+    Object.values(resources(synth.parsed, "aws_iam_role_policy"))
+      .filter((p) => String(synth.parsed.resource.aws_iam_role[addressOf(p.role).split(".")[1]].name_prefix) === prefix)
+      .flatMap((p) => (JSON.parse(String(p.policy)) as { Statement: Json[] }).Statement);
+
+  test("a host whose service moves a name: its role may UPSERT exactly that CNAME, and wait for the change", () => {
+    const synth = synthAws((stack, target) => {
+      target.addHost(stack, host("holder", "web", { movableAddresses: ["front"] }));
+      target.addHost(stack, host("mover", "app", { movesAddresses: ["front"] }));
+    });
+    expect(statementsOf(synth, "haweb-app-").filter((st) => String(st.Sid).match(/Record/))).toEqual([
+      {
+        ...WRITER_MOVE,
+        Condition: {
+          "ForAllValues:StringEquals": {
+            ...WRITER_MOVE.Condition["ForAllValues:StringEquals"],
+            "route53:ChangeResourceRecordSetsNormalizedRecordNames": ["front.haweb.internal"],
+          },
+        },
+      },
+      WAIT_FOR_CHANGES,
+    ]);
+    // The holder moves nothing: its role has no Route 53 permission at all.
+    expect(JSON.stringify(statementsOf(synth, "haweb-web-"))).not.toContain("route53");
+    // The mover's user data has the AWS CLI, though it fetches nothing.
+    expect(String(instancesByHost(synth.parsed).mover.user_data)).toMatch(/packages:\n {2}- awscli\n/);
+  });
+
+  test("a database cluster without failover: no failover script, no Route 53 permission for any role", () => {
+    const synth = synthAws((stack, target) => {
+      new MysqlCluster(stack, "database", { target, failover: false });
+    });
+    const db = statementsOf(synth, "haweb-db-");
+    expect(db.map((st) => st.Sid).sort()).toEqual(["ReadOwnSecrets", "SessionManager"]);
+    expect(JSON.stringify(synth.parsed.resource.aws_iam_role_policy)).not.toContain("route53");
+    expect(resources(synth.parsed, "aws_s3_object")).toEqual({});
+    // The writer's record is still there, and still left to promotions (by hand, now).
+    expect(Object.values(resources(synth.parsed, "aws_route53_record")).filter((r) => r.type === "CNAME")).toEqual([
+      expect.objectContaining({ name: "db-writer.haweb.internal", lifecycle: { ignore_changes: ["records"] } }),
+    ]);
+  });
+
+  test("a name to move that is not a DNS label is refused at synth, naming the construct, the prop and the fix", () => {
+    expect(() => synthAws((stack, target) => target.addHost(stack, host("mover", "app", { movesAddresses: ["Front_1"] })))).toThrow(
+      /AwsTarget 'test\/aws' has invalid props:\n- prop `movesAddresses` of mover names "Front_1", which is not a DNS label: AwsTarget moves it as the CNAME <name>\.haweb\.internal\. Fix: use the name of a movableAddresses entry: lower-case letters, digits and dashes, at most 63\./,
+    );
+    const stack = new TerraformStack(Testing.app(), "names");
+    const target = new AwsTarget(stack, "aws");
+    expect(() => target.moveAddressCommand("db writer")).toThrow(
+      /AwsTarget 'names\/aws' has invalid props:\n- prop `movesAddresses` names "db writer", which is not a DNS label/,
+    );
+    expect(target.moveAddressCommand("db-writer")).toContain("record='db-writer.haweb.internal'");
+  });
+});
+
 describe("secrets and the app bundle", () => {
   test("passwords are generated at deploy time and stored only as SecureString parameters", () => {
     expect(Object.values(resources(parsed, "random_password"))).toEqual([
+      expect.objectContaining({ length: 32, special: false }),
       expect.objectContaining({ length: 32, special: false }),
       expect.objectContaining({ length: 32, special: false }),
       expect.objectContaining({ length: 32, special: false }),
@@ -355,6 +483,7 @@ describe("secrets and the app bundle", () => {
     expect(parameters.map((p) => p.name).sort()).toEqual([
       "/haweb/db-app-password",
       "/haweb/db-exporter-password",
+      "/haweb/db-failover-password",
       "/haweb/db-replication-password",
       "/haweb/tls-certificate",
       "/haweb/tls-private-key",
@@ -389,9 +518,20 @@ describe("secrets and the app bundle", () => {
     expect(policy.Statement[0]).toMatchObject({ Effect: "Deny", Condition: { Bool: { "aws:SecureTransport": "false" } } });
     const encryption = Object.values(resources(parsed, "aws_s3_bucket_server_side_encryption_configuration"))[0];
     expect(encryption.rule).toEqual([{ apply_server_side_encryption_by_default: { sse_algorithm: "AES256" } }]);
-    const object = Object.values(resources(parsed, "aws_s3_object"))[0];
-    expect(object.key).toMatch(/^assets\/[0-9A-F]+\/server\.js$/);
-    expect(object.source).toMatch(/^assets\/.+\/server\.js$/);
+    const objects = Object.values(resources(parsed, "aws_s3_object"));
+    const bundle = objects.find((o) => o.source !== undefined) as Json;
+    expect(bundle.key).toMatch(/^assets\/[0-9A-F]+\/server\.js$/);
+    expect(bundle.source).toMatch(/^assets\/.+\/server\.js$/);
+    // And the database nodes' failover script (20 KB, too big for user data): text, keyed by its SHA-256.
+    expect(objects.filter((o) => o !== bundle)).toEqual([
+      expect.objectContaining({ key: expect.stringMatching(/^files\/[0-9a-f]{64}\/ha-web-db-failover$/), server_side_encryption: "AES256" }),
+    ]);
+    for (const o of objects) expect(o.server_side_encryption).toBe("AES256");
+    // Each database instance boots once the object exists; the web instances once the bundle does.
+    const dependsOn = (host: string) => (hosts[host].depends_on as string[]).filter((d) => d.startsWith("aws_s3_object."));
+    expect(dependsOn("db-primary")).toEqual([expect.stringMatching(/^aws_s3_object\.aws_assets_file-[0-9a-f]{16}-ha-web-db-failover_\w+$/)]);
+    expect(dependsOn("web-1")).toEqual([expect.stringMatching(/^aws_s3_object\.aws_assets_object-1_\w+$/)]);
+    expect(dependsOn("lb-1")).toEqual([]);
   });
 
   test("whole-stack snapshot", () => {
@@ -683,8 +823,9 @@ describe("AwsTarget props", () => {
   });
 
   test("user data over EC2's 16 KB is refused at synth time, with the fix", () => {
-    // User data is gzipped: only content that does not compress (random bytes) is too big.
-    const big = { path: "/etc/ha-web/big.conf", content: randomBytes(15000).toString("base64") };
+    // User data is gzipped: only content that does not compress (random bytes) is too big. Each file is small enough
+    // to be inline (a bigger one would travel through S3): together they are too much.
+    const big = Array.from({ length: 6 }, (_, i) => ({ path: `/etc/ha-web/big-${i}.conf`, content: randomBytes(3000).toString("base64") }));
     expect(() =>
       synthAws((stack, target) =>
         target.addHost(stack, {
@@ -696,7 +837,7 @@ describe("AwsTarget props", () => {
               role: "web",
               software: "nginx",
               command: ["/bin/true"],
-              files: [big],
+              files: big,
               environment: {},
               secretEnvironment: {},
               ingress: [],

@@ -1,4 +1,5 @@
 import { spawnSync } from "child_process";
+import { createHash, randomBytes } from "crypto";
 import { mkdtempSync, rmSync, writeFileSync } from "fs";
 import { tmpdir } from "os";
 import { join } from "path";
@@ -10,13 +11,14 @@ import { AwsStack } from "../../../../examples/aws-stack";
 import { LocalStack } from "../../../../main";
 import { HostSpec } from "../../../../lib";
 import { AwsTarget } from "../../../../lib/targets/aws";
-import { estimatedUserDataSize } from "../../../../lib/targets/aws/private/user-data";
+import { estimatedUserDataSize, INLINE_FILE_LIMIT_BYTES, isInlineFile } from "../../../../lib/targets/aws/private/user-data";
+import { renderRoute53MoveCommand } from "../../../../lib/targets/aws/private/route53-move";
 import { escapeTerraformTemplate } from "../../../../lib/private/terraform-escape";
 import { USER_DATA_LIMIT_BYTES, userDataSize } from "../../../../lib/targets/aws/private/cloud-init";
 import { containers, SynthesizedStack } from "../../../helpers/synth";
 import { renderWebStartScript } from "../../../../templates/scripts/web";
-import { CloudConfigDoc, cloudInitSchema, hasCloudInit, hasSystemdAnalyze, parseYamlAll, shellSyntax, systemdVerify } from "./cloud-init/tools";
-import { asDelivered, instancesByHost } from "./aws-helpers";
+import { CloudConfigDoc, cloudInitSchema, hasCloudInit, hasSystemdAnalyze, parseYaml, parseYamlAll, shellSyntax, systemdVerify } from "./cloud-init/tools";
+import { asDelivered, instancesByHost, Json, resources, synthAws } from "./aws-helpers";
 
 /** The host specs the tiers hand to the AWS target, captured as they pass. */
 const specs: HostSpec[] = [];
@@ -36,6 +38,28 @@ const raw = Object.fromEntries(hostNames.map((h) => [h, String(instances[h].user
 const delivered = Object.fromEntries(hostNames.map((h) => [h, asDelivered(raw[h])]));
 const docs = Object.fromEntries(parseYamlAll(hostNames.map((h) => delivered[h])).map((doc, i) => [hostNames[i], doc as CloudConfigDoc]));
 const written = (host: string, path: string) => docs[host].write_files.find((f) => f.path === path)?.content;
+
+/** The S3 objects of the stack by key, their content as Terraform uploads it (references filled in, escapes undone). */
+const objects = Object.fromEntries(
+  Object.values((parsed.resource.aws_s3_object ?? {}) as Record<string, { key: string; content?: string }>).map((o) => [
+    o.key,
+    o.content === undefined ? undefined : asDelivered(o.content),
+  ]),
+);
+/**
+ * A file the host's prepare step fetches from S3 (a service file too big for user data): the object's content,
+ * and the mode it is given, read from the prepare script.
+ */
+function fetched(host: string, path: string): { content: string | undefined; mode: string } | undefined {
+  const prepare = written(host, "/opt/ha-web/bin/prepare-host.sh") ?? "";
+  const quoted = path.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+  const m = new RegExp(`^retry fetch_asset 's3://[^/']+/([^']+)' '${quoted}'\nchmod (\\d+) '${quoted}\\.tmp'\nmv '${quoted}\\.tmp' '${quoted}'$`, "m").exec(
+    prepare,
+  );
+  return m ? { content: objects[m[1]], mode: m[2] } : undefined;
+}
+/** A service file as the host has it once prepared: written by cloud-init, or fetched from S3. */
+const onHost = (host: string, path: string) => written(host, path) ?? fetched(host, path)?.content;
 
 /** The same declaration on Docker: what the containers get uploaded. */
 const docker = containers(JSON.parse(Testing.synth(new LocalStack(Testing.app(), "local"))) as SynthesizedStack);
@@ -71,20 +95,53 @@ describe("user data of every instance", () => {
     expect(stack.target.userDataSizes[host]).toBeLessThan(10 * 1024);
   });
 
-  test("every file of every service is written byte for byte", () => {
+  test("every file of every service is written byte for byte: inline, or fetched from S3 with its mode when it is big", () => {
     let files = 0;
+    const fromS3: string[] = [];
     for (const spec of specs) {
       for (const file of spec.services.flatMap((s) => s.files)) {
-        expect({ host: spec.name, path: file.path, content: written(spec.name, file.path) }).toEqual({
-          host: spec.name,
-          path: file.path,
-          // A deploy-time reference (the Elastic IP's allocation id) arrives filled in: asDelivered's placeholder.
-          content: file.content.replace(/\$\{TfToken\[[^\]]+\]\}/g, "x".repeat(32)),
-        });
+        // A deploy-time reference (the Elastic IP's allocation id, the zone id) arrives filled in: asDelivered's placeholder.
+        const expected = file.content.replace(/\$\{TfToken\[[^\]]+\]\}/g, "x".repeat(32));
+        const mode = file.executable ? "0755" : "0644";
+        const inline = docs[spec.name].write_files.find((f) => f.path === file.path);
+        if (isInlineFile(file)) {
+          expect({ host: spec.name, path: file.path, content: inline?.content, mode: inline?.permissions }).toEqual({
+            host: spec.name,
+            path: file.path,
+            content: expected,
+            mode,
+          });
+        } else {
+          // Too big for user data: not in it, but an S3 object of exactly that content, fetched to the path with the mode.
+          expect(inline).toBeUndefined();
+          expect({ host: spec.name, path: file.path, fetched: fetched(spec.name, file.path) }).toEqual({
+            host: spec.name,
+            path: file.path,
+            fetched: { content: expected, mode: mode.slice(1) },
+          });
+          fromS3.push(`${spec.name}:${file.path}`);
+        }
         files++;
       }
     }
     expect(files).toBeGreaterThanOrEqual(15);
+    expect(fromS3).toEqual(["db-primary:/opt/ha-web/bin/ha-web-db-failover", "db-replica-1:/opt/ha-web/bin/ha-web-db-failover"]);
+  });
+
+  test("the failover script moves the writer with the Route 53 snippet, the zone id filled in by Terraform", () => {
+    const script = onHost("db-replica-1", "/opt/ha-web/bin/ha-web-db-failover") ?? "";
+    // The assignment, single-quoted over several lines.
+    const line = /^MOVE_WRITER_COMMAND='(?:[^']|'\\'')*'$/m.exec(script)?.[0] ?? "";
+    // What the script's `sh -c "$MOVE_WRITER_COMMAND"` runs, once the shell has read the quoted assignment.
+    const command = spawnSync("sh", ["-c", `${line}\nprintf '%s' "$MOVE_WRITER_COMMAND"`], { encoding: "utf8" }).stdout;
+    const expected = renderRoute53MoveCommand({ zoneId: "Z1", recordName: "db-writer.haweb.internal" }).replace("zone='Z1'", `zone='${"x".repeat(32)}'`);
+    expect(command).toBe(expected);
+    expect(shellSyntax(command)).toBe("");
+    // In the synthesized object: the private zone's id, a reference.
+    const raw = Object.values((parsed.resource.aws_s3_object ?? {}) as Record<string, { content?: string }>).find((o) =>
+      o.content?.includes("MOVE_WRITER_COMMAND"),
+    );
+    expect(raw?.content).toMatch(/zone='\\''\$\{aws_route53_zone\.aws_private-zone_\w+\.zone_id\}'\\''/);
   });
 
   test("the start scripts are byte for byte the ones the Docker target uploads", () => {
@@ -93,7 +150,7 @@ describe("user data of every instance", () => {
       for (const service of spec.services) {
         const container = docker[`haweb-${service.name}`];
         for (const upload of container.upload.filter((u) => u.file.startsWith("/opt/ha-web/bin/"))) {
-          let onAws = written(spec.name, upload.file);
+          let onAws = onHost(spec.name, upload.file);
           // Both database scripts name the writer (the replica also streams from it): its private DNS name on AWS,
           // its alias on Docker. Nothing else differs.
           if (/start-db-(primary|replica)\.sh$/.test(upload.file)) {
@@ -105,6 +162,16 @@ describe("user data of every instance", () => {
           if (upload.file.endsWith("start-web.sh")) {
             expect(onAws).toBe(renderWebStartScript({ appHost: "127.0.0.1" }));
             onAws = renderWebStartScript({ appHost: `${service.name}-app` });
+          }
+          // The failover script names the nodes by each target's addresses (private DNS names on AWS, aliases on
+          // Docker) and carries each target's move command (the Route 53 snippet on AWS, none on Docker).
+          if (upload.file.endsWith("/ha-web-db-failover")) {
+            expect(onAws).toContain("NODES='db-primary db-primary.haweb.internal 3306\ndb-replica-1 db-replica-1.haweb.internal 3306'");
+            expect(onAws).toMatch(/^MOVE_WRITER_COMMAND='set -eu\n.*aws route53 change-resource-record-sets/ms);
+            onAws = onAws
+              ?.split(".haweb.internal 3306")
+              .join(" 3306")
+              .replace(/^MOVE_WRITER_COMMAND='(?:[^']|'\\'')*'$/m, "MOVE_WRITER_COMMAND=''");
           }
           // Alertmanager, Prometheus' only client, listens where the target colocates it: loopback on a VM, every address of its container.
           if (upload.file.endsWith("start-alertmanager.sh")) {
@@ -125,6 +192,8 @@ describe("user data of every instance", () => {
         "web-1-app:/opt/ha-web/bin/start-app.sh",
         "db-primary:/opt/ha-web/bin/start-db-primary.sh",
         "db-replica-1:/opt/ha-web/bin/start-db-replica.sh",
+        "db-primary:/opt/ha-web/bin/ha-web-db-failover",
+        "db-replica-1:/opt/ha-web/bin/ha-web-db-failover",
         "monitoring-alertmanager:/opt/ha-web/bin/start-alertmanager.sh",
       ]),
     );
@@ -190,12 +259,20 @@ describe("user data of every instance", () => {
     expect(raw["db-primary"]).toMatch(/VOLUME_ID='\$\{aws_ebs_volume\.[^}]+\.id\}'/);
   });
 
-  test("the web hosts download the app bundle; no other host touches S3", () => {
+  test("the web hosts download the app bundle, the database hosts their failover script (executable); no other host touches S3", () => {
     for (const host of ["web-1", "web-2"])
       expect(written(host, "/opt/ha-web/bin/prepare-host.sh")).toMatch(
-        /retry fetch_asset 's3:\/\/haweb-assets-\d+\/assets\/[0-9A-F]+\/server\.js' '\/opt\/ha-web\/app\/server\.js'/,
+        /retry fetch_asset 's3:\/\/haweb-assets-\d+\/assets\/[0-9A-F]+\/server\.js' '\/opt\/ha-web\/app\/server\.js'\nchmod 644 /,
       );
-    for (const host of ["lb-1", "lb-2", "db-primary", "db-replica-1"]) expect(delivered[host]).not.toContain("s3://");
+    for (const host of ["db-primary", "db-replica-1"]) {
+      // One object for both: the same script on every node.
+      expect(written(host, "/opt/ha-web/bin/prepare-host.sh")).toMatch(
+        /retry fetch_asset 's3:\/\/haweb-assets-\d+\/files\/[0-9a-f]{64}\/ha-web-db-failover' '\/opt\/ha-web\/bin\/ha-web-db-failover'\nchmod 755 /,
+      );
+      expect(delivered[host].match(/s3:\/\//g)).toHaveLength(1);
+    }
+    for (const host of ["lb-1", "lb-2", "monitoring"]) expect(delivered[host]).not.toContain("s3://");
+    expect(Object.keys(objects).filter((k) => k.startsWith("files/"))).toHaveLength(1);
   });
 
   test("Debian's packages for each role; the distribution's own units masked first", () => {
@@ -348,5 +425,104 @@ describe("the firewall on every VM", () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe("a service file too big for user data travels through S3", () => {
+  // 20 KB that compress badly (random base64), with a shell expansion, a template-like `%{`, and a deploy-time reference.
+  const body = randomBytes(15000).toString("base64");
+  let zoneRef = "";
+  const synth = synthAws((stack, target) => {
+    zoneRef = target.zone.zoneId;
+    target.addHost(stack, {
+      name: "big",
+      role: "web",
+      services: [
+        {
+          name: "big",
+          role: "web",
+          software: "nginx",
+          command: ["/bin/sh", "/opt/ha-web/bin/start-big.sh"],
+          files: [
+            { path: "/opt/ha-web/bin/start-big.sh", content: "#!/bin/sh\nexec nginx\n", executable: true },
+            { path: "/opt/ha-web/bin/big-tool", content: `#!/bin/sh\n# zone ${target.zone.zoneId}\necho "\${HOME}" '%{x}'\n: '${body}'\n`, executable: true },
+            { path: "/etc/ha-web/big.conf", content: `# data\n${body}\n` },
+          ],
+          environment: {},
+          secretEnvironment: {},
+          ingress: [],
+          egress: [],
+          healthCheck: { command: ["/bin/true"], startPeriodSeconds: 1 },
+          stopTimeoutSeconds: 15,
+          dependsOn: [],
+        },
+      ],
+    });
+  });
+  const text = String(instancesByHost(synth.parsed).big.user_data);
+  const doc = parseYaml(asDelivered(text)) as CloudConfigDoc;
+  const objects = Object.entries(resources(synth.parsed, "aws_s3_object"));
+  const prepare = doc.write_files.find((f) => f.path === "/opt/ha-web/bin/prepare-host.sh")?.content ?? "";
+  /** The objects' keys, in the order of the files. */
+  const keys = ["/big-tool", "/big.conf"].map((end) => objects.map(([, o]) => String(o.key)).find((k) => k.endsWith(end)));
+
+  test("the user data stays small: only the small file is in it", () => {
+    expect(Buffer.byteLength(body)).toBeGreaterThan(INLINE_FILE_LIMIT_BYTES);
+    expect(doc.write_files.map((f) => f.path)).toContain("/opt/ha-web/bin/start-big.sh");
+    expect(doc.write_files.map((f) => f.path)).not.toEqual(expect.arrayContaining(["/opt/ha-web/bin/big-tool"]));
+    expect(doc.write_files.map((f) => f.path)).not.toContain("/etc/ha-web/big.conf");
+    expect(text).not.toContain(body.slice(0, 100));
+    expect(synth.target.userDataSizes.big).toBeLessThan(10 * 1024);
+    expect(doc.packages).toContain("awscli");
+  });
+
+  test("each big file is an encrypted S3 object of exactly its content, keyed by the content's SHA-256", () => {
+    expect(keys).toEqual([expect.stringMatching(/^files\/[0-9a-f]{64}\/big-tool$/), expect.stringMatching(/^files\/[0-9a-f]{64}\/big\.conf$/)]);
+    const tool = objects.find(([, o]) => String(o.key).endsWith("/big-tool"))?.[1] as Json;
+    const conf = objects.find(([, o]) => String(o.key).endsWith("/big.conf"))?.[1] as Json;
+    expect(tool).toMatchObject({ server_side_encryption: "AES256", bucket: expect.stringMatching(/^\$\{aws_s3_bucket\..+\.id\}$/) });
+    // Terraform's template syntax escaped; the reference left for Terraform to fill in.
+    const zone = /\$\{aws_route53_zone\.[\w-]+\.zone_id\}/.exec(String(tool.content))?.[0] ?? "(none)";
+    expect(tool.content).toBe(`#!/bin/sh\n# zone ${zone}\necho "$\${HOME}" '%%{x}'\n: '${body}'\n`);
+    expect(asDelivered(String(conf.content))).toBe(`# data\n${body}\n`);
+    // The hash is over the text as synthesized (the reference as its expression), stable across cdktf's token numbering.
+    const synthesized = `#!/bin/sh\n# zone ${zone}\necho "\${HOME}" '%{x}'\n: '${body}'\n`;
+    expect(tool.key).toBe(`files/${createHash("sha256").update(synthesized).digest("hex")}/big-tool`);
+    expect(zoneRef).toMatch(/^\$\{TfToken\[/);
+  });
+
+  test("the prepare step fetches each to its path with its mode, before the services start; the instance boots after the objects exist", () => {
+    for (const [path, mode] of [
+      ["/opt/ha-web/bin/big-tool", "755"],
+      ["/etc/ha-web/big.conf", "644"],
+    ]) {
+      const key = objects.map(([, o]) => String(o.key)).find((k) => k.endsWith(`/${path.split("/").pop()}`));
+      expect(prepare).toContain(
+        `retry fetch_asset 's3://haweb-assets-20250101000000000000000001/${key}' '${path}'\nchmod ${mode} '${path}.tmp'\nmv '${path}.tmp' '${path}'\n`,
+      );
+    }
+    expect(shellSyntax(prepare)).toBe("");
+    const unit = doc.write_files.find((f) => f.path === "/etc/systemd/system/ha-web-big.service")?.content ?? "";
+    expect(unit).toContain("ExecStartPre=/bin/systemctl is-active --quiet ha-web-prepare.service");
+    const instance = Object.values(resources(synth.parsed, "aws_instance"))[0];
+    expect(instance.depends_on).toEqual(expect.arrayContaining(objects.map(([name]) => `aws_s3_object.${name}`)));
+  });
+
+  test("the host's role may read exactly those objects", () => {
+    const policies = Object.values(resources(synth.parsed, "aws_iam_role_policy")).map((p) => JSON.parse(String(p.policy)) as { Statement: Json[] });
+    const reads = policies.flatMap((p) => p.Statement).filter((st) => st.Sid === "ReadOwnAssets");
+    expect(reads).toEqual([
+      {
+        Sid: "ReadOwnAssets",
+        Effect: "Allow",
+        Action: ["s3:GetObject"],
+        Resource: keys.map((key) => expect.stringMatching(new RegExp(`^\\$\\{aws_s3_bucket\\.[\\w-]+\\.arn\\}/${String(key).replace(/\./g, "\\.")}$`))),
+      },
+    ]);
+  });
+
+  const schema = hasCloudInit() ? test : test.skip;
+  schema("its user data passes `cloud-init schema`", () => {
+    expect(cloudInitSchema(asDelivered(text), "big")).toEqual({ status: 0, output: expect.stringContaining("Valid cloud-config") });
   });
 });

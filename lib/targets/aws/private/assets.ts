@@ -1,4 +1,5 @@
-import { AssetType, TerraformAsset } from "cdktf";
+import { createHash } from "crypto";
+import { AssetType, DefaultTokenResolver, StringConcat, TerraformAsset, Token, Tokenization } from "cdktf";
 import { Construct } from "constructs";
 import { S3Bucket } from "@cdktf/provider-aws/lib/s3-bucket";
 import { S3BucketOwnershipControls } from "@cdktf/provider-aws/lib/s3-bucket-ownership-controls";
@@ -6,6 +7,7 @@ import { S3BucketPolicy } from "@cdktf/provider-aws/lib/s3-bucket-policy";
 import { S3BucketPublicAccessBlock } from "@cdktf/provider-aws/lib/s3-bucket-public-access-block";
 import { S3BucketServerSideEncryptionConfigurationA } from "@cdktf/provider-aws/lib/s3-bucket-server-side-encryption-configuration";
 import { S3Object } from "@cdktf/provider-aws/lib/s3-object";
+import { escapeTerraformTemplate } from "../../../private/terraform-escape";
 
 /** A file in the asset bucket. */
 export interface StoredAsset {
@@ -19,7 +21,7 @@ export interface AssetBucketProps {
 }
 
 /**
- * A private bucket for files too big for user data (the app bundle, ~1 MB):
+ * A private bucket for files too big for user data (the app bundle, ~1 MB; big service files):
  * public access blocked, encrypted at rest (SSE-S3), TLS required, bucket owner
  * enforced. Object keys carry the content hash, so a new bundle is a new object
  * and the hosts that use it are replaced.
@@ -27,6 +29,7 @@ export interface AssetBucketProps {
 export class AssetBucket extends Construct {
   public readonly bucket: S3Bucket;
   private readonly assets = new Map<string, StoredAsset>();
+  private readonly texts = new Map<string, StoredAsset>();
 
   constructor(scope: Construct, id: string, props: AssetBucketProps) {
     super(scope, id);
@@ -85,5 +88,39 @@ export class AssetBucket extends Construct {
     const stored = { s3Uri: `s3://${this.bucket.bucket}/${key}`, objectArn: `${this.bucket.arn}/${key}`, object };
     this.assets.set(sourcePath, stored);
     return stored;
+  }
+
+  /**
+   * Stores text (a service file too big for user data) as an object, once per
+   * content; the key is `<folder>/<sha256 of the content>/<file name>`. The text
+   * may hold deploy-time references (a zone id): Terraform fills them in, and the
+   * hash is taken over the text as synthesized, each reference spelled as its
+   * Terraform expression (`${aws_route53_zone.x.zone_id}`), so it does not change
+   * with cdktf's token numbering, and two files that differ only by which
+   * resource they name get different keys.
+   */
+  addText(content: string, fileName: string, folder: string): StoredAsset {
+    if (!/^[A-Za-z0-9._-]+$/.test(fileName)) throw new Error(`asset file name "${fileName}" must be letters, digits and ._-`);
+    const hash = createHash("sha256").update(this.synthesized(content), "utf8").digest("hex");
+    const key = `${folder}/${hash}/${fileName}`;
+    const existing = this.texts.get(key);
+    if (existing) return existing;
+    const object = new S3Object(this, `file-${hash.slice(0, 16)}-${fileName}`, {
+      bucket: this.bucket.id,
+      key,
+      // Terraform reads `${` and `%{` in the string as template syntax: the text's own are escaped.
+      content: escapeTerraformTemplate(content),
+      serverSideEncryption: "AES256",
+      tags: { Name: fileName },
+    });
+    const stored = { s3Uri: `s3://${this.bucket.bucket}/${key}`, objectArn: `${this.bucket.arn}/${key}`, object };
+    this.texts.set(key, stored);
+    return stored;
+  }
+
+  /** The text with its references as Terraform expressions (what the synthesized JSON will hold). */
+  private synthesized(content: string): string {
+    if (!Token.isUnresolved(content)) return content;
+    return String(Tokenization.resolve(content, { scope: this, preparing: false, resolver: new DefaultTokenResolver(new StringConcat()) }));
   }
 }

@@ -6,6 +6,7 @@ import { IamRolePolicy } from "@cdktf/provider-aws/lib/iam-role-policy";
 import { IamRolePolicyAttachment } from "@cdktf/provider-aws/lib/iam-role-policy-attachment";
 import { ServiceRole } from "../../target";
 import { ROLE_CODE } from "../../target";
+import { normalizedRecordName, ROUTE53_CHANGE_ARN } from "./route53-move";
 
 export interface HostRolesProps {
   readonly namePrefix: string;
@@ -32,12 +33,16 @@ interface Grants {
   readonly parameters: Set<string>;
   readonly objects: Set<string>;
   readonly secretsManager: Set<string>;
+  /** Record names (normalized) the hosts may UPSERT as CNAMEs, by hosted zone ARN. */
+  readonly recordMoves: Map<string, Set<string>>;
 }
 
 /**
  * One IAM role and instance profile per host role. Each role may start Session
- * Manager sessions, read exactly the SSM parameters its hosts' services use and
- * (the web role only) read the app bundle's S3 object.
+ * Manager sessions, read exactly the SSM parameters its hosts' services use,
+ * read exactly the S3 objects they download (the app bundle, big service files)
+ * and, for the hosts that move a name (a database promotion), UPSERT exactly that
+ * CNAME.
  */
 export class HostRoles extends Construct {
   public readonly roles: Partial<Record<ServiceRole, IamRole>> = {};
@@ -125,10 +130,25 @@ export class HostRoles extends Construct {
     this.grantsOf(role).objects.add(objectArn);
   }
 
+  /**
+   * Allows the hosts of `role` to point these names of the hosted zone elsewhere:
+   * `route53:ChangeResourceRecordSets` on that zone, conditioned on UPSERTs of
+   * CNAMEs of exactly these names; and `route53:GetChange`, which the CLI's waiter
+   * polls (change ids are not known in advance: `change/*`, which reveals only a
+   * change's status). Pass one string per zone: grants are merged by it.
+   */
+  grantRecordUpserts(role: ServiceRole, zoneArn: string, recordNames: readonly string[]): void {
+    if (recordNames.length === 0) return;
+    const grants = this.grantsOf(role);
+    const names = grants.recordMoves.get(zoneArn) ?? new Set<string>();
+    for (const name of recordNames) names.add(normalizedRecordName(name));
+    grants.recordMoves.set(zoneArn, names);
+  }
+
   private grantsOf(role: ServiceRole): Grants {
     const existing = this.grants[role];
     if (existing) return existing;
-    const grants: Grants = { parameters: new Set(), objects: new Set(), secretsManager: new Set() };
+    const grants: Grants = { parameters: new Set(), objects: new Set(), secretsManager: new Set(), recordMoves: new Map() };
     this.grants[role] = grants;
     const iamRole = this.ensure(role).role;
     // Hosts are added one by one: the document is produced at synth time, when all grants are known.
@@ -163,7 +183,26 @@ export class HostRoles extends Construct {
       });
     }
     if (grants.objects.size > 0) {
-      statements.push({ Sid: "ReadAppBundle", Effect: "Allow", Action: ["s3:GetObject"], Resource: [...grants.objects] });
+      statements.push({ Sid: "ReadOwnAssets", Effect: "Allow", Action: ["s3:GetObject"], Resource: [...grants.objects] });
+    }
+    [...grants.recordMoves].forEach(([zoneArn, names], i) => {
+      statements.push({
+        Sid: `MoveOwnRecords${i === 0 ? "" : i + 1}`,
+        Effect: "Allow",
+        Action: ["route53:ChangeResourceRecordSets"],
+        Resource: [zoneArn],
+        // ForAllValues: every change of the batch must be an UPSERT of a CNAME named here.
+        Condition: {
+          "ForAllValues:StringEquals": {
+            "route53:ChangeResourceRecordSetsNormalizedRecordNames": [...names].sort(),
+            "route53:ChangeResourceRecordSetsRecordTypes": ["CNAME"],
+            "route53:ChangeResourceRecordSetsActions": ["UPSERT"],
+          },
+        },
+      });
+    });
+    if (grants.recordMoves.size > 0) {
+      statements.push({ Sid: "WaitForRecordChanges", Effect: "Allow", Action: ["route53:GetChange"], Resource: [ROUTE53_CHANGE_ARN] });
     }
     return { Version: "2012-10-17", Statement: statements };
   }

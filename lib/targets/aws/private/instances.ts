@@ -42,6 +42,8 @@ export interface HostInstanceProps {
   readonly userData: (dataVolumeId: string | undefined) => string;
   /** What must exist before the instance boots (its route to the internet, for packages). */
   readonly dependsOn: readonly ITerraformDependable[];
+  /** The S3 objects its prepare step fetches: created before the instance boots. @default none */
+  readonly assets?: readonly ITerraformDependable[];
 }
 
 /**
@@ -129,7 +131,7 @@ export class HostInstance extends Construct {
       userDataBase64: Fn.base64gzip(this.userData.asString),
       userDataReplaceOnChange: true,
       tags,
-      dependsOn,
+      dependsOn: [...dependsOn, ...(props.assets ?? [])],
       lifecycle: props.ignoreAmiChanges ? { ignoreChanges: ["ami"] } : undefined,
     });
 

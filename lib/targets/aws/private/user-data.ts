@@ -1,9 +1,26 @@
 import { createHash } from "crypto";
 import { gzipSync } from "zlib";
 import { CloudConfigHost, CloudConfigService, HostAssetFetch, HostDataVolume, HostSecretFile, renderCloudConfig, userDataSize } from "./cloud-init";
-import { HostSpec, Secret, ServiceSpec } from "../../target";
+import { HostFile, HostSpec, Secret, ServiceSpec } from "../../target";
 import { DEBIAN_TOOL_PACKAGES, DISTRIBUTION_UNITS, EXISTING_USERS, TOOL_UNITS } from "../packages";
 import { NODE_EXPORTER, nodeExporterService } from "./node-exporter";
+
+/**
+ * Service files larger than this (bytes of UTF-8 text) travel through S3 instead
+ * of user data: the host fetches them at prepare time, before its services
+ * start. EC2 allows 16 KB of user data gzipped, and a host's units, prepare
+ * script, firewall and its usual scripts and configs (each under 9 KB of text)
+ * take 6 to 9 KB of it. Scripts compress about 3:1, so a file at the limit costs
+ * about 4 KB: a quarter of the budget at most, while the usual files stay
+ * inline (readable in the plan, no S3 for a host that needs none). The database
+ * failover script (about 20 KB, 7 KB gzipped) is above it.
+ */
+export const INLINE_FILE_LIMIT_BYTES = 12 * 1024;
+
+/** Whether a service file is written by cloud-init (else it is fetched from S3). */
+export function isInlineFile(file: Pick<HostFile, "content">): boolean {
+  return Buffer.byteLength(file.content, "utf8") <= INLINE_FILE_LIMIT_BYTES;
+}
 
 export interface HostUserDataInput {
   readonly spec: HostSpec;
@@ -12,7 +29,10 @@ export interface HostUserDataInput {
   readonly packages: (service: ServiceSpec) => readonly string[];
   /** Name of the SSM parameter holding a secret. */
   readonly parameterName: (secret: Secret) => string;
-  /** Downloads from S3, by the asset path on the host. */
+  /**
+   * Downloads from S3, by the asset path on the host: the bundles, and every
+   * service file over INLINE_FILE_LIMIT_BYTES (which the user data leaves out).
+   */
   readonly assets: readonly HostAssetFetch[];
   /** The services' secret files, by where each is read from at boot. @default none */
   readonly secretFiles?: readonly HostSecretFile[];
@@ -43,7 +63,9 @@ export function cloudConfigHost(input: HostUserDataInput): CloudConfigHost {
     capabilities: service.capabilities,
   }));
   const software = [...new Set(spec.services.map((s) => s.software))];
-  const tools = [...new Set(spec.services.flatMap((s) => s.tools ?? []))];
+  // A host that moves a name (a database promotion) runs the AWS CLI's Route 53 commands.
+  const moves = spec.services.some((s) => (s.movesAddresses ?? []).length > 0);
+  const tools = [...new Set([...spec.services.flatMap((s) => s.tools ?? []), ...(moves ? (["awscli"] as const) : [])])];
   const node = input.nodeExporter ?? false;
   return {
     hostName: spec.name,
@@ -65,7 +87,7 @@ export function cloudConfigHost(input: HostUserDataInput): CloudConfigHost {
     ],
     heldBackPackages: node ? [...NODE_EXPORTER.heldBack] : [],
     systemUsers: [...new Set(spec.services.map((s) => s.user ?? "root").filter((u) => !EXISTING_USERS.has(u)))],
-    files: spec.services.flatMap((s) => s.files),
+    files: spec.services.flatMap((s) => s.files).filter(isInlineFile),
     services: node ? [...services, nodeExporterService()] : services,
     assets: input.assets,
     secretFiles: input.secretFiles,

@@ -249,6 +249,20 @@ describe("renderCloudConfig", () => {
     [{ ...lbHost, heldBackPackages: ["haproxy"] }, /haproxy is both installed and held back/],
     [{ ...lbHost, heldBackPackages: ["Bad Pin"] }, /"Bad Pin" is not a Debian package name/],
     [{ ...lbHost, services: [lbHost.services[0], lbHost.services[0]] }, /two services have the same name/],
+    [
+      { ...lbHost, assets: [{ s3Uri: "s3://b/files/x/haproxy.cfg", path: PATHS.haproxyConfig }] },
+      /haproxy.cfg is both a file written by cloud-init and an asset/,
+    ],
+    [
+      {
+        ...lbHost,
+        assets: [
+          { s3Uri: "s3://b/files/x/tool", path: "/opt/ha-web/bin/tool" },
+          { s3Uri: "s3://b/files/y/tool", path: "/opt/ha-web/bin/tool" },
+        ],
+      },
+      /two assets at \/opt\/ha-web\/bin\/tool/,
+    ],
   ])("rejects an inconsistent host (%#)", (host, message) => {
     expect(validateCloudConfigHost(host).join("; ")).toMatch(message);
     expect(() => renderCloudConfig(host)).toThrow(message);
@@ -315,7 +329,11 @@ describe("the prepare script, run with stand-ins for aws and the metadata servic
     hostName: "web-1",
     secretsDir: secrets,
     secrets: [{ parameterName: "/haweb/db-app-password", file: join(secrets, "app") }],
-    assets: [{ s3Uri: "s3://bucket/assets/ABC/server.js", path: join(dir, "app", "server.js") }],
+    assets: [
+      { s3Uri: "s3://bucket/assets/ABC/server.js", path: join(dir, "app", "server.js") },
+      // A service file too big for user data, executable.
+      { s3Uri: "s3://bucket/files/abc/ha-web-db-failover", path: join(dir, "bin", "ha-web-db-failover"), executable: true },
+    ],
   });
   const result = spawnSync("sh", ["-c", script], { encoding: "utf8", env: { PATH: `${bin}:/usr/bin:/bin` } });
 
@@ -328,6 +346,7 @@ describe("the prepare script, run with stand-ins for aws and the metadata servic
       [
         "eu-west-1 ssm get-parameter --name /haweb/db-app-password --with-decryption --query Parameter.Value --output text",
         `eu-west-1 s3 cp --only-show-errors s3://bucket/assets/ABC/server.js ${join(dir, "app", "server.js")}.tmp`,
+        `eu-west-1 s3 cp --only-show-errors s3://bucket/files/abc/ha-web-db-failover ${join(dir, "bin", "ha-web-db-failover")}.tmp`,
         "",
       ].join("\n"),
     );
@@ -339,9 +358,11 @@ describe("the prepare script, run with stand-ins for aws and the metadata servic
     expect(statSync(secrets).mode & 0o777).toBe(0o700);
   });
 
-  test("puts the asset in place, world-readable", () => {
+  test("puts each asset in place, world-readable; an executable one executable, both root's", () => {
     expect(readFileSync(join(dir, "app", "server.js"), "utf8")).toBe("bundle\n");
     expect(statSync(join(dir, "app", "server.js")).mode & 0o777).toBe(0o644);
+    expect(statSync(join(dir, "bin", "ha-web-db-failover")).mode & 0o777).toBe(0o755);
+    if (process.getuid?.() === 0) expect(statSync(join(dir, "bin", "ha-web-db-failover")).uid).toBe(0);
   });
 
   test("exits non-zero (so the units that require it do not start) when a secret cannot be fetched", () => {

@@ -108,7 +108,11 @@ export function validateCloudConfigHost(host: CloudConfigHost): string[] {
     if (service.dataMount && service.dataMount !== host.volume?.mountPath)
       problems.push(`${service.name} keeps data at ${service.dataMount}, but the host mounts no volume there`);
   }
-  for (const asset of host.assets) if (!isAbsolutePath(asset.path)) problems.push(`asset path "${asset.path}" must be absolute`);
+  for (const asset of host.assets) {
+    if (!isAbsolutePath(asset.path)) problems.push(`asset path "${asset.path}" must be absolute`);
+    if (byPath.has(asset.path)) problems.push(`${asset.path} is both a file written by cloud-init and an asset fetched from S3`);
+  }
+  for (const path of duplicates(host.assets.map((a) => a.path))) problems.push(`two assets at ${path}`);
   for (const f of host.secretFiles ?? []) {
     if (!/^\/[A-Za-z0-9_./-]+$/.test(f.path)) problems.push(`secret file path "${f.path}" must be absolute, of letters, digits and ._-/`);
     if (host.files.some((file) => file.path === f.path)) problems.push(`${f.path} is both a plain file and a secret file`);
@@ -233,6 +237,10 @@ export function renderAptHoldBack(packages: readonly string[]): string {
 /** Size in bytes of user data, as EC2 counts it (UTF-8, before base64). */
 export function userDataSize(userData: string): number {
   return Buffer.byteLength(userData, "utf8");
+}
+
+function duplicates(values: readonly string[]): string[] {
+  return [...new Set(values.filter((v, i) => values.indexOf(v) !== i))];
 }
 
 function uniqueBy<T>(items: T[], key: (item: T) => string): T[] {

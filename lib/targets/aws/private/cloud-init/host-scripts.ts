@@ -25,11 +25,17 @@ export interface HostSecretFile {
   readonly source: { readonly kind: "ssm-parameter"; readonly parameterName: string } | { readonly kind: "secrets-manager"; readonly secretId: string };
 }
 
-/** A file the host downloads from S3 at boot (too big for user data: the app bundle). */
+/**
+ * A file the host downloads from S3 at every boot, before its services start
+ * (too big for user data: the app bundle, a big service file). Owned by root,
+ * as cloud-init's files are (the prepare step runs as root).
+ */
 export interface HostAssetFetch {
   /** `s3://bucket/key`; the bucket may be a deploy-time reference. */
   readonly s3Uri: string;
   readonly path: string;
+  /** Mode 0755 instead of 0644. @default false */
+  readonly executable?: boolean;
 }
 
 /** A block device attached by the platform, formatted once and mounted at every boot. */
@@ -153,7 +159,11 @@ export function renderPrepareScript(config: PrepareScriptConfig): string {
     );
     for (const a of config.assets) {
       const tmp = shellQuote(`${a.path}.tmp`);
-      lines.push(`retry fetch_asset ${shellQuote(a.s3Uri)} ${shellQuote(a.path)}`, `chmod 644 ${tmp}`, `mv ${tmp} ${shellQuote(a.path)}`);
+      lines.push(
+        `retry fetch_asset ${shellQuote(a.s3Uri)} ${shellQuote(a.path)}`,
+        `chmod ${a.executable ? "755" : "644"} ${tmp}`,
+        `mv ${tmp} ${shellQuote(a.path)}`,
+      );
     }
     lines.push(`log "downloaded ${config.assets.length} asset(s)"`);
   }

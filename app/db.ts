@@ -78,10 +78,24 @@ function codedError(message: string, code: string): ErrorWithCode {
   return e;
 }
 
-/** An error after which the connection must not go back to the pool. */
+/**
+ * A server refusing a write because it is read-only: the writer's name has moved
+ * (a promotion fenced this server), and a pooled connection still points at it.
+ * MariaDB and MySQL both answer ER_OPTION_PREVENTS_STATEMENT (1290); 1836 is
+ * MySQL's ER_READ_ONLY_MODE.
+ */
+function isReadOnlyRefusal(e: ErrorWithCode & { errno?: number }): boolean {
+  return e.code === "ER_OPTION_PREVENTS_STATEMENT" || e.errno === 1290 || e.errno === 1836;
+}
+
+/**
+ * An error after which the connection must not go back to the pool: a dead
+ * connection, or one to a server that turned read-only (its replacement is
+ * found by a new connection, which resolves the writer's name again).
+ */
 function isConnectionBroken(err: unknown): boolean {
   const e = err as ErrorWithCode | null;
-  return !!e && (e.fatal === true || e.code === "PROTOCOL_SEQUENCE_TIMEOUT");
+  return !!e && (e.fatal === true || e.code === "PROTOCOL_SEQUENCE_TIMEOUT" || isReadOnlyRefusal(e));
 }
 
 /** pool.getConnection() bounded by a timeout; a connection arriving late is released. */

@@ -84,6 +84,12 @@ export class ReaderSelector {
     s.consecutiveFailures++;
   }
 
+  /** True while reader i failed less than the cooldown ago (open, not yet half-open). */
+  isCoolingDown(i: number): boolean {
+    const s = this.states[i];
+    return s !== undefined && s.openUntil !== 0 && this.clock() < s.openUntil;
+  }
+
   /** True while reader i is skipped (open, or half-open with a probe in flight). */
   isSkipped(i: number): boolean {
     const s = this.states[i];
@@ -106,7 +112,14 @@ export interface FallbackResult<N, T> {
 /**
  * Runs `fn` against replicas in the selector's order, skipping replicas whose
  * breaker is open; a replica that throws is recorded as failed and the next one
- * is tried; finally the writer. An error from the writer is thrown to the caller.
+ * is tried; then the writer. When the writer fails too, the replicas skipped only
+ * because another request was probing them (half-open) are tried after all,
+ * before the writer's error is thrown: their cooldown is over, and a read a
+ * replica could serve must not become an error. (Found in the lab: with the
+ * primary down, a read arriving while another probed the half-open replica
+ * skipped it, went to the dead writer and got a 503 although the replica was
+ * up.) Replicas still cooling down (failed less than the cooldown ago) stay
+ * skipped: with everything down, requests keep failing fast.
  */
 export async function readWithFallback<N, T>(
   readers: readonly N[],
@@ -115,19 +128,34 @@ export async function readWithFallback<N, T>(
   fn: (node: N) => Promise<T>,
   onReaderError?: (node: N, index: number, err: unknown) => void,
 ): Promise<FallbackResult<N, T>> {
-  for (const i of selector.nextOrder()) {
-    const node = readers[i];
-    if (node === undefined || !selector.tryAcquire(i)) continue;
-    let value: T;
+  const skipped: number[] = [];
+  const attempt = async (i: number): Promise<{ value: T } | undefined> => {
     try {
-      value = await fn(node);
+      const value = await fn(readers[i]);
+      selector.recordSuccess(i);
+      return { value };
     } catch (err) {
       selector.recordFailure(i);
-      onReaderError?.(node, i, err);
+      onReaderError?.(readers[i], i, err);
+      return undefined;
+    }
+  };
+  for (const i of selector.nextOrder()) {
+    if (readers[i] === undefined) continue;
+    if (!selector.tryAcquire(i)) {
+      if (!selector.isCoolingDown(i)) skipped.push(i);
       continue;
     }
-    selector.recordSuccess(i);
-    return { value, node, fromWriter: false };
+    const got = await attempt(i);
+    if (got) return { value: got.value, node: readers[i], fromWriter: false };
   }
-  return { value: await fn(writer), node: writer, fromWriter: true };
+  try {
+    return { value: await fn(writer), node: writer, fromWriter: true };
+  } catch (writerError) {
+    for (const i of skipped) {
+      const got = await attempt(i);
+      if (got) return { value: got.value, node: readers[i], fromWriter: false };
+    }
+    throw writerError;
+  }
 }

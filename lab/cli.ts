@@ -8,6 +8,10 @@
  *   start NODE                       start a killed/stopped container again (same entrypoint and command)
  *   restart NODE                     stop, then start
  *   exec NODE -- CMD...              run a command inside a container
+ *   promote [REPLICA]                database failover: the stack's ha-web-db-failover (fences a reachable primary,
+ *                                    promotes the most advanced replica, or REPLICA), then the writer's alias moves to it
+ *   rejoin NODE                      the old primary, restarted, replicates from the new one (refused on errant GTIDs)
+ *   db-status                        ha-web-db-failover status: every database node's role, GTID position, replication
  *   logs NODE [LINES]                the tail of a container's log
  *   down                             remove everything the state file records
  *
@@ -18,6 +22,7 @@
 import { spawnSync } from "child_process";
 import { join } from "path";
 import { repoRoot, tail } from "./host";
+import { promote, rejoin, runFailoverScript } from "./failover";
 import { backendServers, entryUrl, holdersOf, stackOf } from "./probes";
 import { Lab } from "./runner";
 
@@ -93,6 +98,19 @@ async function main(argv: string[]): Promise<number> {
       } else log(`${node} ${command === "kill" ? "killed" : "stopped"} (namespace, files and volume kept: \`npm run lab -- start ${node}\`)`);
       return 0;
     }
+    case "promote": {
+      const r = await promote(lab, args[0]);
+      process.stdout.write(r.output);
+      if (r.newPrimary) log(`\nwriter alias moved to ${r.writerOwner}; promote took ${(r.ms / 1000).toFixed(1)} s`);
+      return r.status ?? 1;
+    }
+    case "rejoin":
+    case "db-status": {
+      if (command === "rejoin" && !args[0]) throw new Error("usage: npm run lab -- rejoin NODE");
+      const r = command === "rejoin" ? await rejoin(lab, args[0]) : await runFailoverScript(lab, ["status"]);
+      process.stdout.write(r.output);
+      return r.status ?? 1;
+    }
     case "exec": {
       const node = args[0];
       const cmd = args.slice(args.indexOf("--") + 1);
@@ -114,7 +132,7 @@ async function main(argv: string[]): Promise<number> {
     }
     default:
       console.error(
-        "usage: npm run lab -- up|status|kill NODE|stop NODE|start NODE|restart NODE|exec NODE -- CMD|logs NODE|down [--instance ID] [--port-offset N] [--no-synth] [--stack FILE] [--dns-running-only]",
+        "usage: npm run lab -- up|status|kill NODE|stop NODE|start NODE|restart NODE|exec NODE -- CMD|logs NODE|promote [REPLICA]|rejoin NODE|db-status|down [--instance ID] [--port-offset N] [--no-synth] [--stack FILE] [--dns-running-only]",
       );
       return 2;
   }

@@ -82,7 +82,8 @@ export interface LoadSummary {
   latencyMs: { p50: number; p90: number; p99: number; max: number };
   durationMs: number;
   rps: number;
-  failures: { atMs: number; status: number; error?: string }[];
+  /** Each failed request: when, its status, the error or the first 200 characters of the body, and the answering nodes' headers. */
+  failures: { atMs: number; status: number; error?: string; body?: string; headers?: Record<string, string> }[];
 }
 
 export function percentile(sorted: number[], p: number): number {
@@ -113,7 +114,17 @@ function summarize(results: (HttpResult & { atMs: number })[], durationMs: numbe
     latencyMs: { p50: percentile(lat, 50), p90: percentile(lat, 90), p99: percentile(lat, 99), max: lat[lat.length - 1] ?? NaN },
     durationMs,
     rps: results.length / (durationMs / 1000),
-    failures: results.filter((r) => !(r.status >= 200 && r.status < 300)).map((r) => ({ atMs: Math.round(r.atMs), status: r.status, error: r.error })),
+    failures: results
+      .filter((r) => !(r.status >= 200 && r.status < 300))
+      .map((r) => ({
+        atMs: Math.round(r.atMs),
+        status: r.status,
+        error: r.error,
+        ...(r.body ? { body: r.body.slice(0, 200) } : {}),
+        ...(headerNames.some((h) => r.headers[h] !== undefined)
+          ? { headers: Object.fromEntries(headerNames.map((h) => [h, String(r.headers[h] ?? "-")])) }
+          : {}),
+      })),
   };
 }
 

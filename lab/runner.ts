@@ -413,10 +413,36 @@ export class Lab {
       if (!cs?.dns || !alive(cs.dns)) continue;
       writeFileSync(
         join(cs.dir, "dns.hosts"),
-        dnsHosts(s.plan, (name) => s.containers[name].addresses, c, listed, this.dnsClients()),
+        dnsHosts(s.plan, (name) => s.containers[name].addresses, c, listed, this.dnsClients(), s.movedAliases),
       );
       if (catchesSignal(cs.dns, "SIGHUP")) signalRef(cs.dns, "SIGHUP");
     }
+  }
+
+  /**
+   * Gives a network alias (the database writer's) to another container, as
+   * `docker network disconnect` and `connect --alias` would: every container's
+   * DNS answers with the new owner's address from now on (dnsmasq re-reads on
+   * SIGHUP; TTL 0, nothing caches). Recorded in the state.
+   */
+  moveAlias(alias: string, toNameOrHost: string): void {
+    const s = this.requireState();
+    const { spec } = this.container(toNameOrHost);
+    const declared = s.plan.containers.filter((c) => c.networks.some((n) => n.aliases.includes(alias)));
+    if (declared.length === 0) throw new Error(`moveAlias: no container declares the alias "${alias}"`);
+    const networks = new Set(declared.flatMap((c) => c.networks.filter((n) => n.aliases.includes(alias)).map((n) => n.network)));
+    if (!spec.networks.some((n) => networks.has(n.network))) {
+      throw new Error(`moveAlias: ${spec.hostname} is on none of the networks where "${alias}" is declared (${[...networks].join(", ")})`);
+    }
+    s.movedAliases = { ...(s.movedAliases ?? {}), [alias]: spec.name };
+    this.save();
+    this.rewriteDnsHosts();
+  }
+
+  /** Who answers to `alias` now: the container it was moved to, else the one that declares it. */
+  aliasOwner(alias: string): string | undefined {
+    const s = this.requireState();
+    return s.movedAliases?.[alias] ?? s.plan.containers.find((c) => c.networks.some((n) => n.aliases.includes(alias)))?.name;
   }
 
   /** Removes an attached namespace (its veth goes with it), after killing anything still running in it. */
@@ -452,7 +478,7 @@ export class Lab {
     // A sidecar asks its owner's DNS server (127.0.0.11 of the namespace it joins).
     if (c.networkOf !== undefined) return;
     mkdirSync(cs.dir, { recursive: true });
-    const hosts = dnsHosts(s.plan, (name) => s.containers[name].addresses, c, this.dnsListed(), this.dnsClients());
+    const hosts = dnsHosts(s.plan, (name) => s.containers[name].addresses, c, this.dnsListed(), this.dnsClients(), s.movedAliases);
     cs.dns = startDns(cs.netns, hosts, join(cs.dir, "dns.hosts"), join(this.stateDir, "logs", `${c.hostname}.dns.log`));
     this.save();
     await this.dnsReady(c.name);
@@ -494,7 +520,7 @@ export class Lab {
       if (!cs?.dns) continue;
       writeFileSync(
         join(cs.dir, "dns.hosts"),
-        dnsHosts(s.plan, (name) => s.containers[name].addresses, c, listed, this.dnsClients()),
+        dnsHosts(s.plan, (name) => s.containers[name].addresses, c, listed, this.dnsClients(), s.movedAliases),
       );
       await this.dnsReady(c.name);
       signalRef(cs.dns, "SIGHUP");

@@ -76,6 +76,8 @@ export interface LabState {
   portOffset: number;
   /** DNS answers for running containers only (LabOptions.dnsRunningOnly); absent in older state files: false. */
   dnsRunningOnly?: boolean;
+  /** Aliases moved to another container (Lab.moveAlias, a database promotion): alias -> container name. */
+  movedAliases?: Record<string, string>;
   /** Namespaces attached to a network by Lab.attach, by name (also listed in `netns`). */
   clients?: Record<string, ClientState>;
 }

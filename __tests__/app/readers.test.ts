@@ -123,6 +123,52 @@ describe("readWithFallback", () => {
     expect((await run()).tried).toEqual(["r1", "r2", "primary"]);
   });
 
+  test("writer down: a replica skipped because another request probes it (half-open) is tried after all", async () => {
+    const clock = fakeClock();
+    const readers = [{ name: "r1" }];
+    const selector = new ReaderSelector(1, { clock: clock.now, cooldownMs: 2000 });
+    selector.recordFailure(0);
+    clock.advance(2000); // half-open: one probe may go
+    const tried: string[] = [];
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const fn = async (n: { name: string }) => {
+      tried.push(n.name);
+      if (n.name === "w") throw Object.assign(new Error("connect ECONNREFUSED w"), { code: "ECONNREFUSED" });
+      if (tried.filter((t) => t === "r1").length === 1) await gate;
+      return n.name;
+    };
+    const probe = readWithFallback(readers, { name: "w" }, selector, fn); // the probe (held)
+    // Concurrent with the probe: r1 is skipped, the writer is down, so r1 is tried after all instead of failing.
+    const concurrent = await readWithFallback(readers, { name: "w" }, selector, fn);
+    expect(concurrent).toEqual({ value: "r1", node: readers[0], fromWriter: false });
+    release();
+    expect((await probe).node.name).toBe("r1");
+    expect(tried).toEqual(["r1", "w", "r1"]);
+
+    // Still cooling down (failed just now) and the writer down: not retried, the request fails fast.
+    selector.recordFailure(0);
+    tried.length = 0;
+    await expect(readWithFallback(readers, { name: "w" }, selector, fn)).rejects.toThrow("ECONNREFUSED w");
+    expect(tried).toEqual(["w"]);
+  });
+
+  test("writer and probed replicas all down: the writer's error is thrown", async () => {
+    const clock = fakeClock();
+    const readers = [{ name: "r1" }];
+    const selector = new ReaderSelector(1, { clock: clock.now, cooldownMs: 2000 });
+    selector.recordFailure(0);
+    clock.advance(2000);
+    expect(selector.tryAcquire(0)).toBe(true); // another request's probe, in flight
+    const tried: string[] = [];
+    const down = async (n: { name: string }) => {
+      tried.push(n.name);
+      throw new Error(`connect ECONNREFUSED ${n.name}`);
+    };
+    await expect(readWithFallback(readers, { name: "w" }, selector, down)).rejects.toThrow("ECONNREFUSED w");
+    expect(tried).toEqual(["w", "r1"]);
+  });
+
   test("writer error propagates", async () => {
     const { run, readers, writer } = setup(["r1"]);
     readers[0].down = true;

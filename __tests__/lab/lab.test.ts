@@ -2,7 +2,7 @@
  * End-to-end: the synthesized `local` Docker stack, run for real by the lab
  * (real HAProxy, Nginx, MariaDB and the demo app, one network namespace per
  * container), and the seed's promises checked against it. One bring-up serves
- * all five scenarios, in order; afterAll removes everything it created.
+ * all six scenarios, in order; afterAll removes everything it created.
  *
  * Which container is the load balancer, a web node, an app server, the primary or
  * a replica, HAProxy's check timing and stats port, the database engine and the
@@ -12,12 +12,13 @@
  * (CI=true) a missing prerequisite fails the suite; elsewhere it skips with the
  * reason printed.
  */
-import { existsSync } from "fs";
+import { existsSync, readdirSync, readFileSync } from "fs";
 import { tmpdir } from "os";
 import { join } from "path";
-import { listNetns } from "../../lab/host";
+import { listNetns, tail } from "../../lab/host";
 import { closedLoop, fixedRate, LoadSummary, request } from "../../lab/load";
 import { backendServers, entryUrl, haproxyStats, sql, sqlText, stackOf, watchServerStatus } from "../../lab/probes";
+import { promote, rejoin } from "../../lab/failover";
 import { Lab } from "../../lab/runner";
 import { StackFacts } from "../../lab/stack";
 import { sleep, waitUntil } from "../../lab/sys";
@@ -299,11 +300,26 @@ describeLab("the lab: the synthesized local Docker stack, run for real", () => {
     // While the primary is down: reads keep working from the replica, writes are refused
     // with 503, and the load balancer keeps every web node in rotation (a database outage
     // is not a web node failure).
-    // Known gap (see the issue notes): in about one run of three, one read of the 40 gets a 503
-    // while the primary is down, so the replica read of that request failed and the fallback
-    // to the primary could not help. At most one is tolerated here, and it is printed.
-    const duringOutage = await closedLoop(`${url}/api/items`, { count: 40, concurrency: 2, timeoutMs: 20_000, headers: ["x-db-role"] });
-    expect(duringOutage.ok).toBeGreaterThanOrEqual(39);
+    // None may fail. (Once, about one run in three, one did: a read arriving while another probed the
+    // replica's half-open breaker skipped the replica and went to the dead primary; see app/readers.ts.)
+    const duringOutage = await closedLoop(`${url}/api/items`, {
+      count: 40,
+      concurrency: 2,
+      timeoutMs: 20_000,
+      headers: ["x-db-role", "x-web-node", "x-lb-node"],
+    });
+    if (duringOutage.failures.length > 0) {
+      // Evidence for the open finding: what each app logged about reads (warnings and errors) around the outage.
+      for (const app of apps) {
+        const lines = tail(lab.logFile(app), 400)
+          .split("\n")
+          .filter((l) => /"level":"(warn|error)"/.test(l) && !/"method":"POST"/.test(l));
+        console.log(`finding 1 evidence, ${app}:\n${lines.slice(-15).join("\n")}`);
+      }
+      for (const web of webNodes) console.log(`finding 1 evidence, ${web}:\n${tail(lab.logFile(web), 15)}`);
+      console.log(`finding 1 evidence, failed reads: ${JSON.stringify(duringOutage.failures)}`);
+    }
+    expect(duringOutage.failures).toEqual([]);
     expect(duringOutage.byHeader["x-db-role"].replica).toBe(duringOutage.ok);
     for (let i = 0; i < 12; i++) {
       const refused = await request(`${url}/api/items`, { method: "POST", body: { name: "while-down" }, timeoutMs: 8000 });
@@ -346,6 +362,133 @@ describeLab("the lab: the synthesized local Docker stack, run for real", () => {
     );
     t("5 durability", started);
   }, 120_000);
+
+  test("6. failover: the primary is SIGKILLed under a numbered write load and `promote` is run at once: every acknowledged write is on the new primary, writes resume through the same writer name, no read fails; the old primary rejoins, and refuses to with an errant transaction", async () => {
+    const started = Date.now();
+    const [candidate] = replicas;
+    // Writes, each numbered; "acknowledged" is a 201 with the row's id. Bounded: at most 3,000 writes, 60 s.
+    const acked: { seq: number; id: number; at: number }[] = [];
+    const refusedAt: number[] = [];
+    let seq = 0;
+    let stopWrites = false;
+    const writes = (async () => {
+      const t0 = Date.now();
+      while (!stopWrites && seq < 3000 && Date.now() - t0 < 60_000) {
+        const n = ++seq;
+        const w = await request(`${url}/api/items`, { method: "POST", body: { name: `failover-${n}` }, timeoutMs: 8000 });
+        if (w.status === 201) acked.push({ seq: n, id: (JSON.parse(w.body) as { id: number }).id, at: Date.now() });
+        else refusedAt.push(Date.now());
+        await sleep(5);
+      }
+    })();
+    // Reads all along, bounded the same way: none may fail (the replica is up throughout).
+    const reads = { ok: 0, failed: [] as string[] };
+    let stopReads = false;
+    const reader = (async () => {
+      const t0 = Date.now();
+      for (let i = 0; i < 3000 && !stopReads && Date.now() - t0 < 60_000; i++) {
+        const r = await request(`${url}/api/items`, { timeoutMs: 8000 });
+        if (r.status === 200) reads.ok++;
+        else reads.failed.push(`${r.status} ${r.error ?? r.body.slice(0, 120)}`);
+        await sleep(5);
+      }
+    })();
+    try {
+      await waitUntil("30 acknowledged writes", () => acked.length >= 30, { timeoutMs: 20_000, intervalMs: 20 });
+      const killedAt = Date.now();
+      await lab.kill(primary);
+      const promoted = await promote(lab);
+      expect({ status: promoted.status, newPrimary: promoted.newPrimary }).toEqual({ status: 0, newPrimary: candidate });
+      expect(promoted.output).toContain(`${primary}, the only unreachable node, was the primary`);
+      await waitUntil("20 acknowledged writes after the promotion", () => acked.filter((a) => a.at > killedAt).length >= 20, {
+        timeoutMs: 30_000,
+        intervalMs: 50,
+      });
+      stopWrites = true;
+      stopReads = true;
+      await Promise.all([writes, reader]);
+      const firstWriteMs = Math.min(...acked.filter((a) => a.at > killedAt).map((a) => a.at)) - killedAt;
+
+      // Every acknowledged write is on the new primary.
+      const ids = acked.map((a) => a.id);
+      const present = new Set(sql(lab, candidate, `SELECT id FROM ${database}.items WHERE id IN (${ids.join(",")})`).map((r) => Number(r[0])));
+      const lost = acked.filter((a) => !present.has(a.id));
+      expect(lost).toEqual([]);
+      expect(reads.failed).toEqual([]);
+      expect(sql(lab, candidate, "SELECT @@read_only")[0][0]).toBe("0");
+      expect(lab.aliasOwner(writerAddress)).toBe(lab.container(candidate).spec.name);
+      console.log(
+        `failover: ${acked.length} acknowledged writes, all ${present.size} on ${candidate}; ${refusedAt.length} writes refused during the switch; ` +
+          `kill to first acknowledged write ${firstWriteMs} ms (promote itself ${promoted.ms} ms); reads ${reads.ok} ok, ${reads.failed.length} failed`,
+      );
+
+      // The old primary comes back read-only (the writer's name points elsewhere), then rejoins and catches up.
+      await lab.startContainer(primary);
+      await lab.waitHealthy([primary], 120_000);
+      expect(tail(lab.logFile(primary), 40)).toContain("(replica; configured as primary)");
+      expect(sql(lab, primary, "SELECT @@read_only")[0][0]).toBe("1");
+      const rejoined = await rejoin(lab, primary);
+      expect({ status: rejoined.status, output: rejoined.output }).toEqual({
+        status: 0,
+        output: expect.stringContaining(`rejoin done: ${primary} replicates from ${candidate}`),
+      });
+      const fresh = await request(`${url}/api/items`, { method: "POST", body: { name: "after-rejoin" }, timeoutMs: 8000 });
+      expect(fresh.status).toBe(201);
+      const freshId = (JSON.parse(fresh.body) as { id: number }).id;
+      await waitUntil(
+        `row ${freshId} on the rejoined ${primary}`,
+        () => sql(lab, primary, `SELECT COUNT(*) FROM ${database}.items WHERE id = ${freshId}`)[0][0] === "1",
+        {
+          timeoutMs: 15_000,
+          intervalMs: 100,
+        },
+      );
+      expect(sql(lab, primary, `SELECT COUNT(*) FROM ${database}.items WHERE id IN (${ids.join(",")})`)[0][0]).toBe(String(ids.length));
+
+      // A transaction only the old primary has (root passes read_only, as a stray write would): the rejoin refuses, naming it.
+      sql(lab, primary, `INSERT INTO ${database}.items (name) VALUES ('errant')`);
+      const errant = sql(lab, primary, "SELECT @@gtid_binlog_pos")[0][0];
+      const refused = await rejoin(lab, primary);
+      expect(refused.status).toBe(2);
+      expect(refused.output).toContain(
+        `${primary} has transactions the primary ${candidate} lacks (errant GTIDs): ${errant.split(",").find((g) => g.includes("-1-"))}`,
+      );
+    } finally {
+      stopWrites = true;
+      stopReads = true;
+      await Promise.all([writes, reader]);
+    }
+    t("6 failover", started);
+  }, 240_000);
+
+  test("7. no password in clear on any database volume (binlogs, relay logs, tables, logs), after all of the above; the one exception is the replication password in master.info", () => {
+    const started = Date.now();
+    const secrets = Object.entries(lab.state!.plan.secrets).filter(([, value]) => value.length >= 16);
+    expect(secrets.length).toBeGreaterThanOrEqual(4); // app, replication, exporter, failover (and more)
+    const walk = (dir: string): string[] =>
+      readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(join(dir, e.name)) : e.isFile() ? [join(dir, e.name)] : []));
+    const databaseVolumes = lab.state!.volumes.filter((v) => /db-/.test(v.name));
+    expect(databaseVolumes.length).toBe(1 + replicas.length);
+    const found: string[] = [];
+    let files = 0;
+    let binlogs = 0;
+    for (const volume of databaseVolumes) {
+      for (const file of walk(volume.dir)) {
+        files++;
+        if (/(mysql-bin|relay-bin)\.\d+$/.test(file)) binlogs++;
+        const content = readFileSync(file);
+        for (const [key, value] of secrets) if (content.includes(value)) found.push(`${volume.name}:${file.slice(volume.dir.length)} ${key}`);
+      }
+    }
+    expect(binlogs).toBeGreaterThanOrEqual(4); // binlogs on every node, relay logs on the replicas: searched, not missed
+    // MariaDB keeps the replication password in master.info (the IO thread reconnects with it): known, reported.
+    const replicationKey = Object.keys(lab.state!.plan.secrets).find((k) => k.includes("replication-password"))!;
+    expect(found.filter((f) => !(f.includes("/data/master.info ") && f.endsWith(` ${replicationKey}`)))).toEqual([]);
+    console.log(
+      `no password in clear: ${files} files (${binlogs} binlogs and relay logs) on ${databaseVolumes.length} volumes searched for ${secrets.length} passwords; master.info holds the replication password on: ${found.map((f) => f.split(":")[0]).join(", ") || "none"}`,
+    );
+    t("7 no password on disk", started);
+  }, 60_000);
 });
 
 export type { LoadSummary };

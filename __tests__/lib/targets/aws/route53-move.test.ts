@@ -8,6 +8,7 @@ import {
   renderRoute53MoveCommand,
   ROUTE53_CHANGE_ARN,
   ROUTE53_REGION,
+  ROUTE53_SYNC_POLLS,
 } from "../../../../lib/targets/aws/private/route53-move";
 import { shellSyntax } from "./cloud-init/tools";
 
@@ -25,11 +26,14 @@ writeFileSync(
     `echo >>'${log}'`,
     'case "$1 $2" in',
     '  "route53 change-resource-record-sets") echo /change/C0123456789ABC ;;',
-    '  "route53 wait") [ -z "${AWS_FAKE_WAIT_FAILS:-}" ] || { echo "Waiter ResourceRecordSetsChanged failed: Max attempts exceeded" >&2; exit 255; } ;;',
+    '  "route53 get-change") if [ -n "${AWS_FAKE_WAIT_FAILS:-}" ]; then echo PENDING; else echo INSYNC; fi ;;',
     "esac",
   ].join("\n"),
 );
 chmodSync(join(dir, "aws"), 0o755);
+// The polls' pauses, counted instead of slept.
+writeFileSync(join(dir, "sleep"), ["#!/bin/sh", `echo "$1" >>'${join(dir, "sleeps")}'`].join("\n"));
+chmodSync(join(dir, "sleep"), 0o755);
 
 /** Runs the snippet as the failover script does (`sh -c`), with the stand-in first on PATH; the calls it made. */
 function run(host: string | undefined, extraEnv: Record<string, string> = {}): { status: number | null; stdout: string; stderr: string; calls: string[][] } {
@@ -78,17 +82,31 @@ describe("renderRoute53MoveCommand", () => {
         },
       ],
     });
-    expect(wait).toEqual(["route53", "wait", "resource-record-sets-changed", "--region", "us-east-1", "--id", "/change/C0123456789ABC"]);
+    expect(wait).toEqual([
+      "route53",
+      "get-change",
+      "--region",
+      "us-east-1",
+      "--id",
+      "/change/C0123456789ABC",
+      "--query",
+      "ChangeInfo.Status",
+      "--output",
+      "text",
+    ]);
     expect(r.stdout).toContain("db-writer.haweb.internal points at db-replica-1.haweb.internal");
     expect(ROUTE53_REGION).toBe("us-east-1");
     expect(MOVABLE_RECORD_TTL_SECONDS).toBe(30);
   });
 
-  test("fails (exit non-zero) when Route 53 does not apply the change in time", () => {
+  test("fails (exit 1) when Route 53 does not apply the change within ROUTE53_SYNC_POLLS polls, 2 s apart", () => {
+    rmSync(join(dir, "sleeps"), { force: true });
     const r = run("db-replica-1.haweb.internal", { AWS_FAKE_WAIT_FAILS: "1" });
-    expect(r.status).not.toBe(0);
-    expect(r.stderr).toContain("Max attempts exceeded");
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain(`is not in sync after ${ROUTE53_SYNC_POLLS * 2} s`);
     expect(r.stdout).not.toContain("points at");
+    expect(r.calls.filter((c) => c[1] === "get-change")).toHaveLength(ROUTE53_SYNC_POLLS);
+    expect(readFileSync(join(dir, "sleeps"), "utf8").trim().split("\n")).toEqual(Array(ROUTE53_SYNC_POLLS - 1).fill("2"));
   });
 
   const bad: [string, string | undefined, string][] = [

@@ -16,7 +16,14 @@ export const MOVABLE_RECORD_TTL_SECONDS = 30;
  */
 export const ROUTE53_REGION = "us-east-1";
 
-/** The Resource of `route53:GetChange`, which `aws route53 wait resource-record-sets-changed` polls. */
+/**
+ * How long the snippet waits for Route 53 to report the change INSYNC: polls 2 s
+ * apart, at most this many (2 minutes; private zones take seconds). The CLI's own
+ * waiter would poll every 30 s for up to 30 minutes, holding the promotion.
+ */
+export const ROUTE53_SYNC_POLLS = 60;
+
+/** The Resource of `route53:GetChange`, which the snippet polls for the change's status. */
 export const ROUTE53_CHANGE_ARN = "arn:aws:route53:::change/*";
 
 export interface Route53MoveConfig {
@@ -41,7 +48,7 @@ const ZONE_ID = /^([A-Z0-9]{1,32}|\$\{TfToken\[[A-Za-z0-9._-]+\]\})$/;
 /**
  * A POSIX sh snippet (run by `sh -c`, NEW_PRIMARY_HOST in its environment) that
  * UPSERTs the movable name's CNAME to $NEW_PRIMARY_HOST, then waits until Route 53
- * has applied the change (the CLI's waiter: every 30 s, at most 60 times). It
+ * has applied the change (GetChange every 2 s, at most ROUTE53_SYNC_POLLS times; exit 1 after). It
  * refuses, with exit 1 and before any AWS call, a NEW_PRIMARY_HOST that is not a
  * host name: only letters, digits, dots and dashes ever reach the JSON or the
  * command line. Needs the AWS CLI and credentials (the instance role).
@@ -83,7 +90,12 @@ export function renderRoute53MoveCommand(config: Route53MoveConfig): string {
     `change=$(aws route53 change-resource-record-sets --region ${region} --hosted-zone-id "$zone" --change-batch "$batch" --query ChangeInfo.Id --output text)`,
     `[ -n "$change" ] || { echo "Route 53 returned no change id for $record" >&2; exit 1; }`,
     'echo "change $change submitted: waiting until Route 53 has applied it"',
-    `aws route53 wait resource-record-sets-changed --region ${region} --id "$change"`,
+    "polls=0",
+    `until [ "$(aws route53 get-change --region ${region} --id "$change" --query ChangeInfo.Status --output text)" = INSYNC ]; do`,
+    "  polls=$((polls + 1))",
+    `  if [ "$polls" -ge ${ROUTE53_SYNC_POLLS} ]; then echo "change $change for $record is not in sync after ${ROUTE53_SYNC_POLLS * 2} s: check it with aws route53 get-change" >&2; exit 1; fi`,
+    "  sleep 2",
+    "done",
     'echo "$record points at $host"',
   ].join("\n");
 }

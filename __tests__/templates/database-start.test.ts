@@ -186,6 +186,7 @@ real("the database start script on a real volume (MariaDB, as a container's PID 
     const elsewhere = start({ script: scriptFor("192.0.2.10") });
     await serving(elsewhere.node, elsewhere.run);
     expect(elsewhere.node.output()).toContain("(replica; configured as primary)");
+    expect(elsewhere.node.output()).toContain("--init-rpl-role=SLAVE");
     expect(roleOf(elsewhere.run)).toBe("1\t0");
     // The app's user is refused (root keeps READ_ONLY ADMIN, as on every read-only MariaDB).
     const asApp = spawnSync(

@@ -111,24 +111,27 @@ interface FailoverDialect {
 
 const FAILOVER_DIALECTS: Readonly<Record<MysqlEngine, FailoverDialect>> = {
   mariadb: {
-    // The binlog holds what the node logged (its own writes and, with log_slave_updates, what it applied);
-    // gtid_slave_pos what its SQL thread applied. Per domain, the higher of the two is what it has.
-    positionSql: "SELECT CONCAT_WS(',', NULLIF(@@GLOBAL.gtid_binlog_pos, ''), NULLIF(@@GLOBAL.gtid_slave_pos, ''))",
+    // gtid_binlog_state: the last GTID of every (domain, server) pair the node logged (its own writes and,
+    // with log_slave_updates, what it applied); gtid_slave_pos: what its SQL thread applied.
+    positionSql: "SELECT CONCAT_WS(',', NULLIF(@@GLOBAL.gtid_binlog_state, ''), NULLIF(@@GLOBAL.gtid_slave_pos, ''))",
     gtidMissing: [
-      "# MariaDB GTIDs are domain-server-seq_no; in strict mode seq_no only grows within a domain, so per domain",
-      "# the higher seq_no has all the lower one has. Equal seq_no from different servers: diverged histories.",
+      "# MariaDB GTIDs are domain-server-seq_no. Compared per (domain, server): one server's seq_no only grows, so",
+      "# a higher one has all the lower ones of that server. Per domain alone is not enough: after a failover the",
+      "# new primary continues the domain's numbering (0-2-1351 after 0-1-1349), and a 0-1-1350 that only the old",
+      "# primary logged (unacknowledged, then the crash) would look included. Found against the real server.",
       "gtid_missing() {",
       '  awk -v from="$1" -v have="$2" \'BEGIN {',
       '    gsub(/[ \\t]/, "", from); gsub(/[ \\t]/, "", have)',
-      '    n = split(have, a, ","); for (i = 1; i <= n; i++) if (split(a[i], g, "-") == 3 && (!(g[1] in seq) || g[3] + 0 > seq[g[1]] + 0)) { seq[g[1]] = g[3]; srv[g[1]] = g[2] }',
+      '    n = split(have, a, ","); for (i = 1; i <= n; i++) if (split(a[i], g, "-") == 3) { k = g[1] "-" g[2]; if (!(k in seq) || g[3] + 0 > seq[k] + 0) seq[k] = g[3] }',
       '    n = split(from, a, ","); out = ""',
       "    for (i = 1; i <= n; i++) {",
       '      if (split(a[i], g, "-") != 3) continue',
-      "      if (!(g[1] in seq) || seq[g[1]] + 0 < g[3] + 0 || (seq[g[1]] + 0 == g[3] + 0 && srv[g[1]] != g[2])) {",
-      "        if (!(g[1] in seen) || g[3] + 0 > best[g[1]] + 0) { seen[g[1]] = 1; best[g[1]] = g[3]; gtid[g[1]] = a[i] }",
+      '      k = g[1] "-" g[2]',
+      "      if (!(k in seq) || seq[k] + 0 < g[3] + 0) {",
+      "        if (!(k in best) || g[3] + 0 > best[k] + 0) { best[k] = g[3]; gtid[k] = a[i] }",
       "      }",
       "    }",
-      '    for (d in gtid) out = out (out == "" ? "" : ",") gtid[d]',
+      '    for (k in gtid) out = out (out == "" ? "" : ",") gtid[k]',
       "    print out",
       "  }'",
       "}",

@@ -250,7 +250,7 @@ function renderDatabaseScript(
       : [
           ...roleByWriterName(config, role),
           "trap - EXIT TERM INT QUIT",
-          `log "starting ${d.server} ($ROLE; configured as ${role})"`,
+          `log "starting ${d.server} ($ROLE; configured as ${role}): $ROLE_OPTIONS"`,
           `exec ${d.server} --defaults-file="$CONF" --user=mysql $ROLE_OPTIONS`,
         ]),
     "",
@@ -267,6 +267,10 @@ function roleByWriterName(config: DatabaseScriptCommon, configured: "primary" | 
   const mysql = config.engine === "mysql";
   const readOnly = (on: "ON" | "OFF") => (mysql ? `--read-only=${on} --super-read-only=${on}` : `--read-only=${on}`);
   const semiSync = (on: "ON" | "OFF") => (config.semiSync ? ` --loose-rpl-semi-sync-${mysql ? "source" : "master"}-enabled=${on}` : "");
+  // MariaDB 10.6+ (MDEV-21117): a server that starts as a semi-sync replica rolls back, at crash recovery, what its
+  // binlog holds but no replica acknowledged (AFTER_SYNC: logged, never committed for the client), so a crashed
+  // old primary does not come back with transactions the new primary lacks (errant GTIDs refuse the rejoin).
+  const recovery = !mysql && config.semiSync ? " --init-rpl-role=SLAVE" : "";
   const wait = DATABASE_SCRIPT_DEFAULTS.writerWaitSeconds;
   return [
     "# The writer's name decides the role at every start (a promotion moves it): never two writable primaries.",
@@ -293,7 +297,7 @@ function roleByWriterName(config: DatabaseScriptCommon, configured: "primary" | 
     'if [ "$ROLE" = primary ]; then',
     `  ROLE_OPTIONS="${readOnly("OFF")}${semiSync("ON")}"`,
     "else",
-    `  ROLE_OPTIONS="${readOnly("ON")}${semiSync("OFF")}"`,
+    `  ROLE_OPTIONS="${readOnly("ON")}${semiSync("OFF")}${recovery}"`,
     "fi",
   ];
 }

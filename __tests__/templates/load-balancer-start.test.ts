@@ -91,7 +91,9 @@ real("the load balancer's start script on a node of a pair (HAProxy + keepalived
     const node = start();
     await becomesMaster(node);
     expect(node.output()).toContain("starting keepalived (VRRP on eth9, peer 192.0.2.12) and haproxy");
-    expect(node.output()).toMatch(/Entering MASTER STATE/);
+    // keepalived's log reaches the pipe a little after the address is added (a loaded machine showed the
+    // address with the line still missing): wait for the line, bounded.
+    await waitFor("keepalived to log its MASTER state", () => /Entering MASTER STATE/.test(node.output()), 40, 250);
     // docker stop: SIGUSR1 (the official image's STOPSIGNAL). keepalived hands the address over first.
     const stopped = await node.stop("SIGUSR1", 35000);
     expect(stopped).toMatchObject({ exitedInTime: true, code: 0 });

@@ -22,6 +22,7 @@ import { PATHS } from "../../../../templates/paths";
 import { findPlainTextSecrets } from "../../../helpers/secrets";
 import { annotations, SynthesizedStack } from "../../../helpers/synth";
 import { addressOf, asDelivered, instancesByHost, Json, resources, synthAws } from "./aws-helpers";
+import { bareService } from "../../../helpers/bare-service";
 
 /** What the target returned for each host of the seed's stack, captured as the tiers add them. */
 const deployed: Record<string, DeployedHost> = {};
@@ -398,23 +399,7 @@ describe("moving a name (the writer) from a host: IAM, validation", () => {
   const host = (name: string, role: ServiceSpec["role"], extra: Partial<ServiceSpec> = {}) => ({
     name,
     role,
-    services: [
-      {
-        name,
-        role,
-        software: "nginx" as const,
-        command: ["/bin/true"],
-        files: [],
-        environment: {},
-        secretEnvironment: {},
-        ingress: [],
-        egress: [],
-        healthCheck: { command: ["/bin/true"], startPeriodSeconds: 1 },
-        stopTimeoutSeconds: 15,
-        dependsOn: [],
-        ...extra,
-      },
-    ],
+    services: [bareService(name, { role, ...extra })],
   });
   const statementsOf = (synth: ReturnType<typeof synthAws>, prefix: string) =>
     Object.values(resources(synth.parsed, "aws_iam_role_policy"))
@@ -831,22 +816,7 @@ describe("AwsTarget props", () => {
         target.addHost(stack, {
           name: "big",
           role: "web",
-          services: [
-            {
-              name: "big",
-              role: "web",
-              software: "nginx",
-              command: ["/bin/true"],
-              files: big,
-              environment: {},
-              secretEnvironment: {},
-              ingress: [],
-              egress: [],
-              healthCheck: { command: ["/bin/true"], startPeriodSeconds: 1 },
-              stopTimeoutSeconds: 15,
-              dependsOn: [],
-            },
-          ],
+          services: [bareService("big", { files: big })],
         }),
       ),
     ).toThrow(/prop `host big` has \d+ bytes of user data \(gzipped\), over EC2's limit of 16384. Fix: ship big files as assets \(S3\)/);
@@ -1038,21 +1008,7 @@ describe("AwsTarget props", () => {
   });
 
   /** A bare service for addHost, on a role of the caller's choice. */
-  const bare = (name: string, overrides: Partial<ServiceSpec> = {}): ServiceSpec => ({
-    name,
-    role: "web",
-    software: "nginx",
-    command: ["/bin/true"],
-    files: [],
-    environment: {},
-    secretEnvironment: {},
-    ingress: [],
-    egress: [],
-    healthCheck: { command: ["/bin/true"], startPeriodSeconds: 1 },
-    stopTimeoutSeconds: 15,
-    dependsOn: [],
-    ...overrides,
-  });
+  const bare = bareService;
 
   test.each<[string, ServiceSpec, RegExp]>([
     [

@@ -19,6 +19,7 @@ import { containers, SynthesizedStack } from "../../../helpers/synth";
 import { renderWebStartScript } from "../../../../templates/scripts/web";
 import { CloudConfigDoc, cloudInitSchema, hasCloudInit, hasSystemdAnalyze, parseYaml, parseYamlAll, shellSyntax, systemdVerify } from "./cloud-init/tools";
 import { asDelivered, instancesByHost, Json, resources, synthAws } from "./aws-helpers";
+import { bareService } from "../../../helpers/bare-service";
 
 /** The host specs the tiers hand to the AWS target, captured as they pass. */
 const specs: HostSpec[] = [];
@@ -438,24 +439,14 @@ describe("a service file too big for user data travels through S3", () => {
       name: "big",
       role: "web",
       services: [
-        {
-          name: "big",
-          role: "web",
-          software: "nginx",
+        bareService("big", {
           command: ["/bin/sh", "/opt/ha-web/bin/start-big.sh"],
           files: [
             { path: "/opt/ha-web/bin/start-big.sh", content: "#!/bin/sh\nexec nginx\n", executable: true },
             { path: "/opt/ha-web/bin/big-tool", content: `#!/bin/sh\n# zone ${target.zone.zoneId}\necho "\${HOME}" '%{x}'\n: '${body}'\n`, executable: true },
             { path: "/etc/ha-web/big.conf", content: `# data\n${body}\n` },
           ],
-          environment: {},
-          secretEnvironment: {},
-          ingress: [],
-          egress: [],
-          healthCheck: { command: ["/bin/true"], startPeriodSeconds: 1 },
-          stopTimeoutSeconds: 15,
-          dependsOn: [],
-        },
+        }),
       ],
     });
   });

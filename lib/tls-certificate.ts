@@ -1,10 +1,10 @@
 import { existsSync } from "fs";
 import { resolve } from "path";
-import { TerraformStack, Token } from "cdktf";
+import { Token } from "cdktf";
 import { Construct } from "constructs";
 import { PrivateKey } from "@cdktf/provider-tls/lib/private-key";
-import { TlsProvider } from "@cdktf/provider-tls/lib/provider";
 import { SelfSignedCert } from "@cdktf/provider-tls/lib/self-signed-cert";
+import { ensureTlsProvider } from "./private/tls-provider";
 import { SecretSource } from "./targets/target";
 
 /** A certificate and its private key, as the nodes receive them (never plain text in the synthesized JSON). */
@@ -164,11 +164,4 @@ function describeSource(source: SecretSource): string {
   if ("value" in source) return String(source.value ?? "").trim();
   const l = source.location;
   return String(l.kind === "file" ? l.path : l.kind === "ssm-parameter" ? l.parameterName : l.secretId).trim();
-}
-
-/** The `tls` provider, once per stack, unless the stack already configures one. */
-function ensureTlsProvider(scope: Construct): void {
-  const stack = TerraformStack.of(scope);
-  if (stack.node.findAll().some((c) => c instanceof TlsProvider)) return;
-  new TlsProvider(stack, "cdktf-ha-web-tls-provider");
 }

@@ -11,6 +11,7 @@ export * from "./nftables";
 export * from "./mysql/engine";
 export * from "./mysql/my-cnf";
 export * from "./mysql/replication-sql";
+export * from "./mysql/replication-tls";
 export * from "./scripts/shell";
 export * from "./scripts/healthcheck";
 export * from "./scripts/load-balancer";

@@ -32,6 +32,13 @@ export const PATHS = {
    */
   mysqlDataDir: "/var/lib/mysql/data",
   mysqlRunDir: "/run/mysqld",
+  /**
+   * The database node's TLS files as the target delivers them (root, mode 0400):
+   * see MYSQL_TLS_FILES. The start script copies them for the server to read.
+   */
+  mysqlTlsDir: "/etc/ha-web/mysql-tls",
+  /** The server's copies of those files (owner mysql, mode 0400), made at every start. */
+  mysqlRunTlsDir: "/run/mysqld/tls",
   mysqlSocket: "/run/mysqld/mysqld.sock",
   /**
    * Where a container finds its secret environment values as files (Docker):

@@ -5,10 +5,12 @@
  * MySQL 8.4 is rendered and unit-tested only (no MySQL server on this machine).
  */
 import { ChildProcess, spawn, spawnSync } from "child_process";
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "fs";
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "fs";
 import { tmpdir } from "os";
-import { join } from "path";
+import { basename, join } from "path";
 import { renderMyCnf } from "../../templates/mysql/my-cnf";
+import { MYSQL_TLS_FILES, MysqlTlsFile, mysqlTlsPath } from "../../templates/mysql/replication-tls";
+import { PATHS } from "../../templates/paths";
 import {
   escapeSqlString,
   FAILOVER_GRANTS,
@@ -25,6 +27,7 @@ import {
 } from "../../templates/scripts/database-failover";
 import { ConfigValidationError } from "../../templates/validate";
 import { hasBinary, isRoot } from "../helpers/binaries";
+import { makeMysqlTlsFiles, TEST_REPLICATION_CERTIFICATE_NAME } from "../helpers/mysql-tls";
 
 const base: DatabaseFailoverScriptConfig = {
   engine: "mariadb",
@@ -88,7 +91,10 @@ describe("renderDatabaseFailoverScript", () => {
   test("MariaDB statements, client and GTID positioning", () => {
     expect(mariadb).toContain("CLIENT=mariadb");
     expect(mariadb).toContain("CHANGE MASTER TO MASTER_HOST = '$new_host', MASTER_PORT = $new_port, MASTER_USE_GTID = slave_pos");
-    expect(mariadb).toContain("MASTER_PASSWORD = '$REPLICATION_PASSWORD_SQL'");
+    // A rejoin logs in with the node's replication certificate: no password for master.info to keep.
+    expect(mariadb).toContain(
+      "MASTER_USER = '$REPLICATION_USER', MASTER_SSL = 1, MASTER_SSL_CA = '/run/mysqld/tls/server.pem', MASTER_SSL_CERT = '/run/mysqld/tls/replication.pem', MASTER_SSL_KEY = '/run/mysqld/tls/replication.key'",
+    );
     expect(mariadb).toContain("SET GLOBAL gtid_slave_pos = @@GLOBAL.gtid_binlog_pos");
     expect(mariadb).toContain("RESET SLAVE ALL");
     expect(mariadb).toContain("Rpl_semi_sync_slave_status");
@@ -99,8 +105,9 @@ describe("renderDatabaseFailoverScript", () => {
   test("MySQL uses the 8.4 names only", () => {
     expect(mysql).toContain("CLIENT=mysql");
     expect(mysql).toContain("CHANGE REPLICATION SOURCE TO SOURCE_HOST = '$new_host', SOURCE_PORT = $new_port, SOURCE_AUTO_POSITION = 1");
-    expect(mysql).toContain("SOURCE_PASSWORD = '$REPLICATION_PASSWORD_SQL'");
-    expect(mysql).toContain("GET_SOURCE_PUBLIC_KEY = 1");
+    expect(mysql).toContain(
+      "SOURCE_USER = '$REPLICATION_USER', SOURCE_SSL = 1, SOURCE_SSL_CA = '/run/mysqld/tls/server.pem', SOURCE_SSL_CERT = '/run/mysqld/tls/replication.pem', SOURCE_SSL_KEY = '/run/mysqld/tls/replication.key'",
+    );
     expect(mysql).toContain("SET GLOBAL super_read_only = ON");
     expect(mysql).toContain("GTID_SUBTRACT(");
     expect(mysql).toContain("RESET REPLICA ALL");
@@ -121,7 +128,7 @@ describe("renderDatabaseFailoverScript", () => {
     expect(script).toContain("trap 'rm -rf \"$WORK\"' EXIT");
     expect(script).not.toMatch(/--password|-p"\$|MYSQL_PWD/);
     expect(script).toContain("read_secret HAWEB_DB_FAILOVER_PASSWORD");
-    expect(script).toContain("read_secret HAWEB_DB_REPLICATION_PASSWORD");
+    expect(script).not.toMatch(/REPLICATION_PASSWORD|MASTER_PASSWORD|SOURCE_PASSWORD/);
   });
 
   test("the nodes and timeouts are rendered; moveWriterCommand is quoted and run by sh -c", () => {
@@ -223,7 +230,6 @@ real("ha-web-db-failover on a real MariaDB 10.11 cluster (semi-sync AFTER_SYNC, 
   const netns = `hwt-failover-${process.pid}`;
   // Passwords with what breaks naive quoting: quotes, a backslash, a hash, a space.
   const failoverPassword = `fo"v'er\\# pw`;
-  const replicationPassword = `re'pl\\"pw`;
   let dir = "";
   let netnsAdded = false;
   let scriptPath = "";
@@ -257,12 +263,19 @@ real("ha-web-db-failover on a real MariaDB 10.11 cluster (semi-sync AFTER_SYNC, 
       renderMyCnf({ engine: "mariadb", version: "10.11", role, serverId: names.indexOf(name) + 1, innodbBufferPoolSize: "32M", semiSync: true }),
     );
     // The rendered options, with the paths and the listener moved into this test's directory and namespace.
+    // Each `ip netns exec` has its own mount namespace (a slave of the host's): a tmpfs on /run there holds
+    // the TLS files where the rendered options read them, and vanishes with the server.
+    const withTls = `mount -t tmpfs -o mode=755 tmpfs /run && mkdir -p ${PATHS.mysqlRunTlsDir} && cp "$0"/* ${PATHS.mysqlRunTlsDir}/ && exec "$@"`;
     const child = spawn(
       "ip",
       [
         "netns",
         "exec",
         netns,
+        "sh",
+        "-c",
+        withTls,
+        join(dir, "tls"),
         "mariadbd",
         `--defaults-file=${cnf}`,
         "--user=root",
@@ -300,7 +313,6 @@ real("ha-web-db-failover on a real MariaDB 10.11 cluster (semi-sync AFTER_SYNC, 
           PATH: process.env.PATH ?? "/usr/sbin:/usr/bin:/sbin:/bin",
           TMPDIR: dir,
           HAWEB_DB_FAILOVER_PASSWORD: failoverPassword,
-          HAWEB_DB_REPLICATION_PASSWORD: replicationPassword,
         },
         stdio: ["ignore", "pipe", "pipe"],
       });
@@ -344,6 +356,8 @@ real("ha-web-db-failover on a real MariaDB 10.11 cluster (semi-sync AFTER_SYNC, 
     const add = spawnSync("ip", ["netns", "add", netns], { encoding: "utf8" });
     if (add.status !== 0) throw new Error(`ip netns add ${netns}: ${add.stderr}`);
     netnsAdded = true;
+    mkdirSync(join(dir, "tls"), { mode: 0o700 });
+    for (const [path, file] of Object.entries(makeMysqlTlsFiles())) writeFileSync(join(dir, "tls", basename(path)), file.content, { mode: 0o600 });
     spawnSync("ip", ["-n", netns, "link", "set", "lo", "up"]);
     // One set of system tables, copied: each node starts with the same empty GTID history.
     const install = spawnSync(
@@ -366,7 +380,7 @@ real("ha-web-db-failover on a real MariaDB 10.11 cluster (semi-sync AFTER_SYNC, 
       appUser: "app",
       appPassword: escapeSqlString("app-secret"),
       replicationUser: "repl",
-      replicationPassword: escapeSqlString(replicationPassword),
+      replicationCertificateName: TEST_REPLICATION_CERTIFICATE_NAME,
     });
     const failoverSql = renderFailoverUserSql("mariadb", FAILOVER_USER_DEFAULT, escapeSqlString(failoverPassword)).join("\n");
     rootOk("db-1", `${primarySql}\n${failoverSql}\nCREATE TABLE appdb.acks (seq INT PRIMARY KEY) ENGINE=InnoDB;`);
@@ -376,7 +390,6 @@ real("ha-web-db-failover on a real MariaDB 10.11 cluster (semi-sync AFTER_SYNC, 
         primaryHost: "127.0.0.1",
         primaryPort: ports["db-1"],
         replicationUser: "repl",
-        replicationPassword: escapeSqlString(replicationPassword),
         connectRetrySeconds: 1,
       });
       rootOk(name, `${replicaSql}\nSTART SLAVE;`);
@@ -442,6 +455,7 @@ real("ha-web-db-failover on a real MariaDB 10.11 cluster (semi-sync AFTER_SYNC, 
     console.info(`promote took ${ms} ms; kill to promote done: ${Date.now() - (t0.kill ?? 0)} ms`);
     expect({ code, output }).toEqual({ code: 0, output: expect.stringContaining("promote done: db-2 is the primary") });
     expect(output).toContain("old primary db-1 is unreachable");
+    expect(output).toMatch(/db-2 is the most advanced: its GTIDs \(0-1-\d+\) include every other candidate's/);
     expect(output).toContain("db-3 now replicates from db-2 (127.0.0.1:3312)");
     expect(output).toContain("move the writer endpoint to db-2 (127.0.0.1:3312)");
     expect(output).toMatch(/^\[\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ\] /m);
@@ -494,5 +508,33 @@ real("ha-web-db-failover on a real MariaDB 10.11 cluster (semi-sync AFTER_SYNC, 
     expect(output).toMatch(/^db-1 .* read_only=1 .*replicating_from=127\.0\.0\.1:3312 io=Yes/m);
     expect(output).toMatch(/^db-2 .* read_only=0 .*replicating_from=- /m);
     expect(output).toMatch(/^db-3 .*replicating_from=127\.0\.0\.1:3312/m);
+  }, 30000);
+
+  test("(f) replication logs in with the pinned certificate only: master.info holds the files' paths and no password; without the certificate the user is refused", () => {
+    for (const name of ["db-1", "db-3"] as const) {
+      expect(replicaField(name, "Master_SSL_Allowed")).toBe("Yes");
+      const info = readFileSync(join(dir, name, "data", "master.info"), "utf8").split("\n");
+      // Line 6 is the password (empty), then the port, the retry, and the TLS files.
+      expect(info.slice(3, 6)).toEqual(["127.0.0.1", "repl", ""]);
+      expect(info).toEqual(expect.arrayContaining([mysqlTlsPath("serverCertificate"), mysqlTlsPath("replicationCertificate"), mysqlTlsPath("replicationKey")]));
+    }
+    // Only from inside the test's namespace (its servers listen on its loopback).
+    const client = (extra: string[]) =>
+      spawnSync("ip", ["netns", "exec", netns, "mariadb", "--no-defaults", "-h127.0.0.1", "-P3312", "-urepl", ...extra, "-N", "-e", "SELECT CURRENT_USER()"], {
+        encoding: "utf8",
+        timeout: 15000,
+      });
+    expect(client([]).stderr).toContain("Access denied for user 'repl'");
+    const tls = (f: MysqlTlsFile) => join(dir, "tls", MYSQL_TLS_FILES[f]);
+    const withCertificate = client([`--ssl-cert=${tls("replicationCertificate")}`, `--ssl-key=${tls("replicationKey")}`]);
+    expect(withCertificate.stdout.trim()).toBe("repl@%");
+    // A certificate with the same subject but another key is not the one the servers pin.
+    const forged = makeMysqlTlsFiles();
+    const forgedDir = join(dir, "forged");
+    mkdirSync(forgedDir, { mode: 0o700 });
+    for (const [path, file] of Object.entries(forged)) writeFileSync(join(forgedDir, basename(path)), file.content, { mode: 0o600 });
+    const impostor = client([`--ssl-cert=${join(forgedDir, "replication.pem")}`, `--ssl-key=${join(forgedDir, "replication.key")}`]);
+    expect(impostor.status).not.toBe(0);
+    expect(impostor.stdout).toBe("");
   }, 30000);
 });

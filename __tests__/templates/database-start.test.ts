@@ -13,6 +13,7 @@ import { PATHS } from "../../templates/paths";
 import { renderPrimaryStartScript, renderReplicaStartScript } from "../../templates/scripts/database";
 import { SECRET_ENV } from "../../templates/scripts/shell";
 import { hasBinary, isRoot } from "../helpers/binaries";
+import { makeMysqlTlsFiles } from "../helpers/mysql-tls";
 import { NamespaceSandbox, waitFor } from "../helpers/namespace-sandbox";
 import { Pid1Node, startAsPid1 } from "./pid1";
 
@@ -21,14 +22,22 @@ const real = hasBinary("mariadbd") && hasBinary("unshare") && isRoot() ? describ
 real("the database start script on a real volume (MariaDB, as a container's PID 1)", () => {
   let sandbox: NamespaceSandbox;
   const nodes: Pid1Node[] = [];
-  const env = { [SECRET_ENV.appPassword]: "app-secret", [SECRET_ENV.replicationPassword]: "replication-secret" };
+  const env = { [SECRET_ENV.appPassword]: "app-secret" };
   const cnf = renderMyCnf({ engine: "mariadb", version: "10.11", role: "primary", serverId: 1 });
-  const primaryScript = renderPrimaryStartScript({ engine: "mariadb", database: "appdb", appUser: "app", replicationUser: "repl" });
+  const primaryScript = renderPrimaryStartScript({
+    engine: "mariadb",
+    database: "appdb",
+    appUser: "app",
+    replicationUser: "repl",
+    replicationCertificateName: "db-replication",
+  });
   const scriptPath = `${PATHS.binDir}/start-db.sh`;
   const volume = (name = "volume") => join(sandbox.root, name);
   const dataDir = (name = "volume") => join(volume(name), "data");
   const initDir = (name = "volume") => join(volume(name), "data.initializing");
   let count = 0;
+  /** The cluster's TLS files, as the target delivers them to every database node. */
+  let tlsFiles: Record<string, { content: string }> = {};
 
   /** One start of the script (one container run) on a volume, with its own run directory (the socket). */
   const start = (
@@ -37,7 +46,7 @@ real("the database start script on a real volume (MariaDB, as a container's PID 
     const name = `db-${++count}`;
     const run = join(sandbox.root, name, "run");
     const node = startAsPid1(sandbox, name, {
-      files: { [PATHS.mysqlConfig]: { content: cnf }, [scriptPath]: { content: opts.script ?? primaryScript, executable: true }, ...opts.files },
+      files: { ...tlsFiles, [PATHS.mysqlConfig]: { content: cnf }, [scriptPath]: { content: opts.script ?? primaryScript, executable: true }, ...opts.files },
       mounts: { [PATHS.mysqlVolume]: volume(opts.volumeName), [PATHS.mysqlRunDir]: run },
       command: ["/bin/sh", scriptPath],
       env: { ...env, ...opts.env },
@@ -79,6 +88,7 @@ real("the database start script on a real volume (MariaDB, as a container's PID 
   });
 
   beforeAll(() => {
+    tlsFiles = makeMysqlTlsFiles("db-replication");
     sandbox = new NamespaceSandbox("dbstart");
     mkdirSync(volume(), { recursive: true });
   });
@@ -173,7 +183,15 @@ real("the database start script on a real volume (MariaDB, as a container's PID 
     // The volume of the tests before, started by a script that looks the writer up. The writer is given as
     // an address (getent resolves it as it would a name): this node's own loopback, or another node's.
     const scriptFor = (writerHost: string) =>
-      renderPrimaryStartScript({ engine: "mariadb", database: "appdb", appUser: "app", replicationUser: "repl", writerHost, semiSync: true });
+      renderPrimaryStartScript({
+        engine: "mariadb",
+        database: "appdb",
+        appUser: "app",
+        replicationUser: "repl",
+        replicationCertificateName: "db-replication",
+        writerHost,
+        semiSync: true,
+      });
     const roleOf = (run: string) => client(run, "SELECT @@read_only, @@rpl_semi_sync_master_enabled").stdout.trim();
 
     const here = start({ script: scriptFor("127.0.0.1") });

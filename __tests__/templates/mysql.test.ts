@@ -6,6 +6,7 @@ import { PATHS } from "../../templates/paths";
 import { renderPrimaryStartScript, renderReplicaStartScript } from "../../templates/scripts/database";
 import { SECRET_ENV } from "../../templates/scripts/shell";
 import { hasBinary, isRoot } from "../helpers/binaries";
+import { makeMysqlTlsFiles } from "../helpers/mysql-tls";
 import { NamespaceSandbox, outputOf, waitFor } from "../helpers/namespace-sandbox";
 
 describe("renderMyCnf", () => {
@@ -63,7 +64,7 @@ describe("renderMyCnf", () => {
 });
 
 describe("replication SQL", () => {
-  const users = { database: "appdb", appUser: "app", appPassword: "a", replicationUser: "repl", replicationPassword: "r" };
+  const users = { database: "appdb", appUser: "app", appPassword: "a", replicationUser: "repl", replicationCertificateName: "db-replication" };
 
   test("the replication user gets only REPLICATION SLAVE and CLIENT; the app only DML on its schema", () => {
     const sql = renderPrimaryInitSql({ engine: "mariadb", ...users });
@@ -74,13 +75,13 @@ describe("replication SQL", () => {
   });
 
   test("MariaDB replicas follow the primary by GTID (slave_pos)", () => {
-    const sql = renderReplicaInitSql({ engine: "mariadb", primaryHost: "db-primary", replicationUser: "repl", replicationPassword: "r" });
+    const sql = renderReplicaInitSql({ engine: "mariadb", primaryHost: "db-primary", replicationUser: "repl" });
     expect(sql).toContain("SET SESSION sql_log_bin = 0;");
     expect(sql).toMatch(/CHANGE MASTER TO\n\s+MASTER_HOST = 'db-primary',[\s\S]*MASTER_USE_GTID = slave_pos;/);
   });
 
   test("MySQL 8.4 replicas use CHANGE REPLICATION SOURCE with auto-position", () => {
-    const sql = renderReplicaInitSql({ engine: "mysql", primaryHost: "db-primary", replicationUser: "repl", replicationPassword: "r" });
+    const sql = renderReplicaInitSql({ engine: "mysql", primaryHost: "db-primary", replicationUser: "repl" });
     expect(sql).toMatch(/CHANGE REPLICATION SOURCE TO\n\s+SOURCE_HOST = 'db-primary',[\s\S]*SOURCE_AUTO_POSITION = 1;/);
     expect(sql).not.toMatch(/MASTER|SLAVE/);
   });
@@ -101,16 +102,22 @@ describe("replication SQL", () => {
 
 describe("database start scripts", () => {
   test("never contain a secret: they read it from the environment at run time", () => {
-    const script = renderPrimaryStartScript({ engine: "mariadb", database: "appdb", appUser: "app", replicationUser: "repl" });
+    const script = renderPrimaryStartScript({
+      engine: "mariadb",
+      database: "appdb",
+      appUser: "app",
+      replicationUser: "repl",
+      replicationCertificateName: "db-replication",
+    });
     expect(script).toContain(`APP_PASSWORD=$(read_secret ${SECRET_ENV.appPassword})`);
     // MariaDB: from the hash computed in the session, so the binlog carries no password (renderCreateUser).
     expect(script).toContain("SET @ha_web_hash = PASSWORD('${APP_PASSWORD_SQL}');");
     expect(script).toContain("EXECUTE IMMEDIATE CONCAT('CREATE USER ''app''@''%'' IDENTIFIED BY PASSWORD ''', @ha_web_hash, '''');");
     expect(script).not.toMatch(/IDENTIFIED BY '/);
     // MySQL 8.4 logs the salted hash itself: the plain form stays.
-    expect(renderPrimaryStartScript({ engine: "mysql", database: "appdb", appUser: "app", replicationUser: "repl" })).toContain(
-      "CREATE USER 'app'@'%' IDENTIFIED BY '${APP_PASSWORD_SQL}';",
-    );
+    expect(
+      renderPrimaryStartScript({ engine: "mysql", database: "appdb", appUser: "app", replicationUser: "repl", replicationCertificateName: "db-replication" }),
+    ).toContain("CREATE USER 'app'@'%' IDENTIFIED BY '${APP_PASSWORD_SQL}';");
     expect(script).toContain('exec mariadbd --defaults-file="$CONF" --user=mysql');
   });
 
@@ -118,13 +125,15 @@ describe("database start scripts", () => {
     const script = renderReplicaStartScript({ engine: "mysql", primaryHost: "db-primary", replicationUser: "repl" });
     expect(script).toContain("mysqld --defaults-file=$CONF --initialize-insecure");
     expect(script).toContain("--skip-replica-start --loose-rpl-semi-sync-source-enabled=OFF --read-only=OFF --super-read-only=OFF");
-    expect(script).toContain("mysqladmin --no-defaults --host='db-primary'");
+    expect(script).toContain(
+      "mysqladmin --no-defaults --ssl-mode=VERIFY_CA --ssl-ca=/run/mysqld/tls/server.pem --ssl-cert=/run/mysqld/tls/replication.pem --ssl-key=/run/mysqld/tls/replication.key --host='db-primary'",
+    );
     expect(script).not.toMatch(/mariadb/);
   });
 
   test("the shell is valid POSIX sh", () => {
     for (const script of [
-      renderPrimaryStartScript({ engine: "mariadb", database: "appdb", appUser: "app", replicationUser: "repl" }),
+      renderPrimaryStartScript({ engine: "mariadb", database: "appdb", appUser: "app", replicationUser: "repl", replicationCertificateName: "db-replication" }),
       renderReplicaStartScript({ engine: "mysql", primaryHost: "db-primary", replicationUser: "repl" }),
     ]) {
       expect(spawnSync("sh", ["-n"], { input: script, encoding: "utf8" }).stderr).toBe("");
@@ -140,15 +149,18 @@ describe("database start scripts", () => {
 const real = hasBinary("mariadbd") && isRoot() ? describe : describe.skip;
 real("MariaDB primary and replica from the rendered files", () => {
   let sandbox: NamespaceSandbox;
-  const env = { [SECRET_ENV.appPassword]: "app-'secret\\1", [SECRET_ENV.replicationPassword]: "replication-secret-2" };
+  const env = { [SECRET_ENV.appPassword]: "app-'secret\\1" };
   const client = (name: string, sql: string, flags = ["-N", "-B"]) =>
     spawnSync("mariadb", ["--no-defaults", `--socket=${join(sandbox.root, name, "run", "mysqld.sock")}`, "-uroot", ...flags, "-e", sql], { encoding: "utf8" });
 
   beforeAll(async () => {
     sandbox = new NamespaceSandbox("db");
+    // The cluster's two certificate pairs, as MysqlCluster delivers them to every node.
+    const tls = makeMysqlTlsFiles("db-replication");
     const node = (name: string, cnf: string, script: string, role: string) =>
       sandbox.start(name, {
         files: {
+          ...tls,
           [PATHS.mysqlConfig]: { content: cnf },
           [`${PATHS.binDir}/start-${role}.sh`]: { content: script, executable: true },
         },
@@ -160,7 +172,7 @@ real("MariaDB primary and replica from the rendered files", () => {
     const primary = node(
       "primary",
       renderMyCnf({ engine: "mariadb", version: "10.11", role: "primary", serverId: 1 }),
-      renderPrimaryStartScript({ engine: "mariadb", database: "appdb", appUser: "app", replicationUser: "repl" }),
+      renderPrimaryStartScript({ engine: "mariadb", database: "appdb", appUser: "app", replicationUser: "repl", replicationCertificateName: "db-replication" }),
       "db-primary",
     );
     const replica = node(
@@ -213,5 +225,10 @@ real("MariaDB primary and replica from the rendered files", () => {
     const grants = client("primary", "SHOW GRANTS FOR 'repl'@'%'").stdout;
     expect(grants).toMatch(/GRANT (REPLICATION SLAVE, BINLOG MONITOR|REPLICATION SLAVE, REPLICATION CLIENT) ON \*\.\*/);
     expect(grants).not.toMatch(/ALL PRIVILEGES|SUPER/);
+    // No password (MariaDB would keep it in clear in master.info): the pinned certificate is its credential.
+    const user = client("primary", "SHOW CREATE USER 'repl'@'%'").stdout;
+    expect(user).toContain("REQUIRE ISSUER '/CN=db-replication' SUBJECT '/CN=db-replication'");
+    expect(user).not.toContain("IDENTIFIED");
+    expect(client("replica", "SHOW SLAVE STATUS\\G", []).stdout).toMatch(/Master_SSL_Allowed: Yes/);
   });
 });

@@ -21,8 +21,20 @@ const scripts: Record<string, string> = {
   "web (app host name)": renderWebStartScript({ appHost: "web-1-app" }),
   "web (app host address)": renderWebStartScript({ appHost: "127.0.0.1" }),
   app: renderAppStartScript(),
-  "primary (mariadb)": renderPrimaryStartScript({ engine: "mariadb", database: "appdb", appUser: "app", replicationUser: "repl" }),
-  "primary (mysql)": renderPrimaryStartScript({ engine: "mysql", database: "appdb", appUser: "app", replicationUser: "repl" }),
+  "primary (mariadb)": renderPrimaryStartScript({
+    engine: "mariadb",
+    database: "appdb",
+    appUser: "app",
+    replicationUser: "repl",
+    replicationCertificateName: "db-replication",
+  }),
+  "primary (mysql)": renderPrimaryStartScript({
+    engine: "mysql",
+    database: "appdb",
+    appUser: "app",
+    replicationUser: "repl",
+    replicationCertificateName: "db-replication",
+  }),
   "replica (mariadb)": renderReplicaStartScript({ engine: "mariadb", primaryHost: "db-primary", replicationUser: "repl" }),
   "replica (mysql)": renderReplicaStartScript({ engine: "mysql", primaryHost: "db-primary", replicationUser: "repl" }),
 };

@@ -10,6 +10,7 @@ import { SECRET_ENV } from "../../templates/scripts/shell";
 import { Endpoint, IDatabase, IMonitored } from "../interfaces";
 import { httpHealthCheck, httpHealthcheckFile, startCommand, startScriptFile } from "../private/host-files";
 import { DeployedHost, DeploymentTarget, HostFile, MetricsEndpoint, Secret, ServiceSpec } from "../targets/target";
+import { createMysqlClusterTls } from "../private/mysql-cluster-tls";
 import { validateMysqlClusterProps } from "./validate-mysql-cluster-props";
 
 export interface MysqlClusterProps {
@@ -32,12 +33,16 @@ export interface MysqlClusterProps {
   readonly database?: string;
   /** Database user of the application (SELECT, INSERT, UPDATE, DELETE on `database`). @default "app" */
   readonly appUser?: string;
-  /** Replication user (REPLICATION SLAVE, REPLICATION CLIENT). @default "repl" */
+  /**
+   * Replication user (REPLICATION SLAVE, REPLICATION CLIENT). It has no password:
+   * it logs in over TLS with a client certificate the cluster generates at deploy
+   * time (subject `/CN=<namePrefix>-replication`), so no replication secret is
+   * ever stored in a data directory (MariaDB keeps a replica's password in clear
+   * in master.info). @default "repl"
+   */
   readonly replicationUser?: string;
   /** Password of the application user, as a reference. @default generated at deploy time */
   readonly appPassword?: Secret;
-  /** Password of the replication user, as a reference. @default generated at deploy time */
-  readonly replicationPassword?: Secret;
   /**
    * Semi-synchronous replication with the AFTER_SYNC wait point: the primary
    * acknowledges a commit only once a replica has it in its relay log, and no
@@ -165,7 +170,8 @@ export class MysqlCluster extends Construct implements IDatabase, IMonitored {
   public readonly replicationUser: string;
   /** Reference to the application user's password (hand it to the app). */
   public readonly appPassword: Secret;
-  public readonly replicationPassword: Secret;
+  /** Common name of the replication client certificate (subject and issuer) the replication user requires. */
+  public readonly replicationCertificateName: string;
   /** Whether commits wait for a replica's acknowledgement (semi-synchronous replication, AFTER_SYNC). */
   public readonly semiSync: boolean;
   /** The writer: `<prefix>-writer`, which belongs to the primary today. */
@@ -210,7 +216,9 @@ export class MysqlCluster extends Construct implements IDatabase, IMonitored {
     this.flowGroup = prefix;
 
     this.appPassword = props.appPassword ?? props.target.createSecret(this, "app-password", `${prefix}-app-password`);
-    this.replicationPassword = props.replicationPassword ?? props.target.createSecret(this, "replication-password", `${prefix}-replication-password`);
+    // Every node gets the servers' pair and the replication client's pair: any node may be either.
+    const tls = createMysqlClusterTls(this, prefix);
+    this.replicationCertificateName = tls.replicationCertificateName;
 
     const exporter = props.exporter === false ? undefined : { ...d.exporter, ...props.exporter };
     this.exporterUser = exporter?.user;
@@ -267,6 +275,7 @@ export class MysqlCluster extends Construct implements IDatabase, IMonitored {
               database: this.databaseName,
               appUser: this.appUser,
               replicationUser: this.replicationUser,
+              replicationCertificateName: this.replicationCertificateName,
               createDemoSchema: props.createDemoSchema,
               exporterUser: exporter?.user,
               failoverUser: failover?.user,
@@ -274,11 +283,11 @@ export class MysqlCluster extends Construct implements IDatabase, IMonitored {
             scriptRole: "db-primary",
             secrets: {
               [SECRET_ENV.appPassword]: this.appPassword,
-              [SECRET_ENV.replicationPassword]: this.replicationPassword,
               ...(this.exporterPassword ? { [SECRET_ENV.exporterPassword]: this.exporterPassword } : {}),
               ...failoverSecrets,
             },
             dbRole: "primary",
+            secretFiles: tls.secretFiles,
             extraFiles: failoverFiles,
             movesWriter: failover ? writerName : undefined,
           }),
@@ -305,8 +314,9 @@ export class MysqlCluster extends Construct implements IDatabase, IMonitored {
           replicationUser: this.replicationUser,
         }),
         scriptRole: "db-replica",
-        secrets: { [SECRET_ENV.replicationPassword]: this.replicationPassword, ...failoverSecrets },
+        secrets: failoverSecrets,
         dbRole: "replica",
+        secretFiles: tls.secretFiles,
         extraFiles: failoverFiles,
         movesWriter: failover ? writerName : undefined,
       });
@@ -370,6 +380,7 @@ export class MysqlCluster extends Construct implements IDatabase, IMonitored {
       script: string;
       scriptRole: string;
       secrets: Record<string, Secret>;
+      secretFiles: Readonly<Record<string, Secret>>;
       dbRole: "primary" | "replica";
       extraFiles: HostFile[];
       movesWriter?: string;
@@ -386,6 +397,7 @@ export class MysqlCluster extends Construct implements IDatabase, IMonitored {
       files: [{ path: PATHS.mysqlConfig, content: r.cnf }, startScriptFile(r.scriptRole, r.script), ...r.extraFiles],
       environment: {},
       secretEnvironment: r.secrets,
+      secretFiles: r.secretFiles,
       ingress: [
         { port: this.port, from: "app", description: "application servers to MySQL" },
         { port: this.port, from: "database", description: "replicas stream the binlog of the primary" },

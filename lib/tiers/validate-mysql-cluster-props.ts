@@ -49,6 +49,13 @@ export function validateMysqlClusterProps(scope: Construct, props: MysqlClusterP
     );
   }
   v.check(r.appUser !== r.replicationUser, "replicationUser", `equals appUser ("${r.appUser}")`, "give replication its own user");
+  // Gone in 0.2: a password would sit in clear in every replica's master.info. JavaScript callers still pass it.
+  v.check(
+    (props as { replicationPassword?: unknown }).replicationPassword === undefined,
+    "replicationPassword",
+    "is no longer accepted: the replication user logs in with a client certificate the cluster generates, so no password is stored on any replica",
+    "remove the prop",
+  );
   const exporter = props.exporter === false ? undefined : props.exporter;
   if (exporter?.port !== undefined) {
     v.check(isPort(exporter.port), "exporter.port", `is ${exporter.port}; it must be a whole number in 1-65535`, "use 9104");
@@ -93,7 +100,6 @@ export function validateMysqlClusterProps(scope: Construct, props: MysqlClusterP
   }
   for (const [prop, secret] of Object.entries({
     appPassword: props.appPassword,
-    replicationPassword: props.replicationPassword,
     "exporter.password": exporter?.password,
     "failover.password": failover?.password,
   })) {

@@ -1,4 +1,5 @@
 import { PATHS } from "../paths";
+import { serverTlsOptions } from "./replication-tls";
 import { assertNoProblems, ConfigProblem, isPort } from "../validate";
 import { DIALECTS, isSupportedEngine, MysqlEngine, supportedEnginesText } from "./engine";
 
@@ -101,6 +102,9 @@ export function renderMyCnf(config: MyCnfConfig): string {
     "character_set_server = utf8mb4",
     `max_connections = ${config.maxConnections ?? MYSQL_DEFAULTS.maxConnections}`,
     `innodb_buffer_pool_size = ${config.innodbBufferPoolSize ?? MYSQL_DEFAULTS.innodbBufferPoolSize}`,
+    "",
+    "# TLS: replication logs in with a client certificate, never a password (see replication-tls.ts).",
+    ...serverTlsOptions(),
     "",
     "# Crash safety: a committed transaction survives a power cut, on every node.",
     "innodb_flush_log_at_trx_commit = 1",

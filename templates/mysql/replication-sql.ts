@@ -1,5 +1,6 @@
 import { assertNoProblems, ConfigProblem, isDnsLabel, isPort, isSqlIdentifier } from "../validate";
 import { MysqlEngine } from "./engine";
+import { isCertificateCommonName, replicationSourceTlsOptions, replicationUserRequirement } from "./replication-tls";
 
 /**
  * Text placed verbatim between single quotes in SQL. Use `escapeSqlString()` for a
@@ -21,7 +22,12 @@ export interface PrimaryInitSqlConfig {
   readonly appUser: string;
   readonly appPassword: SqlQuotedText;
   readonly replicationUser: string;
-  readonly replicationPassword: SqlQuotedText;
+  /**
+   * Common name of the replication client certificate: the replication user has
+   * no password and requires a certificate with this subject and issuer (see
+   * replication-tls.ts), so no replication secret is ever written to a data directory.
+   */
+  readonly replicationCertificateName: string;
   /** Host pattern the app and replication users may connect from. @default "%" */
   readonly allowedHost?: string;
   /** Create the demo app's `items` table. @default true */
@@ -59,7 +65,6 @@ export interface ReplicaInitSqlConfig {
   /** @default 3306 */
   readonly primaryPort?: number;
   readonly replicationUser: string;
-  readonly replicationPassword: SqlQuotedText;
   /** Seconds between reconnect attempts to the primary. @default 2 */
   readonly connectRetrySeconds?: number;
 }
@@ -71,6 +76,13 @@ export function validatePrimaryInitSqlConfig(config: PrimaryInitSqlConfig): Conf
       problems.push(new ConfigProblem(key, `${key} "${value}" is not a valid identifier (letters, digits, _; at most 32; not a system schema)`));
   }
   if (config.appUser === config.replicationUser) problems.push(new ConfigProblem("replicationUser", "appUser and replicationUser must differ"));
+  if (!isCertificateCommonName(config.replicationCertificateName))
+    problems.push(
+      new ConfigProblem(
+        "replicationCertificateName",
+        `replicationCertificateName "${config.replicationCertificateName}" must be letters, digits, dots and hyphens (at most 64, starting with a letter or digit)`,
+      ),
+    );
   if (config.exporter !== undefined) {
     if (!isSqlIdentifier(config.exporter.user))
       problems.push(new ConfigProblem("exporter.user", `exporter.user "${config.exporter.user}" is not a valid identifier (letters, digits, _; at most 32)`));
@@ -108,8 +120,8 @@ export function renderPrimaryInitSql(config: PrimaryInitSqlConfig): string {
   }
   const createUser = (user: string, password: SqlQuotedText, options = "") => renderCreateUser(config.engine, `'${user}'@'${host}'`, password, options);
   lines.push(
-    "-- Replication: only what a replica needs to stream the binlog (and report its state).",
-    ...createUser(config.replicationUser, config.replicationPassword),
+    "-- Replication: only what a replica needs to stream the binlog (and report its state); no password, a pinned client certificate.",
+    `CREATE USER '${config.replicationUser}'@'${host}' ${replicationUserRequirement(config.replicationCertificateName)};`,
     `GRANT REPLICATION SLAVE, REPLICATION CLIENT ON *.* TO '${config.replicationUser}'@'${host}';`,
     "-- The application: data access on its own schema, nothing else.",
     ...createUser(config.appUser, config.appPassword),
@@ -180,7 +192,7 @@ export function renderReplicaInitSql(config: ReplicaInitSqlConfig): string {
       `  MASTER_HOST = '${config.primaryHost}',`,
       `  MASTER_PORT = ${port},`,
       `  MASTER_USER = '${config.replicationUser}',`,
-      `  MASTER_PASSWORD = '${config.replicationPassword}',`,
+      ...replicationSourceTlsOptions("mariadb").map((o) => `  ${o},`),
       `  MASTER_CONNECT_RETRY = ${retry},`,
       "  MASTER_USE_GTID = slave_pos;",
     );
@@ -190,10 +202,9 @@ export function renderReplicaInitSql(config: ReplicaInitSqlConfig): string {
       `  SOURCE_HOST = '${config.primaryHost}',`,
       `  SOURCE_PORT = ${port},`,
       `  SOURCE_USER = '${config.replicationUser}',`,
-      `  SOURCE_PASSWORD = '${config.replicationPassword}',`,
+      ...replicationSourceTlsOptions("mysql").map((o) => `  ${o},`),
       `  SOURCE_CONNECT_RETRY = ${retry},`,
       "  SOURCE_RETRY_COUNT = 86400,",
-      "  GET_SOURCE_PUBLIC_KEY = 1,",
       "  SOURCE_AUTO_POSITION = 1;",
     );
   }

@@ -1,4 +1,5 @@
 import { DIALECTS, MysqlEngine } from "../mysql/engine";
+import { replicationSourceTlsOptions } from "../mysql/replication-tls";
 import { assertNoProblems, ConfigProblem, duplicates, isDnsLabel, isHostName, isPort, isSqlIdentifier } from "../validate";
 import { READ_SECRET_FUNCTION, SCRIPT_HEADER, SECRET_ENV, shellQuote } from "./shell";
 
@@ -41,7 +42,7 @@ export interface DatabaseFailoverScriptConfig {
   readonly nodes: readonly DatabaseFailoverNode[];
   /** The database user the script logs in as (see FAILOVER_GRANTS); its password comes from $HAWEB_DB_FAILOVER_PASSWORD. */
   readonly failoverUser: string;
-  /** The replication user a rejoined node streams with; its password comes from $HAWEB_DB_REPLICATION_PASSWORD (rejoin only). */
+  /** The replication user a rejoined node streams with, by its client certificate (replication-tls.ts): no password. */
   readonly replicationUser: string;
   /**
    * Seconds to wait for a node to catch up (relay log applied, everything of a
@@ -262,7 +263,7 @@ function usageFunction(): string[] {
     `usage: ${DATABASE_FAILOVER_SCRIPT_NAME} status`,
     `       ${DATABASE_FAILOVER_SCRIPT_NAME} promote [--candidate NAME] [--force]`,
     `       ${DATABASE_FAILOVER_SCRIPT_NAME} rejoin NAME [--primary NAME]`,
-    `Passwords: $${FAILOVER_PASSWORD_ENV} (or ${FAILOVER_PASSWORD_ENV}_FILE); rejoin also $${SECRET_ENV.replicationPassword}.`,
+    `Password: $${FAILOVER_PASSWORD_ENV} (or ${FAILOVER_PASSWORD_ENV}_FILE). Replication logs in with the node's TLS files, never a password.`,
     "Exit: 0 done, 1 failed, 2 refused (nothing unsafe was done), 64 usage.",
     "USAGE",
     "  exit 64",
@@ -455,7 +456,10 @@ function promoteCommand(d: FailoverDialect): string[] {
     "  done",
     '  if [ -n "$CANDIDATE" ] && ! in_list "$CANDIDATE" "$APPLIED"; then refuse "$CANDIDATE has not applied its relay log"; fi',
     "  NEW=$CANDIDATE",
-    '  if [ -z "$NEW" ]; then NEW=$(most_advanced) || refuse "no replica has every transaction the others have (diverged histories): choose one with --candidate NAME --force"; fi',
+    '  if [ -z "$NEW" ]; then',
+    '    NEW=$(most_advanced) || refuse "no replica has every transaction the others have (diverged histories): choose one with --candidate NAME --force"',
+    "    step \"$NEW is the most advanced: its GTIDs ($(position \"$NEW\" | tr , '\\n' | sort -u | tr '\\n' , | sed 's/,$//')) include every other candidate's\"",
+    "  fi",
     "  for c in $APPLIED; do",
     '    [ "$c" = "$NEW" ] && continue',
     '    missing=$(gtid_missing "$(position "$c")" "$(position "$NEW")" "$NEW") || missing="(cannot compare)"',
@@ -543,20 +547,13 @@ function promoteCommand(d: FailoverDialect): string[] {
 function rejoinCommand(d: FailoverDialect): string[] {
   const s = d.semiSync;
   const mariadb = d.stopReplica === "STOP SLAVE";
+  // The node's own TLS files (the same paths on every node) prove it is a replica; no password to store.
   const credentials = mariadb
-    ? ["MASTER_USER = '$REPLICATION_USER'", "MASTER_PASSWORD = '$REPLICATION_PASSWORD_SQL'", "MASTER_CONNECT_RETRY = 2"]
-    : [
-        "SOURCE_USER = '$REPLICATION_USER'",
-        "SOURCE_PASSWORD = '$REPLICATION_PASSWORD_SQL'",
-        "SOURCE_CONNECT_RETRY = 2",
-        "SOURCE_RETRY_COUNT = 86400",
-        "GET_SOURCE_PUBLIC_KEY = 1",
-      ];
+    ? ["MASTER_USER = '$REPLICATION_USER'", ...replicationSourceTlsOptions("mariadb"), "MASTER_CONNECT_RETRY = 2"]
+    : ["SOURCE_USER = '$REPLICATION_USER'", ...replicationSourceTlsOptions("mysql"), "SOURCE_CONNECT_RETRY = 2", "SOURCE_RETRY_COUNT = 86400"];
   return [
     "",
     "cmd_rejoin() {",
-    `  REPLICATION_PASSWORD=$(read_secret ${SECRET_ENV.replicationPassword})`,
-    '  REPLICATION_PASSWORD_SQL=$(sql_escape "$REPLICATION_PASSWORD")',
     '  step "rejoin: making $NODE a replica"',
     '  reachable "$NODE" || fail "$NODE is unreachable"',
     '  if [ -z "$PRIMARY" ]; then',

@@ -1,6 +1,7 @@
 import { PATHS } from "../paths";
 import { DIALECTS, MysqlEngine } from "../mysql/engine";
 import { renderPrimaryInitSql, renderReplicaInitSql } from "../mysql/replication-sql";
+import { copyTlsFilesShell, replicationClientTlsFlags } from "../mysql/replication-tls";
 import { READ_SECRET_FUNCTION, SCRIPT_HEADER, SECRET_ENV, shellQuote, STOP_WHILE_WAITING } from "./shell";
 
 /**
@@ -43,6 +44,8 @@ export interface PrimaryStartScriptConfig extends DatabaseScriptCommon {
   readonly database: string;
   readonly appUser: string;
   readonly replicationUser: string;
+  /** Common name of the replication client certificate the replication user requires (see replication-tls.ts). */
+  readonly replicationCertificateName: string;
   /** @default "%" */
   readonly allowedHost?: string;
   /** @default true */
@@ -86,7 +89,7 @@ export function renderPrimaryStartScript(config: PrimaryStartScriptConfig): stri
     appUser: config.appUser,
     appPassword: "${APP_PASSWORD_SQL}",
     replicationUser: config.replicationUser,
-    replicationPassword: "${REPLICATION_PASSWORD_SQL}",
+    replicationCertificateName: config.replicationCertificateName,
     allowedHost: config.allowedHost,
     createDemoSchema: config.createDemoSchema,
     exporter: config.exporterUser === undefined ? undefined : { user: config.exporterUser, password: "${EXPORTER_PASSWORD_SQL}" },
@@ -94,7 +97,6 @@ export function renderPrimaryStartScript(config: PrimaryStartScriptConfig): stri
   });
   const secrets = [
     ...readSqlSecret("APP_PASSWORD", SECRET_ENV.appPassword),
-    ...readSqlSecret("REPLICATION_PASSWORD", SECRET_ENV.replicationPassword),
     ...(config.exporterUser === undefined ? [] : readSqlSecret("EXPORTER_PASSWORD", SECRET_ENV.exporterPassword)),
     ...(config.failoverUser === undefined ? [] : readSqlSecret("FAILOVER_PASSWORD", SECRET_ENV.failoverPassword)),
   ];
@@ -109,18 +111,15 @@ export function renderReplicaStartScript(config: ReplicaStartScriptConfig): stri
     primaryHost: config.primaryHost,
     primaryPort: port,
     replicationUser: config.replicationUser,
-    replicationPassword: "${REPLICATION_PASSWORD_SQL}",
   });
-  const secrets = readSqlSecret("REPLICATION_PASSWORD", SECRET_ENV.replicationPassword);
   const admin = DIALECTS[config.engine].admin;
   const attempts = config.primaryWaitAttempts ?? DATABASE_SCRIPT_DEFAULTS.primaryWaitAttempts;
   const waitForPrimary = [
     "# Wait (bounded) for the primary; after that the replica's IO thread retries on its own.",
     "wait_for_primary() {",
     "  i=0",
-    "  # As the replication user: an anonymous ping would log 'Access denied' on the primary.",
-    `  REPLICATION_PASSWORD=$(read_secret ${SECRET_ENV.replicationPassword})`,
-    `  until MYSQL_PWD="$REPLICATION_PASSWORD" ${admin} --no-defaults --host=${shellQuote(config.primaryHost)} --port=${port} --user=${config.replicationUser} --connect-timeout=${DATABASE_SCRIPT_DEFAULTS.primaryConnectTimeoutSeconds} ping >/dev/null 2>&1; do`,
+    "  # As the replication user (its certificate): an anonymous ping would log 'Access denied' on the primary.",
+    `  until ${admin} --no-defaults ${replicationClientTlsFlags(config.engine)} --host=${shellQuote(config.primaryHost)} --port=${port} --user=${config.replicationUser} --connect-timeout=${DATABASE_SCRIPT_DEFAULTS.primaryConnectTimeoutSeconds} ping >/dev/null 2>&1; do`,
     "    i=$((i + 1))",
     `    if [ "$i" -ge ${attempts} ]; then log "primary ${config.primaryHost}:${port} not reachable yet; replication keeps retrying"; return 0; fi`,
     `    pause ${DATABASE_SCRIPT_DEFAULTS.primaryWaitIntervalSeconds}`,
@@ -128,7 +127,7 @@ export function renderReplicaStartScript(config: ReplicaStartScriptConfig): stri
     `  log "primary ${config.primaryHost}:${port} is up"`,
     "}",
   ];
-  return renderDatabaseScript(config, "replica", secrets, sql, waitForPrimary);
+  return renderDatabaseScript(config, "replica", [], sql, waitForPrimary);
 }
 
 /** Two steps, so a missing secret stops the script under `set -e` (a nested substitution would hide it). */
@@ -183,6 +182,7 @@ function renderDatabaseScript(
     "  fi",
     "}",
     "trap abandon_initialization EXIT",
+    ...copyTlsFilesShell(),
     ...extraFunctions,
     "",
     // A stop while the system tables are created takes effect once that step ends (a few
@@ -220,6 +220,7 @@ function renderDatabaseScript(
     "",
     'mkdir -p "$RUNDIR"',
     'chown mysql:mysql "$RUNDIR"',
+    "install_tls_files",
     "# Left by a first start that was killed (SIGKILL, power loss): never complete.",
     'if [ -e "$INITDIR" ]; then',
     '  log "removing $INITDIR, left by an initialization that was killed part-way"',

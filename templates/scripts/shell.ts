@@ -4,8 +4,6 @@
 export const SECRET_ENV = {
   /** Password of the application's database user. */
   appPassword: "HAWEB_DB_APP_PASSWORD",
-  /** Password of the replication user. */
-  replicationPassword: "HAWEB_DB_REPLICATION_PASSWORD",
   /** Password of the Prometheus exporter's database user. */
   exporterPassword: "HAWEB_DB_EXPORTER_PASSWORD",
   /** Password of the failover script's database user (ha-web-db-failover). */

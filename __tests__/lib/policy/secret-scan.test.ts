@@ -46,8 +46,13 @@ describe("findSecretsInText (CKV_AWS_46's heuristics)", () => {
     ["a content hash", "s3://bucket/assets/323F5CE0635862FB329139F9D0A629CA/server.js"],
     [
       "the database start scripts",
-      renderPrimaryStartScript({ engine: "mariadb", database: "appdb", appUser: "app", replicationUser: "repl" }) +
-        renderReplicaStartScript({ engine: "mariadb", primaryHost: "db-primary", replicationUser: "repl" }),
+      renderPrimaryStartScript({
+        engine: "mariadb",
+        database: "appdb",
+        appUser: "app",
+        replicationUser: "repl",
+        replicationCertificateName: "db-replication",
+      }) + renderReplicaStartScript({ engine: "mariadb", primaryHost: "db-primary", replicationUser: "repl" }),
     ],
     ["the health check", renderHttpHealthcheckScript()],
   ])("ignores %s", (_what, text) => {

@@ -51,15 +51,37 @@ describe("MysqlCluster on Docker", () => {
   });
 
   test("passwords are generated at deploy time and passed by reference", () => {
-    // The app's, replication's, the exporter's and the failover script's.
-    expect(Object.keys(parsed.resource.random_password)).toHaveLength(4);
+    // The app's, the exporter's and the failover script's: replication has none (a client certificate).
+    expect(Object.keys(parsed.resource.random_password)).toHaveLength(3);
     // Files the start scripts read through NAME_FILE: docker inspect shows no secret.
     expect(secretFileOf(byName["haweb-db-primary"], SECRET_ENV.appPassword)).toMatch(/^\$\{random_password\.[^}]+\.result\}$/);
-    expect(byName["haweb-db-replica-1"].env).toEqual([
-      `${SECRET_ENV.replicationPassword}_FILE=${PATHS.secretsDir}/${SECRET_ENV.replicationPassword}`,
-      `${SECRET_ENV.failoverPassword}_FILE=${PATHS.secretsDir}/${SECRET_ENV.failoverPassword}`,
-    ]);
-    expect(secretFileOf(byName["haweb-db-replica-1"], SECRET_ENV.replicationPassword)).toMatch(/^\$\{random_password\./);
+    expect(byName["haweb-db-replica-1"].env).toEqual([`${SECRET_ENV.failoverPassword}_FILE=${PATHS.secretsDir}/${SECRET_ENV.failoverPassword}`]);
+  });
+
+  test("replication logs in with a pinned client certificate: every node gets the cluster's two pairs, made at deploy time, as root-only files", () => {
+    const certs = parsed.resource.tls_self_signed_cert as Record<
+      string,
+      { subject: { common_name: string }[]; is_ca_certificate: boolean; allowed_uses: string[] }
+    >;
+    expect(Object.values(certs).map((c) => [c.subject[0].common_name, c.is_ca_certificate, c.allowed_uses.at(-1)])).toEqual(
+      expect.arrayContaining([
+        ["db-server", true, "server_auth"],
+        ["db-replication", true, "client_auth"],
+      ]),
+    );
+    for (const node of ["haweb-db-primary", "haweb-db-replica-1", "haweb-db-replica-2"]) {
+      const files = byName[node].upload.filter((u) => u.file.startsWith(`${PATHS.mysqlTlsDir}/`));
+      expect(files.map((f) => [f.file, f.permissions, (f.content ?? "").replace(/\.[^.]+\}$/, "}")])).toEqual([
+        [`${PATHS.mysqlTlsDir}/server.pem`, "0400", expect.stringMatching(/^\$\{tls_self_signed_cert\.db_tls-server-certificate_\w+\}$/)],
+        [`${PATHS.mysqlTlsDir}/server.key`, "0400", expect.stringMatching(/^\$\{tls_private_key\.db_tls-server-key_\w+\}$/)],
+        [`${PATHS.mysqlTlsDir}/replication.pem`, "0400", expect.stringMatching(/^\$\{tls_self_signed_cert\.db_tls-replication-certificate_\w+\}$/)],
+        [`${PATHS.mysqlTlsDir}/replication.key`, "0400", expect.stringMatching(/^\$\{tls_private_key\.db_tls-replication-key_\w+\}$/)],
+      ]);
+    }
+    expect(uploaded(byName["haweb-db-primary"], `${PATHS.binDir}/start-db-primary.sh`)).toContain(
+      "CREATE USER 'repl'@'%' REQUIRE SUBJECT '/CN=db-replication' AND ISSUER '/CN=db-replication';",
+    );
+    expect(uploaded(byName["haweb-db-replica-1"], `${PATHS.binDir}/start-db-replica.sh`)).not.toMatch(/PASSWORD/);
   });
 
   test("replicas start after the primary; the database networks are internal", () => {
@@ -101,7 +123,7 @@ describe("MysqlCluster on Docker", () => {
     const quiet = synthDocker((stack, target) => new MysqlCluster(stack, "db", { target, replicas: 1, exporter: false })).parsed;
     expect(Object.keys(containers(quiet)).sort()).toEqual(["haweb-db-primary", "haweb-db-replica-1"]);
     expect(uploaded(containers(quiet)["haweb-db-primary"], `${PATHS.binDir}/start-db-primary.sh`)).not.toContain("exporter");
-    expect(Object.keys(quiet.resource.random_password)).toHaveLength(3); // the app's, replication's and failover's
+    expect(Object.keys(quiet.resource.random_password)).toHaveLength(2); // the app's and failover's
   });
 
   test("failover: the same ha-web-db-failover on every node, listing every node; its user created by the bootstrap; its password a file", () => {
@@ -127,6 +149,13 @@ describe("MysqlCluster on Docker", () => {
     }
   });
 
+  test("replicationPassword (removed: replication has no password) is refused at synth, naming the fix", () => {
+    const legacy = { name: "repl", value: "${var.x}" };
+    expect(() => synthDocker((stack, target) => new MysqlCluster(stack, "db", { target, replicationPassword: legacy } as MysqlClusterProps))).toThrow(
+      /MysqlCluster.*replicationPassword.*no longer accepted: the replication user logs in with a client certificate.*remove the prop/s,
+    );
+  });
+
   test("failover props are validated at synth, naming the prop and the fix", () => {
     const bad = (failover: MysqlClusterProps["failover"]) => () => synthDocker((stack, target) => new MysqlCluster(stack, "db", { target, failover }));
     expect(bad({ user: "app" })).toThrow(/failover\.user.*give the failover script its own user/s);
@@ -148,8 +177,8 @@ describe("MysqlCluster on Docker", () => {
       new MysqlCluster(stack, "db", { target, replicas: 0, appPassword: { name: "app", value: variable.stringValue } });
     }).parsed;
     expect(secretFileOf(containers(parsedVar)["haweb-db-primary"], SECRET_ENV.appPassword)).toBe("${var.db_app_password}");
-    // replicas: 0 has no failover: the replication and the exporter password
-    expect(Object.keys(parsedVar.resource.random_password)).toHaveLength(2);
+    // replicas: 0 has no failover: only the exporter's password is generated
+    expect(Object.keys(parsedVar.resource.random_password)).toHaveLength(1);
   });
 
   test("replicas: 0 gives a primary only, and reads go to the writer", () => {

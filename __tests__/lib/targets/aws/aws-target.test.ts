@@ -283,7 +283,7 @@ describe("IAM: one role per host role, nothing broader than it needs", () => {
     expect(resources(parsed, "aws_iam_role_policy_attachment")).toEqual({});
   });
 
-  test("the web role reads the app password and the app bundle; the database role its four passwords, its failover script and moves the writer; the load balancer its certificate and key; the monitoring role nothing", () => {
+  test("the web role reads the app password and the app bundle; the database role its three passwords, the cluster's TLS pairs, its failover script and moves the writer; the load balancer its certificate and key; the monitoring role nothing", () => {
     const web = statements("haweb-web-").filter((s) => s.Sid !== "SessionManager");
     expect(web).toEqual([
       { Sid: "ReadOwnSecrets", Effect: "Allow", Action: ["ssm:GetParameter"], Resource: [expect.stringContaining("app-password")] },
@@ -297,9 +297,12 @@ describe("IAM: one role per host role, nothing broader than it needs", () => {
         Action: ["ssm:GetParameter"],
         Resource: [
           expect.stringContaining("app-password"),
-          expect.stringContaining("replication-password"),
           expect.stringContaining("exporter-password"),
           expect.stringContaining("failover-password"),
+          expect.stringContaining("db-tls-server-pem"),
+          expect.stringContaining("db-tls-server-key"),
+          expect.stringContaining("db-tls-replication-pem"),
+          expect.stringContaining("db-tls-replication-key"),
         ],
       },
       // One object: the same failover script on both nodes.
@@ -462,14 +465,16 @@ describe("secrets and the app bundle", () => {
       expect.objectContaining({ length: 32, special: false }),
       expect.objectContaining({ length: 32, special: false }),
       expect.objectContaining({ length: 32, special: false }),
-      expect.objectContaining({ length: 32, special: false }),
     ]);
     const parameters = Object.values(resources(parsed, "aws_ssm_parameter"));
     expect(parameters.map((p) => p.name).sort()).toEqual([
       "/haweb/db-app-password",
       "/haweb/db-exporter-password",
       "/haweb/db-failover-password",
-      "/haweb/db-replication-password",
+      "/haweb/db-tls-replication.key",
+      "/haweb/db-tls-replication.pem",
+      "/haweb/db-tls-server.key",
+      "/haweb/db-tls-server.pem",
       "/haweb/tls-certificate",
       "/haweb/tls-private-key",
     ]);
@@ -478,6 +483,8 @@ describe("secrets and the app bundle", () => {
     expect(value("/haweb/db-app-password")).toMatch(/^\$\{random_password\..+\.result\}$/);
     // The self-signed pair from the tls provider: the key never leaves Terraform's state but for this parameter.
     expect(value("/haweb/tls-certificate")).toMatch(/^\$\{tls_self_signed_cert\..+\.cert_pem\}$/);
+    // The database cluster's pairs the same way (replication logs in with a certificate, never a password).
+    expect(value("/haweb/db-tls-replication.key")).toMatch(/^\$\{tls_private_key\.[^.]+\.private_key_pem\}$/);
     expect(value("/haweb/tls-private-key")).toMatch(/^\$\{tls_private_key\..+\.private_key_pem\}$/);
     expect(json).toHaveResourceWithProperties(SsmParameter, { type: "SecureString" });
   });
@@ -782,7 +789,10 @@ describe("AwsTarget props", () => {
     ).toEqual([
       ["/haweb/app", "${var.db_app_password}"],
       ["/haweb/db-exporter-password", expect.stringMatching(/^\$\{random_password\./)],
-      ["/haweb/db-replication-password", expect.stringMatching(/^\$\{random_password\./)],
+      ["/haweb/db-tls-replication.key", expect.stringMatching(/^\$\{tls_private_key\./)],
+      ["/haweb/db-tls-replication.pem", expect.stringMatching(/^\$\{tls_self_signed_cert\./)],
+      ["/haweb/db-tls-server.key", expect.stringMatching(/^\$\{tls_private_key\./)],
+      ["/haweb/db-tls-server.pem", expect.stringMatching(/^\$\{tls_self_signed_cert\./)],
     ]);
   });
 

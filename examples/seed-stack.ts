@@ -8,6 +8,8 @@ export interface SeedStackOptions {
   readonly alertWebhookUrl?: string;
   /** Other MonitoringTier props (intervals, rule thresholds, notification timing). @default the tier's defaults */
   readonly monitoring?: Partial<Omit<MonitoringTierProps, "target" | "monitor">>;
+  /** Number of database read replicas (MysqlCluster's `replicas`). @default 1 */
+  readonly databaseReplicas?: number;
 }
 
 /** The example's alert receiver: example.com is reserved for documentation, so nothing real receives it. */
@@ -16,11 +18,11 @@ export const EXAMPLE_ALERT_WEBHOOK_URL = "https://alerts.example.com/cdktf-ha-we
 /**
  * The seed's stack on any target, with its weaknesses fixed: a load-balancer pair
  * sharing one address, HTTPS (a self-signed certificate by default), two web
- * nodes, a primary and one replica, and a monitoring host (Prometheus and
- * Alertmanager) watching them all.
+ * nodes, a primary and one replica (more with `databaseReplicas`), and a
+ * monitoring host (Prometheus and Alertmanager) watching them all.
  */
 export function declareSeedStack(stack: Construct, target: DeploymentTarget, options: SeedStackOptions = {}) {
-  const database = new MysqlCluster(stack, "database", { target, replicas: 1 });
+  const database = new MysqlCluster(stack, "database", { target, replicas: options.databaseReplicas ?? 1 });
   const web = new WebAppTier(stack, "web", { target, database, nodes: 2 });
   const loadBalancer = new LoadBalancerTier(stack, "load-balancer", { target, webTier: web });
   const monitoring = new MonitoringTier(stack, "monitoring", {

@@ -10,6 +10,8 @@ export interface SeedStackOptions {
   readonly monitoring?: Partial<Omit<MonitoringTierProps, "target" | "monitor">>;
   /** Number of database read replicas (MysqlCluster's `replicas`). @default 1 */
   readonly databaseReplicas?: number;
+  /** Number of web nodes (WebAppTier's `nodes`): the scale benchmark grows it. @default 2 */
+  readonly webNodes?: number;
 }
 
 /** The example's alert receiver: example.com is reserved for documentation, so nothing real receives it. */
@@ -23,7 +25,7 @@ export const EXAMPLE_ALERT_WEBHOOK_URL = "https://alerts.example.com/cdktf-ha-we
  */
 export function declareSeedStack(stack: Construct, target: DeploymentTarget, options: SeedStackOptions = {}) {
   const database = new MysqlCluster(stack, "database", { target, replicas: options.databaseReplicas ?? 1 });
-  const web = new WebAppTier(stack, "web", { target, database, nodes: 2 });
+  const web = new WebAppTier(stack, "web", { target, database, nodes: options.webNodes ?? 2 });
   const loadBalancer = new LoadBalancerTier(stack, "load-balancer", { target, webTier: web });
   const monitoring = new MonitoringTier(stack, "monitoring", {
     target,

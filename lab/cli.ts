@@ -15,9 +15,18 @@
  *   logs NODE [LINES]                the tail of a container's log
  *   down                             remove everything the state file records
  *
- * Options: --instance ID (default "a"), --state-dir DIR, --port-offset N; for `up`, --dns-running-only
- * (a stopped container's names stop resolving, as with Docker's DNS; recorded in the state).
+ * Options: --instance ID (default "a"), --state-dir DIR, --port-offset N, --lock-wait SECONDS (default 120);
+ * for `up`, --dns-running-only (a stopped container's names stop resolving, as with Docker's DNS; recorded in the state).
  * NODE is a hostname (web-1) or a container name (haweb-web-1).
+ *
+ * Every command that changes the state file (up, kill, stop, start, restart, promote, rejoin, down) holds
+ * the state dir's lock (lab/state.ts lockState) while it reads, changes and rewrites it, and re-reads the
+ * state once it holds it: two commands run at once take turns instead of losing each other's changes.
+ * `start`/`restart` release it before waiting for health. A lock whose holder died is taken over; a live
+ * holder is waited for at most --lock-wait seconds, then the command fails naming the holder.
+ * `kill` re-checks the processes before it reports: it fails if the container was not running (its
+ * recorded PID is dead or belongs to another process now), if it survived, or if a process the state
+ * does not record is still running in its network namespace.
  */
 import { spawnSync } from "child_process";
 import { join } from "path";
@@ -25,9 +34,22 @@ import { repoRoot, tail } from "./host";
 import { promote, rejoin, runFailoverScript } from "./failover";
 import { backendServers, entryUrl, holdersOf, stackOf } from "./probes";
 import { Lab } from "./runner";
+import { lockState, readState, StateLock } from "./state";
+import { alive, sh } from "./sys";
+
+/** The commands that change the state file: they run holding its lock. */
+const STATE_CHANGING = new Set(["up", "kill", "stop", "start", "restart", "promote", "rejoin", "down"]);
 
 function parse(argv: string[]) {
-  const opts: { instance?: string; stateDir?: string; portOffset?: number; synth: boolean; stack?: string; dnsRunningOnly?: boolean } = { synth: true };
+  const opts: {
+    instance?: string;
+    stateDir?: string;
+    portOffset?: number;
+    synth: boolean;
+    stack?: string;
+    dnsRunningOnly?: boolean;
+    lockWaitSeconds?: number;
+  } = { synth: true };
   const rest: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
@@ -40,6 +62,7 @@ function parse(argv: string[]) {
     else if (a === "--stack") opts.stack = argv[++i];
     else if (a === "--no-synth") opts.synth = false;
     else if (a === "--dns-running-only") opts.dnsRunningOnly = true;
+    else if (a === "--lock-wait") opts.lockWaitSeconds = Number(argv[++i]);
     else rest.push(a);
   }
   return { opts, rest };
@@ -50,6 +73,21 @@ async function main(argv: string[]): Promise<number> {
   const [command, ...args] = rest;
   const log = (line: string) => console.log(line);
   const lab = new Lab({ instance: opts.instance, stateDir: opts.stateDir, portOffset: opts.portOffset, dnsRunningOnly: opts.dnsRunningOnly, log });
+  if (!STATE_CHANGING.has(command)) return run(lab, command, args, opts, () => undefined);
+  const lockWait = opts.lockWaitSeconds ?? 120;
+  if (!(lockWait >= 0)) throw new Error(`--lock-wait ${opts.lockWaitSeconds}: give a number of seconds >= 0`);
+  const lock: StateLock = await lockState(lab.stateDir, rest.join(" "), { timeoutMs: lockWait * 1000 });
+  try {
+    // What another command wrote while this one waited for the lock.
+    lab.state = readState(lab.stateDir);
+    return await run(lab, command, args, opts, () => lock.release());
+  } finally {
+    lock.release();
+  }
+}
+
+async function run(lab: Lab, command: string, args: string[], opts: ReturnType<typeof parse>["opts"], unlock: () => void): Promise<number> {
+  const log = (line: string) => console.log(line);
   const root = repoRoot();
   switch (command) {
     case "up": {
@@ -85,7 +123,13 @@ async function main(argv: string[]): Promise<number> {
     case "restart": {
       const node = args[0];
       if (!node) throw new Error(`usage: npm run lab -- ${command} NODE`);
-      if (command === "kill") await lab.kill(node);
+      if (command === "kill") {
+        const problem = await killChecked(lab, node);
+        if (problem) {
+          console.error(`lab: kill ${node}: ${problem}`);
+          return 1;
+        }
+      }
       if (command === "stop") {
         const r = await lab.stop(node);
         log(`${node}: ${r.signal}, exited after ${(r.ms / 1000).toFixed(1)} s${r.killed ? " (stop timeout ran out: SIGKILLed)" : ""}`);
@@ -93,6 +137,8 @@ async function main(argv: string[]): Promise<number> {
       if (command === "restart") await lab.restart(node);
       if (command === "start") await lab.startContainer(node);
       if (command === "start" || command === "restart") {
+        // Started and recorded: the health wait only reads, and must not hold up another command.
+        unlock();
         const ms = await lab.waitHealthy([node], 180_000);
         log(`${node} started, healthy after ${(ms / 1000).toFixed(1)} s`);
       } else log(`${node} ${command === "kill" ? "killed" : "stopped"} (namespace, files and volume kept: \`npm run lab -- start ${node}\`)`);
@@ -136,6 +182,38 @@ async function main(argv: string[]): Promise<number> {
       );
       return 2;
   }
+}
+
+/**
+ * `kill NODE`, re-checked: the reason it did not kill the container, or undefined.
+ * Before: the recorded process must be alive and still ours (same PID and start
+ * time). After: it must be gone, and nothing the state does not record (its DNS
+ * server and port forwarders are recorded) may be left in its network namespace,
+ * which is what a lost state update looks like.
+ */
+async function killChecked(lab: Lab, node: string): Promise<string | undefined> {
+  const { spec, state: cs } = lab.container(node);
+  const strays = () => {
+    if (spec.networkOf !== undefined) return [];
+    const recorded = new Set([cs.dns?.pid, ...cs.forwarders.map((f) => f.pid)]);
+    return sh("ip", ["netns", "pids", cs.netns], { check: false })
+      .stdout.split("\n")
+      .filter(Boolean)
+      .map(Number)
+      .filter((pid) => !recorded.has(pid));
+  };
+  if (!lab.isUp(spec.name)) {
+    const pids = [cs.init?.pid, cs.proc?.pid].filter((p) => p !== undefined).join("/");
+    const left = strays();
+    return `${spec.hostname} is not running according to ${lab.stateFile} (recorded pid ${pids || "none"} is dead or no longer ours): nothing killed${
+      left.length > 0 ? `; processes the state does not record run in its namespace ${cs.netns}: ${left.join(" ")} (\`npm run lab -- down\` removes them)` : ""
+    }`;
+  }
+  await lab.kill(spec.name);
+  if (alive(cs.init) || alive(cs.proc)) return `${spec.hostname} is still alive (pid ${cs.init?.pid}/${cs.proc?.pid})`;
+  const left = strays();
+  if (left.length > 0) return `${spec.hostname} was killed, but processes the state does not record still run in its namespace ${cs.netns}: ${left.join(" ")}`;
+  return undefined;
 }
 
 /** The runner's view of every container, its role from the stack's labels, and HAProxy's view of its backends. */

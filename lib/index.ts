@@ -11,6 +11,7 @@ export * from "./tiers/app-artifact";
 export * from "./tiers/mysql-cluster";
 export * from "./tiers/web-app-tier";
 export * from "./tiers/load-balancer-tier";
+export * from "./tiers/edge-limits";
 export * from "./tiers/monitoring-tier";
 export * from "./targets/docker/docker-target";
 export { DEBIAN_PACKAGED_SOFTWARE, DEFAULT_DOCKER_IMAGES, DOCKER_IMAGES_BY_VERSION, imageForVersion } from "./targets/docker/images";

@@ -1,3 +1,4 @@
+import { haproxyBackendLimitLines, haproxyFrontendLimitLines, HaproxyLimits, resolveHaproxyLimits, validateHaproxyLimits } from "./edge-limits";
 import { PATHS } from "./paths";
 import { assertNoProblems, ConfigProblem, duplicates, isAbsolutePath, isDnsLabel, isDurationMs, isHostName, isPort, MAX_DURATION_MS } from "./validate";
 
@@ -119,6 +120,8 @@ export interface HaproxyConfig {
   readonly runtimeDns?: boolean;
   /** Unprivileged user HAProxy drops to after binding. @default "haproxy" */
   readonly user?: string;
+  /** Abuse limits: the body timeout, per-client connection and request-rate limits, the listeners' and every server's maxconn. @default HAPROXY_LIMITS_DEFAULTS */
+  readonly limits?: HaproxyLimits;
 }
 
 /** Every default of the HAProxy config: the one source the constructs, their docs and tests read. */
@@ -170,6 +173,7 @@ export function resolveHaproxyConfig(config: HaproxyConfig) {
     maxConnections: config.maxConnections ?? d.maxConnections,
     runtimeDns: config.runtimeDns ?? d.runtimeDns,
     user: config.user ?? d.user,
+    limits: resolveHaproxyLimits(config.limits),
   };
 }
 
@@ -219,6 +223,7 @@ export function validateHaproxyConfig(config: HaproxyConfig): ConfigProblem[] {
   if (!Number.isInteger(c.retries) || c.retries < 0) add("retries", `retries is ${c.retries}; it must be a whole number of at least 0`);
   if (!isDnsLabel(c.nodeName)) add("nodeName", `nodeName "${c.nodeName}" is not a DNS label`);
   if (!/^[a-z_][a-z0-9_-]*$/.test(c.user)) add("user", `user "${c.user}" is not a user name`);
+  problems.push(...validateHaproxyLimits(config.limits, c.maxConnections));
   return problems;
 }
 
@@ -294,6 +299,7 @@ export function renderHaproxyConfig(config: HaproxyConfig): string {
     );
   }
   lines.push("frontend http", `    bind ${c.bindAddress}:${c.httpPort}`);
+  lines.push(...haproxyFrontendLimitLines(c.limits));
   if (tls) {
     const alpn = tls.http2 ? " alpn h2,http/1.1" : " alpn http/1.1";
     lines.push(`    bind ${c.bindAddress}:${tls.httpsPort} ssl crt ${tls.certificatePath}${alpn}`);
@@ -331,6 +337,7 @@ export function renderHaproxyConfig(config: HaproxyConfig): string {
     "    # down would turn reads that still work (static files, replicas) into 503s.",
     `    default-server ${check} init-addr last,libc,none observe layer4 error-limit 10 on-error mark-down on-marked-down shutdown-sessions`,
   );
+  lines.push(...haproxyBackendLimitLines(c.limits));
   for (const s of c.servers) lines.push(`    server ${s.name} ${s.host}:${s.port}${dns}`);
   lines.push("");
   if (c.statsPort !== null) {

@@ -6,6 +6,7 @@ export * from "./validate";
 export * from "./paths";
 export * from "./haproxy";
 export * from "./nginx";
+export * from "./edge-limits";
 export * from "./keepalived";
 export * from "./nftables";
 export * from "./mysql/engine";

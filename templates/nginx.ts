@@ -1,3 +1,4 @@
+import { nginxHttpLimitLines, nginxMainLimitLines, NginxLimits, resolveNginxLimits, validateNginxLimits } from "./edge-limits";
 import { PATHS } from "./paths";
 import { assertNoProblems, ConfigProblem, isHostName, isPort } from "./validate";
 
@@ -38,6 +39,8 @@ export interface NginxConfig {
    * on a machine without touching that path. @default PATHS.nginxStateDir
    */
   readonly stateDir?: string;
+  /** Timeouts, worker connections and the per-client connection limit. @default NGINX_LIMITS_DEFAULTS */
+  readonly limits?: NginxLimits;
 }
 
 /** Every default of the Nginx config: the one source the constructs, their docs and tests read. */
@@ -70,6 +73,7 @@ export function resolveNginxConfig(config: NginxConfig) {
     user: config.user ?? d.user,
     clientMaxBodySize: config.clientMaxBodySize ?? d.clientMaxBodySize,
     stateDir: config.stateDir ?? d.stateDir,
+    limits: resolveNginxLimits(config.limits),
   };
 }
 
@@ -100,6 +104,7 @@ export function validateNginxConfig(config: NginxConfig): ConfigProblem[] {
   if (!/^[a-z_][a-z0-9_-]*( [a-z_][a-z0-9_-]*)?$/.test(c.user)) add("user", `user "${c.user}" is not "user" or "user group"`);
   if (!isHostName(c.nodeName)) add("nodeName", `nodeName "${c.nodeName}" is not a host name`);
   if (!/^(\/[A-Za-z0-9._-]+)+$/.test(c.stateDir)) add("stateDir", `stateDir "${c.stateDir}" must be an absolute path without spaces or a trailing /`);
+  problems.push(...validateNginxLimits(config.limits));
   return problems;
 }
 
@@ -129,9 +134,10 @@ export function renderNginxConfig(config: NginxConfig): string {
     `pid ${state}/nginx.pid;`,
     "error_log stderr warn;",
     "daemon off;",
+    ...nginxMainLimitLines(c.limits),
     "",
     "events {",
-    "    worker_connections 1024;",
+    `    worker_connections ${c.limits.workerConnections};`,
     "}",
     "",
     "http {",
@@ -148,6 +154,7 @@ export function renderNginxConfig(config: NginxConfig): string {
     `    fastcgi_temp_path ${state}/fastcgi;`,
     `    uwsgi_temp_path ${state}/uwsgi;`,
     `    scgi_temp_path ${state}/scgi;`,
+    ...nginxHttpLimitLines(c.limits),
     "",
     "    # Resolved once at start-up: keep-alive to the app needs an upstream block.",
     "    # The load balancer terminates TLS and says how the client came in; only the load",

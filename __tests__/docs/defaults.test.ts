@@ -7,6 +7,7 @@ import { readFileSync } from "fs";
 import { join } from "path";
 import * as ts from "typescript";
 import { LOAD_BALANCER_TIER_DEFAULTS, MONITORING_TIER_DEFAULTS, MYSQL_CLUSTER_DEFAULTS, WEB_APP_TIER_DEFAULTS } from "../../lib";
+import { HAPROXY_LIMITS_DEFAULTS, NGINX_LIMITS_DEFAULTS } from "../../templates/edge-limits";
 import { HAPROXY_DEFAULTS } from "../../templates/haproxy";
 import { DEFAULT_ENGINE_VERSION } from "../../templates/mysql/engine";
 import { MYSQL_DEFAULTS } from "../../templates/mysql/my-cnf";
@@ -55,6 +56,8 @@ test.each<[string, string, string, Record<string, unknown>]>([
   ["templates/haproxy.ts", "HaproxyHealthCheck", "HAPROXY_DEFAULTS.healthCheck", { ...HAPROXY_DEFAULTS.healthCheck }],
   ["templates/haproxy.ts", "HaproxyTimeouts", "HAPROXY_DEFAULTS.timeouts", { ...HAPROXY_DEFAULTS.timeouts }],
   ["templates/nginx.ts", "NginxConfig", "NGINX_DEFAULTS", { ...NGINX_DEFAULTS }],
+  ["templates/edge-limits.ts", "HaproxyLimits", "HAPROXY_LIMITS_DEFAULTS", { ...HAPROXY_LIMITS_DEFAULTS }],
+  ["templates/edge-limits.ts", "NginxLimits", "NGINX_LIMITS_DEFAULTS", { ...NGINX_LIMITS_DEFAULTS }],
 ])("%s %s: every literal @default is %s", (file, iface, _source, constants) => {
   const documented = literalDefaults(file, iface);
   expect(Object.keys(documented).length).toBeGreaterThan(0);

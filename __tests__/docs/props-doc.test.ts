@@ -37,6 +37,8 @@ test.each([
   ["LoadBalancerTier", "lib/tiers/load-balancer-tier.ts", "LoadBalancerTierProps", ""],
   ["LoadBalancerTier", "templates/haproxy.ts", "HaproxyHealthCheck", "healthCheck."],
   ["LoadBalancerTier", "lib/tiers/load-balancer-tier.ts", "LoadBalancerFailoverProps", "failover."],
+  ["LoadBalancerTier", "templates/edge-limits.ts", "HaproxyLimits", "limits."],
+  ["WebAppTier", "templates/edge-limits.ts", "NginxLimits", "limits."],
   ["MonitoringTier", "lib/tiers/monitoring-tier.ts", "MonitoringTierProps", ""],
 ])("docs/props.md documents every prop of %s (%s %s)", (heading, file, iface, prefix) => {
   const doc = documented(heading);

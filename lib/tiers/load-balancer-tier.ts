@@ -17,6 +17,7 @@ import { httpHealthCheck, httpHealthcheckFile, startCommand, startScriptFile } f
 import { PropValidator, warnProp } from "../private/validation";
 import { DeployedHost, DeploymentTarget, FloatingAddress, FloatingAddressRequest, MetricsEndpoint, Tool } from "../targets/target";
 import { TlsCertificate } from "../tls-certificate";
+import { EdgeLimitsProps } from "./edge-limits";
 import { validateLoadBalancerTierProps } from "./validate-load-balancer-tier-props";
 
 /** HSTS: how long browsers keep to HTTPS. */
@@ -96,6 +97,17 @@ export interface LoadBalancerTierProps {
   readonly hsts?: HstsProps | false;
   /** keepalived settings of a pair (nodes >= 2). @default virtual router 51, adverts every 1 s, node 1 starts as master */
   readonly failover?: LoadBalancerFailoverProps;
+
+  /**
+   * Abuse limits: a request body must arrive within 10 s (else 408, and it never
+   * reaches a web node); one client address may hold 1,000 connections and send
+   * 20,000 requests per 10 s (then 429); the public listeners accept 3,000
+   * connections, and each web node gets at most 256 requests at once (the rest
+   * queue), so one client cannot exhaust a web node and get it marked down.
+   * Every field: EdgeLimitsProps (HaproxyLimits).
+   * @default bodyTimeoutMs 10000, maxConnections 3000, maxConnectionsPerClient 1000, maxRequestsPerClient 20000 per requestRateWindowMs 10000, trackedClients 100000, maxConnectionsPerServer 256
+   */
+  readonly limits?: EdgeLimitsProps;
 }
 
 /** The defaults of LoadBalancerTierProps (the one source for code, docs and tests). */
@@ -175,6 +187,7 @@ export class LoadBalancerTier extends Construct implements IMonitored {
       statsPort,
       metricsPort,
       servers,
+      limits: props.limits,
       algorithm: props.algorithm,
       healthCheck,
       retries: props.retries,

@@ -3,6 +3,8 @@ import { HaproxyConfig, validateHaproxyConfig } from "../../templates/haproxy";
 import { ADVERT_INTERVAL_RANGE } from "../../templates/keepalived";
 import { isDnsLabel, isPort } from "../../templates/validate";
 import { TlsCertificate } from "../tls-certificate";
+import { checkLimitsAgainstWebTier } from "./edge-limits";
+import { WebAppTier } from "./web-app-tier";
 import { isWholeNumber, PropValidator } from "../private/validation";
 import type { LoadBalancerTierProps } from "./load-balancer-tier";
 
@@ -108,7 +110,9 @@ export function validateLoadBalancerTierProps(scope: Construct, props: LoadBalan
       "healthCheck.rise": { prop: "healthCheck.rise", fix: "use 2" },
       retries: { prop: "retries", fix: "use 3" },
       timeouts: { prop: "timeouts", fix: "use whole milliseconds, for example connectMs: 5000" },
+      limits: { prop: "limits", fix: "use whole numbers within the range the message gives, or leave the field unset for its default" },
     });
   }
+  if (v.ok && props.webTier instanceof WebAppTier) checkLimitsAgainstWebTier(v, props.limits, props.webTier.limits);
   v.throwIfInvalid();
 }

@@ -165,6 +165,7 @@ export function validateWebAppTierProps(scope: Construct, props: WebAppTierProps
         appPathPrefix: r.appPathPrefix,
         healthPath: r.healthPath,
         statusPort: r.statusPort,
+        limits: props.limits,
       }),
       {
         listenPort: "checked",
@@ -173,6 +174,7 @@ export function validateWebAppTierProps(scope: Construct, props: WebAppTierProps
         appPathPrefix: { prop: "appPathPrefix", fix: 'use a path such as "/api/"' },
         healthPath: { prop: "healthPath", fix: 'use a path such as "/health"' },
         nodeName: "checked",
+        limits: { prop: "limits", fix: "use whole numbers within the range the message gives, or leave the field unset for its default" },
       },
     );
   }

@@ -11,6 +11,8 @@ import { httpHealthCheck, httpHealthcheckFile, startCommand, startScriptFile } f
 import { warnProp } from "../private/validation";
 import { Artifact, DeclaredField, DeployedHost, DeploymentTarget, MetricsEndpoint, ServiceSpec } from "../targets/target";
 import { AppArtifact } from "./app-artifact";
+import { resolveNginxLimits, ResolvedNginxLimits } from "../../templates/edge-limits";
+import { WebLimitsProps } from "./edge-limits";
 import { validateWebAppTierProps } from "./validate-web-app-tier-props";
 
 /** The application server behind Nginx on every web node. */
@@ -73,6 +75,16 @@ export interface WebAppTierProps {
    */
   readonly exporterPort?: number | null;
   readonly app?: AppServerProps;
+
+  /**
+   * Nginx's abuse limits on every web node: 10 s for the request headers and
+   * between two reads of a body, 30 s between two writes to a client that stopped
+   * reading, 1,024 connections per worker, and at most 256 requests in progress
+   * per client address (the X-Real-IP the load balancer sets), 429 beyond.
+   * Every field: WebLimitsProps (NginxLimits).
+   * @default clientHeaderTimeoutSeconds 10, clientBodyTimeoutSeconds 10, sendTimeoutSeconds 30, workerConnections 1024, maxConnectionsPerClient 256, clientZoneMb 10
+   */
+  readonly limits?: WebLimitsProps;
 }
 
 /** The defaults of WebAppTierProps (the one source for code, docs and tests). */
@@ -112,6 +124,8 @@ export class WebAppTier extends Construct implements IWebBackends, IMonitored {
   public readonly dependables: readonly string[];
   /** The Nginx exporters' and the apps' metrics endpoints (hand the tier to a MonitoringTier). */
   public readonly metricsEndpoints: readonly MetricsEndpoint[];
+  /** Nginx's limits with every default filled in (the load balancer checks its per-server maxconn against them). */
+  public readonly limits: ResolvedNginxLimits;
 
   constructor(scope: Construct, id: string, props: WebAppTierProps) {
     super(scope, id);
@@ -126,6 +140,7 @@ export class WebAppTier extends Construct implements IWebBackends, IMonitored {
     const statusPort = props.statusPort === undefined ? d.statusPort : props.statusPort;
     const exporterPort = statusPort === null ? null : props.exporterPort === undefined ? d.exporterPort : props.exporterPort;
     const appMetricsPort = app.metricsPort === undefined ? d.appMetricsPort : app.metricsPort;
+    this.limits = resolveNginxLimits(props.limits);
     validateWebAppTierProps(this, props, {
       nodes: count,
       namePrefix: prefix,
@@ -203,6 +218,7 @@ export class WebAppTier extends Construct implements IWebBackends, IMonitored {
         appPathPrefix,
         healthPath: this.healthPath,
         statusPort,
+        limits: props.limits,
       });
       const nginxService: ServiceSpec = {
         name,

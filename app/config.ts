@@ -32,8 +32,8 @@ export const DEFAULT_METRICS_PORT = DEFAULT_APP_METRICS_PORT;
 export const TUNING_ENV = {
   /** Replicas estimated further behind than this (ms) are skipped for reads; 0 = no limit. */
   maxReplicaLagMs: "APP_MAX_REPLICA_LAG_MS",
-  /** Heartbeat period (ms) of the lag estimate. */
-  heartbeatIntervalMs: "APP_HEARTBEAT_INTERVAL_MS",
+  /** How often (ms) the primary's and replicas' GTID positions are sampled for the lag estimate. */
+  lagSampleIntervalMs: "APP_LAG_SAMPLE_INTERVAL_MS",
   /** How long a replica may wait for a read-your-writes GTID (ms) before the primary answers. */
   gtidWaitMs: "APP_GTID_WAIT_MS",
   /** How long an Idempotency-Key is remembered (s). */
@@ -41,7 +41,7 @@ export const TUNING_ENV = {
 } as const;
 
 export const DEFAULT_MAX_REPLICA_LAG_MS = 1000;
-export const DEFAULT_HEARTBEAT_INTERVAL_MS = 250;
+export const DEFAULT_LAG_SAMPLE_INTERVAL_MS = 250;
 export const DEFAULT_GTID_WAIT_MS = 200;
 export const DEFAULT_IDEMPOTENCY_TTL_S = 86_400;
 
@@ -70,8 +70,8 @@ export interface AppConfig {
   readonly password: string;
   /** Replica lag limit for reads (ms); 0 = none. Optional: defaults to DEFAULT_MAX_REPLICA_LAG_MS. */
   readonly maxReplicaLagMs?: number;
-  /** Heartbeat period (ms). Optional: DEFAULT_HEARTBEAT_INTERVAL_MS. */
-  readonly heartbeatIntervalMs?: number;
+  /** Lag sampling period (ms). Optional: DEFAULT_LAG_SAMPLE_INTERVAL_MS. */
+  readonly lagSampleIntervalMs?: number;
   /** Read-your-writes wait on a replica (ms). Optional: DEFAULT_GTID_WAIT_MS. */
   readonly gtidWaitMs?: number;
   /** Idempotency-Key lifetime (s). Optional: DEFAULT_IDEMPOTENCY_TTL_S. */
@@ -210,7 +210,7 @@ export function loadConfig(env: Env = process.env, deps: ConfigDeps = {}): AppCo
     user: str(env, APP_ENV.user) ?? DEFAULT_DB_USER,
     password: resolvePassword(env, readFile),
     maxReplicaLagMs: parseIntEnv(env, TUNING_ENV.maxReplicaLagMs, DEFAULT_MAX_REPLICA_LAG_MS, 0, 3_600_000),
-    heartbeatIntervalMs: parseIntEnv(env, TUNING_ENV.heartbeatIntervalMs, DEFAULT_HEARTBEAT_INTERVAL_MS, 50, 60_000),
+    lagSampleIntervalMs: parseIntEnv(env, TUNING_ENV.lagSampleIntervalMs, DEFAULT_LAG_SAMPLE_INTERVAL_MS, 50, 60_000),
     gtidWaitMs: parseIntEnv(env, TUNING_ENV.gtidWaitMs, DEFAULT_GTID_WAIT_MS, 0, 10_000),
     idempotencyTtlS: parseIntEnv(env, TUNING_ENV.idempotencyTtlS, DEFAULT_IDEMPOTENCY_TTL_S, 60, 30 * 86_400),
   };
@@ -231,7 +231,7 @@ export function describeConfig(c: AppConfig): Record<string, unknown> {
     user: c.user,
     password: c.password === "" ? "(empty)" : "(set)",
     maxReplicaLagMs: c.maxReplicaLagMs,
-    heartbeatIntervalMs: c.heartbeatIntervalMs,
+    lagSampleIntervalMs: c.lagSampleIntervalMs,
     gtidWaitMs: c.gtidWaitMs,
     idempotencyTtlS: c.idempotencyTtlS,
   };

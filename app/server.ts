@@ -21,7 +21,7 @@
  *                     must differ from PORT (0 = ephemeral)
  *   METRICS_BIND_ADDRESS  its listen address, default BIND_ADDRESS
  *   APP_MAX_REPLICA_LAG_MS    replicas further behind are skipped for reads, default 1000 (0 = no limit)
- *   APP_HEARTBEAT_INTERVAL_MS heartbeat period of the lag estimate, default 250
+ *   APP_LAG_SAMPLE_INTERVAL_MS GTID sampling period of the lag estimate, default 250
  *   APP_GTID_WAIT_MS          read-your-writes wait on a replica, default 200
  *   APP_IDEMPOTENCY_TTL_S     Idempotency-Key lifetime, default 86400
  *
@@ -454,9 +454,8 @@ export async function main(env: NodeJS.ProcessEnv = process.env, log: Logger = c
   const metrics = createMetrics({ db });
   let lastLagError = 0;
   const lagMonitor = new ReplicaLagMonitor(db, {
-    nodeName: config.nodeName,
     maxLagMs: config.maxReplicaLagMs,
-    intervalMs: config.heartbeatIntervalMs,
+    intervalMs: config.lagSampleIntervalMs,
     onError: (what, err) => {
       // At most one line every 10 s: a dead server fails every heartbeat.
       if (Date.now() - lastLagError < 10_000) return;

@@ -20,7 +20,7 @@ import {
 } from "../../app/db";
 import { DELETE_EXPIRED_KEY_SQL, INSERT_KEY_SQL, SELECT_KEY_SQL, SWEEP_EXPIRED_KEYS_SQL } from "../../app/idempotency";
 import { GET_ITEM_SQL, INSERT_ITEM_SQL, LIST_ITEMS_SQL } from "../../app/server";
-import { HEARTBEAT_READ_SQL, HEARTBEAT_WRITE_SQL } from "../../app/staleness";
+import { POSITION_SQL } from "../../app/staleness";
 
 export interface StoredItem {
   id: number;
@@ -42,7 +42,6 @@ export interface StoredKey {
 export interface FakeState {
   items: StoredItem[];
   keys: Map<string, StoredKey>;
-  heartbeats: Map<string, { beat: number; seq: number }>;
   /** GTID sequence of the last write (domain 0, server 1). */
   seq: number;
 }
@@ -93,10 +92,9 @@ export class FakeNode implements DbNode {
     if (sql === SELECT_KEY_SQL) {
       const k = this.state.keys.get(String(params[0]));
       rows = k === undefined ? [] : [{ request_hash: k.hash, status: k.status, response: k.response, location: k.location, expired: k.expired ? 1 : 0 }];
-    } else if (sql === HEARTBEAT_READ_SQL) {
-      const h = this.state.heartbeats.get(String(params[0]));
-      const visible = h !== undefined && (this.applied === undefined || h.seq <= this.applied);
-      rows = visible ? [{ beat: h.beat }] : [];
+    } else if (sql === POSITION_SQL) {
+      const seq = this.applied === undefined ? this.state.seq : Math.min(this.applied, this.state.seq);
+      rows = [{ pos: seq === 0 ? "" : `0-1-${seq}` }];
     } else if (sql === LIST_ITEMS_SQL)
       rows = [...this.table]
         .reverse()
@@ -140,10 +138,6 @@ export class FakeNode implements DbNode {
       for (const [k, v] of this.state.keys) if (v.expired) this.state.keys.delete(k);
       return { rows: [], affectedRows: 0 };
     }
-    if (sql === HEARTBEAT_WRITE_SQL) {
-      this.state.heartbeats.set(String(params[0]), { beat: Number(params[1]), seq: this.state.seq + 1 });
-      return { rows: [], affectedRows: 1 };
-    }
     throw new Error(`unexpected SQL ${sql}`);
   }
 
@@ -156,7 +150,7 @@ export class FakeNode implements DbNode {
 
   async transaction<T>(fn: (tx: Tx) => Promise<T>): Promise<TransactionResult<T>> {
     this.check("START TRANSACTION");
-    const before = { items: this.state.items.length, keys: new Map(this.state.keys), heartbeats: new Map(this.state.heartbeats) };
+    const before = { items: this.state.items.length, keys: new Map(this.state.keys) };
     try {
       const value = await fn({
         query: async (sql, params = []) => {
@@ -170,7 +164,6 @@ export class FakeNode implements DbNode {
     } catch (err) {
       this.state.items.length = before.items;
       this.state.keys = before.keys;
-      this.state.heartbeats = before.heartbeats;
       throw err;
     }
   }
@@ -182,7 +175,7 @@ export class FakeNode implements DbNode {
 }
 
 export function makeDb(readerCount: number) {
-  const state: FakeState = { items: [], keys: new Map(), heartbeats: new Map(), seq: 0 };
+  const state: FakeState = { items: [], keys: new Map(), seq: 0 };
   const table = state.items;
   const writer = new FakeNode("db-primary", "primary", "1", state);
   const readers = Array.from({ length: readerCount }, (_, i) => new FakeNode(`db-replica-${i + 1}`, "replica", String(i + 2), state));

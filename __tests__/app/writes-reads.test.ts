@@ -7,7 +7,7 @@
  */
 import type * as http from "node:http";
 import { createServer, INSERT_ITEM_SQL, listen, shutdown, silentLogger } from "../../app/server";
-import { HEARTBEAT_WRITE_SQL, ReplicaLagMonitor, StalenessCheck } from "../../app/staleness";
+import { covers, parseGtidPosition, POSITION_SQL, ReplicaLagMonitor, StalenessCheck } from "../../app/staleness";
 import { makeDb, request, TEST_CONFIG } from "./fakes";
 
 async function start(readerCount: number, opts: { staleness?: StalenessCheck } = {}) {
@@ -211,50 +211,67 @@ describe("bounded staleness", () => {
     expect(app.readers.every((r) => r.calls.length <= 4)).toBe(true);
   });
 
-  test("ReplicaLagMonitor: lag from the heartbeats each replica shows, with only the app's clock", async () => {
+  test("GTID positions: highest sequence per domain; covered per domain", () => {
+    expect(parseGtidPosition("0-1-42,1-2-7,0-2-40")).toEqual(
+      new Map([
+        ["0", 42n],
+        ["1", 7n],
+      ]),
+    );
+    expect(parseGtidPosition("")).toEqual(new Map());
+    expect(parseGtidPosition("uuid:1-5")).toBeUndefined();
+    const p = parseGtidPosition("0-1-42,1-2-7")!;
+    expect(covers(parseGtidPosition("0-2-42,1-2-9")!, p)).toBe(true);
+    expect(covers(parseGtidPosition("0-1-41,1-2-9")!, p)).toBe(false);
+    expect(covers(parseGtidPosition("0-1-50")!, p)).toBe(false); // domain 1 missing
+  });
+
+  test("ReplicaLagMonitor: lag from the GTID positions, with only the app's clock and no write", async () => {
     let now = 10_000;
-    const { db, readers, writer } = makeDb(2);
-    const mon = new ReplicaLagMonitor(db, { nodeName: "web-1", maxLagMs: 1000, intervalMs: 250, clock: () => now });
+    const { db, readers, writer, state } = makeDb(2);
+    const mon = new ReplicaLagMonitor(db, { maxLagMs: 1000, intervalMs: 250, clock: () => now });
     expect(mon.lagMs(0)).toBeUndefined();
     expect(mon.isStale(0)).toBe(false);
-    await mon.tick(); // reads (nothing yet), writes beat 10000
-    expect(writer.calls).toContain(HEARTBEAT_WRITE_SQL);
-    now += 250;
-    await mon.tick(); // both see 10000; beat 10250 acked
-    expect([mon.lagMs(0), mon.lagMs(1)]).toEqual([0, 0]);
-    // replica 2 stops applying
+    const tick = async (ms = 250) => {
+      await mon.tick();
+      now += ms;
+    };
+    await tick();
+    expect([mon.lagMs(0), mon.lagMs(1)]).toEqual([0, 0]); // nothing written: nothing to miss
+    expect(writer.calls.every((c) => c === POSITION_SQL)).toBe(true);
+    // writes go on (one per interval); replica 2 stops applying at seq 2
     readers[1].applied = 2;
     for (let i = 0; i < 8; i++) {
-      now += 250;
-      await mon.tick();
+      state.seq++;
+      await tick();
     }
-    expect(mon.lagMs(0)).toBeLessThanOrEqual(250);
+    expect(mon.lagMs(0)).toBe(0); // applies at once here: covers the newest sample
     expect(mon.isStale(0)).toBe(false);
-    // replica 2 shows beat 10250 (seq 2); 10500 was acked at now-... : lag = now - 10500
+    // replica 2 covers the sample at 10500 (seq 2), not the one at 10750 (seq 3)
     expect(mon.lagMs(1)).toBe(now - 10_500);
     expect(mon.isStale(1)).toBe(true);
-    // the primary stops acknowledging: the caught-up replica stays fresh
-    writer.down = true;
+    // it catches up: fresh again at the next sample
     readers[1].applied = undefined;
-    now += 250;
-    await mon.tick();
-    now += 5000;
+    await tick(0);
     expect([mon.lagMs(0), mon.lagMs(1)]).toEqual([0, 0]);
-    // a replica that stops answering keeps ageing once the primary acknowledges again
+    // the primary stops answering: nothing new is known, caught-up replicas stay fresh
+    writer.down = true;
+    for (let i = 0; i < 8; i++) await tick();
+    expect([mon.isStale(0), mon.isStale(1)]).toEqual([false, false]);
+    // a replica that stops answering while writes go on ages
     writer.down = false;
     readers[0].down = true;
-    for (let i = 0; i < 6; i++) {
-      await mon.tick();
-      now += 250;
+    for (let i = 0; i < 8; i++) {
+      state.seq++;
+      await tick();
     }
     expect(mon.isStale(0)).toBe(true);
-    expect(mon.lagMs(1)).toBeLessThanOrEqual(500);
     expect(mon.isStale(1)).toBe(false);
   });
 
   test("ReplicaLagMonitor: limit 0 disables the check, no replica means no timer", () => {
     const { db } = makeDb(0);
-    const mon = new ReplicaLagMonitor(db, { nodeName: "web-1", maxLagMs: 0 });
+    const mon = new ReplicaLagMonitor(db, { maxLagMs: 0 });
     mon.start();
     expect(mon.isStale(0)).toBe(false);
     mon.stop();

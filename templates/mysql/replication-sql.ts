@@ -30,7 +30,7 @@ export interface PrimaryInitSqlConfig {
   readonly replicationCertificateName: string;
   /** Host pattern the app and replication users may connect from. @default "%" */
   readonly allowedHost?: string;
-  /** Create the demo app's tables (`items`, `idempotency_keys`, `heartbeats`). @default true */
+  /** Create the demo app's tables (`items`, `idempotency_keys`). @default true */
   readonly createDemoSchema?: boolean;
   /**
    * The Prometheus exporter's user (prometheus-mysqld-exporter), created with
@@ -126,11 +126,6 @@ export function renderPrimaryInitSql(config: PrimaryInitSqlConfig): string {
       "  created_at TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3),",
       "  expires_at TIMESTAMP(3) NOT NULL,",
       "  KEY idempotency_keys_expires (expires_at)",
-      ") ENGINE=InnoDB;",
-      "-- One row per app instance, its heartbeat (its own clock, ms): how far behind a replica is (app/README.md).",
-      `CREATE TABLE IF NOT EXISTS ${config.database}.heartbeats (`,
-      "  node VARCHAR(64) NOT NULL PRIMARY KEY,",
-      "  beat BIGINT NOT NULL",
       ") ENGINE=InnoDB;",
     );
   }

@@ -18,7 +18,7 @@ import * as https from "https";
 import { tmpdir } from "os";
 import { join } from "path";
 import { listNetns, tail } from "../../lab/host";
-import { assertLoopback, closedLoop, fixedRate, HttpResult, LoadSummary, request } from "../../lab/load";
+import { agentFor, assertLoopback, closedLoop, fixedRate, HttpResult, LoadSummary, request } from "../../lab/load";
 import { backendServers, entryUrl, haproxyStats, sql, sqlText, stackOf, watchServerStatus } from "../../lab/probes";
 import { promote, rejoin } from "../../lab/failover";
 import { Lab } from "../../lab/runner";
@@ -508,7 +508,7 @@ describeLab("the lab: the synthesized local Docker stack, run for real", () => {
   /** One request through the published loopback port with any headers and a raw body. */
   const rawRequest = (
     target: string,
-    opts: { method?: string; headers?: Record<string, string>; body?: string | Buffer; timeoutMs?: number } = {},
+    opts: { method?: string; headers?: Record<string, string>; body?: string | Buffer; timeoutMs?: number; agent?: http.Agent } = {},
   ): Promise<HttpResult> => {
     const u = assertLoopback(target);
     const started = Date.now();
@@ -526,7 +526,7 @@ describeLab("the lab: the synthesized local Docker stack, run for real", () => {
           port: u.port,
           path: u.pathname + u.search,
           method: opts.method ?? "GET",
-          agent: false,
+          agent: opts.agent ?? false,
           rejectUnauthorized: false,
           timeout: opts.timeoutMs ?? 5000,
           headers: { ...(body ? { "content-length": String(body.length) } : {}), ...opts.headers },
@@ -544,8 +544,14 @@ describeLab("the lab: the synthesized local Docker stack, run for real", () => {
       req.end();
     });
   };
-  const postJson = (body: unknown, headers: Record<string, string> = {}, timeoutMs = 5000) =>
-    rawRequest(`${url}/api/items`, { method: "POST", headers: { "content-type": "application/json", ...headers }, body: JSON.stringify(body), timeoutMs });
+  const postJson = (body: unknown, headers: Record<string, string> = {}, timeoutMs = 5000, agent?: http.Agent) =>
+    rawRequest(`${url}/api/items`, {
+      method: "POST",
+      headers: { "content-type": "application/json", ...headers },
+      body: JSON.stringify(body),
+      timeoutMs,
+      agent,
+    });
   /** SQL without blocking the event loop (the load of the same test keeps running). */
   const sqlAsync = async (node: string, query: string, timeoutMs = 10_000): Promise<string[][]> => {
     const { client } = stack.dialect(node);
@@ -633,9 +639,9 @@ describeLab("the lab: the synthesized local Docker stack, run for real", () => {
     const frozen: string[] = [];
     const attempt = async (key: string) => {
       stats.attempts++;
-      return postJson({ name: key }, { "idempotency-key": key }, 3000);
+      return postJson({ name: key }, { "idempotency-key": key }, 4000);
     };
-    // 12 clients; each write: one attempt, and one retry with the same key after any error or timeout. Bounded: 25 s, 20,000 keys.
+    // 12 clients; each write: one attempt, and one retry with the same key after any error or 4 s timeout. Bounded: 25 s, 20,000 keys.
     const clients = Array.from({ length: 12 }, async () => {
       const t0 = Date.now();
       while (!stop && Date.now() - t0 < 25_000 && seq < 20_000) {
@@ -659,13 +665,14 @@ describeLab("the lab: the synthesized local Docker stack, run for real", () => {
         await sleep(3000);
         frozen.push(frozenApp);
         expect(lab.signal(frozenApp, "SIGSTOP")).toBeGreaterThan(0);
-        await sleep(6000);
+        await sleep(8000);
         lab.signal(frozenApp, "SIGCONT");
         frozen.pop();
         await sleep(3000);
         frozen.push(db);
         expect(lab.signal(db, "SIGSTOP")).toBeGreaterThan(0);
-        await sleep(4000);
+        // Longer than the app's 5 s writer statement timeout: the app answers 503 for writes the primary may still commit.
+        await sleep(7000);
         lab.signal(db, "SIGCONT");
         frozen.pop();
       } finally {
@@ -715,11 +722,13 @@ describeLab("the lab: the synthesized local Docker stack, run for real", () => {
     /** When the replica's SQL thread was stopped and restarted (ms since epoch). */
     let stoppedAt = Number.POSITIVE_INFINITY;
     let restartedAt = Number.POSITIVE_INFINITY;
-    // Writers: each write is read back at once with its GTID. Bounded: 20 s.
+    // Keep-alive connections through the load balancer: the highest write rate the lab reaches here.
+    const agent = agentFor(url, { keepAlive: true, maxSockets: 64 });
+    // Writers: every 4th write is read back at once with its GTID. Bounded: 20 s.
     const writer = async (w: number) => {
       const t0 = Date.now();
       for (let i = 0; !stop && Date.now() - t0 < 20_000 && i < 20_000; i++) {
-        const r = await postJson({ name: `ryw-${w}-${i}` }, {}, 5000);
+        const r = await postJson({ name: `ryw-${w}-${i}` }, {}, 5000, agent);
         if (r.status !== 201) {
           writes.failed++;
           continue;
@@ -727,7 +736,7 @@ describeLab("the lab: the synthesized local Docker stack, run for real", () => {
         writes.acked++;
         const gtid = String(r.headers["x-db-gtid"] ?? "");
         if (i % 4 !== 0) continue; // every 4th write is read back
-        const back = await rawRequest(`${url}${r.headers.location}`, { headers: { "x-db-min-gtid": gtid }, timeoutMs: 5000 });
+        const back = await rawRequest(`${url}${r.headers.location}`, { headers: { "x-db-min-gtid": gtid }, timeoutMs: 5000, agent });
         ryw.maxMs = Math.max(ryw.maxMs, back.ms);
         if (back.status === 200 && (JSON.parse(back.body) as { item: { name: string } }).item.name === `ryw-${w}-${i}`) {
           ryw.ok++;
@@ -741,7 +750,7 @@ describeLab("the lab: the synthesized local Docker stack, run for real", () => {
       const t0 = Date.now();
       for (let i = 0; !stop && Date.now() - t0 < 20_000 && i < 20_000; i++) {
         const sent = Date.now();
-        const r = await rawRequest(`${url}/api/items`, { timeoutMs: 5000 });
+        const r = await rawRequest(`${url}/api/items`, { timeoutMs: 5000, agent });
         if (r.status !== 200) {
           plain.failed++;
           continue;
@@ -756,7 +765,7 @@ describeLab("the lab: the synthesized local Docker stack, run for real", () => {
         await sleep(5);
       }
     };
-    const load = [...Array.from({ length: 6 }, (_, w) => writer(w)), ...Array.from({ length: 2 }, () => readerLoop())];
+    const load = [...Array.from({ length: 24 }, (_, w) => writer(w)), ...Array.from({ length: 2 }, () => readerLoop())];
     try {
       await sleep(4000);
       await sqlAsync(reader, "STOP SLAVE SQL_THREAD");
@@ -769,6 +778,7 @@ describeLab("the lab: the synthesized local Docker stack, run for real", () => {
       stop = true;
       if (restartedAt === Number.POSITIVE_INFINITY) await sqlAsync(reader, "START SLAVE SQL_THREAD").catch(() => undefined);
       await Promise.all(load);
+      agent.destroy();
     }
     const seconds = (Date.now() - started) / 1000;
     console.log(

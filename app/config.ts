@@ -25,6 +25,26 @@ export const METRICS_ENV = {
 /** The Prometheus listener's default port (9464, as the OpenTelemetry Prometheus exporter uses). */
 export const DEFAULT_METRICS_PORT = DEFAULT_APP_METRICS_PORT;
 
+/**
+ * The app's own tuning (not part of the tier's wiring, so a user may set them
+ * through the web tier's `environment`; the `DB_` prefix is the library's).
+ */
+export const TUNING_ENV = {
+  /** Replicas estimated further behind than this (ms) are skipped for reads; 0 = no limit. */
+  maxReplicaLagMs: "APP_MAX_REPLICA_LAG_MS",
+  /** How often (ms) the primary's and replicas' GTID positions are sampled for the lag estimate. */
+  lagSampleIntervalMs: "APP_LAG_SAMPLE_INTERVAL_MS",
+  /** How long a replica may wait for a read-your-writes GTID (ms) before the primary answers. */
+  gtidWaitMs: "APP_GTID_WAIT_MS",
+  /** How long an Idempotency-Key is remembered (s). */
+  idempotencyTtlS: "APP_IDEMPOTENCY_TTL_S",
+} as const;
+
+export const DEFAULT_MAX_REPLICA_LAG_MS = 1000;
+export const DEFAULT_LAG_SAMPLE_INTERVAL_MS = 250;
+export const DEFAULT_GTID_WAIT_MS = 200;
+export const DEFAULT_IDEMPOTENCY_TTL_S = 86_400;
+
 /** One MySQL/MariaDB server as configured (host name kept verbatim for X-Db-Node). */
 export interface DbEndpoint {
   readonly host: string;
@@ -48,6 +68,14 @@ export interface AppConfig {
   readonly user: string;
   /** Never log or echo this. */
   readonly password: string;
+  /** Replica lag limit for reads (ms); 0 = none. Optional: defaults to DEFAULT_MAX_REPLICA_LAG_MS. */
+  readonly maxReplicaLagMs?: number;
+  /** Lag sampling period (ms). Optional: DEFAULT_LAG_SAMPLE_INTERVAL_MS. */
+  readonly lagSampleIntervalMs?: number;
+  /** Read-your-writes wait on a replica (ms). Optional: DEFAULT_GTID_WAIT_MS. */
+  readonly gtidWaitMs?: number;
+  /** Idempotency-Key lifetime (s). Optional: DEFAULT_IDEMPOTENCY_TTL_S. */
+  readonly idempotencyTtlS?: number;
 }
 
 export class ConfigError extends Error {
@@ -123,6 +151,15 @@ export function parseBindAddress(value: string, what: string): string {
   throw new ConfigError(`${what}: invalid listen address ${JSON.stringify(value)}`);
 }
 
+/** A whole number in [min, max] from the environment, or the default when unset. */
+export function parseIntEnv(env: Env, name: string, def: number, min: number, max: number): number {
+  const v = str(env, name);
+  if (v === undefined) return def;
+  if (!/^\d{1,9}$/.test(v) || Number(v) < min || Number(v) > max)
+    throw new ConfigError(`${name}: must be a whole number from ${min} to ${max}, got ${JSON.stringify(v)}`);
+  return Number(v);
+}
+
 /** DB_PASSWORD_FILE (trimmed file content) wins over DB_PASSWORD; neither set -> "". */
 export function resolvePassword(env: Env, readFile: (path: string) => string): string {
   const file = str(env, APP_ENV.passwordFile);
@@ -172,6 +209,10 @@ export function loadConfig(env: Env = process.env, deps: ConfigDeps = {}): AppCo
     database: str(env, APP_ENV.database) ?? DEFAULT_DB_NAME,
     user: str(env, APP_ENV.user) ?? DEFAULT_DB_USER,
     password: resolvePassword(env, readFile),
+    maxReplicaLagMs: parseIntEnv(env, TUNING_ENV.maxReplicaLagMs, DEFAULT_MAX_REPLICA_LAG_MS, 0, 3_600_000),
+    lagSampleIntervalMs: parseIntEnv(env, TUNING_ENV.lagSampleIntervalMs, DEFAULT_LAG_SAMPLE_INTERVAL_MS, 50, 60_000),
+    gtidWaitMs: parseIntEnv(env, TUNING_ENV.gtidWaitMs, DEFAULT_GTID_WAIT_MS, 0, 10_000),
+    idempotencyTtlS: parseIntEnv(env, TUNING_ENV.idempotencyTtlS, DEFAULT_IDEMPOTENCY_TTL_S, 60, 30 * 86_400),
   };
 }
 
@@ -189,5 +230,9 @@ export function describeConfig(c: AppConfig): Record<string, unknown> {
     database: c.database,
     user: c.user,
     password: c.password === "" ? "(empty)" : "(set)",
+    maxReplicaLagMs: c.maxReplicaLagMs,
+    lagSampleIntervalMs: c.lagSampleIntervalMs,
+    gtidWaitMs: c.gtidWaitMs,
+    idempotencyTtlS: c.idempotencyTtlS,
   };
 }

@@ -120,6 +120,10 @@ export interface FallbackResult<N, T> {
  * skipped it, went to the dead writer and got a 503 although the replica was
  * up.) Replicas still cooling down (failed less than the cooldown ago) stay
  * skipped: with everything down, requests keep failing fast.
+ *
+ * `isStale(i)` (bounded staleness) skips a replica known to lag beyond the
+ * limit; such a replica is never used, not even when the writer fails: a 503
+ * rather than an answer older than the limit.
  */
 export async function readWithFallback<N, T>(
   readers: readonly N[],
@@ -127,6 +131,7 @@ export async function readWithFallback<N, T>(
   selector: ReaderSelector,
   fn: (node: N) => Promise<T>,
   onReaderError?: (node: N, index: number, err: unknown) => void,
+  isStale?: (index: number) => boolean,
 ): Promise<FallbackResult<N, T>> {
   const skipped: number[] = [];
   const attempt = async (i: number): Promise<{ value: T } | undefined> => {
@@ -141,7 +146,7 @@ export async function readWithFallback<N, T>(
     }
   };
   for (const i of selector.nextOrder()) {
-    if (readers[i] === undefined) continue;
+    if (readers[i] === undefined || isStale?.(i)) continue;
     if (!selector.tryAcquire(i)) {
       if (!selector.isCoolingDown(i)) skipped.push(i);
       continue;
@@ -158,4 +163,49 @@ export async function readWithFallback<N, T>(
     }
     throw writerError;
   }
+}
+
+/**
+ * Read-your-writes: `fn(node, true)` on the first usable replica (breaker closed
+ * or probing, not stale) makes that replica wait, bounded, for the client's
+ * write. A replica that had not applied it in time (`isNotYet(err)`) is not a
+ * failure (its breaker stays as it was) and the read goes straight to the
+ * writer, so the whole read waits at most once. A replica that fails is recorded
+ * and the next one is tried. `isClientError(err)` errors are thrown at once.
+ * The writer, which has every write it acknowledged, is read with `fn(writer,
+ * false)`; if it fails the read fails: no replica that may lack the write answers.
+ */
+export async function readAfterWrite<N, T>(
+  readers: readonly N[],
+  writer: N,
+  selector: ReaderSelector,
+  fn: (node: N, wait: boolean) => Promise<T>,
+  checks: {
+    isNotYet: (err: unknown) => boolean;
+    isClientError?: (err: unknown) => boolean;
+    isStale?: (index: number) => boolean;
+    onReaderError?: (node: N, index: number, err: unknown) => void;
+  },
+): Promise<FallbackResult<N, T>> {
+  for (const i of selector.nextOrder()) {
+    if (readers[i] === undefined || checks.isStale?.(i)) continue;
+    if (!selector.tryAcquire(i)) continue;
+    try {
+      const value = await fn(readers[i], true);
+      selector.recordSuccess(i);
+      return { value, node: readers[i], fromWriter: false };
+    } catch (err) {
+      if (checks.isNotYet(err)) {
+        selector.recordSuccess(i);
+        break;
+      }
+      if (checks.isClientError?.(err)) {
+        selector.recordSuccess(i);
+        throw err;
+      }
+      selector.recordFailure(i);
+      checks.onReaderError?.(readers[i], i, err);
+    }
+  }
+  return { value: await fn(writer, false), node: writer, fromWriter: true };
 }

@@ -20,12 +20,18 @@
  *   METRICS_PORT      port of the separate Prometheus listener (GET /metrics), default 9464;
  *                     must differ from PORT (0 = ephemeral)
  *   METRICS_BIND_ADDRESS  its listen address, default BIND_ADDRESS
+ *   APP_MAX_REPLICA_LAG_MS    replicas further behind are skipped for reads, default 1000 (0 = no limit)
+ *   APP_LAG_SAMPLE_INTERVAL_MS GTID sampling period of the lag estimate, default 250
+ *   APP_GTID_WAIT_MS          read-your-writes wait on a replica, default 200
+ *   APP_IDEMPOTENCY_TTL_S     Idempotency-Key lifetime, default 86400
  *
  * Routes:
  *   GET  /health               liveness, never touches the database
  *   GET  /api/items            latest 100 items, from a replica (round-robin, fallback to writer)
  *   GET  /api/items/:id        one item; ?consistency=strong reads from the writer
- *   POST /api/items            {"name": "..."} -> INSERT on the writer, 201 {id, name}
+ *   POST /api/items            {"name": "..."} -> INSERT on the writer, 201 {id, name};
+ *                              Idempotency-Key makes it safe to retry; X-Db-Gtid in the answer
+ *   X-Db-Min-Gtid (request)    reads served only by a server that applied that GTID
  *
  * Metrics (app/metrics.ts) are served only on the metrics listener, never on PORT.
  *
@@ -35,11 +41,13 @@
 import * as http from "node:http";
 import type { AddressInfo } from "node:net";
 import { AppConfig, ConfigError, describeConfig, loadConfig } from "./config";
-import { createMysqlDb, Db, DbNode, InsertResult, Row } from "./db";
+import { createMysqlDb, Db, DbNode, GTID_FORMAT_MISMATCH, GTID_WAIT_TIMEOUT, InsertResult, Row } from "./db";
+import { IdempotentWriter, requestHash } from "./idempotency";
 import { AppMetrics, createMetrics, createMetricsServer, instrumentRequest } from "./metrics";
-import { Clock, ReaderSelector, readWithFallback } from "./readers";
+import { Clock, ReaderSelector, readAfterWrite, readWithFallback } from "./readers";
 import { matchRoute, routePattern, splitTarget } from "./routes";
-import { MAX_BODY_BYTES, parseItemId, parseJson, validateNewItem } from "./validation";
+import { ReplicaLagMonitor, StalenessCheck } from "./staleness";
+import { isJsonContentType, MAX_BODY_BYTES, parseIdempotencyKey, parseItemId, parseJson, parseMinGtid, validateNewItem } from "./validation";
 
 export const LIST_ITEMS_SQL = "SELECT id, name, created_at FROM items ORDER BY id DESC LIMIT 100";
 export const GET_ITEM_SQL = "SELECT id, name, created_at FROM items WHERE id = CAST(? AS UNSIGNED)";
@@ -48,6 +56,8 @@ export const INSERT_ITEM_SQL = "INSERT INTO items (name) VALUES (?)";
 export const KEEP_ALIVE_TIMEOUT_MS = 65_000;
 export const HEADERS_TIMEOUT_MS = 66_000;
 export const SHUTDOWN_GRACE_MS = 5_000;
+/** Read-your-writes: how long a replica may wait for the client's GTID before the primary answers. */
+export const DEFAULT_GTID_WAIT_MS = 200;
 
 export interface Logger {
   info(msg: string, fields?: Record<string, unknown>): void;
@@ -79,6 +89,7 @@ class HttpError extends Error {
     readonly status: number,
     message: string,
     readonly closeConnection = false,
+    readonly headers: Record<string, string> = {},
   ) {
     super(message);
   }
@@ -153,6 +164,12 @@ export interface ServerOptions {
   readerCooldownMs?: number;
   /** Where requests and reads are counted (none: not counted). Served by createMetricsServer, not here. */
   metrics?: AppMetrics;
+  /** Which replicas lag beyond the limit (main(): a ReplicaLagMonitor). None: no replica is skipped for lag. */
+  staleness?: StalenessCheck;
+  /** Read-your-writes wait on a replica (ms). @default 200 */
+  gtidWaitMs?: number;
+  /** Idempotency-Key lifetime (s). @default 86400 */
+  idempotencyTtlS?: number;
 }
 
 export interface AppServer extends http.Server {
@@ -172,27 +189,61 @@ export function createServer(config: AppConfig, db: Db, options: ServerOptions =
     cooldownMs: options.readerCooldownMs,
   });
   let shuttingDown = false;
+  const staleness = options.staleness;
+  const isStale = staleness ? (i: number) => staleness.isStale(i) : undefined;
+  const gtidWaitMs = options.gtidWaitMs ?? DEFAULT_GTID_WAIT_MS;
+  const idempotent = new IdempotentWriter(db.writer, {
+    ttlSeconds: options.idempotencyTtlS,
+    clock: options.clock,
+    onSweepError: (err) => log.warn("expired idempotency keys: sweep failed", errInfo(err)),
+  });
 
   const onReaderError = (node: DbNode, _index: number, err: unknown) => {
     log.warn("replica failed, trying next", { db: node.name, ...errInfo(err) });
   };
 
-  /** Replica read with fallback, or writer only when `strong`. */
-  async function read<T>(strong: boolean, fn: (node: DbNode) => Promise<T>): Promise<{ value: T; node: DbNode }> {
-    let result: { value: T; node: DbNode };
+  /**
+   * Replica read with fallback; writer only when `strong`; with `minGtid` only a
+   * server that applied it (a replica waiting at most gtidWaitMs, else the writer).
+   */
+  async function read(
+    strong: boolean,
+    minGtid: string | undefined,
+    sql: string,
+    params: readonly unknown[] = [],
+  ): Promise<{ value: import("./db").SelectResult; node: DbNode }> {
+    const fn = (node: DbNode) => node.select(sql, params);
+    let result: { value: import("./db").SelectResult; node: DbNode };
     try {
       if (strong) {
         result = { value: await fn(db.writer), node: db.writer };
+      } else if (minGtid !== undefined) {
+        const codeOf = (err: unknown) => (err as { code?: unknown } | null)?.code;
+        result = await readAfterWrite(
+          db.readers,
+          db.writer,
+          selector,
+          (node, wait) => (wait ? node.select(sql, params, { minGtid, waitMs: gtidWaitMs }) : fn(node)),
+          {
+            isNotYet: (err) => codeOf(err) === GTID_WAIT_TIMEOUT,
+            isClientError: (err) => codeOf(err) === GTID_FORMAT_MISMATCH,
+            isStale,
+            onReaderError,
+          },
+        );
       } else {
         // A read reaching the writer although replicas are configured is a fallback
         // (counted when sent, whether the writer then answers or not).
-        const tracked = (node: DbNode): Promise<T> => {
+        const tracked = (node: DbNode) => {
           if (node === db.writer && db.readers.length > 0) metrics?.recordFallback();
           return fn(node);
         };
-        result = await readWithFallback(db.readers, db.writer, selector, tracked, onReaderError);
+        result = await readWithFallback(db.readers, db.writer, selector, tracked, onReaderError, isStale);
       }
     } catch (err) {
+      if ((err as { code?: unknown } | null)?.code === GTID_FORMAT_MISMATCH) {
+        throw new HttpError(400, "X-Db-Min-Gtid is not a GTID position of this database");
+      }
       throw new DbUnavailableError(err);
     }
     metrics?.recordRead(result.node.role);
@@ -205,6 +256,9 @@ export function createServer(config: AppConfig, db: Db, options: ServerOptions =
     const { path, query } = splitTarget(req.url);
     const route = matchRoute(req.method ?? "GET", path);
     const strong = query.get("consistency") === "strong";
+    const minGtidValues = req.headersDistinct["x-db-min-gtid"];
+    // Sent twice: refused as malformed (an empty string is not a GTID position).
+    const minGtidHeader = minGtidValues === undefined ? undefined : minGtidValues.length === 1 ? minGtidValues[0] : "";
 
     switch (route.kind) {
       case "health":
@@ -212,7 +266,9 @@ export function createServer(config: AppConfig, db: Db, options: ServerOptions =
         return;
 
       case "listItems": {
-        const { value, node } = await read(strong, (n) => n.select(LIST_ITEMS_SQL));
+        const minGtid = parseMinGtid(minGtidHeader);
+        if (!minGtid.ok) throw new HttpError(400, minGtid.error);
+        const { value, node } = await read(strong, minGtid.value?.gtid, LIST_ITEMS_SQL);
         setDbHeaders(res, node, value.serverId);
         sendJson(res, 200, {
           items: value.rows.map(itemFromRow),
@@ -224,7 +280,9 @@ export function createServer(config: AppConfig, db: Db, options: ServerOptions =
       case "getItem": {
         const id = parseItemId(route.rawId);
         if (id === null) throw new HttpError(400, "id must be a positive integer");
-        const { value, node } = await read(strong, (n) => n.select(GET_ITEM_SQL, [id]));
+        const minGtid = parseMinGtid(minGtidHeader);
+        if (!minGtid.ok) throw new HttpError(400, minGtid.error);
+        const { value, node } = await read(strong, minGtid.value?.gtid, GET_ITEM_SQL, [id]);
         setDbHeaders(res, node, value.serverId);
         const row = value.rows[0];
         if (row === undefined) {
@@ -239,20 +297,52 @@ export function createServer(config: AppConfig, db: Db, options: ServerOptions =
       }
 
       case "createItem": {
+        if (!isJsonContentType(req.headers["content-type"])) {
+          // The body is not read: the connection cannot be reused.
+          throw new HttpError(415, "Content-Type must be application/json", true, { "Accept-Post": "application/json" });
+        }
+        const key = parseIdempotencyKey(req.headersDistinct["idempotency-key"]);
+        if (!key.ok) throw new HttpError(400, key.error, true);
         const body = await readBody(req, MAX_BODY_BYTES);
         const json = parseJson(body);
         if (!json.ok) throw new HttpError(400, json.error);
         const item = validateNewItem(json.value);
         if (!item.ok) throw new HttpError(400, item.error);
-        let result: InsertResult;
+        const name = item.value.name;
+        if (key.value === undefined) {
+          let result: InsertResult;
+          try {
+            result = await db.writer.insert(INSERT_ITEM_SQL, [name]);
+          } catch (err) {
+            throw new DbUnavailableError(err);
+          }
+          setDbHeaders(res, db.writer, result.serverId);
+          if (result.gtid !== undefined) res.setHeader("X-Db-Gtid", result.gtid);
+          res.setHeader("Location", `/api/items/${result.insertId}`);
+          sendJson(res, 201, { id: result.insertId, name });
+          return;
+        }
+        let outcome: Awaited<ReturnType<IdempotentWriter["run"]>>;
         try {
-          result = await db.writer.insert(INSERT_ITEM_SQL, [item.value.name]);
+          outcome = await idempotent.run(key.value, requestHash("POST", "/api/items", body), async (tx) => {
+            const r = await tx.query(INSERT_ITEM_SQL, [name]);
+            return { status: 201, body: JSON.stringify({ id: r.insertId, name }), location: `/api/items/${r.insertId}` };
+          });
         } catch (err) {
           throw new DbUnavailableError(err);
         }
-        setDbHeaders(res, db.writer, result.serverId);
-        res.setHeader("Location", `/api/items/${result.insertId}`);
-        sendJson(res, 201, { id: result.insertId, name: item.value.name });
+        if (outcome.kind === "mismatch") throw new HttpError(422, "Idempotency-Key was already used with another request");
+        if (outcome.kind === "inFlight") throw new HttpError(409, "a request with this Idempotency-Key is being processed; retry later");
+        const r = outcome.response;
+        setDbHeaders(res, db.writer, r.serverId);
+        if (r.gtid !== undefined) res.setHeader("X-Db-Gtid", r.gtid);
+        if (r.location !== undefined) res.setHeader("Location", r.location);
+        if (r.replayed) res.setHeader("Idempotent-Replayed", "true");
+        res.statusCode = r.status;
+        res.setHeader("Content-Type", "application/json; charset=utf-8");
+        res.setHeader("Content-Length", Buffer.byteLength(r.body));
+        res.setHeader("Cache-Control", "no-store");
+        res.end(r.body);
         return;
       }
 
@@ -276,6 +366,7 @@ export function createServer(config: AppConfig, db: Db, options: ServerOptions =
       }
       if (err instanceof HttpError) {
         if (err.closeConnection) res.setHeader("Connection", "close");
+        for (const [h, v] of Object.entries(err.headers)) res.setHeader(h, v);
         sendJson(res, err.status, { error: err.message });
       } else if (err instanceof DbUnavailableError) {
         log.error("database unavailable", { method: req.method, path: splitTarget(req.url).path, ...errInfo(err.dbError) });
@@ -361,7 +452,25 @@ export async function main(env: NodeJS.ProcessEnv = process.env, log: Logger = c
   }
   const db = createMysqlDb(config);
   const metrics = createMetrics({ db });
-  const server = createServer(config, db, { logger: log, metrics });
+  let lastLagError = 0;
+  const lagMonitor = new ReplicaLagMonitor(db, {
+    maxLagMs: config.maxReplicaLagMs,
+    intervalMs: config.lagSampleIntervalMs,
+    onError: (what, err) => {
+      // At most one line every 10 s: a dead server fails every heartbeat.
+      if (Date.now() - lastLagError < 10_000) return;
+      lastLagError = Date.now();
+      log.warn(`${what} failed`, errInfo(err));
+    },
+  });
+  lagMonitor.start();
+  const server = createServer(config, db, {
+    logger: log,
+    metrics,
+    staleness: lagMonitor,
+    gtidWaitMs: config.gtidWaitMs,
+    idempotencyTtlS: config.idempotencyTtlS,
+  });
   const metricsServer = createMetricsServer(metrics, (err) => log.error("metrics collection failed", errInfo(err)));
   const addr = await listen(server, config.port, config.bindAddress);
   const metricsAddr = await listen(metricsServer, config.metricsPort, config.metricsBindAddress);
@@ -380,6 +489,7 @@ export async function main(env: NodeJS.ProcessEnv = process.env, log: Logger = c
     }
     stopping = true;
     log.info("shutting down", { signal });
+    lagMonitor.stop();
     // Scrapes are short: the metrics listener just stops.
     metricsServer.close();
     metricsServer.closeAllConnections();

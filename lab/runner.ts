@@ -723,6 +723,18 @@ export class Lab {
   }
 
   /**
+   * Sends `signal` to every process of a running container (its whole PID
+   * namespace, as `docker pause` freezes a container's cgroup): SIGSTOP freezes
+   * it with its connections open, SIGCONT resumes it. Returns how many processes
+   * were signalled. Each by its recorded PID and start time (signalRef).
+   */
+  signal(nameOrHost: string, signal: NodeJS.Signals): number {
+    let n = 0;
+    for (const p of this.processes(nameOrHost)) if (signalRef(p.ref, signal)) n++;
+    return n;
+  }
+
+  /**
    * The signal `docker stop` sends: the container's stop_signal, else its image's
    * STOPSIGNAL (IMAGE_BINARIES in lab/prereqs.ts: SIGUSR1 for haproxy, SIGQUIT for
    * nginx), else SIGTERM.

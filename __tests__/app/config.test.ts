@@ -18,7 +18,28 @@ describe("loadConfig", () => {
       database: "app",
       user: "app",
       password: "",
+      maxReplicaLagMs: 1000,
+      lagSampleIntervalMs: 250,
+      gtidWaitMs: 200,
+      idempotencyTtlS: 86400,
     });
+  });
+
+  test("the app's tuning variables: bounded whole numbers, refused otherwise", () => {
+    const c = loadConfig(
+      { APP_MAX_REPLICA_LAG_MS: "0", APP_LAG_SAMPLE_INTERVAL_MS: "100", APP_GTID_WAIT_MS: "50", APP_IDEMPOTENCY_TTL_S: "3600" },
+      { hostname: () => "h", readFile: noFile },
+    );
+    expect([c.maxReplicaLagMs, c.lagSampleIntervalMs, c.gtidWaitMs, c.idempotencyTtlS]).toEqual([0, 100, 50, 3600]);
+    for (const [name, value] of [
+      ["APP_MAX_REPLICA_LAG_MS", "-1"],
+      ["APP_MAX_REPLICA_LAG_MS", "1s"],
+      ["APP_LAG_SAMPLE_INTERVAL_MS", "10"],
+      ["APP_GTID_WAIT_MS", "10001"],
+      ["APP_IDEMPOTENCY_TTL_S", "59"],
+    ]) {
+      expect(() => loadConfig({ [name]: value }, { hostname: () => "h", readFile: noFile })).toThrow(new RegExp(name));
+    }
   });
 
   test("full environment", () => {

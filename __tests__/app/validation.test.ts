@@ -1,5 +1,5 @@
 import { matchRoute, splitTarget } from "../../app/routes";
-import { MAX_BODY_BYTES, parseItemId, parseJson, validateNewItem } from "../../app/validation";
+import { isJsonContentType, MAX_BODY_BYTES, parseIdempotencyKey, parseItemId, parseJson, parseMinGtid, validateNewItem } from "../../app/validation";
 
 describe("parseJson", () => {
   test("valid", () => {
@@ -82,4 +82,74 @@ describe("routes", () => {
   ])("%s %s", (method, path, route) => {
     expect(matchRoute(method, path)).toEqual(route);
   });
+});
+
+describe("control characters and UTF-8 (README: C0, DEL, C1, U+2028/U+2029)", () => {
+  test.each([
+    ["U+0001", "a\u0001b"],
+    ["U+001F", "a\u001fb"],
+    ["DEL", "a\u007fb"],
+    ["U+0080", "a\u0080b"],
+    ["NEL U+0085", "a\u0085b"],
+    ["U+009F", "a\u009fb"],
+    ["LINE SEPARATOR", "a\u2028b"],
+    ["PARAGRAPH SEPARATOR", "a\u2029b"],
+  ])("refuses %s", (_label, name) => {
+    expect(validateNewItem({ name })).toEqual({ ok: false, error: "name must not contain control characters" });
+  });
+  test.each([
+    ["U+00A0", "a\u00a0b"],
+    ["U+00E9", "é"],
+    ["U+2027", "a\u2027b"],
+    ["U+202A", "a\u202ab"],
+  ])("accepts %s", (_label, name) => {
+    expect(validateNewItem({ name }).ok).toBe(true);
+  });
+  test("invalid UTF-8 is refused, never replaced by U+FFFD", () => {
+    for (const bytes of [[0x7b, 0x22, 0x6e, 0x22, 0x3a, 0x22, 0xff, 0x22, 0x7d], [0xc3], [0xed, 0xa0, 0x80], [0xc0, 0xaf]]) {
+      expect(parseJson(Buffer.from(bytes))).toEqual({ ok: false, error: "request body is not valid UTF-8" });
+    }
+    expect(parseJson(Buffer.from('{"name":"\uFFFD"}', "utf8"))).toEqual({ ok: true, value: { name: "\uFFFD" } });
+  });
+});
+
+describe("isJsonContentType", () => {
+  test.each(["application/json", "Application/JSON", "application/json; charset=utf-8", "application/json;charset=UTF-8", 'application/json; charset="utf-8"'])(
+    "accepts %j",
+    (h) => expect(isJsonContentType(h)).toBe(true),
+  );
+  test.each([
+    undefined,
+    "",
+    "text/plain",
+    "application/x-www-form-urlencoded",
+    "application/json; charset=latin1",
+    "application/jsonx",
+    "multipart/form-data; boundary=x",
+    "application/json; garbage",
+  ])("refuses %j", (h) => expect(isJsonContentType(h)).toBe(false));
+});
+
+describe("parseIdempotencyKey", () => {
+  test("absent: no key", () => expect(parseIdempotencyKey(undefined)).toEqual({ ok: true, value: undefined }));
+  test.each([
+    ["8e03978e-40d5-43e8-bc93-6894a57f9324", "8e03978e-40d5-43e8-bc93-6894a57f9324"],
+    ['"8e03978e-40d5-43e8"', "8e03978e-40d5-43e8"],
+    ['"with space and \\" quote"', 'with space and " quote'],
+    ["k".repeat(255), "k".repeat(255)],
+  ])("accepts %j", (raw, key) => expect(parseIdempotencyKey([raw])).toEqual({ ok: true, value: key }));
+  test.each([[[""]], [['""']], [["k".repeat(256)]], [["a b"]], [["a\u0001b"]], [["é"]], [['"unterminated']], [["a,b"]], [["a", "b"]]])("refuses %j", (values) =>
+    expect(parseIdempotencyKey(values).ok).toBe(false),
+  );
+});
+
+describe("parseMinGtid", () => {
+  test.each([
+    ["0-1-42", "mariadb"],
+    ["0-1-42,1-2-7", "mariadb"],
+    ["3e11fa47-71ca-11e1-9e33-c80aa9429562:1-42", "mysql"],
+    ["3e11fa47-71ca-11e1-9e33-c80aa9429562:1-5:7,4e11fa47-71ca-11e1-9e33-c80aa9429562:1", "mysql"],
+  ])("accepts %s", (g, flavor) => expect(parseMinGtid(g)).toEqual({ ok: true, value: { gtid: g, flavor } }));
+  test.each(["", "0-1", "x", "0-1-42;DROP", "0-1-42,", "1".repeat(3000), "3e11fa47:1-5"])("refuses %j", (g) => expect(parseMinGtid(g).ok).toBe(false));
+  test("absent", () => expect(parseMinGtid(undefined)).toEqual({ ok: true, value: undefined }));
 });

@@ -13,10 +13,12 @@
  * reason printed.
  */
 import { existsSync, readdirSync, readFileSync } from "fs";
+import * as http from "http";
+import * as https from "https";
 import { tmpdir } from "os";
 import { join } from "path";
 import { listNetns, tail } from "../../lab/host";
-import { closedLoop, fixedRate, LoadSummary, request } from "../../lab/load";
+import { agentFor, assertLoopback, closedLoop, fixedRate, HttpResult, LoadSummary, request } from "../../lab/load";
 import { backendServers, entryUrl, haproxyStats, sql, sqlText, stackOf, watchServerStatus } from "../../lab/probes";
 import { promote, rejoin } from "../../lab/failover";
 import { Lab } from "../../lab/runner";
@@ -500,6 +502,305 @@ describeLab("the lab: the synthesized local Docker stack, run for real", () => {
     );
     t("7 no password on disk", started);
   }, 60_000);
+
+  // ---- Issue 13 (the demo app): scenarios 8-11. They run after 6 and 7, on the topology 6 left. ----
+
+  /** One request through the published loopback port with any headers and a raw body. */
+  const rawRequest = (
+    target: string,
+    opts: { method?: string; headers?: Record<string, string>; body?: string | Buffer; timeoutMs?: number; agent?: http.Agent } = {},
+  ): Promise<HttpResult> => {
+    const u = assertLoopback(target);
+    const started = Date.now();
+    return new Promise((resolve) => {
+      let settled = false;
+      const done = (r: Omit<HttpResult, "ms">) => {
+        if (settled) return;
+        settled = true;
+        resolve({ ...r, ms: Date.now() - started });
+      };
+      const body = typeof opts.body === "string" ? Buffer.from(opts.body) : opts.body;
+      const req = (u.protocol === "https:" ? https : http).request(
+        {
+          host: u.hostname,
+          port: u.port,
+          path: u.pathname + u.search,
+          method: opts.method ?? "GET",
+          agent: opts.agent ?? false,
+          rejectUnauthorized: false,
+          timeout: opts.timeoutMs ?? 5000,
+          headers: { ...(body ? { "content-length": String(body.length) } : {}), ...opts.headers },
+        },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on("data", (c: Buffer) => chunks.push(c));
+          res.on("end", () => done({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString("utf8") }));
+          res.on("error", (e) => done({ status: 0, headers: {}, body: "", error: e.message }));
+        },
+      );
+      req.on("timeout", () => req.destroy(new Error("timeout")));
+      req.on("error", (e) => done({ status: 0, headers: {}, body: "", error: e.message }));
+      if (body) req.write(body);
+      req.end();
+    });
+  };
+  const postJson = (body: unknown, headers: Record<string, string> = {}, timeoutMs = 5000, agent?: http.Agent) =>
+    rawRequest(`${url}/api/items`, {
+      method: "POST",
+      headers: { "content-type": "application/json", ...headers },
+      body: JSON.stringify(body),
+      timeoutMs,
+      agent,
+    });
+  /** SQL without blocking the event loop (the load of the same test keeps running). */
+  const sqlAsync = async (node: string, query: string, timeoutMs = 10_000): Promise<string[][]> => {
+    const { client } = stack.dialect(node);
+    const r = await lab.execAsync(node, [client, "--user=root", "--batch", "--skip-column-names", "-e", query], { timeoutMs });
+    if (r.status !== 0) throw new Error(`${client} on ${node}: ${r.stderr}`);
+    return r.stdout
+      .split("\n")
+      .filter((l) => l.length > 0)
+      .map((l) => l.split("\t"));
+  };
+  /** The database container the writer's address belongs to now (6 moved it). */
+  const currentPrimary = () => lab.container(lab.aliasOwner(writerAddress)!).spec.hostname;
+
+  test("8. fail back (setup for 10 and 11): the replica promoted in 6 is killed, the old primary is promoted again and the killed one rejoins as its replica, so the apps' configured reader is a replica again", async () => {
+    const started = Date.now();
+    const [reader] = replicas; // what DB_READER_HOSTS names
+    expect(stack.app(apps[0]).readerHosts).toEqual([reader]);
+    expect(currentPrimary()).toBe(reader);
+    // 6 left an errant transaction on the old primary: it is the most advanced node, so it is the candidate.
+    await lab.kill(reader);
+    const promoted = await promote(lab);
+    expect({ status: promoted.status, newPrimary: promoted.newPrimary, output: promoted.status === 0 ? "" : promoted.output }).toEqual({
+      status: 0,
+      newPrimary: primary,
+      output: "",
+    });
+    await lab.startContainer(reader);
+    await lab.waitHealthy([reader], 90_000);
+    const rejoined = await rejoin(lab, reader);
+    expect({ status: rejoined.status, output: rejoined.status === 0 ? "" : rejoined.output }).toEqual({ status: 0, output: "" });
+    expect(currentPrimary()).toBe(primary);
+    const w = await postJson({ name: "after-fail-back" });
+    expect(w.status).toBe(201);
+    const id = (JSON.parse(w.body) as { id: number }).id;
+    await waitUntil(`row ${id} on ${reader}`, () => sql(lab, reader, `SELECT COUNT(*) FROM ${database}.items WHERE id = ${id}`)[0][0] === "1", {
+      timeoutMs: 10_000,
+      intervalMs: 100,
+    });
+    const back = await waitUntil("reads served by the replica again", async () => (await request(`${url}/api/items`)).headers["x-db-role"] === "replica", {
+      timeoutMs: 15_000,
+      intervalMs: 250,
+    });
+    console.log(
+      `fail back: ${primary} primary again, ${reader} its replica; promote ${promoted.ms} ms, rejoin ${rejoined.ms} ms, reads from the replica after ${back} ms`,
+    );
+    t("8 fail back", started);
+  }, 150_000);
+
+  test("9. POST input through the load balancer: 415 for a non-JSON content type, 400 for U+0085 and for invalid UTF-8; nothing written", async () => {
+    const started = Date.now();
+    const before = sql(lab, currentPrimary(), `SELECT COUNT(*) FROM ${database}.items`)[0][0];
+    const form = await rawRequest(`${url}/api/items`, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: "name=x" });
+    expect(form.status).toBe(415);
+    expect(form.headers["accept-post"]).toBe("application/json");
+    const nel = await rawRequest(`${url}/api/items`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: Buffer.from('{"name":"a\u0085b"}', "utf8"),
+    });
+    expect(nel.status).toBe(400);
+    expect(JSON.parse(nel.body)).toEqual({ error: "name must not contain control characters" });
+    const badUtf8 = await rawRequest(`${url}/api/items`, {
+      method: "POST",
+      headers: { "content-type": "application/json; charset=utf-8" },
+      body: Buffer.concat([Buffer.from('{"name":"a'), Buffer.from([0xff, 0xfe]), Buffer.from('"}')]),
+    });
+    expect(badUtf8.status).toBe(400);
+    expect(JSON.parse(badUtf8.body)).toEqual({ error: "request body is not valid UTF-8" });
+    const badKey = await postJson({ name: "x" }, { "idempotency-key": "k".repeat(256) });
+    expect(badKey.status).toBe(400);
+    expect(sql(lab, currentPrimary(), `SELECT COUNT(*) FROM ${database}.items`)[0][0]).toBe(before);
+    console.log(`input through the LB: form ${form.status}, U+0085 ${nel.status}, invalid UTF-8 ${badUtf8.status}, 256-char key ${badKey.status}`);
+    t("9 input", started);
+  }, 30_000);
+
+  test("10. idempotent writes: keyed POSTs with one client retry each while an app and then the primary are frozen (SIGSTOP): 0 duplicates, every acknowledged write present exactly once", async () => {
+    const started = Date.now();
+    const run = `idem-${Date.now()}`;
+    const db = currentPrimary();
+    const frozenApp = apps[0];
+    const acked = new Map<string, number>(); // key (= name) -> id
+    const stats = { keys: 0, firstFailed: 0, retried: 0, replayed: 0, conflicts: 0, lost: 0, attempts: 0 };
+    let seq = 0;
+    let stop = false;
+    const frozen: string[] = [];
+    const attempt = async (key: string) => {
+      stats.attempts++;
+      return postJson({ name: key }, { "idempotency-key": key }, 4000);
+    };
+    // 12 clients; each write: one attempt, and one retry with the same key after any error or 4 s timeout. Bounded: 25 s, 20,000 keys.
+    const clients = Array.from({ length: 12 }, async () => {
+      const t0 = Date.now();
+      while (!stop && Date.now() - t0 < 25_000 && seq < 20_000) {
+        const key = `${run}-${++seq}`;
+        stats.keys++;
+        let r = await attempt(key);
+        if (r.status !== 201) {
+          stats.firstFailed++;
+          await sleep(100);
+          stats.retried++;
+          r = await attempt(key);
+          if (r.headers["idempotent-replayed"] === "true") stats.replayed++;
+          if (r.status === 409) stats.conflicts++;
+        }
+        if (r.status === 201) acked.set(key, (JSON.parse(r.body) as { id: number }).id);
+        else stats.lost++;
+      }
+    });
+    const faults = (async () => {
+      try {
+        await sleep(3000);
+        frozen.push(frozenApp);
+        expect(lab.signal(frozenApp, "SIGSTOP")).toBeGreaterThan(0);
+        await sleep(8000);
+        lab.signal(frozenApp, "SIGCONT");
+        frozen.pop();
+        await sleep(3000);
+        frozen.push(db);
+        expect(lab.signal(db, "SIGSTOP")).toBeGreaterThan(0);
+        // Longer than the app's 5 s writer statement timeout: the app answers 503 for writes the primary may still commit.
+        await sleep(7000);
+        lab.signal(db, "SIGCONT");
+        frozen.pop();
+      } finally {
+        for (const f of frozen) lab.signal(f, "SIGCONT");
+      }
+    })();
+    try {
+      await faults;
+      await Promise.all(clients);
+    } finally {
+      stop = true;
+      for (const f of frozen) lab.signal(f, "SIGCONT");
+      await Promise.all(clients);
+    }
+    // Requests still held by the resumed app or server finish (the writer's 5 s statement timeout bounds them).
+    await sleep(6000);
+    const rows = await sqlAsync(db, `SELECT name, COUNT(*), MIN(id) FROM ${database}.items WHERE name LIKE '${run}-%' GROUP BY name`);
+    const count = new Map(rows.map(([name, n, id]) => [name, { n: Number(n), id: Number(id) }]));
+    const duplicates = rows.filter(([, n]) => Number(n) > 1);
+    const missing = [...acked.keys()].filter((k) => count.get(k)?.n !== 1);
+    const wrongId = [...acked].filter(([k, id]) => count.get(k) !== undefined && count.get(k)!.id !== id);
+    const keyRows = (await sqlAsync(db, `SELECT COUNT(*) FROM ${database}.idempotency_keys WHERE idem_key LIKE '${run}-%'`))[0][0];
+    const seconds = (Date.now() - started) / 1000;
+    console.log(
+      `idempotent writes: ${stats.keys} keys, ${stats.attempts} attempts in ${seconds.toFixed(1)} s (${Math.round(stats.attempts / 25)} POST/s); ` +
+        `${acked.size} acknowledged, ${stats.firstFailed} first attempts failed, ${stats.retried} retried (${stats.replayed} replayed, ${stats.conflicts} 409), ` +
+        `${stats.lost} not acknowledged after the retry; rows ${rows.length} (${keyRows} keys), duplicates ${duplicates.length}, acknowledged but missing ${missing.length}`,
+    );
+    expect(duplicates).toEqual([]);
+    expect(missing).toEqual([]);
+    expect(wrongId).toEqual([]);
+    expect(stats.firstFailed).toBeGreaterThan(0); // the faults did hit the load
+    expect(acked.size).toBeGreaterThan(100);
+    expect(Number(keyRows)).toBe(rows.length); // every row was written with its key, in one transaction
+    t("10 idempotent writes", started);
+  }, 90_000);
+
+  test("11. bounded staleness and read-your-writes under write load: every read with X-Db-Min-Gtid sees its write; plain reads never come from the replica while it lags beyond 1 s", async () => {
+    const started = Date.now();
+    const [reader] = replicas;
+    expect(currentPrimary()).toBe(primary);
+    const limitMs = 1000; // APP_MAX_REPLICA_LAG_MS default
+    const ryw = { ok: 0, fromReplica: 0, fromPrimary: 0, failed: [] as string[], maxMs: 0 };
+    const plain = { ok: 0, failed: 0, byRole: {} as Record<string, number>, fromLaggingReplica: [] as string[] };
+    const writes = { acked: 0, failed: 0 };
+    let stop = false;
+    /** When the replica's SQL thread was stopped and restarted (ms since epoch). */
+    let stoppedAt = Number.POSITIVE_INFINITY;
+    let restartedAt = Number.POSITIVE_INFINITY;
+    // Keep-alive connections through the load balancer: the highest write rate the lab reaches here.
+    const agent = agentFor(url, { keepAlive: true, maxSockets: 64 });
+    // Writers: every 4th write is read back at once with its GTID. Bounded: 20 s.
+    const writer = async (w: number) => {
+      const t0 = Date.now();
+      for (let i = 0; !stop && Date.now() - t0 < 20_000 && i < 20_000; i++) {
+        const r = await postJson({ name: `ryw-${w}-${i}` }, {}, 5000, agent);
+        if (r.status !== 201) {
+          writes.failed++;
+          continue;
+        }
+        writes.acked++;
+        const gtid = String(r.headers["x-db-gtid"] ?? "");
+        if (i % 4 !== 0) continue; // every 4th write is read back
+        const back = await rawRequest(`${url}${r.headers.location}`, { headers: { "x-db-min-gtid": gtid }, timeoutMs: 5000, agent });
+        ryw.maxMs = Math.max(ryw.maxMs, back.ms);
+        if (back.status === 200 && (JSON.parse(back.body) as { item: { name: string } }).item.name === `ryw-${w}-${i}`) {
+          ryw.ok++;
+          if (back.headers["x-db-role"] === "replica") ryw.fromReplica++;
+          else ryw.fromPrimary++;
+        } else ryw.failed.push(`${back.status} ${back.body.slice(0, 80)}`);
+      }
+    };
+    // Plain readers: which server answered, and when.
+    const readerLoop = async () => {
+      const t0 = Date.now();
+      for (let i = 0; !stop && Date.now() - t0 < 20_000 && i < 20_000; i++) {
+        const sent = Date.now();
+        const r = await rawRequest(`${url}/api/items`, { timeoutMs: 5000, agent });
+        if (r.status !== 200) {
+          plain.failed++;
+          continue;
+        }
+        plain.ok++;
+        const role = String(r.headers["x-db-role"]);
+        plain.byRole[role] = (plain.byRole[role] ?? 0) + 1;
+        // The replica has been behind for more than the limit plus the sampling slack (one 250 ms interval + a sample):
+        // it must not have answered.
+        if (role === "replica" && sent > stoppedAt + limitMs + 600 && sent < restartedAt)
+          plain.fromLaggingReplica.push(`${sent - stoppedAt} ms after the stop`);
+        await sleep(5);
+      }
+    };
+    const load = [...Array.from({ length: 24 }, (_, w) => writer(w)), ...Array.from({ length: 2 }, () => readerLoop())];
+    try {
+      await sleep(4000);
+      await sqlAsync(reader, "STOP SLAVE SQL_THREAD");
+      stoppedAt = Date.now();
+      await sleep(8000);
+      restartedAt = Date.now();
+      await sqlAsync(reader, "START SLAVE SQL_THREAD");
+      await Promise.all(load);
+    } finally {
+      stop = true;
+      if (restartedAt === Number.POSITIVE_INFINITY) await sqlAsync(reader, "START SLAVE SQL_THREAD").catch(() => undefined);
+      await Promise.all(load);
+      agent.destroy();
+    }
+    const seconds = (Date.now() - started) / 1000;
+    console.log(
+      `read-your-writes and staleness: ${writes.acked} writes acknowledged in ${seconds.toFixed(1)} s (${Math.round(writes.acked / 20)}/s), ${writes.failed} failed; ` +
+        `${ryw.ok} reads with X-Db-Min-Gtid saw their write (${ryw.fromReplica} from the replica, ${ryw.fromPrimary} from the primary, slowest ${Math.round(ryw.maxMs)} ms), ${ryw.failed.length} did not ${JSON.stringify(ryw.failed.slice(0, 3))}; ` +
+        `plain reads ${plain.ok} ok ${JSON.stringify(plain.byRole)}, ${plain.failed} failed, from the lagging replica ${plain.fromLaggingReplica.length}`,
+    );
+    expect(ryw.failed).toEqual([]);
+    expect(ryw.ok).toBeGreaterThan(50);
+    expect(ryw.fromPrimary).toBeGreaterThan(0); // the stopped replica could not serve them
+    expect(plain.fromLaggingReplica).toEqual([]);
+    expect(plain.byRole.replica).toBeGreaterThan(0); // before the stop and after the restart
+    expect(plain.byRole.primary).toBeGreaterThan(0); // while it lagged
+    expect(plain.failed).toBe(0);
+    expect(writes.failed).toBe(0);
+    // the replica catches up and serves plain reads again
+    await waitUntil("reads from the replica again", async () => (await request(`${url}/api/items`)).headers["x-db-role"] === "replica", {
+      timeoutMs: 15_000,
+      intervalMs: 250,
+    });
+    t("11 staleness and read-your-writes", started);
+  }, 90_000);
 });
 
 export type { LoadSummary };

@@ -30,7 +30,7 @@ export interface PrimaryInitSqlConfig {
   readonly replicationCertificateName: string;
   /** Host pattern the app and replication users may connect from. @default "%" */
   readonly allowedHost?: string;
-  /** Create the demo app's `items` table. @default true */
+  /** Create the demo app's tables (`items`, `idempotency_keys`). @default true */
   readonly createDemoSchema?: boolean;
   /**
    * The Prometheus exporter's user (prometheus-mysqld-exporter), created with
@@ -115,6 +115,17 @@ export function renderPrimaryInitSql(config: PrimaryInitSqlConfig): string {
       "  id BIGINT UNSIGNED AUTO_INCREMENT PRIMARY KEY,",
       "  name VARCHAR(200) NOT NULL,",
       "  created_at TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3)",
+      ") ENGINE=InnoDB;",
+      "-- Idempotency keys of POST /api/items, written in the same transaction as the item (app/README.md).",
+      `CREATE TABLE IF NOT EXISTS ${config.database}.idempotency_keys (`,
+      "  idem_key VARCHAR(255) CHARACTER SET ascii COLLATE ascii_bin NOT NULL PRIMARY KEY,",
+      "  request_hash BINARY(32) NOT NULL,",
+      "  status SMALLINT UNSIGNED NOT NULL,",
+      "  response TEXT NOT NULL,",
+      "  location VARCHAR(255) NULL,",
+      "  created_at TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3),",
+      "  expires_at TIMESTAMP(3) NOT NULL,",
+      "  KEY idempotency_keys_expires (expires_at)",
       ") ENGINE=InnoDB;",
     );
   }

@@ -69,7 +69,7 @@ function round(x: number, digits: number): number {
 }
 
 /** Least squares y = a + b x, and the largest relative distance of a point from the line. */
-function fit(points: [number, number][]): { intercept: number; slope: number; worstDeviationPct: number } {
+function lineFit(points: [number, number][]): { intercept: number; slope: number; worstDeviationPct: number } {
   const n = points.length;
   const mx = points.reduce((s, [x]) => s + x, 0) / n;
   const my = points.reduce((s, [, y]) => s + y, 0) / n;
@@ -113,8 +113,8 @@ function main(): void {
   const scale: Record<string, unknown> = {};
   for (const target of ["docker", "aws"] as const) {
     const points = SCALE.map(([web, replicas]) => ({ webNodes: web, replicas, ...synth(["scale", target, String(web), String(replicas)]) }));
-    const time = fit(points.map((p) => [p.webNodes, p.wallMs]));
-    const size = fit(points.map((p) => [p.webNodes, p.jsonBytes]));
+    const time = lineFit(points.map((p) => [p.webNodes, p.wallMs]));
+    const size = lineFit(points.map((p) => [p.webNodes, p.jsonBytes]));
     const largest = points[points.length - 1];
     scale[target] = { points, timeFit: { ...time, unit: "ms per web node" }, sizeFit: { ...size, unit: "bytes per web node" } };
     table.push([

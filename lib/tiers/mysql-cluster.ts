@@ -69,7 +69,7 @@ export interface MysqlClusterProps {
   readonly semiSyncTimeoutMs?: number;
   /** @default "128M" */
   readonly innodbBufferPoolSize?: string;
-  /** Create the demo app's `items` table. @default true */
+  /** Create the demo app's tables: `items`, and `idempotency_keys` (its Idempotency-Key records). @default true */
   readonly createDemoSchema?: boolean;
   /**
    * The MySQL exporter (prometheus-mysqld-exporter) beside every node, logged

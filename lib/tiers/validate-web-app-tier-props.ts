@@ -165,6 +165,7 @@ export function validateWebAppTierProps(scope: Construct, props: WebAppTierProps
         appPathPrefix: r.appPathPrefix,
         healthPath: r.healthPath,
         statusPort: r.statusPort,
+        proxyTimeouts: props.proxyTimeouts,
       }),
       {
         listenPort: "checked",
@@ -173,6 +174,7 @@ export function validateWebAppTierProps(scope: Construct, props: WebAppTierProps
         appPathPrefix: { prop: "appPathPrefix", fix: 'use a path such as "/api/"' },
         healthPath: { prop: "healthPath", fix: 'use a path such as "/health"' },
         nodeName: "checked",
+        proxyTimeouts: { prop: "proxyTimeouts", fix: "use whole milliseconds, for example appReadMs: 12000" },
       },
     );
   }

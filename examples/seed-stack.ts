@@ -26,7 +26,8 @@ export const EXAMPLE_ALERT_WEBHOOK_URL = "https://alerts.example.com/cdktf-ha-we
 export function declareSeedStack(stack: Construct, target: DeploymentTarget, options: SeedStackOptions = {}) {
   const database = new MysqlCluster(stack, "database", { target, replicas: options.databaseReplicas ?? 1 });
   const web = new WebAppTier(stack, "web", { target, database, nodes: options.webNodes ?? 2 });
-  const loadBalancer = new LoadBalancerTier(stack, "load-balancer", { target, webTier: web });
+  // Debugging headers on: the lab's tests read who served what (X-Web-Node, X-Db-Role, ...).
+  const loadBalancer = new LoadBalancerTier(stack, "load-balancer", { target, webTier: web, debugHeaders: true });
   const monitoring = new MonitoringTier(stack, "monitoring", {
     target,
     monitor: [database, web, loadBalancer],

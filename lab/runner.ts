@@ -776,6 +776,18 @@ export class Lab {
     return out;
   }
 
+  /**
+   * `docker kill --signal`, but to every process of the container (its PID
+   * namespace), not only PID 1: SIGSTOP freezes the whole container (a hung
+   * node), SIGCONT thaws it. Returns the processes signalled (by start time, so
+   * a later SIGCONT never reaches a reused PID).
+   */
+  signalContainer(nameOrHost: string, signal: NodeJS.Signals): { ref: ProcRef; comm: string; ppid: number }[] {
+    const procs = this.processes(nameOrHost);
+    for (const p of procs) signalRef(p.ref, signal);
+    return procs;
+  }
+
   /** `docker stop`: the stop signal (stopSignalOf), then SIGKILL after the container's stop_timeout. */
   async stop(nameOrHost: string): Promise<StopResult> {
     const { spec, state: cs } = this.container(nameOrHost);

@@ -49,9 +49,11 @@ export interface HaproxyLimits {
    * Requests HAProxy sends to one web node at once (`maxconn` on every server);
    * more wait in HAProxy's queue (at most `timeouts.queueMs`, then 503), so a web
    * node's Nginx never runs out of connections and is never marked down because
-   * of the load. Keep it below half of the web tier's `limits.workerConnections`
-   * (a proxied request holds two: the client's and the app's).
-   * @default 256
+   * of the load. The cap applies in each of the two web backends (`web_nodes`,
+   * and `web_nodes_once` for writes without an idempotency key), so a node can
+   * get twice it: keep it below a quarter of the web tier's
+   * `limits.workerConnections` (a proxied request holds two: the client's and the app's).
+   * @default 128
    */
   readonly maxConnectionsPerServer?: number;
 }
@@ -63,7 +65,7 @@ export const HAPROXY_LIMITS_DEFAULTS = {
   maxRequestsPerClient: 20000,
   requestRateWindowMs: 10000,
   trackedClients: 100000,
-  maxConnectionsPerServer: 256,
+  maxConnectionsPerServer: 128,
 } as const;
 
 export type ResolvedHaproxyLimits = { readonly [K in keyof typeof HAPROXY_LIMITS_DEFAULTS]: number };

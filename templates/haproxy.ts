@@ -17,8 +17,18 @@ export interface HaproxyServer {
 export interface HaproxyHealthCheck {
   /** Path of the liveness endpoint on every web node. @default "/health" */
   readonly path?: string;
-  /** Interval between checks, in milliseconds. @default 2000 (HAProxy's default inter) */
+  /**
+   * Interval between checks of a healthy server, in milliseconds. With `fall`,
+   * `fastIntervalMs` and `timeouts.checkMs` it bounds how long a dead or frozen
+   * node stays in rotation: intervalMs + fall x timeouts.checkMs + (fall - 1) x fastIntervalMs.
+   * @default 1000
+   */
   readonly intervalMs?: number;
+  /**
+   * Interval between checks once a check has failed (HAProxy's `fastinter`), so
+   * the `fall` failures that take a node out come quickly. @default 250
+   */
+  readonly fastIntervalMs?: number;
   /** Consecutive failures before a server is marked down. @default 3 */
   readonly fall?: number;
   /** Consecutive successes before a server is marked up again. @default 2 */
@@ -28,11 +38,17 @@ export interface HaproxyHealthCheck {
 export interface HaproxyTimeouts {
   /** @default 5000 */ readonly connectMs?: number;
   /** @default 50000 */ readonly clientMs?: number;
-  /** @default 50000 */ readonly serverMs?: number;
+  /**
+   * Longest wait for a web node's answer, above the slowest answer the demo app
+   * gives (its database timeouts add up to about 10 s) and Nginx's own
+   * `proxyTimeouts.appReadMs`; an idempotent request that hits it is retried on
+   * another node. @default 15000
+   */
+  readonly serverMs?: number;
   /** Time allowed for a complete request header (slowloris guard). @default 10000 */ readonly httpRequestMs?: number;
   /** @default 10000 */ readonly httpKeepAliveMs?: number;
   /** @default 30000 */ readonly queueMs?: number;
-  /** @default 2000 */ readonly checkMs?: number;
+  /** Time a health check may take before it counts as failed (a frozen node answers never). @default 500 */ readonly checkMs?: number;
 }
 
 /**
@@ -122,7 +138,30 @@ export interface HaproxyConfig {
   readonly user?: string;
   /** Abuse limits: the body timeout, per-client connection and request-rate limits, the listeners' and every server's maxconn. @default HAPROXY_LIMITS_DEFAULTS */
   readonly limits?: HaproxyLimits;
+  /**
+   * Pass the stack's debugging headers (`X-Db-Node`, `X-Db-Role`,
+   * `X-Db-Server-Id`, `X-Web-Node`, and `X-Lb-Node`, which HAProxy adds) to
+   * clients. Off, HAProxy strips them from every public answer: they name
+   * internal hosts and roles. The lab turns them on to see who served what.
+   * @default false
+   */
+  readonly debugHeaders?: boolean;
 }
+
+/** The headers the stack adds for debugging, stripped at the edge unless `debugHeaders` is on. */
+export const DEBUG_HEADERS = ["X-Db-Node", "X-Db-Role", "X-Db-Server-Id", "X-Web-Node", "X-Lb-Node"] as const;
+
+/** The header that makes a POST or PATCH safe to retry (the demo app stores its first answer). */
+export const IDEMPOTENCY_KEY_HEADER = "Idempotency-Key";
+
+/**
+ * The status Nginx answers when it could not send a single byte to its app
+ * (refused, reset or timed out while connecting): the request was not
+ * processed, so HAProxy retries it on another node, POST included. 425 is one
+ * of the few statuses HAProxy's `retry-on` accepts and one the demo app never
+ * sends; HAProxy turns a 425 left after its retries into a 503 with Retry-After.
+ */
+export const NOT_PROCESSED_STATUS = 425;
 
 /** Every default of the HAProxy config: the one source the constructs, their docs and tests read. */
 export const HAPROXY_DEFAULTS = {
@@ -130,9 +169,10 @@ export const HAPROXY_DEFAULTS = {
   bindAddress: "0.0.0.0",
   algorithm: "roundrobin" as BalanceAlgorithm,
   /** HAProxy's own defaults: inter 2s, fall 3, rise 2. */
-  healthCheck: { path: "/health", intervalMs: 2000, fall: 3, rise: 2 },
+  /** Out within intervalMs + fall x timeouts.checkMs + (fall - 1) x fastIntervalMs = 1000 + 1500 + 500 = 3000 ms. */
+  healthCheck: { path: "/health", intervalMs: 1000, fastIntervalMs: 250, fall: 3, rise: 2 },
   retries: 3,
-  timeouts: { connectMs: 5000, clientMs: 50000, serverMs: 50000, httpRequestMs: 10000, httpKeepAliveMs: 10000, queueMs: 30000, checkMs: 2000 },
+  timeouts: { connectMs: 5000, clientMs: 50000, serverMs: 15000, httpRequestMs: 10000, httpKeepAliveMs: 10000, queueMs: 30000, checkMs: 500 },
   statsPort: 8404,
   statsBindAddress: "127.0.0.1",
   metricsPort: null as number | null,
@@ -141,7 +181,17 @@ export const HAPROXY_DEFAULTS = {
   maxConnections: 4096,
   runtimeDns: true,
   user: "haproxy",
+  debugHeaders: false,
 } as const;
+
+/**
+ * How long a dead or frozen web node stays in rotation at most: the check
+ * after the failure starts within `intervalMs`, each of the `fall` failed
+ * checks takes up to `checkMs`, with `fastIntervalMs` between them.
+ */
+export function haproxyDetectionBoundMs(check: { intervalMs: number; fastIntervalMs: number; fall: number }, checkMs: number): number {
+  return check.intervalMs + check.fall * checkMs + (check.fall - 1) * check.fastIntervalMs;
+}
 
 /** The values the renderer uses, every default filled in. */
 export function resolveHaproxyConfig(config: HaproxyConfig) {
@@ -157,6 +207,7 @@ export function resolveHaproxyConfig(config: HaproxyConfig) {
     health: {
       path: health.path ?? d.healthCheck.path,
       intervalMs: health.intervalMs ?? d.healthCheck.intervalMs,
+      fastIntervalMs: health.fastIntervalMs ?? d.healthCheck.fastIntervalMs,
       fall: health.fall ?? d.healthCheck.fall,
       rise: health.rise ?? d.healthCheck.rise,
     },
@@ -174,6 +225,7 @@ export function resolveHaproxyConfig(config: HaproxyConfig) {
     runtimeDns: config.runtimeDns ?? d.runtimeDns,
     user: config.user ?? d.user,
     limits: resolveHaproxyLimits(config.limits),
+    debugHeaders: config.debugHeaders ?? d.debugHeaders,
   };
 }
 
@@ -213,8 +265,10 @@ export function validateHaproxyConfig(config: HaproxyConfig): ConfigProblem[] {
     if (!isDurationMs(value))
       add(`timeouts.${key}`, `timeouts.${key} is ${value}; it must be a whole number of milliseconds from 1 to ${MAX_DURATION_MS} (HAProxy's largest timer)`);
   }
-  if (!isDurationMs(c.health.intervalMs))
-    add("healthCheck.intervalMs", `healthCheck.intervalMs is ${c.health.intervalMs}; it must be a whole number of milliseconds from 1 to ${MAX_DURATION_MS}`);
+  for (const [key, value] of Object.entries({ intervalMs: c.health.intervalMs, fastIntervalMs: c.health.fastIntervalMs })) {
+    if (!isDurationMs(value))
+      add(`healthCheck.${key}`, `healthCheck.${key} is ${value}; it must be a whole number of milliseconds from 1 to ${MAX_DURATION_MS}`);
+  }
   for (const [key, value] of Object.entries({ fall: c.health.fall, rise: c.health.rise })) {
     if (!Number.isInteger(value) || value < 1) add(`healthCheck.${key}`, `healthCheck.${key} is ${value}; it must be a whole number of at least 1`);
   }
@@ -233,7 +287,7 @@ export function renderHaproxyConfig(config: HaproxyConfig): string {
   const c = resolveHaproxyConfig(config);
   const t = c.timeouts;
   const dns = c.runtimeDns ? " resolvers system resolve-prefer ipv4" : "";
-  const check = `check inter ${c.health.intervalMs}ms fall ${c.health.fall} rise ${c.health.rise}`;
+  const check = `check inter ${c.health.intervalMs}ms fastinter ${c.health.fastIntervalMs}ms fall ${c.health.fall} rise ${c.health.rise}`;
   const lines = [
     "# Rendered by cdktf-ha-web. Do not edit: change the construct props instead.",
     "global",
@@ -266,13 +320,10 @@ export function renderHaproxyConfig(config: HaproxyConfig): string {
     "    # A graceful stop (SIGUSR1) lets idle keep-alive clients send one more request and answers",
     "    # it with Connection: close, instead of closing under a request already on the wire.",
     "    option idle-close-on-response",
-    "    # Retry a failed request on another server: every retry may pick a new one.",
-    "    # Retried: what a dead or dying node causes (no connection, no or a broken answer,",
-    "    # Nginx's 502/504 for a dead app). Not 503: the demo app says 503 when the database",
-    "    # is down, which every node would answer alike.",
+    "    # Retry a failed request on another server: every retry may pick a new one. What is",
+    "    # retried depends on the backend (web_nodes, web_nodes_once): see there.",
     "    option redispatch 1",
     `    retries ${c.retries}`,
-    "    retry-on conn-failure empty-response junk-response response-timeout 502 504",
     `    timeout connect ${t.connectMs}ms`,
     `    timeout client ${t.clientMs}ms`,
     `    timeout server ${t.serverMs}ms`,
@@ -321,24 +372,61 @@ export function renderHaproxyConfig(config: HaproxyConfig): string {
     "    # The web tier learns how the client came in; a client's own header is replaced.",
     "    http-request set-header X-Forwarded-Proto https if { ssl_fc }",
     "    http-request set-header X-Forwarded-Proto http if !{ ssl_fc }",
-    `    http-response set-header X-Lb-Node ${c.nodeName}`,
+  );
+  if (c.debugHeaders) {
+    lines.push(`    http-response set-header X-Lb-Node ${c.nodeName}`);
+  } else {
+    lines.push(
+      "    # Debugging headers name internal hosts and roles: never to the public (debugHeaders).",
+      ...DEBUG_HEADERS.map((h) => `    http-response del-header ${h}`),
+    );
+  }
+  const idem = IDEMPOTENCY_KEY_HEADER.toLowerCase();
+  const notProcessed = NOT_PROCESSED_STATUS;
+  lines.push(
+    `    # ${notProcessed} is Nginx's "your request reached no app" (templates/nginx.ts): after the retries it`,
+    "    # is a plain 503 to the client, who may send it again.",
+    `    http-response set-header Retry-After 1 if { status ${notProcessed} }`,
+    `    http-response set-status 503 if { status ${notProcessed} }`,
+    `    # A POST or PATCH without an ${IDEMPOTENCY_KEY_HEADER} may have been processed by an app that failed`,
+    "    # afterwards: it is retried only when it provably reached none (web_nodes_once).",
+    `    use_backend web_nodes_once if { method POST PATCH } !{ req.hdr(${idem}) -m found }`,
     "    default_backend web_nodes",
     "",
+    "# Idempotent requests (and writes carrying an idempotency key, which the app answers once):",
+    "# retried on whatever a dead, dying or frozen node causes (no connection, no or a broken",
+    `# answer, no answer in time, Nginx's 502/504 for a failed app and ${notProcessed} for an unreachable one).`,
+    "# Not 503: the demo app says 503 when the database is down, which every node would answer alike.",
     "backend web_nodes",
     `    balance ${c.algorithm}`,
+    `    retry-on conn-failure empty-response junk-response response-timeout ${notProcessed} 502 504`,
     "    option httpchk",
     `    http-check send meth GET uri ${c.health.path} ver HTTP/1.1 hdr Host ${c.nodeName}`,
     "    http-check expect status 200",
-    "    # Layer-7 retries replay the request: only for idempotent methods.",
-    "    http-request disable-l7-retry if METH_POST || { method PATCH }",
+    "    # Layer-7 retries replay the request: never for a write without a key (defence in depth).",
+    `    http-request disable-l7-retry if { method POST PATCH } !{ req.hdr(${idem}) -m found }`,
     "    # init-addr: start even when a web node does not resolve yet; it is picked up later.",
     "    # observe layer4: a node refusing connections is taken out before the next active check.",
     "    # Not layer 7: a database outage makes every node answer 5xx, and marking them all",
     "    # down would turn reads that still work (static files, replicas) into 503s.",
+    "    # shutdown-sessions: requests stuck on a node marked down (frozen) end then, not at timeout server.",
     `    default-server ${check} init-addr last,libc,none observe layer4 error-limit 10 on-error mark-down on-marked-down shutdown-sessions`,
   );
   lines.push(...haproxyBackendLimitLines(c.limits));
   for (const s of c.servers) lines.push(`    server ${s.name} ${s.host}:${s.port}${dns}`);
+  lines.push(
+    "",
+    "# Writes without an idempotency key: retried only when the request never reached an app",
+    `# (no connection to Nginx, or Nginx's ${notProcessed}: it could not send a byte to its app). A write that`,
+    "# reached an app is never replayed. The same servers, tracking web_nodes' checks.",
+    "backend web_nodes_once",
+    `    balance ${c.algorithm}`,
+    `    retry-on conn-failure ${notProcessed}`,
+    "    default-server init-addr last,libc,none on-marked-down shutdown-sessions",
+  );
+  // The same cap here: unkeyed writes must not bypass it (a node can then hold the cap once per backend).
+  lines.push(...haproxyBackendLimitLines(c.limits));
+  for (const s of c.servers) lines.push(`    server ${s.name} ${s.host}:${s.port}${dns} track web_nodes/${s.name}`);
   lines.push("");
   if (c.statsPort !== null) {
     lines.push(

@@ -1,4 +1,5 @@
 import { nginxHttpLimitLines, nginxMainLimitLines, NginxLimits, resolveNginxLimits, validateNginxLimits } from "./edge-limits";
+import { NOT_PROCESSED_STATUS } from "./haproxy";
 import { PATHS } from "./paths";
 import { assertNoProblems, ConfigProblem, isHostName, isPort } from "./validate";
 
@@ -8,6 +9,28 @@ export interface NginxAppUpstream {
   readonly port: number;
   /** Idle keep-alive connections Nginx keeps open to the app. @default 16 */
   readonly keepaliveConnections?: number;
+}
+
+/** How long Nginx waits for its app (milliseconds). */
+export interface NginxProxyTimeouts {
+  /**
+   * Connecting to the app. A connection that fails or times out sent the app
+   * nothing: Nginx answers 425 and the load balancer retries elsewhere. @default 2000
+   */
+  readonly appConnectMs?: number;
+  /**
+   * Between two reads of the app's answer (and two writes of the request): above
+   * the demo app's slowest answer (its database timeouts add up to about 10 s),
+   * below the load balancer's `timeouts.serverMs`, so a stuck app is answered with
+   * Nginx's 504 first. @default 12000
+   */
+  readonly appReadMs?: number;
+  /**
+   * Connect, send and read of the health path, which the load balancer's checks
+   * go through: a frozen app fails its checks at once instead of holding them.
+   * @default 1000
+   */
+  readonly healthMs?: number;
 }
 
 export interface NginxConfig {
@@ -31,6 +54,7 @@ export interface NginxConfig {
   readonly workerProcesses?: number | "auto";
   /** Unprivileged user and group the workers run as (both exist in Debian and the official image). @default "nobody nogroup" */
   readonly user?: string;
+  readonly proxyTimeouts?: NginxProxyTimeouts;
   /** Largest request body accepted. @default "1m" */
   readonly clientMaxBodySize?: string;
   /**
@@ -56,6 +80,7 @@ export const NGINX_DEFAULTS = {
   user: "nobody nogroup",
   clientMaxBodySize: "1m",
   stateDir: PATHS.nginxStateDir,
+  proxyTimeouts: { appConnectMs: 2000, appReadMs: 12000, healthMs: 1000 },
 } as const;
 
 export function resolveNginxConfig(config: NginxConfig) {
@@ -74,6 +99,11 @@ export function resolveNginxConfig(config: NginxConfig) {
     clientMaxBodySize: config.clientMaxBodySize ?? d.clientMaxBodySize,
     stateDir: config.stateDir ?? d.stateDir,
     limits: resolveNginxLimits(config.limits),
+    proxyTimeouts: {
+      appConnectMs: config.proxyTimeouts?.appConnectMs ?? d.proxyTimeouts.appConnectMs,
+      appReadMs: config.proxyTimeouts?.appReadMs ?? d.proxyTimeouts.appReadMs,
+      healthMs: config.proxyTimeouts?.healthMs ?? d.proxyTimeouts.healthMs,
+    },
   };
 }
 
@@ -103,6 +133,10 @@ export function validateNginxConfig(config: NginxConfig): ConfigProblem[] {
     add("workerProcesses", `workerProcesses is ${c.workerProcesses}; use "auto" or a whole number of at least 1`);
   if (!/^[a-z_][a-z0-9_-]*( [a-z_][a-z0-9_-]*)?$/.test(c.user)) add("user", `user "${c.user}" is not "user" or "user group"`);
   if (!isHostName(c.nodeName)) add("nodeName", `nodeName "${c.nodeName}" is not a host name`);
+  for (const [key, value] of Object.entries(c.proxyTimeouts)) {
+    if (!Number.isInteger(value) || value < 1 || value > 3_600_000)
+      add(`proxyTimeouts.${key}`, `proxyTimeouts.${key} is ${value}; it must be a whole number of milliseconds from 1 to 3600000`);
+  }
   if (!/^(\/[A-Za-z0-9._-]+)+$/.test(c.stateDir)) add("stateDir", `stateDir "${c.stateDir}" must be an absolute path without spaces or a trailing /`);
   problems.push(...validateNginxLimits(config.limits));
   return problems;
@@ -117,6 +151,7 @@ export function renderNginxConfig(config: NginxConfig): string {
   assertNoProblems("Nginx config", validateNginxConfig(config));
   const c = resolveNginxConfig(config);
   const state = c.stateDir;
+  const pt = c.proxyTimeouts;
   const proxyCommon = [
     "            proxy_pass http://app;",
     "            proxy_http_version 1.1;",
@@ -124,9 +159,18 @@ export function renderNginxConfig(config: NginxConfig): string {
     "            proxy_set_header Host $host;",
     "            proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;",
     "            proxy_set_header X-Forwarded-Proto $forwarded_proto;",
-    "            proxy_connect_timeout 2s;",
-    "            proxy_read_timeout 30s;",
   ];
+  const appTimeouts = [
+    `            proxy_connect_timeout ${pt.appConnectMs}ms;`,
+    `            proxy_send_timeout ${pt.appReadMs}ms;`,
+    `            proxy_read_timeout ${pt.appReadMs}ms;`,
+  ];
+  const healthTimeouts = [
+    `            proxy_connect_timeout ${pt.healthMs}ms;`,
+    `            proxy_send_timeout ${pt.healthMs}ms;`,
+    `            proxy_read_timeout ${pt.healthMs}ms;`,
+  ];
+  const np = NOT_PROCESSED_STATUS;
   const lines = [
     "# Rendered by cdktf-ha-web. Do not edit: change the construct props instead.",
     `user ${c.user};`,
@@ -163,6 +207,12 @@ export function renderNginxConfig(config: NginxConfig): string {
     "        default $http_x_forwarded_proto;",
     '        "" $scheme;',
     "    }",
+    "    # Bytes Nginx sent its app for this request, one number per attempt: all zero means",
+    "    # the app never saw it (refused, reset or timed out while connecting).",
+    "    map $upstream_bytes_sent $app_not_reached {",
+    '        "~^[0 ,:]+$" 1;',
+    "        default 0;",
+    "    }",
     "    upstream app {",
     `        server ${c.app.host}:${c.app.port} max_fails=0;`,
     `        keepalive ${c.app.keepaliveConnections};`,
@@ -171,6 +221,9 @@ export function renderNginxConfig(config: NginxConfig): string {
     "    server {",
     `        listen ${c.listenPort} default_server;`,
     "        server_name _;",
+    "        # Redirects (e.g. /api -> /api/) are relative: they never echo the client's Host header",
+    "        # and keep whatever scheme, host and port the client used.",
+    "        absolute_redirect off;",
     `        root ${c.staticRoot};`,
     "        add_header X-Content-Type-Options nosniff always;",
     "        add_header X-Frame-Options DENY always;",
@@ -186,10 +239,28 @@ export function renderNginxConfig(config: NginxConfig): string {
     "",
     `        location ${c.appPathPrefix} {`,
     ...proxyCommon,
+    ...appTimeouts,
+    "            # Nginx's own 502/504 (not the app's): see @app_failed.",
+    "            error_page 502 = @app_failed_502;",
+    "            error_page 504 = @app_failed_504;",
     "        }",
     "",
+    `        # The app could not be reached: ${np} tells the load balancer the request was not processed,`,
+    "        # so it retries it on another node, POST included. Once a byte was sent the app may have",
+    "        # processed it: the 502/504 stays, and only idempotent requests are retried.",
+    "        location @app_failed_502 {",
+    `            if ($app_not_reached) { return ${np}; }`,
+    "            return 502;",
+    "        }",
+    "        location @app_failed_504 {",
+    `            if ($app_not_reached) { return ${np}; }`,
+    "            return 504;",
+    "        }",
+    "",
+    "        # The load balancer's check: Nginx and its app alive, answered within proxyTimeouts.healthMs.",
     `        location = ${c.healthPath} {`,
     ...proxyCommon,
+    ...healthTimeouts,
     "            access_log off;",
     "        }",
     "",

@@ -48,11 +48,11 @@ describe("LoadBalancerTier's table matches the rendered haproxy.cfg", () => {
   test("algorithm, health check and timeouts", () => {
     expect(row("LoadBalancerTier", "algorithm")[1]).toBe('`"roundrobin"`');
     expect(haproxyCfg).toContain("balance roundrobin\n");
-    expect(row("LoadBalancerTier", "healthCheck")[1]).toBe("`GET /health`, every 2 s, fall 3, rise 2");
+    expect(row("LoadBalancerTier", "healthCheck")[1]).toBe("`GET /health`, every 1 s, fall 3, rise 2");
     expect(haproxyCfg).toContain("uri /health ");
-    expect(haproxyCfg).toContain("check inter 2000ms fall 3 rise 2");
-    expect(row("LoadBalancerTier", "timeouts")[1]).toBe("connect 5 s, client/server 50 s, http-request 10 s");
-    for (const line of ["timeout connect 5000ms", "timeout client 50000ms", "timeout server 50000ms", "timeout http-request 10000ms"])
+    expect(haproxyCfg).toContain("check inter 1000ms fastinter 250ms fall 3 rise 2");
+    expect(row("LoadBalancerTier", "timeouts")[1]).toBe("connect 5 s, client 50 s, server 15 s, http-request 10 s, check 500 ms");
+    for (const line of ["timeout connect 5000ms", "timeout client 50000ms", "timeout server 15000ms", "timeout http-request 10000ms", "timeout check 500ms"])
       expect(haproxyCfg).toContain(line);
   });
 });

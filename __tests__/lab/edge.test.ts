@@ -11,8 +11,9 @@
  * load loop, port probes, curl and openssl run in it. Its own lab: instance `e`,
  * published ports at LAB_PORT_OFFSET + 200; it takes turns with the other lab
  * files (take-turns.ts). The scenarios run in order: 2 and 3 on the stack as it
- * came up, 1 (which kills and freezes HAProxy) last, and it ends with the stack as
- * it began (lb-1 holding the address, every container healthy).
+ * came up, 1 (which kills and freezes HAProxy), and it ends with the stack as
+ * it began (lb-1 holding the address, every container healthy); then 4 and 5 of
+ * issue 13 (an app killed under POSTs, an app frozen), each bringing the app back.
  */
 import { randomBytes } from "crypto";
 import { existsSync, readFileSync } from "fs";
@@ -20,9 +21,9 @@ import { tmpdir } from "os";
 import { join } from "path";
 import { clientFixedRate, ClientLoadSummary, probePorts, PYTHON, sniffHttpRequest } from "../../lab/client";
 import { listNetns } from "../../lab/host";
-import { request } from "../../lab/load";
+import { fixedRate, LoadSummary, request } from "../../lab/load";
 import { ipv4InCidr } from "../../lab/ipv4";
-import { holdersOf, stackOf } from "../../lab/probes";
+import { entryUrl, haproxyStats, holdersOf, stackOf, watchServerStatus } from "../../lab/probes";
 import { Lab } from "../../lab/runner";
 import { StackFacts } from "../../lab/stack";
 import { alive, signalRef, sleep, waitUntil } from "../../lab/sys";
@@ -384,6 +385,146 @@ describeLab("the lab: the edge (a load-balancer pair, HTTPS, a firewall in every
     expect(victims.every((p) => !alive(p.ref))).toBe(true);
     t("1 pair", started);
   }, 150_000);
+
+  /** A backend's retry and redispatch counters on a load balancer (HAProxy's stats CSV). */
+  const retryCounters = async (lb: string) =>
+    Object.fromEntries(
+      (await haproxyStats(lab, lb))
+        .filter((r) => r.svname === "BACKEND" && r.pxname.startsWith("web_nodes"))
+        .map((r) => [r.pxname, { retries: Number(r.wretr), redispatches: Number(r.wredis), http5xx: Number(r.hrsp_5xx) }]),
+    ) as Record<string, { retries: number; redispatches: number; http5xx: number }>;
+  const delta = (a: Awaited<ReturnType<typeof retryCounters>>, b: Awaited<ReturnType<typeof retryCounters>>) =>
+    Object.fromEntries(
+      Object.entries(b).map(([k, v]) => [
+        k,
+        { retries: v.retries - (a[k]?.retries ?? 0), redispatches: v.redispatches - (a[k]?.redispatches ?? 0), http5xx: v.http5xx - (a[k]?.http5xx ?? 0) },
+      ]),
+    );
+  /** Brings a killed or frozen web node's app back and waits until HAProxy has it UP again (bounded). */
+  const backInRotation = async (lb: string, web: string, restart: () => Promise<void>) => {
+    const up = watchServerStatus(lab, lb, web, "UP", 60_000);
+    await up.ready;
+    await restart();
+    await up.seenAt;
+  };
+  const latency = (s: LoadSummary) => ({ sent: s.sent, ok: s.ok, byStatus: s.byStatus, errors: s.errors, ms: s.latencyMs });
+
+  test("4. an app killed behind a live Nginx under POST load: no POST sent after the kill fails (Nginx's 425, retried on the other node)", async () => {
+    const started = Date.now();
+    const lb = lbs[0];
+    const url = entryUrl(lab, lb);
+    const web = stack.hostnames("web")[0];
+    const app = stack.appOf(web);
+    const rate = 100;
+    const durationMs = 6000;
+    const tag = randomBytes(4).toString("hex");
+    let n = 0;
+    let killedAt = Number.NaN;
+    const c0 = await retryCounters(lb);
+    const { summary } = await fixedRate(
+      `${url}/api/items`,
+      { rate, durationMs, timeoutMs: 10_000, method: "POST", body: () => ({ name: `edge4-${tag}-${n++}` }), headers: ["x-web-node"] },
+      async (elapsed) => {
+        await sleep(2000);
+        killedAt = elapsed();
+        await lab.kill(app);
+      },
+    );
+    const c1 = await retryCounters(lb);
+    const failed = summary.failures;
+    // The SIGKILL goes out synchronously when lab.kill is called: a POST sent after it cannot reach that app.
+    const after = failed.filter((f) => f.atMs >= killedAt);
+    const before = failed.filter((f) => f.atMs < killedAt);
+    const report = {
+      sent: summary.sent,
+      ok: summary.ok,
+      byStatus: summary.byStatus,
+      failedSentAfterKill: after.length,
+      failedInFlightAtKill: before.length,
+      killedAtMs: Math.round(killedAt),
+      haproxy: delta(c0, c1),
+      servedBy: summary.byHeader["x-web-node"],
+      failures: failed.slice(0, 5),
+    };
+    console.log(`app ${app} killed behind a live Nginx under ${rate} POST/s: ${JSON.stringify(report)}`);
+    timings["4 POSTs failed after the kill"] = after.length;
+    timings["4 POSTs failed in flight at the kill"] = before.length;
+    expect(summary.sent).toBe((rate * durationMs) / 1000);
+    expect(after).toEqual([]);
+    // In flight on the app at the kill (they reached it: never replayed): a handful at most at 100/s.
+    expect(before.length).toBeLessThanOrEqual(5);
+    // HAProxy did retry: the 425s of the dead app (or refused connections) went to the other node.
+    expect(report.haproxy.web_nodes_once.retries + report.haproxy.web_nodes_once.redispatches).toBeGreaterThan(0);
+
+    await backInRotation(lb, web, async () => {
+      await lab.startContainer(app);
+      await lab.waitHealthy([app, web], 60_000);
+    });
+    t("4 app kill under POSTs", started);
+  }, 60_000);
+
+  test("5. a frozen app (SIGSTOP) is out within the stated bound, and no request waits longer than it", async () => {
+    const started = Date.now();
+    const lb = lbs[0];
+    const url = entryUrl(lab, lb);
+    const web = stack.hostnames("web")[0];
+    const app = stack.appOf(web);
+    const raw = stack.facts(lb).facts["health-check"];
+    const bound = Number(/\bbound=(\d+)/.exec(raw)?.[1]);
+    expect(bound).toBeGreaterThan(0);
+    // The README's default: 1000 + 3 x 500 + 2 x 250.
+    expect(bound).toBe(3000);
+    const durationMs = bound + 4000;
+    const tag = randomBytes(4).toString("hex");
+    let n = 0;
+    let frozenAt = 0;
+    let downAfterMs = Number.NaN;
+    const c0 = await retryCounters(lb);
+    const watch = watchServerStatus(lab, lb, web, "DOWN", durationMs + 5000);
+    await watch.ready;
+    const [gets, posts] = await Promise.all([
+      fixedRate(`${url}/api/items`, { rate: 50, durationMs, timeoutMs: 20_000, headers: ["x-web-node"] }, async () => {
+        await sleep(1000);
+        frozenAt = Date.now();
+        frozen.push(...lab.signalContainer(app, "SIGSTOP"));
+        downAfterMs = (await watch.seenAt) - frozenAt;
+      }),
+      fixedRate(`${url}/api/items`, {
+        rate: 20,
+        durationMs,
+        timeoutMs: 20_000,
+        method: "POST",
+        body: () => ({ name: `edge5-${tag}-${n++}` }),
+        headers: ["x-web-node"],
+      }),
+    ]);
+    for (const p of frozen) signalRef(p.ref, "SIGCONT");
+    frozen.length = 0;
+    const c1 = await retryCounters(lb);
+    const report = {
+      bound,
+      downAfterMs,
+      gets: latency(gets.summary),
+      posts: latency(posts.summary),
+      haproxy: delta(c0, c1),
+      getFailures: gets.summary.failures.slice(0, 5),
+      postFailures: posts.summary.failures.slice(0, 5),
+    };
+    console.log(`app ${app} frozen under 50 GET/s + 20 POST/s: ${JSON.stringify(report)}`);
+    timings["5 frozen node down after ms"] = downAfterMs;
+    timings["5 max GET ms"] = Math.round(gets.summary.latencyMs.max);
+    timings["5 max POST ms"] = Math.round(posts.summary.latencyMs.max);
+    // Out within the bound (plus the watcher's 25 ms polling).
+    expect(downAfterMs).toBeLessThanOrEqual(bound + 100);
+    // No request waits longer than the bound: what was on the frozen node ends when it is marked down (plus a retry).
+    expect(gets.summary.latencyMs.max).toBeLessThan(bound + 1000);
+    expect(posts.summary.latencyMs.max).toBeLessThan(bound + 1000);
+
+    await backInRotation(lb, web, async () => {
+      await lab.waitHealthy([app, web], 30_000);
+    });
+    t("5 frozen app", started);
+  }, 60_000);
 
   /** The network two containers share (the first in the first one's order). */
   function sharedNetwork(a: string, b: string): string {

@@ -32,7 +32,7 @@ const section = (cfg: string, header: string) => cfg.split(`\n${header}\n`)[1].s
 describe("HAProxy's abuse limits", () => {
   const cfg = renderHaproxyConfig(lb);
 
-  test("by default: a 10 s body wait, 1,000 connections and 20,000 requests per 10 s per client, 3,000 on the listeners, 256 per web node", () => {
+  test("by default: a 10 s body wait, 1,000 connections and 20,000 requests per 10 s per client, 3,000 on the listeners, 128 per web node and backend", () => {
     const front = section(cfg, "frontend http");
     expect(front).toEqual(
       expect.arrayContaining([
@@ -49,7 +49,7 @@ describe("HAProxy's abuse limits", () => {
     const firstRule = front.findIndex((l) => /^\s+http-request /.test(l));
     expect(front[firstRule]).toContain("deny deny_status 429");
     const back = section(cfg, "backend web_nodes");
-    const maxconn = back.indexOf("    default-server maxconn 256");
+    const maxconn = back.indexOf("    default-server maxconn 128");
     expect(maxconn).toBeGreaterThan(0);
     expect(back.findIndex((l) => l.startsWith("    server "))).toBeGreaterThan(maxconn);
     // The global maxconn stays above the listeners', so the stats and metrics listeners are never starved.
@@ -172,13 +172,14 @@ describe("the tiers' limits props", () => {
   });
 
   test("a per-server maxconn the web nodes cannot hold is refused, naming both tiers' props", () => {
-    expect(() => build({ maxConnectionsPerServer: 600 })).toThrow(
-      /prop `limits.maxConnectionsPerServer` is 600: a web node would need 1232 Nginx connections .* more than the web tier's limits.workerConnections \(1024\).*Fix: use at most 496/s,
+    // A node can get the cap from each of the two web backends: 2 x 2 x 300 + 32 > 1024.
+    expect(() => build({ maxConnectionsPerServer: 300 })).toThrow(
+      /prop `limits.maxConnectionsPerServer` is 300: a web node can get that from each of HAProxy's two web backends and would need 1232 Nginx connections .* more than the web tier's limits.workerConnections \(1024\).*Fix: use at most 248/s,
     );
-    expect(() => build({ maxConnectionsPerServer: 300 }, { workerConnections: 2048, maxConnectionsPerClient: 100 })).toThrow(
-      /above the web tier's limits.maxConnectionsPerClient \(100\)/,
+    expect(() => build({ maxConnectionsPerServer: 300 }, { workerConnections: 4096, maxConnectionsPerClient: 500 })).toThrow(
+      /is 300 per backend \(600 per node\), above the web tier's limits.maxConnectionsPerClient \(500\)/,
     );
-    expect(() => build({ maxConnectionsPerServer: 900 }, { workerConnections: 2048, maxConnectionsPerClient: 1000 })).not.toThrow();
+    expect(() => build({ maxConnectionsPerServer: 450 }, { workerConnections: 2048, maxConnectionsPerClient: 1000 })).not.toThrow();
   });
 });
 

@@ -2,7 +2,14 @@ import { spawnSync } from "child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "fs";
 import { tmpdir } from "os";
 import { join } from "path";
-import { HaproxyConfig, MOZILLA_INTERMEDIATE, renderHaproxyConfig, validateHaproxyConfig } from "../../templates/haproxy";
+import {
+  HAPROXY_DEFAULTS,
+  HaproxyConfig,
+  haproxyDetectionBoundMs,
+  MOZILLA_INTERMEDIATE,
+  renderHaproxyConfig,
+  validateHaproxyConfig,
+} from "../../templates/haproxy";
 import { writeThrowawayCertificate } from "../helpers/tls";
 import { hasBinary } from "../helpers/binaries";
 
@@ -22,18 +29,48 @@ describe("renderHaproxyConfig", () => {
     expect(cfg).toContain("    server web-1 web-1:80 resolvers system resolve-prefer ipv4");
     expect(cfg).toContain("    server web-2 web-2:80 resolvers system resolve-prefer ipv4");
     expect(cfg).toContain("http-check send meth GET uri /health ver HTTP/1.1");
-    expect(cfg).toMatch(/default-server check inter 2000ms fall 3 rise 2 /);
+    expect(cfg).toMatch(/default-server check inter 1000ms fastinter 250ms fall 3 rise 2 /);
+  });
+
+  test("a dead or frozen node is out within inter + fall x timeout check + (fall - 1) x fastinter = 3 s", () => {
+    expect(cfg).toContain("timeout check 500ms");
+    expect(cfg).toContain("timeout server 15000ms");
+    expect(haproxyDetectionBoundMs(HAPROXY_DEFAULTS.healthCheck, HAPROXY_DEFAULTS.timeouts.checkMs)).toBe(3000);
+    // Requests stuck on a node marked down end then, in both backends.
+    expect(cfg.match(/on-marked-down shutdown-sessions/g)).toHaveLength(2);
   });
 
   test("retries idempotent requests on another node, never a replayed POST", () => {
     expect(cfg).toContain("option redispatch 1");
     expect(cfg).toContain("retries 3");
-    expect(cfg).toContain("retry-on conn-failure empty-response junk-response response-timeout 502 504");
+    const backend = (name: string) => cfg.split(`\nbackend ${name}\n`)[1].split("\n\n")[0];
+    expect(backend("web_nodes")).toContain("retry-on conn-failure empty-response junk-response response-timeout 425 502 504");
     // A database outage (the app's 503) must neither be retried nor take the nodes out.
     expect(cfg).not.toMatch(/retry-on .*(503|all-retryable-errors)/);
     expect(cfg).toContain("observe layer4 ");
     expect(cfg).not.toContain("observe layer7");
-    expect(cfg).toContain("http-request disable-l7-retry if METH_POST || { method PATCH }");
+    expect(backend("web_nodes")).toContain("http-request disable-l7-retry if { method POST PATCH } !{ req.hdr(idempotency-key) -m found }");
+    // Writes without a key go to a backend that retries only what never reached an app: no connection, or Nginx's 425.
+    expect(cfg).toContain("use_backend web_nodes_once if { method POST PATCH } !{ req.hdr(idempotency-key) -m found }");
+    expect(cfg).toMatch(/^ {4}default_backend web_nodes$/m);
+    const once = backend("web_nodes_once");
+    expect(once).toMatch(/^ {4}retry-on conn-failure 425$/m);
+    expect(once).not.toMatch(/502|504|response-timeout|empty-response/);
+    // The same servers, tracking the checked ones (no second set of checks).
+    expect(once).toContain("    server web-1 web-1:80 resolvers system resolve-prefer ipv4 track web_nodes/web-1");
+    expect(once).toContain("    server web-2 web-2:80 resolvers system resolve-prefer ipv4 track web_nodes/web-2");
+    expect(once).not.toMatch(/ check /);
+    // A 425 left after the retries reaches the client as a 503 it may retry.
+    expect(cfg).toContain("http-response set-status 503 if { status 425 }");
+    expect(cfg).toContain("http-response set-header Retry-After 1 if { status 425 }");
+  });
+
+  test("debugging headers are stripped from public answers unless debugHeaders is on", () => {
+    for (const h of ["X-Db-Node", "X-Db-Role", "X-Db-Server-Id", "X-Web-Node", "X-Lb-Node"]) expect(cfg).toContain(`    http-response del-header ${h}\n`);
+    expect(cfg).not.toContain("set-header X-Lb-Node");
+    const debug = renderHaproxyConfig({ ...base, debugHeaders: true });
+    expect(debug).not.toContain("del-header");
+    expect(debug).toContain("    http-response set-header X-Lb-Node lb-1");
   });
 
   test("sets timeouts, X-Forwarded-For, and a stats + metrics listener", () => {
@@ -70,14 +107,14 @@ describe("renderHaproxyConfig", () => {
       algorithm: "leastconn",
       httpPort: 8080,
       statsPort: null,
-      healthCheck: { path: "/ready", intervalMs: 500, fall: 2, rise: 1 },
+      healthCheck: { path: "/ready", intervalMs: 500, fastIntervalMs: 100, fall: 2, rise: 1 },
       runtimeDns: false,
     });
     expect(custom).toContain("balance leastconn");
     expect(custom).toContain("bind 0.0.0.0:8080");
     expect(custom).not.toContain("frontend stats");
     expect(custom).toContain("uri /ready");
-    expect(custom).toContain("check inter 500ms fall 2 rise 1");
+    expect(custom).toContain("check inter 500ms fastinter 100ms fall 2 rise 1");
     expect(custom).not.toContain("resolvers system");
   });
 
@@ -176,7 +213,7 @@ haproxy("haproxy -c accepts the rendered configs", () => {
     writeThrowawayCertificate(cert);
     for (const [name, config] of Object.entries({
       default: base,
-      custom: { ...base, algorithm: "leastconn", statsPort: null, runtimeDns: false } as HaproxyConfig,
+      custom: { ...base, algorithm: "leastconn", statsPort: null, runtimeDns: false, debugHeaders: true } as HaproxyConfig,
       tls: { ...base, tls: { certificatePath: cert } } as HaproxyConfig,
       metrics: { ...base, metricsPort: 8405, tls: { certificatePath: cert } } as HaproxyConfig,
     })) {

@@ -1,3 +1,9 @@
+import { ChildProcess, spawn } from "child_process";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "fs";
+import { request as httpRequest } from "http";
+import { AddressInfo, createServer, Server, Socket } from "net";
+import { tmpdir } from "os";
+import { join } from "path";
 import { NginxConfig, renderIndexHtml, renderNginxConfig, validateNginxConfig } from "../../templates/nginx";
 import { PATHS } from "../../templates/paths";
 import { hasBinary, isRoot } from "../helpers/binaries";
@@ -24,6 +30,36 @@ describe("renderNginxConfig", () => {
     expect(conf).toMatch(/location = \/health \{\n\s+proxy_pass http:\/\/app;/);
     expect(conf).toMatch(/location = \/nginx-health \{[^}]*return 200/);
     expect(conf).toContain("add_header X-Web-Node web-1 always;");
+  });
+
+  test("an app that could not be reached answers 425 (not processed); Nginx's other 502/504 stay", () => {
+    expect(conf).toMatch(/map \$upstream_bytes_sent \$app_not_reached \{\n\s+"~\^\[0 ,:\]\+\$" 1;\n\s+default 0;/);
+    const api = conf.split("location /api/ {")[1].split("}")[0];
+    expect(api).toContain("error_page 502 = @app_failed_502;");
+    expect(api).toContain("error_page 504 = @app_failed_504;");
+    expect(conf).toMatch(/location @app_failed_502 \{\n\s+if \(\$app_not_reached\) \{ return 425; \}\n\s+return 502;/);
+    expect(conf).toMatch(/location @app_failed_504 \{\n\s+if \(\$app_not_reached\) \{ return 425; \}\n\s+return 504;/);
+    // The app's own 5xx pass through untouched.
+    expect(conf).not.toContain("proxy_intercept_errors on");
+  });
+
+  test("proxy timeouts: the app's from proxyTimeouts, the health path's short", () => {
+    const api = conf.split("location /api/ {")[1].split("}")[0];
+    expect(api).toContain("proxy_connect_timeout 2000ms;");
+    expect(api).toContain("proxy_read_timeout 12000ms;");
+    expect(api).toContain("proxy_send_timeout 12000ms;");
+    const health = conf.split("location = /health {")[1].split("}")[0];
+    expect(health).toContain("proxy_connect_timeout 1000ms;");
+    expect(health).toContain("proxy_read_timeout 1000ms;");
+    const custom = renderNginxConfig({ ...base, proxyTimeouts: { appConnectMs: 300, appReadMs: 4000, healthMs: 700 } });
+    expect(custom).toContain("proxy_connect_timeout 300ms;");
+    expect(custom).toContain("proxy_read_timeout 4000ms;");
+    expect(custom).toContain("proxy_read_timeout 700ms;");
+    expect(validateNginxConfig({ ...base, proxyTimeouts: { healthMs: 0 } }).map((p) => p.field)).toEqual(["proxyTimeouts.healthMs"]);
+  });
+
+  test("redirects are relative: never the client's Host header", () => {
+    expect(conf).toMatch(/server_name _;\n(\s+#.*\n)*\s+absolute_redirect off;/);
   });
 
   test("writes state only under its own directory and stays in the foreground", () => {
@@ -68,6 +104,7 @@ describe("renderNginxConfig", () => {
 // nginx -t needs root (the "user" directive); its pid and temp paths go to a temp dir, never PATHS.nginxStateDir.
 const nginx = hasBinary("nginx") && isRoot() ? test : test.skip;
 nginx("nginx -t accepts the rendered config", () => {
+  expect(nginxConfigTest((stateDir) => renderNginxConfig({ ...base, stateDir, proxyTimeouts: { appReadMs: 500, healthMs: 300 } })).status).toBe(0);
   for (const [name, config] of Object.entries({
     default: base,
     docker: { ...base, app: { host: "localhost", port: 3000 }, listenPort: 8080, statusPort: null },
@@ -80,3 +117,117 @@ nginx("nginx -t accepts the rendered config", () => {
     expect({ name, status: result.status, stderr: result.status === 0 ? "" : result.stderr }).toEqual({ name, status: 0, stderr: "" });
   }
 });
+
+/**
+ * The rendered config run for real on loopback, in front of an "app" that is
+ * not there (refused), frozen (accepts, never answers) or resets once it has
+ * read the request: only the first is Nginx's 425 (not processed).
+ */
+nginx(
+  "nginx answers 425 only when its app never got the request, and redirects relatively",
+  async () => {
+    const dir = mkdtempSync(join(tmpdir(), "nginx-run-"));
+    const servers: Server[] = [];
+    let child: ChildProcess | undefined;
+    try {
+      const free = async () => {
+        const s = createServer();
+        await new Promise<void>((r) => s.listen(0, "127.0.0.1", r));
+        const port = (s.address() as AddressInfo).port;
+        await new Promise<void>((r) => s.close(() => r()));
+        return port;
+      };
+      const listen = async (onConnection: (socket: Socket) => void) => {
+        const s = createServer(onConnection);
+        servers.push(s);
+        await new Promise<void>((r) => s.listen(0, "127.0.0.1", r));
+        return (s.address() as AddressInfo).port;
+      };
+      const frozen: Socket[] = [];
+      const refusedPort = await free();
+      const frozenPort = await listen((socket) => void frozen.push(socket));
+      const resetPort = await listen((socket) => socket.once("data", () => socket.resetAndDestroy()));
+      const listenPort = await free();
+      const stateDir = join(dir, "state");
+      for (const sub of ["", "body", "proxy", "fastcgi", "uwsgi", "scgi"]) mkdirSync(join(stateDir, sub), { recursive: true });
+      // Three servers, one per app behaviour, on loopback only (the rendered one listens on every address).
+      const conf = (appPort: number, port: number) =>
+        renderNginxConfig({
+          ...base,
+          app: { host: "127.0.0.1", port: appPort },
+          listenPort: port,
+          statusPort: null,
+          stateDir,
+          staticRoot: dir,
+          proxyTimeouts: { appReadMs: 700, healthMs: 300 },
+        }).replace(`listen ${port} default_server;`, `listen 127.0.0.1:${port} default_server;`);
+      const ports = { refused: listenPort, frozen: await free(), reset: await free() };
+      const one = conf(refusedPort, ports.refused);
+      const servers3 = [conf(frozenPort, ports.frozen), conf(resetPort, ports.reset)].map((c) => {
+        const http = c.slice(c.indexOf("http {"));
+        return http.slice(http.indexOf("    server {"), http.lastIndexOf("}"));
+      });
+      // The upstream names differ per server: rename them.
+      const merged = one
+        .replace(/\n\}\n$/, "\n" + servers3.map((s, i) => s.split("http://app").join(`http://app${i}`)).join("\n") + "}\n")
+        .replace(
+          "    upstream app {",
+          [frozenPort, resetPort].map((p, i) => `    upstream app${i} {\n        server 127.0.0.1:${p} max_fails=0;\n    }`).join("\n") +
+            "\n    upstream app {",
+        );
+      const file = join(dir, "nginx.conf");
+      writeFileSync(file, merged);
+      child = spawn("nginx", ["-c", file], { stdio: ["ignore", "ignore", "pipe"] });
+      let stderr = "";
+      child.stderr!.on("data", (d) => (stderr += d));
+      const get = (port: number, path: string, method = "GET") =>
+        new Promise<{ status: number; location?: string; ms: number }>((resolve, reject) => {
+          const t0 = Date.now();
+          const req = httpRequest({ host: "127.0.0.1", port, path, method, headers: { host: "evil.example:8080" }, timeout: 5000 }, (res) => {
+            res.resume();
+            res.on("end", () => resolve({ status: res.statusCode!, location: res.headers.location, ms: Date.now() - t0 }));
+          });
+          req.on("error", reject);
+          req.end(method === "POST" ? "{}" : undefined);
+        });
+      for (let i = 0; i < 50; i++) {
+        if (
+          await get(ports.refused, "/nginx-health").then(
+            () => true,
+            () => false,
+          )
+        )
+          break;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      const refused = await get(ports.refused, "/api/items", "POST");
+      const frozenApi = await get(ports.frozen, "/api/items", "POST");
+      const reset = await get(ports.reset, "/api/items", "POST");
+      const frozenHealth = await get(ports.frozen, "/health");
+      const redirect = await get(ports.refused, "/api");
+      expect({
+        refused: refused.status,
+        frozen: frozenApi.status,
+        reset: reset.status,
+        frozenHealth: frozenHealth.status,
+        stderr: stderr.includes("emerg") ? stderr : "",
+      }).toEqual({
+        refused: 425,
+        frozen: 504,
+        reset: 502,
+        frozenHealth: 504,
+        stderr: "",
+      });
+      expect(frozenApi.ms).toBeLessThan(700 + 1000);
+      expect(frozenHealth.ms).toBeLessThan(300 + 1000);
+      expect(redirect).toMatchObject({ status: 301, location: "/api/" });
+      for (const s of frozen) s.destroy();
+    } finally {
+      if (child?.pid) child.kill("SIGTERM");
+      if (child) await new Promise((r) => (child!.exitCode !== null ? r(null) : child!.once("exit", r)));
+      for (const s of servers) s.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  },
+  30_000,
+);

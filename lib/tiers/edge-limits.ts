@@ -29,16 +29,18 @@ export const WEB_CONNECTION_HEADROOM = 32;
 
 export function checkLimitsAgainstWebTier(v: PropValidator, lb: EdgeLimitsProps | undefined, web: ResolvedNginxLimits): void {
   const perServer = resolveHaproxyLimits(lb).maxConnectionsPerServer;
+  // The cap applies in each of HAProxy's two web backends (web_nodes, web_nodes_once): a node can get it twice.
+  const perNode = perServer * 2;
   v.check(
-    !Number.isInteger(perServer) || perServer * 2 + WEB_CONNECTION_HEADROOM <= web.workerConnections,
+    !Number.isInteger(perServer) || perNode * 2 + WEB_CONNECTION_HEADROOM <= web.workerConnections,
     "limits.maxConnectionsPerServer",
-    `is ${perServer}: a web node would need ${perServer * 2 + WEB_CONNECTION_HEADROOM} Nginx connections (2 per request plus ${WEB_CONNECTION_HEADROOM} for checks), more than the web tier's limits.workerConnections (${web.workerConnections}); a full node would fail its health checks and be marked down`,
-    `use at most ${Math.floor((web.workerConnections - WEB_CONNECTION_HEADROOM) / 2)}, or raise the web tier's limits.workerConnections`,
+    `is ${perServer}: a web node can get that from each of HAProxy's two web backends and would need ${perNode * 2 + WEB_CONNECTION_HEADROOM} Nginx connections (2 per request plus ${WEB_CONNECTION_HEADROOM} for checks), more than the web tier's limits.workerConnections (${web.workerConnections}); a full node would fail its health checks and be marked down`,
+    `use at most ${Math.floor((web.workerConnections - WEB_CONNECTION_HEADROOM) / 4)}, or raise the web tier's limits.workerConnections`,
   );
   v.check(
-    !Number.isInteger(perServer) || web.maxConnectionsPerClient >= perServer,
+    !Number.isInteger(perServer) || web.maxConnectionsPerClient >= perNode,
     "limits.maxConnectionsPerServer",
-    `is ${perServer}, above the web tier's limits.maxConnectionsPerClient (${web.maxConnectionsPerClient}): Nginx would answer 429 to requests HAProxy admitted for one busy client`,
-    `use at most ${web.maxConnectionsPerClient}, or raise the web tier's limits.maxConnectionsPerClient`,
+    `is ${perServer} per backend (${perNode} per node), above the web tier's limits.maxConnectionsPerClient (${web.maxConnectionsPerClient}): Nginx would answer 429 to requests HAProxy admitted for one busy client`,
+    `use at most ${Math.floor(web.maxConnectionsPerClient / 2)}, or raise the web tier's limits.maxConnectionsPerClient`,
   );
 }

@@ -6,6 +6,7 @@ import {
   HaproxyServer,
   HaproxyTimeouts,
   HaproxyTls,
+  haproxyDetectionBoundMs,
   renderHaproxyConfig,
 } from "../../templates/haproxy";
 import { KEEPALIVED_DEFAULTS, renderKeepalivedConfig } from "../../templates/keepalived";
@@ -74,11 +75,15 @@ export interface LoadBalancerTierProps {
   readonly metricsPort?: number | null;
   /** @default "roundrobin" */
   readonly algorithm?: BalanceAlgorithm;
-  /** Active health checks of the web nodes. @default GET of the web tier's health path every 2 s, fall 3, rise 2 */
+  /**
+   * Active health checks of the web nodes, through Nginx to the app. A dead or
+   * frozen node is out within intervalMs + fall x timeouts.checkMs + (fall - 1) x fastIntervalMs.
+   * @default GET of the web tier's health path every 1 s (every 250 ms once one failed), fall 3, rise 2: out within 3 s
+   */
   readonly healthCheck?: HaproxyHealthCheck;
   /** Retries (on another node) after a failed attempt. @default 3 */
   readonly retries?: number;
-  /** @default connect 5 s, client and server 50 s, http-request 10 s, keep-alive 10 s, queue 30 s, check 2 s */
+  /** @default connect 5 s, client 50 s, server 15 s, http-request 10 s, keep-alive 10 s, queue 30 s, check 500 ms */
   readonly timeouts?: HaproxyTimeouts;
   /**
    * Serve HTTPS (Mozilla's intermediate profile: TLS 1.2 and 1.3, HTTP/2 by ALPN).
@@ -102,12 +107,19 @@ export interface LoadBalancerTierProps {
    * Abuse limits: a request body must arrive within 10 s (else 408, and it never
    * reaches a web node); one client address may hold 1,000 connections and send
    * 20,000 requests per 10 s (then 429); the public listeners accept 3,000
-   * connections, and each web node gets at most 256 requests at once (the rest
+   * connections, and each web node gets at most 128 requests at once per backend (the rest
    * queue), so one client cannot exhaust a web node and get it marked down.
    * Every field: EdgeLimitsProps (HaproxyLimits).
-   * @default bodyTimeoutMs 10000, maxConnections 3000, maxConnectionsPerClient 1000, maxRequestsPerClient 20000 per requestRateWindowMs 10000, trackedClients 100000, maxConnectionsPerServer 256
+   * @default bodyTimeoutMs 10000, maxConnections 3000, maxConnectionsPerClient 1000, maxRequestsPerClient 20000 per requestRateWindowMs 10000, trackedClients 100000, maxConnectionsPerServer 128
    */
   readonly limits?: EdgeLimitsProps;
+  /**
+   * Pass the debugging headers (`X-Db-Node`, `X-Db-Role`, `X-Db-Server-Id`,
+   * `X-Web-Node`, `X-Lb-Node`) to clients. Off, HAProxy strips them from every
+   * public answer: they name internal hosts and roles. For a lab or a test stack.
+   * @default false
+   */
+  readonly debugHeaders?: boolean;
 }
 
 /** The defaults of LoadBalancerTierProps (the one source for code, docs and tests). */
@@ -193,9 +205,11 @@ export class LoadBalancerTier extends Construct implements IMonitored {
       retries: props.retries,
       timeouts: props.timeouts,
       tls,
+      debugHeaders: props.debugHeaders,
     };
     validateLoadBalancerTierProps(this, props, { nodes: count, namePrefix: prefix, port, statsPort, https, failover, certificate, sample });
     const check = { ...HAPROXY_DEFAULTS.healthCheck, ...Object.fromEntries(Object.entries(healthCheck).filter(([, v]) => v !== undefined)) };
+    const checkMs = props.timeouts?.checkMs ?? HAPROXY_DEFAULTS.timeouts.checkMs;
     const names = Array.from({ length: count }, (_, i) => `${prefix}-${i + 1}`);
     if (count === 1) {
       warnProp(
@@ -292,7 +306,7 @@ export class LoadBalancerTier extends Construct implements IMonitored {
               "listen-port": String(port),
               ...(https ? { "https-port": String(httpsPort), "tls-certificate": bound!.kind } : {}),
               "stats-port": String(statsPort),
-              "health-check": `inter=${check.intervalMs} fall=${check.fall} rise=${check.rise} path=${check.path}`,
+              "health-check": `inter=${check.intervalMs} fastinter=${check.fastIntervalMs} fall=${check.fall} rise=${check.rise} timeout=${checkMs} bound=${haproxyDetectionBoundMs(check, checkMs)} path=${check.path}`,
               ...(this.floatingAddress ? { "floating-address": this.floatingAddress.address } : {}),
             },
             declaredBy,

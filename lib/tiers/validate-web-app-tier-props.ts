@@ -166,6 +166,7 @@ export function validateWebAppTierProps(scope: Construct, props: WebAppTierProps
         healthPath: r.healthPath,
         statusPort: r.statusPort,
         limits: props.limits,
+        proxyTimeouts: props.proxyTimeouts,
       }),
       {
         listenPort: "checked",
@@ -175,6 +176,7 @@ export function validateWebAppTierProps(scope: Construct, props: WebAppTierProps
         healthPath: { prop: "healthPath", fix: 'use a path such as "/health"' },
         nodeName: "checked",
         limits: { prop: "limits", fix: "use whole numbers within the range the message gives, or leave the field unset for its default" },
+        proxyTimeouts: { prop: "proxyTimeouts", fix: "use whole milliseconds, for example appReadMs: 12000" },
       },
     );
   }

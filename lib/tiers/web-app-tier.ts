@@ -1,7 +1,7 @@
 import { Construct } from "constructs";
 import { APP_ENV, DEFAULT_APP_METRICS_PORT, DEFAULT_APP_PORT } from "../../templates/app-environment";
 import { MONITORING_PORTS, renderNginxExporterStartScript } from "../../templates/scripts/monitoring";
-import { NGINX_DEFAULTS, renderIndexHtml, renderNginxConfig } from "../../templates/nginx";
+import { NGINX_DEFAULTS, NginxProxyTimeouts, renderIndexHtml, renderNginxConfig } from "../../templates/nginx";
 import { PATHS } from "../../templates/paths";
 import { renderAppStartScript } from "../../templates/scripts/app";
 import { renderWebStartScript, WEB_START_SCRIPT_DEFAULTS } from "../../templates/scripts/web";
@@ -74,6 +74,14 @@ export interface WebAppTierProps {
    * @default 9113
    */
   readonly exporterPort?: number | null;
+  /**
+   * How long Nginx waits for its app: connecting (a failed connect is answered
+   * 425, "not processed", which the load balancer retries on another node, POST
+   * included), reading its answer (keep it below the load balancer's
+   * `timeouts.serverMs`), and the health path the load balancer checks.
+   * @default connect 2 s, read 12 s, health path 1 s
+   */
+  readonly proxyTimeouts?: NginxProxyTimeouts;
   readonly app?: AppServerProps;
 
   /**
@@ -219,6 +227,7 @@ export class WebAppTier extends Construct implements IWebBackends, IMonitored {
         healthPath: this.healthPath,
         statusPort,
         limits: props.limits,
+        proxyTimeouts: props.proxyTimeouts,
       });
       const nginxService: ServiceSpec = {
         name,

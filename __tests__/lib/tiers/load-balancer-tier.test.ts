@@ -21,7 +21,26 @@ describe("LoadBalancerTier on Docker", () => {
   test("balances round-robin over every web node of the tier", () => {
     expect(cfg).toContain("balance roundrobin");
     for (const n of [1, 2, 3]) expect(cfg).toContain(`server web-${n} web-${n}:80 `);
-    expect(cfg).toContain("check inter 1000ms fall 3 rise 2");
+    expect(cfg).toContain("check inter 1000ms fastinter 250ms fall 3 rise 2");
+  });
+
+  test("strips the debugging headers by default; its facts state the detection bound", () => {
+    expect(cfg).toContain("http-response del-header X-Db-Node");
+    expect(cfg).not.toContain("set-header X-Lb-Node");
+    expect(byName["haweb-lb-1"].labels?.find((l: { label: string }) => l.label === "ha-web.health-check")?.value).toBe(
+      "inter=1000 fastinter=250 fall=3 rise=2 timeout=500 bound=3000 path=/health",
+    );
+  });
+
+  test("debugHeaders passes them on", () => {
+    const { parsed: p2 } = synthDocker((stack, target) => {
+      const database = new MysqlCluster(stack, "db", { target });
+      const webTier = new WebAppTier(stack, "web", { target, database });
+      new LoadBalancerTier(stack, "lb", { target, webTier, debugHeaders: true, nodes: 1 });
+    });
+    const c = uploaded(containers(p2)["haweb-lb-1"], PATHS.haproxyConfig);
+    expect(c).toContain("http-response set-header X-Lb-Node lb-1");
+    expect(c).not.toContain("del-header");
   });
 
   test("only the load balancers publish ports, on 127.0.0.1 by default: HTTP and HTTPS, each node its own", () => {

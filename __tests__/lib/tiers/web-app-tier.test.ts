@@ -25,6 +25,23 @@ describe("WebAppTier on Docker", () => {
     }
   });
 
+  test("proxyTimeouts reach every Nginx; a bad one is refused naming the prop", () => {
+    const { parsed: p2 } = synthDocker((stack, target) => {
+      const database = new MysqlCluster(stack, "db", { target });
+      new WebAppTier(stack, "web", { target, database, proxyTimeouts: { appReadMs: 8000, healthMs: 600 } });
+    });
+    const nginx = uploaded(containers(p2)["haweb-web-1"], PATHS.nginxConfig);
+    expect(nginx).toContain("proxy_read_timeout 8000ms;");
+    expect(nginx).toContain("proxy_read_timeout 600ms;");
+    expect(nginx).toContain("proxy_connect_timeout 2000ms;");
+    expect(() =>
+      synthDocker((stack, target) => {
+        const database = new MysqlCluster(stack, "db", { target });
+        new WebAppTier(stack, "web", { target, database, proxyTimeouts: { healthMs: 0 } });
+      }),
+    ).toThrow(/proxyTimeouts/);
+  });
+
   test("hands the app the writer, the readers and the password by reference", () => {
     const env = byName["haweb-web-1-app"].env;
     expect(env).toEqual(

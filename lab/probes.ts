@@ -46,7 +46,11 @@ export async function haproxyStats(lab: Lab, lb: string): Promise<Record<string,
 /** Status per server of HAProxy's backends (UP, DOWN, "UP 1/2", MAINT, ...), plus its counters, by server name. */
 export async function backendServers(lab: Lab, lb: string): Promise<Record<string, Record<string, string>>> {
   const rows = (await haproxyStats(lab, lb)).filter((r) => r.svname !== "FRONTEND" && r.svname !== "BACKEND" && r.pxname !== "stats");
-  return Object.fromEntries(rows.map((r) => [r.svname, r]));
+  // The first backend's row per server: the web backend (web_nodes) comes first; web_nodes_once, for writes
+  // without an idempotency key, lists the same servers again (tracking web_nodes' checks) with its own counters.
+  const byServer: Record<string, Record<string, string>> = {};
+  for (const r of rows) byServer[r.svname] ??= r;
+  return byServer;
 }
 
 const WATCHER_SOURCE = `const http=require("http");const [url,server,prefix,ms]=process.argv.slice(1);const end=Date.now()+Number(ms);let first=true;

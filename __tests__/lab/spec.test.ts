@@ -525,7 +525,7 @@ describe("lab/stack: facts from the containers' labels", () => {
     const file = join(app.outdir, "stacks", "local", "cdk.tf.json");
     const stack = new StackFacts(planFromJson(JSON.parse(readFileSync(file, "utf8")) as never, join(app.outdir, "stacks", "local"), file));
     const [lb] = stack.hostnames("load-balancer");
-    expect(stack.loadBalancer(lb).check).toEqual({ interMs: 2000, fall: 3, rise: 2, path: expect.any(String) });
+    expect(stack.loadBalancer(lb).check).toEqual({ interMs: 1000, fall: 3, rise: 2, path: expect.any(String) });
     const db = stack.database();
     expect({ primary: db.primary, replicas: db.replicas, engine: db.engine, client: db.dialect.client }).toEqual({
       primary: "db-primary",

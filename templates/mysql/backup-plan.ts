@@ -85,3 +85,23 @@ export const BACKUP_COMMANDS = {
   /** Long-running: runs `ha-web-backup` on the plan's schedules (no cron or systemd needed in a container). */
   scheduler: "/opt/ha-web/bin/ha-web-backup-scheduler",
 } as const;
+
+/**
+ * Functions the backup templates provide (the constructs call them):
+ * - templates/mysql/backup-schedule.ts: `parseCronSchedule(expr)` (throws an
+ *   Error naming the bad field and what is allowed), `cronMaxIntervalSeconds(expr)`
+ *   (the longest gap between two consecutive runs: alert thresholds, binlog
+ *   expiry), `backupPlanProblems(plan): string[]` (retention shorter than the
+ *   full interval, a schedule that does not parse, ...), `binlogExpireSeconds(plan)`.
+ * - templates/mysql/backup-files.ts: `renderBackupFiles(plan, nodeName)`: the
+ *   files a database node gets (every node: the restore command; the source
+ *   node: the backup command, the archiver and the scheduler).
+ * - The database start scripts take `backup?: { plan; nodeName }` and, on the
+ *   source node, start the scheduler and the archiver beside the server.
+ */
+export interface BackupFile {
+  readonly path: string;
+  readonly content: string;
+  /** @default false */
+  readonly executable?: boolean;
+}

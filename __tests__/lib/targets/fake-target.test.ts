@@ -151,7 +151,10 @@ describe("the tiers on a fake target (no provider)", () => {
     expect(service("db-primary").healthCheck.startPeriodSeconds).toBeGreaterThanOrEqual(120);
     expect(service("db-primary").stopTimeoutSeconds).toBe(60);
     expect(service("db-primary").facts).toMatchObject({ engine: "mariadb", "db-role": "primary" });
-    expect(service("lb-1").facts).toMatchObject({ "stats-port": "8404", "health-check": "inter=1000 fastinter=250 fall=3 rise=2 timeout=500 bound=3000 path=/health" });
+    expect(service("lb-1").facts).toMatchObject({
+      "stats-port": "8404",
+      "health-check": "inter=1000 fastinter=250 fall=3 rise=2 timeout=500 bound=3000 path=/health",
+    });
   });
 
   test("the monitoring host: one scrape job per exporter kind from the tiers, a flow to each exporter port, one to the receiver", () => {

@@ -4,7 +4,9 @@
  * the engine's client taken from the stack's facts (lab/stack.ts).
  */
 import { Lab } from "./runner";
-import { StackFacts } from "./stack";
+import { PATHS } from "../templates/paths";
+import { SECRET_ENV } from "../templates/scripts/shell";
+import { FACT_LABEL_PREFIX, StackFacts } from "./stack";
 
 /** The facts of the stack a running lab was brought up from. */
 export function stackOf(lab: Lab): StackFacts {
@@ -33,10 +35,26 @@ export function holdersOf(lab: Lab, address: string): string[] {
     });
 }
 
+/**
+ * The URL of HAProxy's CSV stats on a load balancer's loopback, with the stats
+ * page's login in it: the user from its `stats-user` fact, the password from the
+ * secret file the target uploads (what the start script hands HAProxy).
+ */
+export function haproxyStatsUrl(lab: Lab, lb: string): string {
+  const { statsPort } = stackOf(lab).loadBalancer(lb);
+  const { spec } = lab.container(lb);
+  const user = spec.labels[`${FACT_LABEL_PREFIX}stats-user`];
+  if (user === undefined) return `http://127.0.0.1:${statsPort}/stats;csv`;
+  const file = `${PATHS.secretsDir}/${SECRET_ENV.statsPassword}`;
+  const password = spec.uploads.find((u) => u.file === file)?.content;
+  if (password === undefined) throw new Error(`${lb}: no ${file} upload to log in to HAProxy's stats page as ${user}`);
+  return `http://${encodeURIComponent(user)}:${encodeURIComponent(password)}@127.0.0.1:${statsPort}/stats;csv`;
+}
+
 /** HAProxy's CSV stats of a load-balancer container (its stats listener, from inside its namespace), one record per row. */
 export async function haproxyStats(lab: Lab, lb: string): Promise<Record<string, string>[]> {
   const { statsPort } = stackOf(lab).loadBalancer(lb);
-  const r = await lab.nsHttpGet(lb, `http://127.0.0.1:${statsPort}/stats;csv`);
+  const r = await lab.nsHttpGet(lb, haproxyStatsUrl(lab, lb));
   if (r.status !== 200) throw new Error(`HAProxy stats on ${lb}:${statsPort}: ${r.status} ${r.body}`);
   const lines = r.body.trim().split("\n");
   const header = lines[0].replace(/^# /, "").split(",");
@@ -67,11 +85,10 @@ poll();`;
  * (Date.now()) of the first matching poll. Bounded by `timeoutMs`.
  */
 export function watchServerStatus(lab: Lab, lb: string, server: string, prefix: string, timeoutMs: number): { ready: Promise<void>; seenAt: Promise<number> } {
-  const { statsPort } = stackOf(lab).loadBalancer(lb);
   let out = "";
   let readyResolve: () => void = () => undefined;
   const ready = new Promise<void>((r) => (readyResolve = r));
-  const run = lab.netSpawn(lb, [process.execPath, "-e", WATCHER_SOURCE, `http://127.0.0.1:${statsPort}/stats;csv`, server, prefix, String(timeoutMs)], {
+  const run = lab.netSpawn(lb, [process.execPath, "-e", WATCHER_SOURCE, haproxyStatsUrl(lab, lb), server, prefix, String(timeoutMs)], {
     timeoutMs: timeoutMs + 5000,
     onStdout: (chunk) => {
       out += chunk;

@@ -116,6 +116,14 @@ export interface HaproxyConfig {
    */
   readonly statsBindAddress?: string;
   /**
+   * HTTP basic authentication of the stats page (`/stats`; `/healthz` and
+   * `/metrics` on the same listener stay open to the node's own checks). The
+   * password is read from the environment variable `passwordEnv` when HAProxy
+   * starts, so it is never written into the rendered config; `null` leaves the
+   * page without a login. @default null
+   */
+  readonly statsAuth?: HaproxyStatsAuth | null;
+  /**
    * A listener that serves only Prometheus' `/metrics`, for the monitoring hosts
    * (the stats page stays on loopback); `null` serves none. Firewalls and
    * security groups open it to the monitoring hosts only.
@@ -163,6 +171,13 @@ export const IDEMPOTENCY_KEY_HEADER = "Idempotency-Key";
  */
 export const NOT_PROCESSED_STATUS = 425;
 
+/** The stats page's login: a user, and the environment variable that holds its password. */
+export interface HaproxyStatsAuth {
+  readonly user: string;
+  /** Name of the environment variable HAProxy reads the password from (expanded at start, never rendered). */
+  readonly passwordEnv: string;
+}
+
 /** Every default of the HAProxy config: the one source the constructs, their docs and tests read. */
 export const HAPROXY_DEFAULTS = {
   httpPort: 80,
@@ -175,6 +190,7 @@ export const HAPROXY_DEFAULTS = {
   timeouts: { connectMs: 5000, clientMs: 50000, serverMs: 15000, httpRequestMs: 10000, httpKeepAliveMs: 10000, queueMs: 30000, checkMs: 500 },
   statsPort: 8404,
   statsBindAddress: "127.0.0.1",
+  statsAuth: null as HaproxyStatsAuth | null,
   metricsPort: null as number | null,
   metricsBindAddress: "0.0.0.0",
   tls: { httpsPort: 443, redirectHttp: true, hstsMaxAgeSeconds: 63072000, hstsIncludeSubdomains: true, http2: true },
@@ -215,6 +231,7 @@ export function resolveHaproxyConfig(config: HaproxyConfig) {
     timeouts: { ...d.timeouts, ...Object.fromEntries(Object.entries(t).filter(([, v]) => v !== undefined)) } as { [K in keyof typeof d.timeouts]: number },
     statsPort: config.statsPort === undefined ? d.statsPort : config.statsPort,
     statsBindAddress: config.statsBindAddress ?? d.statsBindAddress,
+    statsAuth: config.statsAuth === undefined ? d.statsAuth : config.statsAuth,
     metricsPort: config.metricsPort === undefined ? d.metricsPort : config.metricsPort,
     metricsBindAddress: config.metricsBindAddress ?? d.metricsBindAddress,
     tls:
@@ -243,6 +260,12 @@ export function validateHaproxyConfig(config: HaproxyConfig): ConfigProblem[] {
   if (!isPort(c.httpPort)) add("httpPort", `httpPort ${c.httpPort} is outside 1-65535`);
   if (c.statsPort !== null && !isPort(c.statsPort)) add("statsPort", `statsPort ${c.statsPort} is outside 1-65535`);
   if (c.statsPort === c.httpPort) add("statsPort", `statsPort and httpPort are both ${c.httpPort}: two listeners cannot share a port`);
+  if (c.statsAuth !== null) {
+    if (!/^[A-Za-z0-9_.-]{1,64}$/.test(c.statsAuth.user))
+      add("statsAuth.user", `statsAuth.user "${c.statsAuth.user}" must be 1-64 letters, digits, "_", "." or "-"`);
+    if (!/^[A-Z_][A-Z0-9_]*$/.test(c.statsAuth.passwordEnv))
+      add("statsAuth.passwordEnv", `statsAuth.passwordEnv "${c.statsAuth.passwordEnv}" is not an environment variable name (A-Z, 0-9, _)`);
+  }
   if (c.metricsPort !== null) {
     if (!isPort(c.metricsPort)) add("metricsPort", `metricsPort ${c.metricsPort} is outside 1-65535`);
     const others = [c.httpPort, c.statsPort, c.tls?.httpsPort];
@@ -439,6 +462,13 @@ export function renderHaproxyConfig(config: HaproxyConfig): string {
       "    stats uri /stats",
       "    stats hide-version",
       "    stats refresh 10s",
+      ...(c.statsAuth === null
+        ? []
+        : [
+            "    # The password comes from the environment at start: it is never in this file.",
+            `    stats realm ha-web`,
+            `    stats auth "${c.statsAuth.user}:\${${c.statsAuth.passwordEnv}}"`,
+          ]),
       "",
     );
   }

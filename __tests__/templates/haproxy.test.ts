@@ -192,6 +192,8 @@ describe("renderHaproxyConfig", () => {
     [{ timeouts: { connectMs: 2 ** 31 } }, /timeouts.connectMs is 2147483648; .*HAProxy's largest timer/],
     [{ healthCheck: { path: "/health?x" } }, /healthCheck.path "\/health\?x" must be an absolute URL path/],
     [{ healthCheck: { fall: 0 } }, /healthCheck.fall is 0/],
+    [{ statsAuth: { user: "ad min", passwordEnv: "X" } }, /statsAuth.user "ad min" must be 1-64 letters/],
+    [{ statsAuth: { user: "admin", passwordEnv: "pass-word" } }, /statsAuth.passwordEnv "pass-word" is not an environment variable name/],
   ])("rejects bad input %#", (override, message) => {
     const config = { ...base, ...override } as HaproxyConfig;
     expect(validateHaproxyConfig(config).join("; ")).toMatch(message);

@@ -13,10 +13,11 @@ import { KEEPALIVED_DEFAULTS, renderKeepalivedConfig } from "../../templates/kee
 import { HEALTHCHECK_SCRIPT, PATHS } from "../../templates/paths";
 import { renderLoadBalancerStartScript } from "../../templates/scripts/load-balancer";
 import { MONITORING_PORTS } from "../../templates/scripts/monitoring";
+import { SECRET_ENV } from "../../templates/scripts/shell";
 import { IMonitored, IWebBackends, LoadBalancerEndpoint, WebNode } from "../interfaces";
 import { httpHealthCheck, httpHealthcheckFile, startCommand, startScriptFile } from "../private/host-files";
 import { PropValidator, warnProp } from "../private/validation";
-import { DeployedHost, DeploymentTarget, FloatingAddress, FloatingAddressRequest, MetricsEndpoint, Tool } from "../targets/target";
+import { DeployedHost, DeploymentTarget, FloatingAddress, FloatingAddressRequest, MetricsEndpoint, Secret, Tool } from "../targets/target";
 import { TlsCertificate } from "../tls-certificate";
 import { EdgeLimitsProps } from "./edge-limits";
 import { validateLoadBalancerTierProps } from "./validate-load-balancer-tier-props";
@@ -66,6 +67,14 @@ export interface LoadBalancerTierProps {
   readonly port?: number;
   /** Port of the stats page and Prometheus `/metrics`, on the node's loopback only. @default 8404 */
   readonly statsPort?: number;
+  /**
+   * User of the stats page's login (`/stats` asks for it; `/healthz` and
+   * `/metrics` stay open on loopback for the node's own checks). Its password
+   * is generated at deploy time (`statsPassword`) and reaches HAProxy through
+   * its environment, never the rendered config.
+   * @default "admin"
+   */
+  readonly statsUser?: string;
   /**
    * Port of a listener serving only HAProxy's Prometheus `/metrics`, which only
    * the monitoring hosts reach (security groups, firewalls, Docker networks).
@@ -128,6 +137,7 @@ export const LOAD_BALANCER_TIER_DEFAULTS = {
   namePrefix: "lb",
   port: HAPROXY_DEFAULTS.httpPort,
   statsPort: HAPROXY_DEFAULTS.statsPort,
+  statsUser: "admin",
   metricsPort: MONITORING_PORTS.haproxyMetrics,
   https: true,
   httpsPort: HAPROXY_DEFAULTS.tls.httpsPort,
@@ -138,6 +148,8 @@ export const LOAD_BALANCER_TIER_DEFAULTS = {
 
 /** HAProxy starts in a second; slack for a cold VM or image. */
 const LB_START_PERIOD_SECONDS = 20;
+/** The environment variable that carries the stats page's password to HAProxy (its config expands it). */
+const STATS_PASSWORD_ENV = SECRET_ENV.statsPassword;
 /**
  * Longer than HAProxy's graceful stop: `docker stop` sends the official image's
  * STOPSIGNAL, SIGUSR1 (soft stop), and the workers finish their connections for
@@ -166,6 +178,10 @@ export class LoadBalancerTier extends Construct implements IMonitored {
   public readonly https: boolean;
   /** HAProxy's metrics endpoints (hand the tier to a MonitoringTier). */
   public readonly metricsEndpoints: readonly MetricsEndpoint[];
+  /** User of the stats page's login. */
+  public readonly statsUser: string;
+  /** Reference to the stats page's password (generated at deploy time; Terraform state and the target's secret store hold it). */
+  public readonly statsPassword: Secret;
 
   constructor(scope: Construct, id: string, props: LoadBalancerTierProps) {
     super(scope, id);
@@ -174,6 +190,7 @@ export class LoadBalancerTier extends Construct implements IMonitored {
     const prefix = props.namePrefix ?? d.namePrefix;
     const port = props.port ?? d.port;
     const statsPort = props.statsPort ?? d.statsPort;
+    this.statsUser = props.statsUser ?? d.statsUser;
     const metricsPort = props.metricsPort === undefined ? d.metricsPort : props.metricsPort;
     const https = props.https ?? d.https;
     const httpsPort = props.httpsPort ?? d.httpsPort;
@@ -197,6 +214,7 @@ export class LoadBalancerTier extends Construct implements IMonitored {
       nodeName: `${prefix}-1`,
       httpPort: port,
       statsPort,
+      statsAuth: { user: this.statsUser, passwordEnv: STATS_PASSWORD_ENV },
       metricsPort,
       servers,
       limits: props.limits,
@@ -223,6 +241,7 @@ export class LoadBalancerTier extends Construct implements IMonitored {
     const declaredBy = { construct: "LoadBalancerTier", scope: this, props: { secretFiles: "certificate", floatingAddress: "nodes" } };
     this.floatingAddress = count > 1 ? requireFloatingAddress(props.target, this, { name: prefix, members: names, declaredBy }) : undefined;
     const bound = https ? certificate.bind(this) : undefined;
+    this.statsPassword = props.target.createSecret(this, "stats-password", `${prefix}-stats-password`);
     const listeners = https ? [port, httpsPort] : [port];
     const statsCheck = ["/bin/sh", HEALTHCHECK_SCRIPT, String(statsPort), "/healthz"].join(" ");
 
@@ -232,7 +251,7 @@ export class LoadBalancerTier extends Construct implements IMonitored {
       const member = this.floatingAddress?.members[name];
       const files = [
         { path: PATHS.haproxyConfig, content: renderHaproxyConfig({ ...sample, nodeName: name }) },
-        startScriptFile("lb", renderLoadBalancerStartScript()),
+        startScriptFile("lb", renderLoadBalancerStartScript({ secretEnvironment: [STATS_PASSWORD_ENV] })),
         httpHealthcheckFile(),
       ];
       if (this.floatingAddress && member) {
@@ -268,7 +287,7 @@ export class LoadBalancerTier extends Construct implements IMonitored {
             command: startCommand("lb"),
             files,
             environment: {},
-            secretEnvironment: {},
+            secretEnvironment: { [STATS_PASSWORD_ENV]: this.statsPassword },
             secretFiles: bound ? { [PATHS.tlsCertificate]: bound.certificate, [PATHS.tlsKey]: bound.privateKey } : {},
             ingress: [
               { port, from: "internet", description: https ? "clients to the HTTP listener (redirected to HTTPS)" : "clients to the HTTP listener" },
@@ -306,6 +325,7 @@ export class LoadBalancerTier extends Construct implements IMonitored {
               "listen-port": String(port),
               ...(https ? { "https-port": String(httpsPort), "tls-certificate": bound!.kind } : {}),
               "stats-port": String(statsPort),
+              "stats-user": this.statsUser,
               "health-check": `inter=${check.intervalMs} fastinter=${check.fastIntervalMs} fall=${check.fall} rise=${check.rise} timeout=${checkMs} bound=${haproxyDetectionBoundMs(check, checkMs)} path=${check.path}`,
               ...(this.floatingAddress ? { "floating-address": this.floatingAddress.address } : {}),
             },

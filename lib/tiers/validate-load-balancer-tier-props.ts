@@ -97,6 +97,8 @@ export function validateLoadBalancerTierProps(scope: Construct, props: LoadBalan
       "tls.hstsMaxAgeSeconds": "checked",
       "tls.certificatePath": "checked",
       statsPort: "checked",
+      "statsAuth.user": { prop: "statsUser", fix: 'use letters, digits, "_", "." or "-", such as "admin"' },
+      "statsAuth.passwordEnv": "checked",
       metricsPort: { prop: "metricsPort", fix: "use 8405, a port no other listener of the node uses, or null for none" },
       metricsBindAddress: "checked",
       nodeName: "checked",

@@ -1,6 +1,16 @@
 import { KEEPALIVED_INTERFACE_PLACEHOLDER } from "../keepalived";
 import { PATHS } from "../paths";
-import { SCRIPT_HEADER } from "./shell";
+import { READ_SECRET_FUNCTION, SCRIPT_HEADER } from "./shell";
+
+export interface LoadBalancerStartScriptConfig {
+  /**
+   * Environment variables the rendered config expands (the stats page's
+   * password): each is read from `$NAME`, or from the file `$NAME_FILE` (how
+   * targets deliver secrets), and exported for HAProxy; the start fails when one
+   * is missing. @default []
+   */
+  readonly secretEnvironment?: readonly string[];
+}
 
 /**
  * Validates the rendered config, then runs HAProxy in master-worker mode in the
@@ -24,12 +34,20 @@ import { SCRIPT_HEADER } from "./shell";
  * the script exits 1 (the container or unit restarts both). A HAProxy that hangs
  * is keepalived's own check's to find.
  */
-export function renderLoadBalancerStartScript(): string {
+export function renderLoadBalancerStartScript(config: LoadBalancerStartScriptConfig = {}): string {
   const run = `${PATHS.runDir}/keepalived`;
+  const secrets = config.secretEnvironment ?? [];
   return [
     SCRIPT_HEADER,
     `CONFIG=${PATHS.haproxyConfig}`,
     `KEEPALIVED_CONFIG=${PATHS.keepalivedConfig}`,
+    ...(secrets.length === 0
+      ? []
+      : [
+          READ_SECRET_FUNCTION,
+          '# Secrets the config expands ("${NAME}"): from $NAME or the file $NAME_FILE, in HAProxy\'s environment only.',
+          ...secrets.map((name) => `${name}=$(read_secret ${name}); export ${name}`),
+        ]),
     'haproxy -c -q -f "$CONFIG"',
     'if [ ! -f "$KEEPALIVED_CONFIG" ]; then',
     '  log "starting haproxy"',

@@ -8,6 +8,8 @@ export const SECRET_ENV = {
   exporterPassword: "HAWEB_DB_EXPORTER_PASSWORD",
   /** Password of the failover script's database user (ha-web-db-failover). */
   failoverPassword: "HAWEB_DB_FAILOVER_PASSWORD",
+  /** Password of HAProxy's stats page (its config expands it at start). */
+  statsPassword: "HAWEB_STATS_PASSWORD",
 } as const;
 
 export const SCRIPT_HEADER = [

@@ -283,7 +283,7 @@ describe("IAM: one role per host role, nothing broader than it needs", () => {
     expect(resources(parsed, "aws_iam_role_policy_attachment")).toEqual({});
   });
 
-  test("the web role reads the app password and the app bundle; the database role its three passwords, the cluster's TLS pairs, its failover script and moves the writer; the load balancer its certificate and key; the monitoring role nothing", () => {
+  test("the web role reads the app password and the app bundle; the database role its three passwords, the cluster's TLS pairs, its failover script and moves the writer; the load balancer its stats password, certificate and key; the monitoring role nothing", () => {
     const web = statements("haweb-web-").filter((s) => s.Sid !== "SessionManager");
     expect(web).toEqual([
       { Sid: "ReadOwnSecrets", Effect: "Allow", Action: ["ssm:GetParameter"], Resource: [expect.stringContaining("app-password")] },
@@ -322,6 +322,7 @@ describe("IAM: one role per host role, nothing broader than it needs", () => {
         Effect: "Allow",
         Action: ["ssm:GetParameter"],
         Resource: [
+          expect.stringMatching(/^\$\{aws_ssm_parameter\..*stats-password.*\.arn\}$/),
           expect.stringMatching(/^\$\{aws_ssm_parameter\..*tls-certificate.*\.arn\}$/),
           expect.stringMatching(/^\$\{aws_ssm_parameter\..*tls-private-key.*\.arn\}$/),
         ],
@@ -465,6 +466,7 @@ describe("secrets and the app bundle", () => {
       expect.objectContaining({ length: 32, special: false }),
       expect.objectContaining({ length: 32, special: false }),
       expect.objectContaining({ length: 32, special: false }),
+      expect.objectContaining({ length: 32, special: false }),
     ]);
     const parameters = Object.values(resources(parsed, "aws_ssm_parameter"));
     expect(parameters.map((p) => p.name).sort()).toEqual([
@@ -475,6 +477,7 @@ describe("secrets and the app bundle", () => {
       "/haweb/db-tls-replication.pem",
       "/haweb/db-tls-server.key",
       "/haweb/db-tls-server.pem",
+      "/haweb/lb-stats-password",
       "/haweb/tls-certificate",
       "/haweb/tls-private-key",
     ]);

@@ -55,6 +55,12 @@ export interface AppConfig {
   /** HTTP listen port (0 = ephemeral). */
   readonly port: number;
   readonly bindAddress: string;
+  /**
+   * A host (the Nginx beside the app) whose network the app also listens on:
+   * its own address on the network it shares with that host (BIND_PEER). Unset:
+   * `bindAddress` only.
+   */
+  readonly bindPeer?: string;
   /** Port of the separate metrics listener (0 = ephemeral); never the app port. */
   readonly metricsPort: number;
   /** Listen address of the metrics listener (defaults to bindAddress). */
@@ -198,9 +204,11 @@ export function loadConfig(env: Env = process.env, deps: ConfigDeps = {}): AppCo
   const metricsBind = str(env, METRICS_ENV.bindAddress);
   const metricsBindAddress = metricsBind === undefined ? bindAddress : parseBindAddress(metricsBind, "METRICS_BIND_ADDRESS");
 
+  const bindPeer = str(env, APP_ENV.bindPeer);
   return {
     port,
     bindAddress,
+    ...(bindPeer === undefined ? {} : { bindPeer }),
     metricsPort,
     metricsBindAddress,
     nodeName: str(env, APP_ENV.nodeName) ?? getHostname(),
@@ -222,6 +230,7 @@ export function describeConfig(c: AppConfig): Record<string, unknown> {
   return {
     port: c.port,
     bindAddress: c.bindAddress,
+    bindPeer: c.bindPeer ?? null,
     metricsPort: c.metricsPort,
     metricsBindAddress: c.metricsBindAddress,
     nodeName: c.nodeName,

@@ -39,7 +39,9 @@
  * database query served the response.
  */
 import * as http from "node:http";
+import * as net from "node:net";
 import type { AddressInfo } from "node:net";
+import { addressTowardPeer, BindPeerError } from "./bind-peer";
 import { AppConfig, ConfigError, describeConfig, loadConfig } from "./config";
 import { createMysqlDb, Db, DbNode, GTID_FORMAT_MISMATCH, GTID_WAIT_TIMEOUT, InsertResult, Row } from "./db";
 import { IdempotentWriter, requestHash } from "./idempotency";
@@ -387,7 +389,7 @@ export function createServer(config: AppConfig, db: Db, options: ServerOptions =
   return server;
 }
 
-export function listen(server: http.Server, port: number, host: string): Promise<AddressInfo> {
+export function listen(server: net.Server, port: number, host: string): Promise<AddressInfo> {
   return new Promise((resolve, reject) => {
     const onError = (err: Error) => reject(err);
     server.once("error", onError);
@@ -473,9 +475,24 @@ export async function main(env: NodeJS.ProcessEnv = process.env, log: Logger = c
   });
   const metricsServer = createMetricsServer(metrics, (err) => log.error("metrics collection failed", errInfo(err)));
   const addr = await listen(server, config.port, config.bindAddress);
+  // A second listener on the address toward Nginx (Docker): its connections are the same server's.
+  let peerListener: net.Server | undefined;
+  if (config.bindPeer !== undefined) {
+    let peerAddress: string;
+    try {
+      peerAddress = await addressTowardPeer(config.bindPeer);
+    } catch (err) {
+      if (!(err instanceof BindPeerError)) throw err;
+      log.error("cannot find the network shared with BIND_PEER", { error: err.message });
+      process.exit(2);
+    }
+    peerListener = net.createServer((socket) => server.emit("connection", socket));
+    await listen(peerListener, addr.port, peerAddress);
+  }
   const metricsAddr = await listen(metricsServer, config.metricsPort, config.metricsBindAddress);
   log.info("listening", {
     address: addr.address,
+    ...(peerListener === undefined ? {} : { peerAddress: (peerListener.address() as AddressInfo).address }),
     port: addr.port,
     metrics: { address: metricsAddr.address, port: metricsAddr.port, path: "/metrics" },
     config: describeConfig(config),
@@ -490,6 +507,7 @@ export async function main(env: NodeJS.ProcessEnv = process.env, log: Logger = c
     stopping = true;
     log.info("shutting down", { signal });
     lagMonitor.stop();
+    peerListener?.close();
     // Scrapes are short: the metrics listener just stops.
     metricsServer.close();
     metricsServer.closeAllConnections();

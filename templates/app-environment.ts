@@ -6,8 +6,14 @@
 export const APP_ENV = {
   /** Port the app listens on (Nginx proxies to it). */
   port: "PORT",
-  /** Address the app binds to: loopback on a VM, all of the container's networks on Docker. */
+  /** Address the app binds to: loopback (its health check and, on a VM, Nginx). */
   bindAddress: "BIND_ADDRESS",
+  /**
+   * A host whose network the app also listens on, at its own address there (Docker:
+   * the Nginx container beside it, so only Nginx's network reaches the app, not the
+   * database's). Unset on a VM, where Nginx reaches the app on loopback.
+   */
+  bindPeer: "BIND_PEER",
   /** The web node the app belongs to (X-Web-Node). */
   nodeName: "NODE_NAME",
   /** The writer endpoint's host (may carry `:port`). */

@@ -181,8 +181,9 @@ describeLab("the lab: the edge (a load-balancer pair, HTTPS, a firewall in every
     console.log(`from ${webs[0]}: ${JSON.stringify(fromWeb)}`);
     for (const r of Object.values(fromWeb)) expect(r).toBe("timeout");
 
-    // The ruleset itself drops what layer 3 allows: a database shares the app-db network with the app,
-    // whose server listens on every address, but the flow model allows only web -> app.
+    // A database shares the app-db network with the app, but the flow model allows only web -> app:
+    // the app listens on loopback and on its address on its web node's network only (BIND_PEER), and
+    // the ruleset drops the database's attempt before the refusal could answer it.
     const appOnDbNet = sharedNetwork(apps[0], primary);
     const appAddrOnDbNet = lab.container(apps[0]).state.addresses[appOnDbNet];
     const appAddrOnWebNet = lab.container(apps[0]).state.addresses[sharedNetwork(apps[0], stack.facts(apps[0]).host)];
@@ -192,7 +193,7 @@ describeLab("the lab: the edge (a load-balancer pair, HTTPS, a firewall in every
     console.log(
       `app ${appAddrOnDbNet}:${appPort} from ${primary}: ${JSON.stringify(fromDb)}, from itself: ${JSON.stringify(fromApp)}; from its web node: ${JSON.stringify(fromOwnWeb)}`,
     );
-    expect(fromApp[`${appAddrOnDbNet}:${appPort}`]).toBe("open"); // it listens there
+    expect(fromApp[`${appAddrOnDbNet}:${appPort}`]).toBe("refused"); // it does not listen there
     expect(fromDb[`${appAddrOnDbNet}:${appPort}`]).toBe("timeout"); // and the firewall drops the database's attempt
     expect(fromOwnWeb[`${appAddrOnWebNet}:${appPort}`]).toBe("open");
     t("2 firewall", started);

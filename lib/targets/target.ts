@@ -309,7 +309,15 @@ export interface HostSpec {
 /** Where a service is reached by its host's other services, and what it binds to. */
 export interface ColocatedAddress {
   readonly address: string;
+  /** What the service binds to: loopback (its own health check; on a VM also its peers). */
   readonly bindAddress: string;
+  /**
+   * The service also listens on its own address on the network it shares with
+   * the colocated peer that reaches it (Docker: a container has an address on
+   * every network it joins, and only the peer's network may reach it). The tier
+   * names the peer to the service. @default false
+   */
+  readonly bindTowardPeer?: boolean;
 }
 
 /** What the target created for a host. */

@@ -241,7 +241,9 @@ export class MonitoringTier extends Construct {
           renderAlertmanagerStartScript({
             configPath: PATHS.alertmanagerConfig,
             storageDir: PATHS.alertmanagerDataDir,
-            listenAddress: `${alertmanagerAt.bindAddress}:${d.alertmanagerPort}`,
+            // Alertmanager cannot pick the address toward its peer (Docker): its own container's
+            // networks are the monitoring ones only, so every address of it is Prometheus' side.
+            listenAddress: `${alertmanagerAt.bindTowardPeer ? "0.0.0.0" : alertmanagerAt.bindAddress}:${d.alertmanagerPort}`,
           }),
         ),
         httpHealthcheckFile(),

@@ -195,7 +195,10 @@ export class WebAppTier extends Construct implements IWebBackends, IMonitored {
           // The user's first: the tier's wiring is checked to be theirs alone (validate-web-app-tier-props).
           ...app.environment,
           [APP_ENV.port]: String(this.appPort),
-          [APP_ENV.bindAddress]: appAddress.bindAddress,
+          // Docker: loopback plus the app's address on Nginx's network, no other. An image runs its
+          // own entrypoint, which may not know BIND_PEER: it keeps every address (README: known limit).
+          [APP_ENV.bindAddress]: isImage && appAddress.bindTowardPeer ? "0.0.0.0" : appAddress.bindAddress,
+          ...(appAddress.bindTowardPeer && !isImage ? { [APP_ENV.bindPeer]: name } : {}),
           [APP_ENV.nodeName]: name,
           [APP_ENV.writerHost]: db.writerEndpoint.host,
           [APP_ENV.writerPort]: String(db.writerEndpoint.port),

@@ -191,8 +191,9 @@ export class DockerTarget extends Construct implements DeploymentTarget {
   }
 
   colocated(_hostName: string, serviceName: string): ColocatedAddress {
-    // Containers do not share a network namespace: Nginx reaches its app by the app's alias.
-    return { address: serviceName, bindAddress: "0.0.0.0" };
+    // Containers do not share a network namespace: Nginx reaches its app by the app's alias, on the
+    // network they share; the app's other networks (the database's) must not reach it.
+    return { address: serviceName, bindAddress: "127.0.0.1", bindTowardPeer: true };
   }
 
   /** A network alias, which a promotion moves between containers. */

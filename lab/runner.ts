@@ -723,18 +723,6 @@ export class Lab {
   }
 
   /**
-   * Sends `signal` to every process of a running container (its whole PID
-   * namespace, as `docker pause` freezes a container's cgroup): SIGSTOP freezes
-   * it with its connections open, SIGCONT resumes it. Returns how many processes
-   * were signalled. Each by its recorded PID and start time (signalRef).
-   */
-  signal(nameOrHost: string, signal: NodeJS.Signals): number {
-    let n = 0;
-    for (const p of this.processes(nameOrHost)) if (signalRef(p.ref, signal)) n++;
-    return n;
-  }
-
-  /**
    * The signal `docker stop` sends: the container's stop_signal, else its image's
    * STOPSIGNAL (IMAGE_BINARIES in lab/prereqs.ts: SIGUSR1 for haproxy, SIGQUIT for
    * nginx), else SIGTERM.
@@ -778,14 +766,14 @@ export class Lab {
 
   /**
    * `docker kill --signal`, but to every process of the container (its PID
-   * namespace), not only PID 1: SIGSTOP freezes the whole container (a hung
-   * node), SIGCONT thaws it. Returns the processes signalled (by start time, so
-   * a later SIGCONT never reaches a reused PID).
+   * namespace), not only PID 1, as `docker pause` freezes a container's cgroup:
+   * SIGSTOP freezes the whole container with its connections open (a hung node),
+   * SIGCONT thaws it. Returns the processes the signal reached, each by its PID
+   * and start time (signalRef): thaw exactly those with `signalRef(p.ref,
+   * "SIGCONT")`, so a later signal never reaches a reused PID.
    */
   signalContainer(nameOrHost: string, signal: NodeJS.Signals): { ref: ProcRef; comm: string; ppid: number }[] {
-    const procs = this.processes(nameOrHost);
-    for (const p of procs) signalRef(p.ref, signal);
-    return procs;
+    return this.processes(nameOrHost).filter((p) => signalRef(p.ref, signal));
   }
 
   /** `docker stop`: the stop signal (stopSignalOf), then SIGKILL after the container's stop_timeout. */

@@ -195,17 +195,26 @@ export class Lab {
     });
     // Every address is known now: each namespace's firewall, before any process of the stack runs.
     for (const c of plan.containers) this.applyFirewall(c);
-    for (const c of plan.containers) await this.startContainerDns(c);
+    // The DNS servers are independent of each other: started together, each waited for (dnsReady).
+    await Promise.all(plan.containers.map((c) => this.startContainerDns(c)));
     this.save();
 
     // Start in depends_on order (Terraform creates a container once its dependencies are created and running).
     for (const c of plan.containers) await this.startContainer(c.name, { sidecars: false });
-    for (const c of plan.containers) for (const p of c.ports) await this.publishPort(c, p);
-    this.save();
-    await this.waitHealthy(
-      plan.containers.map((c) => c.name),
-      opts.healthTimeoutMs ?? 180_000,
-    );
+    // The published ports (each forwarder takes its socket over in about 150 ms) while the containers start:
+    // nothing in a container needs them, and `up` returns once both are done.
+    const published = Promise.all(plan.containers.flatMap((c) => c.ports.map((p) => this.publishPort(c, p))));
+    // Awaited below: this only keeps a failure that comes first from counting as an unhandled rejection.
+    published.catch(() => undefined);
+    try {
+      await this.waitHealthy(
+        plan.containers.map((c) => c.name),
+        opts.healthTimeoutMs ?? 180_000,
+      );
+    } finally {
+      await published;
+      this.save();
+    }
     return this.state;
   }
 

@@ -89,7 +89,9 @@ async function main() {
     throw new Error(`a bench lab is already running (${lab.stateFile}): \`npm run lab -- down --instance b\``);
   const started = Date.now();
   await lab.up(join(root, "cdktf.out", "stacks", "local", "cdk.tf.json"), { owner: process.pid });
-  console.log(`lab up in ${((Date.now() - started) / 1000).toFixed(1)} s; measuring (${SECONDS} s per run, ${CONNECTIONS} connections)`);
+  // Issue 14's lab figure: `up` to every container healthy, the stack already synthesized (goal: under 4 s).
+  const upToHealthyMs = Date.now() - started;
+  console.log(`lab up in ${(upToHealthyMs / 1000).toFixed(1)} s; measuring (${SECONDS} s per run, ${CONNECTIONS} connections)`);
   try {
     const stack = stackOf(lab);
     const [lb] = stack.hostnames("load-balancer");
@@ -148,6 +150,7 @@ async function main() {
 
     const results = {
       machine: { cores: cpus().length, note: "client, HAProxy, Nginx, app and MariaDB share these cores" },
+      bringUp: { upToHealthyMs, goalMs: 4000 },
       settings: { seconds: SECONDS, connections: CONNECTIONS, path: "/api/items (replica read)" },
       throughput: {
         viaLoadBalancer: viaLb,
@@ -260,6 +263,7 @@ function round(x: number, digits: number): number {
 }
 
 function printTable(r: {
+  bringUp: { upToHealthyMs: number; goalMs: number };
   throughput: { viaLoadBalancer: WrkResult; directToWebNode: WrkResult; viaPublishedPort: WrkResult; lbToDirectRpsRatio: number; lbToDirectP50Ratio: number };
   distribution: { perNode: Record<string, number>; shares: Record<string, number> };
   webNodeKill: {
@@ -273,6 +277,10 @@ function printTable(r: {
   replicationLag: { writeRate: number; committed: number; observedOnReplica: number; p50Ms: number; p99Ms: number; maxMs: number };
 }) {
   const rows: string[][] = [["measure", "value"]];
+  rows.push([
+    "up to all healthy (synthesized)",
+    `${r.bringUp.upToHealthyMs} ms (goal < ${r.bringUp.goalMs} ms: ${r.bringUp.upToHealthyMs < r.bringUp.goalMs ? "met" : "MISSED"})`,
+  ]);
   for (const w of [r.throughput.viaLoadBalancer, r.throughput.directToWebNode, r.throughput.viaPublishedPort]) {
     rows.push([`${w.target}`, `${w.rps.toFixed(0)} req/s, p50 ${w.p50Ms.toFixed(2)} ms, p99 ${w.p99Ms.toFixed(2)} ms, errors ${w.non2xx + w.socketErrors}`]);
   }

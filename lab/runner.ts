@@ -195,17 +195,26 @@ export class Lab {
     });
     // Every address is known now: each namespace's firewall, before any process of the stack runs.
     for (const c of plan.containers) this.applyFirewall(c);
-    for (const c of plan.containers) await this.startContainerDns(c);
+    // The DNS servers are independent of each other: started together, each waited for (dnsReady).
+    await Promise.all(plan.containers.map((c) => this.startContainerDns(c)));
     this.save();
 
     // Start in depends_on order (Terraform creates a container once its dependencies are created and running).
     for (const c of plan.containers) await this.startContainer(c.name, { sidecars: false });
-    for (const c of plan.containers) for (const p of c.ports) await this.publishPort(c, p);
-    this.save();
-    await this.waitHealthy(
-      plan.containers.map((c) => c.name),
-      opts.healthTimeoutMs ?? 180_000,
-    );
+    // The published ports (each forwarder takes its socket over in about 150 ms) while the containers start:
+    // nothing in a container needs them, and `up` returns once both are done.
+    const published = Promise.all(plan.containers.flatMap((c) => c.ports.map((p) => this.publishPort(c, p))));
+    // Awaited below: this only keeps a failure that comes first from counting as an unhandled rejection.
+    published.catch(() => undefined);
+    try {
+      await this.waitHealthy(
+        plan.containers.map((c) => c.name),
+        opts.healthTimeoutMs ?? 180_000,
+      );
+    } finally {
+      await published;
+      this.save();
+    }
     return this.state;
   }
 
@@ -723,18 +732,6 @@ export class Lab {
   }
 
   /**
-   * Sends `signal` to every process of a running container (its whole PID
-   * namespace, as `docker pause` freezes a container's cgroup): SIGSTOP freezes
-   * it with its connections open, SIGCONT resumes it. Returns how many processes
-   * were signalled. Each by its recorded PID and start time (signalRef).
-   */
-  signal(nameOrHost: string, signal: NodeJS.Signals): number {
-    let n = 0;
-    for (const p of this.processes(nameOrHost)) if (signalRef(p.ref, signal)) n++;
-    return n;
-  }
-
-  /**
    * The signal `docker stop` sends: the container's stop_signal, else its image's
    * STOPSIGNAL (IMAGE_BINARIES in lab/prereqs.ts: SIGUSR1 for haproxy, SIGQUIT for
    * nginx), else SIGTERM.
@@ -778,14 +775,14 @@ export class Lab {
 
   /**
    * `docker kill --signal`, but to every process of the container (its PID
-   * namespace), not only PID 1: SIGSTOP freezes the whole container (a hung
-   * node), SIGCONT thaws it. Returns the processes signalled (by start time, so
-   * a later SIGCONT never reaches a reused PID).
+   * namespace), not only PID 1, as `docker pause` freezes a container's cgroup:
+   * SIGSTOP freezes the whole container with its connections open (a hung node),
+   * SIGCONT thaws it. Returns the processes the signal reached, each by its PID
+   * and start time (signalRef): thaw exactly those with `signalRef(p.ref,
+   * "SIGCONT")`, so a later signal never reaches a reused PID.
    */
   signalContainer(nameOrHost: string, signal: NodeJS.Signals): { ref: ProcRef; comm: string; ppid: number }[] {
-    const procs = this.processes(nameOrHost);
-    for (const p of procs) signalRef(p.ref, signal);
-    return procs;
+    return this.processes(nameOrHost).filter((p) => signalRef(p.ref, signal));
   }
 
   /** `docker stop`: the stop signal (stopSignalOf), then SIGKILL after the container's stop_timeout. */

@@ -22,23 +22,14 @@
  *     timeout, no web node is marked down, and no web node ever has more than
  *     `limits.maxConnectionsPerServer` requests from HAProxy.
  */
-import { existsSync } from "fs";
-import { tmpdir } from "os";
-import { join } from "path";
 import { clientFixedRate, ClientLoadSummary } from "../../lab/client";
-import { listNetns } from "../../lab/host";
 import { ipv4InCidr } from "../../lab/ipv4";
 import { haproxyStats, holdersOf, stackOf } from "../../lab/probes";
 import { Lab } from "../../lab/runner";
 import { waitUntil } from "../../lab/sys";
 import { HAPROXY_LIMITS_DEFAULTS } from "../../templates/edge-limits";
-import { bringUpLocalStack, describeWhenLabRuns, tearDown } from "./bring-up";
-import { takeLabTurn } from "./take-turns";
+import { describeWhenLabRuns, localStackLab } from "./bring-up";
 
-const INSTANCE = "x";
-const STATE_DIR = join(tmpdir(), `hwl-lab-${INSTANCE}`);
-const PORT_OFFSET = Number(process.env.LAB_PORT_OFFSET ?? 0) + 500;
-const TURN_WAIT_MS = 420_000;
 const ATTACKER = "attacker";
 const CLIENT = "client";
 /** The issue's attack: 5,000 connections (ABUSE_CONNECTIONS overrides it, e.g. on a smaller machine). */
@@ -127,12 +118,28 @@ const describeLab = describeWhenLabRuns("the lab abuse scenarios");
 
 describeLab("the lab: the edge under abuse (slow bodies, one client's flood)", () => {
   let lab: Lab;
-  let outdir: string | undefined;
-  let releaseTurn: (() => void) | undefined;
   let vip: string;
   let lb: string;
-  const timings: Record<string, number> = {};
-  const t = (name: string, started: number) => (timings[name] = Date.now() - started);
+  const file = localStackLab({
+    file: "abuse.test.ts",
+    what: "lab abuse scenarios",
+    instance: "x",
+    portOffset: 500,
+    afterUp: async (up) => {
+      lab = up;
+      const stack = stackOf(lab);
+      vip = stack.loadBalancer("lb-1").floatingAddress!;
+      const network = lab.requireState().networks.find((n) => ipv4InCidr(vip, n.subnet))!;
+      const attacker = lab.attach(ATTACKER, network.name, { avoid: [vip] });
+      lab.attach(CLIENT, network.name, { avoid: [vip, attacker.address] });
+      await waitUntil(`one load balancer holding ${vip}`, () => holdersOf(lab, vip).length === 1, { timeoutMs: 20_000, intervalMs: 100 });
+      lb = holdersOf(lab, vip)[0];
+    },
+    beforeDown: async (up) => {
+      for (const c of [ATTACKER, CLIENT]) await up.detach(c);
+    },
+  });
+  const { t } = file;
 
   /** Runs the attacker in its namespace; resolves with what happened to each of its connections. */
   async function attack(count: number, batch: number, holdMs: number): Promise<AttackResult> {
@@ -154,37 +161,6 @@ describeLab("the lab: the edge under abuse (slow bodies, one client's flood)", (
     const frontend = rows.find((r) => r.pxname === "http" && r.svname === "FRONTEND")!;
     return { servers, frontend };
   }
-
-  beforeAll(async () => {
-    const turn = await takeLabTurn("abuse.test.ts", TURN_WAIT_MS);
-    releaseTurn = turn.release;
-    timings["waited for the other lab files"] = turn.waitedMs;
-    const started = Date.now();
-    lab = await bringUpLocalStack({ instance: INSTANCE, stateDir: STATE_DIR, portOffset: PORT_OFFSET, log: () => undefined }, (dir) => {
-      outdir = dir;
-    });
-    const stack = stackOf(lab);
-    vip = stack.loadBalancer("lb-1").floatingAddress!;
-    const network = lab.requireState().networks.find((n) => ipv4InCidr(vip, n.subnet))!;
-    const attacker = lab.attach(ATTACKER, network.name, { avoid: [vip] });
-    lab.attach(CLIENT, network.name, { avoid: [vip, attacker.address] });
-    await waitUntil(`one load balancer holding ${vip}`, () => holdersOf(lab, vip).length === 1, { timeoutMs: 20_000, intervalMs: 100 });
-    lb = holdersOf(lab, vip)[0];
-    t("bring-up", started);
-  }, TURN_WAIT_MS + 240_000);
-
-  afterAll(async () => {
-    const started = Date.now();
-    try {
-      if (lab?.state) for (const c of [ATTACKER, CLIENT]) await lab.detach(c);
-    } finally {
-      await tearDown(lab, outdir, releaseTurn);
-    }
-    t("teardown", started);
-    console.log(`lab abuse scenarios, timings (ms): ${JSON.stringify(timings)}`);
-    expect(listNetns().filter((n) => n.startsWith(`hwl-${INSTANCE}-`))).toEqual([]);
-    expect(existsSync(STATE_DIR)).toBe(false);
-  }, 60_000);
 
   test("every web node takes at most limits.maxConnectionsPerServer requests at once from HAProxy", async () => {
     const { servers } = await stats();

@@ -11,68 +11,41 @@
  * LAB_PORT_OFFSET + 400; it takes turns with the other lab files (take-turns.ts).
  * Needs root and the Debian packages of scripts/install-test-deps.sh (as lab.test.ts).
  */
-import { existsSync } from "fs";
-import { tmpdir } from "os";
-import { join } from "path";
-import { listNetns } from "../../lab/host";
 import { promote, runFailoverScript } from "../../lab/failover";
 import { request } from "../../lab/load";
 import { entryUrl, sql, sqlText, stackOf } from "../../lab/probes";
 import { Lab } from "../../lab/runner";
 import { waitUntil } from "../../lab/sys";
-import { bringUpLocalStack, describeWhenLabRuns, tearDown } from "./bring-up";
-import { takeLabTurn } from "./take-turns";
+import { describeWhenLabRuns, localStackLab } from "./bring-up";
 
-const INSTANCE = "f2";
-const STATE_DIR = join(tmpdir(), `hwl-lab-${INSTANCE}`);
-const PORT_OFFSET = Number(process.env.LAB_PORT_OFFSET ?? 0) + 400;
-/** How long this file waits for another lab file to finish when jest runs them in parallel (take-turns.ts). */
-const TURN_WAIT_MS = 420_000;
 /** Rows written while db-replica-2 receives nothing. */
 const ROWS_BEHIND = 40;
 
 const describeLab = describeWhenLabRuns("the lab's two-replica failover test");
 
 describeLab("the lab: failover with two replicas, one of them behind", () => {
+  const file = localStackLab({
+    file: "failover-two-replicas.test.ts",
+    what: "lab two-replica failover",
+    instance: "f2",
+    portOffset: 400,
+    stackOptions: { databaseReplicas: 2 },
+  });
+  const { t } = file;
   let lab: Lab;
-  let outdir: string;
-  let releaseTurn: (() => void) | undefined;
   let url: string;
   let primary: string;
   let replicas: string[];
   let writerAddress: string;
   let database: string;
-  const timings: Record<string, number> = {};
-  const t = (name: string, started: number) => (timings[name] = Date.now() - started);
 
-  beforeAll(async () => {
-    const turn = await takeLabTurn("failover-two-replicas.test.ts", TURN_WAIT_MS);
-    releaseTurn = turn.release;
-    timings["waited for the other lab file"] = turn.waitedMs;
-    const started = Date.now();
-    lab = await bringUpLocalStack(
-      { instance: INSTANCE, stateDir: STATE_DIR, portOffset: PORT_OFFSET, log: () => undefined },
-      (dir) => {
-        outdir = dir;
-      },
-      { databaseReplicas: 2 },
-    );
+  beforeAll(() => {
+    lab = file.lab;
     url = entryUrl(lab);
     const stack = stackOf(lab);
     ({ primary, replicas, writerAddress } = stack.database());
     database = stack.app(stack.hostnames("app")[0]).databaseName;
-    t("bring-up (synth + up + healthy)", started);
-  }, TURN_WAIT_MS + 240_000);
-
-  afterAll(async () => {
-    const started = Date.now();
-    await tearDown(lab, outdir, releaseTurn);
-    t("teardown", started);
-    console.log(`lab timings (ms): ${JSON.stringify(timings)}`);
-    // Nothing of this lab is left: no namespace (bridges and veths live inside them), no state.
-    expect(listNetns().filter((n) => n.startsWith(`hwl-${INSTANCE}-`))).toEqual([]);
-    expect(existsSync(STATE_DIR)).toBe(false);
-  }, 60_000);
+  });
 
   const one = (node: string, query: string) => sql(lab, node, query)[0]?.[0] ?? "";
   const slaveField = (node: string, field: string) => new RegExp(`^\\s*${field}: (.*)$`, "m").exec(sqlText(lab, node, "SHOW SLAVE STATUS\\G"))?.[1] ?? "";

@@ -7,7 +7,7 @@
  * network namespaces (`network_mode = "container:..."`).
  *
  * The local stack is synthesized with lab-friendly timings (scrapes and rule
- * evaluations every 5 s, short `for:`, Alertmanager grouping of 1 s / 5 s) and a
+ * evaluations every 2 s, short `for:`, Alertmanager grouping of 1 s / 2 s) and a
  * webhook receiver the lab can answer: `http://alert-receiver:9095/alerts`. The
  * receiver is a namespace outside the stack attached to the monitoring host's
  * outbound network (`haweb-mon-out`, the one network that is not internal) under
@@ -28,12 +28,10 @@
  * Its own lab: instance `m`, state in `$TMPDIR/hwl-lab-m`, published ports at
  * LAB_PORT_OFFSET + 300; it takes turns with the other lab files (take-turns.ts).
  */
-import { existsSync, readFileSync } from "fs";
-import { tmpdir } from "os";
+import { readFileSync } from "fs";
 import { join } from "path";
 import type { SeedStackOptions } from "../../examples/seed-stack";
 import { ReceivedWebhook, webhookReceiver } from "../../lab/client";
-import { listNetns } from "../../lab/host";
 import { fixedRate, request } from "../../lab/load";
 import { backendServers, entryUrl, lookupFrom, sql, stackOf } from "../../lab/probes";
 
@@ -43,13 +41,8 @@ import { sleep, waitUntil } from "../../lab/sys";
 import { alertRules } from "../../templates/monitoring/alert-rules";
 import { dashboardPanels } from "../../templates/monitoring/grafana-dashboard";
 import { metricNamesIn } from "../helpers/promql-metrics";
-import { bringUpLocalStack, describeWhenLabRuns, LOCAL_STACK_PACKAGES, tearDown } from "./bring-up";
-import { takeLabTurn } from "./take-turns";
+import { describeWhenLabRuns, LOCAL_STACK_PACKAGES, localStackLab } from "./bring-up";
 
-const INSTANCE = "m";
-const STATE_DIR = join(tmpdir(), `hwl-lab-${INSTANCE}`);
-const PORT_OFFSET = Number(process.env.LAB_PORT_OFFSET ?? 0) + 300;
-const TURN_WAIT_MS = 600_000;
 /** The namespace that stands in for the alert receiver, its DNS alias on the monitoring host's outbound network, its port. */
 const RECEIVER = "receiver";
 const RECEIVER_ALIAS = "alert-receiver";
@@ -60,14 +53,20 @@ const FIXTURE = join(__dirname, "..", "fixtures", "lab-scraped-metric-names.json
 /** Slack on top of every computed bound: notification HTTP, polling, a loaded 2-core machine. */
 const SLACK_MS = 5000;
 
-/** The monitoring tier as the lab runs it: the receiver above, and timings short enough for a test. */
+/**
+ * The monitoring tier as the lab runs it: the receiver above, and timings short enough for a test (the
+ * MonitoringTier's own props; the example keeps the shipped defaults). Scrapes and evaluations every 2 s,
+ * `for:` 6 s and 4 s, Alertmanager's group_wait 1 s and group_interval 2 s: every scenario still waits out
+ * each step of the chain (a scrape, an evaluation, `for:`, a notification), and the bounds are computed from
+ * these values as rendered. Before, with 5 s, 20 s, 10 s and 5 s, the same file spent about 70 s waiting.
+ */
 const STACK_OPTIONS: SeedStackOptions = {
   alertWebhookUrl: `http://${RECEIVER_ALIAS}:${RECEIVER_PORT}/alerts`,
   monitoring: {
-    scrapeInterval: "5s",
-    evaluationInterval: "5s",
-    alertRules: { for: { HaproxyServerDown: "20s", MysqlReplicationIoThreadStopped: "10s", MysqlReplicationSqlThreadStopped: "10s" } },
-    notifications: { groupWait: "1s", groupInterval: "5s" },
+    scrapeInterval: "2s",
+    evaluationInterval: "2s",
+    alertRules: { for: { HaproxyServerDown: "6s", MysqlReplicationIoThreadStopped: "4s", MysqlReplicationSqlThreadStopped: "4s" } },
+    notifications: { groupWait: "1s", groupInterval: "2s" },
   },
 };
 
@@ -90,18 +89,32 @@ function durationMs(value: string): number {
 }
 
 describeLab("the lab: monitoring (Prometheus, Alertmanager, exporters, the shipped alerts, the dashboard)", () => {
+  const file = localStackLab({
+    file: "monitoring.test.ts",
+    what: "lab monitoring scenarios",
+    instance: "m",
+    portOffset: 300,
+    turnWaitMs: 600_000,
+    stackOptions: STACK_OPTIONS,
+    beforeDown: async (up) => {
+      try {
+        if (replicationStopped) sql(up, replicationStopped, "START SLAVE");
+      } catch {
+        /* the lab goes anyway */
+      }
+      await up.detach(RECEIVER);
+      await receiver?.done;
+    },
+  });
+  const { timings, t } = file;
   let lab: Lab;
   let stack: StackFacts;
   let db: DatabaseFacts;
-  let outdir: string | undefined;
-  let releaseTurn: (() => void) | undefined;
   let prometheusUrl: string;
   let receiver: ReturnType<typeof webhookReceiver>;
   /** The timings the bounds are computed from, read from the rendered files the containers were given. */
   let config: { scrapeMs: number; evalMs: number; groupWaitMs: number; groupIntervalMs: number; forMs: (alert: string) => number };
-  const timings: Record<string, number> = {};
-  const t = (name: string, started: number) => (timings[name] = Date.now() - started);
-  /** Undone in afterAll whatever failed: replication stopped by scenario 3. */
+  /** Undone before the lab goes down whatever failed: replication stopped by scenario 3. */
   let replicationStopped: string | undefined;
 
   /** A file the stack uploads into one of its containers (its rendered config). */
@@ -136,17 +149,8 @@ describeLab("the lab: monitoring (Prometheus, Alertmanager, exporters, the shipp
     );
 
   beforeAll(async () => {
-    const turn = await takeLabTurn("monitoring.test.ts", TURN_WAIT_MS);
-    releaseTurn = turn.release;
-    timings["waited for the other lab files"] = turn.waitedMs;
     const started = Date.now();
-    lab = await bringUpLocalStack(
-      { instance: INSTANCE, stateDir: STATE_DIR, portOffset: PORT_OFFSET, log: () => undefined },
-      (dir) => {
-        outdir = dir;
-      },
-      STACK_OPTIONS,
-    );
+    lab = file.lab;
     stack = stackOf(lab);
     db = stack.database();
     const [monitoring] = stack.hostnames("monitoring");
@@ -192,27 +196,8 @@ describeLab("the lab: monitoring (Prometheus, Alertmanager, exporters, the shipp
       },
       { timeoutMs: 5000, intervalMs: 100 },
     );
-    t("bring-up (synth + up + healthy + receiver)", started);
-  }, TURN_WAIT_MS + 240_000);
-
-  afterAll(async () => {
-    const started = Date.now();
-    try {
-      if (replicationStopped && lab?.state) sql(lab, replicationStopped, "START SLAVE");
-    } catch {
-      /* the lab goes anyway */
-    }
-    try {
-      if (lab?.state) await lab.detach(RECEIVER);
-    } finally {
-      await tearDown(lab, outdir, releaseTurn);
-    }
-    await receiver?.done;
-    t("teardown", started);
-    console.log(`lab monitoring scenarios, timings (ms): ${JSON.stringify(timings)}`);
-    expect(listNetns().filter((n) => n.startsWith(`hwl-${INSTANCE}-`))).toEqual([]);
-    expect(existsSync(STATE_DIR)).toBe(false);
-  }, 60_000);
+    t("receiver", started);
+  }, 30_000);
 
   test("1. every scrape target is up; every metric name the dashboard and the mariadb rules read is scraped (the fixture)", async () => {
     const started = Date.now();
@@ -403,13 +388,14 @@ describeLab("the lab: monitoring (Prometheus, Alertmanager, exporters, the shipp
     // In step with the primary before the load (scenario 3 restarted replication not long ago).
     await waitUntil(`${replica}'s lag to be 0`, async () => (await lagOf()) === 0, { timeoutMs: config.scrapeMs * 3 + 5000, intervalMs: 500 });
 
-    // 20 POST/s for 16 s through the load balancer; from 2 s in, a session on the replica holds a read lock on the
-    // table the writes go to for 12 s, so its SQL thread waits on the first of them and Seconds_Behind_Master grows.
-    const lockMs = 12_000;
+    // 20 POST/s through the load balancer; from 2 s in, a session on the replica holds a read lock on the table
+    // the writes go to for 6 s (three scrapes), so its SQL thread waits on the first of them and
+    // Seconds_Behind_Master grows; the load goes on 2 s past the lock.
+    const lockMs = 6000;
     let i = 0;
     const load = fixedRate(`${entryUrl(lab)}/api/items`, {
       rate: 20,
-      durationMs: 16_000,
+      durationMs: lockMs + 4000,
       method: "POST",
       body: () => ({ name: `lag-${i++}` }),
       timeoutMs: 8000,

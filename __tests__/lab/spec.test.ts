@@ -6,12 +6,12 @@
 import { spawnSync } from "child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "fs";
 import { tmpdir } from "os";
-import { join } from "path";
-import { Testing } from "cdktf";
+import { dirname, join } from "path";
 import { DESCRIBE_LABEL_PREFIX } from "../../lib/targets/docker/docker-target";
 import { dnsHosts } from "../../lab/dns";
 import { firewallConfig, firewallRuleset } from "../../lab/firewall";
 import { planFromJson } from "../../lab/spec";
+import { synthLocalStack } from "./bring-up";
 import { ipv4InCidr } from "../../lab/ipv4";
 import { containerFacts, FACT_LABEL_PREFIX, StackFacts } from "../../lab/stack";
 
@@ -310,6 +310,19 @@ function labelledStack(patch: Record<string, Record<string, string>> = {}) {
 }
 
 describe("lab/stack: facts from the containers' labels", () => {
+  /** The `local` stack's cdk.tf.json, synthesized once (bring-up.ts: shared with the lab files of this run). */
+  let stackFile: string | undefined;
+  let outdir: string | undefined;
+  const localStack = () => {
+    stackFile ??= synthLocalStack({}, (dir) => {
+      outdir = dir;
+    });
+    return stackFile;
+  };
+  afterAll(() => {
+    if (outdir) rmSync(outdir, { recursive: true, force: true });
+  });
+
   test("spec.ts keeps every label as a record on its container; stack.ts reads the ha-web. ones as facts", () => {
     const stack = labelledStack();
     const primary = stack.container("db-primary");
@@ -517,13 +530,8 @@ describe("lab/stack: facts from the containers' labels", () => {
   });
 
   test("the synthesized local stack carries every fact the lab's probes read", () => {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const { LocalStack } = require("../../main") as typeof import("../../main");
-    const app = Testing.app();
-    new LocalStack(app, "local");
-    app.synth();
-    const file = join(app.outdir, "stacks", "local", "cdk.tf.json");
-    const stack = new StackFacts(planFromJson(JSON.parse(readFileSync(file, "utf8")) as never, join(app.outdir, "stacks", "local"), file));
+    const file = localStack();
+    const stack = new StackFacts(planFromJson(JSON.parse(readFileSync(file, "utf8")) as never, dirname(file), file));
     const [lb] = stack.hostnames("load-balancer");
     expect(stack.loadBalancer(lb).check).toEqual({ interMs: 1000, fall: 3, rise: 2, path: expect.any(String) });
     const db = stack.database();
@@ -563,13 +571,8 @@ describe("lab/stack: facts from the containers' labels", () => {
   });
 
   test("every container of the synthesized local stack gets a firewall that `nft -c` accepts", () => {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const { LocalStack } = require("../../main") as typeof import("../../main");
-    const app = Testing.app();
-    new LocalStack(app, "local");
-    app.synth();
-    const file = join(app.outdir, "stacks", "local", "cdk.tf.json");
-    const plan = planFromJson(JSON.parse(readFileSync(file, "utf8")) as never, join(app.outdir, "stacks", "local"), file);
+    const file = localStack();
+    const plan = planFromJson(JSON.parse(readFileSync(file, "utf8")) as never, dirname(file), file);
     // Addresses as the runner gives them: a fixed ipv4_address, else one per container and network.
     const of = (name: string) =>
       Object.fromEntries(

@@ -9,6 +9,7 @@ import { createHash } from "crypto";
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "fs";
 import { basename, join } from "path";
 import { BackupPlan } from "../../templates/mysql/backup-plan";
+import { binlogExpireSeconds } from "../../templates/mysql/backup-schedule";
 import { renderMyCnf } from "../../templates/mysql/my-cnf";
 import { PATHS } from "../../templates/paths";
 import { renderBackupScript } from "../../templates/scripts/database-backup";
@@ -67,6 +68,15 @@ describe("renderBackupScript", () => {
     expect(mysqlS3).toContain("STORE='s3://demo-backups/demo/db'");
     expect(mysqlS3).toContain("SSE_ARGS='--sse aws:kms --sse-kms-key-id alias/backups'");
     expect(mysqlS3).toContain('aws s3 cp --only-show-errors $AWS_REGION_ARG $SSE_ARGS - "$STORE/$1"');
+  });
+
+  test("the writer keeps its binlogs as long as the plan needs (binlog_expire_logs_seconds), 7 days without a plan", () => {
+    const cnf = renderMyCnf({ engine: "mariadb", version: "10.11", role: "primary", serverId: 1, binlogExpireSeconds: binlogExpireSeconds(PLAN) });
+    expect(cnf).toContain("binlog_expire_logs_seconds = 172800\n");
+    expect(renderMyCnf({ engine: "mariadb", version: "10.11", role: "primary", serverId: 1 })).toContain("binlog_expire_logs_seconds = 604800\n");
+    expect(() => renderMyCnf({ engine: "mariadb", version: "10.11", role: "primary", serverId: 1, binlogExpireSeconds: 0 })).toThrow(
+      /binlogExpireSeconds is 0/,
+    );
   });
 
   test("a plan with problems is refused", () => {

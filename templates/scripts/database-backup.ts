@@ -36,24 +36,11 @@ export const BACKUP_STORE_FILES = {
   info: "info",
 } as const;
 
-/** Tunings of the backup scripts (not props yet; see the README's backup section for each value's reason). */
-export const BACKUP_SCRIPT_DEFAULTS = {
-  /** The archiver's longest wait between two reconnects (it doubles from 1 s up to this). */
-  archiverMaxBackoffSeconds: 16,
-  /** How often the archiver checks it has everything the writer has (and writes the binlog metric; S3: syncs its spool). */
-  archiverCheckSeconds: 2,
-  /** Attempts (0.5 s apart) the restore waits for its temporary server. */
-  restoreServerWaitAttempts: 240,
-} as const;
-
-/** Where the S3 store's archiver spools binlogs before each sync. */
-export const BINLOG_SPOOL_DIR = "/var/lib/ha-web/binlog-spool";
-
 /** Where the backup commands keep their lock and state. */
 export const BACKUP_RUN_DIR = `${PATHS.runDir}/backup`;
 
 /** Exit codes of the backup commands. */
-export const BACKUP_EXIT = { ok: 0, failed: 1, refused: 2, busy: 75, usage: 64 } as const;
+export const BACKUP_EXIT = { ok: 0, failed: 1, busy: 75, usage: 64 } as const;
 
 /** The metrics file a kind of run writes into plan.metricsDir. */
 export function backupMetricsFile(kind: "full" | "incremental" | "binlog"): string {
@@ -212,12 +199,12 @@ FILE=backup.sql.gz`;
     common,
     take,
     String.raw`
-usage() { echo "usage: ha-web-backup ${usage}" >&2; exit ${64}; }
+usage() { echo "usage: ha-web-backup ${usage}" >&2; exit ${BACKUP_EXIT.usage}; }
 [ $# -eq 1 ] || usage
 KIND=$1
 case "$KIND" in
   full) ;;
-  incremental) if [ "$ENGINE" != mariadb ]; then log "$ENGINE has no incremental backups here (mysqldump): take full backups"; exit 64; fi ;;
+  incremental) if [ "$ENGINE" != mariadb ]; then log "$ENGINE has no incremental backups here (mysqldump): take full backups"; exit ${BACKUP_EXIT.usage}; fi ;;
   *) usage ;;
 esac
 
@@ -226,7 +213,7 @@ LOCK="$BACKUP_RUN_DIR/backup.lock"
 mkdir -p "$BACKUP_RUN_DIR"
 if ! mkdir "$LOCK" 2>/dev/null; then
   owner=$(cat "$LOCK/pid" 2>/dev/null || true)
-  if [ -n "$owner" ] && kill -0 "$owner" 2>/dev/null; then log "another backup (PID $owner) is running: not starting a $KIND backup"; exit 75; fi
+  if [ -n "$owner" ] && kill -0 "$owner" 2>/dev/null; then log "another backup (PID $owner) is running: not starting a $KIND backup"; exit ${BACKUP_EXIT.busy}; fi
   log "removing the stale lock of PID $owner"
   rm -rf "$LOCK"
   mkdir "$LOCK"

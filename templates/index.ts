@@ -29,3 +29,4 @@ export * from "./monitoring/grafana-dashboard";
 export * from "./mysql/backup-plan";
 export * from "./mysql/backup-schedule";
 export * from "./scripts/database-backup";
+export * from "./scripts/database-backup-scheduler";

@@ -6,6 +6,7 @@
 import { spawnSync } from "child_process";
 import { BackupPlan } from "../../templates/mysql/backup-plan";
 import { cronMatches, parseCronSchedule } from "../../templates/mysql/backup-schedule";
+import { renderPrimaryStartScript, renderReplicaStartScript } from "../../templates/scripts/database";
 import { cronShellFunction, renderBackupSchedulerScript } from "../../templates/scripts/database-backup-scheduler";
 
 const PLAN: BackupPlan = {
@@ -70,4 +71,20 @@ describe("cronShellFunction", () => {
       expect(want).toContain("1");
     },
   );
+});
+
+describe("the database start script with a backup plan", () => {
+  const common = { engine: "mariadb" as const, database: "appdb", appUser: "app", replicationUser: "repl", replicationCertificateName: "db-replication" };
+
+  test("the source node starts the scheduler with its own PID (the server's after the exec), right before the exec; other nodes do not", () => {
+    const source = renderPrimaryStartScript({ ...common, writerHost: "db-writer", backup: { plan: PLAN, nodeName: "db-2" } });
+    const lines = source.split("\n");
+    const at = lines.indexOf("/opt/ha-web/bin/ha-web-backup-scheduler $$ &");
+    expect(at).toBeGreaterThan(lines.indexOf("trap - EXIT TERM INT QUIT"));
+    expect(lines.slice(at + 1).findIndex((l) => l.startsWith("exec mariadbd"))).toBe(1);
+    expect(spawnSync("sh", ["-n"], { input: source, encoding: "utf8" }).stderr).toBe("");
+    expect(renderReplicaStartScript({ ...common, primaryHost: "db-1", backup: { plan: PLAN, nodeName: "db-2" } })).toContain("ha-web-backup-scheduler $$ &");
+    expect(renderPrimaryStartScript({ ...common, backup: { plan: PLAN, nodeName: "db-1" } })).not.toContain("ha-web-backup-scheduler");
+    expect(renderPrimaryStartScript(common)).not.toContain("ha-web-backup-scheduler");
+  });
 });

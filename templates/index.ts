@@ -26,3 +26,7 @@ export * from "./monitoring/prometheus";
 export * from "./monitoring/alertmanager";
 export * from "./monitoring/alert-rules";
 export * from "./monitoring/grafana-dashboard";
+export * from "./mysql/backup-plan";
+export * from "./mysql/backup-schedule";
+export * from "./scripts/database-backup";
+export * from "./scripts/database-backup-scheduler";

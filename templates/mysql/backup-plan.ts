@@ -53,6 +53,14 @@ export interface BackupPlan {
   readonly binlogArchive: boolean;
   /** The writer's movable name, which the binlog archiver reads from (it follows a promotion). */
   readonly writerHost: string;
+  /** The writer's port (the archiver's connection, a seeded replica's CHANGE MASTER). @default 3306 */
+  readonly writerPort?: number;
+  /**
+   * The replication user (it logs in with the cluster's replication client
+   * certificate, no password): the binlog archiver reads the writer's binlogs as
+   * it, and a replica seeded from a backup replicates as it. @default "repl"
+   */
+  readonly replicationUser?: string;
   readonly store: BackupStoreConfig;
   /** Directory of the node exporter's textfile collector, where each run writes `<name>.prom` atomically. */
   readonly metricsDir: string;

@@ -16,6 +16,12 @@ export const MYSQL_DEFAULTS = {
    * (the lab's replica-failure scenario saw those writes time out at 10 s).
    */
   semiSyncTimeoutMs: 1000,
+  /**
+   * 7 days: what the servers' own defaults come to (MariaDB's expire_logs_days 0
+   * keeps forever; MySQL's 30 days). With a backup plan, the construct passes
+   * binlogExpireSeconds(plan) instead (twice the longest gap between full backups).
+   */
+  binlogExpireSeconds: 604800,
 } as const;
 
 export interface MyCnfConfig {
@@ -43,6 +49,13 @@ export interface MyCnfConfig {
   readonly semiSync?: boolean;
   /** @default 1000 */
   readonly semiSyncTimeoutMs?: number;
+  /**
+   * How long the server keeps its binlogs (binlog_expire_logs_seconds). With
+   * backups, derive it from the plan (backup-schedule.ts's binlogExpireSeconds)
+   * so a replica seeded from the newest backup can still catch up by GTID.
+   * @default 604800 (7 days)
+   */
+  readonly binlogExpireSeconds?: number;
 }
 
 /** Smallest buffer pool MariaDB 10.11 and MySQL 8.4 start with (smaller values are raised or refused). */
@@ -78,6 +91,15 @@ export function validateMyCnfConfig(config: MyCnfConfig): ConfigProblem[] {
   if (config.semiSyncTimeoutMs !== undefined && (!Number.isInteger(config.semiSyncTimeoutMs) || config.semiSyncTimeoutMs < 1)) {
     add("semiSyncTimeoutMs", `semiSyncTimeoutMs is ${config.semiSyncTimeoutMs}; it must be a whole number of milliseconds, at least 1`);
   }
+  if (
+    config.binlogExpireSeconds !== undefined &&
+    (!Number.isInteger(config.binlogExpireSeconds) || config.binlogExpireSeconds < 1 || config.binlogExpireSeconds > 8553600)
+  ) {
+    add(
+      "binlogExpireSeconds",
+      `binlogExpireSeconds is ${config.binlogExpireSeconds}; it must be a whole number of seconds from 1 to 8553600 (99 days, MariaDB's limit)`,
+    );
+  }
   return problems;
 }
 
@@ -111,7 +133,7 @@ export function renderMyCnf(config: MyCnfConfig): string {
     "sync_binlog = 1",
     "log_bin = mysql-bin",
     "binlog_format = ROW",
-    "binlog_expire_logs_seconds = 604800",
+    `binlog_expire_logs_seconds = ${config.binlogExpireSeconds ?? MYSQL_DEFAULTS.binlogExpireSeconds}`,
     `${dialect.logReplicaUpdates} = ON`,
     "relay_log = relay-bin",
     "relay_log_recovery = ON",

@@ -1,3 +1,4 @@
+import { BACKUP_COMMANDS, BackupPlan } from "../mysql/backup-plan";
 import { PATHS } from "../paths";
 import { DIALECTS, MysqlEngine } from "../mysql/engine";
 import { renderPrimaryInitSql, renderReplicaInitSql } from "../mysql/replication-sql";
@@ -38,6 +39,12 @@ interface DatabaseScriptCommon {
   readonly semiSync?: boolean;
   /** Attempts to wait for the bootstrap server's socket (0.5 s apart). @default 120 (DATABASE_SCRIPT_DEFAULTS) */
   readonly bootstrapWaitAttempts?: number;
+  /**
+   * The cluster's backup plan and this node's name: on the plan's source node
+   * the script starts ha-web-backup-scheduler beside the server (it stops when
+   * the server's PID is gone). @default none (no backups started here)
+   */
+  readonly backup?: { readonly plan: BackupPlan; readonly nodeName: string };
 }
 
 export interface PrimaryStartScriptConfig extends DatabaseScriptCommon {
@@ -247,15 +254,31 @@ function renderDatabaseScript(
     "fi",
     'chmod 750 "$DATADIR"',
     ...(config.writerHost === undefined
-      ? ["trap - EXIT TERM INT QUIT", `log "starting ${d.server} (${role})"`, `exec ${d.server} --defaults-file="$CONF" --user=mysql`]
+      ? [
+          "trap - EXIT TERM INT QUIT",
+          ...startBackupScheduler(config),
+          `log "starting ${d.server} (${role})"`,
+          `exec ${d.server} --defaults-file="$CONF" --user=mysql`,
+        ]
       : [
           ...roleByWriterName(config, role),
           "trap - EXIT TERM INT QUIT",
+          ...startBackupScheduler(config),
           `log "starting ${d.server} ($ROLE; configured as ${role}): $ROLE_OPTIONS"`,
           `exec ${d.server} --defaults-file="$CONF" --user=mysql $ROLE_OPTIONS`,
         ]),
     "",
   ].join("\n");
+}
+
+/**
+ * On the backup source node: the scheduler, started in the background just
+ * before the exec, given this shell's PID, which `exec` hands to the server:
+ * the scheduler stops when the server is gone.
+ */
+function startBackupScheduler(config: DatabaseScriptCommon): string[] {
+  if (config.backup === undefined || config.backup.nodeName !== config.backup.plan.sourceNode) return [];
+  return ["# Backups: this node is the plan's backup source. $$ becomes the server's PID at the exec below.", `${BACKUP_COMMANDS.scheduler} $$ &`];
 }
 
 /**

@@ -14,7 +14,7 @@ if ! command -v apt-get >/dev/null 2>&1; then
   echo "$0: needs apt-get (Debian 12); elsewhere install the programs listed in __tests__/helpers/prerequisites.ts" >&2
   exit 1
 fi
-pkgs="haproxy nginx mariadb-server mariadb-client cloud-init systemd python3 python3-yaml nftables keepalived openssl iproute2 procps dnsmasq-base wget curl wrk nghttp2-client prometheus prometheus-alertmanager prometheus-nginx-exporter prometheus-mysqld-exporter prometheus-node-exporter"
+pkgs="haproxy nginx mariadb-server mariadb-client mariadb-backup shellcheck cloud-init systemd python3 python3-yaml nftables keepalived openssl iproute2 procps dnsmasq-base wget curl wrk nghttp2-client prometheus prometheus-alertmanager prometheus-nginx-exporter prometheus-mysqld-exporter prometheus-node-exporter"
 # The lab runs the app with the node on PATH; Debian's nodejs only where there is none.
 command -v node >/dev/null 2>&1 || pkgs="$pkgs nodejs"
 

@@ -31,6 +31,8 @@ export const PREREQUISITES: readonly Prerequisite[] = [
   { binary: "mariadb-install-db", package: "mariadb-server", usedBy: "the database start scripts (test and lab)" },
   { binary: "mariadb", package: "mariadb-client", usedBy: "the database tests and the lab's replication checks" },
   { binary: "mariadb-admin", package: "mariadb-client", usedBy: "the database start scripts (test and lab)" },
+  { binary: "mariadb-backup", package: "mariadb-backup", usedBy: "the backup command's test on a real server (templates/database-backup)" },
+  { binary: "shellcheck", package: "shellcheck", usedBy: "shellcheck on the rendered backup scripts" },
   { binary: "cloud-init", package: "cloud-init", usedBy: "`cloud-init schema` on the AWS user data" },
   { binary: "systemd-analyze", package: "systemd", usedBy: "`systemd-analyze verify` on the AWS systemd units" },
   { binary: "python3", package: "python3", usedBy: "parsing the cloud-init YAML with PyYAML" },

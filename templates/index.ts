@@ -28,5 +28,6 @@ export * from "./monitoring/alert-rules";
 export * from "./monitoring/grafana-dashboard";
 export * from "./mysql/backup-plan";
 export * from "./mysql/backup-schedule";
+export * from "./mysql/backup-files";
 export * from "./scripts/database-backup";
 export * from "./scripts/database-backup-scheduler";

@@ -1,0 +1,36 @@
+import { renderBackupFiles } from "../../../templates/mysql/backup-files";
+import { BACKUP_COMMANDS, BackupPlan } from "../../../templates/mysql/backup-plan";
+
+const PLAN: BackupPlan = {
+  engine: "mariadb",
+  cluster: "demo",
+  sourceNode: "db-2",
+  fullSchedule: "0 3 * * *",
+  incrementalSchedule: "15 * * * *",
+  retentionDays: 7,
+  binlogArchive: true,
+  writerHost: "db-writer",
+  store: { kind: "directory", path: "/var/backups/ha-web" },
+  metricsDir: "/var/lib/ha-web/textfile",
+};
+
+describe("renderBackupFiles", () => {
+  test("the source node gets the backup command and its scheduler, both executable", () => {
+    const files = renderBackupFiles(PLAN, "db-2");
+    expect(files.map((f) => f.path)).toEqual(expect.arrayContaining([BACKUP_COMMANDS.backup, BACKUP_COMMANDS.scheduler]));
+    for (const file of files) {
+      expect(file.executable).toBe(true);
+      expect(file.content.startsWith("#!/bin/sh")).toBe(true);
+    }
+  });
+
+  test("another node gets no backup-taking files", () => {
+    const paths = renderBackupFiles(PLAN, "db-1").map((f) => f.path);
+    expect(paths).not.toContain(BACKUP_COMMANDS.backup);
+    expect(paths).not.toContain(BACKUP_COMMANDS.scheduler);
+  });
+
+  test("a bad plan is refused with what to fix", () => {
+    expect(() => renderBackupFiles({ ...PLAN, retentionDays: 0 }, "db-2")).toThrow(/retention/i);
+  });
+});

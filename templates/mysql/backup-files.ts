@@ -1,0 +1,23 @@
+import { renderBackupScript } from "../scripts/database-backup";
+import { renderBackupSchedulerScript } from "../scripts/database-backup-scheduler";
+import { BACKUP_COMMANDS, BackupFile, BackupPlan } from "./backup-plan";
+import { validateBackupPlan } from "./backup-schedule";
+import { assertNoProblems } from "../validate";
+
+/**
+ * The backup files a database node gets, by its role in the plan: the source
+ * node takes backups on the plan's schedules, so it gets the backup command and
+ * the scheduler that runs it (its start script starts the scheduler).
+ *
+ * Every target installs exactly these files (Docker: mounted files; AWS: cloud-init
+ * write_files; the lab: the synthesized Docker stack's files), so what runs is
+ * the same everywhere.
+ */
+export function renderBackupFiles(plan: BackupPlan, nodeName: string): BackupFile[] {
+  assertNoProblems("Backup plan", validateBackupPlan(plan));
+  if (nodeName !== plan.sourceNode) return [];
+  return [
+    { path: BACKUP_COMMANDS.backup, content: renderBackupScript(plan), executable: true },
+    { path: BACKUP_COMMANDS.scheduler, content: renderBackupSchedulerScript(plan), executable: true },
+  ];
+}

@@ -18,6 +18,9 @@ export { DEBIAN_PACKAGED_SOFTWARE, DEFAULT_DOCKER_IMAGES, DOCKER_IMAGES_BY_VERSI
 export type {
   Artifact,
   ArtifactKind,
+  BackupStore,
+  BackupStoreAccess,
+  BackupStoreRequest,
   Capability,
   ColocatedAddress,
   DeclaredBy,

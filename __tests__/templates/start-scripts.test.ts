@@ -8,7 +8,18 @@
 import { spawnSync } from "child_process";
 import { TerraformStack, Testing } from "cdktf";
 import { Construct } from "constructs";
-import { ColocatedAddress, DeployedHost, DeploymentTarget, HostSpec, LoadBalancerTier, MysqlCluster, Secret, TargetSupport, WebAppTier } from "../../lib";
+import {
+  BackupStore,
+  ColocatedAddress,
+  DeployedHost,
+  DeploymentTarget,
+  HostSpec,
+  LoadBalancerTier,
+  MysqlCluster,
+  Secret,
+  TargetSupport,
+  WebAppTier,
+} from "../../lib";
 import { PATHS } from "../../templates/paths";
 import { renderAppStartScript } from "../../templates/scripts/app";
 import { DATABASE_SCRIPT_DEFAULTS, databaseStartWaitSeconds, renderPrimaryStartScript, renderReplicaStartScript } from "../../templates/scripts/database";
@@ -140,6 +151,7 @@ class RecordingTarget extends Construct implements DeploymentTarget {
     secretFiles: true,
     secretLocations: ["file"],
     floatingAddresses: false,
+    backupStores: true,
   };
   readonly hosts: HostSpec[] = [];
   colocated(_hostName: string, serviceName: string): ColocatedAddress {
@@ -156,6 +168,9 @@ class RecordingTarget extends Construct implements DeploymentTarget {
   }
   createSecret(_scope: Construct, _id: string, name: string): Secret {
     return { name, value: `\${secret.${name}}` };
+  }
+  backupStore(): BackupStore {
+    return { config: { kind: "directory", path: "/backups" }, offSite: false };
   }
   addHost(_scope: Construct, spec: HostSpec): DeployedHost {
     this.hosts.push(spec);

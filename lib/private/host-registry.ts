@@ -119,6 +119,13 @@ export function checkSupport(support: TargetSupport, target: Construct, service:
       `asks for a floating address shared by several nodes (service ${service.name}), which ${support.name} cannot give`,
       "set nodes to 1, or use DockerTarget or AwsTarget",
     );
+  if (service.backupStore !== undefined || service.textfileMetricsDir !== undefined)
+    v.check(
+      support.backupStores,
+      "backup",
+      `needs a backup store and its metrics served (service ${service.name}), which ${support.name} cannot give`,
+      "use DockerTarget or AwsTarget, or turn backups off (backup: false, not recommended)",
+    );
   v.throwIfInvalid();
   if (!support.healthChecks && declared?.props.healthCheck) {
     warnProp(

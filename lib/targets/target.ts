@@ -1,4 +1,5 @@
 import { Construct } from "constructs";
+import type { BackupStoreConfig } from "../../templates/mysql/backup-plan";
 
 /**
  * What a tier asks of a target. The tiers render configs with the framework-free
@@ -249,6 +250,23 @@ export interface ServiceSpec {
    * record); `DeploymentTarget.moveAddressCommand` says how. @default []
    */
   readonly movesAddresses?: readonly string[];
+  /**
+   * The backup store (BackupStoreRequest.name, planned with
+   * `DeploymentTarget.backupStore`) this service uses: `write` on the node that
+   * takes backups, `read` on the nodes that may restore from it. The target
+   * gives exactly that (Docker: the store's volume mounted on the writer; AWS:
+   * S3 access under the store's prefix for the host's role). @default none
+   */
+  readonly backupStore?: { readonly name: string; readonly access: BackupStoreAccess };
+  /**
+   * A directory where the service writes Prometheus textfiles (`*.prom`, the
+   * backup commands' BACKUP_METRICS). The target serves them to Prometheus
+   * (AWS: the host's node exporter with `--collector.textfile.directory`;
+   * Docker: a node exporter container beside the service, sharing the
+   * directory through a volume) and reports that endpoint in the host's
+   * `metrics`. @default none
+   */
+  readonly textfileMetricsDir?: string;
   /** Services that must exist before this one starts. */
   readonly dependsOn: readonly string[];
   /**
@@ -371,6 +389,37 @@ export interface FloatingAddress {
   readonly egress?: readonly Egress[];
 }
 
+/** What a service may do with a backup store. */
+export type BackupStoreAccess = "write" | "read";
+
+/** A database cluster's request for the place its backups are kept: one per cluster. */
+export interface BackupStoreRequest {
+  /** The cluster's name prefix, unique per target: names the store and its resources. */
+  readonly name: string;
+  /**
+   * Days a backup is kept. A store that can expire objects itself (S3's
+   * lifecycle) expires them after this (and the backup command removes older
+   * ones too); a directory relies on the backup command.
+   */
+  readonly retentionDays: number;
+  /** The construct that asks, for messages. */
+  readonly declaredBy: DeclaredBy;
+}
+
+/** How a target keeps a cluster's backups. */
+export interface BackupStore {
+  /**
+   * What the backup commands are rendered with. Fields may be deploy-time
+   * references (AWS: the bucket's name); a cluster renders its files so that
+   * Terraform fills them in.
+   */
+  readonly config: BackupStoreConfig;
+  /** Programs the store's services need beyond their software (AWS: the AWS CLI). @default none */
+  readonly tools?: readonly Tool[];
+  /** Whether the store is off the cluster's machines (S3) or on one of them (a Docker volume). */
+  readonly offSite: boolean;
+}
+
 /** What a target can honour; a declaration outside it is refused at synth. */
 export interface TargetSupport {
   /** Construct type of the target, for messages ("AwsTarget"). */
@@ -385,6 +434,8 @@ export interface TargetSupport {
   readonly secretLocations: readonly SecretLocationKind[];
   /** Whether the target can give a group of hosts one floating address (keepalived). */
   readonly floatingAddresses: boolean;
+  /** Whether the target keeps database backups (`backupStore`) and serves services' textfile metrics. */
+  readonly backupStores: boolean;
 }
 
 export interface DeploymentTarget {
@@ -423,6 +474,11 @@ export interface DeploymentTarget {
    * when `support.floatingAddresses`; the tiers check that first and refuse at synth.
    */
   floatingAddress?(scope: Construct, request: FloatingAddressRequest): FloatingAddress;
+  /**
+   * Plans a cluster's backup store (call before adding the hosts that use it).
+   * Only when `support.backupStores`; the cluster checks that first and refuses at synth.
+   */
+  backupStore?(scope: Construct, request: BackupStoreRequest): BackupStore;
   /** Deploys a host; the target owns naming, networks, images and dependency order. */
   addHost(scope: Construct, spec: HostSpec): DeployedHost;
   /**

@@ -1,4 +1,7 @@
 import { Construct } from "constructs";
+import { renderBackupFiles } from "../../templates/mysql/backup-files";
+import { BackupPlan } from "../../templates/mysql/backup-plan";
+import { binlogExpireSeconds } from "../../templates/mysql/backup-schedule";
 import { DEFAULT_ENGINE_VERSION, DIALECTS, MysqlEngine } from "../../templates/mysql/engine";
 import { MYSQL_DEFAULTS, renderMyCnf } from "../../templates/mysql/my-cnf";
 import { FAILOVER_USER_DEFAULT } from "../../templates/mysql/replication-sql";
@@ -9,7 +12,8 @@ import { MONITORING_PORTS, renderMysqldExporterStartScript } from "../../templat
 import { SECRET_ENV } from "../../templates/scripts/shell";
 import { Endpoint, IDatabase, IMonitored } from "../interfaces";
 import { httpHealthCheck, httpHealthcheckFile, startCommand, startScriptFile } from "../private/host-files";
-import { DeployedHost, DeploymentTarget, HostFile, MetricsEndpoint, Secret, ServiceSpec } from "../targets/target";
+import { renderablePlan } from "../private/backup-plan-rendering";
+import { BackupStore, DeployedHost, DeploymentTarget, HostFile, MetricsEndpoint, Secret, ServiceSpec } from "../targets/target";
 import { createMysqlClusterTls } from "../private/mysql-cluster-tls";
 import { validateMysqlClusterProps } from "./validate-mysql-cluster-props";
 
@@ -87,6 +91,53 @@ export interface MysqlClusterProps {
    * @default on when the cluster has a replica: user "failover", password generated at deploy time
    */
   readonly failover?: MysqlFailoverProps | false;
+  /**
+   * Backups, on by default: full (and on MariaDB incremental) physical backups
+   * on a schedule from one node, the writer's binlogs archived continuously for
+   * point-in-time recovery, results as metrics the MonitoringTier alerts on,
+   * and the restore command on every node. Where they are kept is the
+   * target's: AwsTarget a dedicated S3 bucket per cluster (off-site, versioned,
+   * encrypted, expired after `retentionDays`) plus EBS snapshots of the data
+   * volumes; DockerTarget a named volume on the source node, which is NOT
+   * off-site (DockerTarget's `backupHostDirectory` binds a host directory
+   * instead). See docs/backup-stores.md.
+   * `false`: no backups at all. Not recommended: a failover protects against a
+   * lost node, not against a dropped table or a bad deploy.
+   * @default on, with the defaults of MysqlBackupProps
+   */
+  readonly backup?: MysqlBackupProps | false;
+}
+
+/** The backups of a cluster (MysqlClusterProps.backup). */
+export interface MysqlBackupProps {
+  /** When full backups run: a five-field cron expression in UTC. @default "0 3 * * *" (daily at 03:00 UTC) */
+  readonly fullSchedule?: string;
+  /**
+   * When incremental backups run (five-field cron, UTC): MariaDB only, based
+   * on the newest backup. MySQL 8.4 backs up with mysqldump, which has no
+   * incrementals: leave it unset there (the binlog archive covers the time
+   * between full backups). `false`: full backups only.
+   * @default "0 * * * *" (hourly) on MariaDB; none on MySQL
+   */
+  readonly incrementalSchedule?: string | false;
+  /**
+   * Days a full backup, its incrementals and the binlogs it needs are kept;
+   * at least the longest gap between two full backups. @default 7
+   */
+  readonly retentionDays?: number;
+  /**
+   * The node that takes the backups and archives the binlogs (a node name,
+   * for example "db-replica-1"): a replica spares the primary the load.
+   * @default the last replica (`<namePrefix>-replica-<replicas>`); the primary when there is no replica
+   */
+  readonly sourceNode?: string;
+  /**
+   * Archive the writer's binlogs continuously from the source node, so a
+   * restore can reach any point in time since the oldest kept full backup.
+   * `false`: restores reach the backups' own points in time only.
+   * @default true
+   */
+  readonly binlogArchive?: boolean;
 }
 
 /** The failover script on every database node. */
@@ -125,7 +176,11 @@ export const MYSQL_CLUSTER_DEFAULTS = {
   semiSyncTimeoutMs: MYSQL_DEFAULTS.semiSyncTimeoutMs,
   exporter: { port: MONITORING_PORTS.mysqldExporter, user: "exporter" },
   failover: { user: FAILOVER_USER_DEFAULT, catchUpTimeoutSeconds: DATABASE_FAILOVER_DEFAULTS.catchUpTimeoutSeconds },
+  backup: { fullSchedule: "0 3 * * *", mariadbIncrementalSchedule: "0 * * * *", retentionDays: 7, binlogArchive: true },
 } as const;
+
+/** Where the backup source node writes its backup metrics (node exporter textfiles), on every target. */
+export const BACKUP_METRICS_DIR = "/var/lib/ha-web/backup-metrics";
 
 /** An exporter holds no state: it stops at once. */
 const EXPORTER_STOP_TIMEOUT_SECONDS = 5;
@@ -189,6 +244,15 @@ export class MysqlCluster extends Construct implements IDatabase, IMonitored {
   public readonly failoverPassword?: Secret;
   /** The exporters' endpoints (hand the cluster to a MonitoringTier). */
   public readonly metricsEndpoints: readonly MetricsEndpoint[];
+  /**
+   * The backup plan every node's files are rendered from (schedules, source
+   * node, the target's store); undefined with `backup: false`. A MonitoringTier
+   * given the cluster alerts on its metrics. Store fields may be deploy-time
+   * references (AWS: the bucket's name).
+   */
+  public readonly backupPlan?: BackupPlan;
+  /** Whether the cluster's backups leave its machines (AWS S3: yes; a Docker volume: no). Undefined with `backup: false`. */
+  public readonly backupOffSite?: boolean;
 
   constructor(scope: Construct, id: string, props: MysqlClusterProps) {
     super(scope, id);
@@ -202,6 +266,16 @@ export class MysqlCluster extends Construct implements IDatabase, IMonitored {
     this.replicationUser = props.replicationUser ?? d.replicationUser;
     const prefix = props.namePrefix ?? d.namePrefix;
     this.semiSync = props.semiSync ?? replicaCount > 0;
+    const primaryName = `${prefix}-primary`;
+    const writerName = `${prefix}-writer`;
+    const nodeNames = [
+      primaryName,
+      ...Array.from(
+        { length: Number.isInteger(replicaCount) && replicaCount >= 0 && replicaCount <= 1000 ? replicaCount : 0 },
+        (_, i) => `${prefix}-replica-${i + 1}`,
+      ),
+    ];
+    const backup = resolveBackup(props.backup, this.engine, nodeNames);
     validateMysqlClusterProps(this, props, {
       replicas: replicaCount,
       engine: this.engine,
@@ -211,6 +285,8 @@ export class MysqlCluster extends Construct implements IDatabase, IMonitored {
       appUser: this.appUser,
       replicationUser: this.replicationUser,
       namePrefix: prefix,
+      nodeNames,
+      backup,
     });
     this.namePrefix = prefix;
     this.flowGroup = prefix;
@@ -225,11 +301,49 @@ export class MysqlCluster extends Construct implements IDatabase, IMonitored {
     this.exporterPassword = exporter ? (exporter.password ?? props.target.createSecret(this, "exporter-password", `${prefix}-exporter-password`)) : undefined;
     const exporterOf = (node: string): ServiceSpec[] => (exporter ? [this.exporterService(node, exporter.port, exporter.user, this.exporterPassword!)] : []);
 
-    const primaryName = `${prefix}-primary`;
-    const writerName = `${prefix}-writer`;
     // Each node decides at start whether it is the primary by where this name points (see writerHost).
     const writerAddress = props.target.movableAddress(writerName);
-    const nodeNames = [primaryName, ...Array.from({ length: replicaCount }, (_, i) => `${prefix}-replica-${i + 1}`)];
+
+    // The backup store comes from the target (asked before the hosts that use it are added).
+    let store: BackupStore | undefined;
+    if (backup) {
+      store = props.target.backupStore!(this, {
+        name: prefix,
+        retentionDays: backup.retentionDays,
+        declaredBy: { construct: "MysqlCluster", scope: this, props: {} },
+      });
+      this.backupPlan = {
+        engine: this.engine,
+        cluster: prefix,
+        sourceNode: backup.sourceNode,
+        fullSchedule: backup.fullSchedule,
+        ...(backup.incrementalSchedule === undefined ? {} : { incrementalSchedule: backup.incrementalSchedule }),
+        retentionDays: backup.retentionDays,
+        binlogArchive: backup.binlogArchive,
+        writerHost: writerAddress,
+        writerPort: this.port,
+        replicationUser: this.replicationUser,
+        store: store.config,
+        metricsDir: BACKUP_METRICS_DIR,
+      };
+      this.backupOffSite = store.offSite;
+    }
+    const plan = this.backupPlan ? renderablePlan(this.backupPlan) : undefined;
+    const backupOf = (node: string) => (plan ? { plan: plan.literal, nodeName: node } : undefined);
+    // What every target installs on a node for its role in the plan (the source node: the backup
+    // command, its scheduler, the archiver; every node: the restore command).
+    const backupFilesOf = (node: string): HostFile[] =>
+      plan
+        ? renderBackupFiles(plan.literal, node).map((f) => ({ path: f.path, content: plan.resolve(f.content), ...(f.executable ? { executable: true } : {}) }))
+        : [];
+    const backupServiceOf = (node: string): Partial<ServiceSpec> =>
+      this.backupPlan && store
+        ? {
+            backupStore: { name: prefix, access: node === this.backupPlan.sourceNode ? "write" : "read" },
+            ...(node === this.backupPlan.sourceNode ? { textfileMetricsDir: this.backupPlan.metricsDir } : {}),
+            ...((store.tools ?? []).length > 0 ? { tools: [...store.tools!] } : {}),
+          }
+        : {};
 
     const failover = props.failover === false || replicaCount === 0 ? undefined : { ...d.failover, ...props.failover };
     this.failoverUser = failover?.user;
@@ -259,6 +373,8 @@ export class MysqlCluster extends Construct implements IDatabase, IMonitored {
       semiSync: this.semiSync,
       semiSyncTimeoutMs: props.semiSyncTimeoutMs,
       innodbBufferPoolSize: props.innodbBufferPoolSize,
+      // A replica seeded from the oldest useful backup must still find the binlogs after it.
+      ...(plan ? { binlogExpireSeconds: binlogExpireSeconds(plan.literal) } : {}),
     };
 
     this.primaryHost = props.target.addHost(this, {
@@ -279,6 +395,7 @@ export class MysqlCluster extends Construct implements IDatabase, IMonitored {
               createDemoSchema: props.createDemoSchema,
               exporterUser: exporter?.user,
               failoverUser: failover?.user,
+              backup: backupOf(primaryName),
             }),
             scriptRole: "db-primary",
             secrets: {
@@ -288,8 +405,9 @@ export class MysqlCluster extends Construct implements IDatabase, IMonitored {
             },
             dbRole: "primary",
             secretFiles: tls.secretFiles,
-            extraFiles: failoverFiles,
+            extraFiles: [...failoverFiles, ...backupFilesOf(primaryName)],
             movesWriter: failover ? writerName : undefined,
+            backup: backupServiceOf(primaryName),
           }),
           // The writer's name belongs to the primary until a failover moves it.
           movableAddresses: [writerName],
@@ -312,13 +430,15 @@ export class MysqlCluster extends Construct implements IDatabase, IMonitored {
           primaryHost: writerAddress,
           primaryPort: this.port,
           replicationUser: this.replicationUser,
+          backup: backupOf(name),
         }),
         scriptRole: "db-replica",
         secrets: failoverSecrets,
         dbRole: "replica",
         secretFiles: tls.secretFiles,
-        extraFiles: failoverFiles,
+        extraFiles: [...failoverFiles, ...backupFilesOf(name)],
         movesWriter: failover ? writerName : undefined,
+        backup: backupServiceOf(name),
       });
       this.replicaHosts.push(props.target.addHost(this, { name, role: "database", services: [service, ...exporterOf(name)] }));
     }
@@ -384,6 +504,8 @@ export class MysqlCluster extends Construct implements IDatabase, IMonitored {
       dbRole: "primary" | "replica";
       extraFiles: HostFile[];
       movesWriter?: string;
+      /** The node's part in the backups: its store access, textfile metrics and tools. */
+      backup: Partial<ServiceSpec>;
     },
   ): ServiceSpec {
     const d = DIALECTS[this.engine];
@@ -414,6 +536,33 @@ export class MysqlCluster extends Construct implements IDatabase, IMonitored {
       dependsOn,
       facts: { engine: this.engine, "engine-version": this.version, "db-role": r.dbRole, cluster: this.namePrefix, "listen-port": String(this.port) },
       declaredBy: { construct: "MysqlCluster", scope: this, props: {} },
+      ...r.backup,
     };
   }
+}
+
+/** MysqlBackupProps with the defaults filled in, as the cluster uses them. */
+export interface ResolvedMysqlBackup {
+  readonly fullSchedule: string;
+  readonly incrementalSchedule?: string;
+  readonly retentionDays: number;
+  readonly sourceNode: string;
+  readonly binlogArchive: boolean;
+}
+
+/** The backup props with their defaults; undefined with `backup: false`. */
+function resolveBackup(props: MysqlBackupProps | false | undefined, engine: MysqlEngine, nodeNames: readonly string[]): ResolvedMysqlBackup | undefined {
+  if (props === false) return undefined;
+  const d = MYSQL_CLUSTER_DEFAULTS.backup;
+  const given = props ?? {};
+  const incremental =
+    given.incrementalSchedule === false ? undefined : (given.incrementalSchedule ?? (engine === "mariadb" ? d.mariadbIncrementalSchedule : undefined));
+  return {
+    fullSchedule: given.fullSchedule ?? d.fullSchedule,
+    ...(incremental === undefined ? {} : { incrementalSchedule: incremental }),
+    retentionDays: given.retentionDays ?? d.retentionDays,
+    // A replica spares the primary; the last one is the one a failover is least likely to promote first.
+    sourceNode: given.sourceNode ?? nodeNames[nodeNames.length - 1],
+    binlogArchive: given.binlogArchive ?? d.binlogArchive,
+  };
 }

@@ -1,9 +1,10 @@
 import { Construct } from "constructs";
 import { DIALECTS, isSupportedEngine, MysqlEngine, supportedEnginesText } from "../../templates/mysql/engine";
+import { validateBackupPlan } from "../../templates/mysql/backup-schedule";
 import { validateMyCnfConfig } from "../../templates/mysql/my-cnf";
 import { isDnsLabel, isPort, isSqlIdentifier } from "../../templates/validate";
 import { isLiteral, isWholeNumber, PropValidator } from "../private/validation";
-import type { MysqlClusterProps } from "./mysql-cluster";
+import type { MysqlClusterProps, ResolvedMysqlBackup } from "./mysql-cluster";
 
 /** The props with their defaults filled in, as the cluster uses them. */
 export interface ResolvedMysqlClusterProps {
@@ -15,6 +16,10 @@ export interface ResolvedMysqlClusterProps {
   readonly appUser: string;
   readonly replicationUser: string;
   readonly namePrefix: string;
+  /** The cluster's node names, the primary first. */
+  readonly nodeNames: readonly string[];
+  /** The backup props with their defaults; undefined with `backup: false`. */
+  readonly backup?: ResolvedMysqlBackup;
 }
 
 /**
@@ -123,6 +128,7 @@ export function validateMysqlClusterProps(scope: Construct, props: MysqlClusterP
     "is on with replicas: 0: no replica could acknowledge a commit, so the first write after every start would wait for the semi-sync timeout",
     "add a replica, or turn semiSync off",
   );
+  if (r.backup) validateBackup(v, props, r, r.backup);
   if (v.ok) {
     // The template's own rules (buffer pool size, ...), reported under the props that set them.
     v.fromTemplate(
@@ -147,4 +153,73 @@ export function validateMysqlClusterProps(scope: Construct, props: MysqlClusterP
     );
   }
   v.throwIfInvalid();
+}
+
+/** A stand-in store for checking the plan's own fields: the store is the target's (checked there). */
+const STAND_IN_STORE = { kind: "directory", path: "/var/lib/ha-web/backups" } as const;
+
+/** The backup props: the target must keep backups, the source must be a node, and the plan's rules (backupPlanProblems). */
+function validateBackup(v: PropValidator, props: MysqlClusterProps, r: ResolvedMysqlClusterProps, backup: ResolvedMysqlBackup): void {
+  const target = props.target;
+  if (target) {
+    v.check(
+      target.support?.backupStores === true && typeof target.backupStore === "function",
+      "backup",
+      `is on (the default), but the target ${target.support?.name ?? "given"} keeps no backups`,
+      "use DockerTarget or AwsTarget, give your target a backupStore, or set backup: false (not recommended: nothing protects against a dropped table or a bad deploy)",
+    );
+  }
+  const given = props.backup === false ? {} : (props.backup ?? {});
+  v.check(
+    r.nodeNames.includes(backup.sourceNode),
+    "backup.sourceNode",
+    `"${backup.sourceNode}" is not a node of this cluster (${r.nodeNames.join(", ")})`,
+    `name one of them, or leave it unset for the last replica (${r.nodeNames[r.nodeNames.length - 1]})`,
+  );
+  v.check(
+    given.binlogArchive === undefined || typeof given.binlogArchive === "boolean",
+    "backup.binlogArchive",
+    `is ${JSON.stringify(given.binlogArchive)}; it must be true or false`,
+    "use true (point-in-time recovery) or false",
+  );
+  if (!(r.engine in DIALECTS) || !isDnsLabel(`${r.namePrefix}-primary`)) return;
+  v.fromTemplate(
+    validateBackupPlan({
+      engine: r.engine,
+      cluster: r.namePrefix,
+      sourceNode: r.nodeNames.includes(backup.sourceNode) ? backup.sourceNode : r.nodeNames[0],
+      fullSchedule: backup.fullSchedule,
+      ...(backup.incrementalSchedule === undefined ? {} : { incrementalSchedule: backup.incrementalSchedule }),
+      retentionDays: backup.retentionDays,
+      binlogArchive: backup.binlogArchive,
+      writerHost: `${r.namePrefix}-writer`,
+      writerPort: isPort(r.port) ? r.port : undefined,
+      store: STAND_IN_STORE,
+      metricsDir: "/var/lib/ha-web/backup-metrics",
+    }),
+    {
+      fullSchedule: {
+        prop: "backup.fullSchedule",
+        fix: 'give a five-field cron expression in UTC (minute hour day-of-month month day-of-week), for example "0 3 * * *"',
+      },
+      incrementalSchedule: {
+        prop: "backup.incrementalSchedule",
+        fix:
+          r.engine === "mysql"
+            ? "leave it unset on MySQL (full backups only; the binlog archive covers the time between them)"
+            : 'run incrementals more often than full backups, for example "0 * * * *", or set it to false',
+      },
+      retentionDays: {
+        prop: "backup.retentionDays",
+        fix: "keep backups at least as long as the longest gap between full backups (7 with daily full backups), or take full backups more often",
+      },
+      sourceNode: "checked",
+      cluster: "checked",
+      writerHost: "checked",
+      writerPort: "checked",
+      replicationUser: "checked",
+      metricsDir: "checked",
+      store: "checked",
+    },
+  );
 }

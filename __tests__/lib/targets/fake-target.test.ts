@@ -22,6 +22,7 @@ import {
   FloatingAddressRequest,
   TlsCertificate,
 } from "../../../lib";
+import type { BackupStore, BackupStoreRequest } from "../../../lib";
 import { HostRegistry } from "../../../lib/private/host-registry";
 
 const FULL: TargetSupport = {
@@ -33,6 +34,7 @@ const FULL: TargetSupport = {
   secretFiles: true,
   secretLocations: ["file"],
   floatingAddresses: true,
+  backupStores: true,
 };
 
 /** Records hosts; addresses are `<name>.fake`; no resource is created. */
@@ -70,6 +72,12 @@ class FakeTarget extends Construct implements DeploymentTarget {
       virtualAddresses: ["192.0.2.10/24"],
       members: Object.fromEntries(request.members.map((m, i) => [m, { address: addresses[i], peerAddresses: addresses.filter((_, j) => j !== i) }])),
     };
+  }
+  readonly stores: BackupStoreRequest[] = [];
+  /** A directory per cluster, on its backup source. */
+  backupStore(_scope: Construct, request: BackupStoreRequest): BackupStore {
+    this.stores.push(request);
+    return { config: { kind: "directory", path: `/fake/backups/${request.name}` }, offSite: false };
   }
   addHost(_scope: Construct, spec: HostSpec): DeployedHost {
     this.registry.register(spec);
@@ -190,6 +198,19 @@ describe("the tiers on a fake target (no provider)", () => {
       ).toEqual([service(name).metrics![0].port]);
     expect(monitoring.prometheusUrl).toBe("http://203.0.113.7:9090");
   });
+
+  test("backups through the contract: one store per cluster, the last replica writes it and serves textfile metrics, every node may read it", () => {
+    expect(target.stores.map((s) => ({ name: s.name, retentionDays: s.retentionDays }))).toEqual([{ name: "db", retentionDays: 7 }]);
+    expect(service("db-replica-1").backupStore).toEqual({ name: "db", access: "write" });
+    expect(service("db-replica-1").textfileMetricsDir).toBe(database.backupPlan!.metricsDir);
+    expect(service("db-primary").backupStore).toEqual({ name: "db", access: "read" });
+    expect(service("db-primary").textfileMetricsDir).toBeUndefined();
+    expect(database.backupPlan).toMatchObject({
+      sourceNode: "db-replica-1",
+      writerHost: "db-writer.moving.fake",
+      store: { kind: "directory", path: "/fake/backups/db" },
+    });
+  });
 });
 
 describe("a target refuses what it cannot honour, under the user's construct and prop", () => {
@@ -201,6 +222,17 @@ describe("a target refuses what it cannot honour, under the user's construct and
       /^LoadBalancerTier 'refuse-pair\/lb' has invalid props:\n- prop `nodes` is 2, a pair sharing a virtual address, which FakeTarget cannot give\. Fix: set nodes to 1/,
     );
     expect(() => new LoadBalancerTier(stack, "single", { target, backends, nodes: 1, namePrefix: "one" })).not.toThrow();
+  });
+
+  test("backups (on by default) on a target that keeps none; backup: false deploys", () => {
+    const stack = new TerraformStack(new App(), "refuse-backup");
+    const target = new FakeTarget(stack, "target", { ...FULL, backupStores: false });
+    expect(() => new MysqlCluster(stack, "db", { target, replicas: 1 })).toThrow(
+      /^MysqlCluster 'refuse-backup\/db' has invalid props:\n- prop `backup` is on \(the default\), but the target FakeTarget keeps no backups\. Fix: use DockerTarget or AwsTarget, give your target a backupStore, or set backup: false/,
+    );
+    const cluster = new MysqlCluster(stack, "off", { target, replicas: 1, namePrefix: "off", backup: false });
+    expect(cluster.backupPlan).toBeUndefined();
+    expect(target.hosts.flatMap((h) => h.services).filter((s) => s.backupStore || s.textfileMetricsDir)).toEqual([]);
   });
 
   test("a certificate kept where the target cannot read it", () => {

@@ -77,9 +77,20 @@ describe("MonitoringTier on Docker", () => {
 
   test("scrape targets come from the tiers: every exporter of every node, labelled with its node", () => {
     const config = monitoring.prometheusConfig;
-    for (const target of ["db-primary:9104", "db-replica-1:9104", "web-1:9113", "web-2:9113", "web-1-app:9464", "web-2-app:9464", "lb-1:8405", "lb-2:8405"])
+    for (const target of [
+      "db-primary:9104",
+      "db-replica-1:9104",
+      "db-replica-1:9100",
+      "web-1:9113",
+      "web-2:9113",
+      "web-1-app:9464",
+      "web-2-app:9464",
+      "lb-1:8405",
+      "lb-2:8405",
+    ])
       expect(config).toContain(`"${target}"`);
-    expect(monitoring.scrapeJobs.map((j) => j.job)).toEqual(["mysql", "app", "nginx", "haproxy", "prometheus", "alertmanager"]);
+    // "textfile": the backup source's backup metrics (a node exporter beside it on Docker).
+    expect(monitoring.scrapeJobs.map((j) => j.job)).toEqual(["mysql", "textfile", "app", "nginx", "haproxy", "prometheus", "alertmanager"]);
     expect(monitoring.scrapeJobs.flatMap((j) => j.targets).every((t) => t.labels.node !== undefined)).toBe(true);
   });
 

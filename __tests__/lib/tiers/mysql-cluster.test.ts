@@ -1,7 +1,19 @@
 import "cdktf/lib/testing/adapters/jest";
 import { Testing, TerraformStack, TerraformVariable } from "cdktf";
 import { Image } from "@cdktf/provider-docker/lib/image";
-import { DEFAULT_DOCKER_IMAGES, DockerTarget, MysqlCluster, MysqlClusterProps, WebAppTier } from "../../../lib";
+import {
+  BACKUP_METRICS_DIR,
+  DEFAULT_DOCKER_IMAGES,
+  DOCKER_BACKUP_STORE_PATH,
+  DOCKER_TEXTFILE_EXPORTER,
+  DockerTarget,
+  MysqlCluster,
+  MysqlClusterProps,
+  WebAppTier,
+} from "../../../lib";
+import { renderBackupFiles } from "../../../templates/mysql/backup-files";
+import { BACKUP_COMMANDS } from "../../../templates/mysql/backup-plan";
+import { binlogExpireSeconds } from "../../../templates/mysql/backup-schedule";
 import { PATHS } from "../../../templates/paths";
 import { SECRET_ENV } from "../../../templates/scripts/shell";
 import { annotations, containers, secretFileOf, synthDocker, uploaded } from "../../helpers/synth";
@@ -21,6 +33,8 @@ describe("MysqlCluster on Docker", () => {
       "haweb-db-replica-1-exporter",
       "haweb-db-replica-2",
       "haweb-db-replica-2-exporter",
+      // The backup source (the last replica) serves its backup metrics through a node exporter beside it.
+      "haweb-db-replica-2-textfile-exporter",
     ]);
     const servers = ["haweb-db-primary", "haweb-db-replica-1", "haweb-db-replica-2"].map((n) => byName[n]);
     const ids = servers.map((c) => /server_id = (\d+)/.exec(uploaded(c, PATHS.mysqlConfig))?.[1]);
@@ -47,7 +61,7 @@ describe("MysqlCluster on Docker", () => {
       Object.values(parsed.resource.docker_volume)
         .map((v) => v.name)
         .sort(),
-    ).toEqual(["haweb-db-primary-data", "haweb-db-replica-1-data", "haweb-db-replica-2-data"]);
+    ).toEqual(["haweb-db-backups", "haweb-db-primary-data", "haweb-db-replica-1-data", "haweb-db-replica-2-data", "haweb-db-replica-2-textfile"]);
   });
 
   test("passwords are generated at deploy time and passed by reference", () => {
@@ -115,13 +129,14 @@ describe("MysqlCluster on Docker", () => {
     expect(cluster.metricsEndpoints.map((e) => [e.job, e.address, e.node, e.group])).toEqual([
       ["mysql", "db-primary:9104", "db-primary", "db"],
       ["mysql", "db-replica-1:9104", "db-replica-1", "db"],
+      ["textfile", "db-replica-2:9100", "db-replica-2", "db"],
       ["mysql", "db-replica-2:9104", "db-replica-2", "db"],
     ]);
   });
 
   test("exporter: false runs no exporter and creates no exporter user", () => {
     const quiet = synthDocker((stack, target) => new MysqlCluster(stack, "db", { target, replicas: 1, exporter: false })).parsed;
-    expect(Object.keys(containers(quiet)).sort()).toEqual(["haweb-db-primary", "haweb-db-replica-1"]);
+    expect(Object.keys(containers(quiet)).sort()).toEqual(["haweb-db-primary", "haweb-db-replica-1", "haweb-db-replica-1-textfile-exporter"]);
     expect(uploaded(containers(quiet)["haweb-db-primary"], `${PATHS.binDir}/start-db-primary.sh`)).not.toContain("exporter");
     expect(Object.keys(quiet.resource.random_password)).toHaveLength(2); // the app's and failover's
   });
@@ -184,7 +199,9 @@ describe("MysqlCluster on Docker", () => {
   test("replicas: 0 gives a primary only, and reads go to the writer", () => {
     let solo!: MysqlCluster;
     const parsedSolo = synthDocker((stack, target) => (solo = new MysqlCluster(stack, "db", { target, replicas: 0 }))).parsed;
-    expect(Object.keys(containers(parsedSolo))).toEqual(["haweb-db-primary", "haweb-db-primary-exporter"]);
+    expect(Object.keys(containers(parsedSolo))).toEqual(["haweb-db-primary", "haweb-db-primary-exporter", "haweb-db-primary-textfile-exporter"]);
+    // No replica: the primary takes the backups.
+    expect(solo.backupPlan?.sourceNode).toBe("db-primary");
     expect(solo.readerEndpoints).toEqual([]);
     // Nobody could acknowledge a commit: semi-sync stays off by default.
     expect(solo.semiSync).toBe(false);
@@ -274,5 +291,157 @@ describe("MysqlCluster props that do nothing on a target, and several clusters",
     expect(networksOf("haweb-stats-primary")).toEqual(["haweb-app-stats-db", "haweb-db-stats-db", "haweb-mon-stats-db"]);
     expect(networksOf("haweb-web-1-app")).toEqual(["haweb-app-db", "haweb-mon-app", "haweb-web-app"]);
     expect(networksOf("haweb-report-1-app")).toEqual(["haweb-app-stats-db", "haweb-mon-app", "haweb-web-app"]);
+  });
+});
+
+describe("MysqlCluster backups (on by default) on Docker", () => {
+  let cluster!: MysqlCluster;
+  const { parsed } = synthDocker((stack, target) => {
+    cluster = new MysqlCluster(stack, "db", { target, replicas: 2 });
+  });
+  const byName = containers(parsed);
+  const volumeName = (ref: string) => {
+    const key = /^\$\{docker_volume\.([^.]+)\.name\}$/.exec(ref)?.[1];
+    return key ? parsed.resource.docker_volume[key].name : ref;
+  };
+
+  test("the plan: the documented defaults, the last replica as source, the writer's movable name, the target's store", () => {
+    expect(cluster.backupPlan).toEqual({
+      engine: "mariadb",
+      cluster: "db",
+      sourceNode: "db-replica-2",
+      fullSchedule: "0 3 * * *",
+      incrementalSchedule: "0 * * * *",
+      retentionDays: 7,
+      binlogArchive: true,
+      writerHost: "db-writer",
+      writerPort: 3306,
+      replicationUser: "repl",
+      store: { kind: "directory", path: DOCKER_BACKUP_STORE_PATH },
+      metricsDir: BACKUP_METRICS_DIR,
+    });
+    expect(cluster.backupOffSite).toBe(false);
+  });
+
+  test("the source node gets renderBackupFiles' files and starts the scheduler; the others get theirs (and do not start it)", () => {
+    const plan = cluster.backupPlan!;
+    for (const node of ["db-primary", "db-replica-1", "db-replica-2"]) {
+      const container = byName[`haweb-${node}`];
+      for (const file of renderBackupFiles(plan, node)) {
+        expect(uploaded(container, file.path)).toBe(file.content);
+        expect(container.upload.find((u) => u.file === file.path)?.executable).toBe(file.executable ?? false);
+      }
+      const script = uploaded(container, `${PATHS.binDir}/start-db-${node === "db-primary" ? "primary" : "replica"}.sh`);
+      expect(script.includes(`${BACKUP_COMMANDS.scheduler} $$ &`)).toBe(node === "db-replica-2");
+    }
+    expect(renderBackupFiles(plan, "db-replica-2").map((f) => f.path)).toContain(BACKUP_COMMANDS.backup);
+  });
+
+  test("every node keeps its binlogs twice the longest gap between full backups (binlogExpireSeconds)", () => {
+    const expected = binlogExpireSeconds(cluster.backupPlan!);
+    expect(expected).toBe(2 * 86400);
+    for (const node of ["db-primary", "db-replica-1", "db-replica-2"])
+      expect(uploaded(byName[`haweb-${node}`], PATHS.mysqlConfig)).toContain(`binlog_expire_logs_seconds = ${expected}\n`);
+  });
+
+  test("the store is a named volume on the source node only; a node exporter beside it serves the metrics directory, read-only", () => {
+    type Mount = { volume_name?: string; container_path: string; read_only?: boolean };
+    const mounts = (name: string) =>
+      ((byName[name].volumes ?? []) as Mount[]).map((v) => [volumeName(v.volume_name ?? ""), v.container_path, v.read_only ?? false]);
+    expect(mounts("haweb-db-replica-2")).toEqual([
+      ["haweb-db-replica-2-data", PATHS.mysqlVolume, false],
+      ["haweb-db-backups", DOCKER_BACKUP_STORE_PATH, false],
+      ["haweb-db-replica-2-textfile", BACKUP_METRICS_DIR, false],
+    ]);
+    expect(mounts("haweb-db-primary")).toEqual([["haweb-db-primary-data", PATHS.mysqlVolume, false]]);
+    const exporter = byName["haweb-db-replica-2-textfile-exporter"];
+    expect(mounts("haweb-db-replica-2-textfile-exporter")).toEqual([["haweb-db-replica-2-textfile", BACKUP_METRICS_DIR, true]]);
+    expect(exporter.network_mode).toMatch(/^container:\$\{docker_container\.db_db-replica-2-container_[0-9A-F]+\.name\}$/);
+    expect(exporter.entrypoint).toEqual([DOCKER_TEXTFILE_EXPORTER.binary]);
+    expect(exporter.command).toEqual([
+      "--collector.disable-defaults",
+      "--collector.textfile",
+      `--collector.textfile.directory=${BACKUP_METRICS_DIR}`,
+      `--web.listen-address=:${DOCKER_TEXTFILE_EXPORTER.port}`,
+    ]);
+    expect(exporter.user).toBe("prometheus");
+    // Prometheus reaches it on the cluster's monitoring network, which the source node joins.
+    expect(cluster.metricsEndpoints).toContainEqual(
+      expect.objectContaining({ job: "textfile", address: "db-replica-2:9100", node: "db-replica-2", group: "db" }),
+    );
+  });
+
+  test("backupHostDirectory binds <dir>/<cluster> instead of a named volume", () => {
+    const bound = containers(
+      synthDocker((stack, target) => new MysqlCluster(stack, "db", { target, replicas: 1 }), { backupHostDirectory: "/srv/backups/" }).parsed,
+    );
+    expect(bound["haweb-db-replica-1"].volumes).toContainEqual(
+      expect.objectContaining({ host_path: "/srv/backups/db", container_path: DOCKER_BACKUP_STORE_PATH }),
+    );
+    expect(() => synthDocker(() => undefined, { backupHostDirectory: "backups" })).toThrow(
+      /DockerTarget 'test\/docker' has invalid props:\n- prop `backupHostDirectory` "backups" is not an absolute directory path/,
+    );
+  });
+
+  test("MySQL: full backups only by default; sourceNode and schedules as given", () => {
+    let mysql!: MysqlCluster;
+    synthDocker((stack, target) => {
+      mysql = new MysqlCluster(stack, "db", {
+        target,
+        engine: "mysql",
+        replicas: 2,
+        backup: { sourceNode: "db-replica-1", fullSchedule: "30 1 * * 0", retentionDays: 14 },
+      });
+    });
+    expect(mysql.backupPlan).toMatchObject({ engine: "mysql", sourceNode: "db-replica-1", fullSchedule: "30 1 * * 0", retentionDays: 14 });
+    expect(mysql.backupPlan!.incrementalSchedule).toBeUndefined();
+  });
+
+  test("backup: false: no plan, no store, no backup files; the writer keeps the default binlog expiry", () => {
+    let off!: MysqlCluster;
+    const quiet = synthDocker((stack, target) => (off = new MysqlCluster(stack, "db", { target, replicas: 1, backup: false }))).parsed;
+    expect(off.backupPlan).toBeUndefined();
+    expect(Object.keys(containers(quiet)).sort()).toEqual([
+      "haweb-db-primary",
+      "haweb-db-primary-exporter",
+      "haweb-db-replica-1",
+      "haweb-db-replica-1-exporter",
+    ]);
+    expect(Object.values(quiet.resource.docker_volume).map((v) => v.name)).not.toContain("haweb-db-backups");
+    const replica = containers(quiet)["haweb-db-replica-1"];
+    expect(replica.upload.map((u) => u.file)).not.toContain(BACKUP_COMMANDS.backup);
+    expect(uploaded(replica, PATHS.mysqlConfig)).toContain("binlog_expire_logs_seconds = 604800\n");
+  });
+
+  const attempt =
+    (backup: MysqlClusterProps["backup"], extra: Partial<MysqlClusterProps> = {}) =>
+    () =>
+      synthDocker((stack, target) => new MysqlCluster(stack, "db", { target, replicas: 1, backup, ...extra }));
+  test.each([
+    [
+      { retentionDays: 1, fullSchedule: "0 3 * * 0" },
+      /MysqlCluster 'test\/db' has invalid props:\n- prop `backup\.retentionDays`: retentionDays \(1\) is shorter than the longest gap between full backups \(7 day\(s\)[^\n]*\. Fix: keep backups at least as long/,
+    ],
+    [
+      { fullSchedule: "every night" },
+      /prop `backup\.fullSchedule`: fullSchedule: cron schedule "every night" has 2 field\(s\)[^\n]*Fix: give a five-field cron expression in UTC/,
+    ],
+    [
+      { incrementalSchedule: "0 3 * * 0" },
+      /prop `backup\.incrementalSchedule`: incrementalSchedule "0 3 \* \* 0" runs less often[^\n]*Fix: run incrementals more often than full backups/,
+    ],
+    [{ retentionDays: 0 }, /prop `backup\.retentionDays`: retentionDays is 0; it must be a whole number of days from 1 to 3650/],
+    [
+      { sourceNode: "db-replica-9" },
+      /prop `backup\.sourceNode` "db-replica-9" is not a node of this cluster \(db-primary, db-replica-1\)\. Fix: name one of them/,
+    ],
+  ])("bad backup props are refused at synth: %j", (backup, message) => {
+    expect(attempt(backup)).toThrow(message);
+  });
+
+  test("MySQL refuses incrementals, naming the prop and the fix", () => {
+    expect(attempt({ incrementalSchedule: "0 * * * *" }, { engine: "mysql" })).toThrow(
+      /prop `backup\.incrementalSchedule`: incrementalSchedule is set, but the mysql engine backs up with mysqldump[^\n]*Fix: leave it unset on MySQL/,
+    );
   });
 });

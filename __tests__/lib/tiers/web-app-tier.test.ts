@@ -111,7 +111,7 @@ describe("WebAppTier on Docker", () => {
 
   test("exporterPort: null and app.metricsPort: null turn the web tier's metrics off", () => {
     const quiet = synthDocker((stack, target) => {
-      const database = new MysqlCluster(stack, "db", { target, replicas: 0, exporter: false });
+      const database = new MysqlCluster(stack, "db", { target, replicas: 0, exporter: false, backup: false });
       const w = new WebAppTier(stack, "web", { target, database, nodes: 1, exporterPort: null, app: { metricsPort: null } });
       expect(w.metricsEndpoints).toEqual([]);
     });

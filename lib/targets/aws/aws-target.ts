@@ -66,6 +66,7 @@ export const AWS_TARGET_SUPPORT: TargetSupport = {
   secretFiles: true,
   secretLocations: ["ssm-parameter", "secrets-manager"],
   floatingAddresses: true,
+  backupStores: false,
 };
 
 /** Owner of the official Debian images on AWS. */

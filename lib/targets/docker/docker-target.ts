@@ -12,12 +12,16 @@ import { Password } from "@cdktf/provider-random/lib/password";
 import { RandomProvider } from "@cdktf/provider-random/lib/provider";
 import { isIpv4Cidr } from "../../../templates/keepalived";
 import { PATHS } from "../../../templates/paths";
-import { isPort } from "../../../templates/validate";
+import { MONITORING_PORTS } from "../../../templates/scripts/monitoring";
+import { isAbsolutePath, isPort } from "../../../templates/validate";
 import { escapeTerraformTemplate } from "../../private/terraform-escape";
+import { httpHealthCheck, httpHealthcheckFile } from "../../private/host-files";
 import { claimInApp } from "../../private/app-claims";
 import { PropValidator } from "../../private/validation";
 import { HostRegistry } from "../../private/host-registry";
 import {
+  BackupStore,
+  BackupStoreRequest,
   ColocatedAddress,
   DeployedHost,
   DeploymentTarget,
@@ -35,7 +39,7 @@ import {
   Software,
   TargetSupport,
 } from "../target";
-import { DEBIAN_PACKAGED_SOFTWARE, DEFAULT_DOCKER_IMAGES, imageForVersion } from "./images";
+import { DEBIAN_PACKAGED_SOFTWARE, DEBIAN_TRIXIE_SLIM, DEFAULT_DOCKER_IMAGES, imageForVersion } from "./images";
 import { validateDockerTargetProps } from "./validate-docker-target-props";
 
 export interface DockerTargetProps {
@@ -74,6 +78,15 @@ export interface DockerTargetProps {
    * @default "10.213.0.0/24"
    */
   readonly edgeSubnet?: string;
+  /**
+   * A directory on the Docker host (absolute path) that keeps the database
+   * backups: each cluster's in `<backupHostDirectory>/<cluster namePrefix>`,
+   * bound at the store path of its backup source node (Docker creates a
+   * missing directory). Put it on another disk, or sync it off the machine:
+   * backups on the machine they protect are lost with it.
+   * @default a named volume per cluster (`<namePrefix>-<cluster>-backups`), on the Docker host's disk: NOT off-site
+   */
+  readonly backupHostDirectory?: string;
 }
 
 /** The defaults of DockerTargetProps. */
@@ -94,7 +107,30 @@ export const DOCKER_TARGET_SUPPORT: TargetSupport = {
   secretFiles: true,
   secretLocations: ["file"],
   floatingAddresses: true,
+  backupStores: true,
 };
+
+/**
+ * Where a backup source node's store is mounted on DockerTarget: the cluster's
+ * named volume, or its directory under `backupHostDirectory`.
+ */
+export const DOCKER_BACKUP_STORE_PATH = "/var/lib/ha-web/backups";
+
+/**
+ * The node exporter DockerTarget runs beside a service that writes textfile
+ * metrics (the backup source): Debian's package on the pinned Debian image, in
+ * the service's network namespace, with only the textfile collector (a
+ * container's view of the machine would mislead), reading the directory from a
+ * volume it shares with the service, read-only. Prometheus scrapes it as job "textfile".
+ */
+export const DOCKER_TEXTFILE_EXPORTER = {
+  package: "prometheus-node-exporter",
+  binary: "/usr/bin/prometheus-node-exporter",
+  port: MONITORING_PORTS.nodeExporter,
+  job: "textfile",
+  /** Created by the package. */
+  user: "prometheus",
+} as const;
 
 /** The bridge driver's option that turns masquerading (NAT to the outside) off for a network. */
 const NO_MASQUERADE_OPTION = "com.docker.network.bridge.enable_ip_masquerade";
@@ -149,6 +185,9 @@ export class DockerTarget extends Construct implements DeploymentTarget {
   /** Fixed addresses on the edge network, by service name (floating address members). */
   private readonly fixedEdgeAddresses: Record<string, string> = {};
   private floatingGroups = 0;
+  /** Backup stores by name (a cluster's prefix): a named volume, or a directory of the Docker host. */
+  private readonly backupStores: Record<string, { volume?: Volume; hostPath?: string }> = {};
+  private readonly backupHostDirectory?: string;
 
   constructor(scope: Construct, id: string, props: DockerTargetProps = {}) {
     super(scope, id);
@@ -169,6 +208,15 @@ export class DockerTarget extends Construct implements DeploymentTarget {
         'use a private subnet no other Docker network uses, such as "10.213.0.0/24"',
       )
       .throwIfInvalid();
+    new PropValidator("DockerTarget", this)
+      .check(
+        props.backupHostDirectory === undefined || (isAbsolutePath(props.backupHostDirectory) && props.backupHostDirectory !== "/"),
+        "backupHostDirectory",
+        `"${props.backupHostDirectory}" is not an absolute directory path (letters, digits, "_", ".", "-", "/"), or is "/"`,
+        'give a directory of the Docker host, for example "/srv/ha-web-backups" (on another disk than Docker\'s own)',
+      )
+      .throwIfInvalid();
+    this.backupHostDirectory = props.backupHostDirectory?.replace(/\/+$/, "");
     this.edge = { subnet: edgeSubnet, base: ipv4ToNumber(edgeSubnet.split("/")[0]), bits: Number(edgeSubnet.split("/")[1]) };
     validateDockerTargetProps(this, props, this.namePrefix, this.publishAddress, { ...DEFAULT_DOCKER_IMAGES, ...props.images }, this.nextPublishPort);
     this.registry = new HostRegistry(this, DOCKER_TARGET_SUPPORT);
@@ -252,8 +300,30 @@ export class DockerTarget extends Construct implements DeploymentTarget {
     return { address: at(offset), virtualAddresses: [`${at(offset)}/${this.edge.bits}`], members };
   }
 
+  /**
+   * A cluster's backups: a named volume (`<namePrefix>-<cluster>-backups`), or
+   * `<backupHostDirectory>/<cluster>`, mounted at DOCKER_BACKUP_STORE_PATH on
+   * the service that writes them (the backup source node). Not off-site: it is
+   * on the Docker host's disk (see docs/backup-stores.md).
+   */
+  backupStore(_scope: Construct, request: BackupStoreRequest): BackupStore {
+    new PropValidator(request.declaredBy.construct, request.declaredBy.scope)
+      .check(
+        this.backupStores[request.name] === undefined,
+        "namePrefix",
+        `"${request.name}" already has a backup store on DockerTarget '${this.node.path}'`,
+        "give each MysqlCluster its own namePrefix",
+      )
+      .throwIfInvalid();
+    this.backupStores[request.name] = this.backupHostDirectory
+      ? { hostPath: `${this.backupHostDirectory}/${request.name}` }
+      : { volume: new Volume(this, `backup-volume-${request.name}`, { name: `${this.namePrefix}-${request.name}-backups` }) };
+    return { config: { kind: "directory", path: DOCKER_BACKUP_STORE_PATH }, offSite: false };
+  }
+
   addHost(scope: Construct, spec: HostSpec): DeployedHost {
     this.registry.register(spec);
+    this.checkBackupDeclarations(spec);
     this.checkSidecars(spec);
     const resources: Record<string, Construct> = {};
     const movableAddresses: Record<string, string> = {};
@@ -271,8 +341,119 @@ export class DockerTarget extends Construct implements DeploymentTarget {
       const alias = service.sharesNetworkWith ?? service.name;
       for (const m of service.metrics ?? [])
         metrics.push({ job: m.job, role: service.role, group: service.group, port: m.port, path: m.path, address: `${alias}:${m.port}`, node: spec.name });
+      if (service.textfileMetricsDir !== undefined) {
+        resources[`${service.name}-textfile-exporter`] = this.addTextfileExporter(scope, spec.name, service);
+        const port = DOCKER_TEXTFILE_EXPORTER.port;
+        metrics.push({ job: DOCKER_TEXTFILE_EXPORTER.job, role: service.role, group: service.group, port, address: `${alias}:${port}`, node: spec.name });
+      }
     }
     return { name: spec.name, address: spec.name, resources, published, movableAddresses, metrics };
+  }
+
+  /**
+   * A service may write to a backup store planned on this target, and serve
+   * textfile metrics only from a network of its own, on a port the exporter
+   * beside it can take.
+   */
+  private checkBackupDeclarations(spec: HostSpec): void {
+    for (const service of spec.services) {
+      const declared = service.declaredBy;
+      const v = new PropValidator(declared?.construct ?? "DockerTarget", declared?.scope ?? this);
+      if (service.backupStore)
+        v.check(
+          this.backupStores[service.backupStore.name] !== undefined,
+          "backup",
+          `: ${service.name} uses the backup store "${service.backupStore.name}", which DockerTarget '${this.node.path}' has not planned`,
+          "ask the target for the store (backupStore) before adding its hosts",
+        );
+      if (service.textfileMetricsDir !== undefined) {
+        v.check(
+          service.sharesNetworkWith === undefined,
+          "backup",
+          `: ${service.name} shares another service's network, so no exporter can sit beside it for its textfile metrics`,
+          "declare textfileMetricsDir on the service that owns the network",
+        );
+        v.check(
+          isAbsolutePath(service.textfileMetricsDir) && service.textfileMetricsDir !== "/",
+          "backup",
+          `: textfileMetricsDir "${service.textfileMetricsDir}" of ${service.name} is not an absolute directory path`,
+          "use an absolute path other than /",
+        );
+        const taken = spec.services.filter((s) => s === service || s.sharesNetworkWith === service.name).flatMap((s) => s.ingress.map((i) => i.port));
+        v.check(
+          !taken.includes(DOCKER_TEXTFILE_EXPORTER.port),
+          "backup",
+          `: ${service.name} (or a service in its network) listens on ${DOCKER_TEXTFILE_EXPORTER.port}, where DockerTarget runs the exporter of its textfile metrics`,
+          `use a port other than ${DOCKER_TEXTFILE_EXPORTER.port}`,
+        );
+      }
+      v.throwIfInvalid();
+    }
+  }
+
+  /** The node exporter beside a service with textfile metrics: its network namespace, the directory's volume read-only. */
+  private addTextfileExporter(scope: Construct, hostName: string, service: ServiceSpec): Container {
+    const owner = this.containers[service.name];
+    const e = DOCKER_TEXTFILE_EXPORTER;
+    const name = `${service.name}-textfile-exporter`;
+    return new Container(scope, `${name}-container`, {
+      name: `${this.namePrefix}-${name}`,
+      networkMode: `container:${owner.name}`,
+      image: this.image(DEBIAN_TRIXIE_SLIM, [e.package]).imageId,
+      entrypoint: [e.binary],
+      command: [
+        "--collector.disable-defaults",
+        "--collector.textfile",
+        `--collector.textfile.directory=${service.textfileMetricsDir}`,
+        `--web.listen-address=:${e.port}`,
+      ],
+      user: e.user,
+      restart: "unless-stopped",
+      mustRun: true,
+      labels: Object.entries({
+        [`${DESCRIBE_LABEL_PREFIX}role`]: service.role,
+        [`${DESCRIBE_LABEL_PREFIX}tier`]: scope.node.path,
+        [`${DESCRIBE_LABEL_PREFIX}host`]: hostName,
+        [`${DESCRIBE_LABEL_PREFIX}ingress`]: `${e.port}/tcp:monitoring`,
+        [`${DESCRIBE_LABEL_PREFIX}textfile-of`]: service.name,
+        // It lives in the service's network namespace: a new service container needs a new exporter.
+        [`${RESTART_WITH_LABEL_PREFIX}${service.name}`]: owner.id,
+      }).map(([label, value]) => ({ label, value })),
+      upload: [httpHealthcheckFile()].map((f) => ({ file: f.path, content: escapeTerraformTemplate(f.content), executable: true })),
+      healthcheck: {
+        test: ["CMD", ...httpHealthCheck(e.port, "/metrics")],
+        interval: "5s",
+        timeout: "3s",
+        retries: 3,
+        startPeriod: "20s",
+      },
+      stopTimeout: 5,
+      stopSignal: "SIGTERM",
+      dependsOn: [owner],
+      volumes: [{ volumeName: this.textfileVolume(service.name).name, containerPath: service.textfileMetricsDir, readOnly: true }],
+    });
+  }
+
+  private textfileVolume(serviceName: string): Volume {
+    this.volumes[`${serviceName}-textfile`] ??= new Volume(this, `volume-${serviceName}-textfile`, { name: `${this.namePrefix}-${serviceName}-textfile` });
+    return this.volumes[`${serviceName}-textfile`];
+  }
+
+  /** The volumes of a service: its data, the backup store it writes, its textfile metrics directory. */
+  private volumesOf(service: ServiceSpec): { volumeName?: string; hostPath?: string; containerPath: string }[] {
+    const volumes: { volumeName?: string; hostPath?: string; containerPath: string }[] = [];
+    if (service.dataVolume) volumes.push({ volumeName: this.volume(service.name).name, containerPath: service.dataVolume.mountPath });
+    if (service.backupStore?.access === "write") {
+      const store = this.backupStores[service.backupStore.name];
+      volumes.push(
+        store.volume
+          ? { volumeName: store.volume.name, containerPath: DOCKER_BACKUP_STORE_PATH }
+          : { hostPath: store.hostPath, containerPath: DOCKER_BACKUP_STORE_PATH },
+      );
+    }
+    if (service.textfileMetricsDir !== undefined)
+      volumes.push({ volumeName: this.textfileVolume(service.name).name, containerPath: service.textfileMetricsDir });
+    return volumes;
   }
 
   /** A sidecar shares the network of an earlier service of its own host, and publishes nothing itself. */
@@ -344,7 +525,14 @@ export class DockerTarget extends Construct implements DeploymentTarget {
       networks.push(this.network(boundary, internal));
     };
     const own = peerCode(service.role, service.group);
-    const ingress: Ingress[] = [...service.ingress, ...sidecars.flatMap((s) => s.ingress)];
+    const ingress: Ingress[] = [
+      ...service.ingress,
+      ...sidecars.flatMap((s) => s.ingress),
+      // The exporter of its textfile metrics lives in its network namespace (addTextfileExporter).
+      ...(service.textfileMetricsDir === undefined
+        ? []
+        : [{ port: DOCKER_TEXTFILE_EXPORTER.port, from: "monitoring" as const, description: "Prometheus scrapes the textfile metrics (backups)" }]),
+    ];
     const egress = [...service.egress, ...sidecars.flatMap((s) => s.egress)];
     // VRRP needs no network of its own: a floating address's members talk on the edge network, where their fixed addresses are.
     // A sidecar joins no network: it lives in its owner's network namespace.
@@ -428,7 +616,7 @@ export class DockerTarget extends Construct implements DeploymentTarget {
         Object.keys(hostPorts).length > 0
           ? Object.entries(hostPorts).map(([internal, external]) => ({ internal: Number(internal), external, ip: this.publishAddress }))
           : undefined,
-      volumes: service.dataVolume ? [{ volumeName: this.volume(service.name).name, containerPath: service.dataVolume.mountPath }] : undefined,
+      volumes: this.volumesOf(service).length > 0 ? this.volumesOf(service) : undefined,
     });
     this.containers[service.name] = container;
     return container;

@@ -1,7 +1,7 @@
 import { Software } from "../target";
 
 /** The official Debian 13 image, slim: the base of the monitoring programs' images. */
-const DEBIAN_TRIXIE_SLIM = "debian:trixie-slim@sha256:3a39a0592364683e6bab97937b72cad5a8fa6dcbbee90edb3bb48c7f8e94f258";
+export const DEBIAN_TRIXIE_SLIM = "debian:trixie-slim@sha256:3a39a0592364683e6bab97937b72cad5a8fa6dcbbee90edb3bb48c7f8e94f258";
 
 /**
  * Software that comes from a Debian package on every target: DockerTarget builds

@@ -33,6 +33,8 @@ describe("DockerTarget", () => {
       // The exporters: the Debian image plus their Debian package each.
       expect.stringMatching(/^shop-debian-prometheus-mysqld-exporter:[0-9a-f]{12}$/),
       expect.stringMatching(/^shop-debian-prometheus-nginx-exporter:[0-9a-f]{12}$/),
+      // The node exporter beside the backup source, serving its backup metrics.
+      expect.stringMatching(/^shop-debian-prometheus-node-exporter:[0-9a-f]{12}$/),
       expect.stringMatching(/^shop-haproxy-iproute2-keepalived:[0-9a-f]{12}$/),
     ]);
     type Built = { name: string; build: { build_args: Record<string, string>; context: string } };

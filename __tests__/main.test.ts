@@ -28,6 +28,8 @@ describe("the local example stack (the seed's topology on Docker)", () => {
       "haweb-db-primary-exporter",
       "haweb-db-replica-1",
       "haweb-db-replica-1-exporter",
+      // The backup source's backup metrics (MysqlCluster's backups are on by default).
+      "haweb-db-replica-1-textfile-exporter",
       "haweb-lb-1",
       "haweb-lb-2",
       "haweb-monitoring",

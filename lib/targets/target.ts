@@ -396,12 +396,16 @@ export type BackupStoreAccess = "write" | "read";
 export interface BackupStoreRequest {
   /** The cluster's name prefix, unique per target: names the store and its resources. */
   readonly name: string;
-  /**
-   * Days a backup is kept. A store that can expire objects itself (S3's
-   * lifecycle) expires them after this (and the backup command removes older
-   * ones too); a directory relies on the backup command.
-   */
+  /** Days the cluster keeps its backups (MysqlBackupProps.retentionDays): snapshots a target takes itself are kept this long. */
   readonly retentionDays: number;
+  /**
+   * Days after which the store may expire any object of the cluster by
+   * itself (S3's lifecycle), a bound behind the backup command's own
+   * retention: the retention plus the longest gap between full backups (the
+   * oldest full backup that kept incrementals and binlogs still build on),
+   * plus a day. A directory store relies on the backup command.
+   */
+  readonly expireAfterDays: number;
   /** The construct that asks, for messages. */
   readonly declaredBy: DeclaredBy;
 }

@@ -1,7 +1,7 @@
 import { Construct } from "constructs";
 import { renderBackupFiles } from "../../templates/mysql/backup-files";
 import { BackupPlan } from "../../templates/mysql/backup-plan";
-import { binlogExpireSeconds } from "../../templates/mysql/backup-schedule";
+import { binlogExpireSeconds, cronMaxIntervalSeconds } from "../../templates/mysql/backup-schedule";
 import { DEFAULT_ENGINE_VERSION, DIALECTS, MysqlEngine } from "../../templates/mysql/engine";
 import { MYSQL_DEFAULTS, renderMyCnf } from "../../templates/mysql/my-cnf";
 import { FAILOVER_USER_DEFAULT } from "../../templates/mysql/replication-sql";
@@ -310,6 +310,7 @@ export class MysqlCluster extends Construct implements IDatabase, IMonitored {
       store = props.target.backupStore!(this, {
         name: prefix,
         retentionDays: backup.retentionDays,
+        expireAfterDays: backup.retentionDays + Math.ceil(cronMaxIntervalSeconds(backup.fullSchedule) / 86400) + 1,
         declaredBy: { construct: "MysqlCluster", scope: this, props: {} },
       });
       this.backupPlan = {

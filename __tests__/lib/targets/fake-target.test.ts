@@ -200,7 +200,10 @@ describe("the tiers on a fake target (no provider)", () => {
   });
 
   test("backups through the contract: one store per cluster, the last replica writes it and serves textfile metrics, every node may read it", () => {
-    expect(target.stores.map((s) => ({ name: s.name, retentionDays: s.retentionDays }))).toEqual([{ name: "db", retentionDays: 7 }]);
+    // Expiry: 7 days of retention, plus the 1-day gap between full backups (the oldest one still needed), plus a day.
+    expect(target.stores.map((s) => ({ name: s.name, retentionDays: s.retentionDays, expireAfterDays: s.expireAfterDays }))).toEqual([
+      { name: "db", retentionDays: 7, expireAfterDays: 9 },
+    ]);
     expect(service("db-replica-1").backupStore).toEqual({ name: "db", access: "write" });
     expect(service("db-replica-1").textfileMetricsDir).toBe(database.backupPlan!.metricsDir);
     expect(service("db-primary").backupStore).toEqual({ name: "db", access: "read" });

@@ -11,6 +11,7 @@ import { RandomProvider } from "@cdktf/provider-random/lib/provider";
 import { Route53Record } from "@cdktf/provider-aws/lib/route53-record";
 import { S3Object } from "@cdktf/provider-aws/lib/s3-object";
 import { claimInApp } from "../../private/app-claims";
+import { AwsBackupStore, BACKUP_SNAPSHOT_TAG } from "./private/backup-store";
 import { HostRegistry } from "../../private/host-registry";
 import { escapeTerraformTemplate } from "../../private/terraform-escape";
 import { PropValidator } from "../../private/validation";
@@ -18,6 +19,9 @@ import { MASTER_MARKER_ADDRESS } from "../../../templates/keepalived";
 import { MOVE_ADDRESS_SCRIPT, renderMoveAddressScript } from "../../../templates/scripts/move-address";
 import { isDnsLabel } from "../../../templates/validate";
 import {
+  BackupStore,
+  BackupStoreAccess,
+  BackupStoreRequest,
   ColocatedAddress,
   DeclaredField,
   DeployedHost,
@@ -39,7 +43,7 @@ import { AssetBucket } from "./private/assets";
 import { HostAssetFetch, HostSecretFile, USER_DATA_LIMIT_BYTES } from "./private/cloud-init";
 import { cidrHost } from "./private/cidr";
 import { renderHostFirewall } from "./private/firewall";
-import { HostRoles } from "./private/iam";
+import { HostRoleKey, HostRoles } from "./private/iam";
 import { DATA_DEVICE_NAME, HostInstance } from "./private/instances";
 import { AwsNetwork, SubnetRef } from "./private/network";
 import { AWS_HOST_EXPORTERS, NODE_EXPORTER, nodeExporterIngress } from "./private/node-exporter";
@@ -66,7 +70,7 @@ export const AWS_TARGET_SUPPORT: TargetSupport = {
   secretFiles: true,
   secretLocations: ["ssm-parameter", "secrets-manager"],
   floatingAddresses: true,
-  backupStores: false,
+  backupStores: true,
 };
 
 /** Owner of the official Debian images on AWS. */
@@ -117,6 +121,8 @@ export class AwsTarget extends Construct implements DeploymentTarget {
   /** Floating address groups by name: the Elastic IP and the members' interfaces (known once added). */
   private readonly floatingGroups: Record<string, FloatingGroupPlan> = {};
   private arnParts?: { partition: string; region: string; account: string };
+  /** @internal Backup stores by cluster name: the bucket and snapshot policy, and the grants already given (may change shape). */
+  public readonly backupStores: Record<string, { readonly store: AwsBackupStore; readonly index: number; readonly granted: Set<string> }> = {};
   /** The private zone's ARN, one token for every grant (each `zone.arn` read is a new token). */
   private readonly zoneArn: string;
 
@@ -215,6 +221,49 @@ export class AwsTarget extends Construct implements DeploymentTarget {
   /** A 32-character password generated at deploy time, stored as an SSM SecureString. */
   createSecret(scope: Construct, id: string, name: string): Secret {
     return this.secrets.create(scope, id, name);
+  }
+
+  /**
+   * A cluster's backups off its machines: a dedicated S3 bucket (public access
+   * blocked, TLS only, versioned, encrypted with `backupKmsKeyArn` or SSE-S3,
+   * objects and old versions expired after `expireAfterDays`, Object Lock with
+   * `backupObjectLock`) under the key prefix `<cluster>/`, and daily EBS
+   * snapshots of the cluster's data volumes (Data Lifecycle Manager, kept
+   * `retentionDays`). The host that writes backups gets an IAM role of its own
+   * that may put, list, get and delete (delete markers only: versions stay)
+   * under the prefix; the other database hosts' role may list and get (restore).
+   */
+  backupStore(scope: Construct, request: BackupStoreRequest): BackupStore {
+    new PropValidator(request.declaredBy.construct, request.declaredBy.scope)
+      .check(
+        this.backupStores[request.name] === undefined,
+        "namePrefix",
+        `"${request.name}" already has a backup store on AwsTarget '${this.node.path}'`,
+        "give each MysqlCluster its own namePrefix",
+      )
+      .throwIfInvalid();
+    const store = new AwsBackupStore(scope, "backup-store", {
+      namePrefix: this.namePrefix,
+      cluster: request.name,
+      expireAfterDays: request.expireAfterDays,
+      retentionDays: request.retentionDays,
+      kmsKeyArn: this.props.backupKmsKeyArn,
+      objectLock: this.props.backupObjectLock,
+      partition: this.arn().partition,
+    });
+    this.backupStores[request.name] = { store, index: Object.keys(this.backupStores).length + 1, granted: new Set() };
+    const region = (this.props.createProviders ?? true) ? (this.props.region ?? "us-east-1") : this.arn().region;
+    return {
+      config: {
+        kind: "s3",
+        bucket: store.bucket.bucket,
+        prefix: request.name,
+        region,
+        ...(this.props.backupKmsKeyArn ? { kmsKeyId: this.props.backupKmsKeyArn } : {}),
+      },
+      tools: ["awscli"],
+      offSite: true,
+    };
   }
 
   /** Private DNS name of a host. */
@@ -359,7 +408,9 @@ export class AwsTarget extends Construct implements DeploymentTarget {
 
     const hostIngress = [nodeExporterIngress()];
     this.securityGroups.addFlows(spec, hostIngress);
-    const profile = this.roles.profileFor(spec.role);
+    const backup = this.backupOf(spec);
+    const roleKey = backup.roleKey;
+    const profile = this.roles.profileFor(roleKey);
 
     const secrets = spec.services.flatMap((s) => Object.values(s.secretEnvironment)).map((secret) => this.secrets.parameterFor(secret));
     // Secret files: a Terraform value is copied into a SecureString parameter; a reference is read where the user keeps it.
@@ -379,8 +430,8 @@ export class AwsTarget extends Construct implements DeploymentTarget {
         secretFiles.push({ path, source: { kind: "secrets-manager", secretId: source.location.secretId } });
       }
     }
-    this.roles.grantParameters(spec.role, [...new Set(parameterArns)]);
-    this.roles.grantSecretsManagerSecrets(spec.role, [...new Set(secretArns)]);
+    this.roles.grantParameters(roleKey, [...new Set(parameterArns)]);
+    this.roles.grantSecretsManagerSecrets(roleKey, [...new Set(secretArns)]);
     const firewall = renderHostFirewall({
       spec,
       subnetsOf: (role) => this.subnetsOf(role),
@@ -395,18 +446,19 @@ export class AwsTarget extends Construct implements DeploymentTarget {
       .filter((a, i) => bundles.findIndex((b) => b.path === a.path && b.sourcePath === a.sourcePath) === i)
       .map((a) => {
         const stored = this.bucket().add(a.sourcePath, "assets");
-        this.roles.grantObject(spec.role, stored.objectArn);
+        this.roles.grantObject(roleKey, stored.objectArn);
         assetObjects.push(stored.object);
         return { s3Uri: stored.s3Uri, path: a.path };
       });
     // Files too big for user data (the database failover script) are S3 objects, fetched by the prepare step.
     for (const file of this.s3Files(spec)) {
       const stored = this.bucket().addText(file.content, file.path.slice(file.path.lastIndexOf("/") + 1), "files");
-      this.roles.grantObject(spec.role, stored.objectArn);
+      this.roles.grantObject(roleKey, stored.objectArn);
       assetObjects.push(stored.object);
       assets.push({ s3Uri: stored.s3Uri, path: file.path, executable: file.executable ?? false });
     }
-    this.grantMoves(spec);
+    this.grantMoves(spec, roleKey);
+    for (const use of backup.uses) this.grantBackup(roleKey, use.name, use.access);
 
     const withData = spec.services.find((s) => s.dataVolume);
     const fqdn = this.fqdn(spec.name);
@@ -455,7 +507,12 @@ export class AwsTarget extends Construct implements DeploymentTarget {
       kmsKeyArn: this.props.kmsKeyArn,
       keyName: this.props.keyName,
       dataVolume: withData?.dataVolume
-        ? { sizeGb: withData.dataVolume.sizeGb ?? this.props.dataVolumeSizeGb ?? DEFAULT_DATA_VOLUME_SIZE_GB, type: this.props.dataVolumeType ?? "gp3" }
+        ? {
+            sizeGb: withData.dataVolume.sizeGb ?? this.props.dataVolumeSizeGb ?? DEFAULT_DATA_VOLUME_SIZE_GB,
+            type: this.props.dataVolumeType ?? "gp3",
+            // A database volume of a cluster with backups: its snapshot policy finds it by this tag.
+            ...(backup.snapshotTag ? { tags: { [BACKUP_SNAPSHOT_TAG]: backup.snapshotTag } } : {}),
+          }
         : undefined,
       userData,
       dependsOn: isPublic ? this.network.publicEgress : this.network.privateEgress,
@@ -557,7 +614,7 @@ export class AwsTarget extends Construct implements DeploymentTarget {
    * promotion): each a DNS label, refused otherwise; its role may UPSERT exactly
    * those CNAMEs of the private zone. Nothing for a host that moves nothing.
    */
-  private grantMoves(spec: HostSpec): void {
+  private grantMoves(spec: HostSpec, roleKey: HostRoleKey): void {
     const names: string[] = [];
     for (const service of spec.services) {
       const declared = service.declaredBy;
@@ -574,10 +631,98 @@ export class AwsTarget extends Construct implements DeploymentTarget {
       v.throwIfInvalid();
     }
     this.roles.grantRecordUpserts(
-      spec.role,
+      roleKey,
       this.zoneArn,
       [...new Set(names)].map((n) => this.fqdn(n)),
     );
+  }
+
+  /**
+   * A host's part in the backups: the stores its services use (each planned
+   * with backupStore first), the IAM role key (a role of its own for the host
+   * that writes a store), its data volume's snapshot tag; at most one textfile
+   * directory (the node exporter reads one).
+   */
+  private backupOf(spec: HostSpec): {
+    roleKey: HostRoleKey;
+    uses: { name: string; access: BackupStoreAccess }[];
+    snapshotTag?: string;
+  } {
+    const uses: { name: string; access: BackupStoreAccess }[] = [];
+    let snapshotTag: string | undefined;
+    let roleKey: HostRoleKey = spec.role;
+    const dirs = new Set<string>();
+    for (const service of spec.services) {
+      const declared = service.declaredBy;
+      const v = new PropValidator(declared?.construct ?? "AwsTarget", declared?.scope ?? this);
+      if (service.textfileMetricsDir !== undefined) dirs.add(service.textfileMetricsDir);
+      v.check(
+        dirs.size <= 1,
+        "backup",
+        `: host ${spec.name} has services with different textfile metrics directories (${[...dirs].join(", ")}); its node exporter reads one`,
+        "write every service's textfiles into one directory",
+      );
+      const use = service.backupStore;
+      if (use) {
+        const planned = this.backupStores[use.name];
+        v.check(
+          planned !== undefined,
+          "backup",
+          `: ${service.name} uses the backup store "${use.name}", which AwsTarget '${this.node.path}' has not planned`,
+          "ask the target for the store (backupStore) before adding its hosts",
+        );
+        if (planned) {
+          uses.push({ name: use.name, access: use.access });
+          if (service.dataVolume) snapshotTag = planned.store.snapshotTagValue;
+          if (use.access === "write") roleKey = `${spec.role}:bk${planned.index}`;
+        }
+      }
+      v.throwIfInvalid();
+    }
+    return { roleKey, uses, ...(snapshotTag ? { snapshotTag } : {}) };
+  }
+
+  /**
+   * S3 access to a cluster's backups under its prefix, once per role and store:
+   * `read` lists and gets (restore); `write` also puts and deletes (the backup
+   * command's retention: on a versioned bucket a delete is a marker, the version
+   * stays until the lifecycle expires it; no s3:DeleteObjectVersion). With
+   * `backupKmsKeyArn`, the key's use through S3 only.
+   */
+  private grantBackup(roleKey: HostRoleKey, name: string, access: BackupStoreAccess): void {
+    const planned = this.backupStores[name];
+    const key = `${roleKey}/${access}`;
+    if (planned.granted.has(key)) return;
+    planned.granted.add(key);
+    const bucket = planned.store.bucket;
+    const kms = this.props.backupKmsKeyArn;
+    const write = access === "write";
+    this.roles.addPolicy(roleKey, `${roleKey.replace(":", "-")}-backup-${access}-${name}`, `backup-${access}-${name}`, () => [
+      {
+        Sid: "ListOwnBackups",
+        Effect: "Allow",
+        Action: ["s3:ListBucket"],
+        Resource: [bucket.arn],
+        Condition: { StringLike: { "s3:prefix": [`${name}/*`, `${name}/`] } },
+      },
+      {
+        Sid: write ? "WriteOwnBackups" : "ReadOwnBackups",
+        Effect: "Allow",
+        Action: write ? ["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload"] : ["s3:GetObject"],
+        Resource: [`${bucket.arn}/${name}/*`],
+      },
+      ...(kms
+        ? [
+            {
+              Sid: "UseBackupKeyThroughS3",
+              Effect: "Allow",
+              Action: write ? ["kms:Decrypt", "kms:GenerateDataKey"] : ["kms:Decrypt"],
+              Resource: [kms],
+              Condition: { StringLike: { "kms:ViaService": "s3.*.amazonaws.com" } },
+            },
+          ]
+        : []),
+    ]);
   }
 
   private bucket(): AssetBucket {

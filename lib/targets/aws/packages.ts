@@ -11,7 +11,8 @@ export const DEFAULT_DEBIAN_PACKAGES: Readonly<Record<Software, readonly string[
   haproxy: ["haproxy"],
   nginx: ["nginx"],
   node: ["nodejs"],
-  mariadb: ["mariadb-server", "mariadb-client"],
+  // mariadb-backup: the physical backups (ha-web-backup) and restores MysqlCluster's backups run.
+  mariadb: ["mariadb-server", "mariadb-client", "mariadb-backup"],
   mysql: [],
   prometheus: ["prometheus"],
   alertmanager: ["prometheus-alertmanager"],
@@ -21,7 +22,7 @@ export const DEFAULT_DEBIAN_PACKAGES: Readonly<Record<Software, readonly string[
 
 /** Debian 12 packages per software and version (major.minor): what `version` props pick. */
 export const DEBIAN_PACKAGES_BY_VERSION: Readonly<Partial<Record<Software, Readonly<Record<string, readonly string[]>>>>> = {
-  mariadb: { "10.11": ["mariadb-server", "mariadb-client"] },
+  mariadb: { "10.11": ["mariadb-server", "mariadb-client", "mariadb-backup"] },
   // MySQL 8.4 has no Debian 12 package: packages.mysql must name one your AMI can install.
   mysql: {},
 };

@@ -11,6 +11,14 @@ export interface ExistingVpc {
 
 export type CpuArchitecture = "x86_64" | "arm64";
 
+/** S3 Object Lock's default retention on the backup buckets (AwsTargetProps.backupObjectLock). */
+export interface BackupObjectLock {
+  /** @default "GOVERNANCE" (users with s3:BypassGovernanceRetention may still delete; COMPLIANCE: nobody) */
+  readonly mode?: "GOVERNANCE" | "COMPLIANCE";
+  /** Days each object version is locked after its upload: 1-36500. Keep it at most the clusters' backup retention. */
+  readonly days: number;
+}
+
 /** The settings of AwsTarget: every one optional, each with its default. */
 export interface AwsTargetProps {
   /**
@@ -94,6 +102,24 @@ export interface AwsTargetProps {
    * @default the packages of each software's version in Debian 12
    */
   readonly packages?: Partial<Record<Software, readonly string[]>>;
+  /**
+   * Customer managed KMS key (its ARN) that encrypts the database backups in
+   * their S3 buckets (SSE-KMS, with an S3 bucket key). The database hosts'
+   * roles may use it through S3 only: the source host to encrypt, every
+   * database host to decrypt (restore).
+   * @default SSE-S3 (AES-256 keys S3 manages; no KMS permissions needed)
+   */
+  readonly backupKmsKeyArn?: string;
+  /**
+   * S3 Object Lock on every backup bucket: each object version is kept at
+   * least `days` from its upload, and nobody can delete it earlier (COMPLIANCE:
+   * not even the account's root; GOVERNANCE: only with
+   * s3:BypassGovernanceRetention). Protects backups against deletion by an
+   * attacker holding the hosts' or your credentials; the bucket can then not
+   * be destroyed before the retention ends. Only on a new bucket.
+   * @default none (versioning and a lifecycle expiry; a deleted object stays recoverable for the backup retention)
+   */
+  readonly backupObjectLock?: BackupObjectLock;
   /** Extra tags on every resource the providers create (with `createProviders`). @default {} */
   readonly tags?: Readonly<Record<string, string>>;
 }

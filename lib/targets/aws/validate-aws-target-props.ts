@@ -192,6 +192,29 @@ export function validateAwsTargetProps(
       "pass the key's ARN, arn:aws:kms:REGION:ACCOUNT:key/KEY-ID",
     );
   }
+  if (isLiteral(props.backupKmsKeyArn)) {
+    v.check(
+      /^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/.+$/.test(props.backupKmsKeyArn),
+      "backupKmsKeyArn",
+      `"${props.backupKmsKeyArn}" is not a KMS key ARN (an alias ARN cannot be used in the database roles' IAM grants)`,
+      "pass the key's ARN, arn:aws:kms:REGION:ACCOUNT:key/KEY-ID",
+    );
+  }
+  const lock = props.backupObjectLock;
+  if (lock !== undefined) {
+    v.check(
+      Number.isInteger(lock.days) && lock.days >= 1 && lock.days <= 36500,
+      "backupObjectLock.days",
+      `is ${lock.days}; it must be a whole number of days from 1 to 36500`,
+      "lock objects as long as the clusters keep backups, for example 7",
+    );
+    v.check(
+      lock.mode === undefined || lock.mode === "GOVERNANCE" || lock.mode === "COMPLIANCE",
+      "backupObjectLock.mode",
+      `is "${lock.mode}"`,
+      'use "GOVERNANCE" (the default) or "COMPLIANCE"',
+    );
+  }
   if (props.sshCidr !== undefined) {
     const ssh = parseCidr(props.sshCidr);
     v.check(ssh !== undefined, "sshCidr", `"${props.sshCidr}" is not an IPv4 CIDR block`, 'use your network\'s range, for example "203.0.113.0/24"');

@@ -12,7 +12,8 @@ import { SsmParameter } from "@cdktf/provider-aws/lib/ssm-parameter";
 import { VolumeAttachment } from "@cdktf/provider-aws/lib/volume-attachment";
 import { VpcSecurityGroupIngressRule } from "@cdktf/provider-aws/lib/vpc-security-group-ingress-rule";
 import { AwsStack } from "../../../../examples/aws-stack";
-import { AppArtifact, DeployedHost, LoadBalancerTier, MonitoringTier, MysqlCluster, ServiceSpec, WebAppTier } from "../../../../lib";
+import { AppArtifact, BACKUP_METRICS_DIR, DeployedHost, LoadBalancerTier, MonitoringTier, MysqlCluster, ServiceSpec, WebAppTier } from "../../../../lib";
+import { BACKUP_COMMANDS } from "../../../../templates/mysql/backup-plan";
 import { demoAppBundlePath } from "../../../../lib/private/app-bundle";
 import { AwsTarget, AwsTargetProps } from "../../../../lib/targets/aws";
 import { cidrSubnet } from "../../../../lib/targets/aws/private/cidr";
@@ -270,6 +271,20 @@ const WRITER_MOVE = {
 /** What the CLI's waiter polls: the status of a change. */
 const WAIT_FOR_CHANGES = { Sid: "WaitForRecordChanges", Effect: "Allow", Action: ["route53:GetChange"], Resource: ["arn:aws:route53:::change/*"] };
 
+/** The S3 statements of a database role on the seed cluster's backups (prefix `db/`). */
+function backupStatements(access: "read" | "write"): Json[] {
+  const bucketArn = expect.stringMatching(/^\$\{aws_s3_bucket\.database_backup-store_bucket_\w+\.arn\}$/);
+  return [
+    { Sid: "ListOwnBackups", Effect: "Allow", Action: ["s3:ListBucket"], Resource: [bucketArn], Condition: { StringLike: { "s3:prefix": ["db/*", "db/"] } } },
+    {
+      Sid: access === "write" ? "WriteOwnBackups" : "ReadOwnBackups",
+      Effect: "Allow",
+      Action: access === "write" ? ["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload"] : ["s3:GetObject"],
+      Resource: [expect.stringMatching(/^\$\{aws_s3_bucket\.database_backup-store_bucket_\w+\.arn\}\/db\/\*$/)],
+    },
+  ];
+}
+
 describe("IAM: one role per host role, nothing broader than it needs", () => {
   const policies = Object.values(resources(parsed, "aws_iam_role_policy"));
   const roleOf = (p: Json) => String(byAddress(p.role).name_prefix);
@@ -277,10 +292,14 @@ describe("IAM: one role per host role, nothing broader than it needs", () => {
   const statements = (prefix: string) => documents(prefix).flatMap((d) => d.Statement);
 
   test("Session Manager's minimum for every role; no managed policy that allows reading every parameter", () => {
-    for (const prefix of ["haweb-lb-", "haweb-web-", "haweb-db-", "haweb-mon-"]) {
+    for (const prefix of ["haweb-lb-", "haweb-web-", "haweb-db-", "haweb-db-bk1-", "haweb-mon-"]) {
       expect(statements(prefix)).toContainEqual({ Sid: "SessionManager", Effect: "Allow", Action: SESSION_MANAGER_ACTIONS, Resource: "*" });
     }
-    expect(resources(parsed, "aws_iam_role_policy_attachment")).toEqual({});
+    // The only managed policy: Data Lifecycle Manager's own service role, on the snapshot policy's role (not a host's).
+    const attachments = Object.values(resources(parsed, "aws_iam_role_policy_attachment"));
+    expect(attachments.map((a) => [String(a.policy_arn).replace(/\$\{[^}]+\}/, "PARTITION"), byAddress(a.role).name_prefix])).toEqual([
+      ["arn:PARTITION:iam::aws:policy/service-role/AWSDataLifecycleManagerServiceRole", "haweb-dlm-"],
+    ]);
   });
 
   test("the web role reads the app password and the app bundle; the database role its three passwords, the cluster's TLS pairs, its failover script and moves the writer; the load balancer its stats password, certificate and key; the monitoring role nothing", () => {
@@ -291,6 +310,8 @@ describe("IAM: one role per host role, nothing broader than it needs", () => {
     ]);
     const db = statements("haweb-db-").filter((s) => s.Sid !== "SessionManager");
     expect(db).toEqual([
+      // The primary may read the cluster's backups (restore), not write them.
+      ...backupStatements("read"),
       {
         Sid: "ReadOwnSecrets",
         Effect: "Allow",
@@ -438,9 +459,14 @@ describe("moving a name (the writer) from a host: IAM, validation", () => {
       new MysqlCluster(stack, "database", { target, failover: false });
     });
     const db = statementsOf(synth, "haweb-db-");
-    expect(db.map((st) => st.Sid).sort()).toEqual(["ReadOwnSecrets", "SessionManager"]);
+    expect(db.map((st) => st.Sid).sort()).toEqual(["ListOwnBackups", "ReadOwnBackups", "ReadOwnSecrets", "SessionManager"]);
     expect(JSON.stringify(synth.parsed.resource.aws_iam_role_policy)).not.toContain("route53");
-    expect(resources(synth.parsed, "aws_s3_object")).toEqual({});
+    // Only the backup source's backup commands (always fetched from S3), no failover script.
+    expect(
+      Object.values(resources(synth.parsed, "aws_s3_object"))
+        .map((o) => String(o.key).split("/").pop())
+        .sort(),
+    ).toEqual(["ha-web-backup", "ha-web-backup-scheduler"]);
     // The writer's record is still there, and still left to promotions (by hand, now).
     expect(Object.values(resources(synth.parsed, "aws_route53_record")).filter((r) => r.type === "CNAME")).toEqual([
       expect.objectContaining({ name: "db-writer.haweb.internal", lifecycle: { ignore_changes: ["records"] } }),
@@ -517,10 +543,14 @@ describe("secrets and the app bundle", () => {
     const bundle = objects.find((o) => o.source !== undefined) as Json;
     expect(bundle.key).toMatch(/^assets\/[0-9A-F]+\/server\.js$/);
     expect(bundle.source).toMatch(/^assets\/.+\/server\.js$/);
-    // And the database nodes' failover script (20 KB, too big for user data): text, keyed by its SHA-256.
-    expect(objects.filter((o) => o !== bundle)).toEqual([
-      expect.objectContaining({ key: expect.stringMatching(/^files\/[0-9a-f]{64}\/ha-web-db-failover$/), server_side_encryption: "AES256" }),
-    ]);
+    // And the database nodes' failover script (20 KB, too big for user data) and the backup source's backup
+    // commands (never inline): text, keyed by its SHA-256.
+    expect(
+      objects
+        .filter((o) => o !== bundle)
+        .map((o) => String(o.key).replace(/[0-9a-f]{64}/, "SHA256"))
+        .sort(),
+    ).toEqual(["files/SHA256/ha-web-backup", "files/SHA256/ha-web-backup-scheduler", "files/SHA256/ha-web-db-failover"]);
     for (const o of objects) expect(o.server_side_encryption).toBe("AES256");
     // Each database instance boots once the object exists; the web instances once the bundle does.
     const dependsOn = (host: string) => (hosts[host].depends_on as string[]).filter((d) => d.startsWith("aws_s3_object."));
@@ -763,8 +793,9 @@ describe("AwsTarget props", () => {
 
   test("ssmManagedInstanceCore swaps the Session Manager minimum for the managed policy; installSsmAgent: false skips the agent", () => {
     const { parsed: p } = synthAws(declareSeed, { ssmManagedInstanceCore: true, installSsmAgent: false });
-    const attachments = Object.values(resources(p, "aws_iam_role_policy_attachment"));
-    expect(attachments).toHaveLength(3);
+    // The host roles' (the backup source's own among them); the snapshot policy's DLM role is no host's.
+    const attachments = Object.values(resources(p, "aws_iam_role_policy_attachment")).filter((a) => !String(a.policy_arn).includes("DataLifecycleManager"));
+    expect(attachments).toHaveLength(4);
     for (const a of attachments) expect(a.policy_arn).toBe("arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore");
     expect(Object.values(resources(p, "aws_iam_role_policy")).filter((x) => x.name === "session-manager")).toEqual([]);
     for (const instance of Object.values(instancesByHost(p))) expect(String(instance.user_data)).not.toContain("install-ssm-agent");
@@ -1013,7 +1044,12 @@ describe("AwsTarget props", () => {
       "haweb-web from haweb-mon",
     ]);
     for (const [host, instance] of Object.entries(instancesByHost(p))) {
-      expect({ host, unit: String(instance.user_data).includes("ExecStart=/usr/bin/prometheus-node-exporter --web.listen-address=:9100\n") }).toEqual({
+      // The backup source's also reads the backup metrics directory.
+      const textfile = host === "db-replica-1" ? ` --collector.textfile.directory=${BACKUP_METRICS_DIR}` : "";
+      expect({
+        host,
+        unit: String(instance.user_data).includes(`ExecStart=/usr/bin/prometheus-node-exporter --web.listen-address=:9100${textfile}\n`),
+      }).toEqual({
         host,
         unit: true,
       });
@@ -1067,5 +1103,158 @@ describe("AwsTarget props", () => {
     expect(userData).toContain(`  - path: ${PATHS.binDir}/start-db-replica.sh\n`);
     expect(userData).toContain(`  - path: ${PATHS.mysqlConfig}\n`);
     expect(json).toHaveResourceWithProperties(Instance, { tags: expect.objectContaining({ "ha-web:role": "database" }) });
+  });
+});
+
+describe("backups on AWS: a bucket per cluster, snapshots, the source host's own role", () => {
+  let cluster!: MysqlCluster;
+  const synth = synthAws((stack, target) => {
+    cluster = new MysqlCluster(stack, "database", { target, replicas: 2 });
+  });
+  const { parsed: p } = synth;
+  /** The backup store's one resource of a type (the asset bucket's are not). */
+  const one = (type: string, parsedStack: SynthesizedStack = p) => {
+    const all = Object.entries(resources(parsedStack, type))
+      .filter(([key]) => key.includes("backup-store"))
+      .map(([, r]) => r);
+    expect(all).toHaveLength(1);
+    return all[0];
+  };
+  const ref = (r: unknown) => {
+    const [type, name] = addressOf(r).split(".");
+    return p.resource[type][name];
+  };
+  const userData = instancesByHost(p);
+  /** A backup command as stored in S3 (the hosts fetch them). */
+  const commandOf = (stackJson: SynthesizedStack, name: string) =>
+    String(Object.values(resources(stackJson, "aws_s3_object")).find((o) => String(o.key).endsWith(`/${name}`))?.content);
+
+  test("the plan names the bucket (filled in by Terraform), the cluster's prefix and the region; the store is off-site", () => {
+    expect(cluster.backupOffSite).toBe(true);
+    expect(cluster.backupPlan?.store).toMatchObject({ kind: "s3", prefix: "db", region: "us-east-1" });
+    const script = commandOf(p, "ha-web-backup");
+    expect(script).toMatch(/STORE='s3:\/\/\$\{aws_s3_bucket\.database_backup-store_bucket_\w+\.bucket\}\/db'/);
+    expect(script).toContain("AWS_REGION_ARG='--region=us-east-1'");
+    // The source (the last replica) starts the scheduler; the others do not.
+    expect(String(userData["db-replica-2"].user_data)).toContain(`${BACKUP_COMMANDS.scheduler} $$ &`);
+    expect(String(userData["db-primary"].user_data)).not.toContain(`${BACKUP_COMMANDS.scheduler} $$ &`);
+  });
+
+  test("the bucket: public access blocked, owner enforced, versioned, SSE-S3, TLS only, expired after retention + the full-backup gap + a day; kept on destroy", () => {
+    const bucket = one("aws_s3_bucket");
+    expect(bucket).toMatchObject({ bucket_prefix: "haweb-db-bk-", force_destroy: false });
+    expect(one("aws_s3_bucket_public_access_block")).toMatchObject({
+      block_public_acls: true,
+      block_public_policy: true,
+      ignore_public_acls: true,
+      restrict_public_buckets: true,
+    });
+    expect(one("aws_s3_bucket_versioning")).toMatchObject({ versioning_configuration: { status: "Enabled" } });
+    expect(one("aws_s3_bucket_server_side_encryption_configuration")).toMatchObject({
+      rule: [{ apply_server_side_encryption_by_default: { sse_algorithm: "AES256" } }],
+    });
+    expect(one("aws_s3_bucket_ownership_controls")).toMatchObject({ rule: { object_ownership: "BucketOwnerEnforced" } });
+    const policy = JSON.parse(String(one("aws_s3_bucket_policy").policy)) as { Statement: Json[] };
+    expect(policy.Statement).toEqual([
+      expect.objectContaining({ Effect: "Deny", Principal: "*", Action: "s3:*", Condition: { Bool: { "aws:SecureTransport": "false" } } }),
+    ]);
+    expect(one("aws_s3_bucket_lifecycle_configuration")).toMatchObject({
+      rule: [
+        {
+          status: "Enabled",
+          filter: [{ prefix: "db/" }],
+          expiration: [{ days: 9 }],
+          noncurrent_version_expiration: [{ noncurrent_days: 9 }],
+          abort_incomplete_multipart_upload: [{ days_after_initiation: 1 }],
+        },
+      ],
+    });
+    expect(resources(p, "aws_s3_bucket_object_lock_configuration")).toEqual({});
+  });
+
+  test("the source host gets a role of its own that may write under the prefix; the other database hosts may read (restore)", () => {
+    const roleOf = (host: string) => {
+      const profile = Object.values(resources(p, "aws_iam_instance_profile")).find(
+        (pr) =>
+          `\${aws_iam_instance_profile.${Object.keys(resources(p, "aws_iam_instance_profile")).find((k) => resources(p, "aws_iam_instance_profile")[k] === pr)}.name}` ===
+          userData[host].iam_instance_profile,
+      )!;
+      return String(ref(profile.role).name_prefix);
+    };
+    expect(roleOf("db-replica-2")).toBe("haweb-db-bk1-");
+    expect(roleOf("db-primary")).toBe("haweb-db-");
+    expect(roleOf("db-replica-1")).toBe("haweb-db-");
+    const statementsOf = (prefix: string) =>
+      Object.values(resources(p, "aws_iam_role_policy"))
+        .filter((pol) => ref(pol.role).name_prefix === prefix)
+        .flatMap((pol) => (JSON.parse(String(pol.policy)) as { Statement: Json[] }).Statement);
+    const s3 = (prefix: string) => statementsOf(prefix).filter((st) => /Backups$/.test(String(st.Sid)));
+    expect(s3("haweb-db-bk1-")).toEqual(backupStatements("write"));
+    expect(s3("haweb-db-")).toEqual(backupStatements("read"));
+    // Delete markers only: no role may remove a version.
+    expect(JSON.stringify(p.resource.aws_iam_role_policy)).not.toContain("DeleteObjectVersion");
+    // The source's own role still reads its secrets and moves the writer, like the others.
+    expect(statementsOf("haweb-db-bk1-").map((st) => st.Sid)).toEqual(expect.arrayContaining(["ReadOwnSecrets", "MoveOwnRecords", "SessionManager"]));
+  });
+
+  test("daily EBS snapshots of the cluster's data volumes (by tag), kept retentionDays, by a DLM role", () => {
+    const dlm = one("aws_dlm_lifecycle_policy");
+    expect(dlm).toMatchObject({
+      state: "ENABLED",
+      policy_details: {
+        resource_types: ["VOLUME"],
+        target_tags: { "ha-web:backup": "haweb-db" },
+        schedule: [{ name: "daily", create_rule: { interval: 24, interval_unit: "HOURS", times: ["03:00"] }, retain_rule: { count: 7 }, copy_tags: true }],
+      },
+    });
+    const role = ref(dlm.execution_role_arn);
+    expect(JSON.parse(String(role.assume_role_policy))).toEqual({
+      Version: "2012-10-17",
+      Statement: [{ Effect: "Allow", Principal: { Service: "dlm.amazonaws.com" }, Action: "sts:AssumeRole" }],
+    });
+    const volumes = Object.values(resources(p, "aws_ebs_volume"));
+    expect(volumes.map((v) => (v.tags as Record<string, string>)["ha-web:backup"])).toEqual(["haweb-db", "haweb-db", "haweb-db"]);
+  });
+
+  test("every database host installs mariadb-backup and the AWS CLI; the source's node exporter reads the metrics directory", () => {
+    for (const host of ["db-primary", "db-replica-1", "db-replica-2"]) {
+      const text = String(userData[host].user_data);
+      expect(text).toMatch(/packages:\n(?: {2}- .*\n)*? {2}- awscli\n/);
+      expect(text).toContain("  - mariadb-backup\n");
+      expect(text.includes(`--collector.textfile.directory=${BACKUP_METRICS_DIR}`)).toBe(host === "db-replica-2");
+    }
+  });
+
+  test("backupKmsKeyArn: SSE-KMS with a bucket key, the scripts pass the key, the roles may use it through S3 only", () => {
+    const key = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+    const kms = synthAws((stack, target) => new MysqlCluster(stack, "database", { target, replicas: 1 }), { backupKmsKeyArn: key }).parsed;
+    expect(one("aws_s3_bucket_server_side_encryption_configuration", kms)).toMatchObject({
+      rule: [{ apply_server_side_encryption_by_default: { sse_algorithm: "aws:kms", kms_master_key_id: key }, bucket_key_enabled: true }],
+    });
+    expect(commandOf(kms, "ha-web-backup")).toContain(`SSE_ARGS='--sse aws:kms --sse-kms-key-id ${key}'`);
+    const kmsStatements = Object.values(resources(kms, "aws_iam_role_policy"))
+      .flatMap((pol) => (JSON.parse(String(pol.policy)) as { Statement: Json[] }).Statement)
+      .filter((st) => st.Sid === "UseBackupKeyThroughS3");
+    expect(kmsStatements.map((st) => st.Action)).toEqual([["kms:Decrypt"], ["kms:Decrypt", "kms:GenerateDataKey"]]);
+    for (const st of kmsStatements) expect(st).toMatchObject({ Resource: [key], Condition: { StringLike: { "kms:ViaService": "s3.*.amazonaws.com" } } });
+  });
+
+  test("backupObjectLock: Object Lock on the new bucket with a default retention (GOVERNANCE unless given)", () => {
+    const locked = synthAws((stack, target) => new MysqlCluster(stack, "database", { target, replicas: 1 }), { backupObjectLock: { days: 7 } }).parsed;
+    expect(one("aws_s3_bucket", locked)).toMatchObject({ object_lock_enabled: true });
+    expect(one("aws_s3_bucket_object_lock_configuration", locked)).toMatchObject({
+      rule: { default_retention: { mode: "GOVERNANCE", days: 7 } },
+    });
+  });
+
+  test.each([
+    [
+      { backupKmsKeyArn: "arn:aws:kms:us-east-1:123456789012:alias/backups" },
+      /prop `backupKmsKeyArn` "arn:aws:kms:us-east-1:123456789012:alias\/backups" is not a KMS key ARN/,
+    ],
+    [{ backupObjectLock: { days: 0 } }, /prop `backupObjectLock\.days` is 0; it must be a whole number of days from 1 to 36500/],
+    [{ backupObjectLock: { days: 7, mode: "LEGAL" as never } }, /prop `backupObjectLock\.mode` is "LEGAL"\. Fix: use "GOVERNANCE"/],
+  ])("bad backup props of AwsTarget are refused: %j", (props, message) => {
+    expect(() => synthAws(() => undefined, props)).toThrow(message);
   });
 });

@@ -4,12 +4,15 @@ import { mkdtempSync, rmSync, writeFileSync } from "fs";
 import { tmpdir } from "os";
 import { join } from "path";
 import { gzipSync } from "zlib";
-import { Testing } from "cdktf";
+import { DefaultTokenResolver, StringConcat, Testing, Tokenization } from "cdktf";
 import { hasBinary, isRoot } from "../../../helpers/binaries";
 import { expectedTakeoverSeconds } from "../../../../templates/keepalived";
 import { AwsStack } from "../../../../examples/aws-stack";
 import { LocalStack } from "../../../../main";
-import { HostSpec } from "../../../../lib";
+import { BACKUP_METRICS_DIR, DOCKER_BACKUP_STORE_PATH, HostSpec, MysqlCluster } from "../../../../lib";
+import { renderablePlan } from "../../../../lib/private/backup-plan-rendering";
+import { renderBackupFiles } from "../../../../templates/mysql/backup-files";
+import { BACKUP_COMMANDS, BackupPlan } from "../../../../templates/mysql/backup-plan";
 import { AwsTarget } from "../../../../lib/targets/aws";
 import { estimatedUserDataSize, INLINE_FILE_LIMIT_BYTES, isInlineFile } from "../../../../lib/targets/aws/private/user-data";
 import { renderRoute53MoveCommand } from "../../../../lib/targets/aws/private/route53-move";
@@ -62,6 +65,14 @@ function fetched(host: string, path: string): { content: string | undefined; mod
 /** A service file as the host has it once prepared: written by cloud-init, or fetched from S3. */
 const onHost = (host: string, path: string) => written(host, path) ?? fetched(host, path)?.content;
 
+/** The backup plan of the stack's cluster. */
+function backupPlanOf(scope: typeof stack): BackupPlan {
+  const cluster = scope.node.findAll().find((c): c is MysqlCluster => c instanceof MysqlCluster);
+  if (!cluster?.backupPlan) throw new Error("the stack has no cluster with backups");
+  // Its bucket is a reference: a literal stand-in renders the same files (paths, modes).
+  return renderablePlan(cluster.backupPlan).literal;
+}
+
 /** The same declaration on Docker: what the containers get uploaded. */
 const docker = containers(JSON.parse(Testing.synth(new LocalStack(Testing.app(), "local"))) as SynthesizedStack);
 
@@ -101,8 +112,10 @@ describe("user data of every instance", () => {
     const fromS3: string[] = [];
     for (const spec of specs) {
       for (const file of spec.services.flatMap((s) => s.files)) {
-        // A deploy-time reference (the Elastic IP's allocation id, the zone id) arrives filled in: asDelivered's placeholder.
-        const expected = file.content.replace(/\$\{TfToken\[[^\]]+\]\}/g, "x".repeat(32));
+        // A deploy-time reference (the Elastic IP's allocation id, the zone id, the backup bucket's name) arrives filled in: asDelivered's placeholder.
+        const expected = file.content.replace(/\$\{TfToken\[[^\]]+\]\}/g, (token) =>
+          asDelivered(String(Tokenization.resolve(token, { scope: stack, preparing: false, resolver: new DefaultTokenResolver(new StringConcat()) }))),
+        );
         const mode = file.executable ? "0755" : "0644";
         const inline = docs[spec.name].write_files.find((f) => f.path === file.path);
         if (isInlineFile(file)) {
@@ -126,7 +139,13 @@ describe("user data of every instance", () => {
       }
     }
     expect(files).toBeGreaterThanOrEqual(15);
-    expect(fromS3).toEqual(["db-primary:/opt/ha-web/bin/ha-web-db-failover", "db-replica-1:/opt/ha-web/bin/ha-web-db-failover"]);
+    // The failover script (too big) and the backup commands (never inline: they would crowd the source's user data).
+    expect(fromS3).toEqual([
+      "db-primary:/opt/ha-web/bin/ha-web-db-failover",
+      "db-replica-1:/opt/ha-web/bin/ha-web-db-failover",
+      ...renderBackupFiles(backupPlanOf(stack), "db-replica-1").map((f) => `db-replica-1:${f.path}`),
+    ]);
+    expect(fromS3).toContain(`db-replica-1:${BACKUP_COMMANDS.backup}`);
   });
 
   test("the failover script moves the writer with the Route 53 snippet, the zone id filled in by Terraform", () => {
@@ -174,6 +193,18 @@ describe("user data of every instance", () => {
               .join(" 3306")
               .replace(/^MOVE_WRITER_COMMAND='(?:[^']|'\\'')*'$/m, "MOVE_WRITER_COMMAND=''");
           }
+          // The backup commands name each target's store (the cluster's S3 bucket and region on AWS, the volume's
+          // directory on Docker) and the writer by each target's name for it. Nothing else differs.
+          if ((Object.values(BACKUP_COMMANDS) as string[]).includes(upload.file)) {
+            if (onAws?.includes("STORE_KIND="))
+              expect(onAws).toMatch(
+                /^STORE_KIND=s3\nSTORE='s3:\/\/haweb-assets-20250101000000000000000001\/db'\nAWS_REGION_ARG='--region=us-east-1'\nSSE_ARGS=''$/m,
+              );
+            onAws = onAws
+              ?.replace(/^STORE_KIND=s3\nSTORE='[^']*'\nAWS_REGION_ARG='[^']*'\nSSE_ARGS=''$/m, `STORE_KIND=directory\nSTORE='${DOCKER_BACKUP_STORE_PATH}'`)
+              .split("db-writer.haweb.internal")
+              .join("db-writer");
+          }
           // Alertmanager, Prometheus' only client, listens where the target colocates it: loopback on a VM, every address of its container.
           if (upload.file.endsWith("start-alertmanager.sh")) {
             expect(onAws).toContain("--web.listen-address='127.0.0.1:9093'");
@@ -195,6 +226,8 @@ describe("user data of every instance", () => {
         "db-replica-1:/opt/ha-web/bin/start-db-replica.sh",
         "db-primary:/opt/ha-web/bin/ha-web-db-failover",
         "db-replica-1:/opt/ha-web/bin/ha-web-db-failover",
+        `db-replica-1:${BACKUP_COMMANDS.backup}`,
+        `db-replica-1:${BACKUP_COMMANDS.scheduler}`,
         "monitoring-alertmanager:/opt/ha-web/bin/start-alertmanager.sh",
       ]),
     );
@@ -226,7 +259,9 @@ describe("user data of every instance", () => {
   test.each(HOSTS)("%s runs the node exporter: Debian's package without its collectors, our unit as prometheus, once the firewall is up", (host) => {
     const unit = written(host, "/etc/systemd/system/ha-web-node-exporter.service") ?? "";
     expect(unit).toContain("User=prometheus\n");
-    expect(unit).toContain("ExecStart=/usr/bin/prometheus-node-exporter --web.listen-address=:9100\n");
+    // The backup source's (the replica's) also reads the backup metrics the backup commands write.
+    const textfile = host === "db-replica-1" ? ` --collector.textfile.directory=${BACKUP_METRICS_DIR}` : "";
+    expect(unit).toContain(`ExecStart=/usr/bin/prometheus-node-exporter --web.listen-address=:9100${textfile}\n`);
     expect(unit).toContain("Requires=ha-web-firewall.service\n");
     // It measures the machine even when the prepare step (volume, secrets) fails.
     expect(unit).not.toContain("ha-web-prepare");
@@ -270,10 +305,17 @@ describe("user data of every instance", () => {
       expect(written(host, "/opt/ha-web/bin/prepare-host.sh")).toMatch(
         /retry fetch_asset 's3:\/\/haweb-assets-\d+\/files\/[0-9a-f]{64}\/ha-web-db-failover' '\/opt\/ha-web\/bin\/ha-web-db-failover'\nchmod 755 /,
       );
-      expect(delivered[host].match(/s3:\/\//g)).toHaveLength(1);
     }
+    // The primary fetches only that; the backup source (the replica) also its backup commands, and names its store.
+    expect(delivered["db-primary"].match(/s3:\/\//g)).toHaveLength(1);
+    const backupFiles = renderBackupFiles(backupPlanOf(stack), "db-replica-1");
+    for (const file of backupFiles)
+      expect(written("db-replica-1", "/opt/ha-web/bin/prepare-host.sh")).toMatch(
+        new RegExp(`retry fetch_asset 's3://haweb-assets-\\d+/files/[0-9a-f]{64}/${file.path.split("/").pop()}' '${file.path}'\nchmod 755 `),
+      );
+    expect(delivered["db-replica-1"].match(/s3:\/\//g)).toHaveLength(1 + backupFiles.length);
     for (const host of ["lb-1", "lb-2", "monitoring"]) expect(delivered[host]).not.toContain("s3://");
-    expect(Object.keys(objects).filter((k) => k.startsWith("files/"))).toHaveLength(1);
+    expect(Object.keys(objects).filter((k) => k.startsWith("files/"))).toHaveLength(1 + backupFiles.length);
   });
 
   test("Debian's packages for each role; the distribution's own units masked first", () => {
@@ -283,6 +325,8 @@ describe("user data of every instance", () => {
     expect(docs["db-primary"].packages).toEqual([
       "awscli",
       "curl",
+      // The backups' tool (MysqlCluster's backups are on by default).
+      "mariadb-backup",
       "mariadb-client",
       "mariadb-server",
       "nftables",

@@ -29,6 +29,19 @@ export const SESSION_MANAGER_ACTIONS = [
   "ssmmessages:OpenDataChannel",
 ];
 
+/**
+ * Which IAM role a host gets: its service role's, or a role of its own beside
+ * it (`<role>:<variant>`, the backup source host's, which alone may write the
+ * cluster's backups).
+ */
+export type HostRoleKey = ServiceRole | `${ServiceRole}:${string}`;
+
+/** Short code of a role key in resource names: `db`, or `db-<variant>`. */
+export function roleKeyCode(key: HostRoleKey): string {
+  const [role, variant] = key.split(":") as [ServiceRole, string | undefined];
+  return variant === undefined ? ROLE_CODE[role] : `${ROLE_CODE[role]}-${variant}`;
+}
+
 interface Grants {
   readonly parameters: Set<string>;
   readonly objects: Set<string>;
@@ -45,9 +58,9 @@ interface Grants {
  * CNAME.
  */
 export class HostRoles extends Construct {
-  public readonly roles: Partial<Record<ServiceRole, IamRole>> = {};
-  public readonly profiles: Partial<Record<ServiceRole, IamInstanceProfile>> = {};
-  private readonly grants: Partial<Record<ServiceRole, Grants>> = {};
+  public readonly roles: Partial<Record<HostRoleKey, IamRole>> = {};
+  public readonly profiles: Partial<Record<HostRoleKey, IamInstanceProfile>> = {};
+  private readonly grants: Partial<Record<HostRoleKey, Grants>> = {};
 
   constructor(
     scope: Construct,
@@ -58,17 +71,17 @@ export class HostRoles extends Construct {
   }
 
   /** The instance profile of a host role (created on first use). */
-  profileFor(role: ServiceRole): IamInstanceProfile {
+  profileFor(role: HostRoleKey): IamInstanceProfile {
     return this.ensure(role).profile;
   }
 
-  private ensure(role: ServiceRole): { role: IamRole; profile: IamInstanceProfile } {
+  private ensure(role: HostRoleKey): { role: IamRole; profile: IamInstanceProfile } {
     const [existingRole, existingProfile] = [this.roles[role], this.profiles[role]];
     if (existingRole && existingProfile) return { role: existingRole, profile: existingProfile };
-    const code = ROLE_CODE[role];
+    const code = roleKeyCode(role);
     const iamRole = new IamRole(this, `${code}-role`, {
       namePrefix: `${this.props.namePrefix}-${code}-`,
-      description: `cdktf-ha-web ${role} hosts: Session Manager and their own secrets only`,
+      description: `cdktf-ha-web ${role.replace(":", " ")} hosts: Session Manager and their own secrets only`,
       assumeRolePolicy: JSON.stringify({
         Version: "2012-10-17",
         Statement: [{ Effect: "Allow", Principal: { Service: "ec2.amazonaws.com" }, Action: "sts:AssumeRole" }],
@@ -98,14 +111,14 @@ export class HostRoles extends Construct {
   }
 
   /** Allows the hosts of `role` to read (and decrypt) these SecureString parameters. */
-  grantParameters(role: ServiceRole, parameterArns: readonly string[]): void {
+  grantParameters(role: HostRoleKey, parameterArns: readonly string[]): void {
     if (parameterArns.length === 0) return;
     const grants = this.grantsOf(role);
     for (const arn of parameterArns) grants.parameters.add(arn);
   }
 
   /** Allows the hosts of `role` to read these Secrets Manager secrets (the user's TLS certificate and key). */
-  grantSecretsManagerSecrets(role: ServiceRole, secretArns: readonly string[]): void {
+  grantSecretsManagerSecrets(role: HostRoleKey, secretArns: readonly string[]): void {
     if (secretArns.length === 0) return;
     const grants = this.grantsOf(role);
     for (const arn of secretArns) grants.secretsManager.add(arn);
@@ -116,7 +129,7 @@ export class HostRoles extends Construct {
    * resources may be instances' attributes: a separate resource keeps the
    * instances free of a dependency on it).
    */
-  addPolicy(role: ServiceRole, id: string, name: string, statements: () => object[]): IamRolePolicy {
+  addPolicy(role: HostRoleKey, id: string, name: string, statements: () => object[]): IamRolePolicy {
     const iamRole = this.ensure(role).role;
     return new IamRolePolicy(this, id, {
       role: iamRole.id,
@@ -126,7 +139,7 @@ export class HostRoles extends Construct {
   }
 
   /** Allows the hosts of `role` to download this S3 object. */
-  grantObject(role: ServiceRole, objectArn: string): void {
+  grantObject(role: HostRoleKey, objectArn: string): void {
     this.grantsOf(role).objects.add(objectArn);
   }
 
@@ -137,7 +150,7 @@ export class HostRoles extends Construct {
    * polls (change ids are not known in advance: `change/*`, which reveals only a
    * change's status). Pass one string per zone: grants are merged by it.
    */
-  grantRecordUpserts(role: ServiceRole, zoneArn: string, recordNames: readonly string[]): void {
+  grantRecordUpserts(role: HostRoleKey, zoneArn: string, recordNames: readonly string[]): void {
     if (recordNames.length === 0) return;
     const grants = this.grantsOf(role);
     const names = grants.recordMoves.get(zoneArn) ?? new Set<string>();
@@ -145,14 +158,14 @@ export class HostRoles extends Construct {
     grants.recordMoves.set(zoneArn, names);
   }
 
-  private grantsOf(role: ServiceRole): Grants {
+  private grantsOf(role: HostRoleKey): Grants {
     const existing = this.grants[role];
     if (existing) return existing;
     const grants: Grants = { parameters: new Set(), objects: new Set(), secretsManager: new Set(), recordMoves: new Map() };
     this.grants[role] = grants;
     const iamRole = this.ensure(role).role;
     // Hosts are added one by one: the document is produced at synth time, when all grants are known.
-    new IamRolePolicy(this, `${ROLE_CODE[role]}-host-access`, {
+    new IamRolePolicy(this, `${roleKeyCode(role)}-host-access`, {
       role: iamRole.id,
       name: "host-access",
       policy: Lazy.stringValue({ produce: () => JSON.stringify(this.document(grants)) }),

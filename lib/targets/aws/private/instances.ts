@@ -37,7 +37,11 @@ export interface HostInstanceProps {
   readonly rootVolumeSizeGb: number;
   readonly kmsKeyArn?: string;
   readonly keyName?: string;
-  readonly dataVolume?: { readonly sizeGb: number; readonly type: string };
+  readonly dataVolume?: {
+    readonly sizeGb: number;
+    readonly type: string /** Tags beyond the host's (a DLM policy's target tag). @default none */;
+    readonly tags?: Readonly<Record<string, string>>;
+  };
   /** User data (the cloud-config text), given the data volume's id (a reference) when there is one. Already escaped for Terraform; gzipped by Terraform. */
   readonly userData: (dataVolumeId: string | undefined) => string;
   /** What must exist before the instance boots (its route to the internet, for packages). */
@@ -75,7 +79,7 @@ export class HostInstance extends Construct {
         type: props.dataVolume.type,
         encrypted: true,
         kmsKeyId: props.kmsKeyArn,
-        tags: { ...tags, Name: `${name}-data` },
+        tags: { ...tags, ...props.dataVolume.tags, Name: `${name}-data` },
       });
     }
 

@@ -38,12 +38,19 @@ export function nodeExporterIngress(): Ingress {
   return { port: NODE_EXPORTER.port, from: "monitoring", description: "Prometheus scrapes the node exporter" };
 }
 
-/** The node exporter's unit on a host. */
-export function nodeExporterService(): CloudConfigService {
+/**
+ * The node exporter's unit on a host; with `textfileDir` (a service's
+ * `textfileMetricsDir`: the backup metrics) its textfile collector reads that directory.
+ */
+export function nodeExporterService(textfileDir?: string): CloudConfigService {
   return {
     name: NODE_EXPORTER.service,
     role: "machine metrics",
-    command: [NODE_EXPORTER.binary, `--web.listen-address=:${NODE_EXPORTER.port}`],
+    command: [
+      NODE_EXPORTER.binary,
+      `--web.listen-address=:${NODE_EXPORTER.port}`,
+      ...(textfileDir === undefined ? [] : [`--collector.textfile.directory=${textfileDir}`]),
+    ],
     environment: {},
     secrets: [],
     user: NODE_EXPORTER.user,

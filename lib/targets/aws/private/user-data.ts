@@ -2,6 +2,7 @@ import { createHash } from "crypto";
 import { gzipSync } from "zlib";
 import { CloudConfigHost, CloudConfigService, HostAssetFetch, HostDataVolume, HostSecretFile, renderCloudConfig, userDataSize } from "./cloud-init";
 import { HostFile, HostSpec, Secret, ServiceSpec } from "../../target";
+import { BACKUP_COMMANDS } from "../../../../templates/mysql/backup-plan";
 import { DEBIAN_TOOL_PACKAGES, DISTRIBUTION_UNITS, EXISTING_USERS, TOOL_UNITS } from "../packages";
 import { NODE_EXPORTER, nodeExporterService } from "./node-exporter";
 
@@ -17,9 +18,16 @@ import { NODE_EXPORTER, nodeExporterService } from "./node-exporter";
  */
 export const INLINE_FILE_LIMIT_BYTES = 12 * 1024;
 
+/**
+ * Files fetched from S3 whatever their size: the backup commands (backup,
+ * scheduler, binlog archiver, restore) are not needed to boot, and together
+ * they would crowd a backup source's 16 KB of user data.
+ */
+export const ALWAYS_FETCHED_PATHS: ReadonlySet<string> = new Set(Object.values(BACKUP_COMMANDS));
+
 /** Whether a service file is written by cloud-init (else it is fetched from S3). */
-export function isInlineFile(file: Pick<HostFile, "content">): boolean {
-  return Buffer.byteLength(file.content, "utf8") <= INLINE_FILE_LIMIT_BYTES;
+export function isInlineFile(file: Pick<HostFile, "content" | "path">): boolean {
+  return Buffer.byteLength(file.content, "utf8") <= INLINE_FILE_LIMIT_BYTES && !ALWAYS_FETCHED_PATHS.has(file.path);
 }
 
 export interface HostUserDataInput {
@@ -88,7 +96,8 @@ export function cloudConfigHost(input: HostUserDataInput): CloudConfigHost {
     heldBackPackages: node ? [...NODE_EXPORTER.heldBack] : [],
     systemUsers: [...new Set(spec.services.map((s) => s.user ?? "root").filter((u) => !EXISTING_USERS.has(u)))],
     files: spec.services.flatMap((s) => s.files).filter(isInlineFile),
-    services: node ? [...services, nodeExporterService()] : services,
+    // The backup source's metrics (AwsTarget allows one textfile directory per host).
+    services: node ? [...services, nodeExporterService(spec.services.find((s) => s.textfileMetricsDir !== undefined)?.textfileMetricsDir)] : services,
     assets: input.assets,
     secretFiles: input.secretFiles,
     firewall: input.firewall,

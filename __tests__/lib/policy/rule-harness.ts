@@ -1,5 +1,6 @@
 import { Testing, TerraformStack } from "cdktf";
 import { AwsProvider } from "@cdktf/provider-aws/lib/provider";
+import { S3Bucket } from "@cdktf/provider-aws/lib/s3-bucket";
 import { checkPolicy, HaWebPolicyChecks, PolicyRule } from "../../../lib/policy";
 import { policyErrors } from "../../../lib/policy/policy-aspect";
 
@@ -28,3 +29,8 @@ export const LOAD_BALANCER_TAGS = { "ha-web:role": "load-balancer" };
 
 /** A security group id outside the stack: rules on it are checked on their own. */
 export const SOME_GROUP = "sg-0123456789abcdef0";
+
+/** An S3 bucket to hang settings on: the S3 rules read a bucket's sibling resources. */
+export function bucketIn(stack: TerraformStack, id = "backups"): S3Bucket {
+  return new S3Bucket(stack, id, { bucketPrefix: `${id}-` });
+}

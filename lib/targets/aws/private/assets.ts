@@ -2,10 +2,12 @@ import { createHash } from "crypto";
 import { AssetType, DefaultTokenResolver, StringConcat, TerraformAsset, Token, Tokenization } from "cdktf";
 import { Construct } from "constructs";
 import { S3Bucket } from "@cdktf/provider-aws/lib/s3-bucket";
+import { S3BucketLifecycleConfiguration } from "@cdktf/provider-aws/lib/s3-bucket-lifecycle-configuration";
 import { S3BucketOwnershipControls } from "@cdktf/provider-aws/lib/s3-bucket-ownership-controls";
 import { S3BucketPolicy } from "@cdktf/provider-aws/lib/s3-bucket-policy";
 import { S3BucketPublicAccessBlock } from "@cdktf/provider-aws/lib/s3-bucket-public-access-block";
 import { S3BucketServerSideEncryptionConfigurationA } from "@cdktf/provider-aws/lib/s3-bucket-server-side-encryption-configuration";
+import { S3BucketVersioningA } from "@cdktf/provider-aws/lib/s3-bucket-versioning";
 import { S3Object } from "@cdktf/provider-aws/lib/s3-object";
 import { escapeTerraformTemplate } from "../../../private/terraform-escape";
 
@@ -16,6 +18,9 @@ export interface StoredAsset {
   readonly object: S3Object;
 }
 
+/** Days a replaced or deleted asset stays recoverable (a rollback's bundle) before its lifecycle rule expires it. */
+export const ASSET_NONCURRENT_DAYS = 7;
+
 export interface AssetBucketProps {
   readonly namePrefix: string;
 }
@@ -23,7 +28,8 @@ export interface AssetBucketProps {
 /**
  * A private bucket for files too big for user data (the app bundle, ~1 MB; big service files):
  * public access blocked, encrypted at rest (SSE-S3), TLS required, bucket owner
- * enforced. Object keys carry the content hash, so a new bundle is a new object
+ * enforced, versioned (a replaced object stays recoverable for a week, then its
+ * lifecycle rule expires it, with unfinished uploads after a day). Object keys carry the content hash, so a new bundle is a new object
  * and the hosts that use it are replaced.
  */
 export class AssetBucket extends Construct {
@@ -47,6 +53,20 @@ export class AssetBucket extends Construct {
       restrictPublicBuckets: true,
     });
     new S3BucketOwnershipControls(this, "ownership", { bucket: this.bucket.id, rule: { objectOwnership: "BucketOwnerEnforced" } });
+    const versioning = new S3BucketVersioningA(this, "versioning", { bucket: this.bucket.id, versioningConfiguration: { status: "Enabled" } });
+    new S3BucketLifecycleConfiguration(this, "lifecycle", {
+      bucket: this.bucket.id,
+      rule: [
+        {
+          id: "expire-replaced-assets",
+          status: "Enabled",
+          filter: [{ prefix: "" }],
+          noncurrentVersionExpiration: [{ noncurrentDays: ASSET_NONCURRENT_DAYS }],
+          abortIncompleteMultipartUpload: [{ daysAfterInitiation: 1 }],
+        },
+      ],
+      dependsOn: [versioning],
+    });
     new S3BucketServerSideEncryptionConfigurationA(this, "encryption", {
       bucket: this.bucket.id,
       rule: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" } }],

@@ -1,3 +1,4 @@
+import type { BackupPlan } from "../templates/mysql/backup-plan";
 import type { MysqlEngine } from "../templates/mysql/engine";
 import { MetricsEndpoint, Secret } from "./targets/target";
 
@@ -66,4 +67,10 @@ export interface IMonitored {
   readonly metricsEndpoints: readonly MetricsEndpoint[];
   /** The database engine, when it is a database: it picks the exporter's metric names in the alert rules. @default none */
   readonly engine?: MysqlEngine;
+  /**
+   * The backups it takes, when it is a database with backups: a MonitoringTier
+   * alerts when they go stale, fail or report nothing (the backup alerts).
+   * @default none
+   */
+  readonly backupPlan?: BackupPlan;
 }

@@ -25,6 +25,7 @@ export * from "./monitoring/common";
 export * from "./monitoring/prometheus";
 export * from "./monitoring/alertmanager";
 export * from "./monitoring/alert-rules";
+export * from "./monitoring/backup-alert-rules";
 export * from "./monitoring/grafana-dashboard";
 export * from "./mysql/backup-plan";
 export * from "./mysql/backup-schedule";

@@ -1,5 +1,6 @@
 import { Construct } from "constructs";
 import { AlertRule, renderAlertRules, ShippedAlertName } from "../../templates/monitoring/alert-rules";
+import { BackupAlertName } from "../../templates/monitoring/backup-alert-rules";
 import { AlertReceiver, renderAlertmanagerConfig } from "../../templates/monitoring/alertmanager";
 import { PrometheusDuration } from "../../templates/monitoring/common";
 import { renderGrafanaDashboard } from "../../templates/monitoring/grafana-dashboard";
@@ -26,8 +27,12 @@ export interface MonitoringAlertRulesProps {
   readonly rateWindow?: PrometheusDuration;
   /** Each shipped alert's `for:`, by alert name. @default ALERT_RULES_DEFAULTS.for */
   readonly for?: Partial<Record<ShippedAlertName, PrometheusDuration>>;
-  /** Shipped alerts to leave out, by name (see the README's table). @default none */
-  readonly disabled?: readonly ShippedAlertName[];
+  /**
+   * Shipped alerts to leave out, by name (see the README's table), the backup
+   * alerts' too (BACKUP_ALERT_NAMES: BackupFullStale, BackupIncrementalStale,
+   * BackupBinlogArchiveStale, BackupFailed, BackupMetricsMissing). @default none
+   */
+  readonly disabled?: readonly (ShippedAlertName | BackupAlertName)[];
   /** Your own rules, in a group of their own after the shipped ones. @default none */
   readonly extraRules?: readonly AlertRule[];
 }
@@ -180,7 +185,9 @@ export class MonitoringTier extends Construct {
       alertmanagers: [alertmanagerAddress],
       jobs: this.scrapeJobs,
     });
-    this.alertRules = renderAlertRules(alertRulesConfigOf(rules, engine));
+    // The watched clusters' backups: their staleness, failure and missing-metrics alerts (from each plan's schedules).
+    const backupPlans = (props.monitor ?? []).flatMap((m) => (m.backupPlan ? [m.backupPlan] : []));
+    this.alertRules = renderAlertRules({ ...alertRulesConfigOf(rules, engine), backupPlans });
     this.alertmanagerConfig = renderAlertmanagerConfig({ receiver: props.receiver, ...props.notifications });
     this.dashboardJson = renderGrafanaDashboard({ engine, rateWindow: rules.rateWindow });
 

@@ -1,4 +1,6 @@
+import type { BackupPlan } from "../mysql/backup-plan";
 import type { MysqlEngine } from "../mysql/engine";
+import { BACKUP_ALERT_NAMES, backupAlertRules } from "./backup-alert-rules";
 import { assertNoProblems, ConfigProblem, duplicates } from "../validate";
 import { isPositivePrometheusDuration, isPrometheusDuration, isPrometheusLabelName, NODE_LABEL, PrometheusDuration } from "./common";
 import { toYaml, YamlValue } from "./yaml";
@@ -75,8 +77,14 @@ export interface AlertRulesConfig {
   readonly jobs?: Partial<AlertRuleJobs>;
   /** The user's own rules, rendered in their own group after the shipped ones. @default none */
   readonly extraRules?: readonly AlertRule[];
-  /** Shipped alerts to leave out, by name. @default none */
+  /** Shipped alerts to leave out, by name (the backup alerts' names too). @default none */
   readonly disabled?: readonly string[];
+  /**
+   * The backup plans of the watched clusters: their alerts (BACKUP_ALERT_NAMES,
+   * thresholds from each plan's schedules) go into a group of their own,
+   * `ha-web-backup`, after the shipped ones. @default none
+   */
+  readonly backupPlans?: readonly BackupPlan[];
 }
 
 export const ALERT_RULES_DEFAULTS = {
@@ -359,8 +367,10 @@ export function validateAlertRulesConfig(config: AlertRulesConfig): ConfigProble
   for (const [key, job] of Object.entries(config.jobs ?? {}))
     if (typeof job !== "string" || !JOB_NAME.test(job)) add(`jobs.${key}`, `jobs.${key} "${job}" is not a scrape job name (letters, digits, _, . and -)`);
 
+  const backup: readonly string[] = BACKUP_ALERT_NAMES;
   for (const name of config.disabled ?? [])
-    if (!shipped.includes(name)) add("disabled", `disabled names "${name}", which is not a shipped alert (${shipped.join(", ")})`);
+    if (!shipped.includes(name) && !backup.includes(name))
+      add("disabled", `disabled names "${name}", which is not a shipped alert (${[...shipped, ...backup].join(", ")})`);
   const enabled = SHIPPED_ALERT_NAMES.filter((n) => !(config.disabled ?? []).includes(n));
   const extra = config.extraRules ?? [];
   for (const name of duplicates(extra.map((r) => r.alert))) add("extraRules", `extra rule "${name}" is defined twice`);
@@ -404,6 +414,8 @@ export function alertRules(config: AlertRulesConfig): { group: string; rules: Al
     groups.set(group, rules);
   }
   const result = [...groups].map(([group, rules]) => ({ group: `ha-web-${group}`, rules }));
+  const backupRules = backupAlertRules({ plans: config.backupPlans ?? [], disabled: config.disabled });
+  if (backupRules.length > 0) result.push({ group: "ha-web-backup", rules: backupRules });
   if ((config.extraRules ?? []).length > 0) result.push({ group: "ha-web-extra", rules: [...(config.extraRules ?? [])] });
   return result;
 }

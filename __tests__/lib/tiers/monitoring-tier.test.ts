@@ -94,6 +94,18 @@ describe("MonitoringTier on Docker", () => {
     expect(monitoring.scrapeJobs.flatMap((j) => j.targets).every((t) => t.labels.node !== undefined)).toBe(true);
   });
 
+  test("the watched cluster's backups get their alerts, thresholds from its plan's schedules; promtool accepts the file", () => {
+    expect(monitoring.alertRules).toContain("name: ha-web-backup");
+    // fullSchedule "0 3 * * *": 86400 s between full backups, plus the hour's margin; hourly incrementals: 3600 + 3600.
+    expect(monitoring.alertRules).toContain('time() - ha_web_backup_last_success_timestamp_seconds{cluster="db", kind="full"} > 90000');
+    expect(monitoring.alertRules).toContain('time() - ha_web_backup_last_success_timestamp_seconds{cluster="db", kind="incremental"} > 7200');
+    for (const name of ["BackupFullStale", "BackupIncrementalStale", "BackupBinlogArchiveStale", "BackupFailed", "BackupMetricsMissing"])
+      expect(monitoring.alertRules).toContain(`alert: ${name}\n`);
+    const run = runIn(workDir(), { "rules.yml": monitoring.alertRules }, "promtool", ["check", "rules", "rules.yml"]);
+    expect(run.output).toContain("SUCCESS");
+    expect(run.status).toBe(0);
+  });
+
   test("the dashboard ships with the tier, for the monitored engine", () => {
     const dashboard = JSON.parse(monitoring.dashboardJson) as { panels: { targets: { expr: string }[] }[] };
     expect(dashboard.panels.flatMap((p) => p.targets.map((t) => t.expr)).join("\n")).toContain("mysql_slave_status_seconds_behind_master");

@@ -12,8 +12,10 @@ import type { AlertRule, AlertSeverity } from "./alert-rules";
  */
 export const BACKUP_ALERT_NAMES = ["BackupFullStale", "BackupIncrementalStale", "BackupBinlogArchiveStale", "BackupFailed", "BackupMetricsMissing"] as const;
 
+/** The name of a backup alert (BACKUP_ALERT_NAMES). */
 export type BackupAlertName = (typeof BACKUP_ALERT_NAMES)[number];
 
+/** The numbers the backup alerts use unless BackupAlertsConfig overrides them. */
 export const BACKUP_ALERT_DEFAULTS = {
   /** Time a backup run may take beyond its schedule's longest gap before it counts as stale. */
   marginSeconds: 3600,
@@ -23,6 +25,7 @@ export const BACKUP_ALERT_DEFAULTS = {
   binlogMissingForSeconds: 900,
 } as const;
 
+/** Each backup alert's severity and what it means (for docs and runbooks). */
 export const BACKUP_ALERTS: Readonly<Record<BackupAlertName, { readonly severity: AlertSeverity; readonly meaning: string }>> = {
   BackupFullStale: {
     severity: "critical",
@@ -43,6 +46,7 @@ export const BACKUP_ALERTS: Readonly<Record<BackupAlertName, { readonly severity
   },
 };
 
+/** What backupAlertRules renders: the plans, the margins, the alerts left out. */
 export interface BackupAlertsConfig {
   /** The clusters' backup plans (MysqlCluster.backupPlan). */
   readonly plans: readonly BackupPlan[];

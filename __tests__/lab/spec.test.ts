@@ -558,7 +558,8 @@ describe("lab/stack: facts from the containers' labels", () => {
       "web-1": 1,
       "web-2": 1,
       "db-primary": 1,
-      "db-replica-1": 1,
+      // Its MySQL exporter, and the node exporter serving its backup metrics (the backup source).
+      "db-replica-1": 2,
     });
     // Alertmanager's receiver is reached on the one network that is not internal besides the edge, and
     // Prometheus' published port arrives over mon-pub (not internal, not masqueraded: the host only).

@@ -84,6 +84,8 @@ describe("imageForVersion", () => {
       DEFAULT_DOCKER_IMAGES["mysqld-exporter"],
       // The exporter's image: the Debian image plus prometheus-mysqld-exporter, built at deploy time.
       expect.stringMatching(/^haweb-debian-prometheus-mysqld-exporter:[0-9a-f]{12}$/),
+      // The node exporter beside each backup source, for its backup metrics: the Debian image plus prometheus-node-exporter.
+      expect.stringMatching(/^haweb-debian-prometheus-node-exporter:[0-9a-f]{12}$/),
       DEFAULT_DOCKER_IMAGES.mariadb,
       DEFAULT_DOCKER_IMAGES.mysql,
     ]);

@@ -149,6 +149,8 @@ test("the README's 'Use it in your project', run as written with the packed tarb
     "haweb-db-primary-exporter",
     "haweb-db-replica-1",
     "haweb-db-replica-1-exporter",
+    // The backup source's backup metrics (backups are on by default).
+    "haweb-db-replica-1-textfile-exporter",
     "haweb-lb-1",
     "haweb-lb-2",
     "haweb-monitoring",
@@ -164,7 +166,8 @@ test("the README's 'Use it in your project', run as written with the packed tarb
   expect(stack.output.prometheus.value).toBe("http://127.0.0.1:8084");
   // The built images (HAProxy plus keepalived, the monitoring programs) come from a context that travels inside the package.
   const builds = Object.values(stack.resource.docker_image as Record<string, { build?: { context: string } }>).filter((i) => i.build);
-  expect(builds.length).toBe(5); // HAProxy + keepalived; Prometheus, Alertmanager and the two exporters (Debian + their package)
+  // HAProxy + keepalived; Prometheus, Alertmanager, the two exporters and the backup metrics' node exporter (Debian + their package)
+  expect(builds.length).toBe(6);
   for (const built of builds) expect(existsSync(join(stackDir, built.build!.context, "Dockerfile"))).toBe(true);
   // The demo app bundle travels inside the package and is copied next to the stack.
   const app = Object.values(containers).find((c) => c.name === "haweb-web-1-app")!;

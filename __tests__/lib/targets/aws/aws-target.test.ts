@@ -6,6 +6,7 @@ import { EbsVolume } from "@cdktf/provider-aws/lib/ebs-volume";
 import { FlowLog } from "@cdktf/provider-aws/lib/flow-log";
 import { Instance } from "@cdktf/provider-aws/lib/instance";
 import { NatGateway } from "@cdktf/provider-aws/lib/nat-gateway";
+import { AwsProvider } from "@cdktf/provider-aws/lib/provider";
 import { Route53Zone } from "@cdktf/provider-aws/lib/route53-zone";
 import { S3BucketPublicAccessBlock } from "@cdktf/provider-aws/lib/s3-bucket-public-access-block";
 import { SsmParameter } from "@cdktf/provider-aws/lib/ssm-parameter";
@@ -1237,6 +1238,18 @@ describe("backups on AWS: a bucket per cluster, snapshots, the source host's own
       .filter((st) => st.Sid === "UseBackupKeyThroughS3");
     expect(kmsStatements.map((st) => st.Action)).toEqual([["kms:Decrypt"], ["kms:Decrypt", "kms:GenerateDataKey"]]);
     for (const st of kmsStatements) expect(st).toMatchObject({ Resource: [key], Condition: { StringLike: { "kms:ViaService": "s3.*.amazonaws.com" } } });
+  });
+
+  test("createProviders: false: the region is the stack provider's, read at deploy time like the bucket's name", () => {
+    const own = synthAws(
+      (stack, target) => {
+        new AwsProvider(stack, "own-aws", { region: "eu-west-1" });
+        new MysqlCluster(stack, "database", { target, replicas: 1 });
+      },
+      { createProviders: false },
+    ).parsed;
+    expect(commandOf(own, "ha-web-backup")).toMatch(/^AWS_REGION_ARG='--region=\$\{data\.aws_region\.\w+\.region\}'$/m);
+    expect(commandOf(own, "ha-web-backup")).not.toContain("deploy-time");
   });
 
   test("backupObjectLock: Object Lock on the new bucket with a default retention (GOVERNANCE unless given)", () => {

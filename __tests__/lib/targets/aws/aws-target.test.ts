@@ -15,6 +15,8 @@ import { VpcSecurityGroupIngressRule } from "@cdktf/provider-aws/lib/vpc-securit
 import { AwsStack } from "../../../../examples/aws-stack";
 import { AppArtifact, BACKUP_METRICS_DIR, DeployedHost, LoadBalancerTier, MonitoringTier, MysqlCluster, ServiceSpec, WebAppTier } from "../../../../lib";
 import { BACKUP_COMMANDS } from "../../../../templates/mysql/backup-plan";
+import { renderBackupFiles } from "../../../../templates/mysql/backup-files";
+import { renderablePlan } from "../../../../lib/private/backup-plan-rendering";
 import { demoAppBundlePath } from "../../../../lib/private/app-bundle";
 import { AwsTarget, AwsTargetProps } from "../../../../lib/targets/aws";
 import { cidrSubnet } from "../../../../lib/targets/aws/private/cidr";
@@ -272,6 +274,17 @@ const WRITER_MOVE = {
 /** What the CLI's waiter polls: the status of a change. */
 const WAIT_FOR_CHANGES = { Sid: "WaitForRecordChanges", Effect: "Allow", Action: ["route53:GetChange"], Resource: ["arn:aws:route53:::change/*"] };
 
+/** The file names of the backup commands the nodes get (renderBackupFiles), once each: what the asset bucket stores. */
+function backupCommandNames(cluster: MysqlCluster, nodes: string[]): string[] {
+  const plan = renderablePlan(cluster.backupPlan!).literal;
+  return [...new Set(nodes.flatMap((node) => renderBackupFiles(plan, node).map((f) => f.path.split("/").pop()!)))].sort();
+}
+
+/** The seed stack's database cluster. */
+function seedCluster(): MysqlCluster {
+  return seed.node.findAll().find((c): c is MysqlCluster => c instanceof MysqlCluster)!;
+}
+
 /** The S3 statements of a database role on the seed cluster's backups (prefix `db/`). */
 function backupStatements(access: "read" | "write"): Json[] {
   const bucketArn = expect.stringMatching(/^\$\{aws_s3_bucket\.database_backup-store_bucket_\w+\.arn\}$/);
@@ -456,18 +469,19 @@ describe("moving a name (the writer) from a host: IAM, validation", () => {
   });
 
   test("a database cluster without failover: no failover script, no Route 53 permission for any role", () => {
+    let cluster!: MysqlCluster;
     const synth = synthAws((stack, target) => {
-      new MysqlCluster(stack, "database", { target, failover: false });
+      cluster = new MysqlCluster(stack, "database", { target, failover: false });
     });
     const db = statementsOf(synth, "haweb-db-");
     expect(db.map((st) => st.Sid).sort()).toEqual(["ListOwnBackups", "ReadOwnBackups", "ReadOwnSecrets", "SessionManager"]);
     expect(JSON.stringify(synth.parsed.resource.aws_iam_role_policy)).not.toContain("route53");
-    // Only the backup source's backup commands (always fetched from S3), no failover script.
+    // Only the nodes' backup commands (always fetched from S3), no failover script.
     expect(
       Object.values(resources(synth.parsed, "aws_s3_object"))
         .map((o) => String(o.key).split("/").pop())
         .sort(),
-    ).toEqual(["ha-web-backup", "ha-web-backup-scheduler"]);
+    ).toEqual(backupCommandNames(cluster, ["db-primary", "db-replica-1"]));
     // The writer's record is still there, and still left to promotions (by hand, now).
     expect(Object.values(resources(synth.parsed, "aws_route53_record")).filter((r) => r.type === "CNAME")).toEqual([
       expect.objectContaining({ name: "db-writer.haweb.internal", lifecycle: { ignore_changes: ["records"] } }),
@@ -551,7 +565,7 @@ describe("secrets and the app bundle", () => {
         .filter((o) => o !== bundle)
         .map((o) => String(o.key).replace(/[0-9a-f]{64}/, "SHA256"))
         .sort(),
-    ).toEqual(["files/SHA256/ha-web-backup", "files/SHA256/ha-web-backup-scheduler", "files/SHA256/ha-web-db-failover"]);
+    ).toEqual([...backupCommandNames(seedCluster(), ["db-primary", "db-replica-1"]), "ha-web-db-failover"].map((name) => `files/SHA256/${name}`).sort());
     for (const o of objects) expect(o.server_side_encryption).toBe("AES256");
     // Each database instance boots once the object exists; the web instances once the bundle does.
     const dependsOn = (host: string) => (hosts[host].depends_on as string[]).filter((d) => d.startsWith("aws_s3_object."));

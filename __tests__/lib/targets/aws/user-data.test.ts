@@ -140,11 +140,13 @@ describe("user data of every instance", () => {
     }
     expect(files).toBeGreaterThanOrEqual(15);
     // The failover script (too big) and the backup commands (never inline: they would crowd the source's user data).
-    expect(fromS3).toEqual([
-      "db-primary:/opt/ha-web/bin/ha-web-db-failover",
-      "db-replica-1:/opt/ha-web/bin/ha-web-db-failover",
-      ...renderBackupFiles(backupPlanOf(stack), "db-replica-1").map((f) => `db-replica-1:${f.path}`),
-    ]);
+    expect(fromS3.sort()).toEqual(
+      [
+        "db-primary:/opt/ha-web/bin/ha-web-db-failover",
+        "db-replica-1:/opt/ha-web/bin/ha-web-db-failover",
+        ...["db-primary", "db-replica-1"].flatMap((node) => renderBackupFiles(backupPlanOf(stack), node).map((f) => `${node}:${f.path}`)),
+      ].sort(),
+    );
     expect(fromS3).toContain(`db-replica-1:${BACKUP_COMMANDS.backup}`);
   });
 
@@ -306,8 +308,8 @@ describe("user data of every instance", () => {
         /retry fetch_asset 's3:\/\/haweb-assets-\d+\/files\/[0-9a-f]{64}\/ha-web-db-failover' '\/opt\/ha-web\/bin\/ha-web-db-failover'\nchmod 755 /,
       );
     }
-    // The primary fetches only that; the backup source (the replica) also its backup commands, and names its store.
-    expect(delivered["db-primary"].match(/s3:\/\//g)).toHaveLength(1);
+    // Each also fetches the backup commands it gets (the backup source: all of them), and the source names its store.
+    expect(delivered["db-primary"].match(/s3:\/\//g)).toHaveLength(1 + renderBackupFiles(backupPlanOf(stack), "db-primary").length);
     const backupFiles = renderBackupFiles(backupPlanOf(stack), "db-replica-1");
     for (const file of backupFiles)
       expect(written("db-replica-1", "/opt/ha-web/bin/prepare-host.sh")).toMatch(
@@ -315,7 +317,9 @@ describe("user data of every instance", () => {
       );
     expect(delivered["db-replica-1"].match(/s3:\/\//g)).toHaveLength(1 + backupFiles.length);
     for (const host of ["lb-1", "lb-2", "monitoring"]) expect(delivered[host]).not.toContain("s3://");
-    expect(Object.keys(objects).filter((k) => k.startsWith("files/"))).toHaveLength(1 + backupFiles.length);
+    // One object per content: a command every node gets (the restore) is stored once.
+    const distinct = new Set([...renderBackupFiles(backupPlanOf(stack), "db-primary"), ...backupFiles].map((f) => f.path));
+    expect(Object.keys(objects).filter((k) => k.startsWith("files/"))).toHaveLength(1 + distinct.size);
   });
 
   test("Debian's packages for each role; the distribution's own units masked first", () => {

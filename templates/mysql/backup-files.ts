@@ -1,5 +1,6 @@
 import { renderBackupScript } from "../scripts/database-backup";
 import { renderBackupSchedulerScript } from "../scripts/database-backup-scheduler";
+import { renderBinlogArchiverScript } from "../scripts/database-binlog-archiver";
 import { BACKUP_COMMANDS, BackupFile, BackupPlan } from "./backup-plan";
 import { validateBackupPlan } from "./backup-schedule";
 import { assertNoProblems } from "../validate";
@@ -7,7 +8,8 @@ import { assertNoProblems } from "../validate";
 /**
  * The backup files a database node gets, by its role in the plan: the source
  * node takes backups on the plan's schedules, so it gets the backup command and
- * the scheduler that runs it (its start script starts the scheduler).
+ * the scheduler that runs it, and, when the plan archives binlogs, the binlog
+ * archiver (its start script starts both).
  *
  * Every target installs exactly these files (Docker: mounted files; AWS: cloud-init
  * write_files; the lab: the synthesized Docker stack's files), so what runs is
@@ -19,5 +21,6 @@ export function renderBackupFiles(plan: BackupPlan, nodeName: string): BackupFil
   return [
     { path: BACKUP_COMMANDS.backup, content: renderBackupScript(plan), executable: true },
     { path: BACKUP_COMMANDS.scheduler, content: renderBackupSchedulerScript(plan), executable: true },
+    ...(plan.binlogArchive ? [{ path: BACKUP_COMMANDS.binlogArchiver, content: renderBinlogArchiverScript(plan), executable: true }] : []),
   ];
 }

@@ -41,8 +41,9 @@ interface DatabaseScriptCommon {
   readonly bootstrapWaitAttempts?: number;
   /**
    * The cluster's backup plan and this node's name: on the plan's source node
-   * the script starts ha-web-backup-scheduler beside the server (it stops when
-   * the server's PID is gone). @default none (no backups started here)
+   * the script starts ha-web-backup-scheduler, and ha-web-binlog-archiver when
+   * the plan archives binlogs, beside the server (both stop when the server's
+   * PID is gone). @default none (no backups started here)
    */
   readonly backup?: { readonly plan: BackupPlan; readonly nodeName: string };
 }
@@ -272,13 +273,20 @@ function renderDatabaseScript(
 }
 
 /**
- * On the backup source node: the scheduler, started in the background just
+ * On the backup source node: the scheduler (and the binlog archiver when the
+ * plan archives binlogs), started in the background just
  * before the exec, given this shell's PID, which `exec` hands to the server:
  * the scheduler stops when the server is gone.
  */
 function startBackupScheduler(config: DatabaseScriptCommon): string[] {
   if (config.backup === undefined || config.backup.nodeName !== config.backup.plan.sourceNode) return [];
-  return ["# Backups: this node is the plan's backup source. $$ becomes the server's PID at the exec below.", `${BACKUP_COMMANDS.scheduler} $$ &`];
+  return [
+    "# Backups: this node is the plan's backup source. $$ becomes the server's PID at the exec below.",
+    `${BACKUP_COMMANDS.scheduler} $$ &`,
+    ...(config.backup.plan.binlogArchive
+      ? ["# Point-in-time recovery: the writer's binlogs, archived as they are written.", `${BACKUP_COMMANDS.binlogArchiver} $$ &`]
+      : []),
+  ];
 }
 
 /**

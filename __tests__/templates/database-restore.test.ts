@@ -63,7 +63,6 @@ const real =
 real("ha-web-restore against a real MariaDB 10.11 (point-in-time recovery from a directory store)", () => {
   let primary: BackupPrimary | undefined;
   let archiver: ChildProcess | undefined;
-  let restored: ChildProcess | undefined;
   /** The writing client's own log: the ids whose INSERT returned (each committed on its own). */
   const committed: number[] = [];
   let next = 1;
@@ -82,6 +81,41 @@ real("ha-web-restore against a real MariaDB 10.11 (point-in-time recovery from a
       readFileSync(join(primary!.dirs.metrics, "ha_web_backup_binlog.prom"), "utf8"),
     )?.[1];
   const backups = () => readdirSync(join(primary!.dirs.store, "backups")).sort();
+  const servers: Record<string, ChildProcess> = {};
+  /** Starts a server on a restored data directory (no listener; its socket in a host directory the test reads). */
+  const startRestored = async (name: string, extra: string[] = ["--user=mysql", "--skip-ssl"]) => {
+    const sockDir = join(primary!.dirs.restore, `${name}-sock`);
+    mkdirSync(sockDir);
+    chmodSync(sockDir, 0o777);
+    const child = primary!.sandbox.start(`server-${name}`, {
+      files: primary!.files,
+      mounts: primary!.mounts(),
+      command: [
+        "mariadbd",
+        `--defaults-file=${PATHS.mysqlConfig}`,
+        `--datadir=${restoreDir(name)}`,
+        `--socket=${restoreDir(`${name}-sock`)}/mysqld.sock`,
+        `--pid-file=${restoreDir(`${name}-sock`)}/mysqld.pid`,
+        "--skip-networking",
+        ...extra,
+      ],
+      env: {},
+    });
+    servers[name] = child;
+    const socket = join(sockDir, "mysqld.sock");
+    await waitFor(`the server on ${name}`, () => {
+      if (child.exitCode !== null) throw new Error(`the server on ${name} exited: ${outputOf(child)}`);
+      return spawnSync("mariadb", ["--no-defaults", `--socket=${socket}`, "-uroot", "-e", "SELECT 1"]).status === 0;
+    });
+    return socket;
+  };
+  const idsAt = (socket: string, table = "appdb.t") =>
+    primary!
+      .sql(`SELECT id FROM ${table} ORDER BY id`, socket)
+      .split("\n")
+      .filter((l) => l !== "")
+      .map(Number);
+  let before: number[] = [];
   let T = "";
   let gtidAtT = "";
   let firstBackupEnd = 0;
@@ -114,7 +148,7 @@ real("ha-web-restore against a real MariaDB 10.11 (point-in-time recovery from a
     const tSeconds = Math.ceil(Date.now() / 1000);
     T = utc(tSeconds);
     gtidAtT = primary!.sql("SELECT @@gtid_binlog_pos");
-    const before = [...committed];
+    before = [...committed];
     while (Date.now() < tSeconds * 1000 + 1100) await sleep(100);
     write(30);
     primary!.sql("DROP TABLE appdb.t");
@@ -137,30 +171,8 @@ real("ha-web-restore against a real MariaDB 10.11 (point-in-time recovery from a
     expect(spawnSync("stat", ["-c", "%U", dataDir], { encoding: "utf8" }).stdout.trim()).toBe("mysql");
 
     // The restored directory runs as a server; its rows are exactly the client's rows before T.
-    const sockDir = join(primary!.dirs.restore, "sock");
-    mkdirSync(sockDir);
-    chmodSync(sockDir, 0o777);
-    restored = primary!.sandbox.start("restored", {
-      files: primary!.files,
-      mounts: primary!.mounts(),
-      command: [
-        "mariadbd",
-        `--defaults-file=${PATHS.mysqlConfig}`,
-        `--datadir=${restoreDir("data")}`,
-        `--socket=${restoreDir("sock")}/mysqld.sock`,
-        `--pid-file=${restoreDir("sock")}/mysqld.pid`,
-        "--skip-networking",
-        "--skip-ssl",
-        "--user=mysql",
-      ],
-      env: {},
-    });
-    const socket = join(sockDir, "mysqld.sock");
-    await waitFor("the restored server", () => {
-      if (restored!.exitCode !== null) throw new Error(`restored server exited: ${outputOf(restored!)}`);
-      return spawnSync("mariadb", ["--no-defaults", `--socket=${socket}`, "-uroot", "-e", "SELECT 1"]).status === 0;
-    });
-    const ids = primary!.sql("SELECT id FROM appdb.t ORDER BY id", socket).split("\n").map(Number);
+    const socket = await startRestored("data");
+    const ids = idsAt(socket);
     expect(ids.length).toBe(before.length);
     expect(digest(ids)).toBe(digest(before));
     expect(ids[ids.length - 1]).toBe(90);
@@ -171,7 +183,7 @@ real("ha-web-restore against a real MariaDB 10.11 (point-in-time recovery from a
     const inUse = await restore(["--latest", "--datadir", restoreDir("data")]);
     expect(inUse.code).toBe(RESTORE_EXIT.datadirInUse);
     expect(inUse.output).toMatch(/REFUSED: a running server \(PID \d+\) uses \/var\/lib\/mysql-restore\/data/);
-    await primary!.sandbox.stop(restored!);
+    await primary!.sandbox.stop(servers.data);
     const notEmpty = await restore(["--latest", "--datadir", restoreDir("data")]);
     expect(notEmpty.code).toBe(RESTORE_EXIT.datadirInUse);
     expect(notEmpty.output).toContain("REFUSED: /var/lib/mysql-restore/data is not empty");
@@ -206,4 +218,49 @@ real("ha-web-restore against a real MariaDB 10.11 (point-in-time recovery from a
       writeFileSync(file, original);
     }
   }, 120000);
+
+  test("--gtid: restoring to the GTID the primary had at T gives the same rows", async () => {
+    const run = await restore(["--gtid", gtidAtT, "--datadir", restoreDir("by-gtid")]);
+    expect({ code: run.code, last: run.output.trim().split("\n").pop() }).toEqual({ code: 0, last: expect.stringContaining(`GTID position ${gtidAtT};`) });
+    const socket = await startRestored("by-gtid");
+    expect(digest(idsAt(socket))).toBe(digest(before));
+    await primary!.sandbox.stop(servers["by-gtid"]);
+    const beyond = await restore(["--gtid", "0-1-99999", "--datadir", restoreDir("beyond")]);
+    expect(beyond.code).toBe(RESTORE_EXIT.notCovered);
+    expect(beyond.output).toContain("NOT COVERED: the archive ends at GTID");
+    expect(readdirSync(primary!.dirs.restore)).not.toContain("beyond");
+  }, 180000);
+
+  test("(d) --seed-replica: the newest backup, attached by GTID after the primary purged its older binlogs; it catches up and matches", async () => {
+    primary!.sql("CREATE TABLE appdb.t2 (id INT PRIMARY KEY, v VARCHAR(64)) ENGINE=InnoDB");
+    for (let i = 1; i <= 20; i++) primary!.sql(`INSERT INTO appdb.t2 VALUES (${i}, 'seed ${i}')`);
+    await sleep(1100); // backup ids are per second
+    const full = await primary!.runScript(BACKUP_COMMANDS.backup, ["full"]);
+    expect(full.code).toBe(0);
+    // Every binlog the backup holds is gone from the primary: the replica can only start at the backup's GTID.
+    primary!.sql("FLUSH BINARY LOGS");
+    const current = primary!.sql("SHOW MASTER STATUS").split("\t")[0];
+    primary!.sql(`PURGE BINARY LOGS TO '${current}'`);
+    expect(primary!.sql("SHOW BINARY LOGS").split("\n")).toHaveLength(1);
+    for (let i = 21; i <= 40; i++) primary!.sql(`INSERT INTO appdb.t2 VALUES (${i}, 'seed ${i}')`);
+
+    const run = await restore(["--seed-replica", "--datadir", restoreDir("seed")]);
+    expect({ code: run.code, last: run.output.trim().split("\n").pop() }).toEqual({
+      code: 0,
+      last: expect.stringContaining("seeded a replica into /var/lib/mysql-restore/seed"),
+    });
+    // Its own server_id; as root, like the test's primary, to read the sandbox's TLS files (mode 0600, root's).
+    const socket = await startRestored("seed", ["--user=root", "--server-id=2"]);
+    for (let i = 41; i <= 50; i++) primary!.sql(`INSERT INTO appdb.t2 VALUES (${i}, 'seed ${i}')`);
+    const target = primary!.sql("SELECT @@gtid_binlog_pos");
+    await waitFor("the seeded replica to catch up", () => primary!.sql("SELECT @@gtid_slave_pos", socket) === target, 60, 500).catch((e) => {
+      throw new Error(`${e.message}: ${primary!.sql("SHOW SLAVE STATUS\\G", socket)}`);
+    });
+    expect(idsAt(socket, "appdb.t2")).toEqual(Array.from({ length: 50 }, (_, i) => i + 1));
+    expect(primary!.sql("CHECKSUM TABLE appdb.t2", socket)).toBe(primary!.sql("CHECKSUM TABLE appdb.t2"));
+    const status = spawnSync("mariadb", ["--no-defaults", `--socket=${socket}`, "-uroot", "-e", "SHOW SLAVE STATUS\\G"], { encoding: "utf8" }).stdout;
+    expect(status).toMatch(/^\s*Slave_IO_Running: Yes$/m);
+    expect(status).toMatch(/^\s*Using_Gtid: Slave_Pos$/m);
+    expect(status).toMatch(/^\s*Master_SSL_Allowed: Yes$/m);
+  }, 240000);
 });

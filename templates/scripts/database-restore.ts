@@ -1,12 +1,22 @@
 import { BackupPlan } from "../mysql/backup-plan";
+import { renderReplicaInitSql } from "../mysql/replication-sql";
 import { PATHS } from "../paths";
 import { backupCommonShell } from "./database-backup";
+import { shellQuote } from "./shell";
 
 /**
- * `ha-web-restore --to "<UTC time>" | --gtid <gtid> | --latest [--datadir DIR]`,
+ * `ha-web-restore --to "<UTC time>" | --gtid <gtid> | --latest | --seed-replica [--datadir DIR]`,
  * on every database node: restores the store's backups, then replays the
  * archived binlogs, into an empty data directory (never over data: the server
  * that used it must be stopped and the directory moved away first).
+ *
+ * `--seed-replica` builds a new replica instead of recovering a point in time:
+ * the newest backup chain only (no binlog replay), gtid_slave_pos set to the
+ * backup's GTID and the replica pointed at the writer's name by GTID (the same
+ * CHANGE MASTER as a replica's first start: replication certificate, no
+ * password); when the node's start script starts the server, replication
+ * starts and it catches up from the writer's binlogs after the backup (the
+ * writer keeps them for binlogExpireSeconds(plan), twice the full-backup gap).
  *
  * Steps, each refusing with a message that says what to do:
  * 1. DIR (default PATHS.mysqlDataDir) must be empty or absent and no running
@@ -69,19 +79,26 @@ export function renderRestoreScript(plan: BackupPlan): string {
   }
   const common = backupCommonShell(plan);
   const e = RESTORE_EXIT;
+  const seedSql = renderReplicaInitSql({
+    engine: "mariadb",
+    primaryHost: plan.writerHost,
+    primaryPort: plan.writerPort ?? 3306,
+    replicationUser: plan.replicationUser ?? "repl",
+  }).trimEnd();
   return [
     common,
     `DEFAULT_DATADIR=${PATHS.mysqlDataDir}`,
     `RUNDIR=${PATHS.mysqlRunDir}`,
     `MARKER_NAME=${DATADIR_MARKER}`,
     `BINLOG_ARCHIVE=${plan.binlogArchive ? 1 : 0}`,
+    `WRITER_NAME=${shellQuote(`${plan.writerHost}:${plan.writerPort ?? 3306}`)}`,
     String.raw`# mariadb-binlog reads and prints times in the local time zone: UTC, like the targets.
 TZ=UTC
 export TZ
 
 usage() {
   if [ $# -gt 0 ]; then log "$*"; fi
-  echo 'usage: ha-web-restore --to "YYYY-MM-DD HH:MM:SS" (UTC) | --gtid DOMAIN-SERVER-SEQ[,...] | --latest [--datadir DIR]' >&2
+  echo 'usage: ha-web-restore --to "YYYY-MM-DD HH:MM:SS" (UTC) | --gtid DOMAIN-SERVER-SEQ[,...] | --latest | --seed-replica [--datadir DIR]' >&2
   exit ${e.usage}
 }
 MODE=""
@@ -92,11 +109,12 @@ while [ $# -gt 0 ]; do
     --to) [ $# -ge 2 ] || usage "--to needs a time"; MODE="time"; TARGET=$2; shift 2 ;;
     --gtid) [ $# -ge 2 ] || usage "--gtid needs a GTID position"; MODE="gtid"; TARGET=$2; shift 2 ;;
     --latest) MODE=latest; shift ;;
+    --seed-replica) MODE=seed; shift ;;
     --datadir) [ $# -ge 2 ] || usage "--datadir needs a directory"; DATADIR=$2; shift 2 ;;
     *) usage "unknown argument: $1" ;;
   esac
 done
-[ -n "$MODE" ] || usage "say what to restore to: --to, --gtid or --latest"
+[ -n "$MODE" ] || usage "say what to restore to: --to, --gtid, --latest or --seed-replica"
 case "$DATADIR" in /*) ;; *) usage "--datadir must be an absolute path" ;; esac
 DATADIR=$(echo "$DATADIR" | sed 's#/*$##')
 [ -n "$DATADIR" ] || usage "--datadir cannot be /"
@@ -108,7 +126,7 @@ fi
 if [ "$MODE" = gtid ] && ! echo "$TARGET" | grep -qE '^[0-9]+-[0-9]+-[0-9]+(,[0-9]+-[0-9]+-[0-9]+)*$'; then
   usage "--gtid \"$TARGET\" is not a GTID position like 0-1-1234 (domain-server-sequence, comma-separated per domain)"
 fi
-if [ "$MODE" != latest ] && [ "$BINLOG_ARCHIVE" != 1 ]; then
+if [ "$MODE" != latest ] && [ "$MODE" != seed ] && [ "$BINLOG_ARCHIVE" != 1 ]; then
   usage "this cluster does not archive binlogs (binlogArchive is off): only --latest (the newest backup) can be restored"
 fi
 [ -f "$CONF" ] || { log "$CONF is missing: run the restore on a database node (its option file sets the server's layout)"; exit ${e.failed}; }
@@ -187,7 +205,7 @@ covers() {
   case "$MODE" in
     time) [ "$(mf "$1" end_epoch)" -lt "$TARGET_EPOCH" ] ;;
     gtid) gtid_max_le "$(mf "$1" gtid)" "$TARGET" ;;
-    latest) true ;;
+    latest | seed) true ;;
   esac
 }
 FULL=""
@@ -235,7 +253,8 @@ log "checked the sha256 of every backup file"
 
 # 4. The archived binlogs: every file with the time of its first event (bytes 4-7: the header's timestamp).
 BINLOGS=""
-if [ "$BINLOG_ARCHIVE" = 1 ]; then
+# (A seeded replica takes what follows the backup from the writer itself.)
+if [ "$BINLOG_ARCHIVE" = 1 ] && [ "$MODE" != seed ]; then
   if [ "$STORE_KIND" = directory ]; then
     BINLOGS="$STORE/binlogs"
   else
@@ -322,7 +341,7 @@ if [ -n "$BASE_GTID" ]; then sql "RESET MASTER; SET GLOBAL gtid_binlog_state = '
 case "$MODE" in
   time) STOP="--stop-datetime=$TARGET" ;;
   gtid) STOP="--stop-position=$TARGET" ;;
-  latest) STOP="" ;;
+  latest | seed) STOP="" ;;
 esac
 REPLAYED=0
 while read -r ts folder name; do
@@ -351,6 +370,12 @@ if [ "$MODE" = gtid ] && ! gtid_max_le "$TARGET" "$POS"; then
   fail ${e.notCovered} "NOT COVERED: the archive ends at GTID $POS, before $TARGET"
 fi
 if [ -n "$POS" ]; then sql "SET GLOBAL gtid_slave_pos = '$POS';"; fi
+if [ "$MODE" = seed ]; then
+  # Pointed at the writer by GTID from the backup's position; replication starts with the node's server.
+  mariadb --no-defaults --socket="$SOCK" --user=root <<'SQL' || fail ${e.failed} "cannot point the seeded replica at the writer"
+${seedSql}
+SQL
+fi
 mariadb-admin --no-defaults --socket="$SOCK" --user=root shutdown || fail ${e.failed} "cannot stop the temporary server"
 wait "$SERVER" || true
 SERVER=""
@@ -360,7 +385,11 @@ touch "$DATADIR/$MARKER_NAME"
 chown mysql:mysql "$DATADIR/$MARKER_NAME"
 DONE=1
 END_EPOCH=$(date -u +%s)
-echo "restored $MODE $TARGET into $DATADIR: backups $CHAIN, $REPLAYED binlog file(s) replayed; GTID position $POS; took $((END_EPOCH - START_EPOCH)) s"
+if [ "$MODE" = seed ]; then
+  echo "seeded a replica into $DATADIR from backups $CHAIN: GTID position $POS; it replicates from $WRITER_NAME by GTID once its server starts; took $((END_EPOCH - START_EPOCH)) s"
+else
+  echo "restored $MODE $TARGET into $DATADIR: backups $CHAIN, $REPLAYED binlog file(s) replayed; GTID position $POS; took $((END_EPOCH - START_EPOCH)) s"
+fi
 `,
   ].join("\n");
 }

@@ -52,17 +52,24 @@ export class BackupPrimary {
     label: string,
     readonly plan: BackupPlan = BACKUP_TEST_PLAN,
   ) {
-    this.sandbox = new NamespaceSandbox(label);
-    for (const k of Object.keys(this.dirs) as (keyof typeof this.dirs)[]) {
-      this.dirs[k] = join(this.sandbox.root, "host", k);
-      mkdirSync(this.dirs[k], { recursive: true });
-    }
+    // Rendered first: a render that throws leaves no sandbox behind.
     const cnf = renderMyCnf({ engine: "mariadb", version: "10.11", role: "primary", serverId: 1, innodbBufferPoolSize: "32M" });
     this.files = {
       [PATHS.mysqlConfig]: { content: cnf },
       [BACKUP_COMMANDS.backup]: { content: renderBackupScript(plan), executable: true },
       [BACKUP_COMMANDS.binlogArchiver]: { content: renderBinlogArchiverScript(plan), executable: true },
     };
+    this.sandbox = new NamespaceSandbox(label);
+    try {
+      for (const k of Object.keys(this.dirs) as (keyof typeof this.dirs)[]) {
+        this.dirs[k] = join(this.sandbox.root, "host", k);
+        mkdirSync(this.dirs[k], { recursive: true });
+      }
+    } catch (error) {
+      // Nothing is returned to clean up after: remove the sandbox here.
+      void this.sandbox.cleanup();
+      throw error;
+    }
   }
 
   /** Where the restore tests restore into, inside the sandbox (a mounted host directory). */

@@ -76,6 +76,11 @@ export const BINLOG_ARCHIVER_DEFAULTS = {
 /** Where the S3 store's archiver keeps the files it streams before uploading them. */
 export const BINLOG_SPOOL_DIR = `${BACKUP_RUN_DIR}/binlog-spool`;
 
+/**
+ * The `ha-web-binlog-archiver [SERVER_PID]` command (BACKUP_COMMANDS.binlogArchiver)
+ * for the plan's source node; what it does and its recovery point: the comment
+ * at the top of this file.
+ */
 export function renderBinlogArchiverScript(plan: BackupPlan): string {
   const common = backupCommonShell(plan);
   const d = BINLOG_ARCHIVER_DEFAULTS;

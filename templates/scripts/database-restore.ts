@@ -1,6 +1,7 @@
 import { BackupPlan } from "../mysql/backup-plan";
 import { renderReplicaInitSql } from "../mysql/replication-sql";
 import { PATHS } from "../paths";
+import { DATADIR_MARKER } from "./database";
 import { backupCommonShell } from "./database-backup";
 import { shellQuote } from "./shell";
 
@@ -70,9 +71,11 @@ export const RESTORE_EXIT = {
   datadirInUse: 73,
 } as const;
 
-/** The file the database start scripts look for in an initialized data directory (templates/scripts/database.ts). */
-export const DATADIR_MARKER = ".ha-web-initialized";
-
+/**
+ * The `ha-web-restore` command (BACKUP_COMMANDS.restore) for a mariadb plan;
+ * throws for a mysql plan (see above). Usage, steps and exit codes (RESTORE_EXIT):
+ * the comment at the top of this file.
+ */
 export function renderRestoreScript(plan: BackupPlan): string {
   if (plan.engine !== "mariadb") {
     throw new Error(`ha-web-restore restores mariadb-backup backups; engine "${plan.engine}" backs up with mysqldump, which it does not restore`);

@@ -6,6 +6,13 @@ import { copyTlsFilesShell, replicationClientTlsFlags } from "../mysql/replicati
 import { READ_SECRET_FUNCTION, SCRIPT_HEADER, SECRET_ENV, shellQuote, STOP_WHILE_WAITING } from "./shell";
 
 /**
+ * The file a start script leaves in a data directory it initialized completely
+ * (and ha-web-restore in one it restored): without it, data in the directory is
+ * refused, never written over.
+ */
+export const DATADIR_MARKER = ".ha-web-initialized";
+
+/**
  * The bounded waits of the database start scripts: the one source for the
  * scripts and for the health checks' start periods (see `databaseStartWaitSeconds`).
  */
@@ -169,7 +176,7 @@ function renderDatabaseScript(
     'INITDIR="$DATADIR.initializing"',
     `RUNDIR=${PATHS.mysqlRunDir}`,
     'BOOT_SOCKET="$RUNDIR/bootstrap.sock"',
-    "MARKER_NAME=.ha-web-initialized",
+    `MARKER_NAME=${DATADIR_MARKER}`,
     'MARKER="$DATADIR/$MARKER_NAME"',
     'BOOT_PID=""',
     STOP_WHILE_WAITING,

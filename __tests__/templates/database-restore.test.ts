@@ -9,7 +9,7 @@
  */
 import { ChildProcess, spawnSync } from "child_process";
 import { createHash } from "crypto";
-import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "fs";
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from "fs";
 import { join } from "path";
 import { BACKUP_COMMANDS } from "../../templates/mysql/backup-plan";
 import { renderBackupFiles } from "../../templates/mysql/backup-files";
@@ -264,4 +264,26 @@ real("ha-web-restore against a real MariaDB 10.11 (point-in-time recovery from a
     expect(status).toMatch(/^\s*Using_Gtid: Slave_Pos$/m);
     expect(status).toMatch(/^\s*Master_SSL_Allowed: Yes$/m);
   }, 240000);
+
+  test("a gap in the binlog archive (a file with changes after the backup missing): refused, and the data directory emptied again", async () => {
+    // A file with changes after the newest backup, then a newer one: without the first, the second starts past where the backup ends.
+    for (let i = 51; i <= 55; i++) primary!.sql(`INSERT INTO appdb.t2 VALUES (${i}, 'gap ${i}')`);
+    const missing = primary!.sql("SHOW MASTER STATUS").split("\t")[0];
+    primary!.sql("FLUSH BINARY LOGS");
+    for (let i = 56; i <= 60; i++) primary!.sql(`INSERT INTO appdb.t2 VALUES (${i}, 'gap ${i}')`);
+    const now = Math.floor(Date.now() / 1000);
+    await waitFor("the archiver to have it", () => Number(binlogMetric("ha_web_backup_last_success_timestamp_seconds")) > now, 60, 500);
+    const dir = join(primary!.dirs.store, "binlogs", "server-1");
+    const newest = readdirSync(dir).sort().pop();
+    renameSync(join(dir, missing), join(primary!.dirs.store, missing));
+    try {
+      const run = await restore(["--latest", "--datadir", restoreDir("gap")]);
+      expect(run.code).toBe(RESTORE_EXIT.notCovered);
+      expect(run.output).toContain(`NOT COVERED: the binlog archive has a gap: server-1/${newest} starts at GTID state`);
+      expect(run.output).toContain("emptying /var/lib/mysql-restore/gap again");
+      expect(existsSync(join(primary!.dirs.restore, "gap"))).toBe(false);
+    } finally {
+      renameSync(join(primary!.dirs.store, missing), join(dir, missing));
+    }
+  }, 180000);
 });

@@ -350,7 +350,8 @@ REPLAYED=0
 while read -r ts folder name; do
   f="$BINLOGS/$folder/$name"
   pos=$(sql "SELECT @@gtid_binlog_pos")
-  initial=$(mariadb-binlog --no-defaults "$f" 2>/dev/null | sed -n 's/.*Gtid list \[\([^]]*\)\].*/\1/p' | head -n 1)
+  # The GTID state the file starts from (its Gtid_list event, the second event): sed stops reading there.
+  initial=$(mariadb-binlog --no-defaults "$f" 2>/dev/null | sed -n '/Gtid list \[/{s/.*Gtid list \[\([^]]*\)\].*/\1/p;q;}')
   if [ -n "$initial" ] && ! gtid_max_le "$initial" "$pos"; then
     fail ${e.notCovered} "NOT COVERED: the binlog archive has a gap: $folder/$name starts at GTID state $initial, but the restore reached only $pos (the binlogs in between were never archived); restore to a time before it"
   fi

@@ -22,6 +22,8 @@ const SERVER_TESTS = [
   "api/api-report.test.ts",
   "app/mariadb-writes-reads.test.ts",
   "templates/database-backup.test.ts",
+  "templates/database-binlog-archiver.test.ts",
+  "templates/database-restore.test.ts",
   "templates/database-failover.test.ts",
   "templates/haproxy-stats-auth.test.ts",
   "templates/database-start.test.ts",

@@ -32,3 +32,5 @@ export * from "./mysql/backup-schedule";
 export * from "./mysql/backup-files";
 export * from "./scripts/database-backup";
 export * from "./scripts/database-backup-scheduler";
+export * from "./scripts/database-binlog-archiver";
+export * from "./scripts/database-restore";

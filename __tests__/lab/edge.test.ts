@@ -237,6 +237,26 @@ describeLab("the lab: the edge (a load-balancer pair, HTTPS, a firewall in every
     const viaLoopback = await request(`${publishedHttp}/api/items?x=2`, { timeoutMs: 5000 });
     expect(viaLoopback.status).toBe(308);
     expect(viaLoopback.headers.location).toBe(`https://127.0.0.1/api/items?x=2`);
+    // Nginx's own redirect (a directory without its slash) is relative: a forged Host header is never echoed, the port kept by the client.
+    const dir = run(CLIENT, [
+      "curl",
+      "-q",
+      "-k",
+      "-sS",
+      "-o",
+      "/dev/null",
+      "-D",
+      "-",
+      "--max-time",
+      "5",
+      "-H",
+      "Host: evil.example:8443",
+      `https://${vip}/api`,
+    ]);
+    expect(dir.status).toBe(0);
+    expect(dir.stdout).toMatch(/^HTTP\/(1\.1|2) 301/);
+    expect(dir.stdout).toMatch(/^location: \/api\/\s*$/im);
+    expect(dir.stdout).not.toMatch(/evil\.example/);
 
     // What the app receives, read off the wire in the app servers' namespaces (the app echoes no header).
     const marker = `xfp-${randomBytes(6).toString("hex")}`;
@@ -532,8 +552,8 @@ describeLab("the lab: the edge (a load-balancer pair, HTTPS, a firewall in every
     timings["5 max GET ms"] = Math.round(gets.summary.latencyMs.max);
     timings["5 max POST ms"] = Math.round(posts.summary.latencyMs.max);
     // Out within the bound, plus the watcher's 25 ms polling and HAProxy's timers firing late on a
-    // loaded 2-core machine (CI runs the unit tests beside the lab; 3288 ms was seen with other tests running).
-    expect(downAfterMs).toBeLessThanOrEqual(bound + 300);
+    // loaded 2-core machine: 3218 ms alone, 3288 and 3424 ms with other tests running (the README states the slack).
+    expect(downAfterMs).toBeLessThanOrEqual(bound + 500);
     // No request waits longer than the bound: what was on the frozen node ends when it is marked down (plus a retry).
     expect(gets.summary.latencyMs.max).toBeLessThan(bound + 1000);
     expect(posts.summary.latencyMs.max).toBeLessThan(bound + 1000);

@@ -81,7 +81,9 @@ describe("the database start script with a backup plan", () => {
     const lines = source.split("\n");
     const at = lines.indexOf("/opt/ha-web/bin/ha-web-backup-scheduler $$ &");
     expect(at).toBeGreaterThan(lines.indexOf("trap - EXIT TERM INT QUIT"));
-    expect(lines.slice(at + 1).findIndex((l) => l.startsWith("exec mariadbd"))).toBe(1);
+    // The binlog archiver (the plan archives binlogs) starts the same way, between the scheduler and the exec.
+    expect(lines.slice(at + 1).findIndex((l) => l === "/opt/ha-web/bin/ha-web-binlog-archiver $$ &")).toBe(1);
+    expect(lines.slice(at + 1).findIndex((l) => l.startsWith("exec mariadbd"))).toBe(3);
     expect(spawnSync("sh", ["-n"], { input: source, encoding: "utf8" }).stderr).toBe("");
     expect(renderReplicaStartScript({ ...common, primaryHost: "db-1", backup: { plan: PLAN, nodeName: "db-2" } })).toContain("ha-web-backup-scheduler $$ &");
     expect(renderPrimaryStartScript({ ...common, backup: { plan: PLAN, nodeName: "db-1" } })).not.toContain("ha-web-backup-scheduler");

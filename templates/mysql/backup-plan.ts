@@ -86,7 +86,10 @@ export const BACKUP_METRICS = {
 export const BACKUP_COMMANDS = {
   /** `ha-web-backup full|incremental`: one backup now, into the store, metrics written. */
   backup: "/opt/ha-web/bin/ha-web-backup",
-  /** `ha-web-restore --to "<UTC time>" | --gtid <gtid> | --latest [--datadir DIR]`: restore into an empty data directory. */
+  /**
+   * `ha-web-restore --to "<UTC time>" | --gtid <gtid> | --latest | --seed-replica [--datadir DIR]`:
+   * restore into an empty data directory (a point in time, or a new replica attached by GTID).
+   */
   restore: "/opt/ha-web/bin/ha-web-restore",
   /** Long-running: archives the writer's binlogs into the store. */
   binlogArchiver: "/opt/ha-web/bin/ha-web-binlog-archiver",

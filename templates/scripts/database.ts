@@ -6,6 +6,13 @@ import { copyTlsFilesShell, replicationClientTlsFlags } from "../mysql/replicati
 import { READ_SECRET_FUNCTION, SCRIPT_HEADER, SECRET_ENV, shellQuote, STOP_WHILE_WAITING } from "./shell";
 
 /**
+ * The file a start script leaves in a data directory it initialized completely
+ * (and ha-web-restore in one it restored): without it, data in the directory is
+ * refused, never written over.
+ */
+export const DATADIR_MARKER = ".ha-web-initialized";
+
+/**
  * The bounded waits of the database start scripts: the one source for the
  * scripts and for the health checks' start periods (see `databaseStartWaitSeconds`).
  */
@@ -41,8 +48,9 @@ interface DatabaseScriptCommon {
   readonly bootstrapWaitAttempts?: number;
   /**
    * The cluster's backup plan and this node's name: on the plan's source node
-   * the script starts ha-web-backup-scheduler beside the server (it stops when
-   * the server's PID is gone). @default none (no backups started here)
+   * the script starts ha-web-backup-scheduler, and ha-web-binlog-archiver when
+   * the plan archives binlogs, beside the server (both stop when the server's
+   * PID is gone). @default none (no backups started here)
    */
   readonly backup?: { readonly plan: BackupPlan; readonly nodeName: string };
 }
@@ -168,7 +176,7 @@ function renderDatabaseScript(
     'INITDIR="$DATADIR.initializing"',
     `RUNDIR=${PATHS.mysqlRunDir}`,
     'BOOT_SOCKET="$RUNDIR/bootstrap.sock"',
-    "MARKER_NAME=.ha-web-initialized",
+    `MARKER_NAME=${DATADIR_MARKER}`,
     'MARKER="$DATADIR/$MARKER_NAME"',
     'BOOT_PID=""',
     STOP_WHILE_WAITING,
@@ -272,13 +280,20 @@ function renderDatabaseScript(
 }
 
 /**
- * On the backup source node: the scheduler, started in the background just
+ * On the backup source node: the scheduler (and the binlog archiver when the
+ * plan archives binlogs), started in the background just
  * before the exec, given this shell's PID, which `exec` hands to the server:
  * the scheduler stops when the server is gone.
  */
 function startBackupScheduler(config: DatabaseScriptCommon): string[] {
   if (config.backup === undefined || config.backup.nodeName !== config.backup.plan.sourceNode) return [];
-  return ["# Backups: this node is the plan's backup source. $$ becomes the server's PID at the exec below.", `${BACKUP_COMMANDS.scheduler} $$ &`];
+  return [
+    "# Backups: this node is the plan's backup source. $$ becomes the server's PID at the exec below.",
+    `${BACKUP_COMMANDS.scheduler} $$ &`,
+    ...(config.backup.plan.binlogArchive
+      ? ["# Point-in-time recovery: the writer's binlogs, archived as they are written.", `${BACKUP_COMMANDS.binlogArchiver} $$ &`]
+      : []),
+  ];
 }
 
 /**

@@ -15,9 +15,9 @@ const PLAN: BackupPlan = {
 };
 
 describe("renderBackupFiles", () => {
-  test("the source node gets the backup command and its scheduler, both executable", () => {
+  test("the source node gets the backup command, its scheduler and the binlog archiver, all executable", () => {
     const files = renderBackupFiles(PLAN, "db-2");
-    expect(files.map((f) => f.path)).toEqual(expect.arrayContaining([BACKUP_COMMANDS.backup, BACKUP_COMMANDS.scheduler]));
+    expect(files.map((f) => f.path)).toEqual(expect.arrayContaining([BACKUP_COMMANDS.backup, BACKUP_COMMANDS.scheduler, BACKUP_COMMANDS.binlogArchiver]));
     for (const file of files) {
       expect(file.executable).toBe(true);
       expect(file.content.startsWith("#!/bin/sh")).toBe(true);
@@ -28,6 +28,7 @@ describe("renderBackupFiles", () => {
     const paths = renderBackupFiles(PLAN, "db-1").map((f) => f.path);
     expect(paths).not.toContain(BACKUP_COMMANDS.backup);
     expect(paths).not.toContain(BACKUP_COMMANDS.scheduler);
+    expect(paths).not.toContain(BACKUP_COMMANDS.binlogArchiver);
   });
 
   test("a bad plan is refused with what to fix", () => {

@@ -16,8 +16,9 @@ export const IMAGE_BINARIES: { match: RegExp; software: string; binaries: string
   {
     match: /^(docker\.io\/)?(library\/)?mariadb(:|@|$)/,
     software: "mariadb",
-    binaries: ["mariadbd", "mariadb-install-db", "mariadb", "mariadb-admin"],
-    packages: ["mariadb-server", "mariadb-client"],
+    // mariadb-backup and mariadb-binlog: the backup source's ha-web-backup and binlog archiver.
+    binaries: ["mariadbd", "mariadb-install-db", "mariadb", "mariadb-admin", "mariadb-backup", "mariadb-binlog"],
+    packages: ["mariadb-server", "mariadb-client", "mariadb-backup"],
     stopSignal: "SIGTERM",
   },
   { match: /^(docker\.io\/)?(library\/)?node(:|@|$)/, software: "node", binaries: ["node"], packages: ["nodejs"], stopSignal: "SIGTERM" },
@@ -61,6 +62,8 @@ export const PACKAGE_BINARIES: Record<string, string[]> = {
   "prometheus-alertmanager": ["prometheus-alertmanager"],
   "prometheus-nginx-exporter": ["prometheus-nginx-exporter"],
   "prometheus-mysqld-exporter": ["prometheus-mysqld-exporter"],
+  // The backup source's textfile exporter (only the textfile collector: the backup metrics).
+  "prometheus-node-exporter": ["prometheus-node-exporter"],
 };
 export const BENCH_BINARIES: Record<string, string> = { wrk: "wrk", h2load: "nghttp2-client" };
 

@@ -340,12 +340,15 @@ describe("IAM: one role per host role, nothing broader than it needs", () => {
           expect.stringContaining("db-tls-replication-key"),
         ],
       },
-      // One object: the same failover script on both nodes.
+      // Two objects, the same on both nodes: the failover script and the restore command (every database node has it).
       {
         Sid: "ReadOwnAssets",
         Effect: "Allow",
         Action: ["s3:GetObject"],
-        Resource: [expect.stringMatching(/\.arn\}\/files\/[0-9a-f]{64}\/ha-web-db-failover$/)],
+        Resource: [
+          expect.stringMatching(/\.arn\}\/files\/[0-9a-f]{64}\/ha-web-db-failover$/),
+          expect.stringMatching(/\.arn\}\/files\/[0-9a-f]{64}\/ha-web-restore$/),
+        ],
       },
       WRITER_MOVE,
       WAIT_FOR_CHANGES,
@@ -474,7 +477,8 @@ describe("moving a name (the writer) from a host: IAM, validation", () => {
       cluster = new MysqlCluster(stack, "database", { target, failover: false });
     });
     const db = statementsOf(synth, "haweb-db-");
-    expect(db.map((st) => st.Sid).sort()).toEqual(["ListOwnBackups", "ReadOwnBackups", "ReadOwnSecrets", "SessionManager"]);
+    // ReadOwnAssets: the restore command, which every database node has (fetched: backup commands are never inline).
+    expect(db.map((st) => st.Sid).sort()).toEqual(["ListOwnBackups", "ReadOwnAssets", "ReadOwnBackups", "ReadOwnSecrets", "SessionManager"]);
     expect(JSON.stringify(synth.parsed.resource.aws_iam_role_policy)).not.toContain("route53");
     // Only the nodes' backup commands (always fetched from S3), no failover script.
     expect(
@@ -569,7 +573,10 @@ describe("secrets and the app bundle", () => {
     for (const o of objects) expect(o.server_side_encryption).toBe("AES256");
     // Each database instance boots once the object exists; the web instances once the bundle does.
     const dependsOn = (host: string) => (hosts[host].depends_on as string[]).filter((d) => d.startsWith("aws_s3_object."));
-    expect(dependsOn("db-primary")).toEqual([expect.stringMatching(/^aws_s3_object\.aws_assets_file-[0-9a-f]{16}-ha-web-db-failover_\w+$/)]);
+    expect(dependsOn("db-primary")).toEqual([
+      expect.stringMatching(/^aws_s3_object\.aws_assets_file-[0-9a-f]{16}-ha-web-db-failover_\w+$/),
+      expect.stringMatching(/^aws_s3_object\.aws_assets_file-[0-9a-f]{16}-ha-web-restore_\w+$/),
+    ]);
     expect(dependsOn("web-1")).toEqual([expect.stringMatching(/^aws_s3_object\.aws_assets_object-1_\w+$/)]);
     expect(dependsOn("lb-1")).toEqual([]);
   });

@@ -456,16 +456,20 @@ describeLab("the lab: the synthesized local Docker stack, run for real", () => {
     const secrets = [...passwords, ...keys];
     const walk = (dir: string): string[] =>
       readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(join(dir, e.name)) : e.isFile() ? [join(dir, e.name)] : []));
+    // Every volume of the database containers: their data, the backup store (the archived binlogs) and the metrics.
     const databaseVolumes = lab.state!.volumes.filter((v) => /db-/.test(v.name));
-    expect(databaseVolumes.length).toBe(1 + replicas.length);
+    expect(databaseVolumes.filter((v) => !/-(backups|textfile)$/.test(v.name)).length).toBe(1 + replicas.length);
+    expect(databaseVolumes.filter((v) => /-backups$/.test(v.name)).length).toBe(1);
     const found: string[] = [];
     let files = 0;
     let binlogs = 0;
     let masterInfos = 0;
+    let archived = 0;
     for (const volume of databaseVolumes) {
       for (const file of walk(volume.dir)) {
         files++;
         if (/(mysql-bin|relay-bin)\.\d+$/.test(file)) binlogs++;
+        if (/\/binlogs\/server-\d+\/[^/]+\.\d+$/.test(file)) archived++;
         if (file.endsWith("/data/master.info")) masterInfos++;
         const content = readFileSync(file);
         for (const [key, value] of secrets) if (content.includes(value)) found.push(`${volume.name}:${file.slice(volume.dir.length)} ${key}`);
@@ -473,9 +477,10 @@ describeLab("the lab: the synthesized local Docker stack, run for real", () => {
     }
     expect(binlogs).toBeGreaterThanOrEqual(4); // binlogs on every node, relay logs on the replicas: searched, not missed
     expect(masterInfos).toBeGreaterThanOrEqual(replicas.length); // every replica's (and the rejoined old primary's)
+    expect(archived).toBeGreaterThanOrEqual(1); // the backup source's binlog archive: searched too
     expect(found).toEqual([]);
     console.log(
-      `no secret in clear: ${files} files (${binlogs} binlogs and relay logs, ${masterInfos} master.info) on ${databaseVolumes.length} volumes searched for ${passwords.length} passwords and ${keys.length} private keys`,
+      `no secret in clear: ${files} files (${binlogs} binlogs and relay logs, ${archived} of them archived, ${masterInfos} master.info) on ${databaseVolumes.length} volumes searched for ${passwords.length} passwords and ${keys.length} private keys`,
     );
     t("7 no password on disk", started);
   }, 60_000);

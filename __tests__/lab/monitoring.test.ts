@@ -39,6 +39,7 @@ import { Lab } from "../../lab/runner";
 import { DatabaseFacts, StackFacts } from "../../lab/stack";
 import { sleep, waitUntil } from "../../lab/sys";
 import { alertRules } from "../../templates/monitoring/alert-rules";
+import { BACKUP_METRICS } from "../../templates/mysql/backup-plan";
 import { dashboardPanels } from "../../templates/monitoring/grafana-dashboard";
 import { metricNamesIn } from "../helpers/promql-metrics";
 import { describeWhenLabRuns, LOCAL_STACK_PACKAGES, localStackLab } from "./bring-up";
@@ -215,7 +216,8 @@ describeLab("the lab: monitoring (Prometheus, Alertmanager, exporters, the shipp
       throw new Error(`${(error as Error).message}: ${JSON.stringify(targets.map((x) => [x.scrapeUrl, x.health, x.lastError]))}`);
     });
     console.log(`1. targets: ${targets.map((x) => `${x.labels.job} ${x.labels.instance} ${x.health}`).join(", ")}`);
-    expect([...new Set(targets.map((x) => x.labels.job))].sort()).toEqual(["alertmanager", "app", "haproxy", "mysql", "nginx", "prometheus"]);
+    // textfile: the backup source's node exporter (textfile collector only), which serves the backup metrics.
+    expect([...new Set(targets.map((x) => x.labels.job))].sort()).toEqual(["alertmanager", "app", "haproxy", "mysql", "nginx", "prometheus", "textfile"]);
     // Exactly the configured endpoints (prometheus.yml's, and Alertmanager's own address, which the alertmanager job scrapes).
     expect([...new Set(targets.map((x) => x.labels.instance))].sort()).toEqual([...new Set(configured)].sort());
 
@@ -254,6 +256,13 @@ describeLab("the lab: monitoring (Prometheus, Alertmanager, exporters, the shipp
     // And what the lab cannot produce is indeed absent (if it appears, move it to `scraped`).
     expect(Object.keys(fixture.notInTheLab).filter((n) => names.includes(n))).toEqual([]);
     console.log(`1. ${names.length} metric names scraped; the fixture's ${fixture.scraped.length} all present`);
+    // The backup source's binlog archiver keeps the archive current and says so through the textfile exporter (its probe: 10 s).
+    const archiveMs = await waitUntil(
+      "the binlog archive reported current",
+      async () => (await promQuery(`${BACKUP_METRICS.lastRunSuccess}{kind="binlog"}`)).result.some((r) => r.value[1] === "1"),
+      { timeoutMs: 45_000, intervalMs: 1000 },
+    );
+    console.log(`1. the binlog archive reported current (${BACKUP_METRICS.lastRunSuccess}{kind="binlog"} 1) after ${archiveMs} ms more`);
     // Nothing fires on a healthy stack.
     expect((await promAlerts()).filter((a) => a.state === "firing")).toEqual([]);
     t("1 targets and names", started);

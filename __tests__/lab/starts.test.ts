@@ -28,6 +28,7 @@ import { closedLoop, fixedRate, request, twoPartRequest } from "../../lab/load";
 import { backendServers, entryUrl, haproxyStats, lookupFrom, sql, sqlText, stackOf } from "../../lab/probes";
 import { Lab, StopResult } from "../../lab/runner";
 import { StackFacts } from "../../lab/stack";
+import { PATHS } from "../../templates/paths";
 import { childPids, sleep, waitUntil } from "../../lab/sys";
 import { describeWhenLabRuns, localStackLab } from "./bring-up";
 
@@ -61,11 +62,12 @@ describeLab("the lab: starts that survive the real world", () => {
     }
   };
   const logSize = (host: string) => (existsSync(lab.logFile(host)) ? statSync(lab.logFile(host)).size : 0);
-  /** The directory standing in for a container's (only) named volume. */
+  /** The directory standing in for a database container's data volume (the backup source also mounts the store and its metrics). */
   const volumeDir = (host: string) => {
     const { spec } = lab.container(host);
-    expect(spec.volumes).toHaveLength(1);
-    return lab.requireState().volumes.find((v) => v.name === spec.volumes[0].volume)!.dir;
+    const data = spec.volumes.filter((v) => v.containerPath === PATHS.mysqlVolume);
+    expect(data).toHaveLength(1);
+    return lab.requireState().volumes.find((v) => v.name === data[0].volume)!.dir;
   };
   /** `docker volume rm` + create: the volume is empty again (the runner's directory, recreated as it made it). */
   const wipeVolume = (host: string) => {

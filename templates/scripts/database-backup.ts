@@ -221,6 +221,13 @@ if ! mkdir "$LOCK" 2>/dev/null; then
 fi
 echo $$ >"$LOCK/pid"
 
+# The first incremental on an empty store (a new cluster, before its first scheduled full backup) takes a full
+# backup instead: the cluster is covered from the first scheduled run on, and no run fails for want of a base.
+if [ "$KIND" = incremental ] && [ -z "$(store_list_backups | tail -n 1)" ]; then
+  log "no backup in the store yet: taking a full backup instead of an incremental"
+  KIND=full
+fi
+
 START_EPOCH=$(date -u +%s)
 ID="$(date -u -d "@$START_EPOCH" +%Y%m%dT%H%M%SZ)-$KIND"
 WORK=$(mktemp -d "$BACKUP_RUN_DIR/work.XXXXXX")

@@ -76,10 +76,11 @@ describe("the graph of the local (Docker) example stack", () => {
       "web-1": ["+ prometheus-nginx-exporter :9113"],
       "web-2": ["+ prometheus-nginx-exporter :9113"],
       "db-primary": ["+ prometheus-mysqld-exporter :9104"],
-      "db-replica-1": ["+ prometheus-mysqld-exporter :9104"],
+      // The backup source's textfile exporter (the backup metrics).
+      "db-replica-1": ["+ prometheus-mysqld-exporter :9104", "+ prometheus-node-exporter :9100"],
     });
-    // No node of their own, under any name: 4 sidecars in the JSON, 10 machines in the picture.
-    expect(sidecarNames(synthesized, "")).toHaveLength(4);
+    // No node of their own, under any name: 5 sidecars in the JSON, 10 machines in the picture.
+    expect(sidecarNames(synthesized, "")).toHaveLength(5);
     expect(graph.nodes.filter((node) => /exporter/.test(node.label))).toEqual([]);
     expect(graph.nodes.find((node) => node.label === "monitoring")!.detail).toEqual(["monitoring", "debian:trixie-slim + prometheus"]);
   });
@@ -206,7 +207,7 @@ describe("the graph of the local (Docker) example stack", () => {
 
   test("draws the monitoring host's scrapes as one arrow per tier, labelled with the ports, beside the middle tier", () => {
     expect(edgeLines(graph, "scrape")).toEqual([
-      "monitoring -> database tier [9104/tcp]",
+      "monitoring -> database tier [9100, 9104/tcp]",
       "monitoring -> load-balancer tier [8405/tcp]",
       "monitoring -> web tier [9113, 9464/tcp]",
     ]);

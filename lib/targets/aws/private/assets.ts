@@ -10,6 +10,7 @@ import { S3BucketServerSideEncryptionConfigurationA } from "@cdktf/provider-aws/
 import { S3BucketVersioningA } from "@cdktf/provider-aws/lib/s3-bucket-versioning";
 import { S3Object } from "@cdktf/provider-aws/lib/s3-object";
 import { escapeTerraformTemplate } from "../../../private/terraform-escape";
+import { tlsOnlyBucketPolicy } from "./tls-only-bucket-policy";
 
 /** A file in the asset bucket. */
 export interface StoredAsset {
@@ -71,22 +72,7 @@ export class AssetBucket extends Construct {
       bucket: this.bucket.id,
       rule: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" } }],
     });
-    new S3BucketPolicy(this, "tls-only", {
-      bucket: this.bucket.id,
-      policy: JSON.stringify({
-        Version: "2012-10-17",
-        Statement: [
-          {
-            Sid: "DenyInsecureTransport",
-            Effect: "Deny",
-            Principal: "*",
-            Action: "s3:*",
-            Resource: [this.bucket.arn, `${this.bucket.arn}/*`],
-            Condition: { Bool: { "aws:SecureTransport": "false" } },
-          },
-        ],
-      }),
-    });
+    new S3BucketPolicy(this, "tls-only", { bucket: this.bucket.id, policy: tlsOnlyBucketPolicy(this.bucket.arn) });
   }
 
   /** Uploads a local file (once per source path); the key is `<folder>/<content hash>/<file name>`. */

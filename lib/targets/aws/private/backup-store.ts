@@ -11,6 +11,7 @@ import { S3BucketPublicAccessBlock } from "@cdktf/provider-aws/lib/s3-bucket-pub
 import { S3BucketServerSideEncryptionConfigurationA } from "@cdktf/provider-aws/lib/s3-bucket-server-side-encryption-configuration";
 import { S3BucketVersioningA } from "@cdktf/provider-aws/lib/s3-bucket-versioning";
 import { BackupObjectLock } from "../props";
+import { tlsOnlyBucketPolicy } from "./tls-only-bucket-policy";
 
 /** The tag that puts a database data volume under its cluster's snapshot policy (value: `<namePrefix>-<cluster>`). */
 export const BACKUP_SNAPSHOT_TAG = "ha-web:backup";
@@ -75,22 +76,7 @@ export class AwsBackupStore extends Construct {
           : { applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" } },
       ],
     });
-    new S3BucketPolicy(this, "tls-only", {
-      bucket,
-      policy: JSON.stringify({
-        Version: "2012-10-17",
-        Statement: [
-          {
-            Sid: "DenyInsecureTransport",
-            Effect: "Deny",
-            Principal: "*",
-            Action: "s3:*",
-            Resource: [this.bucket.arn, `${this.bucket.arn}/*`],
-            Condition: { Bool: { "aws:SecureTransport": "false" } },
-          },
-        ],
-      }),
-    });
+    new S3BucketPolicy(this, "tls-only", { bucket: bucket, policy: tlsOnlyBucketPolicy(this.bucket.arn) });
     new S3BucketLifecycleConfiguration(this, "lifecycle", {
       bucket,
       rule: [

@@ -132,10 +132,7 @@ export async function restore(
 ): Promise<RestoreResult> {
   const node = restoreNode(lab, opts.into, opts.cluster);
   const database = opts.database ?? stackOf(lab).app().databaseName;
-  const id = `${new Date()
-    .toISOString()
-    .replace(/[-:.]/g, "")
-    .replace(/Z$/, "")}-${process.pid}`;
+  const id = `${new Date().toISOString().replace(/[-:.]/g, "").replace(/Z$/, "")}-${process.pid}`;
   const dir = `${LAB_RESTORES_DIR}/${id}`;
   const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
   const script = String.raw`set -u
@@ -164,7 +161,7 @@ until sql "SELECT 1" >/dev/null 2>&1; do
   i=$((i + 1))
   if [ "$i" -ge ${SERVER_START_TRIES} ] || ! kill -0 "$SERVER" 2>/dev/null; then
     tail -n 20 "$RUN/server.log" >&2; echo "the throwaway server on $DIR/data did not come up" >&2
-    kill -9 "$SERVER" 2>/dev/null; rm -rf "$RUN"; cleanup; exit 1
+    kill -9 "$SERVER" 2>/dev/null; wait "$SERVER" 2>/dev/null; rm -rf "$RUN"; cleanup; exit 1
   fi
   sleep 0.5
 done
@@ -177,6 +174,8 @@ mariadb-admin --no-defaults --socket="$SOCK" --user=root shutdown >/dev/null 2>&
 i=0
 while kill -0 "$SERVER" 2>/dev/null && [ "$i" -lt 120 ]; do i=$((i + 1)); sleep 0.5; done
 kill -9 "$SERVER" 2>/dev/null
+# Reaped here: the container's PID 1 (the node's mariadbd) reaps no orphan.
+wait "$SERVER" 2>/dev/null
 rm -rf "$RUN"
 cleanup
 `;
@@ -217,18 +216,25 @@ export function restoredSql(lab: Lab, r: RestoreResult, query: string): string[]
     .map((l) => l.split("\t"));
 }
 
-/** Shuts a kept restore's throwaway server down (bounded: 60 s) and removes its folder. */
-export async function stopRestored(lab: Lab, r: RestoreResult): Promise<void> {
-  if (!r.socket) return;
+/**
+ * Shuts a kept restore's throwaway server down (bounded: 60 s, then SIGKILL) and
+ * removes its folder: exit status 0 once it is gone, and the time it took.
+ */
+export async function stopRestored(lab: Lab, r: RestoreResult): Promise<{ status: number | null; ms: number }> {
+  if (!r.socket) return { status: 0, ms: 0 };
   const run = r.socket.replace(/\/mysqld\.sock$/, "");
-  const script = String.raw`PID=$(cat ${run}/mysqld.pid 2>/dev/null)
+  const script = `PID=$(cat ${run}/mysqld.pid 2>/dev/null)
 mariadb-admin --no-defaults --socket=${r.socket} --user=root shutdown >/dev/null 2>&1 || { [ -n "$PID" ] && kill "$PID"; }
 i=0
-while [ -n "$PID" ] && kill -0 "$PID" 2>/dev/null && [ "$i" -lt 120 ]; do i=$((i + 1)); sleep 0.5; done
-[ -n "$PID" ] && kill -9 "$PID" 2>/dev/null
+# Running, not a zombie: the kept server's parent is gone and the container's PID 1 (the node's mariadbd) reaps no orphan.
+running() { [ -n "$PID" ] && [ -e "/proc/$PID" ] && [ "$(sed 's/^.*) //' "/proc/$PID/stat" 2>/dev/null | cut -c1)" != Z ]; }
+while running && [ "$i" -lt 120 ]; do i=$((i + 1)); sleep 0.5; done
+running && kill -9 "$PID"
 rm -rf ${run} ${r.dir}
-true`;
-  await lab.execAsync(r.node, ["sh", "-c", script], { timeoutMs: 70_000 });
+! running`;
+  const started = Date.now();
+  const done = await lab.execAsync(r.node, ["sh", "-c", script], { timeoutMs: 70_000 });
+  return { status: done.status, ms: Date.now() - started };
 }
 
 /** The restore's report, as the CLI prints it. */

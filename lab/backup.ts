@@ -13,6 +13,8 @@
  * BACKUP_STORE_PATH (checked against the container's volumes).
  */
 import { BACKUP_COMMANDS } from "../templates/mysql/backup-plan";
+import { PATHS } from "../templates/paths";
+import { BINLOG_ARCHIVER_DEFAULTS } from "../templates/scripts/database-binlog-archiver";
 import { FACT_LABEL_PREFIX } from "./stack";
 import { stackOf } from "./probes";
 import { Lab } from "./runner";
@@ -87,8 +89,19 @@ export async function runBackup(lab: Lab, kind: "full" | "incremental", cluster?
   return { node, status: r.status, output, ms: Date.now() - started, id };
 }
 
-/** What to restore to: ha-web-restore's `--to`, `--gtid` or `--latest`. */
-export type RestoreTarget = { to: string } | { gtid: string } | { latest: true };
+/**
+ * What to restore to: ha-web-restore's `--to`, `--gtid` or `--latest`; or
+ * `--seed-replica`: the newest backup, pointed at the writer by GTID, and the
+ * throwaway server then runs as a replica (server_id SEED_SERVER_ID).
+ */
+export type RestoreTarget = { to: string } | { gtid: string } | { latest: true } | { seedReplica: true };
+
+/**
+ * The server_id of a seeded throwaway replica: unlike every node's (1, 2, ...)
+ * and the binlog archiver's (BINLOG_ARCHIVER_DEFAULTS.clientServerId), which the
+ * writer would otherwise take for the same client and disconnect.
+ */
+export const SEED_SERVER_ID = BINLOG_ARCHIVER_DEFAULTS.clientServerId + 1;
 
 export interface RestoreResult {
   /** The container it ran in. */
@@ -103,7 +116,9 @@ export interface RestoreResult {
   restoreMs?: number;
   /** Everything: restore, throwaway server up, counts, stop. */
   ms: number;
-  /** The restored server's @@gtid_slave_pos (what ha-web-restore recovered to). */
+  /** The GTID position ha-web-restore says it recovered to (its last line). */
+  restoredGtid?: string;
+  /** The throwaway server's @@gtid_slave_pos once it was up (a seeded replica may already have replicated more). */
   gtid?: string;
   /** Row count of every base table of the app's database. */
   rows?: Record<string, number>;
@@ -114,16 +129,22 @@ export interface RestoreResult {
 function targetArgs(target: RestoreTarget): string[] {
   if ("to" in target) return ["--to", target.to];
   if ("gtid" in target) return ["--gtid", target.gtid];
+  if ("seedReplica" in target) return ["--seed-replica"];
   return ["--latest"];
 }
 
 /**
  * `ha-web-restore TARGET --datadir <fresh dir>` on the backup source (or `into`),
- * then a throwaway mariadbd on the restored directory (--skip-networking, a
- * private socket and pid file, read-only, no replication) that reports the GTID
- * position and the row counts of `database`'s tables; it is shut down and the
- * folder removed unless `keep` (then `socket` says where it listens; `stopRestored`
- * ends it). A failed restore leaves nothing (ha-web-restore empties its directory).
+ * then a throwaway mariadbd on the restored directory (the node's option file,
+ * with --skip-networking, a private socket and pid file, read-only, no binlog,
+ * no semi-sync, no replication) that reports
+ * the GTID position and the row counts of `database`'s tables; it is shut down and
+ * the folder removed unless `keep` (then `socket` says where it listens;
+ * `stopRestored` ends it). A failed restore leaves nothing (ha-web-restore empties
+ * its directory). `seedReplica`: the server starts its replication (server_id
+ * SEED_SERVER_ID; it still listens on no port, and connects out to the writer as
+ * the node's replicas do, with the container's replication certificate), so it
+ * catches up from the writer's binlogs after the backup: keep it to watch that.
  */
 export async function restore(
   lab: Lab,
@@ -147,12 +168,13 @@ ${BACKUP_COMMANDS.restore} ${targetArgs(target).map(q).join(" ")} --datadir "$DI
 t1=$(date +%s%N)
 echo "LAB-RESTORE-MS $(( (t1 - t0) / 1000000 ))"
 if [ "$rc" != 0 ]; then cleanup; exit "$rc"; fi
-mkdir -p /run/mysqld
-RUN=$(mktemp -d /run/mysqld/lab-restore.XXXXXX)
+mkdir -p ${PATHS.mysqlRunDir}
+RUN=$(mktemp -d ${PATHS.mysqlRunDir}/lab-restore.XXXXXX)
 chown mysql:mysql "$RUN"
 SOCK="$RUN/mysqld.sock"
-mariadbd --no-defaults --datadir="$DIR/data" --user=mysql --skip-networking --socket="$SOCK" --pid-file="$RUN/mysqld.pid" \
-  --skip-slave-start --skip-log-bin --read-only=ON --event-scheduler=OFF --innodb-buffer-pool-size=64M \
+mariadbd --defaults-file=${PATHS.mysqlConfig} --datadir="$DIR/data" --user=mysql --skip-networking --socket="$SOCK" --pid-file="$RUN/mysqld.pid" \
+  ${"seedReplica" in target ? `--server-id=${SEED_SERVER_ID}` : "--skip-slave-start"} --skip-log-bin --read-only=ON --event-scheduler=OFF \
+  --loose-rpl-semi-sync-master-enabled=OFF --loose-rpl-semi-sync-slave-enabled=OFF \
   --log-error="$RUN/server.log" </dev/null >/dev/null 2>&1 &
 SERVER=$!
 sql() { mariadb --no-defaults --socket="$SOCK" --user=root -N -B -e "$1"; }
@@ -200,6 +222,7 @@ cleanup
     dir,
     restoreMs: restoreMs === undefined ? undefined : Number(restoreMs),
     ms,
+    restoredGtid: /GTID position ([0-9,-]*);/.exec(output)?.[1],
     gtid: ok ? first("GTID") : undefined,
     rows: ok ? rows : undefined,
     socket: ok ? first("SOCKET") : undefined,
@@ -244,7 +267,7 @@ export function describeRestore(r: RestoreResult): string {
     lines.push(
       "",
       `restored on ${r.node} into ${r.dir}/data`,
-      `GTID position: ${r.gtid || "(empty)"}`,
+      `GTID position: ${r.gtid || "(empty)"}${r.restoredGtid !== undefined && r.restoredGtid !== r.gtid ? ` (restored to ${r.restoredGtid}, then replicated)` : ""}`,
       `rows: ${
         Object.entries(r.rows ?? {})
           .map(([t, n]) => `${t}=${n}`)

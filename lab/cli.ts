@@ -13,10 +13,11 @@
  *   rejoin NODE                      the old primary, restarted, replicates from the new one (refused on errant GTIDs)
  *   db-status                        ha-web-db-failover status: every database node's role, GTID position, replication
  *   backup [full|incremental]        ha-web-backup on the cluster's backup source (default: full), into its store volume
- *   restore (--to "YYYY-MM-DD HH:MM:SS" | --latest | --gtid G) [--into NODE] [--keep]
+ *   restore (--to "YYYY-MM-DD HH:MM:SS" | --latest | --gtid G | --seed-replica) [--into NODE] [--keep]
  *                                    ha-web-restore into a fresh directory on the store's volume, then a throwaway server
- *                                    on it (no network, private socket): GTID position, rows per table, time; stopped and
- *                                    removed unless --keep (then it prints how to query and stop it)
+ *                                    on it (no listener, private socket): GTID position, rows per table, time; stopped and
+ *                                    removed unless --keep (then it prints how to query and stop it); --seed-replica: the
+ *                                    newest backup, and the throwaway server replicates from the writer by GTID
  *   logs NODE [LINES]                the tail of a container's log
  *   down                             remove everything the state file records
  *
@@ -172,7 +173,7 @@ async function run(lab: Lab, command: string, args: string[], opts: ReturnType<t
       return r.status ?? 1;
     }
     case "restore": {
-      const usage = 'usage: npm run lab -- restore (--to "YYYY-MM-DD HH:MM:SS" | --latest | --gtid G) [--into NODE] [--keep]';
+      const usage = 'usage: npm run lab -- restore (--to "YYYY-MM-DD HH:MM:SS" | --latest | --gtid G | --seed-replica) [--into NODE] [--keep]';
       let target: RestoreTarget | undefined;
       let into: string | undefined;
       let keep = false;
@@ -186,6 +187,7 @@ async function run(lab: Lab, command: string, args: string[], opts: ReturnType<t
         if (a === "--to") target = { to: value() };
         else if (a === "--gtid") target = { gtid: value() };
         else if (a === "--latest") target = { latest: true };
+        else if (a === "--seed-replica") target = { seedReplica: true };
         else if (a === "--into") into = value();
         else if (a === "--keep") keep = true;
         else throw new Error(`unknown argument ${a}\n${usage}`);
@@ -195,7 +197,9 @@ async function run(lab: Lab, command: string, args: string[], opts: ReturnType<t
       log(describeRestore(r));
       if (r.socket) {
         log(`\nkept running: npm run lab -- exec ${r.node} -- mariadb --no-defaults --socket=${r.socket} --user=root`);
-        log(`stop it: npm run lab -- exec ${r.node} -- sh -c 'mariadb-admin --no-defaults --socket=${r.socket} --user=root shutdown && rm -rf ${r.dir} ${r.socket.replace(/\/mysqld\.sock$/, "")}'`);
+        log(
+          `stop it: npm run lab -- exec ${r.node} -- sh -c 'mariadb-admin --no-defaults --socket=${r.socket} --user=root shutdown && rm -rf ${r.dir} ${r.socket.replace(/\/mysqld\.sock$/, "")}'`,
+        );
       }
       return r.status ?? 1;
     }
@@ -220,7 +224,7 @@ async function run(lab: Lab, command: string, args: string[], opts: ReturnType<t
     }
     default:
       console.error(
-        "usage: npm run lab -- up|status|kill NODE|stop NODE|start NODE|restart NODE|exec NODE -- CMD|logs NODE|promote [REPLICA]|rejoin NODE|db-status|backup [full|incremental]|restore (--to TIME|--latest|--gtid G) [--into NODE] [--keep]|down [--instance ID] [--port-offset N] [--no-synth] [--stack FILE] [--dns-running-only]",
+        "usage: npm run lab -- up|status|kill NODE|stop NODE|start NODE|restart NODE|exec NODE -- CMD|logs NODE|promote [REPLICA]|rejoin NODE|db-status|backup [full|incremental]|restore (--to TIME|--latest|--gtid G|--seed-replica) [--into NODE] [--keep]|down [--instance ID] [--port-offset N] [--no-synth] [--stack FILE] [--dns-running-only]",
       );
       return 2;
   }

@@ -162,6 +162,8 @@ describeLab("the lab: backups and point-in-time recovery of the local stack", ()
       const afterIds = new Set(after.map((a) => a.id));
       expect(ids.filter((id) => afterIds.has(id))).toEqual([]);
       expect(kept.rows?.items).toBe(expected.length);
+      // No replication on a point-in-time restore: the server is where ha-web-restore left it.
+      expect(kept.gtid).toBe(kept.restoredGtid);
       console.log(
         `restore to ${utc(T)} UTC: ${expected.length} rows acknowledged before T all restored, none of the ${after.length} after; ` +
           `GTID ${kept.gtid}; ha-web-restore ${kept.restoreMs} ms (full ${full.ms} ms, incremental ${incremental.ms} ms to take), ` +
@@ -190,7 +192,7 @@ describeLab("the lab: backups and point-in-time recovery of the local stack", ()
     }
   };
 
-  test("4. one corrupt byte in a backup file of the store: the restore refuses with exit 65, naming the backup", async () => {
+  test("2. one corrupt byte in a backup file of the store: the restore refuses with exit 65, naming the backup", async () => {
     const started = Date.now();
     const id = taken.incremental;
     expect(id).toBeDefined();
@@ -213,10 +215,75 @@ describeLab("the lab: backups and point-in-time recovery of the local stack", ()
       writeFileSync(target, original);
     }
     expect(existsOnVolume("lab-restores")).toEqual([]);
-    t("4 corrupt backup", started);
+    t("2 corrupt backup", started);
   }, 60_000);
 
-  test("3. the binlog archiver stopped (SIGSTOP) for longer than its probe interval: the binlog lastSuccess metric the textfile exporter serves stops advancing; continued, it advances again", async () => {
+  test("3. a new replica seeded from the latest backup after PURGE BINARY LOGS on the primary (its binlogs start after the backup): it catches up by GTID from the writer", async () => {
+    const started = Date.now();
+    const table = `${database}.seed_check`;
+    sql(lab, primary, `CREATE TABLE ${table} (n INT PRIMARY KEY)`);
+    sql(lab, primary, `INSERT INTO ${table} (n) SELECT seq FROM ${database}.seq_1_to_50`);
+    await waitUntil(`50 rows of ${table} on ${source}`, () => sql(lab, source, `SELECT COUNT(*) FROM ${table}`)[0][0] === "50", {
+      timeoutMs: 15_000,
+      intervalMs: 100,
+    });
+    const full = await runBackup(lab, "full");
+    expect({ status: full.status, output: full.output }).toEqual({ status: 0, output: expect.stringContaining("complete") });
+    // Nothing is written between the backup and the flush: the files purged hold only what the backup has.
+    sql(lab, primary, "FLUSH BINARY LOGS");
+    const [[current]] = sql(lab, primary, "SHOW MASTER STATUS");
+    // A file a replica or the archiver still reads is kept (with a warning) until they have moved on to the new one: retried.
+    await waitUntil(
+      `PURGE BINARY LOGS TO '${current}' to leave only ${current}`,
+      () => {
+        sql(lab, primary, `PURGE BINARY LOGS TO '${current}'`);
+        return (
+          sql(lab, primary, "SHOW BINARY LOGS")
+            .map((r) => r[0])
+            .join(" ") === current
+        );
+      },
+      { timeoutMs: 15_000, intervalMs: 200 },
+    );
+    sql(lab, primary, `INSERT INTO ${table} (n) SELECT seq FROM ${database}.seq_51_to_100`);
+
+    let seeded: RestoreResult | undefined;
+    try {
+      seeded = await restore(lab, { seedReplica: true }, { keep: true });
+      expect({ status: seeded.status, output: seeded.output }).toEqual({
+        status: RESTORE_EXIT.ok,
+        output: expect.stringContaining(`seeded a replica into ${seeded.dir}/data from backups ${full.id}`),
+      });
+      const r = seeded;
+      const primaryPos = sql(lab, primary, "SELECT @@gtid_binlog_pos")[0][0];
+      // The backup's position, before the 50 rows written after the purge: those come from the writer's binlogs.
+      expect(seeded.restoredGtid).toBeDefined();
+      expect(seeded.restoredGtid).not.toBe(primaryPos);
+      const caughtUpMs = await waitUntil(
+        `the seeded replica at the primary's GTID ${primaryPos}`,
+        () => restoredSql(lab, r, "SELECT @@gtid_slave_pos")[0]?.[0] === primaryPos,
+        { timeoutMs: 30_000, intervalMs: 200 },
+      );
+      expect(restoredSql(lab, r, `SELECT COUNT(*), SUM(n) FROM ${table}`)).toEqual([["100", "5050"]]);
+      // Vertical, with the field names (restoredSql's batch mode leaves them out).
+      const status = lab
+        .exec(r.node, ["mariadb", "--no-defaults", `--socket=${r.socket}`, "--user=root", "-e", "SHOW SLAVE STATUS\\G"])
+        .stdout.split("\n")
+        .map((l) => l.trim())
+        .filter((l) => /^(Slave_IO_Running|Slave_SQL_Running|Using_Gtid):/.test(l))
+        .sort();
+      expect(status).toEqual(["Slave_IO_Running: Yes", "Slave_SQL_Running: Yes", "Using_Gtid: Slave_Pos"]);
+      console.log(
+        `seeded replica: backup ${full.id} (GTID ${seeded.restoredGtid}) restored in ${seeded.restoreMs} ms; caught up with the primary (${primaryPos}) ${caughtUpMs} ms after its server was up`,
+      );
+    } finally {
+      if (seeded) expect((await stopRestored(lab, seeded)).status).toBe(0);
+    }
+    expect(existsOnVolume("lab-restores")).toEqual([]);
+    t("3 seeded replica", started);
+  }, 90_000);
+
+  test("4. the binlog archiver stopped (SIGSTOP) for longer than its probe interval: the binlog lastSuccess metric the textfile exporter serves stops advancing; continued, it advances again", async () => {
     const started = Date.now();
     const probeMs = BINLOG_ARCHIVER_DEFAULTS.probeSeconds * 1000;
     const lastSuccess = async () => {
@@ -280,6 +347,6 @@ describeLab("the lab: backups and point-in-time recovery of the local stack", ()
       intervalMs: 500,
     });
     console.log(`archiver continued: binlog lastSuccess current again after ${resumedMs} ms`);
-    t("3 archiver stopped", started);
+    t("4 archiver stopped", started);
   }, 90_000);
 });

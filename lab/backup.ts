@@ -14,10 +14,12 @@
  */
 import { BACKUP_COMMANDS } from "../templates/mysql/backup-plan";
 import { PATHS } from "../templates/paths";
+import { BACKUP_EXIT } from "../templates/scripts/database-backup";
 import { BINLOG_ARCHIVER_DEFAULTS } from "../templates/scripts/database-binlog-archiver";
 import { FACT_LABEL_PREFIX } from "./stack";
 import { stackOf } from "./probes";
 import { Lab } from "./runner";
+import { sleep } from "./sys";
 
 /**
  * Where the Docker target mounts the backup store on the source node: the same
@@ -32,6 +34,8 @@ export const LAB_RESTORES_DIR = `${BACKUP_STORE_PATH}/lab-restores`;
 
 /** Bounds: a backup of the lab's data takes a few seconds, a restore tens of seconds. */
 const BACKUP_TIMEOUT_MS = 180_000;
+/** How long runBackup waits for another backup (the scheduler's) to finish. */
+const BUSY_WAIT_MS = 120_000;
 const RESTORE_TIMEOUT_MS = 300_000;
 /** The throwaway server's start: 120 tries, 0.5 s apart. */
 const SERVER_START_TRIES = 120;
@@ -79,12 +83,23 @@ export interface BackupRun {
   id?: string;
 }
 
-/** `ha-web-backup full|incremental` on the cluster's backup source. */
+/**
+ * `ha-web-backup full|incremental` on the cluster's backup source. While another
+ * backup runs (the node's scheduler's: an incremental every hour at minute 0 by
+ * default) it exits BACKUP_EXIT.busy: tried again every second, for at most
+ * BUSY_WAIT_MS.
+ */
 export async function runBackup(lab: Lab, kind: "full" | "incremental", cluster?: string): Promise<BackupRun> {
   const node = backupSource(lab, cluster);
   const started = Date.now();
-  const r = await lab.execAsync(node, [BACKUP_COMMANDS.backup, kind], { timeoutMs: BACKUP_TIMEOUT_MS });
-  const output = `${r.stdout}${r.stderr}${r.status === null ? `\n(${r.error})` : ""}`;
+  let r = await lab.execAsync(node, [BACKUP_COMMANDS.backup, kind], { timeoutMs: BACKUP_TIMEOUT_MS });
+  let waited = "";
+  while (r.status === BACKUP_EXIT.busy && Date.now() - started < BUSY_WAIT_MS) {
+    waited = `${r.stdout}${r.stderr}`;
+    await sleep(1000);
+    r = await lab.execAsync(node, [BACKUP_COMMANDS.backup, kind], { timeoutMs: BACKUP_TIMEOUT_MS });
+  }
+  const output = `${waited}${r.stdout}${r.stderr}${r.status === null ? `\n(${r.error})` : ""}`;
   const id = r.status === 0 ? new RegExp(`${kind} backup (\\S+) complete`).exec(output)?.[1] : undefined;
   return { node, status: r.status, output, ms: Date.now() - started, id };
 }

@@ -55,6 +55,15 @@ describeLab("the lab: backups and point-in-time recovery of the local stack", ()
     storeDir = lab.requireState().volumes.find((v) => v.name === volume)!.dir;
   });
 
+  /** What a folder of the store's volume holds (missing: none). */
+  const existsOnVolume = (sub: string) => {
+    try {
+      return readdirSync(join(storeDir, sub));
+    } catch {
+      return [];
+    }
+  };
+
   /** Waits until the archive holds the primary's binlog up to its current position (bounded: 20 s). */
   const archiveCaughtUp = async () => {
     const [[file, position]] = sql(lab, primary, "SHOW MASTER STATUS").map((r) => [r[0], Number(r[1])] as const);
@@ -184,15 +193,6 @@ describeLab("the lab: backups and point-in-time recovery of the local stack", ()
     expect(existsOnVolume("lab-restores")).toEqual([]);
     t("1 point in time", started);
   }, 120_000);
-
-  /** What a folder of the store's volume holds (missing: none). */
-  const existsOnVolume = (sub: string) => {
-    try {
-      return readdirSync(join(storeDir, sub));
-    } catch {
-      return [];
-    }
-  };
 
   test("2. one corrupt byte in a backup file of the store: the restore refuses with exit 65, naming the backup", async () => {
     const started = Date.now();

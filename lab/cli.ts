@@ -12,6 +12,12 @@
  *                                    promotes the most advanced replica, or REPLICA), then the writer's alias moves to it
  *   rejoin NODE                      the old primary, restarted, replicates from the new one (refused on errant GTIDs)
  *   db-status                        ha-web-db-failover status: every database node's role, GTID position, replication
+ *   backup [full|incremental]        ha-web-backup on the cluster's backup source (default: full), into its store volume
+ *   restore (--to "YYYY-MM-DD HH:MM:SS" | --latest | --gtid G | --seed-replica) [--into NODE] [--keep]
+ *                                    ha-web-restore into a fresh directory on the store's volume, then a throwaway server
+ *                                    on it (no listener, private socket): GTID position, rows per table, time; stopped and
+ *                                    removed unless --keep (then it prints how to query and stop it); --seed-replica: the
+ *                                    newest backup, and the throwaway server replicates from the writer by GTID
  *   logs NODE [LINES]                the tail of a container's log
  *   down                             remove everything the state file records
  *
@@ -31,6 +37,7 @@
 import { spawnSync } from "child_process";
 import { join } from "path";
 import { repoRoot, tail } from "./host";
+import { describeRestore, restore, RestoreTarget, runBackup } from "./backup";
 import { promote, rejoin, runFailoverScript } from "./failover";
 import { backendServers, entryUrl, holdersOf, stackOf } from "./probes";
 import { Lab } from "./runner";
@@ -157,6 +164,45 @@ async function run(lab: Lab, command: string, args: string[], opts: ReturnType<t
       process.stdout.write(r.output);
       return r.status ?? 1;
     }
+    case "backup": {
+      const kind = args[0] ?? "full";
+      if (kind !== "full" && kind !== "incremental") throw new Error("usage: npm run lab -- backup [full|incremental]");
+      const r = await runBackup(lab, kind);
+      process.stdout.write(r.output);
+      if (r.id) log(`\n${kind} backup ${r.id} on ${r.node} took ${(r.ms / 1000).toFixed(1)} s`);
+      return r.status ?? 1;
+    }
+    case "restore": {
+      const usage = 'usage: npm run lab -- restore (--to "YYYY-MM-DD HH:MM:SS" | --latest | --gtid G | --seed-replica) [--into NODE] [--keep]';
+      let target: RestoreTarget | undefined;
+      let into: string | undefined;
+      let keep = false;
+      for (let i = 0; i < args.length; i++) {
+        const a = args[i];
+        const value = () => {
+          const v = args[++i];
+          if (v === undefined) throw new Error(`${a} needs a value\n${usage}`);
+          return v;
+        };
+        if (a === "--to") target = { to: value() };
+        else if (a === "--gtid") target = { gtid: value() };
+        else if (a === "--latest") target = { latest: true };
+        else if (a === "--seed-replica") target = { seedReplica: true };
+        else if (a === "--into") into = value();
+        else if (a === "--keep") keep = true;
+        else throw new Error(`unknown argument ${a}\n${usage}`);
+      }
+      if (!target) throw new Error(usage);
+      const r = await restore(lab, target, { into, keep });
+      log(describeRestore(r));
+      if (r.socket) {
+        log(`\nkept running: npm run lab -- exec ${r.node} -- mariadb --no-defaults --socket=${r.socket} --user=root`);
+        log(
+          `stop it: npm run lab -- exec ${r.node} -- sh -c 'mariadb-admin --no-defaults --socket=${r.socket} --user=root shutdown && rm -rf ${r.dir} ${r.socket.replace(/\/mysqld\.sock$/, "")}'`,
+        );
+      }
+      return r.status ?? 1;
+    }
     case "exec": {
       const node = args[0];
       const cmd = args.slice(args.indexOf("--") + 1);
@@ -178,7 +224,7 @@ async function run(lab: Lab, command: string, args: string[], opts: ReturnType<t
     }
     default:
       console.error(
-        "usage: npm run lab -- up|status|kill NODE|stop NODE|start NODE|restart NODE|exec NODE -- CMD|logs NODE|promote [REPLICA]|rejoin NODE|db-status|down [--instance ID] [--port-offset N] [--no-synth] [--stack FILE] [--dns-running-only]",
+        "usage: npm run lab -- up|status|kill NODE|stop NODE|start NODE|restart NODE|exec NODE -- CMD|logs NODE|promote [REPLICA]|rejoin NODE|db-status|backup [full|incremental]|restore (--to TIME|--latest|--gtid G|--seed-replica) [--into NODE] [--keep]|down [--instance ID] [--port-offset N] [--no-synth] [--stack FILE] [--dns-running-only]",
       );
       return 2;
   }

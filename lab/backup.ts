@@ -12,6 +12,7 @@
  * that sidecar). The store is the named volume the Docker target mounts on it at
  * BACKUP_STORE_PATH (checked against the container's volumes).
  */
+import { readFileSync } from "fs";
 import { BACKUP_COMMANDS } from "../templates/mysql/backup-plan";
 import { PATHS } from "../templates/paths";
 import { BACKUP_EXIT } from "../templates/scripts/database-backup";
@@ -19,7 +20,7 @@ import { BINLOG_ARCHIVER_DEFAULTS } from "../templates/scripts/database-binlog-a
 import { FACT_LABEL_PREFIX } from "./stack";
 import { stackOf } from "./probes";
 import { Lab } from "./runner";
-import { sleep } from "./sys";
+import { ProcRef, signalRef, sleep } from "./sys";
 
 /**
  * Where the Docker target mounts the backup store on the source node: the same
@@ -292,4 +293,44 @@ export function describeRestore(r: RestoreResult): string {
     );
   }
   return lines.join("\n");
+}
+
+/** A frozen binlog archiver: the processes stopped (recorded by PID and start time), and how to continue them. */
+export interface FrozenArchiver {
+  readonly stopped: readonly ProcRef[];
+  /** SIGCONT to exactly the recorded processes (a process that ended meanwhile is skipped). */
+  thaw(): void;
+}
+
+/**
+ * Freezes the backup source's binlog archiver (SIGSTOP): the archiver first, so
+ * it starts nothing new, then its stream and its sleep. Throws unless exactly
+ * one archiver runs there. The caller thaws it in a finally.
+ */
+export function freezeArchiver(lab: Lab, source: string): FrozenArchiver {
+  const cmdline = (pid: number) => {
+    try {
+      return readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0");
+    } catch {
+      return [];
+    }
+  };
+  const archivers = lab.processes(source).filter((p) => cmdline(p.ref.pid).some((a) => a.endsWith(`/${BACKUP_COMMANDS.binlogArchiver.split("/").pop()}`)));
+  if (archivers.length !== 1) throw new Error(`expected one binlog archiver on ${source}, found ${archivers.length}`);
+  const [archiver] = archivers;
+  const stopped: ProcRef[] = [];
+  const thaw = () => {
+    for (const ref of stopped) signalRef(ref, "SIGCONT");
+  };
+  if (!signalRef(archiver.ref, "SIGSTOP")) throw new Error(`the archiver (PID ${archiver.ref.pid}) on ${source} is gone`);
+  stopped.push(archiver.ref);
+  const all = lab.processes(source);
+  const walk = (pid: number) => {
+    for (const child of all.filter((x) => x.ppid === pid)) {
+      if (signalRef(child.ref, "SIGSTOP")) stopped.push(child.ref);
+      walk(child.ref.pid);
+    }
+  };
+  walk(archiver.ref.pid);
+  return { stopped, thaw };
 }

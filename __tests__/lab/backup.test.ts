@@ -13,11 +13,21 @@
 import { readdirSync, readFileSync, statSync, writeFileSync } from "fs";
 import { join } from "path";
 import { DOCKER_BACKUP_STORE_PATH } from "../../lib/targets/docker/docker-target";
-import { BACKUP_STORE_PATH, backupSource, restore, RestoreResult, restoredSql, runBackup, stopRestored } from "../../lab/backup";
+import {
+  BACKUP_STORE_PATH,
+  backupSource,
+  FrozenArchiver,
+  freezeArchiver,
+  restore,
+  RestoreResult,
+  restoredSql,
+  runBackup,
+  stopRestored,
+} from "../../lab/backup";
 import { request } from "../../lab/load";
 import { entryUrl, sql, stackOf } from "../../lab/probes";
 import { Lab } from "../../lab/runner";
-import { ProcRef, procStat, signalRef, sleep, waitUntil } from "../../lab/sys";
+import { procStat, sleep, waitUntil } from "../../lab/sys";
 import { BACKUP_STORE_FILES } from "../../templates/scripts/database-backup";
 import { BINLOG_ARCHIVER_DEFAULTS } from "../../templates/scripts/database-binlog-archiver";
 import { RESTORE_EXIT } from "../../templates/scripts/database-restore";
@@ -299,38 +309,12 @@ describeLab("the lab: backups and point-in-time recovery of the local stack", ()
     const first = await lastSuccess();
     await waitUntil("the binlog lastSuccess to advance", async () => (await lastSuccess()) > first, { timeoutMs: probeMs * 2 + 5000, intervalMs: 500 });
 
-    const cmdline = (pid: number) => {
-      try {
-        return readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0");
-      } catch {
-        return [];
-      }
-    };
-    const procs = lab.processes(source);
-    const archivers = procs.filter((p) => cmdline(p.ref.pid).some((a) => a.endsWith("/ha-web-binlog-archiver")));
-    expect(archivers.length).toBe(1);
-    const [archiver] = archivers;
-    // Recorded by PID and start time: only these are continued.
-    const stopped: ProcRef[] = [];
-    const descendants = (pid: number) => {
-      const all = lab.processes(source);
-      const out: ProcRef[] = [];
-      const walk = (p: number) => {
-        for (const c of all.filter((x) => x.ppid === p)) {
-          out.push(c.ref);
-          walk(c.ref.pid);
-        }
-      };
-      walk(pid);
-      return out;
-    };
+    let frozen: FrozenArchiver | undefined;
     try {
-      // The archiver first (so it starts nothing new), then its stream and its sleep.
-      expect(signalRef(archiver.ref, "SIGSTOP")).toBe(true);
-      stopped.push(archiver.ref);
-      for (const d of descendants(archiver.ref.pid)) if (signalRef(d, "SIGSTOP")) stopped.push(d);
+      frozen = freezeArchiver(lab, source);
+      const [archiver] = frozen.stopped;
       const frozenAt = Date.now();
-      await waitUntil("the archiver to be stopped", () => procStat(archiver.ref.pid)?.state === "T", { timeoutMs: 2000, intervalMs: 20 });
+      await waitUntil("the archiver to be stopped", () => procStat(archiver.pid)?.state === "T", { timeoutMs: 2000, intervalMs: 20 });
       const atStop = await lastSuccess();
       // Longer than a probe interval plus a probe's own second: it would have advanced by now.
       const seen = new Set<number>();
@@ -341,7 +325,7 @@ describeLab("the lab: backups and point-in-time recovery of the local stack", ()
       expect([...seen]).toEqual([atStop]);
       console.log(`archiver stopped ${Date.now() - frozenAt} ms: binlog lastSuccess stayed at ${new Date(atStop).toISOString()}`);
     } finally {
-      for (const ref of stopped) signalRef(ref, "SIGCONT");
+      frozen?.thaw();
     }
     const continuedAt = Date.now();
     const resumedMs = await waitUntil("the binlog lastSuccess to advance again", async () => (await lastSuccess()) >= continuedAt - 1000, {

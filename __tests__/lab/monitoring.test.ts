@@ -31,6 +31,7 @@
 import { readFileSync } from "fs";
 import { join } from "path";
 import type { SeedStackOptions } from "../../examples/seed-stack";
+import { backupSource, FrozenArchiver, freezeArchiver } from "../../lab/backup";
 import { ReceivedWebhook, webhookReceiver } from "../../lab/client";
 import { fixedRate, request } from "../../lab/load";
 import { backendServers, entryUrl, lookupFrom, sql, stackOf } from "../../lab/probes";
@@ -40,6 +41,7 @@ import { DatabaseFacts, StackFacts } from "../../lab/stack";
 import { sleep, waitUntil } from "../../lab/sys";
 import { alertRules } from "../../templates/monitoring/alert-rules";
 import { BACKUP_METRICS } from "../../templates/mysql/backup-plan";
+import { BINLOG_ARCHIVER_DEFAULTS } from "../../templates/scripts/database-binlog-archiver";
 import { dashboardPanels } from "../../templates/monitoring/grafana-dashboard";
 import { metricNamesIn } from "../helpers/promql-metrics";
 import { describeWhenLabRuns, LOCAL_STACK_PACKAGES, localStackLab } from "./bring-up";
@@ -61,12 +63,18 @@ const SLACK_MS = 5000;
  * each step of the chain (a scrape, an evaluation, `for:`, a notification), and the bounds are computed from
  * these values as rendered. Before, with 5 s, 20 s, 10 s and 5 s, the same file spent about 70 s waiting.
  */
+/** BackupBinlogArchiveStale's threshold in this stack (scenario 5). */
+const BINLOG_MAX_AGE_S = 20;
 const STACK_OPTIONS: SeedStackOptions = {
   alertWebhookUrl: `http://${RECEIVER_ALIAS}:${RECEIVER_PORT}/alerts`,
   monitoring: {
     scrapeInterval: "2s",
     evaluationInterval: "2s",
-    alertRules: { for: { HaproxyServerDown: "6s", MysqlReplicationIoThreadStopped: "4s", MysqlReplicationSqlThreadStopped: "4s" } },
+    alertRules: {
+      for: { HaproxyServerDown: "6s", MysqlReplicationIoThreadStopped: "4s", MysqlReplicationSqlThreadStopped: "4s" },
+      // Scenario 5: the binlog archive may lag 20 s here, not the default 5 minutes.
+      backupBinlogMaxAgeSeconds: BINLOG_MAX_AGE_S,
+    },
     notifications: { groupWait: "1s", groupInterval: "2s" },
   },
 };
@@ -451,5 +459,48 @@ describeLab("the lab: monitoring (Prometheus, Alertmanager, exporters, the shipp
     expect(maxLag).toBeGreaterThan(0);
     expect(rangeMax).toBeGreaterThan(0);
     t("4 replication lag", started);
+  }, 120_000);
+
+  test("5. the binlog archiver frozen: BackupBinlogArchiveStale fires and reaches the receiver within the bound; continued, it resolves", async () => {
+    const started = Date.now();
+    const source = backupSource(lab);
+    const alert = "BackupBinlogArchiveStale";
+    const labels = { kind: "binlog" };
+    expect(config.forMs(alert)).toBe(0);
+    // The last success is at most now: it is BINLOG_MAX_AGE_S old at the latest that much after the freeze.
+    const fireBound = BINLOG_MAX_AGE_S * 1000 + config.scrapeMs + 2 * config.evalMs + config.groupWaitMs + SLACK_MS;
+    // Continued, the archiver reports at its next probe (every probeSeconds).
+    const resolveBound = BINLOG_ARCHIVER_DEFAULTS.probeSeconds * 1000 + config.scrapeMs + 2 * config.evalMs + config.groupIntervalMs + SLACK_MS;
+    let frozen: FrozenArchiver | undefined;
+    let firedMs = 0;
+    try {
+      frozen = freezeArchiver(lab, source);
+      const frozenAt = Date.now();
+      await waitUntil(`${alert} at the receiver`, () => firstReceived(frozenAt, alert, "firing", labels) !== undefined, {
+        timeoutMs: fireBound + 20_000,
+        intervalMs: 250,
+      });
+      const fired = firstReceived(frozenAt, alert, "firing", labels)!;
+      firedMs = fired.at - frozenAt;
+      expect(fired.labels).toMatchObject({ severity: "critical", kind: "binlog" });
+    } finally {
+      frozen?.thaw();
+    }
+    const thawedAt = Date.now();
+    console.log(
+      `5. ${source}'s binlog archiver frozen: ${alert} at the receiver after ${firedMs} ms ` +
+        `(bound ${fireBound} ms = max age ${BINLOG_MAX_AGE_S * 1000} + scrape ${config.scrapeMs} + 2 x eval ${config.evalMs} + group_wait ${config.groupWaitMs} + slack ${SLACK_MS})`,
+    );
+    timings["5 fired after ms"] = firedMs;
+    expect(firedMs).toBeLessThanOrEqual(fireBound);
+    await waitUntil(`${alert} resolved at the receiver`, () => firstReceived(thawedAt, alert, "resolved", labels) !== undefined, {
+      timeoutMs: resolveBound + 20_000,
+      intervalMs: 250,
+    });
+    const resolvedMs = firstReceived(thawedAt, alert, "resolved", labels)!.at - thawedAt;
+    console.log(`5. continued: ${alert} resolved at the receiver after ${resolvedMs} ms (bound ${resolveBound} ms)`);
+    timings["5 resolved after ms"] = resolvedMs;
+    expect(resolvedMs).toBeLessThanOrEqual(resolveBound);
+    t("5 archiver frozen", started);
   }, 120_000);
 });

@@ -23,6 +23,13 @@ export interface MonitoringAlertRulesProps {
   readonly http5xxMinRequestsPerSecond?: number;
   /** Free disk share under which DiskNearlyFull fires (0-1). @default 0.1 */
   readonly diskFreeRatio?: number;
+  /**
+   * Age in seconds of the binlog archive's last success above which
+   * BackupBinlogArchiveStale fires: how much recent history a restore may lack
+   * before you hear of it. At least 20 (the archiver reports every 10 s).
+   * @default 300
+   */
+  readonly backupBinlogMaxAgeSeconds?: number;
   /** Window of the rates. @default "5m" */
   readonly rateWindow?: PrometheusDuration;
   /** Each shipped alert's `for:`, by alert name. @default ALERT_RULES_DEFAULTS.for */

@@ -1,6 +1,6 @@
 import type { BackupPlan } from "../mysql/backup-plan";
 import type { MysqlEngine } from "../mysql/engine";
-import { BACKUP_ALERT_NAMES, backupAlertRules } from "./backup-alert-rules";
+import { BACKUP_ALERT_DEFAULTS, BACKUP_ALERT_NAMES, backupAlertRules } from "./backup-alert-rules";
 import { assertNoProblems, ConfigProblem, duplicates } from "../validate";
 import { isPositivePrometheusDuration, isPrometheusDuration, isPrometheusLabelName, NODE_LABEL, PrometheusDuration } from "./common";
 import { toYaml, YamlValue } from "./yaml";
@@ -54,6 +54,12 @@ export interface AlertThresholds {
   readonly http5xxMinRequestsPerSecond: number;
   /** DiskNearlyFull fires when less than this share of a file system is free (0-1). @default 0.1 */
   readonly diskFreeRatio: number;
+  /**
+   * BackupBinlogArchiveStale fires when the binlog archive's last success is
+   * older than this many seconds (the archiver reports every 10 s while current).
+   * @default 300
+   */
+  readonly backupBinlogMaxAgeSeconds: number;
   /** The window rates are taken over. At least four scrape intervals. @default "5m" */
   readonly rateWindow: PrometheusDuration;
   /** Each shipped alert's `for:`. @default see ALERT_RULES_DEFAULTS.for */
@@ -92,6 +98,7 @@ export const ALERT_RULES_DEFAULTS = {
   http5xxRatio: 0.05,
   http5xxMinRequestsPerSecond: 0.1,
   diskFreeRatio: 0.1,
+  backupBinlogMaxAgeSeconds: BACKUP_ALERT_DEFAULTS.binlogMaxAgeSeconds,
   rateWindow: "5m",
   for: {
     HaproxyServerDown: "1m",
@@ -330,6 +337,7 @@ function effectiveThresholds(config: AlertRulesConfig): AlertThresholds {
     http5xxRatio: given.http5xxRatio ?? d.http5xxRatio,
     http5xxMinRequestsPerSecond: given.http5xxMinRequestsPerSecond ?? d.http5xxMinRequestsPerSecond,
     diskFreeRatio: given.diskFreeRatio ?? d.diskFreeRatio,
+    backupBinlogMaxAgeSeconds: given.backupBinlogMaxAgeSeconds ?? d.backupBinlogMaxAgeSeconds,
     rateWindow: given.rateWindow ?? d.rateWindow,
     for: { ...d.for, ...given.for },
   };
@@ -354,6 +362,12 @@ export function validateAlertRulesConfig(config: AlertRulesConfig): ConfigProble
     if (value !== undefined && !(Number.isFinite(value) && value > 0 && value < 1))
       add(`thresholds.${field}`, `thresholds.${field} is ${value}; it must be a ratio between 0 and 1 (0.05 is 5%)`);
   }
+  const binlogAge = given.backupBinlogMaxAgeSeconds;
+  if (binlogAge !== undefined && !(Number.isInteger(binlogAge) && binlogAge >= 20))
+    add(
+      "thresholds.backupBinlogMaxAgeSeconds",
+      `thresholds.backupBinlogMaxAgeSeconds is ${binlogAge}; it must be a whole number of seconds, at least 20 (the archiver reports every 10 s)`,
+    );
   const minRate = given.http5xxMinRequestsPerSecond;
   if (minRate !== undefined && !(Number.isFinite(minRate) && minRate >= 0))
     add("thresholds.http5xxMinRequestsPerSecond", `thresholds.http5xxMinRequestsPerSecond is ${minRate}; it must be 0 or more`);
@@ -414,7 +428,7 @@ export function alertRules(config: AlertRulesConfig): { group: string; rules: Al
     groups.set(group, rules);
   }
   const result = [...groups].map(([group, rules]) => ({ group: `ha-web-${group}`, rules }));
-  const backupRules = backupAlertRules({ plans: config.backupPlans ?? [], disabled: config.disabled });
+  const backupRules = backupAlertRules({ plans: config.backupPlans ?? [], disabled: config.disabled, binlogMaxAgeSeconds: t.backupBinlogMaxAgeSeconds });
   if (backupRules.length > 0) result.push({ group: "ha-web-backup", rules: backupRules });
   if ((config.extraRules ?? []).length > 0) result.push({ group: "ha-web-extra", rules: [...(config.extraRules ?? [])] });
   return result;

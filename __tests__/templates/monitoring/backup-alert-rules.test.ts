@@ -162,6 +162,24 @@ function promtoolTest(c: Case): string {
   });
 }
 
+describe("alertRules: the binlog archive's age threshold (thresholds.backupBinlogMaxAgeSeconds)", () => {
+  const binlogRule = (thresholds: { backupBinlogMaxAgeSeconds?: number }) =>
+    alertRules({ engine: "mariadb", thresholds, backupPlans: [PLAN] })
+      .flatMap((g) => g.rules)
+      .find((r) => r.alert === "BackupBinlogArchiveStale")!;
+
+  test("5 minutes by default; a given age reaches the rule", () => {
+    expect(binlogRule({}).expr).toMatch(/ > 300$/);
+    expect(binlogRule({ backupBinlogMaxAgeSeconds: 20 }).expr).toMatch(/ > 20$/);
+  });
+
+  test.each([0, 19, 30.5])("%s is refused: at least 20 whole seconds (the archiver reports every 10 s)", (age) => {
+    const problems = validateAlertRulesConfig({ engine: "mariadb", thresholds: { backupBinlogMaxAgeSeconds: age } });
+    expect(problems.map((p) => p.field)).toEqual(["thresholds.backupBinlogMaxAgeSeconds"]);
+    expect(String(problems[0].message)).toMatch(/at least 20/);
+  });
+});
+
 describe("backupAlertRules", () => {
   test("one rule per kind a plan has, thresholds from its schedules plus the margin; a failed run across the clusters", () => {
     const daily: BackupPlan = { ...PLAN, fullSchedule: "0 3 * * *", incrementalSchedule: "0 * * * *" };

@@ -32,7 +32,7 @@ export const PREREQUISITES: readonly Prerequisite[] = [
   { binary: "mariadb", package: "mariadb-client", usedBy: "the database tests and the lab's replication checks" },
   { binary: "mariadb-admin", package: "mariadb-client", usedBy: "the database start scripts (test and lab)" },
   { binary: "mariadb-backup", package: "mariadb-backup", usedBy: "the backup command's test on a real server (templates/database-backup)" },
-  { binary: "mariadb-binlog", package: "mariadb-client", usedBy: "the binlog archiver and the restore (templates/database-binlog-archiver, database-restore; the lab's backup source)" },
+  { binary: "mariadb-binlog", package: "mariadb-client", usedBy: "the binlog archiver and the restore (their tests; the lab's backup source)" },
   { binary: "shellcheck", package: "shellcheck", usedBy: "shellcheck on the rendered backup scripts" },
   { binary: "cloud-init", package: "cloud-init", usedBy: "`cloud-init schema` on the AWS user data" },
   { binary: "systemd-analyze", package: "systemd", usedBy: "`systemd-analyze verify` on the AWS systemd units" },

@@ -7,6 +7,7 @@ import { replicationUserRequirement } from "../../templates/mysql/replication-tl
 import { PATHS } from "../../templates/paths";
 import { renderBackupScript } from "../../templates/scripts/database-backup";
 import { renderBinlogArchiverScript } from "../../templates/scripts/database-binlog-archiver";
+import { TEST_BACKUP_PLAN } from "./backup-plan";
 import { TEST_REPLICATION_CERTIFICATE_NAME, makeMysqlTlsFiles } from "./mysql-tls";
 import { NamespaceSandbox, outputOf, waitFor } from "./namespace-sandbox";
 
@@ -19,18 +20,11 @@ import { NamespaceSandbox, outputOf, waitFor } from "./namespace-sandbox";
  * writer is 127.0.0.1, so the archiver reads from this server over TCP + TLS.
  */
 export const BACKUP_TEST_PLAN: BackupPlan = {
-  engine: "mariadb",
-  cluster: "demo",
+  ...TEST_BACKUP_PLAN,
   sourceNode: "db-1",
-  fullSchedule: "0 3 * * *",
-  incrementalSchedule: "0 * * * *",
-  retentionDays: 7,
-  binlogArchive: true,
   writerHost: "127.0.0.1",
   writerPort: 3306,
   replicationUser: "repl",
-  store: { kind: "directory", path: "/var/backups/ha-web" },
-  metricsDir: "/var/lib/ha-web/textfile",
 };
 
 export interface ScriptRun {

@@ -1,3 +1,4 @@
+import { TEST_BACKUP_PLAN } from "../helpers/backup-plan";
 /**
  * ha-web-backup-scheduler: the cron fields rendered as shell `case` patterns
  * agree with the TypeScript matcher minute by minute, the script is valid sh,
@@ -10,18 +11,7 @@ import { renderPrimaryStartScript, renderReplicaStartScript } from "../../templa
 import { cronShellFunction, renderBackupSchedulerScript } from "../../templates/scripts/database-backup-scheduler";
 import { shellProblems } from "../helpers/shell-lint";
 
-const PLAN: BackupPlan = {
-  engine: "mariadb",
-  cluster: "demo",
-  sourceNode: "db-2",
-  fullSchedule: "0 3 * * *",
-  incrementalSchedule: "15 */2 * * *",
-  retentionDays: 7,
-  binlogArchive: true,
-  writerHost: "db-writer",
-  store: { kind: "directory", path: "/var/backups/ha-web" },
-  metricsDir: "/var/lib/ha-web/textfile",
-};
+const PLAN: BackupPlan = { ...TEST_BACKUP_PLAN, incrementalSchedule: "15 */2 * * *" };
 
 describe("renderBackupSchedulerScript", () => {
   const script = renderBackupSchedulerScript(PLAN);

@@ -1,3 +1,4 @@
+import { TEST_BACKUP_PLAN } from "../helpers/backup-plan";
 /**
  * ha-web-backup (templates/scripts/database-backup.ts): rendering for both
  * engines and stores, and real full + incremental backups of a MariaDB 10.11
@@ -18,18 +19,7 @@ import { makeMysqlTlsFiles } from "../helpers/mysql-tls";
 import { NamespaceSandbox, outputOf, waitFor } from "../helpers/namespace-sandbox";
 import { shellProblems } from "../helpers/shell-lint";
 
-const PLAN: BackupPlan = {
-  engine: "mariadb",
-  cluster: "demo",
-  sourceNode: "db-2",
-  fullSchedule: "0 3 * * *",
-  incrementalSchedule: "0 * * * *",
-  retentionDays: 7,
-  binlogArchive: true,
-  writerHost: "db-writer",
-  store: { kind: "directory", path: "/var/backups/ha-web" },
-  metricsDir: "/var/lib/ha-web/textfile",
-};
+const PLAN: BackupPlan = { ...TEST_BACKUP_PLAN };
 
 describe("renderBackupScript", () => {
   const mariadb = renderBackupScript(PLAN);

@@ -1,3 +1,4 @@
+import { TEST_BACKUP_PLAN } from "../../helpers/backup-plan";
 import { alertRules, renderAlertRules, validateAlertRulesConfig } from "../../../templates/monitoring/alert-rules";
 import { BACKUP_ALERT_DEFAULTS, BACKUP_ALERT_NAMES, BACKUP_ALERTS, BackupAlertName, backupAlertRules } from "../../../templates/monitoring/backup-alert-rules";
 import { toYaml } from "../../../templates/monitoring/yaml";
@@ -7,14 +8,11 @@ import { runIn, tempDirPerFile } from "./tools";
 
 /** A plan with short schedules, so promtool's tests span minutes: full every 10 minutes, incrementals every minute. */
 const PLAN: BackupPlan = {
-  engine: "mariadb",
+  ...TEST_BACKUP_PLAN,
   cluster: "db",
   sourceNode: "db-replica-1",
   fullSchedule: "*/10 * * * *",
   incrementalSchedule: "* * * * *",
-  retentionDays: 7,
-  binlogArchive: true,
-  writerHost: "db-writer",
   store: { kind: "directory", path: "/var/lib/ha-web/backups" },
   metricsDir: "/var/lib/ha-web/backup-metrics",
 };

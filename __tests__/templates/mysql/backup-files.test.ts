@@ -1,18 +1,8 @@
+import { TEST_BACKUP_PLAN } from "../../helpers/backup-plan";
 import { renderBackupFiles } from "../../../templates/mysql/backup-files";
 import { BACKUP_COMMANDS, BackupPlan } from "../../../templates/mysql/backup-plan";
 
-const PLAN: BackupPlan = {
-  engine: "mariadb",
-  cluster: "demo",
-  sourceNode: "db-2",
-  fullSchedule: "0 3 * * *",
-  incrementalSchedule: "15 * * * *",
-  retentionDays: 7,
-  binlogArchive: true,
-  writerHost: "db-writer",
-  store: { kind: "directory", path: "/var/backups/ha-web" },
-  metricsDir: "/var/lib/ha-web/textfile",
-};
+const PLAN: BackupPlan = { ...TEST_BACKUP_PLAN, incrementalSchedule: "15 * * * *" };
 
 describe("renderBackupFiles", () => {
   test("the source node gets the backup command, its scheduler and the binlog archiver, all executable", () => {

@@ -1,3 +1,4 @@
+import { TEST_BACKUP_PLAN } from "../../helpers/backup-plan";
 import { BackupPlan } from "../../../templates/mysql/backup-plan";
 import {
   backupPlanProblems,
@@ -127,18 +128,7 @@ describe("cronMaxIntervalSeconds", () => {
   });
 });
 
-const PLAN: BackupPlan = {
-  engine: "mariadb",
-  cluster: "demo",
-  sourceNode: "db-2",
-  fullSchedule: "0 3 * * *",
-  incrementalSchedule: "0 * * * *",
-  retentionDays: 7,
-  binlogArchive: true,
-  writerHost: "db-writer",
-  store: { kind: "directory", path: "/var/backups/ha-web" },
-  metricsDir: "/var/lib/node-exporter/textfile",
-};
+const PLAN: BackupPlan = { ...TEST_BACKUP_PLAN, metricsDir: "/var/lib/node-exporter/textfile" };
 
 describe("backupPlanProblems", () => {
   test("the default-shaped plan has none (directory and s3 stores)", () => {

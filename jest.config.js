@@ -26,6 +26,7 @@ const SERVER_TESTS = [
   "templates/database-restore.test.ts",
   "templates/database-failover.test.ts",
   "templates/haproxy-stats-auth.test.ts",
+  "templates/haproxy-checks.test.ts",
   "templates/database-start.test.ts",
   "templates/load-balancer-start.test.ts",
   "templates/monitoring-start.test.ts",

@@ -159,6 +159,15 @@ export interface HaproxyConfig {
 /** The headers the stack adds for debugging, stripped at the edge unless `debugHeaders` is on. */
 export const DEBUG_HEADERS = ["X-Db-Node", "X-Db-Role", "X-Db-Server-Id", "X-Web-Node", "X-Lb-Node"] as const;
 
+/** The check-only backend (no traffic) whose servers `web_nodes` tracks: up when the health path answers 200. */
+export const HEALTH_BACKEND = "web_nodes_health";
+
+/**
+ * The check-only backend (no traffic) whose servers `web_nodes_once` tracks:
+ * down only when a node hangs or is dead, not when its app failed at once.
+ */
+export const HUNG_BACKEND = "web_nodes_hung";
+
 /** The header that makes a POST or PATCH safe to retry (the demo app stores its first answer). */
 export const IDEMPOTENCY_KEY_HEADER = "Idempotency-Key";
 
@@ -420,28 +429,31 @@ export function renderHaproxyConfig(config: HaproxyConfig): string {
     "# retried on whatever a dead, dying or frozen node causes (no connection, no or a broken",
     `# answer, no answer in time, Nginx's 502/504 for a failed app and ${notProcessed} for an unreachable one).`,
     "# Not 503: the demo app says 503 when the database is down, which every node would answer alike.",
+    `# Its servers track ${HEALTH_BACKEND}: in (200 from the health path) or out.`,
     "backend web_nodes",
     `    balance ${c.algorithm}`,
     `    retry-on conn-failure empty-response junk-response response-timeout ${notProcessed} 502 504`,
-    "    option httpchk",
-    `    http-check send meth GET uri ${c.health.path} ver HTTP/1.1 hdr Host ${c.nodeName}`,
-    "    http-check expect status 200",
     "    # Layer-7 retries replay the request: never for a write without a key (defence in depth).",
     `    http-request disable-l7-retry if { method POST PATCH } !{ req.hdr(${idem}) -m found }`,
     "    # init-addr: start even when a web node does not resolve yet; it is picked up later.",
-    "    # observe layer4: a node refusing connections is taken out before the next active check.",
-    "    # Not layer 7: a database outage makes every node answer 5xx, and marking them all",
-    "    # down would turn reads that still work (static files, replicas) into 503s.",
     "    # shutdown-sessions: requests stuck on a node marked down (frozen) end then, not at timeout server.",
-    `    default-server ${check} init-addr last,libc,none observe layer4 error-limit 10 on-error mark-down on-marked-down shutdown-sessions`,
+    "    # An idempotent one cut so is retried on another node: HAProxy sees the server close before any",
+    "    # byte of an answer (http_wait_for_response), which is retry-on empty-response.",
+    "    # No observe layer4: a tracking server has no check of its own to adjust. A node refusing",
+    "    # connections fails its next checks at once, and its requests are retried meanwhile (conn-failure).",
+    "    default-server init-addr last,libc,none on-marked-down shutdown-sessions",
   );
   lines.push(...haproxyBackendLimitLines(c.limits));
-  for (const s of c.servers) lines.push(`    server ${s.name} ${s.host}:${s.port}${dns}`);
+  for (const s of c.servers) lines.push(`    server ${s.name} ${s.host}:${s.port}${dns} track ${HEALTH_BACKEND}/${s.name}`);
   lines.push(
     "",
     "# Writes without an idempotency key: retried only when the request never reached an app",
     `# (no connection to Nginx, or Nginx's ${notProcessed}: it could not send a byte to its app). A write that`,
-    "# reached an app is never replayed. The same servers, tracking web_nodes' checks.",
+    `# reached an app is never replayed. The same servers, tracking ${HUNG_BACKEND}, not ${HEALTH_BACKEND}:`,
+    "# marking a node down cuts what is in flight on it (shutdown-sessions), and a cut write gets",
+    "# HAProxy's 502, never retried here, even one that was only waiting for Nginx's 425. So a node",
+    `# whose app is dead stays in: its writes get the ${notProcessed} and go to another node. A hung node is`,
+    "# taken out as fast as in web_nodes, and what is stuck on it ends then (its outcome unknown).",
     "backend web_nodes_once",
     `    balance ${c.algorithm}`,
     `    retry-on conn-failure ${notProcessed}`,
@@ -449,7 +461,37 @@ export function renderHaproxyConfig(config: HaproxyConfig): string {
   );
   // The same cap here: unkeyed writes must not bypass it (a node can then hold the cap once per backend).
   lines.push(...haproxyBackendLimitLines(c.limits));
-  for (const s of c.servers) lines.push(`    server ${s.name} ${s.host}:${s.port}${dns} track web_nodes/${s.name}`);
+  for (const s of c.servers) lines.push(`    server ${s.name} ${s.host}:${s.port}${dns} track ${HUNG_BACKEND}/${s.name}`);
+  const checkBackend = (name: string, about: string[], expect: string[]) => {
+    lines.push("", ...about.map((l) => `# ${l}`), `backend ${name}`);
+    lines.push(
+      "    # No traffic: checks only. timeout connect bounds a check on a node that accepts and never",
+      "    # answers: HAProxy 2.6 ends such a check on its connect timer, min(inter, timeout connect), not",
+      "    # on timeout check, which it arms at the connection without requeueing the check (fixed",
+      "    # upstream in 3.3, commit 7c788f098). With HAProxy's 5 s the checks of a frozen node took up",
+      "    # to inter - fastinter each; with timeout check's value here they take timeout check.",
+      `    timeout connect ${t.checkMs}ms`,
+      "    option httpchk",
+      `    http-check send meth GET uri ${c.health.path} ver HTTP/1.1 hdr Host ${c.nodeName}`,
+      ...expect,
+      `    default-server ${check} init-addr last,libc,none`,
+    );
+    for (const s of c.servers) lines.push(`    server ${s.name} ${s.host}:${s.port}${dns}`);
+  };
+  checkBackend(
+    HEALTH_BACKEND,
+    ["Is the node healthy: Nginx and its app answer the health path with 200 in time (web_nodes)."],
+    ["    http-check expect status 200"],
+  );
+  checkBackend(
+    HUNG_BACKEND,
+    [
+      "Is a request through the node stuck (web_nodes_once): down when Nginx does not answer the",
+      "health path in time (a frozen app, a frozen Nginx) or refuses the connection (a dead node); up",
+      "when Nginx answers at once, also with its 502 for a dead app.",
+    ],
+    [`    # 504: Nginx's own "no answer from the app in proxyTimeouts.healthMs", should that be below timeout check.`, "    http-check expect ! status 504"],
+  );
   lines.push("");
   if (c.statsPort !== null) {
     lines.push(

@@ -13,6 +13,9 @@ import {
 import { writeThrowawayCertificate } from "../helpers/tls";
 import { hasBinary } from "../helpers/binaries";
 
+/** The lines of one backend of a rendered config, up to the blank line after it. */
+const backend = (cfg: string, name: string) => cfg.split(`\nbackend ${name}\n`)[1].split("\n\n")[0];
+
 const base: HaproxyConfig = {
   nodeName: "lb-1",
   servers: [
@@ -38,27 +41,51 @@ describe("renderHaproxyConfig", () => {
     expect(haproxyDetectionBoundMs(HAPROXY_DEFAULTS.healthCheck, HAPROXY_DEFAULTS.timeouts.checkMs)).toBe(3000);
     // Requests stuck on a node marked down end then, in both backends.
     expect(cfg.match(/on-marked-down shutdown-sessions/g)).toHaveLength(2);
+    // HAProxy 2.6 ends a check on a node that never answers on its connect timer: timeout check's value there.
+    for (const name of ["web_nodes_health", "web_nodes_hung"]) expect(backend(cfg, name)).toMatch(/^ {4}timeout connect 500ms$/m);
+    expect(backend(renderHaproxyConfig({ ...base, timeouts: { checkMs: 800 } }), "web_nodes_hung")).toMatch(/^ {4}timeout connect 800ms$/m);
+    // The traffic keeps timeouts.connectMs.
+    for (const name of ["web_nodes", "web_nodes_once"]) expect(backend(cfg, name)).not.toContain("timeout connect");
+  });
+
+  test("the checks run in two check-only backends that no request reaches; each web backend tracks one", () => {
+    expect(cfg).not.toMatch(/(use_backend|default_backend) web_nodes_(health|hung)/);
+    const health = backend(cfg, "web_nodes_health");
+    const hung = backend(cfg, "web_nodes_hung");
+    for (const b of [health, hung]) {
+      expect(b).toContain("http-check send meth GET uri /health ver HTTP/1.1 hdr Host lb-1");
+      expect(b).toMatch(/default-server check inter 1000ms fastinter 250ms fall 3 rise 2 init-addr last,libc,none$/m);
+      expect(b).toContain("    server web-1 web-1:80 resolvers system resolve-prefer ipv4\n");
+      expect(b).not.toContain("shutdown-sessions");
+    }
+    // In web_nodes only with a 200; out of web_nodes_once only when Nginx does not answer in time (or at all).
+    expect(health).toMatch(/^ {4}http-check expect status 200$/m);
+    expect(hung).toMatch(/^ {4}http-check expect ! status 504$/m);
+    expect(backend(cfg, "web_nodes")).toContain("    server web-1 web-1:80 resolvers system resolve-prefer ipv4 track web_nodes_health/web-1");
+    expect(backend(cfg, "web_nodes_once")).toContain("    server web-2 web-2:80 resolvers system resolve-prefer ipv4 track web_nodes_hung/web-2");
+    for (const name of ["web_nodes", "web_nodes_once"])
+      expect(backend(cfg, name)).not.toMatch(/^ {4}(option httpchk|http-check |(default-)?server .*\bcheck\b)/m);
   });
 
   test("retries idempotent requests on another node, never a replayed POST", () => {
     expect(cfg).toContain("option redispatch 1");
     expect(cfg).toContain("retries 3");
-    const backend = (name: string) => cfg.split(`\nbackend ${name}\n`)[1].split("\n\n")[0];
-    expect(backend("web_nodes")).toContain("retry-on conn-failure empty-response junk-response response-timeout 425 502 504");
+    expect(backend(cfg, "web_nodes")).toContain("retry-on conn-failure empty-response junk-response response-timeout 425 502 504");
     // A database outage (the app's 503) must neither be retried nor take the nodes out.
     expect(cfg).not.toMatch(/retry-on .*(503|all-retryable-errors)/);
-    expect(cfg).toContain("observe layer4 ");
+    // Not observe layer 7 either: a database outage makes every node answer 5xx, and marking them all down would
+    // turn reads that still work (static files, replicas) into 503s.
     expect(cfg).not.toContain("observe layer7");
-    expect(backend("web_nodes")).toContain("http-request disable-l7-retry if { method POST PATCH } !{ req.hdr(idempotency-key) -m found }");
+    expect(backend(cfg, "web_nodes")).toContain("http-request disable-l7-retry if { method POST PATCH } !{ req.hdr(idempotency-key) -m found }");
     // Writes without a key go to a backend that retries only what never reached an app: no connection, or Nginx's 425.
     expect(cfg).toContain("use_backend web_nodes_once if { method POST PATCH } !{ req.hdr(idempotency-key) -m found }");
     expect(cfg).toMatch(/^ {4}default_backend web_nodes$/m);
-    const once = backend("web_nodes_once");
+    const once = backend(cfg, "web_nodes_once");
     expect(once).toMatch(/^ {4}retry-on conn-failure 425$/m);
     expect(once).not.toMatch(/502|504|response-timeout|empty-response/);
-    // The same servers, tracking the checked ones (no second set of checks).
-    expect(once).toContain("    server web-1 web-1:80 resolvers system resolve-prefer ipv4 track web_nodes/web-1");
-    expect(once).toContain("    server web-2 web-2:80 resolvers system resolve-prefer ipv4 track web_nodes/web-2");
+    // The same servers, tracking the hung-node checks: a node whose app is dead stays in (its 425 moves the write on).
+    expect(once).toContain("    server web-1 web-1:80 resolvers system resolve-prefer ipv4 track web_nodes_hung/web-1");
+    expect(once).toContain("    server web-2 web-2:80 resolvers system resolve-prefer ipv4 track web_nodes_hung/web-2");
     expect(once).not.toMatch(/ check /);
     // A 425 left after the retries reaches the client as a 503 it may retry.
     expect(cfg).toContain("http-response set-status 503 if { status 425 }");

@@ -498,9 +498,9 @@ describeLab("the lab: the edge (a load-balancer pair, HTTPS, a firewall in every
     await Promise.all([markedDown.ready, rows.ready]);
     const { summary } = await fixedRate(
       `${url}/api/items`,
-      // A connection per POST: with keep-alive one POST was once cut with no answer ("socket hang up")
-      // 480 ms after the kill, about when the node was marked down; likely an idle keep-alive connection
-      // closed by shutdown-sessions as the client wrote on it (unconfirmed; README, reliability section).
+      // A connection per POST, as before the fix: with keep-alive one POST was once cut with no answer ("socket
+      // hang up") 480 ms after the kill, when the node was marked down. That was the same cut: HAProxy closes a
+      // keep-alive connection without an answer when a later request on it is cut (abort_keep_alive).
       {
         rate,
         durationMs,

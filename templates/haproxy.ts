@@ -466,10 +466,10 @@ export function renderHaproxyConfig(config: HaproxyConfig): string {
     lines.push("", ...about.map((l) => `# ${l}`), `backend ${name}`);
     lines.push(
       "    # No traffic: checks only. timeout connect bounds a check on a node that accepts and never",
-      "    # answers: HAProxy 2.6 ends such a check on its connect timer, min(inter, timeout connect), not",
-      "    # on timeout check, which it arms at the connection without requeueing the check (fixed",
-      "    # upstream in 3.3, commit 7c788f098). With HAProxy's 5 s the checks of a frozen node took up",
-      "    # to inter - fastinter each; with timeout check's value here they take timeout check.",
+      "    # answers: HAProxy 2.6 ends such a check on the timer it armed for the connect, at most",
+      "    # min(inter, timeout connect), not on timeout check, which it sets once connected without",
+      "    # requeueing the check (fixed upstream in 3.3, commit 7c788f098). With the traffic's timeout",
+      "    # connect a frozen node's checks took 0.5-1 s each; with timeout check's value, timeout check.",
       `    timeout connect ${t.checkMs}ms`,
       "    option httpchk",
       `    http-check send meth GET uri ${c.health.path} ver HTTP/1.1 hdr Host ${c.nodeName}`,

@@ -22,6 +22,21 @@ export function sh(cmd: string, args: string[], opts: { check?: boolean; timeout
   return result;
 }
 
+/**
+ * Runs `ip` commands (one per line, as `ip -batch` reads them) in one process
+ * instead of one each, inside network namespace `netns` if given. `ip` stops at
+ * the first command that fails: the error names it.
+ */
+export function ipBatch(lines: string[], netns?: string): void {
+  if (lines.length === 0) return;
+  const args = [...(netns === undefined ? [] : ["-n", netns]), "-batch", "-"];
+  const r = sh("ip", args, { input: `${lines.join("\n")}\n`, check: false });
+  if (r.status === 0) return;
+  const failed = /Command failed -:(\d+)/.exec(r.stderr);
+  const what = failed ? `ip ${netns === undefined ? "" : `-n ${netns} `}${lines[Number(failed[1]) - 1]}` : `ip ${args.join(" ")}`;
+  throw new Error(`${what} exited ${r.status ?? r.signal ?? "without a status (could not run)"}: ${r.stderr.replace(/Command failed -:\d+/, "").trim()}`);
+}
+
 /** A process identity that survives PID reuse: the PID plus its start time (clock ticks since boot). */
 export interface ProcRef {
   pid: number;

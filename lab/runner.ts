@@ -143,6 +143,12 @@ export class Lab {
   /** Creates networks, volumes and containers of `stackFile`, starts them in depends_on order and waits for their health checks. */
   async up(stackFile: string, opts: { owner?: number; healthTimeoutMs?: number } = {}): Promise<LabState> {
     requireRoot();
+    // Where the time goes (one progress line per phase; the health wait logs each container).
+    let phaseStarted = Date.now();
+    const phase = (what: string) => {
+      this.log(`  ${what}: ${((Date.now() - phaseStarted) / 1000).toFixed(1)} s`);
+      phaseStarted = Date.now();
+    };
     if (this.state) {
       if (this.isRunning() && !this.isStale()) {
         throw new Error(
@@ -197,17 +203,22 @@ export class Lab {
     };
     this.save();
     mkdirSync(join(this.stateDir, "logs"), { recursive: true });
+    phase("prerequisites and plan");
     this.createNetworks(plan);
     this.createVolumes(plan);
     this.createContainerNetns(plan);
+    phase("networks, namespaces and links");
     // Every address is known now: each namespace's firewall, before any process of the stack runs.
     for (const c of plan.containers) this.applyFirewall(c);
+    phase("firewalls");
     // The DNS servers are independent of each other: started together, each waited for (dnsReady).
     await Promise.all(plan.containers.map((c) => this.startContainerDns(c)));
     this.save();
+    phase("DNS servers");
 
     // Start in depends_on order (Terraform creates a container once its dependencies are created and running).
     for (const c of plan.containers) await this.startContainer(c.name, { sidecars: false });
+    phase("container processes started");
     // The published ports (each forwarder takes its socket over in about 150 ms) while the containers start:
     // nothing in a container needs them, and `up` returns once both are done.
     const published = Promise.all(plan.containers.flatMap((c) => c.ports.map((p) => this.publishPort(c, p))));

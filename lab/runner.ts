@@ -31,7 +31,7 @@ import { hostAddresses, ipv4InCidr, parseCidr } from "./ipv4";
 import { layerDirs, startScript, writeEtcFiles, writeUploads } from "./rootfs";
 import { LabContainer, LabPlan, loadPlan } from "./spec";
 import { ContainerState, LabState, NetworkState, readState, stateFileOf, STATE_VERSION, writeState } from "./state";
-import { alive, catchesSignal, childPids, CmdResult, procRef, ProcRef, procStat, sh, signalRef, sleep, waitUntil } from "./sys";
+import { alive, catchesSignal, childPids, CmdResult, ipBatch, procRef, ProcRef, procStat, sh, signalRef, sleep, waitUntil } from "./sys";
 
 export interface LabOptions {
   /** Short id (letters/digits, at most 4) in every namespace name: two labs can coexist. @default "a" */
@@ -82,6 +82,15 @@ export interface AsyncCmdResult {
 }
 
 const DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+/** How long waitHealthy waits after a container's failed check before it runs the check again. */
+const HEALTH_POLL_MS = 250;
+/**
+ * How many health checks waitHealthy runs at once. Each is a few processes (nsenter, a shell, the probe):
+ * all of a stack's at once, every 250 ms, would take a small machine's CPUs (2 here) from the very
+ * containers they wait for, and slow checks would then time out and pile up.
+ */
+const HEALTH_CHECKS_AT_ONCE = 2;
 
 /** A lab instance: its state file, and the operations of a Docker engine on it. */
 export class Lab {
@@ -134,6 +143,12 @@ export class Lab {
   /** Creates networks, volumes and containers of `stackFile`, starts them in depends_on order and waits for their health checks. */
   async up(stackFile: string, opts: { owner?: number; healthTimeoutMs?: number } = {}): Promise<LabState> {
     requireRoot();
+    // Where the time goes (one progress line per phase; the health wait logs each container).
+    let phaseStarted = Date.now();
+    const phase = (what: string) => {
+      this.log(`  ${what}: ${((Date.now() - phaseStarted) / 1000).toFixed(1)} s`);
+      phaseStarted = Date.now();
+    };
     if (this.state) {
       if (this.isRunning() && !this.isStale()) {
         throw new Error(
@@ -188,19 +203,22 @@ export class Lab {
     };
     this.save();
     mkdirSync(join(this.stateDir, "logs"), { recursive: true });
+    phase("prerequisites and plan");
     this.createNetworks(plan);
     this.createVolumes(plan);
-    plan.containers.forEach((c, i) => {
-      this.createContainerNetns(c, i);
-    });
+    this.createContainerNetns(plan);
+    phase("networks, namespaces and links");
     // Every address is known now: each namespace's firewall, before any process of the stack runs.
     for (const c of plan.containers) this.applyFirewall(c);
+    phase("firewalls");
     // The DNS servers are independent of each other: started together, each waited for (dnsReady).
     await Promise.all(plan.containers.map((c) => this.startContainerDns(c)));
     this.save();
+    phase("DNS servers");
 
     // Start in depends_on order (Terraform creates a container once its dependencies are created and running).
     for (const c of plan.containers) await this.startContainer(c.name, { sidecars: false });
+    phase("container processes started");
     // The published ports (each forwarder takes its socket over in about 150 ms) while the containers start:
     // nothing in a container needs them, and `up` returns once both are done.
     const published = Promise.all(plan.containers.flatMap((c) => c.ports.map((p) => this.publishPort(c, p))));
@@ -224,6 +242,7 @@ export class Lab {
     const sw = `hwl-${this.instance}-sw`;
     s.switchNetns = sw;
     this.addNetns(sw);
+    const bridges: string[] = [];
     plan.networks.forEach((n, i) => {
       if (i > 250) throw new Error("too many networks");
       const bridge = `hwlbr${i}`;
@@ -240,10 +259,10 @@ export class Lab {
         prefixLength: parseCidr(subnet).prefixLength,
         ...(n.subnet ? { ipRange: n.ipRange ?? n.subnet } : { prefix: `10.231.${i}` }),
       });
-      this.save();
-      sh("ip", ["-n", sw, "link", "add", bridge, "type", "bridge"]);
-      sh("ip", ["-n", sw, "link", "set", bridge, "up"]);
+      bridges.push(`link add ${bridge} type bridge`, `link set ${bridge} up`);
     });
+    this.save();
+    ipBatch(bridges, sw);
   }
 
   /** Volumes: directories that outlive a container restart. */
@@ -256,57 +275,69 @@ export class Lab {
     this.save();
   }
 
-  /** A container's network namespace: 127.0.0.11 for its DNS, one veth per network, its net.* sysctls. */
-  private createContainerNetns(c: LabContainer, index: number) {
+  /**
+   * The containers' network namespaces: 127.0.0.11 for its DNS, one veth per network, its net.* sysctls.
+   * All recorded first; then a few `ip -batch` runs instead of a process per namespace, link and address
+   * (the namespaces, every veth from the switch's side, each namespace's addresses), and one sysctl each.
+   */
+  private createContainerNetns(plan: LabPlan) {
     const s = this.state!;
-    if (c.networkOf !== undefined) {
-      // A sidecar (`network_mode = "container:X"`): X's namespace, which plan order created first; nothing of its own.
-      const owner = s.containers[c.networkOf];
-      if (!owner) throw new Error(`${c.name}: joins the network of ${c.networkOf}, which the lab has not created (start order)`);
-      s.containers[c.name] = {
+    const switchLines: string[] = [];
+    const inside: { netns: string; lines: string[]; sysctls: string[] }[] = [];
+    plan.containers.forEach((c, index) => {
+      if (c.networkOf !== undefined) {
+        // A sidecar (`network_mode = "container:X"`): X's namespace, which plan order created first; nothing of its own.
+        const owner = s.containers[c.networkOf];
+        if (!owner) throw new Error(`${c.name}: joins the network of ${c.networkOf}, which the lab has not created (start order)`);
+        s.containers[c.name] = {
+          name: c.name,
+          hostname: c.hostname,
+          netns: owner.netns,
+          dir: join(this.stateDir, "containers", c.name),
+          addresses: {},
+          forwarders: [],
+          created: false,
+          runAs: mapUser(c.user),
+        };
+        return;
+      }
+      const netns = `hwl-${this.instance}-${c.hostname}`;
+      const cs: ContainerState = {
         name: c.name,
         hostname: c.hostname,
-        netns: owner.netns,
+        netns,
         dir: join(this.stateDir, "containers", c.name),
         addresses: {},
         forwarders: [],
         created: false,
         runAs: mapUser(c.user),
       };
-      this.save();
-      return;
-    }
-    const netns = `hwl-${this.instance}-${c.hostname}`;
-    const cs: ContainerState = {
-      name: c.name,
-      hostname: c.hostname,
-      netns,
-      dir: join(this.stateDir, "containers", c.name),
-      addresses: {},
-      forwarders: [],
-      created: false,
-      runAs: mapUser(c.user),
-    };
-    s.containers[c.name] = cs;
-    this.addNetns(netns);
-    sh("ip", ["-n", netns, "addr", "add", "127.0.0.11/32", "dev", "lo"]);
-    c.networks.forEach((attachment, ni) => {
-      const nw = s.networks.find((n) => n.name === attachment.network)!;
-      const address = this.allocateAddress(nw, c, attachment.ipv4Address, index);
-      cs.addresses[nw.name] = address;
-      const outer = `hwl${index}n${ni}`;
-      sh("ip", ["-n", s.switchNetns!, "link", "add", outer, "type", "veth", "peer", "name", `eth${ni}`, "netns", netns]);
-      sh("ip", ["-n", s.switchNetns!, "link", "set", outer, "master", nw.bridge, "up"]);
-      sh("ip", ["-n", netns, "addr", "add", `${address}/${nw.prefixLength ?? 24}`, "dev", `eth${ni}`]);
-      sh("ip", ["-n", netns, "link", "set", `eth${ni}`, "up"]);
+      s.containers[c.name] = cs;
+      s.netns.push(netns);
+      const lines = ["link set lo up", "addr add 127.0.0.11/32 dev lo"];
+      c.networks.forEach((attachment, ni) => {
+        const nw = s.networks.find((n) => n.name === attachment.network)!;
+        const address = this.allocateAddress(nw, c, attachment.ipv4Address, index);
+        cs.addresses[nw.name] = address;
+        const outer = `hwl${index}n${ni}`;
+        switchLines.push(`link add ${outer} type veth peer name eth${ni} netns ${netns}`, `link set ${outer} master ${nw.bridge} up`);
+        lines.push(`addr add ${address}/${nw.prefixLength ?? 24} dev eth${ni}`, `link set eth${ni} up`);
+      });
+      // Docker (20.10+) sets this in every container network namespace by default.
+      const sysctls: Record<string, string> = { "net.ipv4.ip_unprivileged_port_start": "0", ...c.sysctls };
+      for (const key of Object.keys(sysctls)) {
+        if (!key.startsWith("net.")) throw new Error(`${c.name}: sysctl ${key} is not namespaced per network namespace; the lab cannot apply it`);
+      }
+      inside.push({ netns, lines, sysctls: Object.entries(sysctls).map(([key, value]) => `${key}=${value}`) });
     });
-    // Docker (20.10+) sets this in every container network namespace by default.
-    const sysctls: Record<string, string> = { "net.ipv4.ip_unprivileged_port_start": "0", ...c.sysctls };
-    for (const [key, value] of Object.entries(sysctls)) {
-      if (!key.startsWith("net.")) throw new Error(`${c.name}: sysctl ${key} is not namespaced per network namespace; the lab cannot apply it`);
-      sh("ip", ["netns", "exec", netns, "sysctl", "-q", "-w", `${key}=${value}`]);
-    }
+    // Recorded before anything is created: `down` removes whatever of it exists.
     this.save();
+    ipBatch(inside.map((n) => `netns add ${n.netns}`));
+    ipBatch(switchLines, s.switchNetns!);
+    for (const n of inside) {
+      ipBatch(n.lines, n.netns);
+      sh("ip", ["netns", "exec", n.netns, "sysctl", "-q", "-w", ...n.sysctls]);
+    }
   }
 
   /** Addresses of `network` the lab has given out or that a container asks for (`ipv4_address`), plus those of attached namespaces. */
@@ -905,39 +936,107 @@ export class Lab {
     }
   }
 
+  /** The command of a container's healthcheck.test (CMD, CMD-SHELL), undefined when it has none (or NONE). */
+  private healthCommand(spec: LabContainer): string[] | undefined {
+    const hc = spec.healthcheck;
+    if (!hc || hc.test[0] === "NONE") return undefined;
+    return hc.test[0] === "CMD-SHELL" ? ["/bin/sh", "-c", hc.test[1]] : hc.test[0] === "CMD" ? hc.test.slice(1) : hc.test;
+  }
+
   /** The container's healthcheck.test, run once inside it. */
   healthy(nameOrHost: string): boolean {
     const { spec } = this.container(nameOrHost);
     if (!this.isUp(spec.name)) return false;
-    const hc = spec.healthcheck;
-    if (!hc || hc.test[0] === "NONE") return true;
-    const cmd = hc.test[0] === "CMD-SHELL" ? ["/bin/sh", "-c", hc.test[1]] : hc.test[0] === "CMD" ? hc.test.slice(1) : hc.test;
+    const cmd = this.healthCommand(spec);
+    if (!cmd) return true;
     try {
-      return this.exec(spec.name, cmd, { timeoutMs: hc.timeoutMs, check: false }).status === 0;
+      return this.exec(spec.name, cmd, { timeoutMs: spec.healthcheck!.timeoutMs, check: false }).status === 0;
     } catch {
       return false;
     }
   }
 
-  /** Polls the health checks of `names` until all pass; fails early if one exits. Returns the time it took. */
+  /**
+   * Like healthy, without blocking the event loop (waitHealthy runs the checks of several containers side by
+   * side). A check that outlives its timeout is SIGKILLed with everything it started (its process group:
+   * nsenter's child in the container and the check's own processes), so slow checks never pile up.
+   */
+  healthyAsync(nameOrHost: string): Promise<boolean> {
+    const { spec, state: cs } = this.container(nameOrHost);
+    if (!alive(cs.init)) return Promise.resolve(false);
+    const cmd = this.healthCommand(spec);
+    if (!cmd) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const child = spawn("nsenter", ["-t", String(cs.init!.pid), "-m", "-u", "-n", "-p", "-r", "-w", "--", ...cmd], {
+        detached: true,
+        stdio: "ignore",
+        env: this.containerEnv(spec),
+      });
+      const timer = setTimeout(() => {
+        try {
+          process.kill(-child.pid!, "SIGKILL");
+        } catch {
+          // Already gone.
+        }
+      }, spec.healthcheck!.timeoutMs);
+      child.on("error", () => {
+        clearTimeout(timer);
+        resolve(false);
+      });
+      child.on("exit", (code) => {
+        clearTimeout(timer);
+        resolve(code === 0);
+      });
+    });
+  }
+
+  /**
+   * Polls the health checks of `names` until all pass; fails early if one exits. Returns the time it took.
+   * Each container is polled on its own (HEALTH_POLL_MS after its last check ended), side by side: one
+   * slow check (an exporter waiting out its timeout for a database still starting) delays no other.
+   */
   async waitHealthy(names: string[], timeoutMs: number): Promise<number> {
     const started = Date.now();
     const pending = new Set(names.map((n) => this.container(n).spec.name));
-    await waitUntil(
-      `health of ${[...pending].join(", ")}`,
-      () => {
-        for (const n of [...pending]) {
-          const log = this.logFile(this.container(n).spec.hostname);
-          if (!this.isUp(n)) throw new Error(`${n} exited while starting; see ${log}:\n${tail(log, 15)}`);
-          if (this.healthy(n)) {
-            pending.delete(n);
-            this.log(`  ${this.container(n).spec.hostname} healthy after ${((Date.now() - started) / 1000).toFixed(1)} s`);
-          }
+    let failed = false;
+    // A turn to run a check: at most HEALTH_CHECKS_AT_ONCE at a time, first come first served.
+    let running = 0;
+    const queue: (() => void)[] = [];
+    const check = async (n: string): Promise<boolean> => {
+      if (running < HEALTH_CHECKS_AT_ONCE) running++;
+      else await new Promise<void>((r) => queue.push(r));
+      try {
+        return await this.healthyAsync(n);
+      } finally {
+        // The turn goes straight to the next in line, else it is free.
+        const next = queue.shift();
+        if (next) next();
+        else running--;
+      }
+    };
+    const attempts = Math.ceil(timeoutMs / HEALTH_POLL_MS) + 1;
+    const poll = async (n: string) => {
+      const { hostname } = this.container(n).spec;
+      for (let i = 0; i < attempts && !failed && Date.now() - started <= timeoutMs; i++) {
+        if (!this.isUp(n)) {
+          const log = this.logFile(hostname);
+          throw new Error(`${n} exited while starting; see ${log}:\n${tail(log, 15)}`);
         }
-        return pending.size === 0;
-      },
-      { timeoutMs, intervalMs: 500 },
-    );
+        if (await check(n)) {
+          pending.delete(n);
+          this.log(`  ${hostname} healthy after ${((Date.now() - started) / 1000).toFixed(1)} s`);
+          return;
+        }
+        await sleep(HEALTH_POLL_MS);
+      }
+      if (!failed) throw new Error(`timed out after ${timeoutMs} ms waiting for health of ${[...pending].join(", ")}`);
+    };
+    try {
+      await Promise.all([...pending].map((n) => poll(n)));
+    } finally {
+      // A failure ends the other polls at their next turn.
+      failed = true;
+    }
     return Date.now() - started;
   }
 

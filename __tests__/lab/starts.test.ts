@@ -267,14 +267,16 @@ describeLab("the lab: starts that survive the real world", () => {
   }, 180_000);
 
   /**
-   * How late the primary comes: 20 s, ten of the replica's attempts to reach it (2 s apart; each fails at once,
-   * since with dnsRunningOnly the stopped primary's name does not resolve). It was 60 s, which proved nothing
-   * more: the script's own bound is 90 attempts (DATABASE_SCRIPT_DEFAULTS, about 6 minutes), far beyond either,
-   * and the assertions are the same (up throughout, nothing initialized, healthy within the start period).
+   * How late the primary comes: 20 s. The replica builds its data directory meanwhile (nothing of it needs the
+   * primary), then tries to reach it 0.5 s apart (each attempt fails at once, since with dnsRunningOnly the stopped
+   * primary's name does not resolve); the script's own bound is 90 attempts (DATABASE_SCRIPT_DEFAULTS: 45 s of
+   * such attempts, up to about 4 minutes when each waits out its connect timeout), beyond the 20 s. It was 60 s,
+   * which proved nothing more: the assertions are the same (up throughout, its server not started, healthy within
+   * the start period).
    */
   const PRIMARY_LATE_MS = 20_000;
 
-  test("3. a replica whose primary comes up 20 s later waits without failing, then bootstraps and replicates", async () => {
+  test("3. a replica whose primary comes up 20 s later waits without failing (its server not started), then replicates", async () => {
     const started = Date.now();
     const replica = replicas[0];
     const { spec } = lab.container(replica);
@@ -300,8 +302,8 @@ describeLab("the lab: starts that survive the real world", () => {
     // At least two thirds of the samples a 250 ms step allows: the wait was watched throughout, not once.
     expect(samples).toBeGreaterThanOrEqual(((PRIMARY_LATE_MS / 250) * 2) / 3);
     const waited = logSince(replica, from);
-    // Still in its bounded wait (not given up), and it has not initialized anything without its primary.
-    expect(waited).not.toMatch(/not reachable yet|initializing a new data directory|exited/);
+    // Still in its bounded wait (not given up), its server not started (its data directory may be built: that needs no primary).
+    expect(waited).not.toMatch(/not reachable yet|starting mariadbd \(|exited/);
 
     const primaryStarted = Date.now();
     await lab.startContainer(primary);

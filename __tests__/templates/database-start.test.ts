@@ -227,17 +227,29 @@ real("the database start script on a real volume (MariaDB, as a container's PID 
     expect(readdirSync(volume("foreign"))).toEqual(["data"]);
   }, 60000);
 
-  test("a replica stopped while it waits for its primary exits promptly, with nothing written", async () => {
-    // Nothing listens on 127.0.0.1:3399 in the sandbox: the replica waits (90 attempts, 2 s apart).
+  test("a replica builds its data directory before it waits for its primary; stopped in that wait, it exits promptly, the directory complete, its server never started", async () => {
+    // Nothing listens on 127.0.0.1:3399 in the sandbox: once initialized, the replica waits (90 attempts, 0.5 s apart).
     const replica = renderReplicaStartScript({ engine: "mariadb", primaryHost: "127.0.0.1", primaryPort: 3399, replicationUser: "repl" });
     mkdirSync(volume("replica"), { recursive: true });
     const { node } = start({ script: replica, volumeName: "replica" });
-    await waitFor("the replica to wait", () => node.running() && existsSync(join(sandbox.root, `db-${count}`, "run")), 200, 50);
-    await new Promise((r) => setTimeout(r, 3000)); // into the wait loop: a ping, a 2 s pause
+    await waitFor(
+      "the replica's data directory",
+      () => {
+        if (!node.running()) throw new Error(`the start script exited: ${node.output().slice(-1500)}`);
+        return node.output().includes("data directory initialized");
+      },
+      1200,
+      100,
+    );
+    await new Promise((r) => setTimeout(r, 1500)); // into the wait loop: pings, 0.5 s pauses
     expect(node.running()).toBe(true);
+    // Still waiting: neither given up nor started its server.
+    expect(node.output()).not.toMatch(/127\.0\.0\.1:3399 (is up|not reachable yet)|starting mariadbd \(/);
     const stop = await node.stop("SIGTERM", 30000);
     expect({ exitedInTime: stop.exitedInTime, code: stop.code }).toEqual({ exitedInTime: true, code: 143 });
     expect(stop.elapsedMs).toBeLessThan(5000);
-    expect(readdirSync(volume("replica"))).toEqual([]);
-  }, 60000);
+    // A complete directory (the next start serves it and replicates once the primary answers), nothing half-made.
+    expect(readdirSync(volume("replica"))).toEqual(["data"]);
+    expect(existsSync(join(dataDir("replica"), ".ha-web-initialized"))).toBe(true);
+  }, 180000);
 });

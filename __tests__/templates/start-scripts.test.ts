@@ -135,8 +135,17 @@ describe("database start script", () => {
     expect(primary).toContain(`if [ "$i" -ge ${DATABASE_SCRIPT_DEFAULTS.bootstrapWaitAttempts} ]`);
     expect(primary).toContain(`    pause ${DATABASE_SCRIPT_DEFAULTS.bootstrapWaitIntervalSeconds}\n`);
     expect(databaseStartWaitSeconds("primary")).toBe(60); // 120 x 0.5 s
-    expect(databaseStartWaitSeconds("replica")).toBe(420); // 90 x (2 s + 2 s) + 60 s
-    expect(databaseStartWaitSeconds("replica", { primaryWaitAttempts: 10, bootstrapWaitAttempts: 20 })).toBe(50);
+    expect(databaseStartWaitSeconds("replica")).toBe(285); // 90 x (0.5 s + 2 s) + 60 s
+    expect(databaseStartWaitSeconds("replica", { primaryWaitAttempts: 10, bootstrapWaitAttempts: 20 })).toBe(35);
+  });
+
+  test("a replica builds its data directory while its primary starts: the first start waits for the primary only before the server", () => {
+    const replica = scripts["replica (mariadb)"];
+    const firstStart = replica.slice(replica.indexOf('if [ ! -f "$MARKER" ]; then'));
+    // Inside the first start's branch, after the bootstrap, before the branch ends (and so before the exec).
+    expect(firstStart).toMatch(/\n {2}bootstrap\n {2}wait_for_primary\nfi\n/);
+    expect(replica.match(/^\s*wait_for_primary$/gm)).toHaveLength(1);
+    expect(primary).not.toContain("wait_for_primary");
   });
 });
 
@@ -207,7 +216,7 @@ describe("stop timeouts and start periods cover the servers' and scripts' own bo
     expect(primary.healthCheck.startPeriodSeconds).toBeGreaterThanOrEqual(120);
     expect(primary.healthCheck.startPeriodSeconds).toBeGreaterThan(databaseStartWaitSeconds("primary"));
     expect(replica.healthCheck.startPeriodSeconds).toBeGreaterThan(databaseStartWaitSeconds("replica"));
-    expect(replica.healthCheck.startPeriodSeconds).toBe(480);
+    expect(replica.healthCheck.startPeriodSeconds).toBe(345);
     expect(primary.stopTimeoutSeconds).toBe(60);
     expect(replica.stopTimeoutSeconds).toBe(60);
   });

@@ -195,9 +195,9 @@ const DATABASE_START_SLACK_SECONDS = 60;
 /** How long the primary may take to become healthy: the bootstrap server's start (60 s) plus slack = 120 s. */
 const DATABASE_PRIMARY_START_PERIOD_SECONDS = databaseStartWaitSeconds("primary") + DATABASE_START_SLACK_SECONDS;
 /**
- * How long a replica may take: it waits for its primary first (90 attempts, each
- * up to a 2 s connect timeout plus 2 s apart: 360 s), then bootstraps (60 s),
- * plus slack = 480 s. Derived from the script's own bounds, so they cannot drift apart.
+ * How long a replica may take: it bootstraps (60 s), then waits for its primary
+ * (90 attempts, each up to a 2 s connect timeout plus 0.5 s apart: 225 s), plus
+ * slack = 345 s. Derived from the script's own bounds, so they cannot drift apart.
  */
 const DATABASE_REPLICA_START_PERIOD_SECONDS = databaseStartWaitSeconds("replica") + DATABASE_START_SLACK_SECONDS;
 /**

@@ -21,10 +21,13 @@ export const DATABASE_SCRIPT_DEFAULTS = {
   bootstrapWaitAttempts: 120,
   /** Seconds between those attempts. */
   bootstrapWaitIntervalSeconds: 0.5,
-  /** Attempts a replica makes to reach its primary before it configures replication. */
+  /** Attempts a replica makes to reach its primary before its server starts (its data directory is built first, meanwhile the primary starts). */
   primaryWaitAttempts: 90,
-  /** Seconds between those attempts. */
-  primaryWaitIntervalSeconds: 2,
+  /**
+   * Seconds between those attempts: short, because the replica's data directory is already built
+   * when it waits (only the server's start waits), so the replica comes up within this of its primary.
+   */
+  primaryWaitIntervalSeconds: 0.5,
   /** Connect timeout of each of those attempts: an address nobody answers costs this on top of the interval. */
   primaryConnectTimeoutSeconds: 2,
   /** Seconds a start waits for the writer's name to resolve (1 s apart) before it takes the configured role. */
@@ -76,15 +79,18 @@ export interface ReplicaStartScriptConfig extends DatabaseScriptCommon {
   /** @default 3306 */
   readonly primaryPort?: number;
   readonly replicationUser: string;
-  /** Attempts to reach the primary before configuring replication (2 s apart); the replica's IO thread keeps retrying after that. @default 90 (DATABASE_SCRIPT_DEFAULTS) */
+  /**
+   * Attempts to reach the primary (0.5 s apart) after the replica built its data directory and before its
+   * server starts; the replica's IO thread keeps retrying after that. @default 90 (DATABASE_SCRIPT_DEFAULTS)
+   */
   readonly primaryWaitAttempts?: number;
 }
 
 /**
  * The longest a database start script waits by design before its server takes
- * connections: a replica's wait for its primary (each attempt costs up to its
- * connect timeout plus the interval), then the bootstrap server's start on the
- * first start. Not included: the work itself (creating the system tables, the
+ * connections, on the first start: the bootstrap server's start, then a
+ * replica's wait for its primary (each attempt costs up to its connect timeout
+ * plus the interval). Not included: the work itself (creating the system tables, the
  * init SQL, the final server's start and crash recovery), for which a health
  * check's start period adds slack.
  */
@@ -118,7 +124,10 @@ export function renderPrimaryStartScript(config: PrimaryStartScriptConfig): stri
   return renderDatabaseScript(config, "primary", secrets, sql, []);
 }
 
-/** Start script of a replica: initializes once, points itself at the primary by GTID, then runs the server. */
+/**
+ * Start script of a replica: initializes once (pointed at the primary by GTID; nothing of that needs the
+ * primary, so it is built while the primary starts), waits (bounded) for the primary, then runs the server.
+ */
 export function renderReplicaStartScript(config: ReplicaStartScriptConfig): string {
   const port = config.primaryPort ?? 3306;
   const sql = renderReplicaInitSql({
@@ -130,7 +139,7 @@ export function renderReplicaStartScript(config: ReplicaStartScriptConfig): stri
   const admin = DIALECTS[config.engine].admin;
   const attempts = config.primaryWaitAttempts ?? DATABASE_SCRIPT_DEFAULTS.primaryWaitAttempts;
   const waitForPrimary = [
-    "# Wait (bounded) for the primary; after that the replica's IO thread retries on its own.",
+    "# Wait (bounded) for the primary, once the data directory is built; after that the replica's IO thread retries on its own.",
     "wait_for_primary() {",
     "  i=0",
     "  # As the replication user (its certificate): an anonymous ping would log 'Access denied' on the primary.",
@@ -250,8 +259,10 @@ function renderDatabaseScript(
     "  fi",
     // Room for the rename. An empty DATADIR that cannot go is a mount point.
     '  if [ -e "$DATADIR" ] && ! rmdir "$DATADIR"; then log "cannot replace the empty $DATADIR (a mount point?): mount the volume at ${DATADIR%/*}"; exit 1; fi',
-    ...(role === "replica" ? ["  wait_for_primary"] : []),
     "  bootstrap",
+    // The replica's data directory needs nothing from the primary: it is built while the primary starts,
+    // and only the server's start waits for it (the first start only; later ones replicate as they come).
+    ...(role === "replica" ? ["  wait_for_primary"] : []),
     "fi",
     // Like the official images' entrypoints: files written under another image (another uid
     // for mysql) or restored by hand become the server's again. -h: never follow a link out.

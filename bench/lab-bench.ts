@@ -15,8 +15,8 @@
  *       - HAProxy's CPU time per request: utime + stime of its worker process
  *         (/proc/<pid>/stat) over each run, divided by the requests answered.
  *  2. TLS handshakes per second with and without session resumption (openssl
- *     s_time -new / -reuse, one connection at a time, TLS_SECONDS each), and
- *     HAProxy's CPU time per handshake.
+ *     s_time -new / -reuse -www /, one connection at a time, each a GET of the
+ *     static page, TLS_SECONDS each), and HAProxy's CPU time per connection.
  *  3. Failed requests during a web node kill (fixed rate, open loop).
  *  4. Replication lag p50/p99 at 100 and 500 writes/s for REPL_SECONDS each,
  *     with semi-sync on (the stack's default), then off (SET GLOBAL
@@ -28,6 +28,7 @@
  * port); the lab (and with it the client namespaces) is removed at the end.
  * Options (env): LAB_BENCH_SECONDS (5), LAB_BENCH_CONNECTIONS (16),
  * LAB_BENCH_REPL_SECONDS (20), LAB_BENCH_WRITE_RATES ("100,500"),
+ * LAB_BENCH_SKIP ("kill,replication": skip those parts, for A/B runs of the data path),
  * LAB_PORT_OFFSET (0), LAB_BENCH_VARIANT (JSON, bench/bench-stack.ts: an A/B run of tuning props).
  */
 import { spawnSync } from "child_process";
@@ -42,7 +43,7 @@ import { fixedRate, percentile, request } from "../lab/load";
 import { backendServers, entryUrl, haproxyStats, sql, stackOf, watchServerStatus } from "../lab/probes";
 import { Lab } from "../lab/runner";
 import { sleep, waitUntil } from "../lab/sys";
-import { parseH2loadLog, parseProcCpuTicks, parseSTimeConnections, parseWrk, percentileOf, WrkResult } from "./parse";
+import { parseH2loadLog, parseProcCpu, parseProcCpuTicks, parseSTimeConnections, parseWrk, percentileOf, WrkResult } from "./parse";
 
 const SECONDS = Math.min(30, Math.max(1, Number(process.env.LAB_BENCH_SECONDS ?? 5)));
 const CONNECTIONS = Math.min(256, Math.max(1, Number(process.env.LAB_BENCH_CONNECTIONS ?? 16)));
@@ -54,8 +55,12 @@ const WRITE_RATES = (process.env.LAB_BENCH_WRITE_RATES ?? "100,500")
   .map(Number)
   .filter((r) => r > 0)
   .map((r) => Math.min(1000, r));
+const PARTS_SKIPPED = new Set((process.env.LAB_BENCH_SKIP ?? "").split(",").filter(Boolean));
 /** Clock ticks per second of /proc/<pid>/stat (Linux: USER_HZ, 100 on every architecture the lab runs on). */
 const CLK_TCK = Number(spawnSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).stdout.trim()) || 100;
+
+/** The software the lab bench runs (lab/prereqs.ts checks it and the tools: wrk, h2load, openssl). */
+export const LAB_PACKAGES = ["haproxy:2.6", "nginx:1.22", "mariadb:10.11", "node:20"] as const;
 
 /** Issue 14's goals for these figures. */
 export const LAB_GOALS = {
@@ -69,6 +74,10 @@ export const LAB_GOALS = {
 
 interface PathRun extends WrkResult {
   haproxyCpuUsPerRequest?: number;
+  /** The user-space part of it (HAProxy's own code); the rest is the kernel, which on veths also delivers its packets to the peer. */
+  haproxyUserUsPerRequest?: number;
+  /** Nginx's CPU per request on the web node the direct path measures (all its workers and master). */
+  nginxCpuUsPerRequest?: number;
 }
 
 interface HalfRun {
@@ -97,14 +106,27 @@ function usPer(ticks: number, units: number): number {
   return units > 0 ? round((ticks * 1e6) / CLK_TCK / units, 1) : NaN;
 }
 
-function wrk(lab: Lab, client: string, url: string, label: string, haproxyPid?: number): PathRun {
+function wrk(lab: Lab, client: string, url: string, label: string, pids: { haproxy?: number; nginx?: number[] } = {}): PathRun {
   const args = ["-t2", `-c${CONNECTIONS}`, `-d${SECONDS}s`, "--timeout", "5s", "--latency", url];
-  const t0 = haproxyPid === undefined ? 0 : cpuTicks(haproxyPid);
+  const ticks = (ps: number[]) => ps.reduce((a, p) => a + cpuTicks(p), 0);
+  const cpu = (pid: number | undefined) => (pid === undefined ? { user: 0, system: 0 } : parseProcCpu(readFileSync(`/proc/${pid}/stat`, "utf8")));
+  const c0 = cpu(pids.haproxy);
+  const n0 = ticks(pids.nginx ?? []);
   const r = lab.netExec(client, ["wrk", ...args], { timeoutMs: (SECONDS + 15) * 1000 });
-  const t1 = haproxyPid === undefined ? 0 : cpuTicks(haproxyPid);
+  const c1 = cpu(pids.haproxy);
+  const n1 = ticks(pids.nginx ?? []);
   if (r.status !== 0) throw new Error(`wrk ${url}: ${r.stderr}`);
   const w = parseWrk(label, String(r.stdout));
-  return haproxyPid === undefined ? w : { ...w, haproxyCpuUsPerRequest: usPer(t1 - t0, w.requests) };
+  return {
+    ...w,
+    ...(pids.haproxy === undefined
+      ? {}
+      : {
+          haproxyCpuUsPerRequest: usPer(c1.user + c1.system - c0.user - c0.system, w.requests),
+          haproxyUserUsPerRequest: usPer(c1.user - c0.user, w.requests),
+        }),
+    ...(pids.nginx === undefined ? {} : { nginxCpuUsPerRequest: usPer(n1 - n0, w.requests) }),
+  };
 }
 
 /** Open loop at `rate` req/s: h2load, HALF_CLIENTS HTTP/1.1 connections each at rate/HALF_CLIENTS, for SECONDS. */
@@ -138,7 +160,9 @@ function h2loadAtRate(lab: Lab, client: string, url: string, label: string, rate
 function handshakes(lab: Lab, client: string, hostPort: string, mode: "new" | "reuse", haproxyPid: number) {
   const t0 = cpuTicks(haproxyPid);
   const started = process.hrtime.bigint();
-  const r = lab.netExec(client, ["openssl", "s_time", "-connect", hostPort, `-${mode}`, "-time", String(TLS_SECONDS)], {
+  // -www: each connection also GETs the static page and reads the answer; without a read, a TLS 1.3
+  // client never receives the session ticket (sent after the handshake) and -reuse resumes nothing.
+  const r = lab.netExec(client, ["openssl", "s_time", "-connect", hostPort, `-${mode}`, "-www", "/", "-time", String(TLS_SECONDS)], {
     timeoutMs: (TLS_SECONDS + 15) * 1000,
   });
   const wallS = Number(process.hrtime.bigint() - started) / 1e9;
@@ -149,7 +173,7 @@ function handshakes(lab: Lab, client: string, hostPort: string, mode: "new" | "r
 
 async function main() {
   const root = repoRoot();
-  const pre = checkPrereqs(["haproxy:2.6", "nginx:1.22", "mariadb:10.11", "node:20"], { bench: true });
+  const pre = checkPrereqs([...LAB_PACKAGES], { bench: true });
   if (!pre.ok) throw new Error(prereqMessage(pre));
   const outdir = join(root, ".lab", "bench-synth");
   rmSync(outdir, { recursive: true, force: true });
@@ -207,11 +231,15 @@ async function main() {
     const haproxyIdleCpuMsPerS = round(((cpuTicks(haproxy) - idle0) * 1000) / CLK_TCK / SECONDS, 2);
 
     // 1. Saturation, both paths, same run.
-    const direct = wrk(lab, clients.inside.name, urls.direct, `one web node directly (${web1})`);
+    const nginxPids = lab
+      .processes(web1)
+      .filter((p) => p.comm === "nginx")
+      .map((p) => p.ref.pid);
+    const direct = wrk(lab, clients.inside.name, urls.direct, `one web node directly (${web1})`, { nginx: nginxPids });
     const before = await backendServers(lab, lb);
-    const viaLb = wrk(lab, clients.edge.name, urls.lbHttp, `load balancer, HTTP (${lb})`, haproxy);
+    const viaLb = wrk(lab, clients.edge.name, urls.lbHttp, `load balancer, HTTP (${lb})`, { haproxy });
     const after = await backendServers(lab, lb);
-    const viaLbTls = wrk(lab, clients.edge.name, urls.lbHttps, `load balancer, HTTPS (${lb})`, haproxy);
+    const viaLbTls = wrk(lab, clients.edge.name, urls.lbHttps, `load balancer, HTTPS (${lb})`, { haproxy });
     const perNode = Object.fromEntries(Object.keys(after).map((k) => [k, Number(after[k].stot) - Number(before[k]?.stot ?? 0)]));
     const perNodeTotal = Object.values(perNode).reduce((a, b) => a + b, 0);
 
@@ -221,40 +249,29 @@ async function main() {
     const halfLb = h2loadAtRate(lab, clients.edge.name, urls.lbHttp, "lb-http", halfRate, tmp, haproxy);
     const halfLbTls = h2loadAtRate(lab, clients.edge.name, urls.lbHttps, "lb-https", halfRate, tmp, haproxy);
 
+    console.log(JSON.stringify({ saturation: [direct, viaLb, viaLbTls], halfLoad: [halfDirect, halfLb, halfLbTls] }));
+
     // 2. TLS handshakes.
     const hostPort = `${lbAddress}:${lbFacts.httpsPort}`;
     const full = handshakes(lab, clients.edge.name, hostPort, "new", haproxy);
     const resumed = handshakes(lab, clients.edge.name, hostPort, "reuse", haproxy);
 
+    console.log(JSON.stringify({ tlsHandshakes: [full, resumed] }));
+
     // 3. Failed requests during a web node kill (fixed rate, open loop, through the published port).
     const entry = entryUrl(lab);
-    for (let i = 0; i < 20; i++) await request(`${entry}/api/items`);
-    const { interMs, fall } = lbFacts.check;
-    const fe = async () => (await haproxyStats(lab, lb)).find((r) => r.svname === "FRONTEND" && r.pxname !== "stats")!;
-    const be = async () => (await haproxyStats(lab, lb)).find((r) => r.svname === "BACKEND")!;
-    const fe0 = await fe();
-    const be0 = await be();
-    const KILL_RATE = 100;
-    const killRun = await fixedRate(`${entry}/api/items`, { rate: KILL_RATE, durationMs: interMs * fall + 4000, timeoutMs: 10_000 }, async () => {
-      const watch = watchServerStatus(lab, lb, web1, "DOWN", interMs * fall + 8000);
-      await watch.ready;
-      await sleep(1000);
-      const t0 = Date.now();
-      await lab.kill(web1);
-      return (await watch.seenAt) - t0;
-    });
-    const fe1 = await fe();
-    const be1 = await be();
-    await lab.startContainer(web1);
-    await lab.waitHealthy([web1], 60_000);
+    const webNodeKill = PARTS_SKIPPED.has("kill") ? { skipped: "LAB_BENCH_SKIP" } : await killWebNode(lab, lb, web1, entry);
 
     // 4. Replication lag, semi-sync on (the default), then off.
     const semiSyncVar = "rpl_semi_sync_master_enabled";
     const semiSyncDefault = sql(lab, primary, `SELECT @@GLOBAL.${semiSyncVar}`)[0][0];
     const replication: Record<string, unknown>[] = [];
-    for (const semiSync of [true, false]) {
+    for (const semiSync of PARTS_SKIPPED.has("replication") ? [] : [true, false]) {
       sql(lab, primary, `SET GLOBAL ${semiSyncVar} = ${semiSync ? "ON" : "OFF"}`);
-      for (const rate of WRITE_RATES) replication.push({ semiSync, ...(await replicationLag(lab, entry, replica, primary, rate)) });
+      for (const rate of WRITE_RATES) {
+        replication.push({ semiSync, ...(await replicationLag(lab, entry, replica, primary, rate)) });
+        console.log(JSON.stringify(replication[replication.length - 1]));
+      }
     }
     sql(lab, primary, `SET GLOBAL ${semiSyncVar} = ${semiSyncDefault === "1" ? "ON" : "OFF"}`);
 
@@ -291,20 +308,7 @@ async function main() {
       },
       tlsHandshakes: { full, resumed, resumedToFullRatio: round(resumed.perSecond / full.perSecond, 2) },
       distribution: { perNode, shares: Object.fromEntries(Object.entries(perNode).map(([k, v]) => [k, round(v / perNodeTotal, 4)])) },
-      webNodeKill: {
-        rate: KILL_RATE,
-        sent: killRun.summary.sent,
-        failed: killRun.summary.errors + killRun.summary.non2xx,
-        byStatus: killRun.summary.byStatus,
-        markedDownAfterMs: killRun.during,
-        checkBudgetMs: interMs * fall,
-        haproxy: {
-          retries: Number(be1.wretr) - Number(be0.wretr),
-          redispatches: Number(be1.wredis) - Number(be0.wredis),
-          http5xxToClients: Number(fe1.hrsp_5xx) - Number(fe0.hrsp_5xx),
-        },
-        p99Ms: round(killRun.summary.latencyMs.p99, 2),
-      },
+      webNodeKill,
       replication,
       goals: LAB_GOALS,
     };
@@ -318,6 +322,43 @@ async function main() {
   }
 }
 
+/** Failed requests at 100 req/s (open loop, the published port) while web1 is killed; web1 is started again. */
+async function killWebNode(lab: Lab, lb: string, web1: string, entry: string) {
+  for (let i = 0; i < 20; i++) await request(`${entry}/api/items`);
+  const { interMs, fall } = stackOf(lab).loadBalancer(lb).check;
+  const fe = async () => (await haproxyStats(lab, lb)).find((r) => r.svname === "FRONTEND" && r.pxname !== "stats")!;
+  const be = async () => (await haproxyStats(lab, lb)).find((r) => r.svname === "BACKEND")!;
+  const fe0 = await fe();
+  const be0 = await be();
+  const KILL_RATE = 100;
+  const killRun = await fixedRate(`${entry}/api/items`, { rate: KILL_RATE, durationMs: interMs * fall + 4000, timeoutMs: 10_000 }, async () => {
+    const watch = watchServerStatus(lab, lb, web1, "DOWN", interMs * fall + 8000);
+    await watch.ready;
+    await sleep(1000);
+    const t0 = Date.now();
+    await lab.kill(web1);
+    return (await watch.seenAt) - t0;
+  });
+  const fe1 = await fe();
+  const be1 = await be();
+  await lab.startContainer(web1);
+  await lab.waitHealthy([web1], 60_000);
+  return {
+    rate: KILL_RATE,
+    sent: killRun.summary.sent,
+    failed: killRun.summary.errors + killRun.summary.non2xx,
+    byStatus: killRun.summary.byStatus,
+    markedDownAfterMs: killRun.during,
+    checkBudgetMs: interMs * fall,
+    haproxy: {
+      retries: Number(be1.wretr) - Number(be0.wretr),
+      redispatches: Number(be1.wredis) - Number(be0.wredis),
+      http5xxToClients: Number(fe1.hrsp_5xx) - Number(fe0.hrsp_5xx),
+    },
+    p99Ms: round(killRun.summary.latencyMs.p99, 2),
+  };
+}
+
 /**
  * Writes at `rate`/s through the load balancer for REPL_SECONDS; a poller inside
  * the replica's namespace reads MAX(id) every 2 ms and stamps when each id appears.
@@ -325,9 +366,18 @@ async function main() {
  * 0). Also: the primary's semi-sync state after the run and how many commits
  * fell back to asynchronous (no replica acknowledgement in time).
  */
-async function replicationLag(lab: Lab, entry: string, replica: string, primary: string, rate: number) {
+export async function replicationLag(lab: Lab, entry: string, replica: string, primary: string, rate: number) {
   const stack = stackOf(lab);
-  const { env, databaseName } = stack.app();
+  const { env, databaseName, hostname: appHost } = stack.app();
+  // The app's password: in its environment, or (now that secrets are files) in the upload DB_PASSWORD_FILE names.
+  const passwordFile = env[APP_ENV.passwordFile];
+  const password =
+    env[APP_ENV.password] ??
+    lab
+      .container(appHost)
+      .spec.uploads.find((u) => u.file === passwordFile)
+      ?.content?.trim();
+  if (password === undefined) throw new Error(`${appHost}: neither ${APP_ENV.password} nor the file ${APP_ENV.passwordFile} names`);
   const { port } = stack.database();
   const status = (name: string) => Number(sql(lab, primary, `SHOW GLOBAL STATUS LIKE '${name}'`)[0]?.[1] ?? NaN);
   const noTx0 = status("Rpl_semi_sync_master_no_tx");
@@ -357,16 +407,20 @@ async function replicationLag(lab: Lab, entry: string, replica: string, primary:
       PATH: process.env.PATH,
       PORT: String(port),
       U: env[APP_ENV.user],
-      P: env[APP_ENV.password],
+      P: password,
       D: databaseName,
       START: String(startId),
       LAST: String(startId + count),
       MS: String((REPL_SECONDS + 20) * 1000),
     },
-    timeoutMs: (REPL_SECONDS + 30) * 1000,
+    timeoutMs: (REPL_SECONDS + 90) * 1000,
     onStdout: (chunk) => (out += chunk),
   });
-  await waitUntil("the replication-lag poller", () => out.includes("ready"), { timeoutMs: 10_000, intervalMs: 20 });
+  let ended: { status: number | null; stderr: string } | undefined;
+  void pollerDone.then((r) => (ended = r));
+  // Node's start in the replica's namespace takes seconds on a loaded 2-core machine.
+  await waitUntil("the replication-lag poller", () => out.includes("ready") || ended !== undefined, { timeoutMs: 60_000, intervalMs: 20 });
+  if (!out.includes("ready")) throw new Error(`the replication-lag poller ended (${ended?.status}): ${ended?.stderr.slice(-500)}`);
   let n = 0;
   const run = await fixedRate(
     `${entry}/api/items`,
@@ -413,14 +467,16 @@ type Results = {
   };
   tlsHandshakes: { full: ReturnType<typeof handshakes>; resumed: ReturnType<typeof handshakes> };
   distribution: { perNode: Record<string, number>; shares: Record<string, number> };
-  webNodeKill: {
-    rate: number;
-    sent: number;
-    failed: number;
-    markedDownAfterMs?: number;
-    checkBudgetMs: number;
-    haproxy: { retries: number; redispatches: number; http5xxToClients: number };
-  };
+  webNodeKill:
+    | { skipped: string }
+    | {
+        rate: number;
+        sent: number;
+        failed: number;
+        markedDownAfterMs?: number;
+        checkBudgetMs: number;
+        haproxy: { retries: number; redispatches: number; http5xxToClients: number };
+      };
   replication: Record<string, unknown>[];
 };
 
@@ -460,8 +516,8 @@ export function labTableRows(r: Results): [string, string, string, string][] {
     ],
   ];
   for (const [label, x] of [
-    ["HAProxy CPU/request: saturation, HTTP", s.viaLoadBalancer.haproxyCpuUsPerRequest],
-    ["HAProxy CPU/request: saturation, HTTPS", s.viaLoadBalancerTls.haproxyCpuUsPerRequest],
+    [`HAProxy CPU/request: saturation, HTTP (user ${s.viaLoadBalancer.haproxyUserUsPerRequest} us)`, s.viaLoadBalancer.haproxyCpuUsPerRequest],
+    [`HAProxy CPU/request: saturation, HTTPS (user ${s.viaLoadBalancerTls.haproxyUserUsPerRequest} us)`, s.viaLoadBalancerTls.haproxyCpuUsPerRequest],
     ["HAProxy CPU/request: half load, HTTP", h.viaLoadBalancer.haproxyCpuUsPerRequest],
     ["HAProxy CPU/request: half load, HTTPS", h.viaLoadBalancerTls.haproxyCpuUsPerRequest],
   ] as const)
@@ -471,6 +527,7 @@ export function labTableRows(r: Results): [string, string, string, string][] {
       `idle: ${r.haproxyIdleCpuMsPerS} ms CPU/s`,
       `< ${g.haproxyCpuUsPerRequest} us ${met((x ?? Infinity) < g.haproxyCpuUsPerRequest)}`,
     ]);
+  rows.push(["Nginx CPU/request (direct, saturation)", `${s.direct.nginxCpuUsPerRequest} us`, "", "(reported: the web node's share)"]);
   const t = r.tlsHandshakes;
   rows.push([
     "TLS handshakes/s (one at a time)",
@@ -487,12 +544,13 @@ export function labTableRows(r: Results): [string, string, string, string][] {
     "",
   ]);
   const k = r.webNodeKill;
-  rows.push([
-    `web node kill at ${k.rate} req/s`,
-    `${k.failed} failed of ${k.sent}; DOWN after ${k.markedDownAfterMs} ms`,
-    `check budget ${k.checkBudgetMs} ms`,
-    `retries ${k.haproxy.retries}, redispatches ${k.haproxy.redispatches}, 5xx ${k.haproxy.http5xxToClients}`,
-  ]);
+  if (!("skipped" in k))
+    rows.push([
+      `web node kill at ${k.rate} req/s`,
+      `${k.failed} failed of ${k.sent}; DOWN after ${k.markedDownAfterMs} ms`,
+      `check budget ${k.checkBudgetMs} ms`,
+      `retries ${k.haproxy.retries}, redispatches ${k.haproxy.redispatches}, 5xx ${k.haproxy.http5xxToClients}`,
+    ]);
   for (const x of r.replication as {
     semiSync: boolean;
     writeRate: number;

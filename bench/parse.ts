@@ -77,14 +77,20 @@ export function parseSTimeConnections(out: string): number {
   return Number(m[1]);
 }
 
-/** utime + stime (clock ticks) of /proc/<pid>/stat's text; the command name may hold spaces and parentheses. */
-export function parseProcCpuTicks(stat: string): number {
+/** utime and stime (clock ticks) of /proc/<pid>/stat's text; the command name may hold spaces and parentheses. */
+export function parseProcCpu(stat: string): { user: number; system: number } {
   const rest = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
   // rest[0] is field 3 (state): utime and stime are fields 14 and 15.
-  const utime = Number(rest[11]);
-  const stime = Number(rest[12]);
-  if (!Number.isFinite(utime) || !Number.isFinite(stime)) throw new Error(`not a /proc/<pid>/stat line: ${stat.slice(0, 120)}`);
-  return utime + stime;
+  const user = Number(rest[11]);
+  const system = Number(rest[12]);
+  if (rest.length < 13 || !Number.isInteger(user) || !Number.isInteger(system)) throw new Error(`not a /proc/<pid>/stat line: ${stat.slice(0, 120)}`);
+  return { user, system };
+}
+
+/** utime + stime (clock ticks) of /proc/<pid>/stat's text. */
+export function parseProcCpuTicks(stat: string): number {
+  const { user, system } = parseProcCpu(stat);
+  return user + system;
 }
 
 /** p-th percentile (nearest rank) of ascending values; NaN when empty. */

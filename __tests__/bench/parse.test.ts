@@ -1,6 +1,6 @@
 import { readFileSync } from "fs";
 import { join } from "path";
-import { parseH2loadLog, parseProcCpuTicks, parseSTimeConnections, parseWrk, parseWrkDuration, percentileOf } from "../../bench/parse";
+import { parseH2loadLog, parseProcCpu, parseProcCpuTicks, parseSTimeConnections, parseWrk, parseWrkDuration, percentileOf } from "../../bench/parse";
 
 // Real output of the tools the bench runs (wrk 4.1, h2load 1.52, OpenSSL 3.0 s_time), captured against
 // throwaway servers on 127.0.0.1; wrk-errors.txt's server answered 500 to every other request and cut every third.
@@ -59,6 +59,7 @@ test("parseProcCpuTicks: utime + stime of a real /proc/<pid>/stat, also with a c
   const own = readFileSync("/proc/self/stat", "utf8");
   const fields = own.slice(own.lastIndexOf(")") + 2).split(" ");
   expect(parseProcCpuTicks(own)).toBe(Number(fields[11]) + Number(fields[12]));
+  expect(parseProcCpu(own)).toEqual({ user: Number(fields[11]), system: Number(fields[12]) });
   const tricky = own.replace(/\(.*\)/, "(a) b (c)");
   expect(parseProcCpuTicks(tricky)).toBe(parseProcCpuTicks(own));
   expect(() => parseProcCpuTicks("garbage")).toThrow(/not a \/proc/);

@@ -1,94 +1,196 @@
 /**
- * npm run bench:lab — measured numbers from the lab (the synthesized `local`
- * stack run for real on this machine), printed as a table and as JSON:
+ * npm run bench:lab — issue 14's data-path and replication figures, measured in
+ * the lab (bench/bench-stack.ts's stack run for real on this machine), printed
+ * as a table and written to .lab/bench-latest.json (bench/run-bench.ts merges it
+ * into bench/results.json):
  *
- *  1. requests/s and p50/p99 latency of GET /api/items through the load balancer
- *     versus directly to one web node, in the same run (wrk, closed loop, run
- *     inside the load balancer's network namespace so both paths share a client),
- *     and the ratio; plus through the published port on the host's 127.0.0.1;
- *  2. per-node distribution of the load-balanced run (HAProxy's counters);
- *  3. failed requests during a web node kill (fixed rate, open loop);
- *  4. replication lag p50/p99 at a fixed write rate (client's 201 -> row visible
- *     on the replica, polled every 2 ms from inside the replica's namespace).
+ *  1. Data path, the client in a namespace outside the stack (lab/client-namespace.ts):
+ *     through the load balancer (plain HTTP and HTTPS, lb-1's own address on the
+ *     public network) versus directly to one web node (from a client on the
+ *     network the load balancers share with the web nodes), same run:
+ *       - at saturation: wrk, closed loop, CONNECTIONS connections for SECONDS;
+ *       - at half of the direct path's saturation rate: h2load --rps, open loop
+ *         per connection (HALF_CLIENTS connections, each at rate/HALF_CLIENTS),
+ *         its per-request log giving p50/p99;
+ *       - HAProxy's CPU time per request: utime + stime of its worker process
+ *         (/proc/<pid>/stat) over each run, divided by the requests answered.
+ *  2. TLS handshakes per second with and without session resumption (openssl
+ *     s_time -new / -reuse -www /, one connection at a time, each a GET of the
+ *     static page, TLS_SECONDS each), and HAProxy's CPU time per connection.
+ *  3. Failed requests during a web node kill (fixed rate, open loop).
+ *  4. Replication lag p50/p99 at 100 and 500 writes/s for REPL_SECONDS each,
+ *     with semi-sync on (the stack's default), then off (SET GLOBAL
+ *     rpl_semi_sync_master_enabled = OFF on the primary: what the MysqlCluster
+ *     prop `semiSync: false` renders, without a second bring-up).
  *
- * Every load is bounded in count and time; the lab is removed at the end.
- * Options (env): LAB_BENCH_SECONDS (default 5), LAB_BENCH_CONNECTIONS (16),
- * LAB_BENCH_WRITE_RATE (20/s), LAB_PORT_OFFSET (0), LAB_BENCH_NO_SYNTH=1.
+ * Every load is bounded in count and time and goes only to the lab's own
+ * addresses, from namespaces the bench created (or the published loopback
+ * port); the lab (and with it the client namespaces) is removed at the end.
+ * Options (env): LAB_BENCH_SECONDS (5), LAB_BENCH_CONNECTIONS (16),
+ * LAB_BENCH_REPL_SECONDS (20), LAB_BENCH_WRITE_RATES ("100,500"),
+ * LAB_BENCH_SKIP ("kill,replication": skip those parts, for A/B runs of the data path),
+ * LAB_PORT_OFFSET (0), LAB_BENCH_VARIANT (JSON, bench/bench-stack.ts: an A/B run of tuning props).
  */
 import { spawnSync } from "child_process";
-import { writeFileSync } from "fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "fs";
 import { cpus } from "os";
 import { join } from "path";
 import { APP_ENV } from "../templates/app-environment";
+import { allowDirect, attachBenchClients, BenchClients, haproxyWorkerPid } from "../lab/client-namespace";
 import { repoRoot } from "../lab/host";
 import { checkPrereqs, prereqMessage } from "../lab/prereqs";
 import { fixedRate, percentile, request } from "../lab/load";
 import { backendServers, entryUrl, haproxyStats, sql, stackOf, watchServerStatus } from "../lab/probes";
 import { Lab } from "../lab/runner";
 import { sleep, waitUntil } from "../lab/sys";
+import { parseH2loadLog, parseProcCpu, parseProcCpuTicks, parseSTimeConnections, parseWrk, percentileOf, WrkResult } from "./parse";
 
-const SECONDS = Math.min(60, Number(process.env.LAB_BENCH_SECONDS ?? 5));
-const CONNECTIONS = Math.min(256, Number(process.env.LAB_BENCH_CONNECTIONS ?? 16));
-const WRITE_RATE = Math.min(200, Number(process.env.LAB_BENCH_WRITE_RATE ?? 20));
+const SECONDS = Math.min(30, Math.max(1, Number(process.env.LAB_BENCH_SECONDS ?? 5)));
+const CONNECTIONS = Math.min(256, Math.max(1, Number(process.env.LAB_BENCH_CONNECTIONS ?? 16)));
+const HALF_CLIENTS = 16;
+const TLS_SECONDS = 3;
+const REPL_SECONDS = Math.min(60, Math.max(1, Number(process.env.LAB_BENCH_REPL_SECONDS ?? 20)));
+const WRITE_RATES = (process.env.LAB_BENCH_WRITE_RATES ?? "100,500")
+  .split(",")
+  .map(Number)
+  .filter((r) => r > 0)
+  .map((r) => Math.min(1000, r));
+const PARTS_SKIPPED = new Set((process.env.LAB_BENCH_SKIP ?? "").split(",").filter(Boolean));
+/** Clock ticks per second of /proc/<pid>/stat (Linux: USER_HZ, 100 on every architecture the lab runs on). */
+const CLK_TCK = Number(spawnSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).stdout.trim()) || 100;
 
-interface WrkResult {
+/** The software the lab bench runs (lab/prereqs.ts checks it and the tools: wrk, h2load, openssl). */
+export const LAB_PACKAGES = ["haproxy:2.6", "nginx:1.22", "mariadb:10.11", "node:20"] as const;
+
+/** Issue 14's goals for these figures. */
+export const LAB_GOALS = {
+  lbToDirectRpsRatio: 0.9,
+  halfLoadAddedP50Ms: 0.5,
+  halfLoadAddedP99Ms: 2,
+  haproxyCpuUsPerRequest: 30,
+  replicationP99MsAt500: 100,
+  upToHealthyMs: 4000,
+} as const;
+
+interface PathRun extends WrkResult {
+  haproxyCpuUsPerRequest?: number;
+  /** The user-space part of it (HAProxy's own code); the rest is the kernel, which on veths also delivers its packets to the peer. */
+  haproxyUserUsPerRequest?: number;
+  /** Nginx's CPU per request on the web node the direct path measures (all its workers and master). */
+  nginxCpuUsPerRequest?: number;
+}
+
+interface HalfRun {
   target: string;
-  rps: number;
+  rate: number;
+  requests: number;
+  ok: number;
+  byStatus: Record<string, number>;
+  achievedRps: number;
   p50Ms: number;
   p99Ms: number;
-  requests: number;
-  non2xx: number;
-  socketErrors: number;
+  haproxyCpuUsPerRequest?: number;
 }
 
-function parseMs(v: string): number {
-  const m = /^([\d.]+)(us|ms|s)$/.exec(v.trim());
-  if (!m) return NaN;
-  return Number(m[1]) * { us: 0.001, ms: 1, s: 1000 }[m[2] as "us" | "ms" | "s"];
+function round(x: number, digits: number): number {
+  const f = 10 ** digits;
+  return Math.round(x * f) / f;
 }
 
-function parseWrk(target: string, out: string): WrkResult {
-  const num = (re: RegExp) => Number(re.exec(out)?.[1] ?? 0);
-  const socket = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
+function cpuTicks(pid: number): number {
+  return parseProcCpuTicks(readFileSync(`/proc/${pid}/stat`, "utf8"));
+}
+
+/** Microseconds of CPU per unit of work between two tick readings. */
+function usPer(ticks: number, units: number): number {
+  return units > 0 ? round((ticks * 1e6) / CLK_TCK / units, 1) : NaN;
+}
+
+function wrk(lab: Lab, client: string, url: string, label: string, pids: { haproxy?: number; nginx?: number[] } = {}): PathRun {
+  const args = ["-t2", `-c${CONNECTIONS}`, `-d${SECONDS}s`, "--timeout", "5s", "--latency", url];
+  const ticks = (ps: number[]) => ps.reduce((a, p) => a + cpuTicks(p), 0);
+  const cpu = (pid: number | undefined) => (pid === undefined ? { user: 0, system: 0 } : parseProcCpu(readFileSync(`/proc/${pid}/stat`, "utf8")));
+  const c0 = cpu(pids.haproxy);
+  const n0 = ticks(pids.nginx ?? []);
+  const r = lab.netExec(client, ["wrk", ...args], { timeoutMs: (SECONDS + 15) * 1000 });
+  const c1 = cpu(pids.haproxy);
+  const n1 = ticks(pids.nginx ?? []);
+  if (r.status !== 0) throw new Error(`wrk ${url}: ${r.stderr}`);
+  const w = parseWrk(label, String(r.stdout));
   return {
-    target,
-    rps: num(/Requests\/sec:\s+([\d.]+)/),
-    p50Ms: parseMs(/^\s+50%\s+(\S+)/m.exec(out)?.[1] ?? ""),
-    p99Ms: parseMs(/^\s+99%\s+(\S+)/m.exec(out)?.[1] ?? ""),
-    requests: num(/(\d+) requests in/),
-    non2xx: num(/Non-2xx or 3xx responses: (\d+)/),
-    socketErrors: socket
-      ? socket
-          .slice(1)
-          .map(Number)
-          .reduce((a, b) => a + b, 0)
-      : 0,
+    ...w,
+    ...(pids.haproxy === undefined
+      ? {}
+      : {
+          haproxyCpuUsPerRequest: usPer(c1.user + c1.system - c0.user - c0.system, w.requests),
+          haproxyUserUsPerRequest: usPer(c1.user - c0.user, w.requests),
+        }),
+    ...(pids.nginx === undefined ? {} : { nginxCpuUsPerRequest: usPer(n1 - n0, w.requests) }),
   };
 }
 
-function wrk(lab: Lab, inNetnsOf: string | undefined, url: string, label: string): WrkResult {
-  const args = ["-t2", `-c${CONNECTIONS}`, `-d${SECONDS}s`, "--timeout", "5s", "--latency", url];
-  const r = inNetnsOf
-    ? lab.netExec(inNetnsOf, ["wrk", ...args], { timeoutMs: (SECONDS + 15) * 1000 })
-    : spawnSync("wrk", args, { encoding: "utf8", timeout: (SECONDS + 15) * 1000 });
-  if (r.status !== 0) throw new Error(`wrk ${url}: ${r.stderr}`);
-  return parseWrk(label, String(r.stdout));
+/** Open loop at `rate` req/s: h2load, HALF_CLIENTS HTTP/1.1 connections each at rate/HALF_CLIENTS, for SECONDS. */
+function h2loadAtRate(lab: Lab, client: string, url: string, label: string, rate: number, dir: string, haproxyPid?: number): HalfRun {
+  const perClient = Math.max(1, Math.round(rate / HALF_CLIENTS));
+  const log = join(dir, `h2load-${label.replace(/[^a-z0-9]+/gi, "-")}.log`);
+  const args = ["--h1", "-c", String(HALF_CLIENTS), "--rps", String(perClient), "-D", String(SECONDS), "-T", "5", "--log-file", log, url];
+  const t0 = haproxyPid === undefined ? 0 : cpuTicks(haproxyPid);
+  const r = lab.netExec(client, ["h2load", ...args], { timeoutMs: (SECONDS + 20) * 1000 });
+  const t1 = haproxyPid === undefined ? 0 : cpuTicks(haproxyPid);
+  if (r.status !== 0) throw new Error(`h2load ${url}: ${r.stderr || r.stdout}`);
+  const parsed = parseH2loadLog(readFileSync(log, "utf8"));
+  const requests = Object.values(parsed.byStatus).reduce((a, b) => a + b, 0);
+  const ok = Object.entries(parsed.byStatus)
+    .filter(([s]) => s.startsWith("2"))
+    .reduce((a, [, n]) => a + n, 0);
+  return {
+    target: label,
+    rate: perClient * HALF_CLIENTS,
+    requests,
+    ok,
+    byStatus: parsed.byStatus,
+    achievedRps: round(requests / SECONDS, 0),
+    p50Ms: round(percentileOf(parsed.latenciesMs, 50), 2),
+    p99Ms: round(percentileOf(parsed.latenciesMs, 99), 2),
+    ...(haproxyPid === undefined ? {} : { haproxyCpuUsPerRequest: usPer(t1 - t0, requests) }),
+  };
+}
+
+/** TLS handshakes, one connection at a time: full (`-new`) or resumed (`-reuse`); HAProxy's CPU per handshake. */
+function handshakes(lab: Lab, client: string, hostPort: string, mode: "new" | "reuse", haproxyPid: number) {
+  const t0 = cpuTicks(haproxyPid);
+  const started = process.hrtime.bigint();
+  // -www: each connection also GETs the static page and reads the answer; without a read, a TLS 1.3
+  // client never receives the session ticket (sent after the handshake) and -reuse resumes nothing.
+  const r = lab.netExec(client, ["openssl", "s_time", "-connect", hostPort, `-${mode}`, "-www", "/", "-time", String(TLS_SECONDS)], {
+    timeoutMs: (TLS_SECONDS + 15) * 1000,
+  });
+  const wallS = Number(process.hrtime.bigint() - started) / 1e9;
+  const t1 = cpuTicks(haproxyPid);
+  const connections = parseSTimeConnections(String(r.stdout));
+  return { mode, connections, wallS: round(wallS, 2), perSecond: round(connections / wallS, 0), haproxyCpuUsPerHandshake: usPer(t1 - t0, connections) };
 }
 
 async function main() {
   const root = repoRoot();
-  const pre = checkPrereqs(["haproxy:2.6", "nginx:1.22", "mariadb:10.11", "node:20"], { bench: true });
+  const pre = checkPrereqs([...LAB_PACKAGES], { bench: true });
   if (!pre.ok) throw new Error(prereqMessage(pre));
-  if (process.env.LAB_BENCH_NO_SYNTH !== "1") {
-    console.log("synthesizing: npm run synth");
-    const r = spawnSync("npm", ["run", "--silent", "synth"], { cwd: root, stdio: "inherit", timeout: 300_000 });
-    if (r.status !== 0) throw new Error("npm run synth failed");
-  }
+  const outdir = join(root, ".lab", "bench-synth");
+  rmSync(outdir, { recursive: true, force: true });
+  mkdirSync(join(root, ".lab"), { recursive: true });
+  const synth = spawnSync(process.execPath, [join(__dirname, "bench-stack.js"), outdir, process.env.LAB_BENCH_VARIANT ?? "{}"], {
+    cwd: root,
+    encoding: "utf8",
+    timeout: 300_000,
+  });
+  if (synth.status !== 0) throw new Error(`bench-stack synth failed: ${synth.stderr.slice(-2000)}`);
+  const stackFile = synth.stdout.trim().split("\n").pop()!;
   const lab = new Lab({ instance: "b", portOffset: Number(process.env.LAB_PORT_OFFSET ?? 0), log: (l) => console.log(l) });
   if (lab.state && lab.isRunning() && !lab.isStale())
     throw new Error(`a bench lab is already running (${lab.stateFile}): \`npm run lab -- down --instance b\``);
+  const tmp = mkdtempSync(join(root, ".lab", "bench-run-"));
   const started = Date.now();
-  await lab.up(join(root, "cdktf.out", "stacks", "local", "cdk.tf.json"), { owner: process.pid });
+  await lab.up(stackFile, { owner: process.pid });
   // Issue 14's lab figure: `up` to every container healthy, the stack already synthesized (goal: under 4 s).
   const upToHealthyMs = Date.now() - started;
   console.log(`lab up in ${(upToHealthyMs / 1000).toFixed(1)} s; measuring (${SECONDS} s per run, ${CONNECTIONS} connections)`);
@@ -100,104 +202,190 @@ async function main() {
       primary,
       replicas: [replica],
     } = stack.database();
-    const lbSpec = lab.container(lb);
-    // HTTPS where the load balancer terminates TLS (plain HTTP only redirects); wrk does not verify the self-signed certificate.
     const lbFacts = stack.loadBalancer(lb);
-    const lbScheme = lbFacts.httpsPort !== undefined ? "https" : "http";
-    const lbPort = lbFacts.httpsPort ?? lbFacts.listenPort;
-    const web1 = lab.container(webNodes[0]);
-    // The web node's address on the network it shares with the load balancer.
-    const shared = web1.spec.networks.find((n) => lbSpec.spec.networks.some((m) => m.network === n.network))!.network;
-    const web1Url = `http://${web1.state.addresses[shared]}:80/api/items`;
-    const entry = entryUrl(lab);
+    if (lbFacts.httpsPort === undefined) throw new Error(`${lb} has no HTTPS listener: the bench stack terminates TLS`);
+    const web1 = webNodes[0];
+    const webPort = Number(stack.facts(web1).facts["listen-port"] ?? 80);
+    const clients: BenchClients = attachBenchClients(lab, lb, web1);
+    allowDirect(lab, web1, clients.inside, webPort);
+    const lbAddress = lab.container(lb).state.addresses[clients.edge.network];
+    const web1Address = lab.container(web1).state.addresses[clients.inside.network];
+    const urls = {
+      lbHttp: `http://${lbAddress}:${lbFacts.listenPort}/api/items`,
+      lbHttps: `https://${lbAddress}:${lbFacts.httpsPort}/api/items`,
+      direct: `http://${web1Address}:${webPort}/api/items`,
+    };
+    const haproxy = haproxyWorkerPid(lab, lb);
 
-    // Warm up (connection pools, JIT) on both paths, bounded: a short wrk run each.
-    for (let i = 0; i < 20; i++) await request(`${entry}/api/items`);
-    for (const url of [`${lbScheme}://127.0.0.1:${lbPort}/api/items`, web1Url])
-      lab.netExec(lb, ["wrk", "-t1", `-c${CONNECTIONS}`, "-d2s", url], { timeoutMs: 20_000 });
+    // Warm up (connection pools, JIT) on every path, bounded: a short wrk run each.
+    for (const [client, url] of [
+      [clients.inside.name, urls.direct],
+      [clients.edge.name, urls.lbHttp],
+      [clients.edge.name, urls.lbHttps],
+    ])
+      lab.netExec(client, ["wrk", "-t1", `-c${CONNECTIONS}`, "-d2s", url], { timeoutMs: 20_000 });
 
-    // 1 + 2. Through the LB vs one web node directly, same client namespace, same run.
+    // HAProxy's CPU with no traffic (its health checks, timers): the floor under the per-request figures.
+    const idle0 = cpuTicks(haproxy);
+    await sleep(SECONDS * 1000);
+    const haproxyIdleCpuMsPerS = round(((cpuTicks(haproxy) - idle0) * 1000) / CLK_TCK / SECONDS, 2);
+
+    // 1. Saturation, both paths, same run.
+    const nginxPids = lab
+      .processes(web1)
+      .filter((p) => p.comm === "nginx")
+      .map((p) => p.ref.pid);
+    const direct = wrk(lab, clients.inside.name, urls.direct, `one web node directly (${web1})`, { nginx: nginxPids });
     const before = await backendServers(lab, lb);
-    const viaLb = wrk(lab, lb, `${lbScheme}://127.0.0.1:${lbPort}/api/items`, `load balancer (${lb}:${lbPort}, client in its netns)`);
+    const viaLb = wrk(lab, clients.edge.name, urls.lbHttp, `load balancer, HTTP (${lb})`, { haproxy });
     const after = await backendServers(lab, lb);
-    const direct = wrk(lab, lb, web1Url, `one web node directly (${webNodes[0]}, client in ${lb}'s netns)`);
-    const published = wrk(lab, undefined, `${entry}/api/items`, `published port (${entry}, host; via the port forwarder)`);
+    const viaLbTls = wrk(lab, clients.edge.name, urls.lbHttps, `load balancer, HTTPS (${lb})`, { haproxy });
     const perNode = Object.fromEntries(Object.keys(after).map((k) => [k, Number(after[k].stot) - Number(before[k]?.stot ?? 0)]));
     const perNodeTotal = Object.values(perNode).reduce((a, b) => a + b, 0);
 
-    // 3. Failed requests during a web node kill (fixed rate, open loop).
-    const { interMs, fall } = stack.loadBalancer(lb).check;
-    const fe = async () => (await haproxyStats(lab, lb)).find((r) => r.svname === "FRONTEND" && r.pxname !== "stats")!;
-    const be = async () => (await haproxyStats(lab, lb)).find((r) => r.svname === "BACKEND")!;
-    const fe0 = await fe();
-    const be0 = await be();
-    const KILL_RATE = 100;
-    const killRun = await fixedRate(`${entry}/api/items`, { rate: KILL_RATE, durationMs: interMs * fall + 4000, timeoutMs: 10_000 }, async () => {
-      const watch = watchServerStatus(lab, lb, webNodes[0], "DOWN", interMs * fall + 8000);
-      await watch.ready;
-      await sleep(1000);
-      const t0 = Date.now();
-      await lab.kill(webNodes[0]);
-      return (await watch.seenAt) - t0;
-    });
-    const fe1 = await fe();
-    const be1 = await be();
-    await lab.startContainer(webNodes[0]);
-    await lab.waitHealthy([webNodes[0]], 60_000);
+    // Half of the direct path's saturation rate, open loop.
+    const halfRate = Math.max(HALF_CLIENTS, Math.round(direct.rps / 2));
+    const halfDirect = h2loadAtRate(lab, clients.inside.name, urls.direct, "direct", halfRate, tmp);
+    const halfLb = h2loadAtRate(lab, clients.edge.name, urls.lbHttp, "lb-http", halfRate, tmp, haproxy);
+    const halfLbTls = h2loadAtRate(lab, clients.edge.name, urls.lbHttps, "lb-https", halfRate, tmp, haproxy);
 
-    // 4. Replication lag at a fixed write rate.
-    const lag = await replicationLag(lab, entry, replica, primary);
+    console.log(JSON.stringify({ saturation: [direct, viaLb, viaLbTls], halfLoad: [halfDirect, halfLb, halfLbTls] }));
+
+    // 2. TLS handshakes.
+    const hostPort = `${lbAddress}:${lbFacts.httpsPort}`;
+    const full = handshakes(lab, clients.edge.name, hostPort, "new", haproxy);
+    const resumed = handshakes(lab, clients.edge.name, hostPort, "reuse", haproxy);
+
+    console.log(JSON.stringify({ tlsHandshakes: [full, resumed] }));
+
+    // 3. Failed requests during a web node kill (fixed rate, open loop, through the published port).
+    const entry = entryUrl(lab);
+    const webNodeKill = PARTS_SKIPPED.has("kill") ? { skipped: "LAB_BENCH_SKIP" } : await killWebNode(lab, lb, web1, entry);
+
+    // 4. Replication lag, semi-sync on (the default), then off.
+    const semiSyncVar = "rpl_semi_sync_master_enabled";
+    const semiSyncDefault = sql(lab, primary, `SELECT @@GLOBAL.${semiSyncVar}`)[0][0];
+    const replication: Record<string, unknown>[] = [];
+    for (const semiSync of PARTS_SKIPPED.has("replication") ? [] : [true, false]) {
+      sql(lab, primary, `SET GLOBAL ${semiSyncVar} = ${semiSync ? "ON" : "OFF"}`);
+      for (const rate of WRITE_RATES) {
+        replication.push({ semiSync, ...(await replicationLag(lab, entry, replica, primary, rate)) });
+        console.log(JSON.stringify(replication[replication.length - 1]));
+      }
+    }
+    sql(lab, primary, `SET GLOBAL ${semiSyncVar} = ${semiSyncDefault === "1" ? "ON" : "OFF"}`);
 
     const results = {
-      machine: { cores: cpus().length, note: "client, HAProxy, Nginx, app and MariaDB share these cores" },
-      bringUp: { upToHealthyMs, goalMs: 4000 },
-      settings: { seconds: SECONDS, connections: CONNECTIONS, path: "/api/items (replica read)" },
-      throughput: {
+      machine: { cores: cpus().length, model: cpus()[0]?.model ?? "unknown", note: "client, HAProxy, Nginx, app and MariaDB share these cores" },
+      loadAverageAtEnd: Number(readFileSync("/proc/loadavg", "utf8").split(" ")[0]),
+      stack: "bench/bench-stack.ts (the local example, plain HTTP served on port 80, the per-client request limit raised)",
+      variant: JSON.parse(process.env.LAB_BENCH_VARIANT ?? "{}") as unknown,
+      bringUp: { upToHealthyMs, goalMs: LAB_GOALS.upToHealthyMs },
+      settings: {
+        seconds: SECONDS,
+        connections: CONNECTIONS,
+        halfLoadClients: HALF_CLIENTS,
+        path: "/api/items (replica read)",
+        clients: { loadBalancer: clients.edge, direct: clients.inside },
+      },
+      haproxyIdleCpuMsPerS,
+      saturation: {
+        direct,
         viaLoadBalancer: viaLb,
-        directToWebNode: direct,
-        viaPublishedPort: published,
+        viaLoadBalancerTls: viaLbTls,
         lbToDirectRpsRatio: round(viaLb.rps / direct.rps, 3),
-        lbToDirectP50Ratio: round(viaLb.p50Ms / direct.p50Ms, 3),
+        lbTlsToDirectRpsRatio: round(viaLbTls.rps / direct.rps, 3),
       },
+      halfLoad: {
+        rate: halfRate,
+        direct: halfDirect,
+        viaLoadBalancer: halfLb,
+        viaLoadBalancerTls: halfLbTls,
+        addedP50Ms: round(halfLb.p50Ms - halfDirect.p50Ms, 2),
+        addedP99Ms: round(halfLb.p99Ms - halfDirect.p99Ms, 2),
+        addedP50MsTls: round(halfLbTls.p50Ms - halfDirect.p50Ms, 2),
+        addedP99MsTls: round(halfLbTls.p99Ms - halfDirect.p99Ms, 2),
+      },
+      tlsHandshakes: { full, resumed, resumedToFullRatio: round(resumed.perSecond / full.perSecond, 2) },
       distribution: { perNode, shares: Object.fromEntries(Object.entries(perNode).map(([k, v]) => [k, round(v / perNodeTotal, 4)])) },
-      webNodeKill: {
-        rate: KILL_RATE,
-        sent: killRun.summary.sent,
-        failed: killRun.summary.errors + killRun.summary.non2xx,
-        byStatus: killRun.summary.byStatus,
-        markedDownAfterMs: killRun.during,
-        checkBudgetMs: interMs * fall,
-        haproxy: {
-          retries: Number(be1.wretr) - Number(be0.wretr),
-          redispatches: Number(be1.wredis) - Number(be0.wredis),
-          http5xxToClients: Number(fe1.hrsp_5xx) - Number(fe0.hrsp_5xx),
-        },
-        p99Ms: round(killRun.summary.latencyMs.p99, 2),
-      },
-      replicationLag: lag,
+      webNodeKill,
+      replication,
+      goals: LAB_GOALS,
     };
     printTable(results);
-    console.log("\nJSON:");
-    console.log(JSON.stringify(results, null, 2));
     writeFileSync(join(root, ".lab", "bench-latest.json"), JSON.stringify(results, null, 2));
+    console.log(`\n.lab/bench-latest.json written`);
   } finally {
+    rmSync(tmp, { recursive: true, force: true });
     const removed = await lab.down();
     console.log(`\nlab removed (${removed.length} items)`);
   }
 }
 
+/** Failed requests at 100 req/s (open loop, the published port) while web1 is killed; web1 is started again. */
+async function killWebNode(lab: Lab, lb: string, web1: string, entry: string) {
+  for (let i = 0; i < 20; i++) await request(`${entry}/api/items`);
+  const { interMs, fall } = stackOf(lab).loadBalancer(lb).check;
+  const fe = async () => (await haproxyStats(lab, lb)).find((r) => r.svname === "FRONTEND" && r.pxname !== "stats")!;
+  const be = async () => (await haproxyStats(lab, lb)).find((r) => r.svname === "BACKEND")!;
+  const fe0 = await fe();
+  const be0 = await be();
+  const KILL_RATE = 100;
+  const killRun = await fixedRate(`${entry}/api/items`, { rate: KILL_RATE, durationMs: interMs * fall + 4000, timeoutMs: 10_000 }, async () => {
+    const watch = watchServerStatus(lab, lb, web1, "DOWN", interMs * fall + 8000);
+    await watch.ready;
+    await sleep(1000);
+    const t0 = Date.now();
+    await lab.kill(web1);
+    return (await watch.seenAt) - t0;
+  });
+  const fe1 = await fe();
+  const be1 = await be();
+  await lab.startContainer(web1);
+  await lab.waitHealthy([web1], 60_000);
+  return {
+    rate: KILL_RATE,
+    sent: killRun.summary.sent,
+    failed: killRun.summary.errors + killRun.summary.non2xx,
+    byStatus: killRun.summary.byStatus,
+    markedDownAfterMs: killRun.during,
+    checkBudgetMs: interMs * fall,
+    haproxy: {
+      retries: Number(be1.wretr) - Number(be0.wretr),
+      redispatches: Number(be1.wredis) - Number(be0.wredis),
+      http5xxToClients: Number(fe1.hrsp_5xx) - Number(fe0.hrsp_5xx),
+    },
+    p99Ms: round(killRun.summary.latencyMs.p99, 2),
+  };
+}
+
 /**
- * Writes at `WRITE_RATE`/s through the load balancer for SECONDS; a poller inside
+ * Writes at `rate`/s through the load balancer for REPL_SECONDS; a poller inside
  * the replica's namespace reads MAX(id) every 2 ms and stamps when each id appears.
- * Lag = appeared on the replica - the client got its 201 (clamped at 0: the row
- * can be there before the answer travels back through Nginx and HAProxy).
+ * Lag = appeared on the replica - the row's created_at on the primary (clamped at
+ * 0). Also: the primary's semi-sync state after the run and how many commits
+ * fell back to asynchronous (no replica acknowledgement in time).
  */
-async function replicationLag(lab: Lab, entry: string, replica: string, primary: string) {
+export async function replicationLag(lab: Lab, entry: string, replica: string, primary: string, rate: number) {
   const stack = stackOf(lab);
-  const { env, databaseName } = stack.app();
+  const { env, databaseName, hostname: appHost } = stack.app();
+  // The app's password: in its environment, or (now that secrets are files) in the upload DB_PASSWORD_FILE names.
+  const passwordFile = env[APP_ENV.passwordFile];
+  const password =
+    env[APP_ENV.password] ??
+    lab
+      .container(appHost)
+      .spec.uploads.find((u) => u.file === passwordFile)
+      ?.content?.trim();
+  if (password === undefined) throw new Error(`${appHost}: neither ${APP_ENV.password} nor the file ${APP_ENV.passwordFile} names`);
   const { port } = stack.database();
+  const status = (name: string) => Number(sql(lab, primary, `SHOW GLOBAL STATUS LIKE '${name}'`)[0]?.[1] ?? NaN);
+  // A run starts with the replica caught up: the backlog of the one before must not count as this one's lag.
+  const caughtUpAfterMs = await catchUp(lab, primary, replica, databaseName);
+  const noTx0 = status("Rpl_semi_sync_master_no_tx");
+  const yesTx0 = status("Rpl_semi_sync_master_yes_tx");
   const startId = Number(sql(lab, primary, `SELECT COALESCE(MAX(id), 0) FROM ${databaseName}.items`)[0][0]);
-  const count = Math.ceil(WRITE_RATE * SECONDS);
+  const count = Math.ceil(rate * REPL_SECONDS);
   const mysql2 = join(repoRoot(), "node_modules", "mysql2", "promise");
   const poller = `
     const mysql = require(${JSON.stringify(mysql2)});
@@ -221,92 +409,206 @@ async function replicationLag(lab: Lab, entry: string, replica: string, primary:
       PATH: process.env.PATH,
       PORT: String(port),
       U: env[APP_ENV.user],
-      P: env[APP_ENV.password],
+      P: password,
       D: databaseName,
       START: String(startId),
       LAST: String(startId + count),
-      MS: String((SECONDS + 20) * 1000),
+      MS: String((REPL_SECONDS + 60) * 1000),
     },
-    timeoutMs: (SECONDS + 30) * 1000,
+    timeoutMs: (REPL_SECONDS + 120) * 1000,
     onStdout: (chunk) => (out += chunk),
   });
-  await waitUntil("the replication-lag poller", () => out.includes("ready"), { timeoutMs: 10_000, intervalMs: 20 });
+  let ended: { status: number | null; stderr: string } | undefined;
+  void pollerDone.then((r) => (ended = r));
+  // Node's start in the replica's namespace takes seconds on a loaded 2-core machine.
+  await waitUntil("the replication-lag poller", () => out.includes("ready") || ended !== undefined, { timeoutMs: 60_000, intervalMs: 20 });
+  if (!out.includes("ready")) throw new Error(`the replication-lag poller ended (${ended?.status}): ${ended?.stderr.slice(-500)}`);
   let n = 0;
   const run = await fixedRate(
     `${entry}/api/items`,
-    { rate: WRITE_RATE, durationMs: SECONDS * 1000, method: "POST", body: () => ({ name: `lag-${++n}` }), timeoutMs: 5000 },
+    { rate, durationMs: REPL_SECONDS * 1000, method: "POST", body: () => ({ name: `lag-${++n}` }), timeoutMs: 5000 },
     async () => undefined,
   );
-  const rows = sql(lab, primary, `SELECT id, UNIX_TIMESTAMP(created_at) * 1000 FROM ${databaseName}.items WHERE id > ${startId} ORDER BY id`);
+  const rows = sql(lab, primary, `SELECT id, UNIX_TIMESTAMP(created_at) * 1000 FROM ${databaseName}.items WHERE id > ${startId} ORDER BY id`, 30_000);
   await pollerDone;
   const stamps = JSON.parse(out.split("\n").filter(Boolean).pop() ?? "{}") as Record<string, number>;
   // created_at is the primary's commit-time clock (same machine clock as the poller's).
-  const lags = rows
-    .map(([id, createdMs]) => (stamps[id] !== undefined ? Math.max(0, stamps[id] - Number(createdMs)) : NaN))
-    .filter((x) => !Number.isNaN(x))
-    .sort((a, b) => a - b);
+  // A row the poller never saw (its window ended first) lagged more than any it saw: it sorts last.
+  const lags = rows.map(([id, createdMs]) => (stamps[id] !== undefined ? Math.max(0, stamps[id] - Number(createdMs)) : Infinity)).sort((a, b) => a - b);
+  const seen = lags.filter(Number.isFinite);
+  const pct = (p: number) => {
+    const v = percentile(lags, p);
+    return Number.isFinite(v) ? round(v, 1) : null;
+  };
   return {
-    writeRate: WRITE_RATE,
+    writeRate: rate,
+    seconds: REPL_SECONDS,
     writes: run.summary.sent,
     committed: run.summary.ok,
-    observedOnReplica: lags.length,
-    p50Ms: round(percentile(lags, 50), 1),
-    p99Ms: round(percentile(lags, 99), 1),
-    maxMs: round(lags[lags.length - 1], 1),
+    writeP99Ms: round(run.summary.latencyMs.p99, 1),
+    caughtUpBeforeMs: caughtUpAfterMs,
+    observedOnReplica: seen.length,
+    /** null: more than the poller's window (rows not seen on the replica in time). */
+    p50Ms: pct(50),
+    p99Ms: pct(99),
+    maxSeenMs: round(seen[seen.length - 1] ?? NaN, 1),
+    pollerWindowMs: (REPL_SECONDS + 60) * 1000,
+    semiSyncAcknowledged: status("Rpl_semi_sync_master_yes_tx") - yesTx0,
+    semiSyncFellBack: status("Rpl_semi_sync_master_no_tx") - noTx0,
     method: "replica poller (MAX(id) every 2 ms, in the replica's netns) minus the row's created_at on the primary (TIMESTAMP(3), same clock)",
   };
 }
 
-function round(x: number, digits: number): number {
-  const f = 10 ** digits;
-  return Math.round(x * f) / f;
+/** Waits (at most 180 s) until the replica has every row of the primary's items: how long that took, null if it did not. */
+async function catchUp(lab: Lab, primary: string, replica: string, databaseName: string): Promise<number | null> {
+  const started = Date.now();
+  const max = (node: string) => Number(sql(lab, node, `SELECT COALESCE(MAX(id), 0) FROM ${databaseName}.items`, 30_000)[0][0]);
+  const target = max(primary);
+  while (max(replica) < target) {
+    if (Date.now() - started > 180_000) return null;
+    await sleep(500);
+  }
+  return Date.now() - started;
 }
 
-function printTable(r: {
+type Results = {
   bringUp: { upToHealthyMs: number; goalMs: number };
-  throughput: { viaLoadBalancer: WrkResult; directToWebNode: WrkResult; viaPublishedPort: WrkResult; lbToDirectRpsRatio: number; lbToDirectP50Ratio: number };
-  distribution: { perNode: Record<string, number>; shares: Record<string, number> };
-  webNodeKill: {
+  haproxyIdleCpuMsPerS: number;
+  saturation: { direct: PathRun; viaLoadBalancer: PathRun; viaLoadBalancerTls: PathRun; lbToDirectRpsRatio: number; lbTlsToDirectRpsRatio: number };
+  halfLoad: {
     rate: number;
-    sent: number;
-    failed: number;
-    markedDownAfterMs?: number;
-    checkBudgetMs: number;
-    haproxy: { retries: number; redispatches: number; http5xxToClients: number };
+    direct: HalfRun;
+    viaLoadBalancer: HalfRun;
+    viaLoadBalancerTls: HalfRun;
+    addedP50Ms: number;
+    addedP99Ms: number;
+    addedP50MsTls: number;
+    addedP99MsTls: number;
   };
-  replicationLag: { writeRate: number; committed: number; observedOnReplica: number; p50Ms: number; p99Ms: number; maxMs: number };
-}) {
-  const rows: string[][] = [["measure", "value"]];
+  tlsHandshakes: { full: ReturnType<typeof handshakes>; resumed: ReturnType<typeof handshakes> };
+  distribution: { perNode: Record<string, number>; shares: Record<string, number> };
+  webNodeKill:
+    | { skipped: string }
+    | {
+        rate: number;
+        sent: number;
+        failed: number;
+        markedDownAfterMs?: number;
+        checkBudgetMs: number;
+        haproxy: { retries: number; redispatches: number; http5xxToClients: number };
+      };
+  replication: Record<string, unknown>[];
+};
+
+/** The lab's rows of the bench table: [figure, measured, baseline, goal]. Shared with run-bench.ts. */
+export function labTableRows(r: Results): [string, string, string, string][] {
+  const g = LAB_GOALS;
+  const met = (ok: boolean) => (ok ? "met" : "MISSED");
+  const s = r.saturation;
+  const h = r.halfLoad;
+  const path = (w: PathRun) => `${w.rps.toFixed(0)} req/s, p50 ${w.p50Ms.toFixed(2)} ms, p99 ${w.p99Ms.toFixed(2)} ms, errors ${w.non2xx + w.socketErrors}`;
+  const half = (x: HalfRun) => `p50 ${x.p50Ms} ms, p99 ${x.p99Ms} ms (${x.achievedRps} req/s, ${x.requests - x.ok} not 2xx)`;
+  const rows: [string, string, string, string][] = [
+    ["lab: up to all healthy", `${r.bringUp.upToHealthyMs} ms`, "", `< ${g.upToHealthyMs} ms ${met(r.bringUp.upToHealthyMs < g.upToHealthyMs)}`],
+    [
+      "saturation: LB, HTTP",
+      path(s.viaLoadBalancer),
+      `direct: ${path(s.direct)}`,
+      `≥ x${g.lbToDirectRpsRatio}: x${s.lbToDirectRpsRatio} ${met(s.lbToDirectRpsRatio >= g.lbToDirectRpsRatio)}`,
+    ],
+    [
+      "saturation: LB, HTTPS",
+      path(s.viaLoadBalancerTls),
+      "direct (above)",
+      `≥ x${g.lbToDirectRpsRatio}: x${s.lbTlsToDirectRpsRatio} ${met(s.lbTlsToDirectRpsRatio >= g.lbToDirectRpsRatio)}`,
+    ],
+    [
+      `half load (${h.rate} req/s): LB, HTTP`,
+      half(h.viaLoadBalancer),
+      `direct: ${half(h.direct)}`,
+      `adds p50 ${h.addedP50Ms} ms (< ${g.halfLoadAddedP50Ms} ${met(h.addedP50Ms < g.halfLoadAddedP50Ms)}), p99 ${h.addedP99Ms} ms (< ${g.halfLoadAddedP99Ms} ${met(h.addedP99Ms < g.halfLoadAddedP99Ms)})`,
+    ],
+    [
+      `half load (${h.rate} req/s): LB, HTTPS`,
+      half(h.viaLoadBalancerTls),
+      "direct (above)",
+      `adds p50 ${h.addedP50MsTls} ms (< ${g.halfLoadAddedP50Ms} ${met(h.addedP50MsTls < g.halfLoadAddedP50Ms)}), p99 ${h.addedP99MsTls} ms (< ${g.halfLoadAddedP99Ms} ${met(h.addedP99MsTls < g.halfLoadAddedP99Ms)})`,
+    ],
+  ];
+  for (const [label, x] of [
+    [`HAProxy CPU/request: saturation, HTTP (user ${s.viaLoadBalancer.haproxyUserUsPerRequest} us)`, s.viaLoadBalancer.haproxyCpuUsPerRequest],
+    [`HAProxy CPU/request: saturation, HTTPS (user ${s.viaLoadBalancerTls.haproxyUserUsPerRequest} us)`, s.viaLoadBalancerTls.haproxyCpuUsPerRequest],
+    ["HAProxy CPU/request: half load, HTTP", h.viaLoadBalancer.haproxyCpuUsPerRequest],
+    ["HAProxy CPU/request: half load, HTTPS", h.viaLoadBalancerTls.haproxyCpuUsPerRequest],
+  ] as const)
+    rows.push([
+      label,
+      `${x} us`,
+      `idle: ${r.haproxyIdleCpuMsPerS} ms CPU/s`,
+      `< ${g.haproxyCpuUsPerRequest} us ${met((x ?? Infinity) < g.haproxyCpuUsPerRequest)}`,
+    ]);
+  rows.push(["Nginx CPU/request (direct, saturation)", `${s.direct.nginxCpuUsPerRequest} us`, "", "(reported: the web node's share)"]);
+  const t = r.tlsHandshakes;
   rows.push([
-    "up to all healthy (synthesized)",
-    `${r.bringUp.upToHealthyMs} ms (goal < ${r.bringUp.goalMs} ms: ${r.bringUp.upToHealthyMs < r.bringUp.goalMs ? "met" : "MISSED"})`,
+    "TLS handshakes/s (one at a time)",
+    `resumed ${t.resumed.perSecond}/s, HAProxy ${t.resumed.haproxyCpuUsPerHandshake} us each`,
+    `full: ${t.full.perSecond}/s, HAProxy ${t.full.haproxyCpuUsPerHandshake} us each`,
+    "(reported)",
   ]);
-  for (const w of [r.throughput.viaLoadBalancer, r.throughput.directToWebNode, r.throughput.viaPublishedPort]) {
-    rows.push([`${w.target}`, `${w.rps.toFixed(0)} req/s, p50 ${w.p50Ms.toFixed(2)} ms, p99 ${w.p99Ms.toFixed(2)} ms, errors ${w.non2xx + w.socketErrors}`]);
-  }
-  rows.push(["LB / direct", `req/s x${r.throughput.lbToDirectRpsRatio}, p50 x${r.throughput.lbToDirectP50Ratio}`]);
   rows.push([
     "per-node distribution (LB run)",
     Object.entries(r.distribution.perNode)
       .map(([k, v]) => `${k} ${v} (${(r.distribution.shares[k] * 100).toFixed(2)} %)`)
       .join(", "),
+    "",
+    "",
   ]);
-  rows.push([
-    `web node kill at ${r.webNodeKill.rate} req/s`,
-    `${r.webNodeKill.failed} failed of ${r.webNodeKill.sent}; marked DOWN after ${r.webNodeKill.markedDownAfterMs} ms (budget ${r.webNodeKill.checkBudgetMs}); HAProxy retries ${r.webNodeKill.haproxy.retries}, redispatches ${r.webNodeKill.haproxy.redispatches}, 5xx to clients ${r.webNodeKill.haproxy.http5xxToClients}`,
-  ]);
-  rows.push([
-    `replication lag at ${r.replicationLag.writeRate} writes/s`,
-    `p50 ${r.replicationLag.p50Ms} ms, p99 ${r.replicationLag.p99Ms} ms, max ${r.replicationLag.maxMs} ms (${r.replicationLag.observedOnReplica}/${r.replicationLag.committed} rows)`,
-  ]);
-  const w = Math.max(...rows.map((x) => x[0].length));
-  console.log("\n" + rows.map((x, i) => `${x[0].padEnd(w)}  ${x[1]}${i === 0 ? "\n" + "-".repeat(w + 60) : ""}`).join("\n"));
+  const k = r.webNodeKill;
+  if (!("skipped" in k))
+    rows.push([
+      `web node kill at ${k.rate} req/s`,
+      `${k.failed} failed of ${k.sent}; DOWN after ${k.markedDownAfterMs} ms`,
+      `check budget ${k.checkBudgetMs} ms`,
+      `retries ${k.haproxy.retries}, redispatches ${k.haproxy.redispatches}, 5xx ${k.haproxy.http5xxToClients}`,
+    ]);
+  for (const x of r.replication as {
+    semiSync: boolean;
+    writeRate: number;
+    committed: number;
+    writes: number;
+    observedOnReplica: number;
+    p50Ms: number | null;
+    p99Ms: number | null;
+    maxSeenMs: number;
+    pollerWindowMs: number;
+    semiSyncFellBack: number;
+  }[]) {
+    const ms = (v: number | null) => (v === null ? `> ${x.pollerWindowMs / 1000} s (not seen in the window)` : `${v} ms`);
+    const goal = x.writeRate === 500 ? `p99 < ${g.replicationP99MsAt500} ms ${met(x.p99Ms !== null && x.p99Ms < g.replicationP99MsAt500)}` : "(reported)";
+    rows.push([
+      `replication lag, ${x.writeRate} writes/s, semi-sync ${x.semiSync ? "on" : "off"}`,
+      `p50 ${ms(x.p50Ms)}, p99 ${ms(x.p99Ms)}, max seen ${x.maxSeenMs} ms`,
+      `${x.committed}/${x.writes} committed, ${x.observedOnReplica} seen on the replica${x.semiSync ? `, ${x.semiSyncFellBack} fell back to async` : ""}`,
+      goal,
+    ]);
+  }
+  return rows;
 }
 
-main().then(
-  () => process.exit(0),
-  (e: Error) => {
-    console.error(`bench:lab: ${e.message}`);
-    process.exit(1);
-  },
-);
+function printTable(r: Results) {
+  const rows: [string, string, string, string][] = [["figure", "measured", "baseline", "goal"], ...labTableRows(r)];
+  const w = [0, 1, 2].map((i) => Math.max(...rows.map((row) => row[i].length)));
+  console.log(
+    `\n${rows.map((x, i) => `${x[0].padEnd(w[0])}  ${x[1].padEnd(w[1])}  ${x[2].padEnd(w[2])}  ${x[3]}${i === 0 ? `\n${"-".repeat(w[0] + w[1] + w[2] + 40)}` : ""}`).join("\n")}`,
+  );
+}
+
+if (require.main === module) {
+  main().then(
+    () => process.exit(0),
+    (e: Error) => {
+      console.error(`bench:lab: ${e.message}`);
+      process.exit(1);
+    },
+  );
+}

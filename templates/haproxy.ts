@@ -154,6 +154,14 @@ export interface HaproxyConfig {
    * @default false
    */
   readonly debugHeaders?: boolean;
+  /**
+   * One log line per request (HAProxy's `option httplog`, to standard output):
+   * client, timers, status, bytes, the server that answered. Off, HAProxy logs
+   * nothing per request (its own start, stop and server state changes still go
+   * to standard error); each request then costs it two system calls fewer
+   * (a `writev` and a `getpid`). @default true
+   */
+  readonly requestLog?: boolean;
 }
 
 /** The headers the stack adds for debugging, stripped at the edge unless `debugHeaders` is on. */
@@ -207,6 +215,7 @@ export const HAPROXY_DEFAULTS = {
   runtimeDns: true,
   user: "haproxy",
   debugHeaders: false,
+  requestLog: true,
 } as const;
 
 /**
@@ -252,6 +261,7 @@ export function resolveHaproxyConfig(config: HaproxyConfig) {
     user: config.user ?? d.user,
     limits: resolveHaproxyLimits(config.limits),
     debugHeaders: config.debugHeaders ?? d.debugHeaders,
+    requestLog: config.requestLog ?? d.requestLog,
   };
 }
 
@@ -309,6 +319,7 @@ export function validateHaproxyConfig(config: HaproxyConfig): ConfigProblem[] {
   if (!Number.isInteger(c.retries) || c.retries < 0) add("retries", `retries is ${c.retries}; it must be a whole number of at least 0`);
   if (!isDnsLabel(c.nodeName)) add("nodeName", `nodeName "${c.nodeName}" is not a DNS label`);
   if (!/^[a-z_][a-z0-9_-]*$/.test(c.user)) add("user", `user "${c.user}" is not a user name`);
+  if (typeof c.requestLog !== "boolean") add("requestLog", `requestLog is ${JSON.stringify(c.requestLog)}; it must be true or false`);
   problems.push(...validateHaproxyLimits(config.limits, c.maxConnections));
   return problems;
 }
@@ -345,9 +356,9 @@ export function renderHaproxyConfig(config: HaproxyConfig): string {
     "",
     "defaults",
     "    mode http",
-    "    log global",
-    "    option httplog",
-    "    option dontlognull",
+    ...(c.requestLog
+      ? ["    log global", "    option httplog", "    option dontlognull"]
+      : ["    # requestLog off: no line per request (two system calls fewer per request).", "    no log"]),
     "    option forwardfor",
     "    # A graceful stop (SIGUSR1) lets idle keep-alive clients send one more request and answers",
     "    # it with Connection: close, instead of closing under a request already on the wire.",

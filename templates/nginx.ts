@@ -65,6 +65,18 @@ export interface NginxConfig {
   readonly stateDir?: string;
   /** Timeouts, worker connections and the per-client connection limit. @default NGINX_LIMITS_DEFAULTS */
   readonly limits?: NginxLimits;
+  /**
+   * Size of the buffer the access log (one line per request, to standard output)
+   * is written from, in KiB: a worker writes when the buffer is full or its
+   * oldest line is a second old, instead of one write per request (about 25
+   * lines per write at 4 KiB). 0 writes every line at once. At most 4: standard
+   * output is a pipe under Docker, and only writes of up to 4 KiB (PIPE_BUF) to a
+   * pipe are atomic, so the workers' lines never interleave. Buffered lines are
+   * up to a second late, and a worker that is killed loses what its buffer held;
+   * in the lab (README, "Performance") buffering did not change Nginx's CPU per
+   * request measurably, so the default keeps every line at once. @default 0
+   */
+  readonly accessLogBufferKb?: number;
 }
 
 /** Every default of the Nginx config: the one source the constructs, their docs and tests read. */
@@ -81,7 +93,11 @@ export const NGINX_DEFAULTS = {
   clientMaxBodySize: "1m",
   stateDir: PATHS.nginxStateDir,
   proxyTimeouts: { appConnectMs: 2000, appReadMs: 12000, healthMs: 1000 },
+  accessLogBufferKb: 0,
 } as const;
+
+/** Largest access log buffer (KiB): PIPE_BUF, the largest write to a pipe (Docker's standard output) that is atomic. */
+export const MAX_ACCESS_LOG_BUFFER_KB = 4;
 
 export function resolveNginxConfig(config: NginxConfig) {
   const d = NGINX_DEFAULTS;
@@ -99,6 +115,7 @@ export function resolveNginxConfig(config: NginxConfig) {
     clientMaxBodySize: config.clientMaxBodySize ?? d.clientMaxBodySize,
     stateDir: config.stateDir ?? d.stateDir,
     limits: resolveNginxLimits(config.limits),
+    accessLogBufferKb: config.accessLogBufferKb ?? d.accessLogBufferKb,
     proxyTimeouts: {
       appConnectMs: config.proxyTimeouts?.appConnectMs ?? d.proxyTimeouts.appConnectMs,
       appReadMs: config.proxyTimeouts?.appReadMs ?? d.proxyTimeouts.appReadMs,
@@ -137,6 +154,11 @@ export function validateNginxConfig(config: NginxConfig): ConfigProblem[] {
     if (!Number.isInteger(value) || value < 1 || value > 3_600_000)
       add(`proxyTimeouts.${key}`, `proxyTimeouts.${key} is ${value}; it must be a whole number of milliseconds from 1 to 3600000`);
   }
+  if (!Number.isInteger(c.accessLogBufferKb) || c.accessLogBufferKb < 0 || c.accessLogBufferKb > MAX_ACCESS_LOG_BUFFER_KB)
+    add(
+      "accessLogBufferKb",
+      `accessLogBufferKb is ${c.accessLogBufferKb}; it must be a whole number of KiB from 0 (write every line at once) to ${MAX_ACCESS_LOG_BUFFER_KB} (larger writes to a pipe are not atomic: the workers' lines could interleave)`,
+    );
   if (!/^(\/[A-Za-z0-9._-]+)+$/.test(c.stateDir)) add("stateDir", `stateDir "${c.stateDir}" must be an absolute path without spaces or a trailing /`);
   problems.push(...validateNginxLimits(config.limits));
   return problems;
@@ -192,7 +214,7 @@ export function renderNginxConfig(config: NginxConfig): string {
     "    tcp_nopush on;",
     "    keepalive_timeout 65s;",
     `    client_max_body_size ${c.clientMaxBodySize};`,
-    "    access_log /dev/stdout;",
+    c.accessLogBufferKb > 0 ? `    access_log /dev/stdout combined buffer=${c.accessLogBufferKb}k flush=1s;` : "    access_log /dev/stdout;",
     `    client_body_temp_path ${state}/body;`,
     `    proxy_temp_path ${state}/proxy;`,
     `    fastcgi_temp_path ${state}/fastcgi;`,

@@ -27,6 +27,23 @@ const base: HaproxyConfig = {
 describe("renderHaproxyConfig", () => {
   const cfg = renderHaproxyConfig(base);
 
+  test("requestLog: a line per request by default; off, no log at all and no httplog", () => {
+    expect(HAPROXY_DEFAULTS.requestLog).toBe(true);
+    expect(cfg).toMatch(/^defaults\n {4}mode http\n {4}log global\n {4}option httplog\n {4}option dontlognull$/m);
+    const quiet = renderHaproxyConfig({ ...base, requestLog: false });
+    expect(quiet).toMatch(/^defaults\n {4}mode http\n {4}# requestLog off.*\n {4}no log$/m);
+    expect(quiet).not.toContain("option httplog");
+    expect(quiet).not.toContain("log global");
+    // Nothing else changes.
+    expect(quiet.replace(/ {4}# requestLog off.*\n {4}no log\n/, "")).toBe(cfg.replace("    log global\n    option httplog\n    option dontlognull\n", ""));
+  });
+
+  test("requestLog must be a boolean", () => {
+    const config = { ...base, requestLog: "no" } as unknown as HaproxyConfig;
+    expect(validateHaproxyConfig(config).join("; ")).toMatch(/requestLog is "no"; it must be true or false/);
+    expect(() => renderHaproxyConfig(config)).toThrow(/requestLog/);
+  });
+
   test("balances round-robin over every web node with active health checks", () => {
     expect(cfg).toMatch(/^backend web_nodes\n {4}balance roundrobin$/m);
     expect(cfg).toContain("    server web-1 web-1:80 resolvers system resolve-prefer ipv4");
@@ -243,6 +260,7 @@ haproxy("haproxy -c accepts the rendered configs", () => {
     for (const [name, config] of Object.entries({
       default: base,
       custom: { ...base, algorithm: "leastconn", statsPort: null, runtimeDns: false, debugHeaders: true } as HaproxyConfig,
+      noRequestLog: { ...base, requestLog: false, tls: { certificatePath: cert } } as HaproxyConfig,
       tls: { ...base, tls: { certificatePath: cert } } as HaproxyConfig,
       metrics: { ...base, metricsPort: 8405, tls: { certificatePath: cert } } as HaproxyConfig,
     })) {

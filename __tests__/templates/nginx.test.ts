@@ -87,6 +87,20 @@ describe("renderNginxConfig", () => {
     expect(() => renderNginxConfig(config)).toThrow(message);
   });
 
+  test("access log: every line at once by default; accessLogBufferKb writes from a buffer flushed every second", () => {
+    expect(conf).toContain("    access_log /dev/stdout;");
+    expect(conf).not.toContain("buffer=");
+    expect(renderNginxConfig({ ...base, accessLogBufferKb: 0 })).toBe(conf);
+    expect(renderNginxConfig({ ...base, accessLogBufferKb: 4 })).toContain("    access_log /dev/stdout combined buffer=4k flush=1s;");
+    expect(renderNginxConfig({ ...base, accessLogBufferKb: 2 })).toContain("    access_log /dev/stdout combined buffer=2k flush=1s;");
+  });
+
+  test.each([5, -1, 1.5])("accessLogBufferKb %p is refused: above PIPE_BUF a pipe write is not atomic", (kb) => {
+    const config = { ...base, accessLogBufferKb: kb };
+    expect(validateNginxConfig(config).join("; ")).toMatch(new RegExp(`accessLogBufferKb is ${kb}; it must be a whole number of KiB from 0 .* to 4`));
+    expect(() => renderNginxConfig(config)).toThrow(/accessLogBufferKb/);
+  });
+
   test("index page names the node", () => {
     expect(renderIndexHtml("web-2")).toContain("<code>web-2</code>");
   });
@@ -108,6 +122,7 @@ nginx("nginx -t accepts the rendered config", () => {
   for (const [name, config] of Object.entries({
     default: base,
     docker: { ...base, app: { host: "localhost", port: 3000 }, listenPort: 8080, statusPort: null },
+    bufferedLog: { ...base, accessLogBufferKb: 4 },
   })) {
     // The config as rendered, only its state directory moved.
     const result = nginxConfigTest((stateDir) => {

@@ -129,6 +129,13 @@ export interface LoadBalancerTierProps {
    * @default false
    */
   readonly debugHeaders?: boolean;
+  /**
+   * One log line per request from HAProxy (client, timers, status, server), on
+   * its standard output. Off saves HAProxy two system calls per request (a
+   * `writev` and a `getpid`); the measured effect on its CPU per request is in
+   * the README's "Performance" section. @default true
+   */
+  readonly requestLog?: boolean;
 }
 
 /** The defaults of LoadBalancerTierProps (the one source for code, docs and tests). */
@@ -144,6 +151,7 @@ export const LOAD_BALANCER_TIER_DEFAULTS = {
   redirectHttpToHttps: HAPROXY_DEFAULTS.tls.redirectHttp,
   hsts: { maxAgeSeconds: HAPROXY_DEFAULTS.tls.hstsMaxAgeSeconds, includeSubdomains: HAPROXY_DEFAULTS.tls.hstsIncludeSubdomains },
   failover: { virtualRouterId: KEEPALIVED_DEFAULTS.virtualRouterId, advertIntervalSeconds: KEEPALIVED_DEFAULTS.advertIntervalSeconds, initialMaster: 1 },
+  requestLog: HAPROXY_DEFAULTS.requestLog,
 } as const;
 
 /** HAProxy starts in a second; slack for a cold VM or image. */
@@ -224,6 +232,7 @@ export class LoadBalancerTier extends Construct implements IMonitored {
       timeouts: props.timeouts,
       tls,
       debugHeaders: props.debugHeaders,
+      requestLog: props.requestLog,
     };
     validateLoadBalancerTierProps(this, props, { nodes: count, namePrefix: prefix, port, statsPort, https, failover, certificate, sample });
     const check = { ...HAPROXY_DEFAULTS.healthCheck, ...Object.fromEntries(Object.entries(healthCheck).filter(([, v]) => v !== undefined)) };

@@ -114,6 +114,7 @@ export function validateLoadBalancerTierProps(scope: Construct, props: LoadBalan
       retries: { prop: "retries", fix: "use 3" },
       timeouts: { prop: "timeouts", fix: "use whole milliseconds, for example connectMs: 5000" },
       limits: { prop: "limits", fix: "use whole numbers within the range the message gives, or leave the field unset for its default" },
+      requestLog: { prop: "requestLog", fix: "use true (a log line per request) or false (none)" },
     });
   }
   if (v.ok && props.webTier instanceof WebAppTier) checkLimitsAgainstWebTier(v, props.limits, props.webTier.limits);

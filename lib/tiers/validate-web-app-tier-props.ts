@@ -167,6 +167,7 @@ export function validateWebAppTierProps(scope: Construct, props: WebAppTierProps
         statusPort: r.statusPort,
         limits: props.limits,
         proxyTimeouts: props.proxyTimeouts,
+        accessLogBufferKb: props.accessLogBufferKb,
       }),
       {
         listenPort: "checked",
@@ -177,6 +178,7 @@ export function validateWebAppTierProps(scope: Construct, props: WebAppTierProps
         nodeName: "checked",
         limits: { prop: "limits", fix: "use whole numbers within the range the message gives, or leave the field unset for its default" },
         proxyTimeouts: { prop: "proxyTimeouts", fix: "use whole milliseconds, for example appReadMs: 12000" },
+        accessLogBufferKb: { prop: "accessLogBufferKb", fix: "use 0 (every line at once) or up to 4 (KiB)" },
       },
     );
   }

@@ -93,6 +93,14 @@ export interface WebAppTierProps {
    * @default clientHeaderTimeoutSeconds 10, clientBodyTimeoutSeconds 10, sendTimeoutSeconds 30, workerConnections 1024, maxConnectionsPerClient 256, clientZoneMb 10
    */
   readonly limits?: WebLimitsProps;
+  /**
+   * Nginx's access log (a line per request, standard output) is written from a
+   * buffer of this many KiB, flushed at least every second, instead of one write
+   * per request; 0 writes each line at once. At most 4 (larger writes to a pipe,
+   * Docker's standard output, are not atomic). The measured effect (none on
+   * Nginx's CPU in the lab) is in the README's "Performance" section. @default 0
+   */
+  readonly accessLogBufferKb?: number;
 }
 
 /** The defaults of WebAppTierProps (the one source for code, docs and tests). */
@@ -106,6 +114,7 @@ export const WEB_APP_TIER_DEFAULTS = {
   appPort: DEFAULT_APP_PORT,
   appMetricsPort: DEFAULT_APP_METRICS_PORT,
   exporterPort: MONITORING_PORTS.nginxExporter,
+  accessLogBufferKb: NGINX_DEFAULTS.accessLogBufferKb,
   /** The user the demo app and bundles run as (the official Node.js image has it; the AWS target creates it). */
   appUser: "node",
 } as const;
@@ -231,6 +240,7 @@ export class WebAppTier extends Construct implements IWebBackends, IMonitored {
         statusPort,
         limits: props.limits,
         proxyTimeouts: props.proxyTimeouts,
+        accessLogBufferKb: props.accessLogBufferKb,
       });
       const nginxService: ServiceSpec = {
         name,

@@ -32,6 +32,20 @@ describe("LoadBalancerTier on Docker", () => {
     );
   });
 
+  test("a log line per request by default; requestLog: false reaches every node's HAProxy", () => {
+    expect(cfg).toContain("    option httplog");
+    const { parsed: p2 } = synthDocker((stack, target) => {
+      const database = new MysqlCluster(stack, "db", { target });
+      const webTier = new WebAppTier(stack, "web", { target, database });
+      new LoadBalancerTier(stack, "lb", { target, webTier, requestLog: false });
+    });
+    for (const n of [1, 2]) {
+      const c = uploaded(containers(p2)[`haweb-lb-${n}`], PATHS.haproxyConfig);
+      expect(c).toContain("    no log");
+      expect(c).not.toContain("option httplog");
+    }
+  });
+
   test("debugHeaders passes them on", () => {
     const { parsed: p2 } = synthDocker((stack, target) => {
       const database = new MysqlCluster(stack, "db", { target });
@@ -236,6 +250,7 @@ describe("LoadBalancerTier input checks", () => {
     [{ failover: { virtualRouterId: 256 } }, /prop `failover.virtualRouterId` is 256/],
     [{ failover: { initialMaster: 3 } }, /prop `failover.initialMaster` is 3; it must name one of the 2 nodes/],
     [{ nodes: 1, failover: { virtualRouterId: 5 } }, /prop `failover` is set but nodes is 1/],
+    [{ requestLog: "off" as unknown as boolean }, /requestLog.*must be true or false/],
   ])("rejects %j", (props, message) => {
     expect(() => declare(props)).toThrow(message);
   });

@@ -42,6 +42,22 @@ describe("WebAppTier on Docker", () => {
     ).toThrow(/proxyTimeouts/);
   });
 
+  test("accessLogBufferKb reaches every Nginx (unbuffered by default); a bad one is refused naming the prop", () => {
+    expect(uploaded(byName["haweb-web-1"], PATHS.nginxConfig)).toContain("    access_log /dev/stdout;");
+    const { parsed: p2 } = synthDocker((stack, target) => {
+      const database = new MysqlCluster(stack, "db", { target });
+      new WebAppTier(stack, "web", { target, database, accessLogBufferKb: 4 });
+    });
+    for (const n of [1, 2])
+      expect(uploaded(containers(p2)[`haweb-web-${n}`], PATHS.nginxConfig)).toContain("access_log /dev/stdout combined buffer=4k flush=1s;");
+    expect(() =>
+      synthDocker((stack, target) => {
+        const database = new MysqlCluster(stack, "db", { target });
+        new WebAppTier(stack, "web", { target, database, accessLogBufferKb: 64 });
+      }),
+    ).toThrow(/accessLogBufferKb.*64.*use 0 \(every line at once\) or up to 4 \(KiB\)/s);
+  });
+
   test("hands the app the writer, the readers and the password by reference", () => {
     const env = byName["haweb-web-1-app"].env;
     expect(env).toEqual(

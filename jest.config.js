@@ -1,5 +1,5 @@
 /**
- * Three projects, all run by `jest` (and so by `npm test`):
+ * Three projects, all run by `jest`; `npm test` runs unit + servers with two workers, then lab alone:
  *  - unit: the templates, constructs, targets and the app's code, with the quick real validators
  *    (haproxy -c, nginx -t, promtool, nft -c, ...): no server is started;
  *  - servers: the files that start real servers or toolchains (MariaDB, HAProxy + keepalived,

@@ -26,7 +26,7 @@ describe("renderMoveAddressScript", () => {
     expect(renderMoveAddressScript({ allocationId: "eipalloc-1", attempts: 3, region: "eu-west-1" })).toContain("region='eu-west-1'");
   });
 
-  /** Runs `text` with stub curl (IMDS), ip and aws (`awsBody`) first on PATH; returns its status, output and the stubs' calls. */
+  /** Runs `text` with stub curl (IMDS), ip, aws (`awsBody`) and sleep first on PATH; returns its status, output and the stubs' calls. */
   const runWithStubs = (text: string, awsBody: string) => {
     const dir = spawnSync("mktemp", ["-d"], { encoding: "utf8" }).stdout.trim();
     const stub = (name: string, body: string) => spawnSync("sh", ["-c", `cat >${dir}/${name} && chmod +x ${dir}/${name}`], { input: `#!/bin/sh\n${body}\n` });
@@ -47,6 +47,8 @@ describe("renderMoveAddressScript", () => {
     );
     stub("ip", `echo "ip $*" >>${dir}/calls; [ "$1" = -o ] && echo "2: ens5    inet 10.40.0.224/24 brd 10.40.0.255 scope global ens5" || true`);
     stub("aws", awsBody.replace(/CALLS/g, `${dir}/calls`));
+    // The back-off is recorded, not waited for (seconds of test time per run).
+    stub("sleep", `echo "sleep $*" >>${dir}/calls`);
     const result = spawnSync("sh", ["-c", text], { encoding: "utf8", env: { ...process.env, PATH: `${dir}:${process.env.PATH}` } });
     const calls = spawnSync("cat", [`${dir}/calls`], { encoding: "utf8" }).stdout;
     spawnSync("rm", ["-rf", dir]);
@@ -69,10 +71,18 @@ describe("renderMoveAddressScript", () => {
     expect(retried.result.status).toBe(0);
     expect(retried.calls.match(/^aws ec2 associate-address/gm)).toHaveLength(3);
     expect(retried.result.stderr).toContain("associate-address failed (attempt 2 of 5): retrying");
+    expect(retried.calls.match(/^(aws ec2 associate-address|sleep)\b.*$/gm)?.map((c) => c.split(" --")[0])).toEqual([
+      "aws ec2 associate-address",
+      "sleep 1",
+      "aws ec2 associate-address",
+      "sleep 2",
+      "aws ec2 associate-address",
+    ]);
     const refused = runWithStubs(renderMoveAddressScript({ allocationId: "eipalloc-1", attempts: 2 }), 'echo "aws $*" >>CALLS; exit 255');
     expect(refused.result.status).toBe(1);
     expect(refused.calls.match(/^aws ec2 associate-address/gm)).toHaveLength(2);
     expect(refused.result.stderr).toContain("could not move eipalloc-1 to eni-0abc after 2 attempts");
+    expect(refused.calls.match(/^sleep .*$/gm)).toEqual(["sleep 1"]);
   }, 20000);
 
   test("rejects input that is not one word", () => {

@@ -150,6 +150,8 @@ const DAY_SECONDS = 86400;
  * years (1900-style century years skip the 29th).
  */
 export function cronMaxIntervalSeconds(expr: string): number {
+  const known = maxIntervalByExpression.get(expr);
+  if (known !== undefined) return known;
   const schedule = parseCronSchedule(expr);
   const times: number[] = [];
   for (const h of schedule.hours) for (const m of schedule.minutes) times.push(h * 3600 + m * 60);
@@ -159,20 +161,54 @@ export function cronMaxIntervalSeconds(expr: string): number {
   const first = times[0];
   const last = times[times.length - 1];
 
-  const start = Date.UTC(2000, 0, 1);
+  // Walk the cycle from 2000-01-01 (a Saturday) with counters, not a Date per day: a synth asks this
+  // several times per cluster, and 146097 Dates cost 100-200 ms a call on a loaded machine.
+  const inMonths = lookup(schedule.months, 13);
+  const inDaysOfMonth = lookup(schedule.daysOfMonth, 32);
+  const inDaysOfWeek = lookup(schedule.daysOfWeek, 7);
+  const either = !(schedule.dayOfMonthStar || schedule.dayOfWeekStar);
+  let year = 2000;
+  let month = 1;
+  let dayOfMonth = 1;
+  let dayOfWeek = 6;
   let firstDay = -1;
   let previousDay = -1;
   for (let day = 0; day < CYCLE_DAYS; day++) {
-    const date = new Date(start + day * DAY_SECONDS * 1000);
-    if (!schedule.months.includes(date.getUTCMonth() + 1) || !dayMatches(schedule, date.getUTCDate(), date.getUTCDay())) continue;
-    if (firstDay < 0) firstDay = day;
-    if (previousDay >= 0) longest = Math.max(longest, (day - previousDay) * DAY_SECONDS - last + first);
-    previousDay = day;
+    const dom = inDaysOfMonth[dayOfMonth];
+    const dow = inDaysOfWeek[dayOfWeek];
+    if (inMonths[month] && (either ? dom || dow : dom && dow)) {
+      if (firstDay < 0) firstDay = day;
+      if (previousDay >= 0) longest = Math.max(longest, (day - previousDay) * DAY_SECONDS - last + first);
+      previousDay = day;
+    }
+    dayOfWeek = (dayOfWeek + 1) % 7;
+    if (++dayOfMonth > daysInMonth(year, month)) {
+      dayOfMonth = 1;
+      if (++month > 12) {
+        month = 1;
+        year++;
+      }
+    }
   }
   if (firstDay < 0) throw new Error(`cron schedule "${expr}" never runs`);
   // The cycle wraps: from the last matching day of one cycle to the first of the next.
   longest = Math.max(longest, (firstDay + CYCLE_DAYS - previousDay) * DAY_SECONDS - last + first);
+  maxIntervalByExpression.set(expr, longest);
   return longest;
+}
+
+/** cronMaxIntervalSeconds' answers (a pure function of the expression): constructs ask it again for every plan they render. */
+const maxIntervalByExpression = new Map<string, number>();
+
+function lookup(values: readonly number[], size: number): boolean[] {
+  const table = new Array<boolean>(size).fill(false);
+  for (const v of values) table[v] = true;
+  return table;
+}
+
+function daysInMonth(year: number, month: number): number {
+  if (month !== 2) return MAX_DAYS_IN_MONTH[month - 1];
+  return year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0) ? 29 : 28;
 }
 
 /** The largest binlog_expire_logs_seconds MariaDB 10.11 accepts (99 days); MySQL 8.4 accepts more. */

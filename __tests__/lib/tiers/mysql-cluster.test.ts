@@ -18,11 +18,15 @@ import { PATHS } from "../../../templates/paths";
 import { SECRET_ENV } from "../../../templates/scripts/shell";
 import { annotations, containers, secretFileOf, synthDocker, uploaded } from "../../helpers/synth";
 
+/** A cluster of a primary and two replicas, backups on by default: what the first and the backup blocks assert on, synthesized once. */
+let twoReplicaCluster!: MysqlCluster;
+const twoReplicas = synthDocker((stack, target) => {
+  twoReplicaCluster = new MysqlCluster(stack, "db", { target, replicas: 2 });
+});
+
 describe("MysqlCluster on Docker", () => {
-  let cluster!: MysqlCluster;
-  const { parsed, json } = synthDocker((stack, target) => {
-    cluster = new MysqlCluster(stack, "db", { target, replicas: 2 });
-  });
+  const cluster = twoReplicaCluster;
+  const { parsed, json } = twoReplicas;
   const byName = containers(parsed);
 
   test("one primary and `replicas` replicas with deterministic, unique server ids", () => {
@@ -295,10 +299,8 @@ describe("MysqlCluster props that do nothing on a target, and several clusters",
 });
 
 describe("MysqlCluster backups (on by default) on Docker", () => {
-  let cluster!: MysqlCluster;
-  const { parsed } = synthDocker((stack, target) => {
-    cluster = new MysqlCluster(stack, "db", { target, replicas: 2 });
-  });
+  const cluster = twoReplicaCluster;
+  const { parsed } = twoReplicas;
   const byName = containers(parsed);
   const volumeName = (ref: string) => {
     const key = /^\$\{docker_volume\.([^.]+)\.name\}$/.exec(ref)?.[1];

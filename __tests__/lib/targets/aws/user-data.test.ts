@@ -20,7 +20,17 @@ import { escapeTerraformTemplate } from "../../../../lib/private/terraform-escap
 import { USER_DATA_LIMIT_BYTES, userDataSize } from "../../../../lib/targets/aws/private/cloud-init";
 import { containers, SynthesizedStack } from "../../../helpers/synth";
 import { renderWebStartScript } from "../../../../templates/scripts/web";
-import { CloudConfigDoc, cloudInitSchema, hasCloudInit, hasSystemdAnalyze, parseYaml, parseYamlAll, shellSyntax, systemdVerify } from "./cloud-init/tools";
+import {
+  CloudConfigDoc,
+  cloudInitSchema,
+  cloudInitSchemaEach,
+  hasCloudInit,
+  hasSystemdAnalyze,
+  parseYaml,
+  parseYamlAll,
+  shellSyntax,
+  systemdVerify,
+} from "./cloud-init/tools";
 import { asDelivered, instancesByHost, Json, resources, synthAws } from "./aws-helpers";
 import { bareService } from "../../../helpers/bare-service";
 
@@ -92,8 +102,17 @@ describe("user data of every instance", () => {
   });
 
   const schema = hasCloudInit() ? test : test.skip;
+  /** Every host's user data, and one cloud-init refuses, through one schema validation run (made by the first test that asks). */
+  let validated: ReturnType<typeof cloudInitSchemaEach> | undefined;
+  const schemaOf = (name: string) => {
+    validated ??= cloudInitSchemaEach({ ...delivered, "not-a-list": "#cloud-config\npackages: 5\n" });
+    return validated[name];
+  };
   schema.each(HOSTS)("%s passes `cloud-init schema --config-file`", (host) => {
-    expect(cloudInitSchema(delivered[host], host)).toEqual({ status: 0, output: expect.stringContaining("Valid cloud-config") });
+    expect(schemaOf(host)).toEqual({ status: 0, output: expect.stringContaining("Valid cloud-config") });
+  });
+  schema("the same validation run refuses user data that breaks the schema", () => {
+    expect(schemaOf("not-a-list")).toEqual({ status: 1, output: expect.stringContaining("packages: 5 is not of type 'array'") });
   });
 
   test.each(HOSTS)("%s is under EC2's 16 KB gzipped, as delivered and as estimated with worst-case references", (host) => {

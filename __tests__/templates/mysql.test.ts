@@ -42,6 +42,25 @@ describe("renderMyCnf", () => {
     expect(replica).not.toMatch(/slave|gtid_strict_mode/);
   });
 
+  test("replicas apply in parallel, in the primary's commit order, on every node (any may become a replica)", () => {
+    for (const role of ["primary", "replica"] as const) {
+      expect(renderMyCnf({ engine: "mariadb", version: "10.11", role, serverId: 1 })).toContain(
+        "slave_parallel_threads = 4\nslave_parallel_mode = optimistic\n",
+      );
+      expect(renderMyCnf({ engine: "mysql", version: "8.4", role, serverId: 1 })).toContain(
+        "replica_parallel_workers = 4\nreplica_preserve_commit_order = ON\n",
+      );
+    }
+    expect(renderMyCnf({ engine: "mariadb", version: "10.11", role: "replica", serverId: 2, replicaParallelThreads: 0 })).toContain(
+      "slave_parallel_threads = 0\n",
+    );
+    expect(validateMyCnfConfig({ engine: "mariadb", version: "10.11", role: "replica", serverId: 2, replicaParallelThreads: 8 })).toEqual([]);
+    for (const bad of [-1, 1.5, 257])
+      expect(validateMyCnfConfig({ engine: "mariadb", version: "10.11", role: "replica", serverId: 2, replicaParallelThreads: bad }).join("; ")).toMatch(
+        new RegExp(`replicaParallelThreads is ${bad}; it must be a whole number from 0 \\(one SQL thread\\) to 256`),
+      );
+  });
+
   test("semi-sync waits AFTER_SYNC on both engines", () => {
     expect(renderMyCnf({ engine: "mariadb", version: "10.11", role: "primary", serverId: 1, semiSync: true })).toContain(
       "rpl_semi_sync_master_wait_point = AFTER_SYNC",

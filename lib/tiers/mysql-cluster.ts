@@ -71,6 +71,14 @@ export interface MysqlClusterProps {
    * @default 1000 (1 s; the servers' own default, 10 s, would stall that commit past a web request's patience)
    */
   readonly semiSyncTimeoutMs?: number;
+  /**
+   * Applier threads on each replica (MariaDB's `slave_parallel_threads`,
+   * optimistic mode; MySQL's `replica_parallel_workers`); commits stay in the
+   * primary's order. 0 is one SQL thread, which fell 10 s behind at 500 writes/s
+   * in the lab's benchmark where 4 kept the lag's p99 near 125 ms.
+   * @default 4
+   */
+  readonly replicaParallelThreads?: number;
   /** @default "128M" */
   readonly innodbBufferPoolSize?: string;
   /** Create the demo app's tables: `items`, and `idempotency_keys` (its Idempotency-Key records). @default true */
@@ -174,6 +182,7 @@ export const MYSQL_CLUSTER_DEFAULTS = {
   appUser: "app",
   replicationUser: "repl",
   semiSyncTimeoutMs: MYSQL_DEFAULTS.semiSyncTimeoutMs,
+  replicaParallelThreads: MYSQL_DEFAULTS.replicaParallelThreads,
   exporter: { port: MONITORING_PORTS.mysqldExporter, user: "exporter" },
   failover: { user: FAILOVER_USER_DEFAULT, catchUpTimeoutSeconds: DATABASE_FAILOVER_DEFAULTS.catchUpTimeoutSeconds },
   backup: { fullSchedule: "0 3 * * *", mariadbIncrementalSchedule: "0 * * * *", retentionDays: 7, binlogArchive: true },
@@ -373,6 +382,7 @@ export class MysqlCluster extends Construct implements IDatabase, IMonitored {
       port: this.port,
       semiSync: this.semiSync,
       semiSyncTimeoutMs: props.semiSyncTimeoutMs,
+      replicaParallelThreads: props.replicaParallelThreads,
       innodbBufferPoolSize: props.innodbBufferPoolSize,
       // A replica seeded from the oldest useful backup must still find the binlogs after it.
       ...(plan ? { binlogExpireSeconds: binlogExpireSeconds(plan.literal) } : {}),

@@ -140,6 +140,7 @@ export function validateMysqlClusterProps(scope: Construct, props: MysqlClusterP
         port: r.port,
         semiSync: props.semiSync,
         semiSyncTimeoutMs: props.semiSyncTimeoutMs,
+        replicaParallelThreads: props.replicaParallelThreads,
         innodbBufferPoolSize: props.innodbBufferPoolSize,
       }),
       {
@@ -148,6 +149,7 @@ export function validateMysqlClusterProps(scope: Construct, props: MysqlClusterP
         port: "checked",
         innodbBufferPoolSize: { prop: "innodbBufferPoolSize", fix: 'use a size of at least 5M, written like "128M" or "2G"' },
         semiSyncTimeoutMs: { prop: "semiSyncTimeoutMs", fix: "give a whole number of milliseconds, such as 10000" },
+        replicaParallelThreads: { prop: "replicaParallelThreads", fix: "give a whole number of threads from 0 to 256, such as 4" },
         maxConnections: "checked",
       },
     );

@@ -231,6 +231,12 @@ describe("MysqlCluster on Docker", () => {
     const off = containers(synthDocker((stack, target) => new MysqlCluster(stack, "db", { target, semiSync: false })).parsed);
     expect(uploaded(off["haweb-db-replica-1"], PATHS.mysqlConfig)).not.toContain("rpl_semi_sync");
   });
+
+  test("replicaParallelThreads sets every node's applier threads (4 by default)", () => {
+    const tuned = containers(synthDocker((stack, target) => new MysqlCluster(stack, "db", { target, replicaParallelThreads: 8 })).parsed);
+    for (const name of ["haweb-db-primary", "haweb-db-replica-1"]) expect(uploaded(tuned[name], PATHS.mysqlConfig)).toContain("slave_parallel_threads = 8\n");
+    expect(uploaded(byName["haweb-db-replica-1"], PATHS.mysqlConfig)).toContain("slave_parallel_threads = 4\n");
+  });
 });
 
 describe("MysqlCluster rejects bad input at synth time", () => {
@@ -263,6 +269,10 @@ describe("MysqlCluster rejects bad input at synth time", () => {
     [
       { semiSyncTimeoutMs: 0 },
       /prop `semiSyncTimeoutMs`: semiSyncTimeoutMs is 0; it must be a whole number of milliseconds, at least 1\. Fix: give a whole number of milliseconds/,
+    ],
+    [
+      { replicaParallelThreads: -2 },
+      /MysqlCluster 'bad\/db'[\s\S]*prop `replicaParallelThreads`: replicaParallelThreads is -2; it must be a whole number from 0 \(one SQL thread\) to 256\. Fix: give a whole number of threads/,
     ],
   ])("%j", (props, message) => {
     expect(attempt(props)).toThrow(message);

@@ -65,30 +65,39 @@ export async function haproxyStats(lab: Lab, lb: string): Promise<Record<string,
 export async function backendServers(lab: Lab, lb: string): Promise<Record<string, Record<string, string>>> {
   const rows = (await haproxyStats(lab, lb)).filter((r) => r.svname !== "FRONTEND" && r.svname !== "BACKEND" && r.pxname !== "stats");
   // The first backend's row per server: the web backend (web_nodes) comes first; web_nodes_once, for writes
-  // without an idempotency key, lists the same servers again (tracking web_nodes' checks) with its own counters.
+  // without an idempotency key, lists the same servers again (tracking web_nodes_hung's checks) with its own counters.
   const byServer: Record<string, Record<string, string>> = {};
   for (const r of rows) byServer[r.svname] ??= r;
   return byServer;
 }
 
-const WATCHER_SOURCE = `const http=require("http");const [url,server,prefix,ms]=process.argv.slice(1);const end=Date.now()+Number(ms);let first=true;
+const WATCHER_SOURCE = `const http=require("http");const [url,server,prefix,ms,backend]=process.argv.slice(1);const end=Date.now()+Number(ms);let first=true;
 function poll(){if(Date.now()>end){console.log("timeout");process.exit(2)}
 http.get(url,{timeout:1000},r=>{let b="";r.on("data",d=>b+=d);r.on("end",()=>{const lines=b.trim().split("\\n");const h=lines[0].replace(/^# /,"").split(",");const px=h.indexOf("pxname"),sv=h.indexOf("svname"),st=h.indexOf("status");
-for(const l of lines.slice(1)){const f=l.split(",");if(f[px]!=="stats"&&f[sv]===server&&f[st].startsWith(prefix)){console.log("seen "+Date.now());process.exit(0)}}
+for(const l of lines.slice(1)){const f=l.split(",");if(f[px]===backend&&f[sv]===server&&f[st].startsWith(prefix)){console.log("seen "+Date.now());process.exit(0)}}
 if(first){first=false;console.log("ready")}setTimeout(poll,25)})}).on("error",()=>setTimeout(poll,25)).on("timeout",function(){this.destroy()})}
 poll();`;
 
 /**
  * Watches HAProxy's stats from inside the load balancer's namespace (every 25 ms,
- * one long-lived process) until `server` has a status starting with `prefix`.
+ * one long-lived process) until `server` has a status starting with `prefix` in
+ * `backend` (web_nodes by default: the check-only backend web_nodes_hung keeps a
+ * node whose app is dead UP, so "any backend" would report UP too early).
  * `ready` resolves once the first poll answered; `seenAt` is the wall-clock time
  * (Date.now()) of the first matching poll. Bounded by `timeoutMs`.
  */
-export function watchServerStatus(lab: Lab, lb: string, server: string, prefix: string, timeoutMs: number): { ready: Promise<void>; seenAt: Promise<number> } {
+export function watchServerStatus(
+  lab: Lab,
+  lb: string,
+  server: string,
+  prefix: string,
+  timeoutMs: number,
+  backend = "web_nodes",
+): { ready: Promise<void>; seenAt: Promise<number> } {
   let out = "";
   let readyResolve: () => void = () => undefined;
   const ready = new Promise<void>((r) => (readyResolve = r));
-  const run = lab.netSpawn(lb, [process.execPath, "-e", WATCHER_SOURCE, haproxyStatsUrl(lab, lb), server, prefix, String(timeoutMs)], {
+  const run = lab.netSpawn(lb, [process.execPath, "-e", WATCHER_SOURCE, haproxyStatsUrl(lab, lb), server, prefix, String(timeoutMs), backend], {
     timeoutMs: timeoutMs + 5000,
     onStdout: (chunk) => {
       out += chunk;

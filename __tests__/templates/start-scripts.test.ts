@@ -134,9 +134,9 @@ describe("database start script", () => {
     expect(replica).toContain(`    pause ${DATABASE_SCRIPT_DEFAULTS.primaryWaitIntervalSeconds}\n`);
     expect(primary).toContain(`if [ "$i" -ge ${DATABASE_SCRIPT_DEFAULTS.bootstrapWaitAttempts} ]`);
     expect(primary).toContain(`    pause ${DATABASE_SCRIPT_DEFAULTS.bootstrapWaitIntervalSeconds}\n`);
-    expect(databaseStartWaitSeconds("primary")).toBe(60); // 120 x 0.5 s
-    expect(databaseStartWaitSeconds("replica")).toBe(285); // 90 x (0.5 s + 2 s) + 60 s
-    expect(databaseStartWaitSeconds("replica", { primaryWaitAttempts: 10, bootstrapWaitAttempts: 20 })).toBe(35);
+    expect(databaseStartWaitSeconds("primary")).toBe(60); // 600 x 0.1 s
+    expect(databaseStartWaitSeconds("replica")).toBe(280); // 100 x (0.2 s + 2 s) + 60 s
+    expect(databaseStartWaitSeconds("replica", { primaryWaitAttempts: 10, bootstrapWaitAttempts: 20 })).toBe(24); // 10 x 2.2 s + 20 x 0.1 s
   });
 
   test("a replica builds its data directory while its primary starts: the first start waits for the primary only before the server", () => {
@@ -216,7 +216,7 @@ describe("stop timeouts and start periods cover the servers' and scripts' own bo
     expect(primary.healthCheck.startPeriodSeconds).toBeGreaterThanOrEqual(120);
     expect(primary.healthCheck.startPeriodSeconds).toBeGreaterThan(databaseStartWaitSeconds("primary"));
     expect(replica.healthCheck.startPeriodSeconds).toBeGreaterThan(databaseStartWaitSeconds("replica"));
-    expect(replica.healthCheck.startPeriodSeconds).toBe(345);
+    expect(replica.healthCheck.startPeriodSeconds).toBe(340);
     expect(primary.stopTimeoutSeconds).toBe(60);
     expect(replica.stopTimeoutSeconds).toBe(60);
   });

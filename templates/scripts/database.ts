@@ -17,17 +17,22 @@ export const DATADIR_MARKER = ".ha-web-initialized";
  * scripts and for the health checks' start periods (see `databaseStartWaitSeconds`).
  */
 export const DATABASE_SCRIPT_DEFAULTS = {
-  /** Attempts to reach the bootstrap server's socket during the first start. */
-  bootstrapWaitAttempts: 120,
-  /** Seconds between those attempts. */
-  bootstrapWaitIntervalSeconds: 0.5,
+  /** Attempts to reach the bootstrap server's socket during the first start (60 s in all). */
+  bootstrapWaitAttempts: 600,
+  /**
+   * Seconds between those attempts: the bootstrap server is ready about 0.3 s after it starts, so a
+   * 0.5 s interval made every first start wait 0.5 s for it (lab bring-up: issue 14's figure).
+   */
+  bootstrapWaitIntervalSeconds: 0.1,
   /** Attempts a replica makes to reach its primary before its server starts (its data directory is built first, meanwhile the primary starts). */
-  primaryWaitAttempts: 90,
+  primaryWaitAttempts: 100,
   /**
    * Seconds between those attempts: short, because the replica's data directory is already built
    * when it waits (only the server's start waits), so the replica comes up within this of its primary.
+   * 100 x 0.2 s: 20 s of refused connections (then the server starts and its IO thread retries on its
+   * own); 220 s at most when every attempt waits its connect timeout.
    */
-  primaryWaitIntervalSeconds: 0.5,
+  primaryWaitIntervalSeconds: 0.2,
   /** Connect timeout of each of those attempts: an address nobody answers costs this on top of the interval. */
   primaryConnectTimeoutSeconds: 2,
   /** Seconds a start waits for the writer's name to resolve (1 s apart) before it takes the configured role. */
@@ -99,7 +104,8 @@ export function databaseStartWaitSeconds(role: "primary" | "replica", config: { 
   const bootstrap = (config.bootstrapWaitAttempts ?? d.bootstrapWaitAttempts) * d.bootstrapWaitIntervalSeconds;
   const primary =
     role === "replica" ? (config.primaryWaitAttempts ?? d.primaryWaitAttempts) * (d.primaryWaitIntervalSeconds + d.primaryConnectTimeoutSeconds) : 0;
-  return Math.ceil(primary + bootstrap);
+  // In milliseconds first: 600 x 0.1 is 60.000000000000014 in floating point, which would round up to 61.
+  return Math.ceil(Math.round((primary + bootstrap) * 1000) / 1000);
 }
 
 /** Start script of the primary: initializes an empty data directory once, then runs the server. */

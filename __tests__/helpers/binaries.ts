@@ -1,4 +1,4 @@
-import { spawnSync } from "child_process";
+import { SpawnSyncOptionsWithStringEncoding, SpawnSyncReturns, spawnSync } from "child_process";
 
 /**
  * True when `binary` is on PATH. In CI (CI=true) a missing binary is an error,
@@ -19,4 +19,16 @@ export function isRoot(): boolean {
   if (!root && process.env.CI) throw new Error("CI runs the real validators and servers, which need root: run .ci/run as root");
   if (!root) console.warn("not root: skipping the tests that need network namespaces or nginx's state directories");
   return root;
+}
+
+/**
+ * spawnSync for a validator that must not reach the network (`haproxy -c`, `nginx -t`): as root it runs in
+ * a network namespace of its own (`unshare --net`: only a loopback that is down), so a name it looks up
+ * fails at once. On this machine's network `haproxy -c` sent DNS queries for the configs' server names
+ * (web-1, web-2) off the machine and sometimes waited 5 s for an answer: 10 s of haproxy.test.ts.
+ * Not root: the command as it is.
+ */
+export function spawnOffline(command: string, args: string[], options: SpawnSyncOptionsWithStringEncoding): SpawnSyncReturns<string> {
+  const root = typeof process.getuid === "function" && process.getuid() === 0;
+  return root ? spawnSync("unshare", ["--net", "--", command, ...args], options) : spawnSync(command, args, options);
 }

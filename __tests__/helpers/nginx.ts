@@ -1,8 +1,8 @@
-import { spawnSync } from "child_process";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "fs";
 import { tmpdir } from "os";
 import { join } from "path";
 import { PATHS } from "../../templates/paths";
+import { spawnOffline } from "./binaries";
 
 /**
  * `nginx -t` on a config whose writable state (pid, temp paths) `render` puts
@@ -22,7 +22,7 @@ export function nginxConfigTest(render: (stateDir: string) => string): { status:
     const file = join(dir, "nginx.conf");
     writeFileSync(file, conf);
     // stdout to /dev/null: access_log /dev/stdout cannot be opened on node's socket pipes (the start script relays).
-    const result = spawnSync("nginx", ["-t", "-c", file], { encoding: "utf8", stdio: ["ignore", "ignore", "pipe"] });
+    const result = spawnOffline("nginx", ["-t", "-c", file], { encoding: "utf8", stdio: ["ignore", "ignore", "pipe"] });
     return { status: result.status, stderr: result.stderr ?? String(result.error) };
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -17,8 +17,10 @@ function bruteForceMaxGap(expr: string, from: Date, days: number): number {
   const schedule = parseCronSchedule(expr);
   let previous: number | undefined;
   let longest = 0;
+  const minute = new Date(0); // one Date, moved minute by minute: a million allocations cost a third of the walk
   for (let t = from.getTime(); t < from.getTime() + days * DAY * 1000; t += 60000) {
-    if (!cronMatches(schedule, new Date(t))) continue;
+    minute.setTime(t);
+    if (!cronMatches(schedule, minute)) continue;
     if (previous !== undefined) longest = Math.max(longest, (t - previous) / 1000);
     previous = t;
   }

@@ -70,6 +70,14 @@ export function parseH2loadLog(text: string): RequestLog {
   return { latenciesMs: latencies, byStatus, spanS: latencies.length > 0 ? (last - first) / 1e6 : 0 };
 }
 
+/** Several h2load logs (one per connection) as one: latencies merged and sorted, statuses summed, the widest span. */
+export function mergeRequestLogs(logs: RequestLog[]): RequestLog {
+  const byStatus: Record<string, number> = {};
+  for (const l of logs) for (const [status, n] of Object.entries(l.byStatus)) byStatus[status] = (byStatus[status] ?? 0) + n;
+  const latenciesMs = logs.flatMap((l) => l.latenciesMs).sort((a, b) => a - b);
+  return { latenciesMs, byStatus, spanS: Math.max(0, ...logs.map((l) => l.spanS)) };
+}
+
 /** `openssl s_time`'s "N connections in X.XXs; ..." line (its first, the user-time one): the connection count. */
 export function parseSTimeConnections(out: string): number {
   const m = /^(\d+) connections in [\d.]+s;/m.exec(out);

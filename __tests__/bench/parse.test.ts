@@ -1,6 +1,6 @@
 import { readFileSync } from "fs";
 import { join } from "path";
-import { parseH2loadLog, parseProcCpu, parseProcCpuTicks, parseSTimeConnections, parseWrk, parseWrkDuration, percentileOf } from "../../bench/parse";
+import { mergeRequestLogs, parseH2loadLog, parseProcCpu, parseProcCpuTicks, parseSTimeConnections, parseWrk, parseWrkDuration, percentileOf } from "../../bench/parse";
 
 // Real output of the tools the bench runs (wrk 4.1, h2load 1.52, OpenSSL 3.0 s_time), captured against
 // throwaway servers on 127.0.0.1; wrk-errors.txt's server answered 500 to every other request and cut every third.
@@ -28,6 +28,15 @@ describe("parseWrk", () => {
     expect(parseWrkDuration("5.10ms")).toBe(5.1);
     expect(parseWrkDuration("1.02s")).toBe(1020);
     expect(parseWrkDuration("5.10")).toBeNaN();
+  });
+});
+
+describe("mergeRequestLogs", () => {
+  test("one log per connection: latencies merged in order, statuses summed, the longest span", () => {
+    const a = parseH2loadLog("1000000\t200\t3000\n3000000\t200\t1000\n");
+    const b = parseH2loadLog("1500000\t200\t2000\n1600000\t-1\t9000\n1700000\t503\t500\n");
+    expect(mergeRequestLogs([a, b])).toEqual({ latenciesMs: [0.5, 1, 2, 3], byStatus: { "200": 3, "-1": 1, "503": 1 }, spanS: 2 });
+    expect(mergeRequestLogs([])).toEqual({ latenciesMs: [], byStatus: {}, spanS: 0 });
   });
 });
 

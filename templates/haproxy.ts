@@ -162,7 +162,17 @@ export interface HaproxyConfig {
    * (a `writev` and a `getpid`). @default true
    */
   readonly requestLog?: boolean;
+  /**
+   * Worker threads (`nbthread`), 1-64. Unset, nothing is rendered: HAProxy
+   * starts one thread per CPU it may run on, which a dedicated load-balancer
+   * host wants; 1 suits a host whose cores the rest of the stack shares.
+   * @default - one per CPU (HAProxy's own default)
+   */
+  readonly threads?: number | null;
 }
+
+/** HAProxy 2.6's thread limit on 64-bit builds (MAX_THREADS). */
+export const HAPROXY_MAX_THREADS = 64;
 
 /** The headers the stack adds for debugging, stripped at the edge unless `debugHeaders` is on. */
 export const DEBUG_HEADERS = ["X-Db-Node", "X-Db-Role", "X-Db-Server-Id", "X-Web-Node", "X-Lb-Node"] as const;
@@ -216,6 +226,8 @@ export const HAPROXY_DEFAULTS = {
   user: "haproxy",
   debugHeaders: false,
   requestLog: true,
+  /** null: no `nbthread` line, HAProxy's one thread per CPU. */
+  threads: null as number | null,
 } as const;
 
 /**
@@ -262,6 +274,7 @@ export function resolveHaproxyConfig(config: HaproxyConfig) {
     limits: resolveHaproxyLimits(config.limits),
     debugHeaders: config.debugHeaders ?? d.debugHeaders,
     requestLog: config.requestLog ?? d.requestLog,
+    threads: config.threads ?? d.threads,
   };
 }
 
@@ -320,6 +333,8 @@ export function validateHaproxyConfig(config: HaproxyConfig): ConfigProblem[] {
   if (!isDnsLabel(c.nodeName)) add("nodeName", `nodeName "${c.nodeName}" is not a DNS label`);
   if (!/^[a-z_][a-z0-9_-]*$/.test(c.user)) add("user", `user "${c.user}" is not a user name`);
   if (typeof c.requestLog !== "boolean") add("requestLog", `requestLog is ${JSON.stringify(c.requestLog)}; it must be true or false`);
+  if (c.threads !== null && (!Number.isInteger(c.threads) || c.threads < 1 || c.threads > HAPROXY_MAX_THREADS))
+    add("threads", `threads is ${JSON.stringify(c.threads)}; it must be a whole number from 1 to ${HAPROXY_MAX_THREADS}, or unset for one per CPU`);
   problems.push(...validateHaproxyLimits(config.limits, c.maxConnections));
   return problems;
 }
@@ -340,6 +355,7 @@ export function renderHaproxyConfig(config: HaproxyConfig): string {
     `    group ${c.user}`,
     "    # Master-worker mode (-W) gives seamless reloads on SIGUSR2.",
     "    hard-stop-after 30s",
+    ...(c.threads === null ? [] : ["    # threads: fixed (unset, HAProxy runs one per CPU).", `    nbthread ${c.threads}`]),
   ];
   const tls = c.tls;
   if (tls) {

@@ -1,6 +1,15 @@
 import { readFileSync } from "fs";
 import { join } from "path";
-import { mergeRequestLogs, parseH2loadLog, parseProcCpu, parseProcCpuTicks, parseSTimeConnections, parseWrk, parseWrkDuration, percentileOf } from "../../bench/parse";
+import {
+  mergeRequestLogs,
+  parseH2loadLog,
+  parseProcCpu,
+  parseProcCpuTicks,
+  parseSTimeConnections,
+  parseWrk,
+  parseWrkDuration,
+  percentileOf,
+} from "../../bench/parse";
 
 // Real output of the tools the bench runs (wrk 4.1, h2load 1.52, OpenSSL 3.0 s_time), captured against
 // throwaway servers on 127.0.0.1; wrk-errors.txt's server answered 500 to every other request and cut every third.

@@ -38,6 +38,17 @@ describe("renderHaproxyConfig", () => {
     expect(quiet.replace(/ {4}# requestLog off.*\n {4}no log\n/, "")).toBe(cfg.replace("    log global\n    option httplog\n    option dontlognull\n", ""));
   });
 
+  test("threads: no nbthread unless set (HAProxy's one per CPU); 1-64 rendered in global", () => {
+    expect(HAPROXY_DEFAULTS.threads).toBeNull();
+    expect(cfg).not.toContain("nbthread");
+    const one = renderHaproxyConfig({ ...base, threads: 1 });
+    expect(one).toMatch(/^global\n(?: {4}.*\n)* {4}nbthread 1\n/m);
+    expect(renderHaproxyConfig({ ...base, threads: 64 })).toContain("    nbthread 64\n");
+    for (const bad of [0, 65, 2.5, -1]) {
+      expect(validateHaproxyConfig({ ...base, threads: bad }).join("; ")).toMatch(new RegExp(`threads is ${bad}; it must be a whole number from 1 to 64`));
+    }
+  });
+
   test("requestLog must be a boolean", () => {
     const config = { ...base, requestLog: "no" } as unknown as HaproxyConfig;
     expect(validateHaproxyConfig(config).join("; ")).toMatch(/requestLog is "no"; it must be true or false/);
@@ -259,7 +270,7 @@ haproxy("haproxy -c accepts the rendered configs", () => {
     writeThrowawayCertificate(cert);
     for (const [name, config] of Object.entries({
       default: base,
-      custom: { ...base, algorithm: "leastconn", statsPort: null, runtimeDns: false, debugHeaders: true } as HaproxyConfig,
+      custom: { ...base, algorithm: "leastconn", statsPort: null, runtimeDns: false, debugHeaders: true, threads: 1 } as HaproxyConfig,
       noRequestLog: { ...base, requestLog: false, tls: { certificatePath: cert } } as HaproxyConfig,
       tls: { ...base, tls: { certificatePath: cert } } as HaproxyConfig,
       metrics: { ...base, metricsPort: 8405, tls: { certificatePath: cert } } as HaproxyConfig,

@@ -136,6 +136,15 @@ export interface LoadBalancerTierProps {
    * the README's "Performance" section. @default true
    */
   readonly requestLog?: boolean;
+  /**
+   * HAProxy's worker threads (`nbthread`) on each node, 1-64. Unset, HAProxy
+   * starts one per CPU it may run on, which a dedicated load-balancer host
+   * wants. Where HAProxy shares its cores with the rest of the stack (one
+   * Docker host), 1 costs it less CPU per request (measured in the README's
+   * "Performance" section).
+   * @default - one per CPU (HAProxy's own default)
+   */
+  readonly threads?: number;
 }
 
 /** The defaults of LoadBalancerTierProps (the one source for code, docs and tests). */
@@ -233,6 +242,7 @@ export class LoadBalancerTier extends Construct implements IMonitored {
       tls,
       debugHeaders: props.debugHeaders,
       requestLog: props.requestLog,
+      threads: props.threads,
     };
     validateLoadBalancerTierProps(this, props, { nodes: count, namePrefix: prefix, port, statsPort, https, failover, certificate, sample });
     const check = { ...HAPROXY_DEFAULTS.healthCheck, ...Object.fromEntries(Object.entries(healthCheck).filter(([, v]) => v !== undefined)) };

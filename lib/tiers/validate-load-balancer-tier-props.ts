@@ -115,6 +115,7 @@ export function validateLoadBalancerTierProps(scope: Construct, props: LoadBalan
       timeouts: { prop: "timeouts", fix: "use whole milliseconds, for example connectMs: 5000" },
       limits: { prop: "limits", fix: "use whole numbers within the range the message gives, or leave the field unset for its default" },
       requestLog: { prop: "requestLog", fix: "use true (a log line per request) or false (none)" },
+      threads: { prop: "threads", fix: "use a whole number from 1 to 64 (1 where HAProxy shares its cores), or leave it unset for one per CPU" },
     });
   }
   if (v.ok && props.webTier instanceof WebAppTier) checkLimitsAgainstWebTier(v, props.limits, props.webTier.limits);

@@ -46,6 +46,16 @@ describe("LoadBalancerTier on Docker", () => {
     }
   });
 
+  test("threads: HAProxy's one per CPU by default (no nbthread); a number reaches every node's HAProxy", () => {
+    expect(cfg).not.toContain("nbthread");
+    const { parsed: p2 } = synthDocker((stack, target) => {
+      const database = new MysqlCluster(stack, "db", { target });
+      const webTier = new WebAppTier(stack, "web", { target, database });
+      new LoadBalancerTier(stack, "lb", { target, webTier, threads: 1 });
+    });
+    for (const n of [1, 2]) expect(uploaded(containers(p2)[`haweb-lb-${n}`], PATHS.haproxyConfig)).toMatch(/^ {4}nbthread 1$/m);
+  });
+
   test("debugHeaders passes them on", () => {
     const { parsed: p2 } = synthDocker((stack, target) => {
       const database = new MysqlCluster(stack, "db", { target });
@@ -251,6 +261,8 @@ describe("LoadBalancerTier input checks", () => {
     [{ failover: { initialMaster: 3 } }, /prop `failover.initialMaster` is 3; it must name one of the 2 nodes/],
     [{ nodes: 1, failover: { virtualRouterId: 5 } }, /prop `failover` is set but nodes is 1/],
     [{ requestLog: "off" as unknown as boolean }, /requestLog.*must be true or false/],
+    [{ threads: 0 }, /prop `threads`: threads is 0; it must be a whole number from 1 to 64, or unset for one per CPU.*Fix: use a whole number from 1 to 64/],
+    [{ threads: 1.5 }, /prop `threads`: threads is 1.5/],
   ])("rejects %j", (props, message) => {
     expect(() => declare(props)).toThrow(message);
   });

@@ -40,19 +40,26 @@ afterAll(() => {
 });
 
 /**
- * cdktf records the full stack trace of every token it creates (thousands per
- * synth; shown only when a token fails to resolve). Under jest each of those
- * traces went through jest's source-map-support, which maps every frame back
- * to its TypeScript line: that was most of a synth's time in a test (20 of the
- * 25 s of web-app-tier.test.ts on a loaded 2-core machine). The traces are
- * still recorded, with V8's own formatting (transpiled line numbers); test
- * failures keep their source-mapped stacks.
+ * cdktf records the full stack trace of every token it creates (about a thousand
+ * per synth of the examples), only to print it if that token fails to resolve.
+ * Under jest each trace went through jest's source-map-support, which maps every
+ * frame back to its TypeScript line: that was most of a synth's time in a test
+ * (20 of the 25 s of web-app-tier.test.ts on a loaded 2-core machine). Even in
+ * V8's own format the traces were 2 of the unit project's 31 s of CPU, so tests
+ * record none: a token that fails to resolve still fails the test with cdktf's
+ * message, without where the token was made. HAWEB_TEST_TOKEN_STACKS=1 records
+ * them (V8's format, transpiled line numbers) to find that out; test failures
+ * keep their source-mapped stacks either way.
  */
+const TOKEN_STACKS_ENV = "HAWEB_TEST_TOKEN_STACKS";
+
 function recordTokenStacksWithoutSourceMaps(stackTrace: typeof CdktfStackTrace) {
   const capture = stackTrace.captureStackTrace;
+  const record = process.env[TOKEN_STACKS_ENV] === "1";
   /** V8's own format (what Node prints without source maps). Not `undefined`: Node would fall back to the runner's source-map-support. */
   const plainStackTrace = (error: Error, frames: NodeJS.CallSite[]) => `${error}${frames.map((f) => `\n    at ${f}`).join("")}`;
   function captureWithoutSourceMaps(below?: Parameters<typeof capture>[0]): string[] {
+    if (!record) return [];
     const prepare = Error.prepareStackTrace;
     Error.prepareStackTrace = plainStackTrace;
     try {

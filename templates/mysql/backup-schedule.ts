@@ -161,6 +161,18 @@ export function cronMaxIntervalSeconds(expr: string): number {
   const first = times[0];
   const last = times[times.length - 1];
 
+  // Every day of every month runs (most schedules: "0 3 * * *", "0 * * * *"): the longest gap across
+  // days is the night's, from the day's last run to the next day's first; no walk needed.
+  const allDaysOfMonth = schedule.daysOfMonth.length === 31;
+  const allDaysOfWeek = schedule.daysOfWeek.length === 7;
+  const everyDay =
+    schedule.months.length === 12 && (schedule.dayOfMonthStar || schedule.dayOfWeekStar ? allDaysOfMonth && allDaysOfWeek : allDaysOfMonth || allDaysOfWeek);
+  if (everyDay) {
+    longest = Math.max(longest, DAY_SECONDS - last + first);
+    maxIntervalByExpression.set(expr, longest);
+    return longest;
+  }
+
   // Walk the cycle from 2000-01-01 (a Saturday) with counters, not a Date per day: a synth asks this
   // several times per cluster, and 146097 Dates cost 100-200 ms a call on a loaded machine.
   const inMonths = lookup(schedule.months, 13);

@@ -130,13 +130,16 @@ describe("database start script", () => {
   test("the waits use the exported bounds", () => {
     const replica = scripts["replica (mariadb)"];
     expect(replica).toContain(`--connect-timeout=${DATABASE_SCRIPT_DEFAULTS.primaryConnectTimeoutSeconds} ping`);
-    expect(replica).toContain(`if [ "$i" -ge ${DATABASE_SCRIPT_DEFAULTS.primaryWaitAttempts} ]; then`);
+    expect(replica).toContain(`  deadline=$(($(date +%s) + ${DATABASE_SCRIPT_DEFAULTS.primaryWaitSeconds}))\n`);
+    expect(replica).toContain(
+      `    if [ "$(date +%s)" -ge "$deadline" ]; then log "primary db-primary:3306 not reachable after ${DATABASE_SCRIPT_DEFAULTS.primaryWaitSeconds} s;`,
+    );
     expect(replica).toContain(`    pause ${DATABASE_SCRIPT_DEFAULTS.primaryWaitIntervalSeconds}\n`);
     expect(primary).toContain(`if [ "$i" -ge ${DATABASE_SCRIPT_DEFAULTS.bootstrapWaitAttempts} ]`);
     expect(primary).toContain(`    pause ${DATABASE_SCRIPT_DEFAULTS.bootstrapWaitIntervalSeconds}\n`);
     expect(databaseStartWaitSeconds("primary")).toBe(60); // 600 x 0.1 s
-    expect(databaseStartWaitSeconds("replica")).toBe(280); // 100 x (0.2 s + 2 s) + 60 s
-    expect(databaseStartWaitSeconds("replica", { primaryWaitAttempts: 10, bootstrapWaitAttempts: 20 })).toBe(24); // 10 x 2.2 s + 20 x 0.1 s
+    expect(databaseStartWaitSeconds("replica")).toBe(108); // 45 s + a last attempt (2 s connect timeout, 0.2 s apart) + 60 s
+    expect(databaseStartWaitSeconds("replica", { primaryWaitSeconds: 10, bootstrapWaitAttempts: 20 })).toBe(15); // 10 + 2.2 + 20 x 0.1 s
   });
 
   test("a replica builds its data directory while its primary starts: the first start waits for the primary only before the server", () => {
@@ -216,7 +219,7 @@ describe("stop timeouts and start periods cover the servers' and scripts' own bo
     expect(primary.healthCheck.startPeriodSeconds).toBeGreaterThanOrEqual(120);
     expect(primary.healthCheck.startPeriodSeconds).toBeGreaterThan(databaseStartWaitSeconds("primary"));
     expect(replica.healthCheck.startPeriodSeconds).toBeGreaterThan(databaseStartWaitSeconds("replica"));
-    expect(replica.healthCheck.startPeriodSeconds).toBe(340);
+    expect(replica.healthCheck.startPeriodSeconds).toBe(168);
     expect(primary.stopTimeoutSeconds).toBe(60);
     expect(replica.stopTimeoutSeconds).toBe(60);
   });

@@ -205,8 +205,8 @@ const DATABASE_START_SLACK_SECONDS = 60;
 const DATABASE_PRIMARY_START_PERIOD_SECONDS = databaseStartWaitSeconds("primary") + DATABASE_START_SLACK_SECONDS;
 /**
  * How long a replica may take: it bootstraps (60 s), then waits for its primary
- * (100 attempts, each up to a 2 s connect timeout plus 0.2 s apart: 220 s), plus
- * slack = 340 s. Derived from the script's own bounds, so they cannot drift apart.
+ * (45 s, plus the 2.2 s of an attempt that straddles the bound: 108 s), plus
+ * slack = 168 s. Derived from the script's own bounds, so they cannot drift apart.
  */
 const DATABASE_REPLICA_START_PERIOD_SECONDS = databaseStartWaitSeconds("replica") + DATABASE_START_SLACK_SECONDS;
 /**

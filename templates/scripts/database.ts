@@ -24,16 +24,18 @@ export const DATABASE_SCRIPT_DEFAULTS = {
    * 0.5 s interval made every first start wait 0.5 s for it (lab bring-up: issue 14's figure).
    */
   bootstrapWaitIntervalSeconds: 0.1,
-  /** Attempts a replica makes to reach its primary before its server starts (its data directory is built first, meanwhile the primary starts). */
-  primaryWaitAttempts: 100,
+  /**
+   * Seconds a replica keeps trying to reach its primary before its server starts (its data directory is
+   * built first, meanwhile the primary starts); then the server starts and its IO thread retries on its own.
+   */
+  primaryWaitSeconds: 45,
   /**
    * Seconds between those attempts: short, because the replica's data directory is already built
-   * when it waits (only the server's start waits), so the replica comes up within this of its primary.
-   * 100 x 0.2 s: 20 s of refused connections (then the server starts and its IO thread retries on its
-   * own); 220 s at most when every attempt waits its connect timeout.
+   * when it waits (only the server's start waits), so the replica comes up within this of its primary
+   * (0.5 s cost the lab's bring-up up to 0.5 s; issue 14's figure).
    */
   primaryWaitIntervalSeconds: 0.2,
-  /** Connect timeout of each of those attempts: an address nobody answers costs this on top of the interval. */
+  /** Connect timeout of each of those attempts: an address nobody answers costs this, so the wait can end this much after its bound. */
   primaryConnectTimeoutSeconds: 2,
   /** Seconds a start waits for the writer's name to resolve (1 s apart) before it takes the configured role. */
   writerWaitSeconds: 30,
@@ -52,7 +54,7 @@ interface DatabaseScriptCommon {
   readonly writerHost?: string;
   /** Whether the cluster runs semi-sync (the primary's source side is set with the role). @default false */
   readonly semiSync?: boolean;
-  /** Attempts to wait for the bootstrap server's socket (0.5 s apart). @default 120 (DATABASE_SCRIPT_DEFAULTS) */
+  /** Attempts to wait for the bootstrap server's socket (0.1 s apart). @default 600 (DATABASE_SCRIPT_DEFAULTS) */
   readonly bootstrapWaitAttempts?: number;
   /**
    * The cluster's backup plan and this node's name: on the plan's source node
@@ -85,27 +87,29 @@ export interface ReplicaStartScriptConfig extends DatabaseScriptCommon {
   readonly primaryPort?: number;
   readonly replicationUser: string;
   /**
-   * Attempts to reach the primary (0.5 s apart) after the replica built its data directory and before its
-   * server starts; the replica's IO thread keeps retrying after that. @default 90 (DATABASE_SCRIPT_DEFAULTS)
+   * Seconds to keep trying the primary (0.2 s apart) after the replica built its data directory and before
+   * its server starts; the replica's IO thread keeps retrying after that. @default 45 (DATABASE_SCRIPT_DEFAULTS)
    */
-  readonly primaryWaitAttempts?: number;
+  readonly primaryWaitSeconds?: number;
 }
 
 /**
  * The longest a database start script waits by design before its server takes
  * connections, on the first start: the bootstrap server's start, then a
- * replica's wait for its primary (each attempt costs up to its connect timeout
- * plus the interval). Not included: the work itself (creating the system tables, the
- * init SQL, the final server's start and crash recovery), for which a health
- * check's start period adds slack.
+ * replica's wait for its primary (its bound, plus one attempt's connect timeout
+ * and interval when the bound passes during an attempt). Not included: the work
+ * itself (creating the system tables, the init SQL, the final server's start and
+ * crash recovery), for which a health check's start period adds slack.
  */
-export function databaseStartWaitSeconds(role: "primary" | "replica", config: { bootstrapWaitAttempts?: number; primaryWaitAttempts?: number } = {}): number {
+export function databaseStartWaitSeconds(role: "primary" | "replica", config: { bootstrapWaitAttempts?: number; primaryWaitSeconds?: number } = {}): number {
   const d = DATABASE_SCRIPT_DEFAULTS;
-  const bootstrap = (config.bootstrapWaitAttempts ?? d.bootstrapWaitAttempts) * d.bootstrapWaitIntervalSeconds;
-  const primary =
-    role === "replica" ? (config.primaryWaitAttempts ?? d.primaryWaitAttempts) * (d.primaryWaitIntervalSeconds + d.primaryConnectTimeoutSeconds) : 0;
-  // In milliseconds first: 600 x 0.1 is 60.000000000000014 in floating point, which would round up to 61.
-  return Math.ceil(Math.round((primary + bootstrap) * 1000) / 1000);
+  // In milliseconds: 600 x 0.1 is 60.000000000000014 in floating point, which would round up to 61.
+  const bootstrapMs = (config.bootstrapWaitAttempts ?? d.bootstrapWaitAttempts) * Math.round(d.bootstrapWaitIntervalSeconds * 1000);
+  const primaryMs =
+    role === "replica"
+      ? ((config.primaryWaitSeconds ?? d.primaryWaitSeconds) + d.primaryConnectTimeoutSeconds) * 1000 + Math.round(d.primaryWaitIntervalSeconds * 1000)
+      : 0;
+  return Math.ceil((bootstrapMs + primaryMs) / 1000);
 }
 
 /** Start script of the primary: initializes an empty data directory once, then runs the server. */
@@ -143,15 +147,15 @@ export function renderReplicaStartScript(config: ReplicaStartScriptConfig): stri
     replicationUser: config.replicationUser,
   });
   const admin = DIALECTS[config.engine].admin;
-  const attempts = config.primaryWaitAttempts ?? DATABASE_SCRIPT_DEFAULTS.primaryWaitAttempts;
+  const waitSeconds = config.primaryWaitSeconds ?? DATABASE_SCRIPT_DEFAULTS.primaryWaitSeconds;
   const waitForPrimary = [
     "# Wait (bounded) for the primary, once the data directory is built; after that the replica's IO thread retries on its own.",
     "wait_for_primary() {",
-    "  i=0",
+    // A bound in seconds, not attempts: an attempt takes from a refused connect (at once) to its connect timeout.
+    `  deadline=$(($(date +%s) + ${waitSeconds}))`,
     "  # As the replication user (its certificate): an anonymous ping would log 'Access denied' on the primary.",
     `  until ${admin} --no-defaults ${replicationClientTlsFlags(config.engine)} --host=${shellQuote(config.primaryHost)} --port=${port} --user=${config.replicationUser} --connect-timeout=${DATABASE_SCRIPT_DEFAULTS.primaryConnectTimeoutSeconds} ping >/dev/null 2>&1; do`,
-    "    i=$((i + 1))",
-    `    if [ "$i" -ge ${attempts} ]; then log "primary ${config.primaryHost}:${port} not reachable yet; replication keeps retrying"; return 0; fi`,
+    `    if [ "$(date +%s)" -ge "$deadline" ]; then log "primary ${config.primaryHost}:${port} not reachable after ${waitSeconds} s; replication keeps retrying"; return 0; fi`,
     `    pause ${DATABASE_SCRIPT_DEFAULTS.primaryWaitIntervalSeconds}`,
     "  done",
     `  log "primary ${config.primaryHost}:${port} is up"`,

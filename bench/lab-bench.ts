@@ -10,8 +10,8 @@
  *     network the load balancers share with the web nodes), same run:
  *       - at saturation: wrk, closed loop, CONNECTIONS connections for SECONDS;
  *       - at half of the direct path's saturation rate: h2load --rps, open loop
- *         per connection (HALF_CLIENTS connections, each its own h2load at
- *         rate/HALF_CLIENTS, started 1/rate apart), their per-request logs giving p50/p99;
+ *         per connection (halfLoadClients(rate) connections, each its own h2load at
+ *         an equal share of the rate, started 1/rate apart), their per-request logs giving p50/p99;
  *       - HAProxy's CPU time per request: utime + stime of its worker process
  *         (/proc/<pid>/stat) over each run, divided by the requests answered.
  *  2. TLS handshakes per second with and without session resumption (openssl
@@ -37,7 +37,7 @@ import { cpus } from "os";
 import { join } from "path";
 import { APP_ENV } from "../templates/app-environment";
 import { allowDirect, attachBenchClients, BenchClients, haproxyWorkerPid } from "../lab/client-namespace";
-import { repoRoot } from "../lab/host";
+import { repoRoot, shellQuote } from "../lab/host";
 import { checkPrereqs, prereqMessage } from "../lab/prereqs";
 import { fixedRate, percentile, request } from "../lab/load";
 import { backendServers, entryUrl, haproxyStats, sql, stackOf, watchServerStatus } from "../lab/probes";
@@ -48,12 +48,12 @@ import { mergeRequestLogs, parseH2loadLog, parseProcCpu, parseProcCpuTicks, pars
 const SECONDS = Math.min(30, Math.max(1, Number(process.env.LAB_BENCH_SECONDS ?? 5)));
 const CONNECTIONS = Math.min(256, Math.max(1, Number(process.env.LAB_BENCH_CONNECTIONS ?? 16)));
 /**
- * Connections of the half-load runs. Enough that none sends 1,000 requests in SECONDS: Nginx closes a
- * keep-alive connection after 1,000 (keepalive_requests) and h2load does not reconnect in --rps mode, so
- * with 16 connections the direct path answered 16 x 1,000 / 5 s = 3,200 req/s of the 3,800 asked and was
- * measured lighter than the balanced path (HAProxy keeps its clients' connections open).
+ * Connections of the half-load runs: at least 32, and enough that none sends more than 900 requests in
+ * SECONDS. Nginx closes a keep-alive connection after 1,000 (keepalive_requests) and h2load does not
+ * reconnect in --rps mode, so with 16 connections the direct path answered 16 x 1,000 / 5 s = 3,200 req/s
+ * of the 3,800 asked and was measured lighter than the balanced path (HAProxy keeps its clients' connections open).
  */
-const HALF_CLIENTS = 32;
+const halfLoadClients = (rate: number) => Math.max(32, Math.ceil((rate * SECONDS) / 900));
 /** A half-load run that answered less than this share of its rate did not measure that rate: the table says so. */
 const HALF_LOAD_SHORTFALL = 0.97;
 const TLS_SECONDS = 3;
@@ -91,6 +91,8 @@ interface PathRun extends WrkResult {
 interface HalfRun {
   target: string;
   rate: number;
+  /** h2load processes, one connection each. */
+  connections: number;
   requests: number;
   ok: number;
   byStatus: Record<string, number>;
@@ -138,19 +140,23 @@ function wrk(lab: Lab, client: string, url: string, label: string, pids: { hapro
 }
 
 /**
- * Open loop at `rate` req/s for SECONDS: HALF_CLIENTS HTTP/1.1 connections, each its own h2load process at
- * rate/HALF_CLIENTS (--rps), the processes started 1/rate apart. One h2load with many connections fires
- * them all on the same timer tick: every tick sent a burst of HALF_CLIENTS requests, and p50/p99 measured
- * the burst queueing at the web node (p50 doubled from 16 to 32 connections at the same rate, and HTTPS
- * measured faster than HTTP: the client's TLS work spread the burst). Staggered, the arrivals are even.
+ * Open loop at `rate` req/s for SECONDS: halfLoadClients(rate) HTTP/1.1 connections, each its own h2load
+ * process at an equal share of the rate (--rps), the processes started 1/rate apart (nominally: starting a
+ * process takes longer, which spreads them anyway). One h2load with many connections fires them all on the
+ * same timer tick: every tick sent a burst of as many requests, and p50/p99 measured the burst's queueing at
+ * the web node (p50 doubled from 16 to 32 connections at the same rate, and HTTPS measured faster than HTTP:
+ * the client's TLS work spread the burst). Staggered, the arrivals are even.
  */
 function h2loadAtRate(lab: Lab, client: string, url: string, label: string, rate: number, dir: string, haproxyPid?: number): HalfRun {
-  const perClient = Math.max(1, Math.round(rate / HALF_CLIENTS));
-  const logs = Array.from({ length: HALF_CLIENTS }, (_, i) => join(dir, `h2load-${label.replace(/[^a-z0-9]+/gi, "-")}-${i}.log`));
-  const h2load = (log: string) => `h2load --h1 -c 1 --rps ${perClient} -D ${SECONDS} -T 5 --log-file '${log}' '${url}' >/dev/null`;
+  const clients = halfLoadClients(rate);
+  const perClient = Math.max(1, Math.round(rate / clients));
+  const logs = Array.from({ length: clients }, (_, i) => join(dir, `h2load-${label.replace(/[^a-z0-9]+/gi, "-")}-${i}.log`));
+  // Each h2load's own report beside its log: the first failing one's is the error shown.
+  const h2load = (log: string) =>
+    `h2load --h1 -c 1 --rps ${perClient} -D ${SECONDS} -T 5 --log-file ${shellQuote(log)} ${shellQuote(url)} >${shellQuote(`${log}.out`)} 2>&1`;
   const script = [
     "pids=''",
-    ...logs.map((log, i) => `(sleep ${(i / (perClient * HALF_CLIENTS)).toFixed(5)}; exec ${h2load(log)}) & pids="$pids $!"`),
+    ...logs.map((log, i) => `(sleep ${(i / (perClient * clients)).toFixed(5)}; exec ${h2load(log)}) & pids="$pids $!"`),
     "failed=0",
     'for p in $pids; do wait "$p" || failed=1; done',
     'exit "$failed"',
@@ -158,7 +164,10 @@ function h2loadAtRate(lab: Lab, client: string, url: string, label: string, rate
   const t0 = haproxyPid === undefined ? 0 : cpuTicks(haproxyPid);
   const r = lab.netExec(client, ["sh", "-c", script], { timeoutMs: (SECONDS + 20) * 1000 });
   const t1 = haproxyPid === undefined ? 0 : cpuTicks(haproxyPid);
-  if (r.status !== 0) throw new Error(`h2load ${url}: ${r.stderr || r.stdout}`);
+  if (r.status !== 0) {
+    const reports = logs.map((log) => readFileSync(`${log}.out`, "utf8").trim()).filter((t) => /error|fail/i.test(t));
+    throw new Error(`h2load ${url}: ${reports[0] ?? r.stderr ?? `exit ${r.status}`}`);
+  }
   const parsed = mergeRequestLogs(logs.map((log) => parseH2loadLog(readFileSync(log, "utf8"))));
   const requests = Object.values(parsed.byStatus).reduce((a, b) => a + b, 0);
   const ok = Object.entries(parsed.byStatus)
@@ -166,7 +175,8 @@ function h2loadAtRate(lab: Lab, client: string, url: string, label: string, rate
     .reduce((a, [, n]) => a + n, 0);
   return {
     target: label,
-    rate: perClient * HALF_CLIENTS,
+    rate: perClient * clients,
+    connections: clients,
     requests,
     ok,
     byStatus: parsed.byStatus,
@@ -265,7 +275,7 @@ async function main() {
     const perNodeTotal = Object.values(perNode).reduce((a, b) => a + b, 0);
 
     // Half of the direct path's saturation rate, open loop.
-    const halfRate = Math.max(HALF_CLIENTS, Math.round(direct.rps / 2));
+    const halfRate = Math.max(32, Math.round(direct.rps / 2));
     const halfDirect = h2loadAtRate(lab, clients.inside.name, urls.direct, "direct", halfRate, tmp);
     const halfLb = h2loadAtRate(lab, clients.edge.name, urls.lbHttp, "lb-http", halfRate, tmp, haproxy);
     const halfLbTls = h2loadAtRate(lab, clients.edge.name, urls.lbHttps, "lb-https", halfRate, tmp, haproxy);
@@ -305,7 +315,7 @@ async function main() {
       settings: {
         seconds: SECONDS,
         connections: CONNECTIONS,
-        halfLoadClients: HALF_CLIENTS,
+        halfLoadClients: halfDirect.connections,
         path: "/api/items (replica read)",
         clients: { loadBalancer: clients.edge, direct: clients.inside },
       },
@@ -529,7 +539,7 @@ export function labTableRows(r: Results): [string, string, string, string][] {
   const h = r.halfLoad;
   const path = (w: PathRun) => `${w.rps.toFixed(0)} req/s, p50 ${w.p50Ms.toFixed(2)} ms, p99 ${w.p99Ms.toFixed(2)} ms, errors ${w.non2xx + w.socketErrors}`;
   const half = (x: HalfRun) =>
-    `p50 ${x.p50Ms} ms, p99 ${x.p99Ms} ms (${x.achievedRps} req/s${x.achievedRps < x.rate * HALF_LOAD_SHORTFALL ? ` SHORT of ${x.rate}` : ""}, ${x.requests - x.ok} not 2xx)`;
+    `p50 ${x.p50Ms} ms, p99 ${x.p99Ms} ms (${x.achievedRps} req/s${x.ok < x.rate * SECONDS * HALF_LOAD_SHORTFALL ? ` SHORT: ${x.ok} answered 2xx of ${x.rate * SECONDS}` : ""}, ${x.requests - x.ok} not 2xx)`;
   const rows: [string, string, string, string][] = [
     ["lab: up to all healthy", `${r.bringUp.upToHealthyMs} ms`, "", `< ${g.upToHealthyMs} ms ${met(r.bringUp.upToHealthyMs < g.upToHealthyMs)}`],
     [

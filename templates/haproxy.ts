@@ -334,7 +334,10 @@ export function validateHaproxyConfig(config: HaproxyConfig): ConfigProblem[] {
   if (!/^[a-z_][a-z0-9_-]*$/.test(c.user)) add("user", `user "${c.user}" is not a user name`);
   if (typeof c.requestLog !== "boolean") add("requestLog", `requestLog is ${JSON.stringify(c.requestLog)}; it must be true or false`);
   if (c.threads !== null && (!Number.isInteger(c.threads) || c.threads < 1 || c.threads > HAPROXY_MAX_THREADS))
-    add("threads", `threads is ${JSON.stringify(c.threads)}; it must be a whole number from 1 to ${HAPROXY_MAX_THREADS}, or unset for one per CPU`);
+    add(
+      "threads",
+      `threads is ${typeof c.threads === "number" ? String(c.threads) : JSON.stringify(c.threads)}; it must be a whole number from 1 to ${HAPROXY_MAX_THREADS}, or unset for one per CPU`,
+    );
   problems.push(...validateHaproxyLimits(config.limits, c.maxConnections));
   return problems;
 }

@@ -26,9 +26,16 @@ export function isRoot(): boolean {
  * a network namespace of its own (`unshare --net`: only a loopback that is down), so a name it looks up
  * fails at once. On this machine's network `haproxy -c` sent DNS queries for the configs' server names
  * (web-1, web-2) off the machine and sometimes waited 5 s for an answer: 10 s of haproxy.test.ts.
- * Not root: the command as it is.
+ * Not root, or no namespace allowed: the command as it is.
  */
 export function spawnOffline(command: string, args: string[], options: SpawnSyncOptionsWithStringEncoding): SpawnSyncReturns<string> {
+  return canUnshareNet() ? spawnSync("unshare", ["--net", "--", command, ...args], options) : spawnSync(command, args, options);
+}
+
+let unshareNet: boolean | undefined;
+/** Root that may create a network namespace (not so in an unprivileged container): probed once per test file. */
+function canUnshareNet(): boolean {
   const root = typeof process.getuid === "function" && process.getuid() === 0;
-  return root ? spawnSync("unshare", ["--net", "--", command, ...args], options) : spawnSync(command, args, options);
+  unshareNet ??= root && spawnSync("unshare", ["--net", "--", "true"], { stdio: "ignore" }).status === 0;
+  return unshareNet;
 }

@@ -118,12 +118,21 @@ describe("cronMaxIntervalSeconds", () => {
     expect(cronMaxIntervalSeconds(expr)).toBe(seconds);
   });
 
-  test.each(["0 3 * * *", "15 */7 * * *", "0 0 1,15 * 0", "0 0 */2 * 1", "0 22 * * 1-5", "45 23 31 * *", "0 0 1-7 * 1"])(
-    "%s: the same as walking two years minute by minute",
-    (expr) => {
-      expect(cronMaxIntervalSeconds(expr)).toBe(bruteForceMaxGap(expr, new Date("2026-01-01T00:00:00Z"), 731));
-    },
-  );
+  // The every-day shortcut in each form: both fields *, a full day of month or of week beside a restricted one, */1.
+  test.each([
+    "0 3 * * *",
+    "0 3 1-31 * 1",
+    "0 3 1 * 0-7",
+    "0 3 */1 * *",
+    "15 */7 * * *",
+    "0 0 1,15 * 0",
+    "0 0 */2 * 1",
+    "0 22 * * 1-5",
+    "45 23 31 * *",
+    "0 0 1-7 * 1",
+  ])("%s: the same as walking two years minute by minute", (expr) => {
+    expect(cronMaxIntervalSeconds(expr)).toBe(bruteForceMaxGap(expr, new Date("2026-01-01T00:00:00Z"), 731));
+  });
 
   test("throws on a schedule that does not parse", () => {
     expect(() => cronMaxIntervalSeconds("0 3 * *")).toThrow(/needs 5/);

@@ -137,9 +137,9 @@ describe("database start script", () => {
     expect(replica).toContain(`    pause ${DATABASE_SCRIPT_DEFAULTS.primaryWaitIntervalSeconds}\n`);
     expect(primary).toContain(`if [ "$i" -ge ${DATABASE_SCRIPT_DEFAULTS.bootstrapWaitAttempts} ]`);
     expect(primary).toContain(`    pause ${DATABASE_SCRIPT_DEFAULTS.bootstrapWaitIntervalSeconds}\n`);
-    expect(databaseStartWaitSeconds("primary")).toBe(60); // 600 x 0.1 s
-    expect(databaseStartWaitSeconds("replica")).toBe(108); // 45 s + a last attempt (2 s connect timeout, 0.2 s apart) + 60 s
-    expect(databaseStartWaitSeconds("replica", { primaryWaitSeconds: 10, bootstrapWaitAttempts: 20 })).toBe(15); // 10 + 2.2 + 20 x 0.1 s
+    expect(databaseStartWaitSeconds("primary")).toBe(90); // 600 x 0.1 s + the writer's name 30 s
+    expect(databaseStartWaitSeconds("replica")).toBe(138); // 60 s + 45 s + a last attempt (2 s connect timeout, 0.2 s apart) + 30 s
+    expect(databaseStartWaitSeconds("replica", { primaryWaitSeconds: 10, bootstrapWaitAttempts: 20 })).toBe(45); // 20 x 0.1 + 10 + 2.2 + 30 s
   });
 
   test("a replica builds its data directory while its primary starts: the first start waits for the primary only before the server", () => {
@@ -219,7 +219,7 @@ describe("stop timeouts and start periods cover the servers' and scripts' own bo
     expect(primary.healthCheck.startPeriodSeconds).toBeGreaterThanOrEqual(120);
     expect(primary.healthCheck.startPeriodSeconds).toBeGreaterThan(databaseStartWaitSeconds("primary"));
     expect(replica.healthCheck.startPeriodSeconds).toBeGreaterThan(databaseStartWaitSeconds("replica"));
-    expect(replica.healthCheck.startPeriodSeconds).toBe(168);
+    expect(replica.healthCheck.startPeriodSeconds).toBe(198);
     expect(primary.stopTimeoutSeconds).toBe(60);
     expect(replica.stopTimeoutSeconds).toBe(60);
   });

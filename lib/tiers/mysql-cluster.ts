@@ -201,12 +201,12 @@ const EXPORTER_START_PERIOD_SECONDS = 20;
  * the system tables, the init SQL, and the server's own start with crash recovery.
  */
 const DATABASE_START_SLACK_SECONDS = 60;
-/** How long the primary may take to become healthy: the bootstrap server's start (60 s) plus slack = 120 s. */
+/** How long the primary may take to become healthy: the bootstrap server's start (60 s) and the writer's name (30 s) plus slack = 150 s. */
 const DATABASE_PRIMARY_START_PERIOD_SECONDS = databaseStartWaitSeconds("primary") + DATABASE_START_SLACK_SECONDS;
 /**
- * How long a replica may take: it bootstraps (60 s), then waits for its primary
- * (45 s, plus the 2.2 s of an attempt that straddles the bound: 108 s), plus
- * slack = 168 s. Derived from the script's own bounds, so they cannot drift apart.
+ * How long a replica may take: it bootstraps (60 s), waits for its primary
+ * (45 s, plus the 2.2 s of an attempt that straddles the bound) and for the
+ * writer's name (30 s): 138 s, plus slack = 198 s. Derived from the script's own bounds, so they cannot drift apart.
  */
 const DATABASE_REPLICA_START_PERIOD_SECONDS = databaseStartWaitSeconds("replica") + DATABASE_START_SLACK_SECONDS;
 /**

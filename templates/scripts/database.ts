@@ -97,7 +97,9 @@ export interface ReplicaStartScriptConfig extends DatabaseScriptCommon {
  * The longest a database start script waits by design before its server takes
  * connections, on the first start: the bootstrap server's start, then a
  * replica's wait for its primary (its bound, plus one attempt's connect timeout
- * and interval when the bound passes during an attempt). Not included: the work
+ * and interval when the bound passes during an attempt), then the wait for the
+ * writer's name to resolve (writerWaitSeconds; a cluster without a movable
+ * writer name skips it, counted anyway). Not included: the work
  * itself (creating the system tables, the init SQL, the final server's start and
  * crash recovery), for which a health check's start period adds slack.
  */
@@ -109,7 +111,7 @@ export function databaseStartWaitSeconds(role: "primary" | "replica", config: { 
     role === "replica"
       ? ((config.primaryWaitSeconds ?? d.primaryWaitSeconds) + d.primaryConnectTimeoutSeconds) * 1000 + Math.round(d.primaryWaitIntervalSeconds * 1000)
       : 0;
-  return Math.ceil((bootstrapMs + primaryMs) / 1000);
+  return Math.ceil((bootstrapMs + primaryMs + d.writerWaitSeconds * 1000) / 1000);
 }
 
 /** Start script of the primary: initializes an empty data directory once, then runs the server. */

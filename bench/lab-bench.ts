@@ -12,6 +12,8 @@
  *       - at half of the direct path's saturation rate: h2load --rps, open loop
  *         per connection (halfLoadClients(rate) connections, each its own h2load at
  *         an equal share of the rate, started 1/rate apart), their per-request logs giving p50/p99;
+ *       - the same at LOW_RATE (100 req/s), LB over HTTP and direct: what the hop adds without
+ *         contention for the cores;
  *       - HAProxy's CPU time per request: utime + stime of its worker process
  *         (/proc/<pid>/stat) over each run, divided by the requests answered.
  *  2. TLS handshakes per second with and without session resumption (openssl
@@ -54,6 +56,11 @@ const CONNECTIONS = Math.min(256, Math.max(1, Number(process.env.LAB_BENCH_CONNE
  * of the 3,800 asked and was measured lighter than the balanced path (HAProxy keeps its clients' connections open).
  */
 const halfLoadClients = (rate: number) => Math.max(32, Math.ceil((rate * SECONDS) / 900));
+/**
+ * The low-load runs' rate: with the cores nearly idle, what the balanced path adds is HAProxy's own hop
+ * (its processing and one more pair of veth packets), not the wait for a core that half load adds.
+ */
+const LOW_RATE = 100;
 /** A half-load run that answered less than this share of its rate did not measure that rate: the table says so. */
 const HALF_LOAD_SHORTFALL = 0.97;
 const TLS_SECONDS = 3;
@@ -280,7 +287,11 @@ async function main() {
     const halfLb = h2loadAtRate(lab, clients.edge.name, urls.lbHttp, "lb-http", halfRate, tmp, haproxy);
     const halfLbTls = h2loadAtRate(lab, clients.edge.name, urls.lbHttps, "lb-https", halfRate, tmp, haproxy);
 
-    console.log(JSON.stringify({ saturation: [direct, viaLb, viaLbTls], halfLoad: [halfDirect, halfLb, halfLbTls] }));
+    // Low load, same generator: the hop's own cost, without contention for the cores.
+    const lowDirect = h2loadAtRate(lab, clients.inside.name, urls.direct, "direct-low", LOW_RATE, tmp);
+    const lowLb = h2loadAtRate(lab, clients.edge.name, urls.lbHttp, "lb-http-low", LOW_RATE, tmp, haproxy);
+
+    console.log(JSON.stringify({ saturation: [direct, viaLb, viaLbTls], halfLoad: [halfDirect, halfLb, halfLbTls], lowLoad: [lowDirect, lowLb] }));
 
     // 2. TLS handshakes.
     const hostPort = `${lbAddress}:${lbFacts.httpsPort}`;
@@ -336,6 +347,13 @@ async function main() {
         addedP99Ms: round(halfLb.p99Ms - halfDirect.p99Ms, 2),
         addedP50MsTls: round(halfLbTls.p50Ms - halfDirect.p50Ms, 2),
         addedP99MsTls: round(halfLbTls.p99Ms - halfDirect.p99Ms, 2),
+      },
+      lowLoad: {
+        rate: lowDirect.rate,
+        direct: lowDirect,
+        viaLoadBalancer: lowLb,
+        addedP50Ms: round(lowLb.p50Ms - lowDirect.p50Ms, 2),
+        addedP99Ms: round(lowLb.p99Ms - lowDirect.p99Ms, 2),
       },
       tlsHandshakes: { full, resumed, resumedToFullRatio: round(resumed.perSecond / full.perSecond, 2) },
       distribution: { perNode, shares: Object.fromEntries(Object.entries(perNode).map(([k, v]) => [k, round(v / perNodeTotal, 4)])) },
@@ -516,6 +534,8 @@ type Results = {
     addedP50MsTls: number;
     addedP99MsTls: number;
   };
+  /** Absent from results taken before it was measured. */
+  lowLoad?: { rate: number; direct: HalfRun; viaLoadBalancer: HalfRun; addedP50Ms: number; addedP99Ms: number };
   tlsHandshakes: { full: ReturnType<typeof handshakes>; resumed: ReturnType<typeof handshakes> };
   distribution: { perNode: Record<string, number>; shares: Record<string, number> };
   webNodeKill:
@@ -566,6 +586,16 @@ export function labTableRows(r: Results): [string, string, string, string][] {
       "direct (above)",
       `adds p50 ${h.addedP50MsTls} ms (< ${g.halfLoadAddedP50Ms} ${met(h.addedP50MsTls < g.halfLoadAddedP50Ms)}), p99 ${h.addedP99MsTls} ms (< ${g.halfLoadAddedP99Ms} ${met(h.addedP99MsTls < g.halfLoadAddedP99Ms)})`,
     ],
+    ...(r.lowLoad === undefined
+      ? []
+      : [
+          [
+            `low load (${r.lowLoad.rate} req/s): LB, HTTP`,
+            half(r.lowLoad.viaLoadBalancer),
+            `direct: ${half(r.lowLoad.direct)}`,
+            `(reported: the hop without contention) adds p50 ${r.lowLoad.addedP50Ms} ms, p99 ${r.lowLoad.addedP99Ms} ms`,
+          ] as [string, string, string, string],
+        ]),
   ];
   for (const [label, x] of [
     [`HAProxy CPU/request: saturation, HTTP (user ${s.viaLoadBalancer.haproxyUserUsPerRequest} us)`, s.viaLoadBalancer.haproxyCpuUsPerRequest],
